@@ -1,0 +1,116 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "psa-offboarder",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "psa-offboarder", targets: ["PSAOffboarderCLI"]),
+        .executable(name: "psa-offboarder-bench", targets: ["OffboardingBenchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // The one place that sees librdkafka's C API (Debian: librdkafka-dev).
+        .systemLibrary(
+            name: "Crdkafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"]), .brew(["librdkafka"])]
+        ),
+        // Domain: events, criteria, options, results, error codes, the PSA port and the offboarding run.
+        .target(
+            name: "OffboardingCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Kafka over librdkafka: consumer, producer, mock test cluster.
+        .target(
+            name: "OffboardingKafka",
+            dependencies: [
+                "Crdkafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // ConnectWise PSA / Manage REST adapter.
+        .target(
+            name: "PSAConnectWise",
+            dependencies: [
+                "OffboardingCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // Strict simulators of the PSA APIs, for tests, `demo` and `sandbox`.
+        .target(
+            name: "PSASimulators",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Composition: configuration file, the consumer pipeline, the demo.
+        .target(
+            name: "OffboardingService",
+            dependencies: [
+                "OffboardingCore",
+                "OffboardingKafka",
+                "PSAConnectWise",
+                "PSASimulators",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "PSAOffboarderCLI",
+            dependencies: [
+                "OffboardingService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "OffboardingBenchmarks",
+            dependencies: ["OffboardingService"]
+        ),
+        .target(
+            name: "OffboardingTestSupport",
+            dependencies: ["OffboardingService"],
+            path: "Tests/OffboardingTestSupport"
+        ),
+        .testTarget(
+            name: "OffboardingCoreTests",
+            dependencies: ["OffboardingCore", "OffboardingTestSupport"]
+        ),
+        .testTarget(
+            name: "OffboardingKafkaTests",
+            dependencies: ["OffboardingKafka", "OffboardingTestSupport"]
+        ),
+        .testTarget(
+            name: "PSAConnectWiseTests",
+            dependencies: ["PSAConnectWise", "PSASimulators", "OffboardingTestSupport"]
+        ),
+        .testTarget(
+            name: "OffboardingServiceTests",
+            // The CLI is a dependency so that `swift test` builds the binary the process tests start.
+            dependencies: ["OffboardingService", "OffboardingTestSupport", "PSAOffboarderCLI"]
+        ),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    target.swiftSettings = settings
+}

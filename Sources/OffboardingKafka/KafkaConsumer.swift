@@ -1,0 +1,240 @@
+import Crdkafka
+import Dispatch
+import Logging
+import Synchronization
+
+/// A member of a consumer group (cooperative-sticky) that reads in batches and stores offsets only
+/// when told to: librdkafka's auto-commit then commits what was stored.
+///
+/// Every blocking librdkafka call (poll with a timeout, close) runs on this consumer's own serial
+/// dispatch queue, never on the cooperative pool.
+public final class KafkaConsumer: Sendable {
+    public struct Configuration: Sendable {
+        public var bootstrapServers: String
+        public var groupID: String
+        public var topics: [String]
+        /// Passed through to librdkafka; they win over the defaults except `enable.auto.offset.store`.
+        public var properties: [String: String]
+
+        public init(bootstrapServers: String, groupID: String, topics: [String], properties: [String: String] = [:]) {
+            self.bootstrapServers = bootstrapServers
+            self.groupID = groupID
+            self.topics = topics
+            self.properties = properties
+        }
+
+        var librdkafkaProperties: [String: String] {
+            var result: [String: String] = [
+                "bootstrap.servers": bootstrapServers,
+                "group.id": groupID,
+                "partition.assignment.strategy": "cooperative-sticky",
+                "enable.auto.commit": "true",
+                "auto.commit.interval.ms": "1000",
+                "auto.offset.reset": "earliest",
+                "enable.partition.eof": "false",
+            ]
+            result.merge(properties) { _, new in new }
+            // An offset is stored only once its record's outcome is final; this is not negotiable.
+            result["enable.auto.offset.store"] = "false"
+            return result
+        }
+    }
+
+    public enum RebalanceEvent: Sendable, Hashable {
+        case assigned([KafkaTopicPartition])
+        /// Delivered before librdkafka unassigns, so offsets for these partitions can still be stored.
+        case revoked([KafkaTopicPartition])
+    }
+
+    final class Context: RDKafkaClientContext, @unchecked Sendable {
+        // `onRebalance` is immutable; `assignment` is behind its own lock.
+        let onRebalance: (@Sendable (RebalanceEvent) -> Void)?
+        let assignment = Mutex<(current: Set<KafkaTopicPartition>, everAssigned: Bool)>(([], false))
+
+        init(logger: Logger, onRebalance: (@Sendable (RebalanceEvent) -> Void)?) {
+            self.onRebalance = onRebalance
+            super.init(logger: logger)
+        }
+    }
+
+    private enum State { case open, closed }
+
+    // Thread-safe per librdkafka; destroyed only in `close()` or `deinit`, after the last poll.
+    private nonisolated(unsafe) let handle: OpaquePointer
+    private let context: Context
+    private let queue = DispatchQueue(label: "psa-offboarder.kafka-consumer")
+    private let state = Mutex<State>(.open)
+    private let logger: Logger
+
+    public init(
+        configuration: Configuration, logger: Logger,
+        onRebalance: (@Sendable (RebalanceEvent) -> Void)? = nil
+    ) throws(KafkaError) {
+        self.logger = logger
+        let context = Context(logger: logger, onRebalance: onRebalance)
+        self.context = context
+        let conf = try RDKafkaConf.make(configuration.librdkafkaProperties)
+        RDKafkaClientContext.installLogCallback(on: conf, context: context)
+        rd_kafka_conf_set_rebalance_cb(conf, KafkaConsumer.rebalanceCallback)
+        let handle = try RDKafkaConf.newClient(type: RD_KAFKA_CONSUMER, conf: conf)
+        self.handle = handle
+        rd_kafka_poll_set_consumer(handle)
+
+        let list = rd_kafka_topic_partition_list_new(Int32(configuration.topics.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for topic in configuration.topics {
+            rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA)
+        }
+        let err = rd_kafka_subscribe(handle, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            rd_kafka_destroy(handle)
+            state.withLock { $0 = .closed }
+            throw KafkaError(code: .creation, message: "subscribe: \(RDKafkaError.describe(err))", rdKafkaCode: err.rawValue)
+        }
+    }
+
+    deinit {
+        if state.withLock({ $0 }) == .open {
+            rd_kafka_destroy_flags(handle, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
+        }
+    }
+
+    /// The partitions currently assigned to this member.
+    public var assignment: Set<KafkaTopicPartition> {
+        context.assignment.withLock { $0.current }
+    }
+
+    /// Waits up to `timeout` for records, then returns at most `maxRecords` of those already fetched.
+    /// Rebalance callbacks run inside this call. Returns an empty batch once the consumer is closed.
+    public func poll(maxRecords: Int, timeout: Duration) async throws(KafkaError) -> [KafkaRecord] {
+        let timeoutMs = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let result: Result<[KafkaRecord], KafkaError> = await withCheckedContinuation { continuation in
+            queue.async { [self] in
+                continuation.resume(returning: pollBlocking(maxRecords: maxRecords, timeoutMs: timeoutMs))
+            }
+        }
+        return try result.get()
+    }
+
+    private func pollBlocking(maxRecords: Int, timeoutMs: Int32) -> Result<[KafkaRecord], KafkaError> {
+        guard state.withLock({ $0 }) == .open else { return .success([]) }
+        var records: [KafkaRecord] = []
+        var wait = timeoutMs
+        while records.count < maxRecords {
+            guard let message = rd_kafka_consumer_poll(handle, wait) else { break }
+            // Only the first poll waits; the rest take what is already fetched.
+            wait = 0
+            defer { rd_kafka_message_destroy(message) }
+            let err = message.pointee.err
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                records.append(KafkaRecord(copying: message))
+            } else if err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                if let fatal = RDKafkaError.fatalError(of: handle) {
+                    return .failure(fatal)
+                }
+                logger.warning(
+                    "consumer error", metadata: ["kafka.error": "\(RDKafkaError.describe(err))", "kafka.error.code": "\(err.rawValue)"])
+            }
+        }
+        return .success(records)
+    }
+
+    /// Stores `nextOffset` (the offset after the last finished record) for commit.
+    /// Fails for a partition that is no longer assigned.
+    public func storeOffset(_ partition: KafkaTopicPartition, nextOffset: Int64) throws(KafkaError) {
+        guard state.withLock({ $0 }) == .open else {
+            throw KafkaError(code: .closed, message: "consumer is closed")
+        }
+        let list = rd_kafka_topic_partition_list_new(1)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let entry = rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)
+        entry?.pointee.offset = nextOffset
+        let err = rd_kafka_offsets_store(handle, list)
+        let partitionErr = entry?.pointee.err ?? RD_KAFKA_RESP_ERR_NO_ERROR
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR || partitionErr != RD_KAFKA_RESP_ERR_NO_ERROR {
+            let code = err != RD_KAFKA_RESP_ERR_NO_ERROR ? err : partitionErr
+            throw KafkaError(
+                code: .offsetStore, message: "\(partition)@\(nextOffset): \(RDKafkaError.describe(code))", rdKafkaCode: code.rawValue)
+        }
+    }
+
+    /// Leaves the group, committing stored offsets, and releases the handle. Idempotent.
+    public func close() async {
+        let shouldClose = state.withLock { state -> Bool in
+            guard state == .open else { return false }
+            state = .closed
+            return true
+        }
+        guard shouldClose else { return }
+        let everAssigned = context.assignment.withLock { $0.everAssigned }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async { [self] in
+                if everAssigned {
+                    let err = rd_kafka_consumer_close(handle)
+                    if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                        logger.warning("consumer close", metadata: ["kafka.error": "\(RDKafkaError.describe(err))"])
+                    }
+                    rd_kafka_destroy(handle)
+                } else {
+                    // librdkafka 2.0.2 can crash closing a cooperative-sticky member that never had an
+                    // assignment (fixed in 2.3.0, #4381); with nothing assigned there is nothing to commit.
+                    rd_kafka_destroy_flags(handle, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
+                }
+                continuation.resume()
+            }
+        }
+    }
+
+    private static let rebalanceCallback:
+        @convention(c) (
+            OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?
+        ) -> Void = { handle, err, partitions, opaque in
+            guard let handle, let opaque else { return }
+            let context = Unmanaged<Context>.fromOpaque(opaque).takeUnretainedValue()
+            let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+            let changed = partitions.map(topicPartitions(of:)) ?? []
+            switch err {
+            case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+                if cooperative {
+                    if let error = RDKafkaError.consume(rd_kafka_incremental_assign(handle, partitions)) {
+                        context.logger.error("incremental assign failed", metadata: ["kafka.error": "\(error)"])
+                    }
+                } else {
+                    _ = rd_kafka_assign(handle, partitions)
+                }
+                context.assignment.withLock {
+                    $0.current.formUnion(changed)
+                    $0.everAssigned = true
+                }
+                context.logger.info("partitions assigned", metadata: ["kafka.partitions": "\(changed.map(\.description))"])
+                context.onRebalance?(.assigned(changed))
+            case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+                context.onRebalance?(.revoked(changed))
+                context.assignment.withLock { $0.current.subtract(changed) }
+                context.logger.info("partitions revoked", metadata: ["kafka.partitions": "\(changed.map(\.description))"])
+                if cooperative {
+                    if let error = RDKafkaError.consume(rd_kafka_incremental_unassign(handle, partitions)) {
+                        context.logger.error("incremental unassign failed", metadata: ["kafka.error": "\(error)"])
+                    }
+                } else {
+                    _ = rd_kafka_assign(handle, nil)
+                }
+            default:
+                context.logger.error("rebalance error", metadata: ["kafka.error": "\(RDKafkaError.describe(err))"])
+                let lost = context.assignment.withLock { state -> [KafkaTopicPartition] in
+                    defer { state.current.removeAll() }
+                    return Array(state.current)
+                }
+                context.onRebalance?(.revoked(lost))
+                _ = rd_kafka_assign(handle, nil)
+            }
+        }
+
+    private static func topicPartitions(of list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> [KafkaTopicPartition] {
+        let count = Int(list.pointee.cnt)
+        guard count > 0, let elems = list.pointee.elems else { return [] }
+        return (0..<count).map { index in
+            KafkaTopicPartition(topic: String(cString: elems[index].topic), partition: elems[index].partition)
+        }
+    }
+}

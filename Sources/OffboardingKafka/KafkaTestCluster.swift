@@ -1,0 +1,54 @@
+import Crdkafka
+import Logging
+
+/// librdkafka's in-process mock cluster: real Kafka protocol brokers listening on loopback, reachable
+/// from other processes through `bootstrapServers`. For tests, `demo` and `kafka-sandbox` only:
+/// librdkafka marks the mock API experimental.
+public final class KafkaTestCluster: Sendable {
+    // The cluster lives inside `handle`'s librdkafka instance; both are destroyed together in deinit.
+    private nonisolated(unsafe) let handle: OpaquePointer
+    private nonisolated(unsafe) let cluster: OpaquePointer
+    private let context: RDKafkaClientContext
+    public let bootstrapServers: String
+
+    public init(brokers: Int = 1, logger: Logger) throws(KafkaError) {
+        let context = RDKafkaClientContext(logger: logger)
+        self.context = context
+        let conf = try RDKafkaConf.make(["client.id": "psa-offboarder-mock-cluster"])
+        RDKafkaClientContext.installLogCallback(on: conf, context: context)
+        let handle = try RDKafkaConf.newClient(type: RD_KAFKA_PRODUCER, conf: conf)
+        guard let cluster = rd_kafka_mock_cluster_new(handle, Int32(brokers)) else {
+            rd_kafka_destroy(handle)
+            throw KafkaError(code: .cluster, message: "rd_kafka_mock_cluster_new failed")
+        }
+        self.handle = handle
+        self.cluster = cluster
+        self.bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+    }
+
+    deinit {
+        rd_kafka_mock_cluster_destroy(cluster)
+        rd_kafka_destroy(handle)
+    }
+
+    public func createTopic(_ name: String, partitions: Int32, replicationFactor: Int32 = 1) throws(KafkaError) {
+        let err = rd_kafka_mock_topic_create(cluster, name, partitions, replicationFactor)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(code: .cluster, message: "create topic \(name): \(RDKafkaError.describe(err))", rdKafkaCode: err.rawValue)
+        }
+    }
+
+    /// The next `errors.count` requests of this Kafka API key fail with these error codes, in order.
+    public func pushRequestErrors(apiKey: Int16, errors: [Int32]) {
+        var codes = errors.map { rd_kafka_resp_err_t(rawValue: $0) }
+        rd_kafka_mock_push_request_errors_array(cluster, apiKey, codes.count, &codes)
+    }
+
+    public func setBrokerDown(_ brokerID: Int32) {
+        _ = rd_kafka_mock_broker_set_down(cluster, brokerID)
+    }
+
+    public func setBrokerUp(_ brokerID: Int32) {
+        _ = rd_kafka_mock_broker_set_up(cluster, brokerID)
+    }
+}
