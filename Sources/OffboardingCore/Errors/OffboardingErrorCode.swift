@@ -1,0 +1,26 @@
+/// A stable error code that appears on the wire (results, dead-letter headers). New codes may be
+/// added; existing ones never change meaning, and an unknown code still decodes.
+public struct OffboardingErrorCode: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    public var description: String { rawValue }
+
+    public static let clientNotFound = Self(rawValue: "ClientNotFound")
+    /// The client has no configurations: a warning, not a failure.
+    public static let configNotFound = Self(rawValue: "ConfigNotFound")
+    public static let configUpdateFailed = Self(rawValue: "ConfigUpdateFailed")
+    public static let permissionDenied = Self(rawValue: "PermissionDenied")
+    public static let psaConnectionError = Self(rawValue: "PSAConnectionError")
+    /// Dead-letter reason: the record could not be decoded or validated.
+    public static let invalidEvent = Self(rawValue: "InvalidEvent")
+    /// Dead-letter reason: the event names another PSA than the one this consumer serves.
+    public static let psaMismatch = Self(rawValue: "PSAMismatch")
+    /// Warning: the client's current status in the PSA is not an offboarded one, so nothing was touched.
+    public static let clientNotOffboarded = Self(rawValue: "ClientNotOffboarded")
+    /// Warning: changes wait for an approval.
+    public static let approvalRequired = Self(rawValue: "ApprovalRequired")
+}

@@ -1,0 +1,118 @@
+/// Decodes company-status-changed events from Kafka records in CloudEvents structured mode (the whole
+/// event as the value) or binary mode (`ce_` headers, the `data` object as the value).
+public enum CloudEventDecoder {
+    /// - Parameters:
+    ///   - value: the record value.
+    ///   - headers: the record headers, last value per key, as UTF-8 strings.
+    public static func decode(value: [UInt8]?, headers: [String: String]) throws(InvalidEventError) -> CompanyStatusChangedEvent {
+        guard let value, !value.isEmpty else { throw InvalidEventError("record has no value") }
+        guard String(validating: value, as: UTF8.self) != nil else { throw InvalidEventError("value is not UTF-8") }
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(value)
+        } catch {
+            throw InvalidEventError("value is not JSON")
+        }
+        if headers["ce_specversion"] != nil {
+            return try decodeBinary(data: document, headers: headers)
+        }
+        if let contentType = headers["content-type"], !contentType.hasPrefix("application/cloudevents+json"),
+            !contentType.hasPrefix("application/json")
+        {
+            throw InvalidEventError("content-type \(contentType) is not application/cloudevents+json")
+        }
+        return try decodeStructured(document)
+    }
+
+    static func decodeStructured(_ document: JSONValue) throws(InvalidEventError) -> CompanyStatusChangedEvent {
+        guard case .object(let fields) = document else {
+            throw InvalidEventError("event is \(document.typeName), not an object")
+        }
+        let attributes = try Attributes(
+            specversion: requiredString(fields, "specversion"),
+            id: requiredString(fields, "id"),
+            source: requiredString(fields, "source"),
+            type: requiredString(fields, "type"),
+            time: optionalString(fields, "time"),
+            datacontenttype: optionalString(fields, "datacontenttype")
+        )
+        guard let data = fields["data"] else { throw InvalidEventError("data is missing") }
+        return try makeEvent(attributes: attributes, data: data)
+    }
+
+    static func decodeBinary(data: JSONValue, headers: [String: String]) throws(InvalidEventError) -> CompanyStatusChangedEvent {
+        func header(_ name: String) throws(InvalidEventError) -> String {
+            guard let value = headers["ce_\(name)"], !value.isEmpty else { throw InvalidEventError("header ce_\(name) is missing") }
+            return value
+        }
+        let attributes = try Attributes(
+            specversion: header("specversion"), id: header("id"), source: header("source"), type: header("type"),
+            time: headers["ce_time"], datacontenttype: headers["content-type"]
+        )
+        return try makeEvent(attributes: attributes, data: data)
+    }
+
+    private struct Attributes {
+        var specversion: String
+        var id: String
+        var source: String
+        var type: String
+        var time: String?
+        var datacontenttype: String?
+    }
+
+    private static func makeEvent(attributes: Attributes, data: JSONValue) throws(InvalidEventError) -> CompanyStatusChangedEvent {
+        guard attributes.specversion == "1.0" else {
+            throw InvalidEventError("specversion \(attributes.specversion) is not 1.0")
+        }
+        guard attributes.type == CompanyStatusChangedEvent.eventType else {
+            throw InvalidEventError("type \(attributes.type) is not \(CompanyStatusChangedEvent.eventType)")
+        }
+        if let contentType = attributes.datacontenttype, !contentType.hasPrefix("application/json") {
+            throw InvalidEventError("datacontenttype \(contentType) is not application/json")
+        }
+        if let time = attributes.time, !Timestamp.isRFC3339(time) {
+            throw InvalidEventError("time \(time) is not an RFC 3339 timestamp")
+        }
+        guard case .object(let fields) = data else { throw InvalidEventError("data is \(data.typeName), not an object") }
+        let known: Set = ["psa", "company_id", "company_name", "previous_status", "status", "options"]
+        if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
+            throw InvalidEventError("data.\(unknown) is not a known field")
+        }
+        let psaName = try requiredString(fields, "psa", path: "data.")
+        guard let psa = PSAKind(rawValue: psaName) else {
+            throw InvalidEventError("data.psa \(psaName) is not one of connectwise, autotask, halopsa")
+        }
+        let companyID: String
+        switch fields["company_id"] {
+        case .string(let id) where !id.isEmpty: companyID = id
+        case .number(let id) where id >= 0 && id == id.rounded() && id < 1e15: companyID = String(Int64(id))
+        case nil: throw InvalidEventError("data.company_id is missing")
+        case let other?: throw InvalidEventError("data.company_id is \(other.typeName), not a non-empty string or id number")
+        }
+        var options = OffboardingOptions.Overrides()
+        if let optionsValue = fields["options"] {
+            options = try OffboardingOptions.Overrides(json: optionsValue, path: "data.options")
+        }
+        return CompanyStatusChangedEvent(
+            id: attributes.id, source: attributes.source, time: attributes.time, psa: psa, companyID: companyID,
+            companyName: try optionalString(fields, "company_name", path: "data."),
+            previousStatus: try optionalString(fields, "previous_status", path: "data."),
+            status: try requiredString(fields, "status", path: "data."), options: options
+        )
+    }
+
+    static func requiredString(_ fields: [String: JSONValue], _ key: String, path: String = "") throws(InvalidEventError) -> String {
+        guard let value = try optionalString(fields, key, path: path) else { throw InvalidEventError("\(path)\(key) is missing") }
+        guard !value.isEmpty else { throw InvalidEventError("\(path)\(key) is empty") }
+        return value
+    }
+
+    static func optionalString(_ fields: [String: JSONValue], _ key: String, path: String = "") throws(InvalidEventError) -> String? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        case .string(let value)?: return value
+        case let other?: throw InvalidEventError("\(path)\(key) is \(other.typeName), not a string")
+        }
+    }
+}

@@ -1,0 +1,37 @@
+/// The company-status-changed event (CloudEvents 1.0, type `psa.company.status_changed`).
+public struct CompanyStatusChangedEvent: Sendable, Hashable {
+    public static let eventType = "psa.company.status_changed"
+
+    /// The CloudEvents `id`: the idempotency key.
+    public var id: String
+    public var source: String
+    public var time: String?
+    public var psa: PSAKind
+    public var companyID: String
+    public var companyName: String?
+    public var previousStatus: String?
+    public var status: String
+    public var options: OffboardingOptions.Overrides
+
+    public init(
+        id: String, source: String, time: String? = nil, psa: PSAKind, companyID: String, companyName: String? = nil,
+        previousStatus: String? = nil, status: String, options: OffboardingOptions.Overrides = .init()
+    ) {
+        self.id = id
+        self.source = source
+        self.time = time
+        self.psa = psa
+        self.companyID = companyID
+        self.companyName = companyName
+        self.previousStatus = previousStatus
+        self.status = status
+        self.options = options
+    }
+}
+
+/// Why a record is not a valid event; the message names the field.
+public struct InvalidEventError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

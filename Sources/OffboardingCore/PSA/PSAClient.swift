@@ -1,0 +1,60 @@
+/// How a client company is named in a request.
+public enum ClientReference: Sendable, Hashable, CustomStringConvertible {
+    case id(String)
+    /// An exact company name.
+    case name(String)
+
+    public var description: String {
+        switch self {
+        case .id(let id): "id \(id)"
+        case .name(let name): "name \"\(name)\""
+        }
+    }
+}
+
+/// A client company as the PSA reports it now.
+public struct PSACompany: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    /// The PSA's status name (ConnectWise company status, Autotask type label or active state, Halo active state).
+    public var status: String
+
+    public init(id: String, name: String, status: String) {
+        self.id = id
+        self.name = name
+        self.status = status
+    }
+}
+
+/// A configuration item (ConnectWise configuration, Autotask configuration item, Halo asset).
+public struct PSAConfiguration: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var isActive: Bool
+    /// The PSA's own status name, when it has one.
+    public var psaStatus: String?
+    /// The PSA's configuration type name, when it has one.
+    public var typeName: String?
+
+    public init(id: String, name: String, isActive: Bool, psaStatus: String? = nil, typeName: String? = nil) {
+        self.id = id
+        self.name = name
+        self.isActive = isActive
+        self.psaStatus = psaStatus
+        self.typeName = typeName
+    }
+}
+
+/// The port every PSA adapter implements. Methods throw `PSAError`.
+public protocol PSAClient: Sendable {
+    var kind: PSAKind { get }
+
+    /// - Throws: `PSAError` with `.clientNotFound` when no company matches.
+    func findCompany(_ reference: ClientReference) async throws(PSAError) -> PSACompany
+
+    /// Every configuration of the company, over all pages. Inactive (archived) ones only when `includeArchived`.
+    func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration]
+
+    /// Sets one configuration inactive and returns it as the PSA now reports it. Re-applying is harmless.
+    func deactivate(_ configuration: PSAConfiguration) async throws(PSAError) -> PSAConfiguration
+}

@@ -1,0 +1,183 @@
+/// What started a run.
+public enum OffboardingTrigger: String, Sendable, Hashable, Codable {
+    case event, manual, api, schedule, webhook
+}
+
+/// The result record published per processed client: a superset of the seed workflow's returned data.
+public struct OffboardingResult: Sendable, Hashable, Codable {
+    public var success: Bool
+    public var eventID: String
+    public var trigger: OffboardingTrigger
+    public var psa: PSAKind
+    public var clientID: String
+    public var clientName: String?
+    public var timestamp: String
+    public var dryRun: Bool
+    public var reason: String?
+    public var statistics: Statistics
+    public var configs: [Config]
+    public var warnings: [Warning]
+    public var errors: [ResultError]
+    public var approval: Approval?
+
+    public struct Statistics: Sendable, Hashable, Codable {
+        public var configsFound: Int
+        public var configsDeactivated: Int
+        public var configsSkipped: Int
+        public var errors: Int
+
+        public init(configsFound: Int = 0, configsDeactivated: Int = 0, configsSkipped: Int = 0, errors: Int = 0) {
+            self.configsFound = configsFound
+            self.configsDeactivated = configsDeactivated
+            self.configsSkipped = configsSkipped
+            self.errors = errors
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case configsFound = "configs_found"
+            case configsDeactivated = "configs_deactivated"
+            case configsSkipped = "configs_skipped"
+            case errors
+        }
+    }
+
+    public enum ConfigStatus: String, Sendable, Hashable, Codable {
+        case active, inactive
+    }
+
+    public enum Action: String, Sendable, Hashable, Codable {
+        case deactivated
+        case wouldDeactivate = "would_deactivate"
+        case pendingApproval = "pending_approval"
+        case skipped
+        case failed
+    }
+
+    public struct Config: Sendable, Hashable, Codable {
+        public var configID: String
+        public var configName: String
+        public var status: ConfigStatus
+        public var previousStatus: ConfigStatus
+        public var action: Action
+        public var psaStatus: String?
+
+        public init(
+            configID: String, configName: String, status: ConfigStatus, previousStatus: ConfigStatus, action: Action,
+            psaStatus: String? = nil
+        ) {
+            self.configID = configID
+            self.configName = configName
+            self.status = status
+            self.previousStatus = previousStatus
+            self.action = action
+            self.psaStatus = psaStatus
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case configID = "config_id"
+            case configName = "config_name"
+            case status
+            case previousStatus = "previous_status"
+            case action
+            case psaStatus = "psa_status"
+        }
+    }
+
+    public struct Warning: Sendable, Hashable, Codable {
+        public var code: OffboardingErrorCode
+        public var message: String
+
+        public init(code: OffboardingErrorCode, message: String) {
+            self.code = code
+            self.message = message
+        }
+    }
+
+    public struct ResultError: Sendable, Hashable, Codable {
+        public var code: OffboardingErrorCode
+        public var message: String
+        public var timestamp: String
+        public var configID: String?
+
+        public init(code: OffboardingErrorCode, message: String, timestamp: String, configID: String? = nil) {
+            self.code = code
+            self.message = message
+            self.timestamp = timestamp
+            self.configID = configID
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case code, message, timestamp
+            case configID = "config_id"
+        }
+    }
+
+    public struct Approval: Sendable, Hashable, Codable {
+        public var id: String
+        public var state: String
+        public var expiresAt: String?
+
+        public init(id: String, state: String, expiresAt: String?) {
+            self.id = id
+            self.state = state
+            self.expiresAt = expiresAt
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, state
+            case expiresAt = "expires_at"
+        }
+    }
+
+    public init(
+        success: Bool, eventID: String, trigger: OffboardingTrigger, psa: PSAKind, clientID: String, clientName: String?,
+        timestamp: String, dryRun: Bool, reason: String?, statistics: Statistics = .init(), configs: [Config] = [],
+        warnings: [Warning] = [], errors: [ResultError] = [], approval: Approval? = nil
+    ) {
+        self.success = success
+        self.eventID = eventID
+        self.trigger = trigger
+        self.psa = psa
+        self.clientID = clientID
+        self.clientName = clientName
+        self.timestamp = timestamp
+        self.dryRun = dryRun
+        self.reason = reason
+        self.statistics = statistics
+        self.configs = configs
+        self.warnings = warnings
+        self.errors = errors
+        self.approval = approval
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case success
+        case eventID = "event_id"
+        case trigger, psa
+        case clientID = "client_id"
+        case clientName = "client_name"
+        case timestamp
+        case dryRun = "dry_run"
+        case reason, statistics, configs, warnings, errors, approval
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        // Written by hand so that absent optionals are omitted except `client_name` and `reason`,
+        // which the contract always shows (null when unknown).
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(success, forKey: .success)
+        try container.encode(eventID, forKey: .eventID)
+        try container.encode(trigger, forKey: .trigger)
+        try container.encode(psa, forKey: .psa)
+        try container.encode(clientID, forKey: .clientID)
+        try container.encode(clientName, forKey: .clientName)
+        try container.encode(timestamp, forKey: .timestamp)
+        try container.encode(dryRun, forKey: .dryRun)
+        try container.encode(reason, forKey: .reason)
+        try container.encode(statistics, forKey: .statistics)
+        try container.encode(configs, forKey: .configs)
+        try container.encode(warnings, forKey: .warnings)
+        try container.encode(errors, forKey: .errors)
+        try container.encodeIfPresent(approval, forKey: .approval)
+    }
+}

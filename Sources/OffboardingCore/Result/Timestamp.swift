@@ -1,0 +1,13 @@
+import Foundation
+
+/// RFC 3339 timestamps as the contract writes them (UTC, `Z`).
+public enum Timestamp {
+    public static func string(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: false, timeZone: .gmt))
+    }
+
+    static func isRFC3339(_ text: String) -> Bool {
+        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: false).parse(text)) != nil
+            || (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) != nil
+    }
+}

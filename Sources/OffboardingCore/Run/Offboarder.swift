@@ -1,0 +1,170 @@
+import Foundation
+import Logging
+
+/// Runs one offboarding against a PSA: re-read the company, list its configurations, then preview or
+/// deactivate them, and describe it all as an `OffboardingResult`. Never throws: every failure is in
+/// the result.
+public struct Offboarder: Sendable {
+    public struct Configuration: Sendable, Hashable {
+        /// How many deactivations of one client run at once.
+        public var maxConcurrentUpdates: Int
+
+        public init(maxConcurrentUpdates: Int = 8) {
+            self.maxConcurrentUpdates = max(1, maxConcurrentUpdates)
+        }
+    }
+
+    public let psa: any PSAClient
+    public let configuration: Configuration
+    private let logger: Logger
+    private let now: @Sendable () -> Date
+
+    public init(psa: any PSAClient, configuration: Configuration = .init(), logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+        self.psa = psa
+        self.configuration = configuration
+        self.logger = logger
+        self.now = now
+    }
+
+    public func run(_ request: OffboardingRequest) async -> OffboardingResult {
+        var logger = self.logger
+        logger[metadataKey: "offboarding.event.id"] = "\(request.eventID)"
+        logger[metadataKey: "offboarding.client"] = "\(request.client)"
+        let options = request.options
+        let fallbackID: String =
+            switch request.client {
+            case .id(let id): id
+            case .name: ""
+            }
+        var result = OffboardingResult(
+            success: false, eventID: request.eventID, trigger: request.trigger, psa: psa.kind, clientID: fallbackID,
+            clientName: request.clientNameHint ?? { if case .name(let name) = request.client { return name } else { return nil } }(),
+            timestamp: Timestamp.string(now()), dryRun: options.dryRun, reason: options.reason)
+
+        let company: PSACompany
+        let listed: [PSAConfiguration]
+        do {
+            company = try await psa.findCompany(request.client)
+            result.clientID = company.id
+            result.clientName = company.name
+            guard options.isOffboarded(status: company.status) else {
+                logger.info("client is not offboarded in the PSA; nothing touched", metadata: ["psa.company.status": "\(company.status)"])
+                result.success = true
+                result.warnings.append(
+                    .init(
+                        code: .clientNotOffboarded,
+                        message: "client status in \(psa.kind) is \"\(company.status)\", not one of \(options.offboardedStatuses); nothing was changed"))
+                return result
+            }
+            listed = try await psa.listConfigurations(companyID: company.id, includeArchived: options.includeArchived)
+        } catch {
+            logger.warning("offboarding failed before any change", metadata: ["psa.error": "\(error)"])
+            result.errors.append(.init(code: error.code, message: error.message, timestamp: Timestamp.string(now())))
+            return result
+        }
+
+        result.statistics.configsFound = listed.count
+        if listed.isEmpty {
+            result.warnings.append(.init(code: .configNotFound, message: "client \(company.id) has no configurations to deactivate"))
+            result.success = true
+            return result
+        }
+
+        let (inactive, active) = (listed.filter { !$0.isActive }, listed.filter(\.isActive))
+        var outcomes: [String: OffboardingResult.Config] = [:]
+        for config in inactive {
+            outcomes[config.id] = .init(
+                configID: config.id, configName: config.name, status: .inactive, previousStatus: .inactive, action: .skipped,
+                psaStatus: config.psaStatus)
+        }
+        result.statistics.configsSkipped = inactive.count
+
+        if options.dryRun || options.requireApproval {
+            let action: OffboardingResult.Action = options.dryRun ? .wouldDeactivate : .pendingApproval
+            for config in active {
+                outcomes[config.id] = .init(
+                    configID: config.id, configName: config.name, status: .active, previousStatus: .active, action: action,
+                    psaStatus: config.psaStatus)
+            }
+            if !options.dryRun {
+                result.warnings.append(
+                    .init(code: .approvalRequired, message: "\(active.count) configurations wait for approval; nothing was changed"))
+                result.approval = .init(
+                    id: "approval-\(request.eventID)", state: "pending", expiresAt: Timestamp.string(now().addingTimeInterval(72 * 3600)))
+            }
+            result.configs = listed.compactMap { outcomes[$0.id] }
+            result.success = true
+            return result
+        }
+
+        let updates = await deactivateAll(active, logger: logger)
+        for (config, outcome) in updates {
+            switch outcome {
+            case .success(let updated):
+                if updated.isActive {
+                    outcomes[config.id] = failed(config, code: .configUpdateFailed, message: "the PSA still reports the configuration active after the update", into: &result)
+                } else {
+                    result.statistics.configsDeactivated += 1
+                    outcomes[config.id] = .init(
+                        configID: config.id, configName: config.name, status: .inactive, previousStatus: .active, action: .deactivated,
+                        psaStatus: updated.psaStatus)
+                }
+            case .failure(let error):
+                outcomes[config.id] = failed(config, code: error.code, message: error.message, into: &result)
+            }
+        }
+        result.configs = listed.compactMap { outcomes[$0.id] }
+        result.success = result.errors.isEmpty
+        logger.info(
+            "offboarding finished",
+            metadata: [
+                "offboarding.configs.found": "\(result.statistics.configsFound)",
+                "offboarding.configs.deactivated": "\(result.statistics.configsDeactivated)",
+                "offboarding.errors": "\(result.statistics.errors)",
+            ])
+        return result
+    }
+
+    private func failed(
+        _ config: PSAConfiguration, code: OffboardingErrorCode, message: String, into result: inout OffboardingResult
+    ) -> OffboardingResult.Config {
+        result.statistics.errors += 1
+        result.errors.append(.init(code: code, message: message, timestamp: Timestamp.string(now()), configID: config.id))
+        return .init(
+            configID: config.id, configName: config.name, status: .active, previousStatus: .active, action: .failed,
+            psaStatus: config.psaStatus)
+    }
+
+    /// Deactivates concurrently, never more than `maxConcurrentUpdates` at once.
+    private func deactivateAll(
+        _ configs: [PSAConfiguration], logger: Logger
+    ) async -> [(PSAConfiguration, Result<PSAConfiguration, PSAError>)] {
+        let psa = self.psa
+        return await withTaskGroup(of: (Int, Result<PSAConfiguration, PSAError>).self) { group in
+            var results = [(PSAConfiguration, Result<PSAConfiguration, PSAError>)?](repeating: nil, count: configs.count)
+            var next = 0
+            func startNext() {
+                guard next < configs.count else { return }
+                let index = next
+                let config = configs[index]
+                next += 1
+                group.addTask {
+                    do throws(PSAError) {
+                        return (index, .success(try await psa.deactivate(config)))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            for _ in 0..<min(configuration.maxConcurrentUpdates, configs.count) { startNext() }
+            while let (index, outcome) = await group.next() {
+                if case .failure(let error) = outcome {
+                    logger.warning("configuration update failed", metadata: ["psa.config.id": "\(configs[index].id)", "psa.error": "\(error)"])
+                }
+                results[index] = (configs[index], outcome)
+                startNext()
+            }
+            return results.compactMap { $0 }
+        }
+    }
+}
