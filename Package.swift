@@ -40,11 +40,23 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // HTTP plumbing shared by the PSA adapters: retries on 429/5xx with Retry-After, query encoding, paging links.
+        .target(
+            name: "PSAHTTP",
+            dependencies: [
+                "OffboardingCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // ConnectWise PSA / Manage REST adapter.
         .target(
             name: "PSAConnectWise",
             dependencies: [
                 "OffboardingCore",
+                "PSAHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,0 +1,246 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOHTTP1
+import OffboardingCore
+import PSAHTTP
+import Synchronization
+
+/// The ConnectWise PSA (Manage) adapter: Basic auth `company+public:private` plus the `clientId`
+/// header, companies by id or exact name, configurations over `page`/`pageSize` with the `Link`
+/// header, deactivation by JSON-Patch of the configuration's status.
+public struct ConnectWiseClient: PSAClient {
+    public var kind: PSAKind { .connectwise }
+
+    private let configuration: Configuration
+    private let transport: PSAHTTPTransport
+    private let logger: Logger
+    private let statuses: StatusCache
+    private let authorization: String
+
+    public init(configuration: Configuration, httpClient: HTTPClient, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.transport = PSAHTTPTransport(
+            httpClient: httpClient,
+            configuration: .init(
+                requestTimeout: configuration.requestTimeout, maxAttempts: configuration.maxAttempts,
+                maxRetryAfter: configuration.maxRetryAfter),
+            logger: logger)
+        self.statuses = StatusCache()
+        let credentials = "\(configuration.companyID)+\(configuration.publicKey):\(configuration.privateKey)"
+        self.authorization = "Basic " + Data(credentials.utf8).base64EncodedString()
+    }
+
+    // MARK: PSAClient
+
+    public func findCompany(_ reference: ClientReference) async throws(PSAError) -> PSACompany {
+        let company: ConnectWiseCompany
+        switch reference {
+        case .id(let id):
+            guard let numeric = Int(id), numeric > 0 else {
+                throw PSAError(code: .clientNotFound, message: "ConnectWise company ids are positive numbers, not \"\(id)\"")
+            }
+            let response = try await get("/company/companies/\(numeric)")
+            if response.status == 404 {
+                throw PSAError(code: .clientNotFound, message: "ConnectWise has no company \(numeric)", httpStatus: 404)
+            }
+            company = try decode(ConnectWiseCompany.self, from: try checked(response, what: "company \(numeric)"))
+        case .name(let name):
+            let condition = "name=\(Self.quoted(name))"
+            let response = try await get("/company/companies", query: [("conditions", condition), ("pageSize", "25")])
+            let matches = try decode([ConnectWiseCompany].self, from: try checked(response, what: "companies named \(name)"))
+                .filter { $0.name == name }
+            guard let match = matches.first else {
+                throw PSAError(code: .clientNotFound, message: "ConnectWise has no company named \"\(name)\"")
+            }
+            guard matches.count == 1 else {
+                throw PSAError(
+                    code: .clientNotFound,
+                    message: "\(matches.count) ConnectWise companies are named \"\(name)\" (ids \(matches.map(\.id))); use the company id")
+            }
+            company = match
+        }
+        return PSACompany(id: String(company.id), name: company.name, status: company.status?.name ?? "")
+    }
+
+    public func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration] {
+        guard let numeric = Int(companyID) else {
+            throw PSAError(code: .clientNotFound, message: "ConnectWise company ids are numbers, not \"\(companyID)\"")
+        }
+        let statuses = try await resolvedStatuses()
+        var condition = "company/id=\(numeric)"
+        if !includeArchived {
+            for closed in statuses.closedIDs.sorted() { condition += " and status/id!=\(closed)" }
+        }
+        var url: String? =
+            configuration.baseURL + "/company/configurations?"
+            + QueryString.encode([
+                ("conditions", condition), ("orderBy", "id asc"), ("fields", "id,name,type,status,company,activeFlag"),
+                ("page", "1"), ("pageSize", String(configuration.pageSize)),
+            ])
+        var configurations: [PSAConfiguration] = []
+        var pages = 0
+        while let pageURL = url {
+            pages += 1
+            let response = try await transport.send(.GET, url: pageURL, headers: headers())
+            let page = try decode([ConnectWiseConfiguration].self, from: try checked(response, what: "configurations of company \(numeric)"))
+            configurations += page.map { statuses.map($0) }
+            url = nil
+            if let link = response.header("Link"), let next = LinkHeader.url(forRelation: "next", in: link) {
+                // Credentials go only to the configured API host, whatever a Link header says.
+                guard next.hasPrefix(configuration.baseURL + "/") else {
+                    throw PSAError(code: .psaConnectionError, message: "ConnectWise paging link leaves the configured base URL: \(next)")
+                }
+                guard !page.isEmpty, pages < 100_000 else { break }
+                url = next
+            }
+        }
+        logger.debug("listed configurations", metadata: ["psa.company.id": "\(numeric)", "psa.configs": "\(configurations.count)", "psa.pages": "\(pages)"])
+        return configurations
+    }
+
+    public func deactivate(_ config: PSAConfiguration) async throws(PSAError) -> PSAConfiguration {
+        guard let numeric = Int(config.id) else {
+            throw PSAError(code: .configNotFound, message: "ConnectWise configuration ids are numbers, not \"\(config.id)\"")
+        }
+        let statuses = try await resolvedStatuses()
+        let body = try encode([ConnectWisePatchOperation(op: "replace", path: "status", value: .init(id: statuses.inactiveID))])
+        let response = try await transport.send(
+            .PATCH, url: configuration.baseURL + "/company/configurations/\(numeric)", headers: headers(json: true), body: body)
+        switch response.status {
+        case 200..<300:
+            return statuses.map(try decode(ConnectWiseConfiguration.self, from: response.body))
+        case 404:
+            throw PSAError(code: .configNotFound, message: "ConnectWise has no configuration \(numeric)", httpStatus: 404)
+        case 401, 403, 429, 502, 503, 504:
+            throw classify(response, what: "configuration \(numeric)")
+        default:
+            throw PSAError(
+                code: .configUpdateFailed, message: "configuration \(numeric): \(Self.errorMessage(response))", httpStatus: response.status)
+        }
+    }
+
+    // MARK: Statuses
+
+    /// The configuration statuses, resolved once per client and shared by concurrent callers.
+    struct Statuses: Sendable {
+        var inactiveID: Int
+        var inactiveName: String
+        var closedIDs: Set<Int>
+
+        func map(_ config: ConnectWiseConfiguration) -> PSAConfiguration {
+            let statusID = config.status?.id
+            let active = statusID.map { !closedIDs.contains($0) } ?? (config.activeFlag ?? true)
+            return PSAConfiguration(
+                id: String(config.id), name: config.name, isActive: active, psaStatus: config.status?.name, typeName: config.type?.name)
+        }
+    }
+
+    final class StatusCache: Sendable {
+        let task = Mutex<Task<Statuses, any Error>?>(nil)
+    }
+
+    private func resolvedStatuses() async throws(PSAError) -> Statuses {
+        let task = statuses.task.withLock { current in
+            if let current { return current }
+            let fetch = Task { try await self.fetchStatuses() }
+            current = fetch
+            return fetch
+        }
+        do {
+            return try await task.value
+        } catch {
+            // A failed lookup is not cached: the next call asks again.
+            statuses.task.withLock { if $0 == task { $0 = nil } }
+            throw (error as? PSAError) ?? PSAError(code: .psaConnectionError, message: "\(error)")
+        }
+    }
+
+    private func fetchStatuses() async throws(PSAError) -> Statuses {
+        let response = try await get("/company/configurations/statuses", query: [("pageSize", "1000")])
+        let all = try decode([ConnectWiseConfigurationStatus].self, from: try checked(response, what: "configuration statuses"))
+        let closed = all.filter(\.closedFlag)
+        let chosen: ConnectWiseConfigurationStatus?
+        if let wanted = configuration.inactiveStatusName {
+            chosen = all.first { $0.description.caseInsensitiveCompare(wanted) == .orderedSame }
+            guard chosen != nil else {
+                throw PSAError(
+                    code: .configUpdateFailed,
+                    message: "ConnectWise has no configuration status named \"\(wanted)\" (it has \(all.map(\.description)))")
+            }
+        } else {
+            chosen = closed.first
+        }
+        guard let chosen else {
+            throw PSAError(code: .configUpdateFailed, message: "ConnectWise has no configuration status with closedFlag true to deactivate with")
+        }
+        return Statuses(inactiveID: chosen.id, inactiveName: chosen.description, closedIDs: Set(closed.map(\.id)).union([chosen.id]))
+    }
+
+    // MARK: HTTP
+
+    private func headers(json: Bool = false) -> [(String, String)] {
+        var headers = [("Authorization", authorization), ("clientId", configuration.clientID), ("Accept", "application/json")]
+        if json { headers.append(("Content-Type", "application/json")) }
+        return headers
+    }
+
+    private func get(_ path: String, query: [(String, String)] = []) async throws(PSAError) -> PSAHTTPTransport.Response {
+        let url = configuration.baseURL + path + (query.isEmpty ? "" : "?" + QueryString.encode(query))
+        return try await transport.send(.GET, url: url, headers: headers())
+    }
+
+    /// The body of a 2xx response; anything else becomes the contract's error for it.
+    private func checked(_ response: PSAHTTPTransport.Response, what: String) throws(PSAError) -> [UInt8] {
+        guard (200..<300).contains(response.status) else { throw classify(response, what: what) }
+        return response.body
+    }
+
+    private func classify(_ response: PSAHTTPTransport.Response, what: String) -> PSAError {
+        let detail = "\(what): \(Self.errorMessage(response))"
+        switch response.status {
+        case 401:
+            return PSAError(code: .psaConnectionError, message: "ConnectWise rejected the credentials (\(detail))", httpStatus: 401)
+        case 403:
+            return PSAError(code: .permissionDenied, message: "the API member's security role does not allow \(detail)", httpStatus: 403)
+        case 404:
+            // On cloud hosts a 404 for a list call usually means a wrong host or codebase.
+            return PSAError(code: .psaConnectionError, message: "not found; check base_url and codebase (\(detail))", httpStatus: 404)
+        case 429, 500..<600:
+            return PSAError(code: .psaConnectionError, message: detail, httpStatus: response.status, isRetriable: true)
+        default:
+            return PSAError(code: .psaConnectionError, message: detail, httpStatus: response.status)
+        }
+    }
+
+    static func errorMessage(_ response: PSAHTTPTransport.Response) -> String {
+        if let body = try? JSONDecoder().decode(ConnectWiseErrorBody.self, from: Data(response.body)),
+            let message = body.message ?? body.code
+        {
+            return "HTTP \(response.status) \(body.code ?? ""): \(message)"
+        }
+        return "HTTP \(response.status)"
+    }
+
+    /// ConnectWise condition strings quote with `"` and escape it with a backslash.
+    static func quoted(_ value: String) -> String {
+        "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws(PSAError) -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(body))
+        } catch {
+            throw PSAError(code: .psaConnectionError, message: "ConnectWise answered with an unexpected body: \(error)")
+        }
+    }
+
+    private func encode<T: Encodable>(_ value: T) throws(PSAError) -> [UInt8] {
+        do {
+            return Array(try JSONEncoder().encode(value))
+        } catch {
+            throw PSAError(code: .configUpdateFailed, message: "could not encode the request: \(error)")
+        }
+    }
+}

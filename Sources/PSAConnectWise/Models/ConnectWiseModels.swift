@@ -1,0 +1,46 @@
+/// Wire models of the ConnectWise PSA REST API (v4_6_release / 3.0), only the fields this adapter reads.
+struct ConnectWiseReference: Codable, Sendable, Hashable {
+    var id: Int
+    var name: String?
+}
+
+struct ConnectWiseCompany: Codable, Sendable {
+    var id: Int
+    var identifier: String?
+    var name: String
+    var status: ConnectWiseReference?
+    var deletedFlag: Bool?
+}
+
+struct ConnectWiseConfiguration: Codable, Sendable {
+    var id: Int
+    var name: String
+    var type: ConnectWiseReference?
+    var status: ConnectWiseReference?
+    var company: ConnectWiseReference?
+    var activeFlag: Bool?
+}
+
+/// A master record of `/company/configurations/statuses`: the name is `description` here.
+struct ConnectWiseConfigurationStatus: Codable, Sendable {
+    var id: Int
+    var description: String
+    var closedFlag: Bool
+    var defaultFlag: Bool?
+}
+
+struct ConnectWisePatchOperation: Codable, Sendable {
+    var op: String
+    var path: String
+    var value: ConnectWiseReferenceValue
+}
+
+struct ConnectWiseReferenceValue: Codable, Sendable {
+    var id: Int
+}
+
+/// ConnectWise's `ErrorResponseMessage`.
+struct ConnectWiseErrorBody: Codable, Sendable {
+    var code: String?
+    var message: String?
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOHTTP1
+import OffboardingCore
+
+/// Sends one PSA API call and repeats it while the PSA says "slow down" (429, with `Retry-After`)
+/// or is briefly unavailable (502, 503, 504, connection failures). Every PSA deactivation is
+/// idempotent, so repeating a write is safe.
+public struct PSAHTTPTransport: Sendable {
+    public struct Configuration: Sendable, Hashable {
+        public var requestTimeout: Duration
+        public var maxAttempts: Int
+        /// The longest `Retry-After` honoured; a longer one fails the call rather than stall the pipeline.
+        public var maxRetryAfter: Duration
+        /// First backoff when the PSA gives no `Retry-After`; doubled per attempt, full jitter.
+        public var initialBackoff: Duration
+        public var maxBackoff: Duration
+        /// The largest response body read.
+        public var maxResponseBytes: Int
+
+        public init(
+            requestTimeout: Duration = .seconds(30), maxAttempts: Int = 5, maxRetryAfter: Duration = .seconds(60),
+            initialBackoff: Duration = .milliseconds(250), maxBackoff: Duration = .seconds(10), maxResponseBytes: Int = 64 << 20
+        ) {
+            self.requestTimeout = requestTimeout
+            self.maxAttempts = max(1, maxAttempts)
+            self.maxRetryAfter = maxRetryAfter
+            self.initialBackoff = initialBackoff
+            self.maxBackoff = maxBackoff
+            self.maxResponseBytes = maxResponseBytes
+        }
+    }
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var body: [UInt8]
+
+        public func header(_ name: String) -> String? { headers.first(name: name) }
+    }
+
+    private let httpClient: HTTPClient
+    private let configuration: Configuration
+    private let logger: Logger
+
+    public init(httpClient: HTTPClient, configuration: Configuration = .init(), logger: Logger) {
+        self.httpClient = httpClient
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Returns the final response whatever its status (after retries); throws only when the PSA could
+    /// not be reached at all, as `PSAConnectionError`.
+    public func send(
+        _ method: HTTPMethod, url: String, headers: [(String, String)], body: [UInt8]? = nil
+    ) async throws(PSAError) -> Response {
+        var attempt = 1
+        while true {
+            var request = HTTPClientRequest(url: url)
+            request.method = method
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
+            if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+            let outcome: Result<Response, any Error>
+            do {
+                let response = try await httpClient.execute(request, timeout: .nanoseconds(Int64(configuration.requestTimeout.nanoseconds)))
+                let buffer = try await response.body.collect(upTo: configuration.maxResponseBytes)
+                outcome = .success(Response(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView)))
+            } catch {
+                outcome = .failure(error)
+            }
+            let delay: Duration?
+            switch outcome {
+            case .success(let response) where [429, 502, 503, 504].contains(response.status):
+                delay = retryDelay(after: attempt, retryAfter: response.header("Retry-After"))
+                if attempt >= configuration.maxAttempts || delay == nil { return response }
+            case .success(let response):
+                return response
+            case .failure(let error):
+                guard attempt < configuration.maxAttempts, !Task.isCancelled else {
+                    throw PSAError(code: .psaConnectionError, message: "\(method) \(Self.redacted(url)): \(error)", isRetriable: true)
+                }
+                delay = retryDelay(after: attempt, retryAfter: nil)
+            }
+            logger.debug(
+                "PSA call will be repeated",
+                metadata: ["psa.http.method": "\(method)", "psa.http.url": "\(Self.redacted(url))", "psa.http.attempt": "\(attempt)"])
+            do {
+                try await Task.sleep(for: delay ?? configuration.initialBackoff)
+            } catch {
+                throw PSAError(code: .psaConnectionError, message: "cancelled while waiting to repeat \(method) \(Self.redacted(url))", isRetriable: true)
+            }
+            attempt += 1
+        }
+    }
+
+    /// `Retry-After` in seconds when given (nil when it exceeds the cap), else exponential backoff with full jitter.
+    func retryDelay(after attempt: Int, retryAfter: String?) -> Duration? {
+        if let retryAfter, let seconds = Double(retryAfter.trimmingCharacters(in: .whitespaces)), seconds >= 0 {
+            let delay = Duration.milliseconds(Int64(seconds * 1000))
+            return delay <= configuration.maxRetryAfter ? delay : nil
+        }
+        let ceiling = min(configuration.initialBackoff * (1 << min(attempt - 1, 20)), configuration.maxBackoff)
+        return .nanoseconds(Int64.random(in: 0...max(1, ceiling.nanoseconds)))
+    }
+
+    /// URLs are logged without their query, which can carry names of clients.
+    static func redacted(_ url: String) -> String {
+        url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+    }
+}
