@@ -1,0 +1,302 @@
+import Foundation
+
+/// A strict simulator of the ConnectWise PSA REST API (`/{codebase}/apis/3.0`): it checks Basic auth
+/// and the `clientId` header, parses `conditions`, pages with a `Link` header, accepts only
+/// well-formed JSON-Patch status changes, and can inject latency and faults (429 with
+/// `Retry-After`, 5xx, 403).
+public actor ConnectWiseSimulator: SimulatedPSA {
+    public struct Credentials: Sendable, Hashable {
+        public var companyID: String
+        public var publicKey: String
+        public var privateKey: String
+        public var clientID: String
+
+        public init(companyID: String, publicKey: String, privateKey: String, clientID: String) {
+            self.companyID = companyID
+            self.publicKey = publicKey
+            self.privateKey = privateKey
+            self.clientID = clientID
+        }
+
+        /// The sandbox's credentials; `demo` and the README use them.
+        public static let sandbox = Credentials(
+            companyID: "acme", publicKey: "sandbox-public", privateKey: "sandbox-private", clientID: "7d3c0d3e-0000-4000-8000-00000000c0de")
+    }
+
+    /// A PATCH the simulator accepted.
+    public struct AppliedPatch: Sendable, Hashable {
+        public var configurationID: Int
+        public var body: String
+    }
+
+    public static let codebase = "v4_6_release"
+    public nonisolated let credentials: Credentials
+    private var data: ConnectWiseDataset
+    private var faults = SimulatorFaultPlan()
+    private var statusByConfiguration: [Int: Int]
+    public private(set) var appliedPatches: [AppliedPatch] = []
+    public private(set) var requestCount = 0
+    public private(set) var maxConcurrentRequests = 0
+    private var inFlight = 0
+
+    public init(data: ConnectWiseDataset = .sample(), credentials: Credentials = .sandbox) {
+        self.data = data
+        self.credentials = credentials
+        self.statusByConfiguration = Dictionary(uniqueKeysWithValues: data.configurations.map { ($0.id, $0.statusID) })
+    }
+
+    /// The path under the server root that plays `https://{host}/v4_6_release/apis/3.0`.
+    public nonisolated static var apiPath: String { "/\(codebase)/apis/3.0" }
+
+    // MARK: Test controls
+
+    public func inject(_ fault: SimulatorFault) { faults.faults.append(fault) }
+    public func setLatency(_ latency: Duration) { faults.latency = latency }
+    public func add(company: ConnectWiseDataset.Company, configurations: [ConnectWiseDataset.Configuration]) {
+        data.companies.append(company)
+        data.configurations.append(contentsOf: configurations)
+        for config in configurations { statusByConfiguration[config.id] = config.statusID }
+    }
+    public func setCompanyStatus(_ companyID: Int, to status: ConnectWiseDataset.Status) {
+        if let index = data.companies.firstIndex(where: { $0.id == companyID }) { data.companies[index].status = status }
+    }
+    /// The configuration's current status id.
+    public func statusID(ofConfiguration id: Int) -> Int? { statusByConfiguration[id] }
+    public func patches(forCompany companyID: Int) -> [AppliedPatch] {
+        let ids = Set(data.configurations.filter { $0.companyID == companyID }.map(\.id))
+        return appliedPatches.filter { ids.contains($0.configurationID) }
+    }
+    public var closedStatusIDs: Set<Int> { Set(data.configurationStatuses.filter(\.closedFlag).map(\.id)) }
+
+    // MARK: Serving
+
+    public nonisolated func respond(to request: SimulatedRequest) async -> SimulatedResponse {
+        let latency = await begin()
+        if latency > .zero { try? await Task.sleep(for: latency) }
+        let response = await handle(request)
+        await end()
+        return response
+    }
+
+    private func begin() -> Duration {
+        requestCount += 1
+        inFlight += 1
+        maxConcurrentRequests = max(maxConcurrentRequests, inFlight)
+        return faults.latency
+    }
+
+    private func end() { inFlight -= 1 }
+
+    private func handle(_ request: SimulatedRequest) -> SimulatedResponse {
+        let prefix = Self.apiPath
+        guard request.path.hasPrefix(prefix + "/") else {
+            return Self.error(404, "NotFound", "The requested URL was not found; check the codebase (\(Self.codebase))")
+        }
+        if let failure = authenticate(request) { return failure }
+        let path = String(request.path.dropFirst(prefix.count))
+        if let fault = faults.take(method: request.method, path: path) {
+            var headers: [(String, String)] = []
+            if let seconds = fault.retryAfterSeconds { headers.append(("Retry-After", String(seconds))) }
+            let code = fault.status == 403 ? "Forbidden" : fault.status == 429 ? "TooManyRequests" : "ServerError"
+            return .json(fault.status, ["code": code, "message": "Injected fault \(fault.status)"], headers: headers)
+        }
+        let segments = path.split(separator: "/").map(String.init)
+        let method = request.method
+        do {
+            if segments == ["company", "companies"] {
+                guard method == "GET" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }
+                return try listCompanies(request)
+            }
+            if segments.count == 3, segments[0...1] == ["company", "companies"] {
+                guard method == "GET" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }
+                guard let id = Int(segments[2]) else { return Self.error(400, "InvalidObject", "company id must be an integer") }
+                guard let company = data.companies.first(where: { $0.id == id }) else {
+                    return Self.error(404, "NotFound", "Company with id \(id) was not found")
+                }
+                return .json(200, companyJSON(company))
+            }
+            if segments == ["company", "configurations", "statuses"] {
+                guard method == "GET" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }
+                return .json(
+                    200,
+                    data.configurationStatuses.map {
+                        ["id": $0.id, "description": $0.description, "closedFlag": $0.closedFlag, "defaultFlag": $0.defaultFlag] as [String: Any]
+                    })
+            }
+            if segments == ["company", "configurations"] {
+                guard method == "GET" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }
+                return try listConfigurations(request)
+            }
+            if segments.count == 3, segments[0...1] == ["company", "configurations"] {
+                guard method == "PATCH" || method == "GET" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }
+                guard let id = Int(segments[2]) else { return Self.error(400, "InvalidObject", "configuration id must be an integer") }
+                guard let config = data.configurations.first(where: { $0.id == id }) else {
+                    return Self.error(404, "NotFound", "Configuration with id \(id) was not found")
+                }
+                return method == "GET" ? .json(200, configurationJSON(config)) : patchConfiguration(config, request)
+            }
+        } catch {
+            return error.response
+        }
+        return Self.error(404, "NotFound", "No resource at \(path)")
+    }
+
+    /// A request the simulator refuses, with the response that says why.
+    struct Rejection: Error {
+        var response: SimulatedResponse
+    }
+
+    private func authenticate(_ request: SimulatedRequest) -> SimulatedResponse? {
+        let expected = "\(credentials.companyID)+\(credentials.publicKey):\(credentials.privateKey)"
+        guard let authorization = request.headers["authorization"], authorization.hasPrefix("Basic "),
+            let decoded = Data(base64Encoded: String(authorization.dropFirst(6))),
+            String(decoding: decoded, as: UTF8.self) == expected
+        else {
+            return Self.error(401, "Unauthorized", "Basic authentication with company+publicKey:privateKey is required")
+        }
+        guard request.headers["clientid"] == credentials.clientID else {
+            return Self.error(401, "Unauthorized", "A valid clientId header is required")
+        }
+        return nil
+    }
+
+    private func paging(_ request: SimulatedRequest) throws(Rejection) -> (page: Int, size: Int) {
+        let page = request.query["page"].map { Int($0) } ?? 1
+        let size = request.query["pageSize"].map { Int($0) } ?? 25
+        guard let page, page >= 1 else { throw Rejection(response: Self.error(400, "InvalidObject", "page must be a positive integer")) }
+        guard let size, (1...1000).contains(size) else {
+            throw Rejection(response: Self.error(400, "InvalidObject", "pageSize must be between 1 and 1000"))
+        }
+        return (page, size)
+    }
+
+    private func conditions(_ request: SimulatedRequest, fields: Set<String>) throws(Rejection) -> ConnectWiseConditions? {
+        guard let text = request.query["conditions"] else { return nil }
+        do {
+            return try ConnectWiseConditions(parsing: text, allowedFields: fields)
+        } catch {
+            throw Rejection(response: Self.error(400, "InvalidObject", error.message))
+        }
+    }
+
+    private func listCompanies(_ request: SimulatedRequest) throws(Rejection) -> SimulatedResponse {
+        let parsed = try conditions(request, fields: ["id", "name", "identifier", "status/id", "status/name"])
+        let matches = data.companies.filter { company in
+            parsed?.matches([
+                "id": .integer(company.id), "name": .string(company.name), "identifier": .string(company.identifier),
+                "status/id": .integer(company.status.id), "status/name": .string(company.status.name),
+            ]) ?? true
+        }
+        return try page(matches.map(companyJSON), request)
+    }
+
+    private func listConfigurations(_ request: SimulatedRequest) throws(Rejection) -> SimulatedResponse {
+        let parsed = try conditions(request, fields: ["id", "name", "company/id", "status/id", "status/name", "activeFlag"])
+        if let order = request.query["orderBy"], order.lowercased() != "id asc", order.lowercased() != "id" {
+            return Self.error(400, "InvalidObject", "the simulator orders by id only")
+        }
+        let closed = closedStatusIDs
+        let matches = data.configurations.filter { config in
+            let status = statusByConfiguration[config.id] ?? config.statusID
+            let statusName = data.configurationStatuses.first { $0.id == status }?.description ?? ""
+            return parsed?.matches([
+                "id": .integer(config.id), "name": .string(config.name), "company/id": .integer(config.companyID),
+                "status/id": .integer(status), "status/name": .string(statusName), "activeFlag": .bool(!closed.contains(status)),
+            ]) ?? true
+        }.sorted { $0.id < $1.id }
+        var rows = matches.map(configurationJSON)
+        if let fields = request.query["fields"] {
+            let wanted = Set(fields.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            rows = rows.map { $0.filter { wanted.contains($0.key) } }
+        }
+        return try page(rows, request)
+    }
+
+    private func page(_ rows: [[String: Any]], _ request: SimulatedRequest) throws(Rejection) -> SimulatedResponse {
+        let (page, size) = try paging(request)
+        let start = (page - 1) * size
+        let slice = start < rows.count ? Array(rows[start..<min(start + size, rows.count)]) : []
+        let lastPage = max(1, (rows.count + size - 1) / size)
+        var links: [String] = []
+        func link(_ target: Int, _ relation: String) -> String {
+            var query = request.query
+            query["page"] = String(target)
+            let encoded = query.sorted { $0.key < $1.key }.map { "\(Self.encode($0.key))=\(Self.encode($0.value))" }.joined(separator: "&")
+            return "<http://\(request.host)\(request.path)?\(encoded)>; rel=\"\(relation)\""
+        }
+        if page > 1 { links.append(link(page - 1, "prev")) }
+        if page < lastPage { links.append(link(page + 1, "next")) }
+        links.append(link(1, "first"))
+        links.append(link(lastPage, "last"))
+        return .json(200, slice, headers: [("Link", links.joined(separator: ", "))])
+    }
+
+    private func patchConfiguration(_ config: ConnectWiseDataset.Configuration, _ request: SimulatedRequest) -> SimulatedResponse {
+        let id = config.id
+        guard request.headers["content-type"]?.hasPrefix("application/json") == true else {
+            return Self.error(415, "UnsupportedMediaType", "Content-Type must be application/json")
+        }
+        guard let operations = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [[String: Any]], !operations.isEmpty else {
+            return Self.error(400, "InvalidObject", "The body must be a non-empty JSON array of patch operations")
+        }
+        var newStatus: Int?
+        for operation in operations {
+            guard Set(operation.keys).isSubset(of: ["op", "path", "value"]), let op = operation["op"] as? String,
+                ["add", "replace", "remove"].contains(op), let path = operation["path"] as? String
+            else {
+                return Self.error(400, "InvalidObject", "Each operation needs op (add, replace, remove) and path, and nothing else")
+            }
+            guard path == "status" || path == "/status" else {
+                return Self.invalidField(path, "the simulator accepts changes of status only")
+            }
+            guard op == "replace", let value = operation["value"] as? [String: Any], value.count == 1,
+                let number = value["id"] as? NSNumber, let statusID = Int(exactly: number.doubleValue)
+            else {
+                return Self.invalidField("status", "status must be replaced with {\"id\": <status id>}")
+            }
+            guard data.configurationStatuses.contains(where: { $0.id == statusID }) else {
+                return Self.invalidField("status", "Configuration status \(statusID) does not exist")
+            }
+            newStatus = statusID
+        }
+        if let newStatus { statusByConfiguration[id] = newStatus }
+        appliedPatches.append(AppliedPatch(configurationID: id, body: String(decoding: request.body, as: UTF8.self)))
+        return .json(200, configurationJSON(config))
+    }
+
+    // MARK: JSON
+
+    private func companyJSON(_ company: ConnectWiseDataset.Company) -> [String: Any] {
+        [
+            "id": company.id, "identifier": company.identifier, "name": company.name, "deletedFlag": false,
+            "status": ["id": company.status.id, "name": company.status.name],
+        ]
+    }
+
+    private func configurationJSON(_ config: ConnectWiseDataset.Configuration) -> [String: Any] {
+        let status = statusByConfiguration[config.id] ?? config.statusID
+        let statusName = data.configurationStatuses.first { $0.id == status }?.description ?? ""
+        let company = data.companies.first { $0.id == config.companyID }
+        return [
+            "id": config.id, "name": config.name, "type": ["id": abs(config.typeName.hashValue % 100), "name": config.typeName],
+            "status": ["id": status, "name": statusName],
+            "company": ["id": config.companyID, "identifier": company?.identifier ?? "", "name": company?.name ?? ""],
+            "activeFlag": !closedStatusIDs.contains(status),
+        ]
+    }
+
+    private static func error(_ status: Int, _ code: String, _ message: String) -> SimulatedResponse {
+        .json(status, ["code": code, "message": message])
+    }
+
+    private static func invalidField(_ field: String, _ message: String) -> SimulatedResponse {
+        .json(400, [
+            "code": "InvalidObject", "message": "configuration object is invalid",
+            "errors": [["code": "InvalidField", "message": message, "resource": "configuration", "field": field]],
+        ])
+    }
+
+    private static func encode(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// A request as a simulator's store sees it, independent of the HTTP server.
+public struct SimulatedRequest: Sendable {
+    public var method: String
+    public var path: String
+    public var rawQuery: String?
+    public var query: [String: String]
+    /// Lower-cased names.
+    public var headers: [String: String]
+    public var body: [UInt8]
+    public var host: String
+
+    public init(method: String, path: String, rawQuery: String? = nil, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = [], host: String = "127.0.0.1") {
+        self.method = method
+        self.path = path
+        self.rawQuery = rawQuery
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.host = host
+    }
+}
+
+public struct SimulatedResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public static func json(_ status: Int, _ object: Any, headers: [(String, String)] = []) -> SimulatedResponse {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("null".utf8)
+        return SimulatedResponse(status: status, headers: [("Content-Type", "application/json; charset=utf-8")] + headers, body: Array(data))
+    }
+}
+
+/// Something that answers simulated requests.
+public protocol SimulatedPSA: Sendable {
+    func respond(to request: SimulatedRequest) async -> SimulatedResponse
+}
+
+extension SimulatedPSA {
+    /// A Hummingbird router sending every request, whatever its path and method, to this simulator.
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        let simulator = self
+        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
+            let body = try await request.body.collect(upTo: 16 << 20)
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName] = field.value }
+            var query: [String: String] = [:]
+            for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+            let simulated = SimulatedRequest(
+                method: request.method.rawValue, path: request.uri.path, rawQuery: request.uri.query, query: query, headers: headers,
+                body: Array(body.readableBytesView), host: request.head.authority ?? headers["host"] ?? "127.0.0.1")
+            let answer = await simulator.respond(to: simulated)
+            var fields = HTTPFields()
+            for (name, value) in answer.headers {
+                if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
+            }
+            return Response(
+                status: HTTPResponse.Status(code: answer.status), headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
+        }
+        for method in [HTTPRequest.Method.get, .post, .patch, .put, .delete] {
+            router.on("**", method: method, use: handler)
+            router.on("/", method: method, use: handler)
+        }
+        return router
+    }
+}
