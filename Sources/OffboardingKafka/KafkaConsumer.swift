@@ -10,16 +10,28 @@ import Synchronization
 /// dispatch queue, never on the cooperative pool.
 public final class KafkaConsumer: Sendable {
     public struct Configuration: Sendable {
+        public enum Consumption: Sendable, Hashable {
+            /// Join the group and share the topics' partitions with its other members.
+            case group(topics: [String])
+            /// Read these partitions from their beginning, outside any group, committing nothing
+            /// (for readers of results in tests and tools: no group join to wait for).
+            case partitionsFromBeginning([KafkaTopicPartition])
+        }
+
         public var bootstrapServers: String
         public var groupID: String
-        public var topics: [String]
+        public var consumption: Consumption
         /// Passed through to librdkafka; they win over the defaults except `enable.auto.offset.store`.
         public var properties: [String: String]
 
         public init(bootstrapServers: String, groupID: String, topics: [String], properties: [String: String] = [:]) {
+            self.init(bootstrapServers: bootstrapServers, groupID: groupID, consumption: .group(topics: topics), properties: properties)
+        }
+
+        public init(bootstrapServers: String, groupID: String, consumption: Consumption, properties: [String: String] = [:]) {
             self.bootstrapServers = bootstrapServers
             self.groupID = groupID
-            self.topics = topics
+            self.consumption = consumption
             self.properties = properties
         }
 
@@ -36,6 +48,7 @@ public final class KafkaConsumer: Sendable {
             result.merge(properties) { _, new in new }
             // An offset is stored only once its record's outcome is final; this is not negotiable.
             result["enable.auto.offset.store"] = "false"
+            if case .partitionsFromBeginning = consumption { result["enable.auto.commit"] = "false" }
             return result
         }
     }
@@ -80,12 +93,24 @@ public final class KafkaConsumer: Sendable {
         self.handle = handle
         rd_kafka_poll_set_consumer(handle)
 
-        let list = rd_kafka_topic_partition_list_new(Int32(configuration.topics.count))
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        for topic in configuration.topics {
-            rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA)
+        let err: rd_kafka_resp_err_t
+        switch configuration.consumption {
+        case .group(let topics):
+            let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for topic in topics {
+                rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA)
+            }
+            err = rd_kafka_subscribe(handle, list)
+        case .partitionsFromBeginning(let partitions):
+            let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for partition in partitions {
+                rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)?.pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+            }
+            err = rd_kafka_assign(handle, list)
+            context.assignment.withLock { $0 = (Set(partitions), true) }
         }
-        let err = rd_kafka_subscribe(handle, list)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             rd_kafka_destroy(handle)
             state.withLock { $0 = .closed }

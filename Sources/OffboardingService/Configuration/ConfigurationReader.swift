@@ -1,0 +1,149 @@
+import Foundation
+import Yams
+
+/// Reads one YAML mapping strictly: values are typed, `${NAME}` and `${file:PATH}` are expanded in
+/// every string, and `finish()` rejects any key that was not read.
+final class ConfigurationReader {
+    let path: String
+    private let pairs: [(key: String, value: Node)]
+    private var read: Set<String> = []
+    private let environment: [String: String]
+
+    static func load(yaml: String, environment: [String: String]) throws(ConfigurationError) -> ConfigurationReader {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigurationError(key: "", "the file is not valid YAML: \(error)")
+        }
+        guard let root else { throw ConfigurationError(key: "", "the file is empty") }
+        return try ConfigurationReader(node: root, path: "", environment: environment)
+    }
+
+    init(node: Node, path: String, environment: [String: String]) throws(ConfigurationError) {
+        guard case .mapping(let mapping) = node else {
+            throw ConfigurationError(key: path, "must be a mapping of keys to values")
+        }
+        var pairs: [(key: String, value: Node)] = []
+        for (key, value) in mapping {
+            guard case .scalar(let scalar) = key else { throw ConfigurationError(key: path, "keys must be plain strings") }
+            if pairs.contains(where: { $0.key == scalar.string }) {
+                throw ConfigurationError(key: Self.join(path, scalar.string), "appears twice")
+            }
+            pairs.append((scalar.string, value))
+        }
+        self.pairs = pairs
+        self.path = path
+        self.environment = environment
+    }
+
+    private static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func keyPath(_ key: String) -> String { Self.join(path, key) }
+
+    private func node(_ key: String) -> Node? {
+        read.insert(key)
+        guard let node = pairs.first(where: { $0.key == key })?.value else { return nil }
+        if case .scalar(let scalar) = node, scalar.style == .plain, ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
+            return nil
+        }
+        return node
+    }
+
+    func contains(_ key: String) -> Bool { pairs.contains { $0.key == key } }
+
+    func section(_ key: String) throws(ConfigurationError) -> ConfigurationReader? {
+        guard let node = node(key) else { return nil }
+        return try ConfigurationReader(node: node, path: keyPath(key), environment: environment)
+    }
+
+    func requiredSection(_ key: String) throws(ConfigurationError) -> ConfigurationReader {
+        guard let section = try section(key) else { throw ConfigurationError(key: keyPath(key), "is required") }
+        return section
+    }
+
+    func string(_ key: String) throws(ConfigurationError) -> String? {
+        guard let node = node(key) else { return nil }
+        guard case .scalar(let scalar) = node else { throw ConfigurationError(key: keyPath(key), "must be a string") }
+        return try expand(scalar.string, key: keyPath(key))
+    }
+
+    func requiredString(_ key: String) throws(ConfigurationError) -> String {
+        guard let value = try string(key), !value.isEmpty else { throw ConfigurationError(key: keyPath(key), "is required") }
+        return value
+    }
+
+    func bool(_ key: String) throws(ConfigurationError) -> Bool? {
+        guard let text = try string(key) else { return nil }
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw ConfigurationError(key: keyPath(key), "must be true or false, not \"\(text)\"")
+        }
+    }
+
+    func int(_ key: String, range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        guard let text = try string(key) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError(key: keyPath(key), "must be a whole number from \(range.lowerBound) to \(range.upperBound), not \"\(text)\"")
+        }
+        return value
+    }
+
+    func stringList(_ key: String) throws(ConfigurationError) -> [String]? {
+        guard let node = node(key) else { return nil }
+        guard case .sequence(let sequence) = node else { throw ConfigurationError(key: keyPath(key), "must be a list") }
+        var values: [String] = []
+        for (index, item) in sequence.enumerated() {
+            guard case .scalar(let scalar) = item else { throw ConfigurationError(key: "\(keyPath(key))[\(index)]", "must be a string") }
+            values.append(try expand(scalar.string, key: "\(keyPath(key))[\(index)]"))
+        }
+        return values
+    }
+
+    /// A mapping of free-form string keys (such as librdkafka properties) to scalar values.
+    func stringMap(_ key: String) throws(ConfigurationError) -> [String: String] {
+        guard let section = try section(key) else { return [:] }
+        var result: [String: String] = [:]
+        for pair in section.pairs {
+            guard case .scalar(let scalar) = pair.value else {
+                throw ConfigurationError(key: section.keyPath(pair.key), "must be a single value")
+            }
+            result[pair.key] = try expand(scalar.string, key: section.keyPath(pair.key))
+        }
+        return result
+    }
+
+    /// Fails on the first key nobody read: a typo must not silently fall back to a default.
+    func finish() throws(ConfigurationError) {
+        if let unknown = pairs.first(where: { !read.contains($0.key) }) {
+            throw ConfigurationError(key: keyPath(unknown.key), "is not a known key")
+        }
+    }
+
+    private func expand(_ text: String, key: String) throws(ConfigurationError) -> String {
+        var result = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            result += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                throw ConfigurationError(key: key, "has an unterminated ${")
+            }
+            let name = String(rest[start.upperBound..<end])
+            if name.hasPrefix("file:") {
+                let file = String(name.dropFirst(5))
+                guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
+                    throw ConfigurationError(key: key, "cannot read the file \(file)")
+                }
+                result += contents.trimmingCharacters(in: .newlines)
+            } else {
+                guard !name.isEmpty, let value = environment[name] else {
+                    throw ConfigurationError(key: key, "the environment variable \(name) is not set")
+                }
+                result += value
+            }
+            rest = rest[rest.index(after: end)...]
+        }
+        return result + rest
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import OffboardingCore
+import PSAConnectWise
+
+/// Everything `consume` and `run` need, read from the YAML file the contract describes.
+public struct OffboarderConfiguration: Sendable {
+    public struct Kafka: Sendable {
+        public var bootstrapServers: String
+        public var groupID: String
+        public var topics: Topics
+        /// Passed through to librdkafka for both the consumer and the producer (TLS, SASL, ...).
+        public var properties: [String: String]
+
+        public init(bootstrapServers: String, groupID: String, topics: Topics, properties: [String: String] = [:]) {
+            self.bootstrapServers = bootstrapServers
+            self.groupID = groupID
+            self.topics = topics
+            self.properties = properties
+        }
+    }
+
+    public struct Topics: Sendable, Hashable {
+        public var events: String
+        public var results: String
+        public var deadLetter: String
+        public var retry: String
+        public var approvals: String
+
+        public init(
+            events: String, results: String, deadLetter: String, retry: String = "psa.offboarding.retry",
+            approvals: String = "psa.offboarding.approvals"
+        ) {
+            self.events = events
+            self.results = results
+            self.deadLetter = deadLetter
+            self.retry = retry
+            self.approvals = approvals
+        }
+    }
+
+    public enum PSA: Sendable {
+        case connectwise(ConnectWiseClient.Configuration)
+
+        public var kind: PSAKind {
+            switch self {
+            case .connectwise: .connectwise
+            }
+        }
+    }
+
+    public var kafka: Kafka
+    public var psa: PSA
+    /// Per-request options fall back to these; `offboardedStatuses` holds the criteria.
+    public var defaults: OffboardingOptions
+    /// How many deactivations of one client run at once (`rate_limit.max_concurrent_updates`).
+    public var maxConcurrentUpdates: Int
+
+    public init(kafka: Kafka, psa: PSA, defaults: OffboardingOptions, maxConcurrentUpdates: Int = 8) {
+        self.kafka = kafka
+        self.psa = psa
+        self.defaults = defaults
+        self.maxConcurrentUpdates = maxConcurrentUpdates
+    }
+
+    public static func load(file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> Self {
+        guard let yaml = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw ConfigurationError(key: "", "cannot read the configuration file \(file)")
+        }
+        return try parse(yaml: yaml, environment: environment)
+    }
+
+    public static func parse(yaml: String, environment: [String: String]) throws(ConfigurationError) -> Self {
+        let root = try ConfigurationReader.load(yaml: yaml, environment: environment)
+
+        let kafkaSection = try root.requiredSection("kafka")
+        let topicsSection = try kafkaSection.requiredSection("topics")
+        let topics = Topics(
+            events: try topicsSection.requiredString("events"),
+            results: try topicsSection.requiredString("results"),
+            deadLetter: try topicsSection.requiredString("dead_letter"),
+            retry: try topicsSection.string("retry") ?? "psa.offboarding.retry",
+            approvals: try topicsSection.string("approvals") ?? "psa.offboarding.approvals")
+        try topicsSection.finish()
+        let kafka = Kafka(
+            bootstrapServers: try kafkaSection.requiredString("bootstrap_servers"),
+            groupID: try kafkaSection.requiredString("group_id"),
+            topics: topics,
+            properties: try kafkaSection.stringMap("properties"))
+        try kafkaSection.finish()
+
+        let psaSection = try root.requiredSection("psa")
+        let kindText = try psaSection.requiredString("kind")
+        guard let kind = PSAKind(rawValue: kindText) else {
+            throw ConfigurationError(key: psaSection.keyPath("kind"), "must be connectwise, autotask or halopsa, not \"\(kindText)\"")
+        }
+        let psa: PSA
+        switch kind {
+        case .connectwise:
+            let baseURL = try psaSection.requiredString("base_url")
+            try requireHTTPURL(baseURL, key: psaSection.keyPath("base_url"))
+            let cw = try psaSection.requiredSection("connectwise")
+            psa = .connectwise(
+                ConnectWiseClient.Configuration(
+                    baseURL: baseURL,
+                    companyID: try cw.requiredString("company_id"),
+                    publicKey: try cw.requiredString("public_key"),
+                    privateKey: try cw.requiredString("private_key"),
+                    clientID: try cw.requiredString("client_id"),
+                    inactiveStatusName: try cw.string("inactive_status")))
+            try cw.finish()
+        case .autotask, .halopsa:
+            throw ConfigurationError(key: psaSection.keyPath("kind"), "\(kind) is not supported by this version yet; use connectwise")
+        }
+        try psaSection.finish()
+
+        var statuses = ["Inactive", "Offboarded"]
+        if let criteria = try root.section("criteria") {
+            if let list = try criteria.stringList("offboarded_statuses") {
+                guard !list.isEmpty, !list.contains(where: \.isEmpty) else {
+                    throw ConfigurationError(key: criteria.keyPath("offboarded_statuses"), "must list at least one non-empty status")
+                }
+                statuses = list
+            }
+            try criteria.finish()
+        }
+        var defaults = OffboardingOptions(offboardedStatuses: statuses)
+        if let section = try root.section("defaults") {
+            defaults.dryRun = try section.bool("dry_run") ?? false
+            defaults.requireApproval = try section.bool("require_approval") ?? false
+            defaults.includeArchived = try section.bool("include_archived") ?? false
+            try section.finish()
+        }
+        var maxConcurrentUpdates = 8
+        if let section = try root.section("rate_limit") {
+            maxConcurrentUpdates = try section.int("max_concurrent_updates", range: 1...256) ?? 8
+            try section.finish()
+        }
+        try root.finish()
+        return OffboarderConfiguration(kafka: kafka, psa: psa, defaults: defaults, maxConcurrentUpdates: maxConcurrentUpdates)
+    }
+
+    private static func requireHTTPURL(_ text: String, key: String) throws(ConfigurationError) {
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw ConfigurationError(key: key, "must be an http(s) URL, not \"\(text)\"")
+        }
+    }
+}

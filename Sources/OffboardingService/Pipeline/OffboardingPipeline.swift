@@ -1,0 +1,244 @@
+import Foundation
+import Logging
+import OffboardingCore
+import OffboardingKafka
+import ServiceLifecycle
+import Synchronization
+
+/// The consumer loop: consume → decode and validate → filter by criteria → offboard through the
+/// PSA → publish the result → store the offset. Invalid records and records for another PSA go to
+/// the dead-letter topic. Records of one key run in order; different keys run concurrently.
+///
+/// An offset is stored only when its record's outcome is final (result or dead letter
+/// acknowledged by the broker, or filtered) and every earlier record of its partition is too.
+public final class OffboardingPipeline: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var consumer: KafkaConsumer.Configuration
+        public var topics: OffboarderConfiguration.Topics
+        public var psa: PSAKind
+        public var defaults: OffboardingOptions
+        /// Records fetched and not yet finished, at most.
+        public var maxInFlightRecords: Int
+        public var pollTimeout: Duration
+
+        public init(
+            consumer: KafkaConsumer.Configuration, topics: OffboarderConfiguration.Topics, psa: PSAKind, defaults: OffboardingOptions,
+            maxInFlightRecords: Int = 512, pollTimeout: Duration = .milliseconds(100)
+        ) {
+            self.consumer = consumer
+            self.topics = topics
+            self.psa = psa
+            self.defaults = defaults
+            self.maxInFlightRecords = max(1, maxInFlightRecords)
+            self.pollTimeout = pollTimeout
+        }
+    }
+
+    public let statistics = PipelineStatistics()
+    private let configuration: Configuration
+    private let consumer: KafkaConsumer
+    private let producer: KafkaProducer
+    private let offboarder: Offboarder
+    private let logger: Logger
+    private let tracker: OffsetTracker
+    private let lanes = KeyedLanes<Work>()
+    private let stopping = Mutex(false)
+    private let capacity: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
+
+    struct Work: Sendable {
+        var record: KafkaRecord
+        var token: OffsetTracker.Token
+    }
+
+    public init(configuration: Configuration, producer: KafkaProducer, offboarder: Offboarder, logger: Logger) throws(KafkaError) {
+        self.configuration = configuration
+        self.producer = producer
+        self.offboarder = offboarder
+        self.logger = logger
+        let tracker = OffsetTracker()
+        self.tracker = tracker
+        self.consumer = try KafkaConsumer(configuration: configuration.consumer, logger: logger) { event in
+            switch event {
+            case .assigned(let partitions): tracker.assign(partitions)
+            case .revoked(let partitions): tracker.revoke(partitions)
+            }
+        }
+        self.capacity = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// The partitions this member owns now.
+    public var assignment: Set<KafkaTopicPartition> { consumer.assignment }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await consumeUntilStopped()
+        } onGracefulShutdown: {
+            self.stop()
+        }
+    }
+
+    /// Stops fetching; records already running finish, queued ones are left for redelivery.
+    public func stop() {
+        stopping.withLock { $0 = true }
+        lanes.drain()
+        capacity.continuation.yield()
+    }
+
+    private var isStopping: Bool { stopping.withLock { $0 } }
+
+    private func consumeUntilStopped() async throws {
+        logger.info("consumer pipeline starting", metadata: ["kafka.librdkafka.version": "\(RDKafkaVersion.string)"])
+        let failure: (any Error)? = await withDiscardingTaskGroup { group -> (any Error)? in
+            var capacityIterator = capacity.stream.makeAsyncIterator()
+            while !isStopping {
+                let free = configuration.maxInFlightRecords - lanes.pending
+                if free <= 0 {
+                    _ = await capacityIterator.next()
+                    continue
+                }
+                let records: [KafkaRecord]
+                do {
+                    records = try await consumer.poll(maxRecords: min(free, 1000), timeout: configuration.pollTimeout)
+                } catch {
+                    logger.critical("consumer failed", metadata: ["kafka.error": "\(error)"])
+                    stop()
+                    return error
+                }
+                for record in records {
+                    statistics.update { $0.received += 1 }
+                    guard let token = tracker.begin(record) else { continue }
+                    let key = record.keyString ?? "partition-\(record.partition)"
+                    if lanes.enqueue(Work(record: record, token: token), key: key) {
+                        group.addTask { await self.runLane(key) }
+                    }
+                }
+            }
+            return nil
+        }
+        statistics.update { $0.abandonedAtShutdown = lanes.abandoned }
+        await consumer.close()
+        logger.info("consumer pipeline stopped", metadata: ["pipeline.statistics": "\(statistics.snapshot)"])
+        if let failure { throw failure }
+    }
+
+    private func runLane(_ key: String) async {
+        while let work = lanes.next(for: key) {
+            await process(work)
+            lanes.done()
+            capacity.continuation.yield()
+        }
+    }
+
+    // MARK: One record
+
+    private func process(_ work: Work) async {
+        let record = work.record
+        var logger = self.logger
+        logger[metadataKey: "kafka.partition"] = "\(record.partition)"
+        logger[metadataKey: "kafka.offset"] = "\(record.offset)"
+
+        var headers: [String: String] = [:]
+        for header in record.headers { headers[header.key.lowercased()] = header.stringValue }
+        let event: CompanyStatusChangedEvent
+        do {
+            event = try CloudEventDecoder.decode(value: record.value, headers: headers)
+        } catch {
+            logger.warning("invalid event dead-lettered", metadata: ["offboarding.error": "\(error.message)"])
+            await deadLetter(work, code: .invalidEvent, reason: error.message, logger: logger)
+            return
+        }
+        logger[metadataKey: "offboarding.event.id"] = "\(event.id)"
+        guard event.psa == configuration.psa else {
+            let reason = "event is for \(event.psa) but this consumer serves \(configuration.psa)"
+            logger.warning("event for another PSA dead-lettered")
+            await deadLetter(work, code: .psaMismatch, reason: reason, logger: logger)
+            return
+        }
+        let options = event.options.resolved(defaults: configuration.defaults)
+        guard options.isOffboarded(status: event.status) else {
+            statistics.update { $0.filtered += 1 }
+            logger.debug("event filtered: status is not an offboarded one", metadata: ["psa.company.status": "\(event.status)"])
+            complete(work, logger: logger)
+            return
+        }
+        let request = OffboardingRequest(
+            eventID: event.id, trigger: .event, client: .id(event.companyID), clientNameHint: event.companyName, options: options)
+        let result = await offboarder.run(request)
+        let value: [UInt8]
+        do {
+            value = try ResultEncoding.encode(result)
+        } catch {
+            logger.error("result could not be encoded; record left for redelivery", metadata: ["offboarding.error": "\(error)"])
+            return
+        }
+        let published = await publish(
+            KafkaOutgoingRecord(
+                topic: configuration.topics.results, key: result.clientID, value: value,
+                headers: [
+                    KafkaHeader(key: "content-type", string: "application/json"),
+                    KafkaHeader(key: "offboarding.event.id", string: event.id),
+                ]),
+            logger: logger)
+        guard published else { return }
+        statistics.update { $0.resultsPublished += 1 }
+        complete(work, logger: logger)
+    }
+
+    private func deadLetter(_ work: Work, code: OffboardingErrorCode, reason: String, logger: Logger) async {
+        let record = work.record
+        var headers = record.headers
+        headers += [
+            KafkaHeader(key: "dlq.error.code", string: code.rawValue),
+            KafkaHeader(key: "dlq.reason", string: reason),
+            KafkaHeader(key: "dlq.source.topic", string: record.topic),
+            KafkaHeader(key: "dlq.source.partition", string: String(record.partition)),
+            KafkaHeader(key: "dlq.source.offset", string: String(record.offset)),
+        ]
+        let outgoing = KafkaOutgoingRecord(
+            topic: configuration.topics.deadLetter, partition: nil, key: record.key, value: record.value, headers: headers)
+        guard await publish(outgoing, logger: logger) else { return }
+        statistics.update { $0.deadLettered += 1 }
+        complete(work, logger: logger)
+    }
+
+    /// Sends until the broker acknowledges or the pipeline stops. False means the record's outcome
+    /// is not final, so its offset must not be stored.
+    private func publish(_ record: KafkaOutgoingRecord, logger: Logger) async -> Bool {
+        var delay = Duration.milliseconds(100)
+        while true {
+            do {
+                try await producer.send(record)
+                return true
+            } catch {
+                logger.error("publish failed; retrying", metadata: ["kafka.topic": "\(record.topic)", "kafka.error": "\(error)"])
+            }
+            if isStopping { return false }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+    }
+
+    private func complete(_ work: Work, logger: Logger) {
+        guard let offset = tracker.finish(work.token) else { return }
+        do {
+            try consumer.storeOffset(work.token.partition, nextOffset: offset)
+            statistics.update { $0.offsetsStored += 1 }
+        } catch {
+            // The partition moved to another member: it will redeliver from the last commit.
+            logger.info("offset not stored", metadata: ["kafka.error": "\(error)"])
+        }
+    }
+}
+
+/// The result record's JSON, as the contract and schemas/result.schema.json describe it.
+public enum ResultEncoding {
+    public static func encode(_ result: OffboardingResult, pretty: Bool = false) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(result))
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws -> OffboardingResult {
+        try JSONDecoder().decode(OffboardingResult.self, from: Data(bytes))
+    }
+}

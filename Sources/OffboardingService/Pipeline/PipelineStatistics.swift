@@ -1,0 +1,25 @@
+import Synchronization
+
+/// Counters of what the pipeline did with the records it read.
+public final class PipelineStatistics: Sendable {
+    public struct Snapshot: Sendable, Hashable {
+        public var received = 0
+        /// Valid events whose status is not an offboarded one.
+        public var filtered = 0
+        public var deadLettered = 0
+        public var resultsPublished = 0
+        public var offsetsStored = 0
+        /// Records fetched but given up at shutdown before they started (redelivered later).
+        public var abandonedAtShutdown = 0
+    }
+
+    private let state = Mutex(Snapshot())
+
+    public init() {}
+
+    public var snapshot: Snapshot { state.withLock { $0 } }
+
+    func update(_ body: (inout Snapshot) -> Void) {
+        state.withLock { body(&$0) }
+    }
+}
