@@ -68,6 +68,8 @@ let package = Package(
             name: "PSASimulators",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -89,7 +91,10 @@ let package = Package(
         .executableTarget(
             name: "PSAOffboarderCLI",
             dependencies: [
+                "OffboardingKafka",
                 "OffboardingService",
+                "PSASimulators",
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

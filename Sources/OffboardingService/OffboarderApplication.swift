@@ -9,7 +9,57 @@ import UnixSignals
 
 /// The composition root: builds the PSA client, the producer and the consumer pipeline from a
 /// configuration and runs them with graceful shutdown.
-public enum OffboarderApplication {
+public final class OffboarderRuntime: Sendable {
+    public let pipeline: OffboardingPipeline
+    private let producer: KafkaProducer
+    private let httpClient: HTTPClient
+    private let group: ServiceGroup
+
+    /// - Parameter signals: the signals that start a graceful shutdown (none in tests and `demo`).
+    public init(configuration: OffboarderConfiguration, logger: Logger, signals: [UnixSignal] = [.sigterm, .sigint]) throws {
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            let producer = try KafkaProducer(configuration: Self.producerConfiguration(configuration), logger: logger)
+            let psa = Self.makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
+            let offboarder = Offboarder(psa: psa, configuration: .init(maxConcurrentUpdates: configuration.maxConcurrentUpdates), logger: logger)
+            let pipeline = try OffboardingPipeline(
+                configuration: Self.pipelineConfiguration(configuration), producer: producer, offboarder: offboarder, logger: logger)
+            self.producer = producer
+            self.pipeline = pipeline
+            // Started in this order, stopped in reverse: the pipeline drains before the producer flushes.
+            self.group = ServiceGroup(
+                configuration: .init(
+                    services: [
+                        .init(service: producer),
+                        .init(
+                            service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup,
+                            failureTerminationBehavior: .gracefullyShutdownGroup),
+                    ],
+                    gracefulShutdownSignals: signals,
+                    logger: logger))
+        } catch {
+            try? httpClient.syncShutdown()
+            throw error
+        }
+        self.httpClient = httpClient
+    }
+
+    /// Runs until a graceful shutdown (signal or `triggerGracefulShutdown()`) has drained the
+    /// pipeline, left the group and flushed the producer.
+    public func run() async throws {
+        do {
+            try await group.run()
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
+        }
+        try await httpClient.shutdown()
+    }
+
+    public func triggerGracefulShutdown() async {
+        await group.triggerGracefulShutdown()
+    }
+
     /// Makes the PSA adapter the configuration names.
     public static func makePSAClient(_ psa: OffboarderConfiguration.PSA, httpClient: HTTPClient, logger: Logger) -> any PSAClient {
         switch psa {
@@ -19,8 +69,7 @@ public enum OffboarderApplication {
     }
 
     static func producerConfiguration(_ configuration: OffboarderConfiguration) -> KafkaProducer.Configuration {
-        KafkaProducer.Configuration(
-            bootstrapServers: configuration.kafka.bootstrapServers, properties: configuration.kafka.properties)
+        KafkaProducer.Configuration(bootstrapServers: configuration.kafka.bootstrapServers, properties: configuration.kafka.properties)
     }
 
     public static func pipelineConfiguration(_ configuration: OffboarderConfiguration) -> OffboardingPipeline.Configuration {
@@ -31,64 +80,26 @@ public enum OffboarderApplication {
             topics: configuration.kafka.topics, psa: configuration.psa.kind, defaults: configuration.defaults)
     }
 
-    /// Runs `consume` until SIGTERM or SIGINT, then drains in-flight work, leaves the group and
-    /// flushes. Returns normally after a graceful shutdown.
-    public static func consume(
-        configuration: OffboarderConfiguration, logger: Logger,
-        signals: [UnixSignal] = [.sigterm, .sigint],
-        onStarted: @Sendable (OffboardingPipeline) async -> Void = { _ in }
-    ) async throws {
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
-        do {
-            let producer = try KafkaProducer(configuration: producerConfiguration(configuration), logger: logger)
-            let psa = makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
-            let offboarder = Offboarder(psa: psa, configuration: .init(maxConcurrentUpdates: configuration.maxConcurrentUpdates), logger: logger)
-            let pipeline = try OffboardingPipeline(
-                configuration: pipelineConfiguration(configuration), producer: producer, offboarder: offboarder, logger: logger)
-            // Started in this order, stopped in reverse: the pipeline drains before the producer flushes.
-            let group = ServiceGroup(
-                configuration: .init(
-                    services: [
-                        .init(service: producer),
-                        .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
-                    ],
-                    gracefulShutdownSignals: signals,
-                    logger: logger))
-            await onStarted(pipeline)
-            try await group.run()
-        } catch {
-            try? await httpClient.shutdown()
-            throw error
-        }
-        try await httpClient.shutdown()
-    }
-
-    /// One client now (`run`): offboards it, publishes the result (trigger `manual`) and returns it.
+    /// One client now (`run`): offboards it, publishes the result to the results topic and returns it.
     public static func runOnce(
         request: OffboardingRequest, configuration: OffboarderConfiguration, logger: Logger
     ) async throws -> OffboardingResult {
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
-        let result: OffboardingResult
+        let psa = makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
+        let offboarder = Offboarder(psa: psa, configuration: .init(maxConcurrentUpdates: configuration.maxConcurrentUpdates), logger: logger)
+        let result = await offboarder.run(request)
+        try await httpClient.shutdown()
+        let producer = try KafkaProducer(configuration: producerConfiguration(configuration), logger: logger)
         do {
-            let psa = makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
-            let offboarder = Offboarder(psa: psa, configuration: .init(maxConcurrentUpdates: configuration.maxConcurrentUpdates), logger: logger)
-            result = await offboarder.run(request)
-            let producer = try KafkaProducer(configuration: producerConfiguration(configuration), logger: logger)
-            do {
-                try await producer.send(
-                    KafkaOutgoingRecord(
-                        topic: configuration.kafka.topics.results, key: result.clientID, value: try ResultEncoding.encode(result),
-                        headers: [KafkaHeader(key: "content-type", string: "application/json")]))
-            } catch {
-                await producer.shutdown()
-                throw error
-            }
-            await producer.shutdown()
+            try await producer.send(
+                KafkaOutgoingRecord(
+                    topic: configuration.kafka.topics.results, key: result.clientID, value: try ResultEncoding.encode(result),
+                    headers: [KafkaHeader(key: "content-type", string: "application/json")]))
         } catch {
-            try? await httpClient.shutdown()
+            await producer.shutdown()
             throw error
         }
-        try await httpClient.shutdown()
+        await producer.shutdown()
         return result
     }
 }

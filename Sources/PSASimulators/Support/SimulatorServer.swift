@@ -2,7 +2,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
-import Synchronization
+import UnixSignals
 
 /// A simulator's HTTP server running in this process, on a port the OS chose unless one was given.
 public final class SimulatorServer: Sendable {
@@ -15,7 +15,7 @@ public final class SimulatorServer: Sendable {
 
     /// Starts `router` and returns once the server accepts connections.
     public static func start<Router: HTTPResponderBuilder>(
-        router: Router, host: String = "127.0.0.1", port: Int = 0, logger: Logger
+        router: Router, host: String = "127.0.0.1", port: Int = 0, logger: Logger, signals: [UnixSignal] = []
     ) async throws -> SimulatorServer where Router.Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let app = Application(
@@ -26,7 +26,7 @@ public final class SimulatorServer: Sendable {
                 portContinuation.finish()
             },
             logger: logger)
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: signals, logger: logger)
         let task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let bound = await iterator.next() else {

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import OffboardingCore
+import OffboardingService
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Offboard one client now: print the result JSON and publish it to the results topic.",
+        discussion: """
+            Exits 0 when the result's success is true, 1 when not, 2 on bad usage or configuration.
+
+            Example:
+              psa-offboarder run --config config.yaml --client-id 12345 --dry-run --reason "Contract ended"
+            """)
+
+    @Option(name: .long, help: "The YAML configuration file.")
+    var config: String
+    @Option(name: .customLong("client-id"), help: "The client's company id in the PSA.")
+    var clientID: String?
+    @Option(name: .customLong("client-name"), help: "The client's exact company name in the PSA.")
+    var clientName: String?
+    @Flag(name: .customLong("dry-run"), help: "List what would be deactivated; change nothing.")
+    var dryRun = false
+    @Flag(name: .customLong("require-approval"), help: "List the configurations as pending approval; change nothing.")
+    var requireApproval = false
+    @Flag(name: .customLong("include-archived"), help: "List archived (already inactive) configurations too.")
+    var includeArchived = false
+    @Option(name: .long, help: "Why the client is offboarded; kept in the result.")
+    var reason: String?
+    @Option(name: .customLong("offboarded-status"), help: "A company status that counts as offboarded (repeatable).")
+    var offboardedStatuses: [String] = []
+
+    func validate() throws {
+        guard (clientID == nil) != (clientName == nil) else {
+            throw ValidationError("give exactly one of --client-id and --client-name")
+        }
+        if let clientID, clientID.isEmpty { throw ValidationError("--client-id is empty") }
+        if let clientName, clientName.isEmpty { throw ValidationError("--client-name is empty") }
+    }
+
+    func run() async throws {
+        let configuration = try OffboarderConfiguration.load(file: config)
+        let logger = CLILogging.bootstrap(defaultLevel: .warning)
+        let overrides = OffboardingOptions.Overrides(
+            dryRun: dryRun ? true : nil, requireApproval: requireApproval ? true : nil, includeArchived: includeArchived ? true : nil,
+            reason: reason, offboardedStatuses: offboardedStatuses.isEmpty ? nil : offboardedStatuses)
+        let request = OffboardingRequest(
+            eventID: UUID().uuidString.lowercased(), trigger: .manual,
+            client: clientID.map(ClientReference.id) ?? .name(clientName ?? ""), options: overrides.resolved(defaults: configuration.defaults))
+        let result = try await OffboarderRuntime.runOnce(request: request, configuration: configuration, logger: logger)
+        print(String(decoding: try ResultEncoding.encode(result, pretty: true), as: UTF8.self))
+        if !result.success { throw ExitCode(1) }
+    }
+}
