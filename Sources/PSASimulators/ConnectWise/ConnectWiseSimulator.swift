@@ -94,7 +94,7 @@ public actor ConnectWiseSimulator: SimulatedPSA {
         }
         if let failure = authenticate(request) { return failure }
         let path = String(request.path.dropFirst(prefix.count))
-        if let fault = faults.take(method: request.method, path: path) {
+        if let fault = faults.take(method: request.method, path: path, query: request.query) {
             var headers: [(String, String)] = []
             if let seconds = fault.retryAfterSeconds { headers.append(("Retry-After", String(seconds))) }
             let code = fault.status == 403 ? "Forbidden" : fault.status == 429 ? "TooManyRequests" : "ServerError"

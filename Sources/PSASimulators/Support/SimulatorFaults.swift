@@ -1,7 +1,9 @@
 /// A fault a simulator injects into matching requests, after authentication has been checked.
 public struct SimulatorFault: Sendable, Hashable {
     public var method: String?
-    /// Matches requests whose path (after the API prefix) contains this text.
+    /// Matches requests whose path (after the API prefix), followed by `?` and the decoded query
+    /// (`key=value` pairs sorted by key, joined by `&`), contains this text: `company/id=7` hits
+    /// only that company's listings.
     public var pathContains: String
     public var status: Int
     /// Sent as `Retry-After` (seconds) when set.
@@ -24,7 +26,8 @@ struct SimulatorFaultPlan: Sendable {
     var latency: Duration = .zero
 
     /// Takes one use of the first fault matching the request.
-    mutating func take(method: String, path: String) -> SimulatorFault? {
+    mutating func take(method: String, path: String, query: [String: String]) -> SimulatorFault? {
+        let path = path + "?" + query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
         guard let index = faults.firstIndex(where: { ($0.method == nil || $0.method == method) && path.contains($0.pathContains) }) else {
             return nil
         }
