@@ -20,11 +20,15 @@ public final class OffboardingPipeline: Service, Sendable {
         /// Records fetched and not yet finished, at most.
         public var maxInFlightRecords: Int
         public var pollTimeout: Duration
+        /// Names this process in the `offboarding.instance` header of what it publishes.
+        public var instanceID: String
 
         public init(
             consumer: KafkaConsumer.Configuration, topics: OffboarderConfiguration.Topics, psa: PSAKind, defaults: OffboardingOptions,
-            maxInFlightRecords: Int = 512, pollTimeout: Duration = .milliseconds(100)
+            maxInFlightRecords: Int = 512, pollTimeout: Duration = .milliseconds(100),
+            instanceID: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
         ) {
+            self.instanceID = instanceID
             self.consumer = consumer
             self.topics = topics
             self.psa = psa
@@ -177,6 +181,7 @@ public final class OffboardingPipeline: Service, Sendable {
                 headers: [
                     KafkaHeader(key: "content-type", string: "application/json"),
                     KafkaHeader(key: "offboarding.event.id", string: event.id),
+                    KafkaHeader(key: "offboarding.instance", string: configuration.instanceID),
                 ]),
             logger: logger)
         guard published else { return }

@@ -1,0 +1,177 @@
+import Foundation
+import Logging
+import OffboardingCore
+import OffboardingKafka
+import OffboardingService
+import OffboardingTestSupport
+import PSASimulators
+import Testing
+
+/// `psa-offboarder consume` as separate processes against a test cluster and a simulator served
+/// from this process over loopback.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct ConsumerProcessTests {
+    struct Setup {
+        let cluster: KafkaTestCluster
+        let simulator: ConnectWiseSimulator
+        let server: SimulatorServer
+        let configFile: String
+        let results: TopicCollector
+        let producer: KafkaProducer
+        let companies: [ConnectWiseDataset.Company]
+        let environment: [String: String]
+    }
+
+    static let secrets = [
+        "CW_PUBLIC_KEY": ConnectWiseSimulator.Credentials.sandbox.publicKey,
+        "CW_PRIVATE_KEY": ConnectWiseSimulator.Credentials.sandbox.privateKey,
+        "CW_CLIENT_ID": ConnectWiseSimulator.Credentials.sandbox.clientID,
+        "LOG_LEVEL": "info",
+    ]
+
+    func setUp(companies count: Int, configsEach: Int, eventPartitions: Int32) async throws -> Setup {
+        let logger = Logger.test()
+        let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
+        let topics = PipelineHarness.topics
+        try cluster.createTopic(topics.events, partitions: eventPartitions)
+        try cluster.createTopic(topics.results, partitions: 4)
+        try cluster.createTopic(topics.deadLetter, partitions: 1)
+        var data = ConnectWiseDataset.empty()
+        for index in 0..<count {
+            let id = 500 + index
+            data.companies.append(.init(id: id, identifier: "C\(id)", name: "Client \(id)", status: ConnectWiseDataset.offboardedCompanyStatus))
+            for config in 0..<configsEach {
+                data.configurations.append(.init(id: id * 1000 + config, name: "Device \(config)", companyID: id, statusID: 1))
+            }
+        }
+        let simulator = ConnectWiseSimulator(data: data)
+        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
+        let configFile = FileManager.default.temporaryDirectory.appendingPathComponent("psa-offboarder-\(UUID().uuidString).yaml").path
+        let yaml = """
+            kafka:
+              bootstrap_servers: "\(cluster.bootstrapServers)"
+              group_id: process-test-\(UUID().uuidString)
+              topics:
+                events: \(topics.events)
+                results: \(topics.results)
+                dead_letter: \(topics.deadLetter)
+              properties:
+                session.timeout.ms: "6000"
+                heartbeat.interval.ms: "500"
+            psa:
+              kind: connectwise
+              base_url: "\(server.baseURL)\(ConnectWiseSimulator.apiPath)"
+              connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
+            criteria:
+              offboarded_statuses: ["Inactive", "Offboarded"]
+            """
+        try yaml.write(toFile: configFile, atomically: true, encoding: .utf8)
+        let results = try TopicCollector(
+            bootstrapServers: cluster.bootstrapServers,
+            partitions: (0..<4).map { KafkaTopicPartition(topic: topics.results, partition: $0) }, logger: logger)
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        return Setup(
+            cluster: cluster, simulator: simulator, server: server, configFile: configFile, results: results, producer: producer,
+            companies: data.companies, environment: Self.secrets)
+    }
+
+    func send(_ company: ConnectWiseDataset.Company, through setup: Setup) async throws -> String {
+        let event = CompanyStatusChangedEvent(
+            id: UUID().uuidString.lowercased(), source: "test", psa: .connectwise, companyID: String(company.id), companyName: company.name,
+            status: "Offboarded")
+        let (headers, value) = CloudEventEncoder.structured(event)
+        try await setup.producer.send(
+            KafkaOutgoingRecord(
+                topic: PipelineHarness.topics.events, key: event.companyID, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
+        return event.id
+    }
+
+    static func eventID(_ record: KafkaRecord) -> String? { record.headers.last(named: "offboarding.event.id")?.stringValue }
+
+    @Test func twoProcessesInOneGroupShareThePartitionsAndProcessEveryEventOnce() async throws {
+        let setup = try await setUp(companies: 60, configsEach: 3, eventPartitions: 6)
+        let first = try OffboarderProcess(arguments: ["consume", "--config", setup.configFile], environment: setup.environment)
+        try await first.waitForStderr(timeout: .seconds(30), "the first member's assignment") { $0.contains("partitions assigned") }
+        let second = try OffboarderProcess(arguments: ["consume", "--config", setup.configFile], environment: setup.environment)
+        try await second.waitForStderr(timeout: .seconds(30), "the second member's assignment") { $0.contains("partitions assigned") }
+        try await first.waitForStderr(timeout: .seconds(30), "the first member giving up partitions") { $0.contains("partitions revoked") }
+
+        var eventIDs: Set<String> = []
+        for company in setup.companies { eventIDs.insert(try await send(company, through: setup)) }
+        let records = try await setup.results.wait(timeout: .seconds(60), for: "60 results") { records in
+            Set(records.compactMap(Self.eventID)).isSuperset(of: eventIDs)
+        }
+
+        // Every event once: no event has two results, and both processes did part of the work.
+        let perEvent = Dictionary(grouping: records.compactMap(Self.eventID), by: { $0 })
+        #expect(perEvent.count == 60)
+        #expect(perEvent.values.allSatisfy { $0.count == 1 })
+        let instances = Set(records.compactMap { $0.headers.last(named: "offboarding.instance")?.stringValue })
+        #expect(instances.count == 2, "results came from \(instances)")
+        for company in setup.companies {
+            for config in 0..<3 {
+                #expect(await setup.simulator.statusID(ofConfiguration: company.id * 1000 + config) == ConnectWiseDataset.inactiveConfigurationStatus.id)
+            }
+        }
+
+        first.signal(SIGTERM)
+        second.signal(SIGTERM)
+        #expect(await first.waitForExit() == 0)
+        #expect(await second.waitForExit() == 0)
+        await setup.results.stop()
+        await setup.producer.shutdown()
+        await setup.server.stop()
+    }
+
+    @Test func sigtermMidStreamExitsZeroAndARestartFinishesTheRest() async throws {
+        let companies = 150
+        let setup = try await setUp(companies: companies, configsEach: 10, eventPartitions: 4)
+        await setup.simulator.setLatency(.milliseconds(5))
+        let first = try OffboarderProcess(arguments: ["consume", "--config", setup.configFile], environment: setup.environment)
+        try await first.waitForStderr(timeout: .seconds(30), "the assignment") { $0.contains("partitions assigned") }
+
+        // A stream: one event every 20 ms, for about 3 s, with SIGTERM part-way through.
+        let producer = Task {
+            var ids: [String] = []
+            for company in setup.companies {
+                ids.append(try await send(company, through: setup))
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return ids
+        }
+        try await setup.results.wait(timeout: .seconds(60), for: "some results before SIGTERM") { $0.count >= 20 }
+        let signalled = ContinuousClock.now
+        first.signal(SIGTERM)
+        let status = await first.waitForExit()
+        let shutdownTime = ContinuousClock.now - signalled
+        #expect(status == 0)
+        #expect(shutdownTime < .seconds(10), "shutdown took \(shutdownTime)")
+        let eventIDs = try await producer.value
+        let beforeRestart = Set(setup.results.records.compactMap(Self.eventID))
+        #expect(beforeRestart.count < companies, "the stream should outlast the first process")
+
+        let second = try OffboarderProcess(arguments: ["consume", "--config", setup.configFile], environment: setup.environment)
+        let records = try await setup.results.wait(timeout: .seconds(90), for: "every event's result") { records in
+            Set(records.compactMap(Self.eventID)).isSuperset(of: eventIDs)
+        }
+        // Nothing lost: every event has a result and every configuration is inactive; a duplicate
+        // (allowed after a shutdown) must agree on what was deactivated.
+        let byEvent = Dictionary(grouping: records, by: { Self.eventID($0) ?? "" })
+        for id in eventIDs {
+            let decoded = try (byEvent[id] ?? []).map { try ResultEncoding.decode($0.value ?? []) }
+            #expect(!decoded.isEmpty)
+            #expect(decoded.first?.success == true)
+            #expect(decoded.first?.statistics.configsDeactivated == 10 || decoded.count > 1)
+        }
+        for company in setup.companies {
+            for config in 0..<10 {
+                #expect(await setup.simulator.statusID(ofConfiguration: company.id * 1000 + config) == ConnectWiseDataset.inactiveConfigurationStatus.id)
+            }
+        }
+        second.signal(SIGTERM)
+        #expect(await second.waitForExit() == 0)
+        await setup.results.stop()
+        await setup.producer.shutdown()
+        await setup.server.stop()
+    }
+}

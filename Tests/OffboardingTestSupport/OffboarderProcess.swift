@@ -1,0 +1,108 @@
+import Foundation
+import Synchronization
+
+/// A `psa-offboarder` child process with its stdout and stderr captured.
+public final class OffboarderProcess: Sendable {
+    // Process is thread-safe for the calls made here (pid, isRunning, terminate).
+    private nonisolated(unsafe) let process: Process
+    private let shared = Shared()
+
+    /// State written by the pipe and termination handlers.
+    private final class Shared: Sendable {
+        let output = Mutex<(stdout: String, stderr: String)>(("", ""))
+        let exit = Mutex<(status: Int32?, waiter: CheckedContinuation<Int32, Never>?)>((nil, nil))
+        /// Woken on every chunk of stderr and at exit.
+        let watchers = Mutex<[AsyncStream<Void>.Continuation]>([])
+    }
+
+    /// The built `psa-offboarder` next to the running test bundle.
+    public static var executable: URL {
+        let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return testBinary.deletingLastPathComponent().appendingPathComponent("psa-offboarder")
+    }
+
+    public init(arguments: [String], environment: [String: String] = [:]) throws {
+        process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        let stdoutPipe = Pipe()
+        let stderrPipe = Pipe()
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+        process.standardInput = FileHandle.nullDevice
+        let shared = self.shared
+        stdoutPipe.fileHandleForReading.readabilityHandler = { handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            shared.output.withLock { $0.stdout += text }
+        }
+        stderrPipe.fileHandleForReading.readabilityHandler = { handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            shared.output.withLock { $0.stderr += text }
+            for watcher in shared.watchers.withLock({ $0 }) { watcher.yield() }
+        }
+        process.terminationHandler = { process in
+            let waiter = shared.exit.withLock { state -> CheckedContinuation<Int32, Never>? in
+                state.status = process.terminationStatus
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(returning: process.terminationStatus)
+            for watcher in shared.watchers.withLock({ $0 }) { watcher.yield() }
+        }
+        try process.run()
+    }
+
+    public var stdout: String { shared.output.withLock { $0.stdout } }
+    public var stderr: String { shared.output.withLock { $0.stderr } }
+    public var pid: Int32 { process.processIdentifier }
+
+    public func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// The exit status, once the process has exited.
+    public func waitForExit() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let status = shared.exit.withLock { state -> Int32? in
+                if let status = state.status { return status }
+                state.waiter = continuation
+                return nil
+            }
+            if let status { continuation.resume(returning: status) }
+        }
+    }
+
+    /// Waits until the captured stderr satisfies `condition`, re-checking whenever stderr grows.
+    public func waitForStderr(timeout: Duration, _ what: String, _ condition: @escaping @Sendable (String) -> Bool) async throws {
+        let (ticks, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        shared.watchers.withLock { $0.append(continuation) }
+        continuation.yield()
+        let matched = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { [self] in
+                for await _ in ticks where condition(stderr) { return true }
+                return false
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return false
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
+        }
+        continuation.finish()
+        if !matched {
+            throw ProcessTimeout(description: "timed out waiting for \(what); stderr so far:\n\(stderr.suffix(4000))")
+        }
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+}
+
+public struct ProcessTimeout: Error, CustomStringConvertible {
+    public var description: String
+}
