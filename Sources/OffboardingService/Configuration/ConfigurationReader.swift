@@ -14,7 +14,8 @@ final class ConfigurationReader {
         do {
             root = try Yams.compose(yaml: yaml)
         } catch {
-            throw ConfigurationError(key: "", "the file is not valid YAML: \(error)")
+            let oneLine = "\(error)".split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+            throw ConfigurationError(key: "", "the file is not valid YAML: \(oneLine)")
         }
         guard let root else { throw ConfigurationError(key: "", "the file is empty") }
         return try ConfigurationReader(node: root, path: "", environment: environment)
@@ -112,6 +113,16 @@ final class ConfigurationReader {
             result[pair.key] = try expand(scalar.string, key: section.keyPath(pair.key))
         }
         return result
+    }
+
+    /// Fails on the first key not in `keys`; called before reading a section so that a typo is
+    /// reported as such rather than as the missing key it was meant to be.
+    @discardableResult
+    func allowing(_ keys: Set<String>) throws(ConfigurationError) -> ConfigurationReader {
+        if let unknown = pairs.first(where: { !keys.contains($0.key) }) {
+            throw ConfigurationError(key: keyPath(unknown.key), "is not a known key")
+        }
+        return self
     }
 
     /// Fails on the first key nobody read: a typo must not silently fall back to a default.

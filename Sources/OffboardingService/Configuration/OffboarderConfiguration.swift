@@ -71,9 +71,10 @@ public struct OffboarderConfiguration: Sendable {
 
     public static func parse(yaml: String, environment: [String: String]) throws(ConfigurationError) -> Self {
         let root = try ConfigurationReader.load(yaml: yaml, environment: environment)
+            .allowing(["kafka", "psa", "criteria", "defaults", "rate_limit"])
 
-        let kafkaSection = try root.requiredSection("kafka")
-        let topicsSection = try kafkaSection.requiredSection("topics")
+        let kafkaSection = try root.requiredSection("kafka").allowing(["bootstrap_servers", "group_id", "topics", "properties"])
+        let topicsSection = try kafkaSection.requiredSection("topics").allowing(["events", "results", "dead_letter", "retry", "approvals"])
         let topics = Topics(
             events: try topicsSection.requiredString("events"),
             results: try topicsSection.requiredString("results"),
@@ -88,7 +89,7 @@ public struct OffboarderConfiguration: Sendable {
             properties: try kafkaSection.stringMap("properties"))
         try kafkaSection.finish()
 
-        let psaSection = try root.requiredSection("psa")
+        let psaSection = try root.requiredSection("psa").allowing(["kind", "base_url", "connectwise", "autotask", "halopsa"])
         let kindText = try psaSection.requiredString("kind")
         guard let kind = PSAKind(rawValue: kindText) else {
             throw ConfigurationError(key: psaSection.keyPath("kind"), "must be connectwise, autotask or halopsa, not \"\(kindText)\"")
@@ -99,6 +100,7 @@ public struct OffboarderConfiguration: Sendable {
             let baseURL = try psaSection.requiredString("base_url")
             try requireHTTPURL(baseURL, key: psaSection.keyPath("base_url"))
             let cw = try psaSection.requiredSection("connectwise")
+                .allowing(["company_id", "public_key", "private_key", "client_id", "inactive_status"])
             psa = .connectwise(
                 ConnectWiseClient.Configuration(
                     baseURL: baseURL,
@@ -114,7 +116,7 @@ public struct OffboarderConfiguration: Sendable {
         try psaSection.finish()
 
         var statuses = ["Inactive", "Offboarded"]
-        if let criteria = try root.section("criteria") {
+        if let criteria = try root.section("criteria")?.allowing(["offboarded_statuses"]) {
             if let list = try criteria.stringList("offboarded_statuses") {
                 guard !list.isEmpty, !list.contains(where: \.isEmpty) else {
                     throw ConfigurationError(key: criteria.keyPath("offboarded_statuses"), "must list at least one non-empty status")
@@ -124,14 +126,14 @@ public struct OffboarderConfiguration: Sendable {
             try criteria.finish()
         }
         var defaults = OffboardingOptions(offboardedStatuses: statuses)
-        if let section = try root.section("defaults") {
+        if let section = try root.section("defaults")?.allowing(["dry_run", "require_approval", "include_archived"]) {
             defaults.dryRun = try section.bool("dry_run") ?? false
             defaults.requireApproval = try section.bool("require_approval") ?? false
             defaults.includeArchived = try section.bool("include_archived") ?? false
             try section.finish()
         }
         var maxConcurrentUpdates = 8
-        if let section = try root.section("rate_limit") {
+        if let section = try root.section("rate_limit")?.allowing(["max_concurrent_updates"]) {
             maxConcurrentUpdates = try section.int("max_concurrent_updates", range: 1...256) ?? 8
             try section.finish()
         }

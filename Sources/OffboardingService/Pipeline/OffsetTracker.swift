@@ -37,6 +37,8 @@ final class OffsetTracker: Sendable {
                 state.nextGeneration += 1
             }
             state.partitions[key]!.inFlight.insert(record.offset)
+            // Nothing before the first record seen is ours to store.
+            if state.partitions[key]!.lastStored == nil { state.partitions[key]!.lastStored = record.offset }
             state.partitions[key]!.nextUnseen = max(state.partitions[key]!.nextUnseen ?? 0, record.offset + 1)
             return Token(partition: key, generation: state.partitions[key]!.generation, offset: record.offset)
         }

@@ -1,0 +1,77 @@
+import Logging
+import OffboardingCore
+import Synchronization
+import Testing
+
+/// The offboarding run against an in-memory PSA, for what the pipeline tests do not reach.
+@Suite struct OffboarderTests {
+    final class MemoryPSA: PSAClient {
+        let kind = PSAKind.connectwise
+        let company: PSACompany
+        let configs: Mutex<[PSAConfiguration]>
+        let failing: Set<String>
+        let inFlight = Mutex((now: 0, max: 0))
+
+        init(company: PSACompany, configs: [PSAConfiguration], failing: Set<String> = []) {
+            self.company = company
+            self.configs = Mutex(configs)
+            self.failing = failing
+        }
+
+        func findCompany(_ reference: ClientReference) async throws(PSAError) -> PSACompany {
+            guard reference == .id(company.id) || reference == .name(company.name) else {
+                throw PSAError(code: .clientNotFound, message: "no")
+            }
+            return company
+        }
+
+        func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration] {
+            configs.withLock { $0 }.filter { includeArchived || $0.isActive }
+        }
+
+        func deactivate(_ configuration: PSAConfiguration) async throws(PSAError) -> PSAConfiguration {
+            inFlight.withLock { $0.now += 1; $0.max = max($0.max, $0.now) }
+            await Task.yield()
+            defer { inFlight.withLock { $0.now -= 1 } }
+            if failing.contains(configuration.id) { throw PSAError(code: .configUpdateFailed, message: "rule", httpStatus: 500) }
+            var updated = configuration
+            updated.isActive = false
+            return updated
+        }
+    }
+
+    let options = OffboardingOptions(offboardedStatuses: ["Offboarded"])
+
+    @Test func failedUpdatesAreReportedPerConfigAndStatisticsAddUp() async {
+        let configs = (1...20).map { PSAConfiguration(id: "\($0)", name: "c\($0)", isActive: $0 <= 17) }
+        let psa = MemoryPSA(company: .init(id: "1", name: "A", status: "Offboarded"), configs: configs, failing: ["3", "5"])
+        let result = await Offboarder(psa: psa, configuration: .init(maxConcurrentUpdates: 4), logger: Logger(label: "t"))
+            .run(.init(eventID: "e", trigger: .manual, client: .name("A"), options: OffboardingOptions(includeArchived: true, offboardedStatuses: ["offboarded"])))
+        #expect(!result.success)
+        #expect(result.clientID == "1")
+        #expect(result.statistics == .init(configsFound: 20, configsDeactivated: 15, configsSkipped: 3, errors: 2))
+        #expect(result.statistics.configsDeactivated + result.statistics.configsSkipped + result.statistics.errors == result.statistics.configsFound)
+        #expect(Set(result.errors.compactMap(\.configID)) == ["3", "5"])
+        #expect(result.errors.allSatisfy { $0.code == .configUpdateFailed })
+        #expect(result.configs.map(\.configID) == configs.map(\.id), "configs keep the PSA's order")
+        #expect(psa.inFlight.withLock { $0.max } <= 4)
+    }
+
+    @Test func noConfigurationsIsAWarningNotAFailure() async {
+        let psa = MemoryPSA(company: .init(id: "1", name: "A", status: "Offboarded"), configs: [])
+        let result = await Offboarder(psa: psa, logger: Logger(label: "t")).run(.init(eventID: "e", trigger: .event, client: .id("1"), options: options))
+        #expect(result.success)
+        #expect(result.warnings.map(\.code) == [.configNotFound])
+    }
+
+    @Test func requireApprovalChangesNothingAndListsPendingConfigs() async {
+        let psa = MemoryPSA(company: .init(id: "1", name: "A", status: "Offboarded"), configs: [.init(id: "1", name: "x", isActive: true)])
+        var options = self.options
+        options.requireApproval = true
+        let result = await Offboarder(psa: psa, logger: Logger(label: "t")).run(.init(eventID: "e", trigger: .event, client: .id("1"), options: options))
+        #expect(result.configs.map(\.action) == [.pendingApproval])
+        #expect(result.approval?.state == "pending")
+        #expect(result.statistics.configsDeactivated == 0)
+        #expect(psa.inFlight.withLock { $0.max } == 0)
+    }
+}

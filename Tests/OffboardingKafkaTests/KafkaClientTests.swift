@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+import OffboardingKafka
+import OffboardingTestSupport
+import Testing
+
+@Suite(.timeLimit(.minutes(2)))
+struct KafkaClientTests {
+    @Test func recordsKeepKeysValuesAndHeaders() async throws {
+        let cluster = try KafkaTestCluster(logger: .test())
+        try cluster.createTopic("roundtrip", partitions: 2)
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: .test())
+        let sent = [
+            KafkaOutgoingRecord(topic: "roundtrip", partition: 0, key: Array("k1".utf8), value: Array("v1".utf8), headers: [.init(key: "h", string: "x"), .init(key: "empty", value: nil)]),
+            KafkaOutgoingRecord(topic: "roundtrip", partition: 1, key: nil, value: nil),
+        ]
+        var reports: [KafkaDeliveryReport] = []
+        for record in sent { reports.append(try await producer.send(record)) }
+        #expect(reports.map(\.partition) == [0, 1])
+        await producer.shutdown()
+        await #expect(throws: KafkaError.self) { try await producer.send(sent[0]) }
+
+        let reader = try KafkaConsumer(
+            configuration: .init(
+                bootstrapServers: cluster.bootstrapServers, groupID: "reader",
+                consumption: .partitionsFromBeginning([.init(topic: "roundtrip", partition: 0), .init(topic: "roundtrip", partition: 1)])),
+            logger: .test())
+        var received: [KafkaRecord] = []
+        while received.count < 2 { received += try await reader.poll(maxRecords: 10, timeout: .milliseconds(200)) }
+        await reader.close()
+        let first = try #require(received.first { $0.partition == 0 })
+        #expect(first.key == Array("k1".utf8) && first.value == Array("v1".utf8))
+        #expect(first.headers == [.init(key: "h", string: "x"), .init(key: "empty", value: nil)])
+        let second = try #require(received.first { $0.partition == 1 })
+        #expect(second.key == nil && second.value == nil)
+    }
+
+    @Test func rejectedPropertiesNameTheProperty() {
+        #expect {
+            _ = try KafkaProducer(configuration: .init(bootstrapServers: "127.0.0.1:1", properties: ["linger.ms": "forever"]), logger: .test())
+        } throws: { error in
+            (error as? KafkaError)?.code == .configuration && "\(error)".contains("linger.ms")
+        }
+    }
+
+    /// The at-least-once core: only stored offsets are committed, so a member that closes after
+    /// storing up to N leaves the rest to the next member.
+    @Test func onlyStoredOffsetsAreCommittedAtClose() async throws {
+        let cluster = try KafkaTestCluster(logger: .test())
+        try cluster.createTopic("stored", partitions: 1)
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: .test())
+        for index in 0..<10 { try await producer.send(.init(topic: "stored", key: "k", value: Array("\(index)".utf8))) }
+        await producer.shutdown()
+
+        let configuration = KafkaConsumer.Configuration(
+            bootstrapServers: cluster.bootstrapServers, groupID: "g", topics: ["stored"],
+            properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"])
+        let first = try KafkaConsumer(configuration: configuration, logger: .test())
+        var seen: [KafkaRecord] = []
+        while seen.count < 10 { seen += try await first.poll(maxRecords: 100, timeout: .milliseconds(200)) }
+        #expect(seen.map(\.offset) == Array(0..<10))
+        try first.storeOffset(.init(topic: "stored", partition: 0), nextOffset: 6)
+        await first.close()
+
+        let second = try KafkaConsumer(configuration: configuration, logger: .test())
+        var again: [KafkaRecord] = []
+        while again.count < 4 { again += try await second.poll(maxRecords: 100, timeout: .milliseconds(200)) }
+        #expect(again.map(\.offset) == [6, 7, 8, 9])
+        #expect(throws: KafkaError.self) { try second.storeOffset(.init(topic: "stored", partition: 3), nextOffset: 1) }
+        await second.close()
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import OffboardingService
+import Testing
+
+@Suite struct ConfigurationTests {
+    static let contractExample = """
+        kafka:
+          bootstrap_servers: "127.0.0.1:9092"
+          group_id: psa-offboarder
+          topics:
+            events: psa.company.status-changed     # input
+            results: psa.offboarding.results       # output, one record per processed client
+            dead_letter: psa.offboarding.dlq       # input records that can never be processed
+          properties: {}                           # any librdkafka property, passed through (TLS, SASL, ...)
+        psa:
+          kind: connectwise                        # connectwise | autotask | halopsa
+          base_url: "https://api-na.myconnectwise.net/v4_6_release/apis/3.0"
+          connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
+        criteria:
+          offboarded_statuses: ["Inactive", "Offboarded"]
+        defaults:            # per-request options fall back to these
+          dry_run: false
+          require_approval: false
+          include_archived: false
+        """
+    static let environment = ["CW_PUBLIC_KEY": "pub", "CW_PRIVATE_KEY": "priv", "CW_CLIENT_ID": "cid"]
+
+    @Test func theContractsExampleParsesWithSecretsFromTheEnvironment() throws {
+        let configuration = try OffboarderConfiguration.parse(yaml: Self.contractExample, environment: Self.environment)
+        #expect(configuration.kafka.bootstrapServers == "127.0.0.1:9092")
+        #expect(configuration.kafka.topics.deadLetter == "psa.offboarding.dlq")
+        #expect(configuration.kafka.topics.retry == "psa.offboarding.retry")
+        #expect(configuration.defaults.offboardedStatuses == ["Inactive", "Offboarded"])
+        #expect(configuration.maxConcurrentUpdates == 8)
+        guard case .connectwise(let cw) = configuration.psa else { Issue.record("not connectwise"); return }
+        #expect(cw.publicKey == "pub" && cw.privateKey == "priv" && cw.clientID == "cid" && cw.companyID == "acme")
+    }
+
+    @Test(arguments: [
+        ("kafka:\n  bootstrap_server: x", "kafka.bootstrap_server"),
+        (contractExample + "\nextra: 1", "extra: is not a known key"),
+        (contractExample.replacingOccurrences(of: "group_id: psa-offboarder", with: "group_id: psa-offboarder\n  group: typo"), "kafka.group: is not a known key"),
+        (contractExample.replacingOccurrences(of: "dry_run: false", with: "dry_run: maybe"), "defaults.dry_run: must be true or false"),
+        (contractExample.replacingOccurrences(of: "kind: connectwise", with: "kind: servicenow"), "psa.kind: must be connectwise"),
+        (contractExample.replacingOccurrences(of: "https://api-na", with: "ftp://api-na"), "psa.base_url: must be an http(s) URL"),
+        (contractExample.replacingOccurrences(of: "${CW_CLIENT_ID}", with: "${CW_MISSING}"), "psa.connectwise.client_id: the environment variable CW_MISSING is not set"),
+        (contractExample.replacingOccurrences(of: "  group_id: psa-offboarder\n", with: ""), "kafka.group_id: is required"),
+        ("kafka: [1, 2", "not valid YAML"),
+    ])
+    func badFilesGiveOneLineNamingTheKey(yaml: String, expected: String) {
+        #expect {
+            _ = try OffboarderConfiguration.parse(yaml: yaml, environment: Self.environment)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains(expected) && !text.contains("\n")
+        }
+    }
+
+    @Test func secretsCanComeFromFiles() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("secret-\(UUID().uuidString)").path
+        try "from-file\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let yaml = Self.contractExample.replacingOccurrences(of: "${CW_PRIVATE_KEY}", with: "${file:\(file)}")
+        let configuration = try OffboarderConfiguration.parse(yaml: yaml, environment: Self.environment)
+        guard case .connectwise(let cw) = configuration.psa else { return }
+        #expect(cw.privateKey == "from-file")
+    }
+
+    @Test func passThroughPropertiesAndConcurrencyBound() throws {
+        let yaml = Self.contractExample.replacingOccurrences(of: "properties: {}", with: "properties: {security.protocol: SSL, \"fetch.min.bytes\": 1}")
+            + "\nrate_limit:\n  max_concurrent_updates: 3\n"
+        let configuration = try OffboarderConfiguration.parse(yaml: yaml, environment: Self.environment)
+        #expect(configuration.kafka.properties == ["security.protocol": "SSL", "fetch.min.bytes": "1"])
+        #expect(configuration.maxConcurrentUpdates == 3)
+    }
+}

@@ -1,0 +1,181 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import OffboardingCore
+import OffboardingTestSupport
+import PSAConnectWise
+import PSASimulators
+import Testing
+
+/// The ConnectWise adapter against the simulator over HTTP, and the simulator's strictness.
+@Suite(.timeLimit(.minutes(2)))
+struct ConnectWiseClientTests {
+    func withSimulator(
+        _ data: ConnectWiseDataset = .sample(), configure: (inout ConnectWiseClient.Configuration) -> Void = { _ in },
+        _ body: (ConnectWiseSimulator, ConnectWiseClient, SimulatorServer) async throws -> Void
+    ) async throws {
+        let simulator = ConnectWiseSimulator(data: data)
+        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())
+        let credentials = ConnectWiseSimulator.Credentials.sandbox
+        var configuration = ConnectWiseClient.Configuration(
+            baseURL: server.baseURL + ConnectWiseSimulator.apiPath, companyID: credentials.companyID, publicKey: credentials.publicKey,
+            privateKey: credentials.privateKey, clientID: credentials.clientID)
+        configure(&configuration)
+        let client = ConnectWiseClient(configuration: configuration, httpClient: .shared, logger: .test())
+        do {
+            try await body(simulator, client, server)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    @Test func findsCompaniesByIdAndByExactName() async throws {
+        try await withSimulator { _, client, _ in
+            let byID = try await client.findCompany(.id("12345"))
+            #expect(byID == PSACompany(id: "12345", name: "Example Client", status: "Offboarded"))
+            let byName = try await client.findCompany(.name("Northwind Traders"))
+            #expect(byName.id == "23456")
+            do throws(PSAError) {
+                _ = try await client.findCompany(.name("Northwind"))
+                Issue.record("a partial name must not match")
+            } catch {
+                #expect(error.code == .clientNotFound)
+            }
+            do throws(PSAError) {
+                _ = try await client.findCompany(.id("424242"))
+                Issue.record("expected ClientNotFound")
+            } catch {
+                #expect(error.code == .clientNotFound && error.httpStatus == 404)
+            }
+        }
+    }
+
+    @Test func namesWithQuotesSurviveTheConditionsGrammar() async throws {
+        var data = ConnectWiseDataset.empty()
+        data.companies = [.init(id: 7, identifier: "Q", name: #"Bob's "Best" \ Co"#, status: ConnectWiseDataset.offboardedCompanyStatus)]
+        try await withSimulator(data) { _, client, _ in
+            let company = try await client.findCompany(.name(#"Bob's "Best" \ Co"#))
+            #expect(company.id == "7")
+        }
+    }
+
+    @Test func wrongCredentialsAreAConnectionErrorNotSilence() async throws {
+        try await withSimulator(configure: { $0.privateKey = "wrong" }) { _, client, _ in
+            do throws(PSAError) {
+                _ = try await client.findCompany(.id("12345"))
+                Issue.record("expected a failure")
+            } catch {
+                #expect(error.code == .psaConnectionError && error.httpStatus == 401)
+            }
+        }
+    }
+
+    @Test func listsEveryPageAndDeactivatesWithTheClosedStatus() async throws {
+        var data = ConnectWiseDataset.empty()
+        data.companies = [.init(id: 1, identifier: "A", name: "A", status: ConnectWiseDataset.offboardedCompanyStatus)]
+        data.configurations = (1...2_345).map { .init(id: $0, name: "c\($0)", companyID: 1, statusID: $0 % 10 == 0 ? 4 : 1) }
+        try await withSimulator(data) { simulator, client, _ in
+            let active = try await client.listConfigurations(companyID: "1", includeArchived: false)
+            #expect(active.count == 2_345 - 234)
+            let all = try await client.listConfigurations(companyID: "1", includeArchived: true)
+            #expect(all.count == 2_345)
+            #expect(all.filter { !$0.isActive }.allSatisfy { $0.psaStatus == "Retired" })
+            let requests = await simulator.requestCount
+            #expect(requests == 1 + 3 + 3, "statuses once, then three pages of 1000 per listing")
+            let updated = try await client.deactivate(active[0])
+            #expect(!updated.isActive && updated.psaStatus == "Inactive")
+        }
+    }
+
+    @Test func aConfiguredInactiveStatusNameWins() async throws {
+        try await withSimulator(configure: { $0.inactiveStatusName = "retired" }) { simulator, client, _ in
+            let configs = try await client.listConfigurations(companyID: "23456", includeArchived: false)
+            let config = try #require(configs.first)
+            _ = try await client.deactivate(config)
+            #expect(await simulator.statusID(ofConfiguration: Int(config.id)!) == 4)
+        }
+    }
+
+    @Test func retriesAfterRetryAfterAndMapsUpdateErrors() async throws {
+        try await withSimulator { simulator, client, _ in
+            let configs = try await client.listConfigurations(companyID: "12345", includeArchived: false)
+            await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "configurations/\(configs[0].id)", status: 429, retryAfterSeconds: 0, times: 2))
+            let updated = try await client.deactivate(configs[0])
+            #expect(updated.isActive == false)
+            await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "configurations/\(configs[1].id)", status: 500, times: 1))
+            do throws(PSAError) {
+                _ = try await client.deactivate(configs[1])
+                Issue.record("expected ConfigUpdateFailed")
+            } catch {
+                #expect(error.code == .configUpdateFailed && error.httpStatus == 500)
+            }
+            await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "configurations/\(configs[2].id)", status: 403, times: 1))
+            do throws(PSAError) {
+                _ = try await client.deactivate(configs[2])
+                Issue.record("expected PermissionDenied")
+            } catch {
+                #expect(error.code == .permissionDenied)
+            }
+            var missing = configs[3]
+            missing.id = "999999"
+            do throws(PSAError) {
+                _ = try await client.deactivate(missing)
+                Issue.record("expected ConfigNotFound")
+            } catch {
+                #expect(error.code == .configNotFound)
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ("GET", "/v4_6_release/apis/3.0/company/companies/12345", [("Authorization", "basic")], nil as String?, 401),
+        ("GET", "/v4_6_release/apis/3.0/company/companies/12345", [("clientId", "x")], nil, 401),
+        ("GET", "/v2019_1/apis/3.0/company/companies/12345", [], nil, 404),
+        ("GET", "/v4_6_release/apis/3.0/company/companies/abc", [], nil, 400),
+        ("GET", "/v4_6_release/apis/3.0/company/configurations?conditions=company%2Fid%3D1%20or%20id%3D2", [], nil, 400),
+        ("GET", "/v4_6_release/apis/3.0/company/configurations?conditions=owner%3D1", [], nil, 400),
+        ("GET", "/v4_6_release/apis/3.0/company/configurations?conditions=name%3DBob", [], nil, 400),
+        ("GET", "/v4_6_release/apis/3.0/company/configurations?pageSize=1001", [], nil, 400),
+        ("PATCH", "/v4_6_release/apis/3.0/company/configurations/12345001", [], #"[{"op":"replace","path":"status","value":{"id":3}}]"#, 415),
+        ("PATCH", "/v4_6_release/apis/3.0/company/configurations/12345001", [("Content-Type", "application/json")], #"{"op":"replace"}"#, 400),
+        ("PATCH", "/v4_6_release/apis/3.0/company/configurations/12345001", [("Content-Type", "application/json")], #"[{"op":"replace","path":"name","value":"x"}]"#, 400),
+        ("PATCH", "/v4_6_release/apis/3.0/company/configurations/12345001", [("Content-Type", "application/json")], #"[{"op":"replace","path":"status","value":{"id":99}}]"#, 400),
+        ("PATCH", "/v4_6_release/apis/3.0/company/configurations/12345001", [("Content-Type", "application/json")], #"[{"op":"move","path":"status","value":{"id":3}}]"#, 400),
+        ("PATCH", "/v4_6_release/apis/3.0/company/configurations/12345001", [("Content-Type", "application/json")], #"[{"op":"replace","path":"status","value":{"id":3}}]"#, 200),
+        ("DELETE", "/v4_6_release/apis/3.0/company/configurations/12345001", [], nil, 405),
+    ] as [(String, String, [(String, String)], String?, Int)])
+    func simulatorIsStrict(method: String, path: String, headers: [(String, String)], body: String?, expected: Int) async throws {
+        try await withSimulator { _, _, server in
+            let credentials = ConnectWiseSimulator.Credentials.sandbox
+            var request = HTTPClientRequest(url: server.baseURL + path)
+            request.method = HTTPMethod(rawValue: method)
+            let auth = Data("\(credentials.companyID)+\(credentials.publicKey):\(credentials.privateKey)".utf8).base64EncodedString()
+            request.headers.add(name: "Authorization", value: "Basic \(auth)")
+            request.headers.add(name: "clientId", value: credentials.clientID)
+            for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
+            if let body { request.body = .bytes(ByteBuffer(string: body)) }
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(Int(response.status.code) == expected)
+            let bytes = try await response.body.collect(upTo: 1 << 20)
+            if expected >= 400 {
+                let json = try JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any]
+                #expect(json?["code"] is String && json?["message"] is String, "ConnectWise error bodies carry code and message")
+            }
+        }
+    }
+
+    @Test func deactivationsOfOneClientRunConcurrentlyUnderTheBound() async throws {
+        try await withSimulator { simulator, client, _ in
+            await simulator.setLatency(.milliseconds(30))
+            let offboarder = Offboarder(psa: client, configuration: .init(maxConcurrentUpdates: 4), logger: .test())
+            let result = await offboarder.run(.init(eventID: "e", trigger: .manual, client: .id("12345"), options: .init(offboardedStatuses: ["Offboarded"])))
+            #expect(result.statistics.configsDeactivated == 18)
+            let peak = await simulator.maxConcurrentRequests
+            #expect(peak == 4, "18 updates with a bound of 4 should keep exactly 4 in flight at the peak")
+        }
+    }
+}
