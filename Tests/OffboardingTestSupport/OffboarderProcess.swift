@@ -44,6 +44,15 @@ public final class OffboarderProcess: Sendable {
             for watcher in shared.watchers.withLock({ $0 }) { watcher.yield() }
         }
         process.terminationHandler = { process in
+            // The readability handlers may not have seen the last bytes yet: drain both pipes first.
+            stdoutPipe.fileHandleForReading.readabilityHandler = nil
+            stderrPipe.fileHandleForReading.readabilityHandler = nil
+            let restOut = String(decoding: stdoutPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let restErr = String(decoding: stderrPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            shared.output.withLock {
+                $0.stdout += restOut
+                $0.stderr += restErr
+            }
             let waiter = shared.exit.withLock { state -> CheckedContinuation<Int32, Never>? in
                 state.status = process.terminationStatus
                 defer { state.waiter = nil }

@@ -1,0 +1,112 @@
+import Foundation
+import Logging
+import OffboardingKafka
+import OffboardingService
+import OffboardingTestSupport
+import PSASimulators
+import Testing
+
+/// The `psa-offboarder` binary as users run it.
+@Suite(.timeLimit(.minutes(3)))
+struct CommandLineTests {
+    func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = try OffboarderProcess(arguments: arguments, environment: environment)
+        let status = await process.waitForExit()
+        return (status, process.stdout, process.stderr)
+    }
+
+    func configFile(_ yaml: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).yaml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test(arguments: [
+        (["run", "--config", "/nonexistent.yaml", "--client-id", "1"], "cannot read the configuration file"),
+        (["run", "--config", "x.yaml"], "--client-id"),
+        (["run", "--config", "x.yaml", "--client-id", "1", "--client-name", "A"], "exactly one"),
+        (["consume"], "--config"),
+        (["sandbox", "--psa", "servicenow"], "servicenow"),
+        (["kafka-sandbox", "--topic", "a:zero"], "PARTITIONS"),
+        (["frobnicate"], "frobnicate"),
+    ])
+    func badUsageExitsTwoWithAClearLine(arguments: [String], expected: String) async throws {
+        let (status, _, stderr) = try await run(arguments)
+        #expect(status == 2)
+        #expect(stderr.contains(expected), "stderr: \(stderr)")
+        #expect(!stderr.contains("Fatal error") && !stderr.contains("Stack"))
+    }
+
+    @Test func badConfigurationFileExitsTwoWithOneLineNamingTheKey() async throws {
+        let yaml = ConfigurationTests.contractExample.replacingOccurrences(of: "group_id: psa-offboarder", with: "group_id: psa-offboarder\n  grup_id: typo")
+        let (status, stdout, stderr) = try await run(["consume", "--config", try configFile(yaml)], environment: ConfigurationTests.environment)
+        #expect(status == 2)
+        #expect(stdout.isEmpty)
+        #expect(stderr == "psa-offboarder: kafka.grup_id: is not a known key\n")
+    }
+
+    @Test func secretsNeverAppearInOutput() async throws {
+        let yaml = ConfigurationTests.contractExample.replacingOccurrences(of: "kind: connectwise", with: "kind: autotask")
+        let (status, stdout, stderr) = try await run(["consume", "--config", try configFile(yaml)], environment: ConfigurationTests.environment)
+        #expect(status == 2)
+        for secret in ConfigurationTests.environment.values { #expect(!stdout.contains(secret) && !stderr.contains(secret)) }
+    }
+
+    @Test func helpIsCompleteWithAnExample() async throws {
+        for command in ["consume", "run", "demo", "sandbox", "kafka-sandbox"] {
+            let (status, stdout, _) = try await run([command, "--help"])
+            #expect(status == 0)
+            #expect(stdout.contains("Example:") && stdout.contains("psa-offboarder \(command)"), "\(command) --help")
+        }
+    }
+
+    @Test func runPrintsTheResultAndExitsByItsSuccess() async throws {
+        let logger = Logger.test()
+        let cluster = try KafkaTestCluster(logger: logger)
+        try cluster.createTopic(PipelineHarness.topics.results, partitions: 1)
+        let simulator = ConnectWiseSimulator(data: .sample())
+        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
+        let credentials = ConnectWiseSimulator.Credentials.sandbox
+        let yaml = """
+            kafka:
+              bootstrap_servers: "\(cluster.bootstrapServers)"
+              group_id: cli
+              topics: {events: e, results: \(PipelineHarness.topics.results), dead_letter: d}
+            psa:
+              kind: connectwise
+              base_url: "\(server.baseURL)\(ConnectWiseSimulator.apiPath)"
+              connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
+            """
+        let file = try configFile(yaml)
+        let environment = [
+            "CW_PUBLIC_KEY": credentials.publicKey, "CW_PRIVATE_KEY": credentials.privateKey, "CW_CLIENT_ID": credentials.clientID,
+        ]
+        let published = try TopicCollector(
+            bootstrapServers: cluster.bootstrapServers, partitions: [.init(topic: PipelineHarness.topics.results, partition: 0)], logger: logger)
+
+        let dry = try await run(["run", "--config", file, "--client-name", "Northwind Traders", "--dry-run", "--reason", "Preview"], environment: environment)
+        #expect(dry.status == 0, "stderr: \(dry.stderr)")
+        let dryResult = try ResultEncoding.decode(Array(dry.stdout.utf8))
+        #expect(dryResult.trigger == .manual && dryResult.dryRun && dryResult.clientID == "23456" && dryResult.reason == "Preview")
+        #expect(dryResult.configs.count == 7 && dryResult.configs.allSatisfy { $0.action == .wouldDeactivate })
+        #expect(try JSONSchemaValidator(schemaFile: "result.schema.json").problems(in: Array(dry.stdout.utf8)) == [])
+
+        let missing = try await run(["run", "--config", file, "--client-id", "31337"], environment: environment)
+        #expect(missing.status == 1)
+        #expect(try ResultEncoding.decode(Array(missing.stdout.utf8)).errors.map(\.code) == [.clientNotFound])
+
+        // Both results also went to the results topic for billing and alerting.
+        try await published.wait(timeout: .seconds(30), for: "2 published results") { $0.count >= 2 }
+        await published.stop()
+        await server.stop()
+    }
+
+    @Test func demoPrintsResultsAndExitsZero() async throws {
+        let (status, stdout, stderr) = try await run(["demo"])
+        #expect(status == 0, "stderr: \(stderr)")
+        for event in ["demo-1", "demo-2", "demo-4", "demo-5"] { #expect(stdout.contains("result for event \(event)")) }
+        #expect(!stdout.contains("result for event demo-3"), "the Active status is filtered")
+        #expect(stdout.contains("\"configs_deactivated\" : 18"))
+        #expect(stdout.contains("InvalidEvent: value is not JSON"))
+    }
+}
