@@ -100,7 +100,15 @@ let package = Package(
         ),
         .executableTarget(
             name: "OffboardingBenchmarks",
-            dependencies: ["OffboardingService"]
+            dependencies: [
+                "OffboardingCore",
+                "OffboardingKafka",
+                "OffboardingService",
+                "PSAConnectWise",
+                "PSASimulators",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "OffboardingTestSupport",

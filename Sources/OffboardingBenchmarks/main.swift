@@ -1,1 +1,154 @@
-print("bench")
+import AsyncHTTPClient
+import Foundation
+import Logging
+import OffboardingCore
+import OffboardingKafka
+import OffboardingService
+import PSAConnectWise
+import PSASimulators
+
+// Prints figures measured side by side in one run; the machine is shared and noisy, so compare the
+// ratios, not the absolute numbers. Usage: psa-offboarder-bench [events] [configs]
+
+let logger: Logger = {
+    var logger = Logger(label: "psa-offboarder-bench")
+    logger.logLevel = .error
+    return logger
+}()
+let arguments = CommandLine.arguments.dropFirst().compactMap(Int.init)
+let eventCount = arguments.first ?? 100_000
+let configCount = arguments.dropFirst().first ?? 1_000
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+func format(_ value: Double) -> String { String(format: "%.0f", value) }
+
+// MARK: Filter path versus kcat
+
+print("== filter path: \(eventCount) events that are not offboardings, 16 partitions, librdkafka \(RDKafkaVersion.string) mock cluster")
+let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
+let topic = "bench.company.status-changed"
+try cluster.createTopic(topic, partitions: 16)
+let producer = try KafkaProducer(
+    configuration: .init(bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "20", "batch.num.messages": "10000"]),
+    logger: logger)
+let produceStart = ContinuousClock.now
+try await withThrowingTaskGroup(of: Void.self) { group in
+    let chunk = 5_000
+    for start in stride(from: 0, to: eventCount, by: chunk) {
+        for index in start..<min(start + chunk, eventCount) {
+            let event = CompanyStatusChangedEvent(
+                id: "bench-\(index)", source: "bench", time: "2026-01-22T10:30:00Z", psa: .connectwise, companyID: String(index % 5_000),
+                companyName: "Client \(index % 5_000)", previousStatus: "Prospect", status: "Active")
+            let (headers, value) = CloudEventEncoder.structured(event)
+            group.addTask {
+                try await producer.send(
+                    KafkaOutgoingRecord(
+                        topic: topic, key: event.companyID, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
+            }
+        }
+        try await group.waitForAll()
+    }
+}
+await producer.shutdown()
+print("produced in \(String(format: "%.2f", seconds(ContinuousClock.now - produceStart))) s")
+
+func kcatRate() throws -> Double {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/kcat")
+    process.arguments = ["-C", "-b", cluster.bootstrapServers, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "x"]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    // As for the pipeline, the clock starts at the first record: kcat's start-up is not counted.
+    var start: ContinuousClock.Instant?
+    var count = 0
+    while true {
+        let chunk = pipe.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        if start == nil { start = .now }
+        count += chunk.count
+    }
+    let elapsed = seconds(ContinuousClock.now - (start ?? .now))
+    process.waitUntilExit()
+    guard count == eventCount else { throw SimulatorError("kcat read \(count) of \(eventCount) records") }
+    return Double(eventCount) / elapsed
+}
+
+func pipelineRate(round: Int) async throws -> Double {
+    let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+    let psa = ConnectWiseClient(
+        configuration: .init(baseURL: "http://127.0.0.1:9/v4_6_release/apis/3.0", companyID: "x", publicKey: "x", privateKey: "x", clientID: "x"),
+        httpClient: httpClient, logger: logger)
+    let benchProducer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+    let pipeline = try OffboardingPipeline(
+        configuration: .init(
+            consumer: .init(bootstrapServers: cluster.bootstrapServers, groupID: "bench-\(round)", topics: [topic]),
+            topics: .init(events: topic, results: "bench.results", deadLetter: "bench.dlq"), psa: .connectwise,
+            defaults: OffboardingOptions(offboardedStatuses: ["Offboarded"])),
+        producer: benchProducer, offboarder: Offboarder(psa: psa, logger: logger), logger: logger)
+    let running = Task { try await pipeline.run() }
+    // The clock starts at the first record, so the mock group's 3 s join delay is not counted.
+    var start: ContinuousClock.Instant?
+    while pipeline.statistics.snapshot.filtered < eventCount {
+        if start == nil, pipeline.statistics.snapshot.received > 0 { start = .now }
+        try await Task.sleep(for: .milliseconds(1))
+    }
+    let elapsed = seconds(ContinuousClock.now - (start ?? .now))
+    pipeline.stop()
+    try await running.value
+    await benchProducer.shutdown()
+    try await httpClient.shutdown()
+    return Double(eventCount) / elapsed
+}
+
+var ratios: [Double] = []
+for round in 1...3 {
+    let kcat = try kcatRate()
+    let filter = try await pipelineRate(round: round)
+    ratios.append(filter / kcat)
+    print("round \(round): kcat -C -e \(format(kcat)) records/s | pipeline decode+filter+offset store \(format(filter)) events/s | ratio \(String(format: "%.2f", filter / kcat))")
+}
+print("median ratio pipeline/kcat: \(String(format: "%.2f", ratios.sorted()[1]))")
+
+// MARK: Deactivation at 20 ms PSA latency
+
+print("\n== deactivating \(configCount) ConnectWise configurations, 20 ms simulated latency per PSA request")
+let data: ConnectWiseDataset = {
+    var data = ConnectWiseDataset.empty()
+    data.companies = [.init(id: 1, identifier: "Bench", name: "Bench", status: ConnectWiseDataset.offboardedCompanyStatus)]
+    data.configurations = (1...configCount).map { .init(id: $0, name: "Device \($0)", companyID: 1, statusID: 1) }
+    return data
+}()
+
+func deactivationTime(bound: Int) async throws -> (Double, OffboardingResult) {
+    let simulator = ConnectWiseSimulator(data: data)
+    await simulator.setLatency(.milliseconds(20))
+    let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
+    let credentials = ConnectWiseSimulator.Credentials.sandbox
+    let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: bound)
+    let client = ConnectWiseClient(
+        configuration: .init(
+            baseURL: server.baseURL + ConnectWiseSimulator.apiPath, companyID: credentials.companyID, publicKey: credentials.publicKey,
+            privateKey: credentials.privateKey, clientID: credentials.clientID),
+        httpClient: httpClient, logger: logger)
+    let offboarder = Offboarder(psa: client, configuration: .init(maxConcurrentUpdates: bound), logger: logger)
+    let start = ContinuousClock.now
+    let result = await offboarder.run(.init(eventID: "bench", trigger: .manual, client: .id("1"), options: .init(offboardedStatuses: ["Offboarded"])))
+    let elapsed = seconds(ContinuousClock.now - start)
+    try await httpClient.shutdown()
+    await server.stop()
+    guard result.statistics.configsDeactivated == configCount else { throw SimulatorError("deactivated \(result.statistics.configsDeactivated)") }
+    return (elapsed, result)
+}
+
+let nominal = Double(configCount) * 0.020
+let (sequential, _) = try await deactivationTime(bound: 1)
+print("bound 1 (one by one, measured): \(String(format: "%.2f", sequential)) s; nominal \(configCount) x 20 ms = \(String(format: "%.2f", nominal)) s")
+for bound in [8, 32] {
+    let (elapsed, _) = try await deactivationTime(bound: bound)
+    print("bound \(bound)\(bound == 8 ? " (default)" : ""): \(String(format: "%.2f", elapsed)) s, \(String(format: "%.1f", sequential / elapsed))x faster than measured one-by-one, \(String(format: "%.1f", nominal / elapsed))x faster than nominal sequential")
+}
+withExtendedLifetime(cluster) {}

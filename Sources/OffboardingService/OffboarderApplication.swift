@@ -17,7 +17,7 @@ public final class OffboarderRuntime: Sendable {
 
     /// - Parameter signals: the signals that start a graceful shutdown (none in tests and `demo`).
     public init(configuration: OffboarderConfiguration, logger: Logger, signals: [UnixSignal] = [.sigterm, .sigint]) throws {
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let httpClient = Self.makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
         do {
             let producer = try KafkaProducer(configuration: Self.producerConfiguration(configuration), logger: logger)
             let psa = Self.makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
@@ -60,6 +60,15 @@ public final class OffboarderRuntime: Sendable {
         await group.triggerGracefulShutdown()
     }
 
+    /// An HTTP client whose connection pool does not cap the deactivation bound: async-http-client
+    /// keeps 8 connections per host by default, which would quietly serialise a higher bound.
+    public static func makeHTTPClient(maxConcurrentUpdates: Int) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, maxConcurrentUpdates + 2))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
     /// Makes the PSA adapter the configuration names.
     public static func makePSAClient(_ psa: OffboarderConfiguration.PSA, httpClient: HTTPClient, logger: Logger) -> any PSAClient {
         switch psa {
@@ -84,7 +93,7 @@ public final class OffboarderRuntime: Sendable {
     public static func runOnce(
         request: OffboardingRequest, configuration: OffboarderConfiguration, logger: Logger
     ) async throws -> OffboardingResult {
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let httpClient = makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
         let psa = makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
         let offboarder = Offboarder(psa: psa, configuration: .init(maxConcurrentUpdates: configuration.maxConcurrentUpdates), logger: logger)
         let result = await offboarder.run(request)
