@@ -62,19 +62,24 @@ func kcatRate() throws -> Double {
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()
-    // As for the pipeline, the clock starts at the first record: kcat's start-up is not counted.
+    // As for the pipeline, the clock starts once the first records are out, and the rate counts
+    // the records after them: start-up and group join are not measured, for either side.
     var start: ContinuousClock.Instant?
+    var atStart = 0
     var count = 0
     while true {
         let chunk = pipe.fileHandleForReading.availableData
         if chunk.isEmpty { break }
-        if start == nil { start = .now }
         count += chunk.count
+        if start == nil {
+            start = .now
+            atStart = count
+        }
     }
     let elapsed = seconds(ContinuousClock.now - (start ?? .now))
     process.waitUntilExit()
     guard count == eventCount else { throw SimulatorError("kcat read \(count) of \(eventCount) records") }
-    return Double(eventCount) / elapsed
+    return Double(eventCount - atStart) / elapsed
 }
 
 func pipelineRate(round: Int) async throws -> Double {
@@ -92,8 +97,13 @@ func pipelineRate(round: Int) async throws -> Double {
     let running = Task { try await pipeline.run() }
     // The clock starts at the first record, so the mock group's 3 s join delay is not counted.
     var start: ContinuousClock.Instant?
+    var atStart = 0
     while pipeline.statistics.snapshot.filtered < eventCount {
-        if start == nil, pipeline.statistics.snapshot.received > 0 { start = .now }
+        let received = pipeline.statistics.snapshot.received
+        if start == nil, received > 0 {
+            start = .now
+            atStart = received
+        }
         try await Task.sleep(for: .milliseconds(1))
     }
     let elapsed = seconds(ContinuousClock.now - (start ?? .now))
@@ -101,7 +111,7 @@ func pipelineRate(round: Int) async throws -> Double {
     try await running.value
     await benchProducer.shutdown()
     try await httpClient.shutdown()
-    return Double(eventCount) / elapsed
+    return Double(eventCount - atStart) / elapsed
 }
 
 var ratios: [Double] = []

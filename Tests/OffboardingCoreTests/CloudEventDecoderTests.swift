@@ -65,3 +65,21 @@ import Testing
         #expect(overridden.isOffboarded(status: "Churned") && !overridden.isOffboarded(status: "Inactive"))
     }
 }
+
+@Suite struct JSONParserTests {
+    @Test func parsesEveryKindOfValue() throws {
+        let value = try JSONValue.parse(Array(#" {"a":[1,-2.5e3,true,false,null],"b":"x\"\u00e9\ud83d\ude00\n","c":{}} "#.utf8))
+        #expect(value == .object([
+            "a": .array([.number(1), .number(-2500), .bool(true), .bool(false), .null]),
+            "b": .string("x\"é😀\n"), "c": .object([:]),
+        ]))
+    }
+
+    @Test(arguments: [
+        "", "{", "[1,]", "{\"a\":1,}", "01", "1.", "-", "tru", "\"unterminated", "\"bad \\x escape\"", "{\"a\":1 \"b\":2}",
+        "{\"a\":1,\"a\":2}", "\"\\ud800\"", "[1] 2", "{a:1}", "\"tab\there\"", String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
+    ])
+    func rejectsMalformedJSON(text: String) {
+        #expect(throws: (any Error).self) { try JSONValue.parse(Array(text.utf8)) }
+    }
+}

@@ -38,8 +38,13 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
+    /// Parses strict JSON (RFC 8259; duplicate keys and nesting deeper than 64 are refused).
     public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        do {
+            return try JSONParser.parse(bytes)
+        } catch {
+            throw InvalidEventError("not valid JSON")
+        }
     }
 
     var typeName: String {

@@ -140,31 +140,34 @@ public struct Offboarder: Sendable {
         _ configs: [PSAConfiguration], logger: Logger
     ) async -> [(PSAConfiguration, Result<PSAConfiguration, PSAError>)] {
         let psa = self.psa
+        let bound = configuration.maxConcurrentUpdates
         return await withTaskGroup(of: (Int, Result<PSAConfiguration, PSAError>).self) { group in
-            var results = [(PSAConfiguration, Result<PSAConfiguration, PSAError>)?](repeating: nil, count: configs.count)
-            var next = 0
-            func startNext() {
-                guard next < configs.count else { return }
-                let index = next
+            var outcomes = [Result<PSAConfiguration, PSAError>?](repeating: nil, count: configs.count)
+            var pending = configs.indices.makeIterator()
+            for _ in 0..<bound {
+                guard let index = pending.next() else { break }
                 let config = configs[index]
-                next += 1
-                group.addTask {
-                    do throws(PSAError) {
-                        return (index, .success(try await psa.deactivate(config)))
-                    } catch {
-                        return (index, .failure(error))
-                    }
-                }
+                group.addTask { (index, await Self.deactivate(config, with: psa)) }
             }
-            for _ in 0..<min(configuration.maxConcurrentUpdates, configs.count) { startNext() }
             while let (index, outcome) = await group.next() {
                 if case .failure(let error) = outcome {
                     logger.warning("configuration update failed", metadata: ["psa.config.id": "\(configs[index].id)", "psa.error": "\(error)"])
                 }
-                results[index] = (configs[index], outcome)
-                startNext()
+                outcomes[index] = outcome
+                if let nextIndex = pending.next() {
+                    let config = configs[nextIndex]
+                    group.addTask { (nextIndex, await Self.deactivate(config, with: psa)) }
+                }
             }
-            return results.compactMap { $0 }
+            return zip(configs, outcomes).compactMap { config, outcome in outcome.map { (config, $0) } }
+        }
+    }
+
+    private static func deactivate(_ config: PSAConfiguration, with psa: any PSAClient) async -> Result<PSAConfiguration, PSAError> {
+        do {
+            return .success(try await psa.deactivate(config))
+        } catch {
+            return .failure(error)
         }
     }
 }
