@@ -166,6 +166,7 @@ public final class KafkaProducer: Service, Sendable {
             }
         }
         state.withLock { $0 = .closed }
+        context.quiet.withLock { $0 = true }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let alreadyDone = poller.withLock { poller -> Bool in
                 if poller.finished { return true }

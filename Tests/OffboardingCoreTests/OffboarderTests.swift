@@ -1,4 +1,5 @@
 import Logging
+import OffboardingTestSupport
 import OffboardingCore
 import Synchronization
 import Testing
@@ -45,7 +46,7 @@ import Testing
     @Test func failedUpdatesAreReportedPerConfigAndStatisticsAddUp() async {
         let configs = (1...20).map { PSAConfiguration(id: "\($0)", name: "c\($0)", isActive: $0 <= 17) }
         let psa = MemoryPSA(company: .init(id: "1", name: "A", status: "Offboarded"), configs: configs, failing: ["3", "5"])
-        let result = await Offboarder(psa: psa, configuration: .init(maxConcurrentUpdates: 4), logger: Logger(label: "t"))
+        let result = await Offboarder(psa: psa, configuration: .init(maxConcurrentUpdates: 4), logger: .test())
             .run(.init(eventID: "e", trigger: .manual, client: .name("A"), options: OffboardingOptions(includeArchived: true, offboardedStatuses: ["offboarded"])))
         #expect(!result.success)
         #expect(result.clientID == "1")
@@ -59,7 +60,7 @@ import Testing
 
     @Test func noConfigurationsIsAWarningNotAFailure() async {
         let psa = MemoryPSA(company: .init(id: "1", name: "A", status: "Offboarded"), configs: [])
-        let result = await Offboarder(psa: psa, logger: Logger(label: "t")).run(.init(eventID: "e", trigger: .event, client: .id("1"), options: options))
+        let result = await Offboarder(psa: psa, logger: .test()).run(.init(eventID: "e", trigger: .event, client: .id("1"), options: options))
         #expect(result.success)
         #expect(result.warnings.map(\.code) == [.configNotFound])
     }
@@ -68,7 +69,7 @@ import Testing
         let psa = MemoryPSA(company: .init(id: "1", name: "A", status: "Offboarded"), configs: [.init(id: "1", name: "x", isActive: true)])
         var options = self.options
         options.requireApproval = true
-        let result = await Offboarder(psa: psa, logger: Logger(label: "t")).run(.init(eventID: "e", trigger: .event, client: .id("1"), options: options))
+        let result = await Offboarder(psa: psa, logger: .test()).run(.init(eventID: "e", trigger: .event, client: .id("1"), options: options))
         #expect(result.configs.map(\.action) == [.pendingApproval])
         #expect(result.approval?.state == "pending")
         #expect(result.statistics.configsDeactivated == 0)

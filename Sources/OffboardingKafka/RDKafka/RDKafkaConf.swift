@@ -1,5 +1,6 @@
 import Crdkafka
 import Logging
+import Synchronization
 
 /// Builds an `rd_kafka_conf_t` from string properties. Ownership of the handle passes to `rd_kafka_new`
 /// on success; on any failure here it is destroyed before throwing.
@@ -61,6 +62,8 @@ enum RDKafkaError {
 class RDKafkaClientContext: @unchecked Sendable {
     // Immutable after init, so reading it from librdkafka's threads is safe.
     let logger: Logger
+    /// Set once the client is shut down: what librdkafka still says (brokers going away) is noise.
+    let quiet = Mutex(false)
 
     init(logger: Logger) {
         self.logger = logger
@@ -75,13 +78,14 @@ class RDKafkaClientContext: @unchecked Sendable {
             let text = message.map { String(cString: $0) } ?? ""
             let facilityText = facility.map { String(cString: $0) } ?? ""
             // syslog levels: 0-3 error, 4 warning, 5-6 info/notice, 7 debug.
-            let swiftLevel: Logger.Level =
+            let syslogLevel: Logger.Level =
                 switch level {
                 case 0...3: .error
                 case 4: .warning
                 case 5, 6: .info
                 default: .debug
                 }
+            let swiftLevel = context.quiet.withLock { $0 } ? .debug : syslogLevel
             context.logger.log(level: swiftLevel, "\(text)", metadata: ["rdkafka.facility": "\(facilityText)"])
         }
     }
