@@ -86,14 +86,14 @@ struct CommandLineTests {
 
         let dry = try await run(["run", "--config", file, "--client-name", "Northwind Traders", "--dry-run", "--reason", "Preview"], environment: environment)
         #expect(dry.status == 0, "stderr: \(dry.stderr)")
-        let dryResult = try ResultEncoding.decode(Array(dry.stdout.utf8))
+        let dryResult = try ValidatedResult.decode(Array(dry.stdout.utf8))
         #expect(dryResult.trigger == .manual && dryResult.dryRun && dryResult.clientID == "23456" && dryResult.reason == "Preview")
         #expect(dryResult.configs.count == 7 && dryResult.configs.allSatisfy { $0.action == .wouldDeactivate })
         #expect(try JSONSchemaValidator(schemaFile: "result.schema.json").problems(in: Array(dry.stdout.utf8)) == [])
 
         let missing = try await run(["run", "--config", file, "--client-id", "31337"], environment: environment)
         #expect(missing.status == 1)
-        #expect(try ResultEncoding.decode(Array(missing.stdout.utf8)).errors.map(\.code) == [.clientNotFound])
+        #expect(try ValidatedResult.decode(Array(missing.stdout.utf8)).errors.map(\.code) == [.clientNotFound])
 
         // Both results also went to the results topic for billing and alerting.
         try await published.wait(timeout: .seconds(30), for: "2 published results") { $0.count >= 2 }

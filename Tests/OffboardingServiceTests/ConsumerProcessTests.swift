@@ -111,6 +111,10 @@ struct ConsumerProcessTests {
         let perEvent = Dictionary(grouping: records.compactMap(Self.eventID), by: { $0 })
         #expect(perEvent.count == 60)
         #expect(perEvent.values.allSatisfy { $0.count == 1 })
+        for record in records {
+            let result = try ValidatedResult.decode(record.value ?? [])
+            #expect(result.success && result.statistics.configsDeactivated == 3)
+        }
         let instances = Set(records.compactMap { $0.headers.last(named: "offboarding.instance")?.stringValue })
         #expect(instances.count == 2, "results came from \(instances)")
         for company in setup.companies {
@@ -163,7 +167,7 @@ struct ConsumerProcessTests {
         // (allowed after a shutdown) must agree on what was deactivated.
         let byEvent = Dictionary(grouping: records, by: { Self.eventID($0) ?? "" })
         for id in eventIDs {
-            let decoded = try (byEvent[id] ?? []).map { try ResultEncoding.decode($0.value ?? []) }
+            let decoded = try (byEvent[id] ?? []).map { try ValidatedResult.decode($0.value ?? []) }
             #expect(!decoded.isEmpty)
             #expect(decoded.first?.success == true)
             #expect(decoded.first?.statistics.configsDeactivated == 10 || decoded.count > 1)

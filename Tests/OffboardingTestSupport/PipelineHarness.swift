@@ -112,6 +112,6 @@ public final class PipelineHarness: Sendable {
             records.contains { $0.headers.last(named: "offboarding.event.id")?.stringValue == eventID }
         }
         let record = records.first { $0.headers.last(named: "offboarding.event.id")?.stringValue == eventID }!
-        return (record, try ResultEncoding.decode(record.value ?? []))
+        return (record, try ValidatedResult.decode(record.value ?? []))
     }
 }
