@@ -20,8 +20,7 @@ public final class OffboarderRuntime: Sendable {
         let httpClient = Self.makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
         do {
             let producer = try KafkaProducer(configuration: Self.producerConfiguration(configuration), logger: logger)
-            let psa = Self.makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
-            let offboarder = Offboarder(psa: psa, configuration: .init(maxConcurrentUpdates: configuration.maxConcurrentUpdates), logger: logger)
+            let offboarder = Self.makeOffboarder(configuration, httpClient: httpClient, logger: logger)
             let pipeline = try OffboardingPipeline(
                 configuration: Self.pipelineConfiguration(configuration), producer: producer, offboarder: offboarder, logger: logger)
             self.producer = producer
@@ -77,6 +76,12 @@ public final class OffboarderRuntime: Sendable {
         }
     }
 
+    static func makeOffboarder(_ configuration: OffboarderConfiguration, httpClient: HTTPClient, logger: Logger) -> Offboarder {
+        Offboarder(
+            psa: makePSAClient(configuration.psa, httpClient: httpClient, logger: logger),
+            configuration: .init(maxConcurrentUpdates: configuration.maxConcurrentUpdates), logger: logger)
+    }
+
     static func producerConfiguration(_ configuration: OffboarderConfiguration) -> KafkaProducer.Configuration {
         KafkaProducer.Configuration(bootstrapServers: configuration.kafka.bootstrapServers, properties: configuration.kafka.properties)
     }
@@ -94,9 +99,7 @@ public final class OffboarderRuntime: Sendable {
         request: OffboardingRequest, configuration: OffboarderConfiguration, logger: Logger
     ) async throws -> OffboardingResult {
         let httpClient = makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
-        let psa = makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
-        let offboarder = Offboarder(psa: psa, configuration: .init(maxConcurrentUpdates: configuration.maxConcurrentUpdates), logger: logger)
-        let result = await offboarder.run(request)
+        let result = await makeOffboarder(configuration, httpClient: httpClient, logger: logger).run(request)
         try await httpClient.shutdown()
         let producer = try KafkaProducer(configuration: producerConfiguration(configuration), logger: logger)
         do {
