@@ -63,6 +63,28 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // Autotask PSA REST adapter.
+        .target(
+            name: "PSAAutotask",
+            dependencies: [
+                "OffboardingCore",
+                "PSAHTTP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // HaloPSA REST adapter.
+        .target(
+            name: "PSAHalo",
+            dependencies: [
+                "OffboardingCore",
+                "PSAHTTP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // Strict simulators of the PSA APIs, for tests, `demo` and `sandbox`.
         .target(
             name: "PSASimulators",
@@ -79,7 +101,9 @@ let package = Package(
             dependencies: [
                 "OffboardingCore",
                 "OffboardingKafka",
+                "PSAAutotask",
                 "PSAConnectWise",
+                "PSAHalo",
                 "PSASimulators",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -112,7 +136,7 @@ let package = Package(
         ),
         .target(
             name: "OffboardingTestSupport",
-            dependencies: ["OffboardingService"],
+            dependencies: ["OffboardingService", "PSAAutotask", "PSAConnectWise", "PSAHalo", "PSASimulators"],
             path: "Tests/OffboardingTestSupport"
         ),
         .testTarget(
@@ -126,6 +150,14 @@ let package = Package(
         .testTarget(
             name: "PSAConnectWiseTests",
             dependencies: ["PSAConnectWise", "PSASimulators", "OffboardingTestSupport"]
+        ),
+        .testTarget(
+            name: "PSAAutotaskTests",
+            dependencies: ["PSAAutotask", "PSASimulators", "OffboardingTestSupport"]
+        ),
+        .testTarget(
+            name: "PSAHaloTests",
+            dependencies: ["PSAHalo", "PSASimulators", "OffboardingTestSupport"]
         ),
         .testTarget(
             name: "OffboardingServiceTests",

@@ -3,7 +3,9 @@ import Foundation
 import Logging
 import OffboardingCore
 import OffboardingKafka
+import PSAAutotask
 import PSAConnectWise
+import PSAHalo
 import ServiceLifecycle
 import UnixSignals
 
@@ -73,6 +75,10 @@ public final class OffboarderRuntime: Sendable {
         switch psa {
         case .connectwise(let configuration):
             ConnectWiseClient(configuration: configuration, httpClient: httpClient, logger: logger)
+        case .autotask(let configuration):
+            AutotaskClient(configuration: configuration, httpClient: httpClient, logger: logger)
+        case .halopsa(let configuration):
+            HaloClient(configuration: configuration, httpClient: httpClient, logger: logger)
         }
     }
 

@@ -4,7 +4,6 @@ import Logging
 import NIOHTTP1
 import OffboardingCore
 import PSAHTTP
-import Synchronization
 
 /// The ConnectWise PSA (Manage) adapter: Basic auth `company+public:private` plus the `clientId`
 /// header, companies by id or exact name, configurations over `page`/`pageSize` with the `Link`
@@ -15,7 +14,7 @@ public struct ConnectWiseClient: PSAClient {
     private let configuration: Configuration
     private let transport: PSAHTTPTransport
     private let logger: Logger
-    private let statuses: StatusCache
+    private let statuses = CachedValue<Statuses>()
     private let authorization: String
 
     public init(configuration: Configuration, httpClient: HTTPClient, logger: Logger) {
@@ -27,7 +26,6 @@ public struct ConnectWiseClient: PSAClient {
                 requestTimeout: configuration.requestTimeout, maxAttempts: configuration.maxAttempts,
                 maxRetryAfter: configuration.maxRetryAfter),
             logger: logger)
-        self.statuses = StatusCache()
         let credentials = "\(configuration.companyID)+\(configuration.publicKey):\(configuration.privateKey)"
         self.authorization = "Basic " + Data(credentials.utf8).base64EncodedString()
     }
@@ -89,7 +87,7 @@ public struct ConnectWiseClient: PSAClient {
             url = nil
             if let link = response.header("Link"), let next = LinkHeader.url(forRelation: "next", in: link) {
                 // Credentials go only to the configured API host, whatever a Link header says.
-                guard next.hasPrefix(configuration.baseURL + "/") else {
+                guard PSAJSON.sameOrigin(next, as: configuration.baseURL), next.hasPrefix(configuration.baseURL + "/") else {
                     throw PSAError(code: .psaConnectionError, message: "ConnectWise paging link leaves the configured base URL: \(next)")
                 }
                 guard !page.isEmpty, pages < 100_000 else { break }
@@ -105,7 +103,7 @@ public struct ConnectWiseClient: PSAClient {
             throw PSAError(code: .configNotFound, message: "ConnectWise configuration ids are numbers, not \"\(config.id)\"")
         }
         let statuses = try await resolvedStatuses()
-        let body = try encode([ConnectWisePatchOperation(op: "replace", path: "status", value: .init(id: statuses.inactiveID))])
+        let body = try PSAJSON.encode([ConnectWisePatchOperation(op: "replace", path: "status", value: .init(id: statuses.inactiveID))])
         let response = try await transport.send(
             .PATCH, url: configuration.baseURL + "/company/configurations/\(numeric)", headers: headers(json: true), body: body)
         switch response.status {
@@ -137,24 +135,8 @@ public struct ConnectWiseClient: PSAClient {
         }
     }
 
-    final class StatusCache: Sendable {
-        let task = Mutex<Task<Statuses, any Error>?>(nil)
-    }
-
     private func resolvedStatuses() async throws(PSAError) -> Statuses {
-        let task = statuses.task.withLock { current in
-            if let current { return current }
-            let fetch = Task { try await self.fetchStatuses() }
-            current = fetch
-            return fetch
-        }
-        do {
-            return try await task.value
-        } catch {
-            // A failed lookup is not cached: the next call asks again.
-            statuses.task.withLock { if $0 == task { $0 = nil } }
-            throw (error as? PSAError) ?? PSAError(code: .psaConnectionError, message: "\(error)")
-        }
+        try await statuses.get { () async throws(PSAError) -> Statuses in try await self.fetchStatuses() }
     }
 
     private func fetchStatuses() async throws(PSAError) -> Statuses {
@@ -229,18 +211,6 @@ public struct ConnectWiseClient: PSAClient {
     }
 
     private func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws(PSAError) -> T {
-        do {
-            return try JSONDecoder().decode(type, from: Data(body))
-        } catch {
-            throw PSAError(code: .psaConnectionError, message: "ConnectWise answered with an unexpected body: \(error)")
-        }
-    }
-
-    private func encode<T: Encodable>(_ value: T) throws(PSAError) -> [UInt8] {
-        do {
-            return Array(try JSONEncoder().encode(value))
-        } catch {
-            throw PSAError(code: .configUpdateFailed, message: "could not encode the request: \(error)")
-        }
+        try PSAJSON.decode(type, from: body, psa: "ConnectWise")
     }
 }

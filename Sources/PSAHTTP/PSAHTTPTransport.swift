@@ -45,11 +45,18 @@ public struct PSAHTTPTransport: Sendable {
     private let httpClient: HTTPClient
     private let configuration: Configuration
     private let logger: Logger
+    private let isSlowDown: @Sendable (Response) -> Bool
 
-    public init(httpClient: HTTPClient, configuration: Configuration = .init(), logger: Logger) {
+    /// - Parameter isSlowDown: recognises a PSA's own "slow down" answer that is not a 429, such as
+    ///   Autotask's thread-limit error; such responses are repeated like a 429.
+    public init(
+        httpClient: HTTPClient, configuration: Configuration = .init(), logger: Logger,
+        isSlowDown: @escaping @Sendable (Response) -> Bool = { _ in false }
+    ) {
         self.httpClient = httpClient
         self.configuration = configuration
         self.logger = logger
+        self.isSlowDown = isSlowDown
     }
 
     /// Returns the final response whatever its status (after retries); throws only when the PSA could
@@ -73,7 +80,7 @@ public struct PSAHTTPTransport: Sendable {
             }
             let delay: Duration?
             switch outcome {
-            case .success(let response) where [429, 502, 503, 504].contains(response.status):
+            case .success(let response) where [429, 502, 503, 504].contains(response.status) || isSlowDown(response):
                 delay = retryDelay(after: attempt, retryAfter: response.header("Retry-After"))
                 if attempt >= configuration.maxAttempts || delay == nil { return response }
             case .success(let response):

@@ -6,40 +6,140 @@ import OffboardingTestSupport
 import PSASimulators
 import Testing
 
-/// End to end through the real consumer pipeline: events on the mock cluster, the ConnectWise
-/// simulator over HTTP, results read back from the results topic.
+/// The contract suite: the same scenarios end to end through the real consumer pipeline for every
+/// PSA — events on the mock cluster, the PSA's simulator over HTTP, results read back from the
+/// results topic and checked against the result schema. A new PSA joins with one line in
+/// `SimulatedPSAs`.
 @Suite(.timeLimit(.minutes(5)))
 struct PipelineScenarioTests {
-    let schema: JSONSchemaValidator
-
-    init() throws {
-        schema = try JSONSchemaValidator(schemaFile: "result.schema.json")
-    }
-
-    private func checked(_ record: KafkaRecord) {
-        #expect(schema.problems(in: record.value ?? []) == [])
-    }
-
-    @Test func offboardingDeactivatesEveryConfigurationOverSeveralPages() async throws {
-        let harness = try await PipelineHarness.shared.value
-        let company = await harness.makeCompany(active: 1_500)
-        let event = harness.event(for: company, options: .init(reason: "Contract ended"))
+    @Test(arguments: PSAKind.allCases)
+    func offboardingDeactivatesEveryConfigurationOverSeveralPages(psa: PSAKind) async throws {
+        let harness = try await PipelineHarness.shared(psa)
+        let client = await harness.makeClient(active: 1_500)
+        let event = harness.event(forClient: client.id, options: .init(reason: "Contract ended"))
         try await harness.send(event)
 
         let (record, result) = try await harness.result(for: event.id)
-        checked(record)
-        #expect(record.keyString == String(company.id))
-        #expect(result.success)
-        #expect(result.trigger == .event)
-        #expect(result.eventID == event.id)
-        #expect(result.reason == "Contract ended")
+        #expect(record.keyString == String(client.id))
+        #expect(result.success && result.trigger == .event && result.psa == psa)
+        #expect(result.eventID == event.id && result.reason == "Contract ended")
         #expect(result.statistics == .init(configsFound: 1_500, configsDeactivated: 1_500, configsSkipped: 0, errors: 0))
         #expect(result.configs.count == 1_500)
         #expect(result.configs.allSatisfy { $0.action == .deactivated && $0.status == .inactive && $0.previousStatus == .active })
+        #expect(await harness.tenant.deactivationWrites(forClient: client.id) == 1_500)
+        for id in client.configurations { #expect(await harness.tenant.isConfigurationActive(id) == false) }
+        #expect(harness.results(for: event.id).count == 1)
+    }
 
-        let patches = await harness.simulator.patches(forCompany: company.id)
-        #expect(patches.count == 1_500)
-        #expect(Set(patches.map(\.configurationID)).count == 1_500)
+    @Test(arguments: PSAKind.allCases)
+    func dryRunChangesNothingAndListsEveryConfiguration(psa: PSAKind) async throws {
+        let harness = try await PipelineHarness.shared(psa)
+        let client = await harness.makeClient(active: 30)
+        let event = harness.event(forClient: client.id, options: .init(dryRun: true))
+        try await harness.send(event, binary: true)
+
+        let result = try await harness.result(for: event.id).result
+        #expect(result.success && result.dryRun)
+        #expect(result.statistics == .init(configsFound: 30, configsDeactivated: 0, configsSkipped: 0, errors: 0))
+        #expect(result.configs.count == 30 && result.configs.allSatisfy { $0.action == .wouldDeactivate && $0.status == .active })
+        #expect(await harness.tenant.deactivationWrites(forClient: client.id) == 0)
+    }
+
+    @Test(arguments: PSAKind.allCases)
+    func statusThatIsNotOffboardedIsFilteredWithoutPSAWriteOrResult(psa: PSAKind) async throws {
+        let harness = try await PipelineHarness.shared(psa)
+        let client = await harness.makeClient(active: 5)
+        let filtered = harness.event(forClient: client.id, status: "Active")
+        // Same key, same lane: once the marker's result is in, the filtered event has been handled.
+        let marker = harness.event(forClient: client.id, options: .init(dryRun: true))
+        try await harness.send(filtered)
+        try await harness.send(marker)
+
+        _ = try await harness.result(for: marker.id)
+        #expect(harness.results(for: filtered.id).isEmpty)
+        #expect(await harness.tenant.deactivationWrites(forClient: client.id) == 0)
+    }
+
+    @Test(arguments: PSAKind.allCases)
+    func staleEventChangesNothingAndWarns(psa: PSAKind) async throws {
+        let harness = try await PipelineHarness.shared(psa)
+        let client = await harness.makeClient(offboarded: false, active: 4)
+        let event = harness.event(forClient: client.id, status: "Offboarded")
+        try await harness.send(event)
+
+        let result = try await harness.result(for: event.id).result
+        #expect(result.success)
+        #expect(result.statistics.configsDeactivated == 0)
+        #expect(result.warnings.map(\.code) == [.clientNotOffboarded])
+        #expect(await harness.tenant.deactivationWrites(forClient: client.id) == 0)
+    }
+
+    @Test(arguments: PSAKind.allCases)
+    func inactiveConfigurationsAreSkippedAndListedOnlyWithIncludeArchived(psa: PSAKind) async throws {
+        let harness = try await PipelineHarness.shared(psa)
+        let client = await harness.makeClient(active: 3, inactive: 2)
+        let without = harness.event(forClient: client.id, options: .init(dryRun: true))
+        try await harness.send(without)
+        let withoutResult = try await harness.result(for: without.id).result
+        #expect(withoutResult.statistics.configsFound == 3)
+        #expect(withoutResult.configs.allSatisfy { $0.previousStatus == .active })
+
+        let with = harness.event(forClient: client.id, options: .init(includeArchived: true))
+        try await harness.send(with)
+        let result = try await harness.result(for: with.id).result
+        #expect(result.success)
+        #expect(result.statistics == .init(configsFound: 5, configsDeactivated: 3, configsSkipped: 2, errors: 0))
+        #expect(result.configs.filter { $0.action == .skipped }.map(\.configID).sorted() == client.configurations.suffix(2).map(String.init))
+        #expect(await harness.tenant.deactivationWrites(forClient: client.id) == 3)
+    }
+
+    @Test(arguments: PSAKind.allCases)
+    func unknownClientIsAFailureResultWithClientNotFound(psa: PSAKind) async throws {
+        let harness = try await PipelineHarness.shared(psa)
+        let event = harness.event(forClient: 990_001)
+        try await harness.send(event)
+        let result = try await harness.result(for: event.id).result
+        #expect(!result.success)
+        #expect(result.errors.map(\.code) == [.clientNotFound])
+        #expect(result.clientID == "990001")
+    }
+
+    @Test(arguments: PSAKind.allCases)
+    func forbiddenListingIsAFailureResultWithPermissionDenied(psa: PSAKind) async throws {
+        let harness = try await PipelineHarness.shared(psa)
+        let client = await harness.makeClient(active: 3)
+        await harness.tenant.failListing(ofClient: client.id, status: 403, retryAfterSeconds: nil, times: nil)
+        let event = harness.event(forClient: client.id)
+        try await harness.send(event)
+        let result = try await harness.result(for: event.id).result
+        #expect(!result.success)
+        #expect(result.errors.map(\.code) == [.permissionDenied])
+        #expect(await harness.tenant.deactivationWrites(forClient: client.id) == 0)
+    }
+
+    @Test(arguments: PSAKind.allCases)
+    func rateLimitedListingIsRetriedAfterRetryAfterThenSucceeds(psa: PSAKind) async throws {
+        let harness = try await PipelineHarness.shared(psa)
+        let client = await harness.makeClient(active: 6)
+        await harness.tenant.failListing(ofClient: client.id, status: 429, retryAfterSeconds: 1, times: 2)
+        let event = harness.event(forClient: client.id)
+        try await harness.send(event)
+        let result = try await harness.result(for: event.id).result
+        #expect(result.success)
+        #expect(result.statistics.configsDeactivated == 6)
+    }
+
+    // MARK: PSA-independent pipeline behaviour, shown once
+
+    @Test func connectWiseDeactivatesByJSONPatchOfTheClosedStatus() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        let simulator = try #require(harness.tenant as? ConnectWiseSimulator)
+        let client = await harness.makeClient(active: 20)
+        let event = harness.event(forClient: client.id)
+        try await harness.send(event)
+        _ = try await harness.result(for: event.id)
+        let patches = await simulator.patches(forCompany: client.id)
+        #expect(patches.count == 20)
         let inactiveID = ConnectWiseDataset.inactiveConfigurationStatus.id
         for patch in patches {
             let body = try JSONSerialization.jsonObject(with: Data(patch.body.utf8)) as? [[String: Any]]
@@ -48,114 +148,12 @@ struct PipelineScenarioTests {
             #expect(body?.first?["path"] as? String == "status")
             #expect((body?.first?["value"] as? [String: Any])?["id"] as? Int == inactiveID)
         }
-        for index in 1...1_500 {
-            #expect(await harness.simulator.statusID(ofConfiguration: company.id * 10_000 + index) == inactiveID)
-        }
-        #expect(harness.results(for: event.id).count == 1)
-    }
-
-    @Test func dryRunChangesNothingAndListsEveryConfiguration() async throws {
-        let harness = try await PipelineHarness.shared.value
-        let company = await harness.makeCompany(active: 30)
-        let event = harness.event(for: company, options: .init(dryRun: true))
-        try await harness.send(event, binary: true)
-
-        let (record, result) = try await harness.result(for: event.id)
-        checked(record)
-        #expect(result.success && result.dryRun)
-        #expect(result.statistics == .init(configsFound: 30, configsDeactivated: 0, configsSkipped: 0, errors: 0))
-        #expect(result.configs.count == 30)
-        #expect(result.configs.allSatisfy { $0.action == .wouldDeactivate && $0.status == .active })
-        #expect(await harness.simulator.patches(forCompany: company.id).isEmpty)
-    }
-
-    @Test func statusThatIsNotOffboardedIsFilteredWithoutPSAWriteOrResult() async throws {
-        let harness = try await PipelineHarness.shared.value
-        let company = await harness.makeCompany(active: 5)
-        let filtered = harness.event(for: company, status: "Active")
-        // Same key, same lane: once the marker's result is in, the filtered event has been handled.
-        let marker = harness.event(for: company, options: .init(dryRun: true))
-        try await harness.send(filtered)
-        try await harness.send(marker)
-
-        _ = try await harness.result(for: marker.id)
-        #expect(harness.results(for: filtered.id).isEmpty)
-        #expect(await harness.simulator.patches(forCompany: company.id).isEmpty)
-    }
-
-    @Test func staleEventChangesNothingAndWarns() async throws {
-        let harness = try await PipelineHarness.shared.value
-        let company = await harness.makeCompany(status: ConnectWiseDataset.activeCompanyStatus, active: 4)
-        let event = harness.event(for: company, status: "Offboarded")
-        try await harness.send(event)
-
-        let (record, result) = try await harness.result(for: event.id)
-        checked(record)
-        #expect(result.success)
-        #expect(result.statistics.configsDeactivated == 0)
-        #expect(result.warnings.map(\.code) == [.clientNotOffboarded])
-        #expect(await harness.simulator.patches(forCompany: company.id).isEmpty)
-    }
-
-    @Test func inactiveConfigurationsAreSkippedAndListedOnlyWithIncludeArchived() async throws {
-        let harness = try await PipelineHarness.shared.value
-        let company = await harness.makeCompany(active: 3, inactive: 2)
-        let without = harness.event(for: company, options: .init(dryRun: true))
-        try await harness.send(without)
-        let withoutResult = try await harness.result(for: without.id).result
-        #expect(withoutResult.statistics.configsFound == 3)
-        #expect(withoutResult.configs.allSatisfy { $0.previousStatus == .active })
-
-        let with = harness.event(for: company, options: .init(includeArchived: true))
-        try await harness.send(with)
-        let (record, result) = try await harness.result(for: with.id)
-        checked(record)
-        #expect(result.success)
-        #expect(result.statistics == .init(configsFound: 5, configsDeactivated: 3, configsSkipped: 2, errors: 0))
-        #expect(result.configs.filter { $0.action == .skipped }.map(\.configID).sorted() == ["\(company.id * 10_000 + 4)", "\(company.id * 10_000 + 5)"])
-        #expect(await harness.simulator.patches(forCompany: company.id).count == 3)
-    }
-
-    @Test func unknownClientIsAFailureResultWithClientNotFound() async throws {
-        let harness = try await PipelineHarness.shared.value
-        let ghost = ConnectWiseDataset.Company(id: 990_001, identifier: "Ghost", name: "Ghost", status: ConnectWiseDataset.offboardedCompanyStatus)
-        let event = harness.event(for: ghost)
-        try await harness.send(event)
-        let (record, result) = try await harness.result(for: event.id)
-        checked(record)
-        #expect(!result.success)
-        #expect(result.errors.map(\.code) == [.clientNotFound])
-        #expect(result.clientID == "990001")
-    }
-
-    @Test func forbiddenConfigurationListingIsAFailureResultWithPermissionDenied() async throws {
-        let harness = try await PipelineHarness.shared.value
-        let company = await harness.makeCompany(active: 3)
-        await harness.simulator.inject(SimulatorFault(method: "GET", pathContains: "company/id=\(company.id)", status: 403, times: nil))
-        let event = harness.event(for: company)
-        try await harness.send(event)
-        let (record, result) = try await harness.result(for: event.id)
-        checked(record)
-        #expect(!result.success)
-        #expect(result.errors.map(\.code) == [.permissionDenied])
-        #expect(await harness.simulator.patches(forCompany: company.id).isEmpty)
-    }
-
-    @Test func rateLimitedListingIsRetriedAfterRetryAfter() async throws {
-        let harness = try await PipelineHarness.shared.value
-        let company = await harness.makeCompany(active: 6)
-        await harness.simulator.inject(SimulatorFault(method: "GET", pathContains: "company/id=\(company.id)", status: 429, retryAfterSeconds: 1, times: 2))
-        let event = harness.event(for: company)
-        try await harness.send(event)
-        let result = try await harness.result(for: event.id).result
-        #expect(result.success)
-        #expect(result.statistics.configsDeactivated == 6)
     }
 
     @Test func badRecordsGoToTheDeadLetterTopicAndTheConsumerKeepsGoing() async throws {
-        let harness = try await PipelineHarness.shared.value
-        let company = await harness.makeCompany(active: 2)
-        let valid = harness.event(for: company)
+        let harness = try await PipelineHarness.shared(.connectwise)
+        let client = await harness.makeClient(active: 2)
+        let valid = harness.event(forClient: client.id)
         func structured(_ mutate: (inout [String: Any]) -> Void) -> [UInt8] {
             var document = try! JSONSerialization.jsonObject(with: Data(CloudEventEncoder.structured(valid).value)) as! [String: Any]
             mutate(&document)
@@ -168,7 +166,7 @@ struct PipelineScenarioTests {
                 document["data"] = data
             }
         }
-        let marker = "dlq-\(company.id)"
+        let marker = "dlq-\(client.id)"
         let bad: [(String, [UInt8]?, [(String, String)], String)] = [
             ("not JSON", Array("{\"specversion\":".utf8), [], "InvalidEvent"),
             ("no value", nil, [], "InvalidEvent"),
@@ -187,7 +185,7 @@ struct PipelineScenarioTests {
             ("another PSA", data { $0["psa"] = "autotask" }, [], "PSAMismatch"),
         ]
         for (name, value, headers, _) in bad {
-            try await harness.sendRaw(key: String(company.id), value: value, headers: headers + [("test.case", "\(marker):\(name)")])
+            try await harness.sendRaw(key: String(client.id), value: value, headers: headers + [("test.case", "\(marker):\(name)")])
         }
         try await harness.send(valid)
 

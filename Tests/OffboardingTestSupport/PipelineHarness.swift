@@ -3,42 +3,54 @@ import Logging
 import OffboardingCore
 import OffboardingKafka
 import OffboardingService
-import PSAConnectWise
 import PSASimulators
 import Synchronization
 
-/// One Kafka test cluster, one ConnectWise simulator and one running consumer pipeline, shared by
+/// Per PSA, one Kafka test cluster, one simulator and one running consumer pipeline, shared by
 /// every scenario of a test process: librdkafka 2.0.2's mock group makes each new group wait
-/// about 3 s on its first join, so the group is joined once. Scenarios stay independent by using
-/// companies of their own.
+/// about 3 s on its first join, so each group is joined once. Scenarios stay independent by using
+/// clients of their own.
 public final class PipelineHarness: Sendable {
+    public let psa: PSAKind
     public let cluster: KafkaTestCluster
-    public let simulator: ConnectWiseSimulator
+    public let tenant: any SimulatedTenant
     public let server: SimulatorServer
     public let configuration: OffboarderConfiguration
     public let runtime: OffboarderRuntime
     public let results: TopicCollector
     public let deadLetters: TopicCollector
     private let producer: KafkaProducer
-    private let nextCompany = Mutex(200_000)
+    private let nextClient = Mutex(200_000)
     private let runTask: Task<Void, any Error>
 
     public static let topics = OffboarderConfiguration.Topics(
         events: "test.company.status-changed", results: "test.offboarding.results", deadLetter: "test.offboarding.dlq")
 
-    /// The process-wide harness, started on first use.
-    public static let shared = Task<PipelineHarness, any Error> { try await PipelineHarness() }
+    private static let harnesses: [PSAKind: Task<PipelineHarness, any Error>] = Dictionary(
+        uniqueKeysWithValues: PSAKind.allCases.map { kind in (kind, Task { try await PipelineHarness(psa: kind) }) })
 
-    private init() async throws {
+    /// The process-wide harness of this PSA, started on first use.
+    public static func shared(_ psa: PSAKind) async throws -> PipelineHarness {
+        try await harnesses[psa]!.value
+    }
+
+    private init(psa: PSAKind) async throws {
+        self.psa = psa
         let logger = Logger.test()
         cluster = try KafkaTestCluster(brokers: 1, logger: logger)
         let topics = Self.topics
         try cluster.createTopic(topics.events, partitions: 4)
         try cluster.createTopic(topics.results, partitions: 4)
         try cluster.createTopic(topics.deadLetter, partitions: 1)
-        simulator = ConnectWiseSimulator(data: .empty())
-        server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
-        configuration = Self.configuration(bootstrap: cluster.bootstrapServers, simulatorURL: server.baseURL, groupID: "test-pipeline")
+        let (tenant, psaConfiguration) = SimulatedPSAs.make(psa)
+        self.tenant = tenant
+        server = try await SimulatorServer.start(router: tenant.makeRouter(), logger: logger)
+        configuration = OffboarderConfiguration(
+            kafka: .init(
+                bootstrapServers: cluster.bootstrapServers, groupID: "test-pipeline-\(psa)", topics: topics,
+                properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
+            psa: psaConfiguration(server.baseURL),
+            defaults: OffboardingOptions(offboardedStatuses: ["Inactive", "Offboarded"]))
         results = try TopicCollector(
             bootstrapServers: cluster.bootstrapServers,
             partitions: (0..<4).map { KafkaTopicPartition(topic: topics.results, partition: $0) }, logger: logger)
@@ -51,44 +63,22 @@ public final class PipelineHarness: Sendable {
         runTask = Task { try await runtime.run() }
     }
 
-    public static func configuration(bootstrap: String, simulatorURL: String, groupID: String) -> OffboarderConfiguration {
-        let credentials = ConnectWiseSimulator.Credentials.sandbox
-        return OffboarderConfiguration(
-            kafka: .init(
-                bootstrapServers: bootstrap, groupID: groupID, topics: topics,
-                properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
-            psa: .connectwise(
-                .init(
-                    baseURL: simulatorURL + ConnectWiseSimulator.apiPath, companyID: credentials.companyID,
-                    publicKey: credentials.publicKey, privateKey: credentials.privateKey, clientID: credentials.clientID)),
-            defaults: OffboardingOptions(offboardedStatuses: ["Inactive", "Offboarded"]))
-    }
-
-    /// A company of its own for one scenario, with `active` and `inactive` configurations.
-    public func makeCompany(
-        status: ConnectWiseDataset.Status = ConnectWiseDataset.offboardedCompanyStatus, active: Int, inactive: Int = 0
-    ) async -> ConnectWiseDataset.Company {
-        let id = nextCompany.withLock { next in
+    /// A client of its own for one scenario. Ids have six digits, so none is a prefix of another.
+    public func makeClient(offboarded: Bool = true, active: Int, inactive: Int = 0) async -> (id: Int, configurations: [Int]) {
+        let id = nextClient.withLock { next in
             defer { next += 1 }
             return next
         }
-        let company = ConnectWiseDataset.Company(id: id, identifier: "Client\(id)", name: "Client \(id)", status: status)
-        let configurations = (0..<(active + inactive)).map { index in
-            ConnectWiseDataset.Configuration(
-                id: id * 10_000 + index + 1, name: "Device \(index + 1) of \(id)", companyID: id,
-                statusID: index < active ? ConnectWiseDataset.activeConfigurationStatus.id : ConnectWiseDataset.inactiveConfigurationStatus.id)
-        }
-        await simulator.add(company: company, configurations: configurations)
-        return company
+        let configurations = await tenant.addClient(id: id, name: "Client \(id)", offboarded: offboarded, active: active, inactive: inactive)
+        return (id, configurations)
     }
 
     public func event(
-        for company: ConnectWiseDataset.Company, status: String = "Offboarded", options: OffboardingOptions.Overrides = .init(),
-        psa: PSAKind = .connectwise
+        forClient id: Int, status: String = "Offboarded", options: OffboardingOptions.Overrides = .init(), psa: PSAKind? = nil
     ) -> CompanyStatusChangedEvent {
         CompanyStatusChangedEvent(
-            id: UUID().uuidString.lowercased(), source: "psa/connectwise/acme", time: "2026-01-22T10:30:00Z", psa: psa,
-            companyID: String(company.id), companyName: company.name, previousStatus: "Active", status: status, options: options)
+            id: UUID().uuidString.lowercased(), source: "psa/\(self.psa)/test", time: "2026-01-22T10:30:00Z", psa: psa ?? self.psa,
+            companyID: String(id), companyName: "Client \(id)", previousStatus: "Active", status: status, options: options)
     }
 
     public func send(_ event: CompanyStatusChangedEvent, binary: Bool = false) async throws {
@@ -106,7 +96,7 @@ public final class PipelineHarness: Sendable {
         results.records.filter { $0.headers.last(named: "offboarding.event.id")?.stringValue == eventID }
     }
 
-    /// Waits for the event's first result and decodes it.
+    /// Waits for the event's first result, checks it against the result schema and decodes it.
     public func result(for eventID: String, timeout: Duration = .seconds(60)) async throws -> (record: KafkaRecord, result: OffboardingResult) {
         let records = try await results.wait(timeout: timeout, for: "the result of \(eventID)") { records in
             records.contains { $0.headers.last(named: "offboarding.event.id")?.stringValue == eventID }

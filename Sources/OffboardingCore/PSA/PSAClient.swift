@@ -16,14 +16,21 @@ public enum ClientReference: Sendable, Hashable, CustomStringConvertible {
 public struct PSACompany: Sendable, Hashable {
     public var id: String
     public var name: String
-    /// The PSA's status name (ConnectWise company status, Autotask type label or active state, Halo active state).
+    /// The PSA's status name: ConnectWise's company status; `Active` or `Inactive` for Autotask and HaloPSA.
     public var status: String
+    /// Further names the offboarding criteria may match, such as Autotask's company type label
+    /// (`Cancellation`, `Dead`), which many MSPs use for churned clients.
+    public var labels: [String]
 
-    public init(id: String, name: String, status: String) {
+    public init(id: String, name: String, status: String, labels: [String] = []) {
         self.id = id
         self.name = name
         self.status = status
+        self.labels = labels
     }
+
+    /// Every name the criteria are checked against.
+    public var statusNames: [String] { [status] + labels }
 }
 
 /// A configuration item (ConnectWise configuration, Autotask configuration item, Halo asset).

@@ -47,13 +47,13 @@ public struct Offboarder: Sendable {
             company = try await psa.findCompany(request.client)
             result.clientID = company.id
             result.clientName = company.name
-            guard options.isOffboarded(status: company.status) else {
+            guard company.statusNames.contains(where: options.isOffboarded(status:)) else {
                 logger.info("client is not offboarded in the PSA; nothing touched", metadata: ["psa.company.status": "\(company.status)"])
                 result.success = true
                 result.warnings.append(
                     .init(
                         code: .clientNotOffboarded,
-                        message: "client status in \(psa.kind) is \"\(company.status)\", not one of \(options.offboardedStatuses); nothing was changed"))
+                        message: "client status in \(psa.kind) is \(company.statusNames.map { "\"\($0)\"" }.joined(separator: " / ")), not one of \(options.offboardedStatuses); nothing was changed"))
                 return result
             }
             listed = try await psa.listConfigurations(companyID: company.id, includeArchived: options.includeArchived)

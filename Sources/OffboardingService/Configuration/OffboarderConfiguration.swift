@@ -1,6 +1,8 @@
 import Foundation
 import OffboardingCore
+import PSAAutotask
 import PSAConnectWise
+import PSAHalo
 
 /// Everything `consume` and `run` need, read from the YAML file the contract describes.
 public struct OffboarderConfiguration: Sendable {
@@ -40,10 +42,14 @@ public struct OffboarderConfiguration: Sendable {
 
     public enum PSA: Sendable {
         case connectwise(ConnectWiseClient.Configuration)
+        case autotask(AutotaskClient.Configuration)
+        case halopsa(HaloClient.Configuration)
 
         public var kind: PSAKind {
             switch self {
             case .connectwise: .connectwise
+            case .autotask: .autotask
+            case .halopsa: .halopsa
             }
         }
     }
@@ -110,8 +116,32 @@ public struct OffboarderConfiguration: Sendable {
                     clientID: try cw.requiredString("client_id"),
                     inactiveStatusName: try cw.string("inactive_status")))
             try cw.finish()
-        case .autotask, .halopsa:
-            throw ConfigurationError(key: psaSection.keyPath("kind"), "\(kind) is not supported by this version yet; use connectwise")
+        case .autotask:
+            let baseURL = try psaSection.string("base_url")
+            if let baseURL { try requireHTTPURL(baseURL, key: psaSection.keyPath("base_url")) }
+            let at = try psaSection.requiredSection("autotask")
+                .allowing(["api_integration_code", "username", "secret", "zone_information_url"])
+            var autotask = AutotaskClient.Configuration(
+                baseURL: baseURL, apiIntegrationCode: try at.requiredString("api_integration_code"),
+                username: try at.requiredString("username"), secret: try at.requiredString("secret"))
+            if let zone = try at.string("zone_information_url") {
+                try requireHTTPURL(zone, key: at.keyPath("zone_information_url"))
+                autotask.zoneInformationURL = zone
+            }
+            try at.finish()
+            psa = .autotask(autotask)
+        case .halopsa:
+            let baseURL = try psaSection.requiredString("base_url")
+            try requireHTTPURL(baseURL, key: psaSection.keyPath("base_url"))
+            let halo = try psaSection.requiredSection("halopsa").allowing(["client_id", "client_secret", "tenant", "auth_url", "scope"])
+            let authURL = try halo.string("auth_url") ?? (baseURL.hasSuffix("/") ? baseURL + "auth" : baseURL + "/auth")
+            try requireHTTPURL(authURL, key: halo.keyPath("auth_url"))
+            psa = .halopsa(
+                HaloClient.Configuration(
+                    baseURL: baseURL, authURL: authURL, clientID: try halo.requiredString("client_id"),
+                    clientSecret: try halo.requiredString("client_secret"), tenant: try halo.string("tenant"),
+                    scope: try halo.string("scope") ?? "all"))
+            try halo.finish()
         }
         try psaSection.finish()
 

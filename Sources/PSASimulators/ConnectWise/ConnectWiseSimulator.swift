@@ -4,7 +4,7 @@ import Foundation
 /// and the `clientId` header, parses `conditions`, pages with a `Link` header, accepts only
 /// well-formed JSON-Patch status changes, and can inject latency and faults (429 with
 /// `Retry-After`, 5xx, 403).
-public actor ConnectWiseSimulator: SimulatedPSA {
+public actor ConnectWiseSimulator: SimulatedTenant {
     public struct Credentials: Sendable, Hashable {
         public var companyID: String
         public var publicKey: String
@@ -67,6 +67,30 @@ public actor ConnectWiseSimulator: SimulatedPSA {
         return appliedPatches.filter { ids.contains($0.configurationID) }
     }
     public var closedStatusIDs: Set<Int> { Set(data.configurationStatuses.filter(\.closedFlag).map(\.id)) }
+
+    public func addClient(id: Int, name: String, offboarded: Bool, active: Int, inactive: Int) -> [Int] {
+        let status = offboarded ? ConnectWiseDataset.offboardedCompanyStatus : ConnectWiseDataset.activeCompanyStatus
+        let ids = (0..<(active + inactive)).map { id * 10_000 + $0 + 1 }
+        add(
+            company: .init(id: id, identifier: "Client\(id)", name: name, status: status),
+            configurations: ids.enumerated().map { index, configID in
+                .init(
+                    id: configID, name: "Device \(index + 1) of \(name)", companyID: id,
+                    statusID: index < active ? ConnectWiseDataset.activeConfigurationStatus.id : ConnectWiseDataset.inactiveConfigurationStatus.id)
+            })
+        return ids
+    }
+
+    public func isConfigurationActive(_ id: Int) -> Bool? {
+        statusByConfiguration[id].map { !closedStatusIDs.contains($0) }
+    }
+
+    public func deactivationWrites(forClient id: Int) -> Int { patches(forCompany: id).count }
+
+    public func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) {
+        // Test client ids all have the same number of digits, so one is never a prefix of another.
+        inject(SimulatorFault(method: "GET", pathContains: "company/id=\(id)", status: status, retryAfterSeconds: retryAfterSeconds, times: times))
+    }
 
     // MARK: Serving
 

@@ -1,9 +1,9 @@
 /// A fault a simulator injects into matching requests, after authentication has been checked.
 public struct SimulatorFault: Sendable, Hashable {
     public var method: String?
-    /// Matches requests whose path (after the API prefix), followed by `?` and the decoded query
-    /// (`key=value` pairs sorted by key, joined by `&`), contains this text: `company/id=7` hits
-    /// only that company's listings.
+    /// Matches requests whose path (after the API prefix), followed by `?`, the decoded query
+    /// (`key=value` pairs sorted by key, joined by `&`), a space and the body, contains this text:
+    /// `company/id=7` hits only that ConnectWise company's listings.
     public var pathContains: String
     public var status: Int
     /// Sent as `Retry-After` (seconds) when set.
@@ -26,8 +26,10 @@ struct SimulatorFaultPlan: Sendable {
     var latency: Duration = .zero
 
     /// Takes one use of the first fault matching the request.
-    mutating func take(method: String, path: String, query: [String: String]) -> SimulatorFault? {
-        let path = path + "?" + query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
+    mutating func take(method: String, path: String, query: [String: String], body: [UInt8] = []) -> SimulatorFault? {
+        let path =
+            path + "?" + query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&") + " "
+            + String(decoding: body, as: UTF8.self)
         guard let index = faults.firstIndex(where: { ($0.method == nil || $0.method == method) && path.contains($0.pathContains) }) else {
             return nil
         }
@@ -37,4 +39,18 @@ struct SimulatorFaultPlan: Sendable {
         }
         return fault
     }
+}
+
+/// The controls the PSA-neutral scenario tests use, implemented by every simulator in its own terms.
+public protocol SimulatedTenant: SimulatedPSA {
+    /// Adds a client with `active` and `inactive` configurations and returns their ids, active first.
+    /// `offboarded` sets the client's status in the PSA's own way.
+    func addClient(id: Int, name: String, offboarded: Bool, active: Int, inactive: Int) async -> [Int]
+    /// Whether the configuration is active now; nil when it does not exist.
+    func isConfigurationActive(_ id: Int) async -> Bool?
+    /// How many deactivation writes the simulator accepted for the client's configurations.
+    func deactivationWrites(forClient id: Int) async -> Int
+    /// Makes the listing of this client's configurations fail.
+    func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) async
+    func setLatency(_ latency: Duration) async
 }

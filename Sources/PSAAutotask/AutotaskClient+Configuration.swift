@@ -1,0 +1,38 @@
+extension AutotaskClient {
+    public struct Configuration: Sendable, Hashable {
+        /// The zone's API root, `https://webservicesN.autotask.net/atservicesrest/v1.0`; nil finds it
+        /// through `zoneInformationURL`.
+        public var baseURL: String?
+        /// Where the zone of `username` is looked up when `baseURL` is nil.
+        public var zoneInformationURL: String
+        /// The API tracking identifier (`ApiIntegrationCode` header).
+        public var apiIntegrationCode: String
+        /// The API-only user (`UserName` header).
+        public var username: String
+        public var secret: String
+        /// Records per query page, at most 500 (Autotask's limit).
+        public var pageSize: Int
+        /// Requests in flight per endpoint; Autotask allows 3 per integration code.
+        public var threadsPerEndpoint: Int
+        public var requestTimeout: Duration
+        public var maxAttempts: Int
+        public var maxRetryAfter: Duration
+
+        public init(
+            baseURL: String?, zoneInformationURL: String = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation",
+            apiIntegrationCode: String, username: String, secret: String, pageSize: Int = 500, threadsPerEndpoint: Int = 3,
+            requestTimeout: Duration = .seconds(30), maxAttempts: Int = 5, maxRetryAfter: Duration = .seconds(60)
+        ) {
+            self.baseURL = baseURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+            self.zoneInformationURL = zoneInformationURL
+            self.apiIntegrationCode = apiIntegrationCode
+            self.username = username
+            self.secret = secret
+            self.pageSize = min(max(pageSize, 1), 500)
+            self.threadsPerEndpoint = max(1, threadsPerEndpoint)
+            self.requestTimeout = requestTimeout
+            self.maxAttempts = max(1, maxAttempts)
+            self.maxRetryAfter = maxRetryAfter
+        }
+    }
+}

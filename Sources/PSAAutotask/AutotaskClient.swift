@@ -1,0 +1,218 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOHTTP1
+import OffboardingCore
+import PSAHTTP
+
+/// The Autotask PSA adapter: `ApiIntegrationCode`/`UserName`/`Secret` headers, zone discovery,
+/// companies by id (`{"item": null}` is not found) or exact name, configuration items through
+/// `ConfigurationItems/query` (500 a page, `pageDetails.nextPageUrl`), deactivation by
+/// `PATCH ConfigurationItems` with `{"id", "isActive": false}`, and never more than 3 requests in
+/// flight per endpoint, Autotask's thread limit.
+public struct AutotaskClient: PSAClient {
+    public var kind: PSAKind { .autotask }
+
+    private let configuration: Configuration
+    private let transport: PSAHTTPTransport
+    private let logger: Logger
+    private let baseURL = CachedValue<String>()
+    private let companyTypes = CachedValue<[Int: String]>()
+    private let endpoints: [String: AsyncSemaphore]
+
+    public init(configuration: Configuration, httpClient: HTTPClient, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.transport = PSAHTTPTransport(
+            httpClient: httpClient,
+            configuration: .init(
+                requestTimeout: configuration.requestTimeout, maxAttempts: configuration.maxAttempts, maxRetryAfter: configuration.maxRetryAfter),
+            logger: logger, isSlowDown: Self.isThreadLimitError)
+        self.endpoints = Dictionary(
+            uniqueKeysWithValues: ["Companies", "ConfigurationItems"].map { ($0, AsyncSemaphore(permits: configuration.threadsPerEndpoint)) })
+    }
+
+    /// Autotask's thread-limit error (`Itgenatr005`) says "slow down", whatever its HTTP status.
+    static func isThreadLimitError(_ response: PSAHTTPTransport.Response) -> Bool {
+        guard response.status >= 400 else { return false }
+        let text = String(decoding: response.body.prefix(4096), as: UTF8.self).lowercased()
+        return text.contains("itgenatr005") || text.contains("thread threshold")
+    }
+
+    // MARK: PSAClient
+
+    public func findCompany(_ reference: ClientReference) async throws(PSAError) -> PSACompany {
+        let company: AutotaskCompany
+        switch reference {
+        case .id(let id):
+            guard let numeric = Int(id), numeric > 0 else {
+                throw PSAError(code: .clientNotFound, message: "Autotask company ids are positive numbers, not \"\(id)\"")
+            }
+            let response = try await send(.GET, endpoint: "Companies", path: "/Companies/\(numeric)")
+            let item = try decode(AutotaskItemResponse<AutotaskCompany>.self, from: try checked(response, what: "company \(numeric)"))
+            guard let found = item.item else {
+                throw PSAError(code: .clientNotFound, message: "Autotask has no company \(numeric) (or the API user may not see it)")
+            }
+            company = found
+        case .name(let name):
+            let matches = try await query(
+                AutotaskCompany.self, endpoint: "Companies",
+                filter: [AutotaskFilter(op: "eq", field: "companyName", value: .string(name))], what: "companies named \(name)"
+            ).filter { $0.companyName == name }
+            guard let match = matches.first else { throw PSAError(code: .clientNotFound, message: "Autotask has no company named \"\(name)\"") }
+            guard matches.count == 1 else {
+                throw PSAError(
+                    code: .clientNotFound, message: "\(matches.count) Autotask companies are named \"\(name)\" (ids \(matches.map(\.id))); use the company id")
+            }
+            company = match
+        }
+        var typeLabel: String?
+        if let type = company.companyType { typeLabel = try await companyTypeLabels()[type] }
+        return PSACompany(
+            id: String(company.id), name: company.companyName, status: company.isActive ? "Active" : "Inactive",
+            labels: typeLabel.map { [$0] } ?? [])
+    }
+
+    public func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration] {
+        guard let numeric = Int(companyID) else {
+            throw PSAError(code: .clientNotFound, message: "Autotask company ids are numbers, not \"\(companyID)\"")
+        }
+        var filter = [AutotaskFilter(op: "eq", field: "companyID", value: .integer(numeric))]
+        if !includeArchived { filter.append(AutotaskFilter(op: "eq", field: "isActive", value: .bool(true))) }
+        let items = try await query(
+            AutotaskConfigurationItem.self, endpoint: "ConfigurationItems", filter: filter,
+            includeFields: ["id", "companyID", "referenceTitle", "isActive"], what: "configuration items of company \(numeric)")
+        return items.map { item in
+            PSAConfiguration(
+                id: String(item.id), name: item.referenceTitle ?? "Configuration item \(item.id)", isActive: item.isActive,
+                psaStatus: item.isActive ? "Active" : "Inactive")
+        }
+    }
+
+    public func deactivate(_ config: PSAConfiguration) async throws(PSAError) -> PSAConfiguration {
+        guard let numeric = Int(config.id) else {
+            throw PSAError(code: .configNotFound, message: "Autotask configuration item ids are numbers, not \"\(config.id)\"")
+        }
+        let body = try PSAJSON.encode(AutotaskConfigurationItemPatch(id: numeric, isActive: false))
+        let response = try await send(.PATCH, endpoint: "ConfigurationItems", path: "/ConfigurationItems", body: body)
+        switch response.status {
+        case 200..<300:
+            // Autotask answers only `{"itemId": N}`; a 2xx for this id means the change was saved.
+            let answer = try decode(AutotaskPatchResponse.self, from: response.body)
+            guard answer.itemId == numeric else {
+                throw PSAError(code: .configUpdateFailed, message: "Autotask confirmed item \(answer.itemId.map(String.init) ?? "none") instead of \(numeric)")
+            }
+            var updated = config
+            updated.isActive = false
+            updated.psaStatus = "Inactive"
+            return updated
+        case 401, 403, 429, 502, 503, 504:
+            throw classify(response, what: "configuration item \(numeric)")
+        default:
+            // Business-rule failures come back as 500 with `errors`.
+            throw PSAError(
+                code: .configUpdateFailed, message: "configuration item \(numeric): \(Self.errorMessage(response))", httpStatus: response.status)
+        }
+    }
+
+    // MARK: Queries
+
+    private func query<Item: Codable & Sendable>(
+        _ type: Item.Type, endpoint: String, filter: [AutotaskFilter], includeFields: [String]? = nil, what: String
+    ) async throws(PSAError) -> [Item] {
+        let body = try PSAJSON.encode(AutotaskQuery(MaxRecords: configuration.pageSize, IncludeFields: includeFields, filter: filter))
+        var response = try await send(.POST, endpoint: endpoint, path: "/\(endpoint)/query", body: body)
+        var items: [Item] = []
+        var pages = 0
+        while true {
+            pages += 1
+            let page = try decode(AutotaskQueryResponse<Item>.self, from: try checked(response, what: what))
+            items += page.items
+            guard let next = page.pageDetails?.nextPageUrl, !next.isEmpty, !page.items.isEmpty, pages < 100_000 else { break }
+            let base = try await resolvedBaseURL()
+            guard PSAJSON.sameOrigin(next, as: base) else {
+                throw PSAError(code: .psaConnectionError, message: "Autotask paging link leaves the configured host: \(next)")
+            }
+            response = try await send(.GET, endpoint: endpoint, url: next)
+        }
+        return items
+    }
+
+    private func companyTypeLabels() async throws(PSAError) -> [Int: String] {
+        try await companyTypes.get { () async throws(PSAError) -> [Int: String] in
+            let response = try await send(.GET, endpoint: "Companies", path: "/Companies/entityInformation/fields")
+            let fields = try decode(AutotaskEntityFields.self, from: try checked(response, what: "company fields"))
+            var labels: [Int: String] = [:]
+            for value in fields.fields.first(where: { $0.name == "companyType" })?.picklistValues ?? [] {
+                if let key = Int(value.value) { labels[key] = value.label }
+            }
+            return labels
+        }
+    }
+
+    // MARK: HTTP
+
+    private func resolvedBaseURL() async throws(PSAError) -> String {
+        if let configured = configuration.baseURL { return configured }
+        return try await baseURL.get { () async throws(PSAError) -> String in
+            let url = configuration.zoneInformationURL + "?" + QueryString.encode([("user", configuration.username)])
+            // zoneInformation takes no credentials and is exempt from the thread limit.
+            let response = try await transport.send(.GET, url: url, headers: [("Accept", "application/json")])
+            guard response.status == 200 else {
+                throw PSAError(
+                    code: .psaConnectionError, message: "Autotask zone lookup for the API user failed: \(Self.errorMessage(response))",
+                    httpStatus: response.status)
+            }
+            let zone = try decode(AutotaskZoneInformation.self, from: response.body)
+            let root = zone.url.hasSuffix("/") ? zone.url : zone.url + "/"
+            logger.info("Autotask zone found", metadata: ["psa.autotask.zone": "\(zone.zoneName ?? "?")", "psa.base_url": "\(root)v1.0"])
+            return root + "v1.0"
+        }
+    }
+
+    private func send(
+        _ method: HTTPMethod, endpoint: String, path: String? = nil, url: String? = nil, body: [UInt8]? = nil
+    ) async throws(PSAError) -> PSAHTTPTransport.Response {
+        let target: String
+        if let url { target = url } else { target = try await resolvedBaseURL() + (path ?? "") }
+        var headers = [
+            ("ApiIntegrationCode", configuration.apiIntegrationCode), ("UserName", configuration.username), ("Secret", configuration.secret),
+            ("Accept", "application/json"),
+        ]
+        if body != nil { headers.append(("Content-Type", "application/json")) }
+        let semaphore = endpoints[endpoint] ?? AsyncSemaphore(permits: 1)
+        return try await semaphore.withPermit { () async throws(PSAError) -> PSAHTTPTransport.Response in
+            try await transport.send(method, url: target, headers: headers, body: body)
+        }
+    }
+
+    private func checked(_ response: PSAHTTPTransport.Response, what: String) throws(PSAError) -> [UInt8] {
+        guard (200..<300).contains(response.status) else { throw classify(response, what: what) }
+        return response.body
+    }
+
+    private func classify(_ response: PSAHTTPTransport.Response, what: String) -> PSAError {
+        let detail = "\(what): \(Self.errorMessage(response))"
+        switch response.status {
+        case 401:
+            return PSAError(code: .psaConnectionError, message: "Autotask rejected the API credentials (\(detail))", httpStatus: 401)
+        case 403:
+            return PSAError(code: .permissionDenied, message: "the API user's security level does not allow \(detail)", httpStatus: 403)
+        case 429, 500..<600:
+            return PSAError(code: .psaConnectionError, message: detail, httpStatus: response.status, isRetriable: true)
+        default:
+            return PSAError(code: .psaConnectionError, message: detail, httpStatus: response.status)
+        }
+    }
+
+    static func errorMessage(_ response: PSAHTTPTransport.Response) -> String {
+        if let body = try? JSONDecoder().decode(AutotaskErrorBody.self, from: Data(response.body)), let errors = body.errors, !errors.isEmpty {
+            return "HTTP \(response.status): \(errors.joined(separator: "; "))"
+        }
+        return "HTTP \(response.status)"
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws(PSAError) -> T {
+        try PSAJSON.decode(type, from: body, psa: "Autotask")
+    }
+}

@@ -1,0 +1,100 @@
+/// Wire models of the Autotask REST API (camelCase JSON), only the fields this adapter reads.
+struct AutotaskCompany: Codable, Sendable {
+    var id: Int
+    var companyName: String
+    var isActive: Bool
+    var companyType: Int?
+}
+
+struct AutotaskConfigurationItem: Codable, Sendable {
+    var id: Int
+    var companyID: Int?
+    var referenceTitle: String?
+    var isActive: Bool
+}
+
+struct AutotaskItemResponse<Item: Codable & Sendable>: Codable, Sendable {
+    /// null for an unknown id: Autotask answers 200 with `{"item": null}`.
+    var item: Item?
+}
+
+struct AutotaskQueryResponse<Item: Codable & Sendable>: Codable, Sendable {
+    var items: [Item]
+    var pageDetails: PageDetails?
+
+    struct PageDetails: Codable, Sendable {
+        var count: Int?
+        var nextPageUrl: String?
+    }
+}
+
+struct AutotaskFilter: Codable, Sendable {
+    var op: String
+    var field: String
+    var value: AutotaskFilterValue
+}
+
+enum AutotaskFilterValue: Codable, Sendable {
+    case integer(Int)
+    case string(String)
+    case bool(Bool)
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .integer(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        }
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Int.self) {
+            self = .integer(value)
+        } else {
+            self = .string(try container.decode(String.self))
+        }
+    }
+}
+
+struct AutotaskQuery: Codable, Sendable {
+    var MaxRecords: Int?
+    var IncludeFields: [String]?
+    var filter: [AutotaskFilter]
+}
+
+struct AutotaskConfigurationItemPatch: Codable, Sendable {
+    var id: Int
+    var isActive: Bool
+}
+
+struct AutotaskPatchResponse: Codable, Sendable {
+    var itemId: Int?
+}
+
+struct AutotaskZoneInformation: Codable, Sendable {
+    var zoneName: String?
+    var url: String
+}
+
+struct AutotaskEntityFields: Codable, Sendable {
+    var fields: [Field]
+
+    struct Field: Codable, Sendable {
+        var name: String
+        var picklistValues: [PicklistValue]?
+    }
+
+    struct PicklistValue: Codable, Sendable {
+        var value: String
+        var label: String
+    }
+}
+
+/// Autotask's error body: `{"errors": ["..."]}`.
+struct AutotaskErrorBody: Codable, Sendable {
+    var errors: [String]?
+}

@@ -1,0 +1,39 @@
+extension HaloClient {
+    public struct Configuration: Sendable, Hashable {
+        /// `https://{instance}`; the API is under `/api`.
+        public var baseURL: String
+        /// The authorisation server, e.g. `https://{instance}/auth`; the token endpoint is `{authURL}/token`.
+        public var authURL: String
+        public var clientID: String
+        public var clientSecret: String
+        /// Sent as `?tenant=` to the token endpoint (Halo-hosted instances need it).
+        public var tenant: String?
+        /// Space-separated OAuth scopes.
+        public var scope: String
+        /// Assets per page.
+        public var pageSize: Int
+        /// A token is renewed this long before it expires.
+        public var tokenRenewalMargin: Duration
+        public var requestTimeout: Duration
+        public var maxAttempts: Int
+        public var maxRetryAfter: Duration
+
+        public init(
+            baseURL: String, authURL: String, clientID: String, clientSecret: String, tenant: String? = nil, scope: String = "all",
+            pageSize: Int = 500, tokenRenewalMargin: Duration = .seconds(60), requestTimeout: Duration = .seconds(30), maxAttempts: Int = 5,
+            maxRetryAfter: Duration = .seconds(60)
+        ) {
+            self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+            self.authURL = authURL.hasSuffix("/") ? String(authURL.dropLast()) : authURL
+            self.clientID = clientID
+            self.clientSecret = clientSecret
+            self.tenant = tenant
+            self.scope = scope
+            self.pageSize = min(max(pageSize, 1), 1000)
+            self.tokenRenewalMargin = tokenRenewalMargin
+            self.requestTimeout = requestTimeout
+            self.maxAttempts = max(1, maxAttempts)
+            self.maxRetryAfter = maxRetryAfter
+        }
+    }
+}

@@ -1,0 +1,204 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOHTTP1
+import OffboardingCore
+import PSAHTTP
+
+/// The HaloPSA adapter: OAuth2 client credentials (token cached until shortly before it expires,
+/// renewed once on a 401), clients by id or exact name, assets with `pageinate`/`page_size`/
+/// `page_no` until `record_count`, and deactivation by `POST /api/Asset [{"id", "inactive": true}]`
+/// only after checking that the asset exists, since Halo creates a record for an unknown id.
+public struct HaloClient: PSAClient {
+    public var kind: PSAKind { .halopsa }
+
+    private struct Token: Sendable {
+        var value: String
+        var expiresAt: ContinuousClock.Instant
+    }
+
+    private let configuration: Configuration
+    private let transport: PSAHTTPTransport
+    private let logger: Logger
+    private let token = CachedValue<Token>()
+
+    public init(configuration: Configuration, httpClient: HTTPClient, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.transport = PSAHTTPTransport(
+            httpClient: httpClient,
+            configuration: .init(
+                requestTimeout: configuration.requestTimeout, maxAttempts: configuration.maxAttempts, maxRetryAfter: configuration.maxRetryAfter),
+            logger: logger)
+    }
+
+    // MARK: PSAClient
+
+    public func findCompany(_ reference: ClientReference) async throws(PSAError) -> PSACompany {
+        let client: HaloClientRecord
+        switch reference {
+        case .id(let id):
+            guard let numeric = Int(id), numeric > 0 else {
+                throw PSAError(code: .clientNotFound, message: "HaloPSA client ids are positive numbers, not \"\(id)\"")
+            }
+            let response = try await get("/api/Client/\(numeric)")
+            if response.status == 404 { throw PSAError(code: .clientNotFound, message: "HaloPSA has no client \(numeric)", httpStatus: 404) }
+            client = try decode(HaloClientRecord.self, from: try checked(response, what: "client \(numeric)"))
+        case .name(let name):
+            // Halo hides inactive clients unless asked, and offboarded clients are usually inactive.
+            let response = try await get("/api/Client", query: [("search", name), ("includeactive", "true"), ("includeinactive", "true")])
+            let matches = try decode(HaloClientList.self, from: try checked(response, what: "clients named \(name)")).clients.filter { $0.name == name }
+            guard let match = matches.first else { throw PSAError(code: .clientNotFound, message: "HaloPSA has no client named \"\(name)\"") }
+            guard matches.count == 1 else {
+                throw PSAError(
+                    code: .clientNotFound, message: "\(matches.count) HaloPSA clients are named \"\(name)\" (ids \(matches.map(\.id))); use the client id")
+            }
+            client = match
+        }
+        return PSACompany(id: String(client.id), name: client.name, status: client.inactive == true ? "Inactive" : "Active")
+    }
+
+    public func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration] {
+        guard let numeric = Int(companyID) else {
+            throw PSAError(code: .clientNotFound, message: "HaloPSA client ids are numbers, not \"\(companyID)\"")
+        }
+        var assets: [HaloAsset] = []
+        var page = 1
+        while true {
+            let response = try await get(
+                "/api/Asset",
+                query: [
+                    ("client_id", String(numeric)), ("includeactive", "true"), ("includeinactive", includeArchived ? "true" : "false"),
+                    ("pageinate", "true"), ("page_size", String(configuration.pageSize)), ("page_no", String(page)),
+                ])
+            let body = try decode(HaloAssetPage.self, from: try checked(response, what: "assets of client \(numeric)"))
+            assets += body.assets
+            let total = body.record_count ?? assets.count
+            guard !body.assets.isEmpty, assets.count < total, page < 100_000 else { break }
+            page += 1
+        }
+        return assets.map(Self.configuration(of:))
+    }
+
+    public func deactivate(_ config: PSAConfiguration) async throws(PSAError) -> PSAConfiguration {
+        guard let numeric = Int(config.id) else {
+            throw PSAError(code: .configNotFound, message: "HaloPSA asset ids are numbers, not \"\(config.id)\"")
+        }
+        // Halo's POST creates a record for an id it does not know: make sure the asset is there first.
+        let current = try await get("/api/Asset/\(numeric)")
+        if current.status == 404 {
+            throw PSAError(code: .configNotFound, message: "HaloPSA has no asset \(numeric) any more", httpStatus: 404)
+        }
+        _ = try checked(current, what: "asset \(numeric)")
+        let body = try PSAJSON.encode([HaloAssetUpdate(id: numeric, inactive: true)])
+        let response = try await send(.POST, path: "/api/Asset", body: body)
+        switch response.status {
+        case 200..<300:
+            if let updated = try? JSONDecoder().decode(HaloAsset.self, from: Data(response.body)), updated.id == numeric, updated.inactive == false {
+                throw PSAError(code: .configUpdateFailed, message: "HaloPSA still reports asset \(numeric) active after the update")
+            }
+            var updated = config
+            updated.isActive = false
+            updated.psaStatus = "Inactive"
+            return updated
+        case 401, 403, 429, 502, 503, 504:
+            throw classify(response, what: "asset \(numeric)")
+        default:
+            throw PSAError(code: .configUpdateFailed, message: "asset \(numeric): \(Self.errorMessage(response))", httpStatus: response.status)
+        }
+    }
+
+    static func configuration(of asset: HaloAsset) -> PSAConfiguration {
+        let name = [asset.inventory_number, asset.key_field].compactMap { $0 }.first { !$0.isEmpty } ?? "Asset \(asset.id)"
+        let active = asset.inactive != true
+        return PSAConfiguration(id: String(asset.id), name: name, isActive: active, psaStatus: active ? "Active" : "Inactive", typeName: asset.assettype_name)
+    }
+
+    // MARK: OAuth
+
+    private func accessToken() async throws(PSAError) -> String {
+        var current = try await token.get { () async throws(PSAError) -> Token in try await requestToken() }
+        if current.expiresAt - .now < configuration.tokenRenewalMargin {
+            token.invalidate()
+            current = try await token.get { () async throws(PSAError) -> Token in try await requestToken() }
+        }
+        return current.value
+    }
+
+    private func requestToken() async throws(PSAError) -> Token {
+        var url = configuration.authURL + "/token"
+        if let tenant = configuration.tenant { url += "?" + QueryString.encode([("tenant", tenant)]) }
+        let form = QueryString.encode([
+            ("grant_type", "client_credentials"), ("client_id", configuration.clientID), ("client_secret", configuration.clientSecret),
+            ("scope", configuration.scope),
+        ])
+        let response = try await transport.send(
+            .POST, url: url, headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
+            body: Array(form.utf8))
+        guard response.status == 200 else {
+            let oauth = try? JSONDecoder().decode(HaloOAuthError.self, from: Data(response.body))
+            let code: OffboardingErrorCode = oauth?.error == "invalid_scope" || response.status == 403 ? .permissionDenied : .psaConnectionError
+            throw PSAError(
+                code: code, message: "HaloPSA token request failed: HTTP \(response.status) \(oauth?.error ?? "")", httpStatus: response.status)
+        }
+        let issued = try decode(HaloToken.self, from: response.body)
+        return Token(value: issued.access_token, expiresAt: .now + .seconds(issued.expires_in ?? 3600))
+    }
+
+    // MARK: HTTP
+
+    private func get(_ path: String, query: [(String, String)] = []) async throws(PSAError) -> PSAHTTPTransport.Response {
+        try await send(.GET, path: path + (query.isEmpty ? "" : "?" + QueryString.encode(query)))
+    }
+
+    /// Sends with the current token; on a 401 renews the token once and repeats.
+    private func send(_ method: HTTPMethod, path: String, body: [UInt8]? = nil) async throws(PSAError) -> PSAHTTPTransport.Response {
+        var renewed = false
+        while true {
+            var headers = [("Authorization", "Bearer \(try await accessToken())"), ("Accept", "application/json")]
+            if body != nil { headers.append(("Content-Type", "application/json")) }
+            let response = try await transport.send(method, url: configuration.baseURL + path, headers: headers, body: body)
+            guard response.status == 401, !renewed else { return response }
+            logger.debug("HaloPSA refused the token; renewing it once")
+            token.invalidate()
+            renewed = true
+        }
+    }
+
+    private func checked(_ response: PSAHTTPTransport.Response, what: String) throws(PSAError) -> [UInt8] {
+        guard (200..<300).contains(response.status) else { throw classify(response, what: what) }
+        return response.body
+    }
+
+    private func classify(_ response: PSAHTTPTransport.Response, what: String) -> PSAError {
+        let detail = "\(what): \(Self.errorMessage(response))"
+        switch response.status {
+        case 401:
+            return PSAError(code: .psaConnectionError, message: "HaloPSA refused a freshly issued token (\(detail))", httpStatus: 401)
+        case 403:
+            return PSAError(code: .permissionDenied, message: "the application or its agent may not \(detail)", httpStatus: 403)
+        case 404:
+            return PSAError(code: .psaConnectionError, message: "not found; check base_url (\(detail))", httpStatus: 404)
+        case 429, 500..<600:
+            return PSAError(code: .psaConnectionError, message: detail, httpStatus: response.status, isRetriable: true)
+        default:
+            return PSAError(code: .psaConnectionError, message: detail, httpStatus: response.status)
+        }
+    }
+
+    /// Halo's error bodies come in several shapes: field-keyed 400s, `Message`, `errorMessage`, OAuth `error`.
+    static func errorMessage(_ response: PSAHTTPTransport.Response) -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
+            return "HTTP \(response.status)"
+        }
+        for key in ["errorMessage", "Message", "error_description", "error"] {
+            if let text = object[key] as? String { return "HTTP \(response.status): \(text)" }
+        }
+        let fields = object.compactMap { key, value in (value as? String).map { "\(key): \($0)" } }.sorted()
+        return fields.isEmpty ? "HTTP \(response.status)" : "HTTP \(response.status): \(fields.joined(separator: "; "))"
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws(PSAError) -> T {
+        try PSAJSON.decode(type, from: body, psa: "HaloPSA")
+    }
+}

@@ -1,0 +1,285 @@
+import Foundation
+
+/// A strict simulator of the Autotask PSA REST API (`/atservicesrest/v1.0`): header auth,
+/// `zoneInformation`, `{"item": null}` for unknown ids, `query` bodies with filters, 500 records a
+/// page with `pageDetails.nextPageUrl`, `PATCH ConfigurationItems` with the id in the body, errors
+/// as `{"errors": [...]}`, and the thread limit: a fourth request in flight on one endpoint gets
+/// the `Itgenatr005` thread-threshold error.
+public actor AutotaskSimulator: SimulatedTenant {
+    public struct Credentials: Sendable, Hashable {
+        public var apiIntegrationCode: String
+        public var username: String
+        public var secret: String
+
+        public init(apiIntegrationCode: String, username: String, secret: String) {
+            self.apiIntegrationCode = apiIntegrationCode
+            self.username = username
+            self.secret = secret
+        }
+
+        public static let sandbox = Credentials(
+            apiIntegrationCode: "SANDBOXTRACKINGCODE0000000", username: "api-user@sandbox.example", secret: "sandbox-secret")
+    }
+
+    public static let apiPath = "/atservicesrest/v1.0"
+    public static let threadLimit = 3
+    public nonisolated let credentials: Credentials
+    private var data: AutotaskDataset
+    private var faults = SimulatorFaultPlan()
+    private var pagingTokens: [String: (entity: String, filter: [[String: Any]], offset: Int, size: Int)] = [:]
+    private var inFlightByEndpoint: [String: Int] = [:]
+    public private(set) var patchedItems: [Int] = []
+    public private(set) var threadLimitErrors = 0
+    public private(set) var maxInFlightPerEndpoint = 0
+
+    public init(data: AutotaskDataset = .sample(), credentials: Credentials = .sandbox) {
+        self.data = data
+        self.credentials = credentials
+    }
+
+    // MARK: Controls
+
+    public func inject(_ fault: SimulatorFault) { faults.faults.append(fault) }
+    public func setLatency(_ latency: Duration) { faults.latency = latency }
+    public func setCompany(_ id: Int, active: Bool) {
+        if let index = data.companies.firstIndex(where: { $0.id == id }) { data.companies[index].isActive = active }
+    }
+
+    public func addClient(id: Int, name: String, offboarded: Bool, active: Int, inactive: Int) -> [Int] {
+        data.companies.append(.init(id: id, companyName: name, isActive: !offboarded))
+        let ids = (0..<(active + inactive)).map { id * 10_000 + $0 + 1 }
+        for (index, itemID) in ids.enumerated() {
+            data.configurationItems.append(.init(id: itemID, companyID: id, referenceTitle: "Device \(index + 1) of \(name)", isActive: index < active))
+        }
+        return ids
+    }
+
+    public func isConfigurationActive(_ id: Int) -> Bool? { data.configurationItems.first { $0.id == id }?.isActive }
+
+    public func deactivationWrites(forClient id: Int) -> Int {
+        let ids = Set(data.configurationItems.filter { $0.companyID == id }.map(\.id))
+        return patchedItems.filter(ids.contains).count
+    }
+
+    public func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) {
+        faults.faults.append(
+            SimulatorFault(method: "POST", pathContains: "\"field\":\"companyID\",\"op\":\"eq\",\"value\":\(id)}", status: status,
+                           retryAfterSeconds: retryAfterSeconds, times: times))
+    }
+
+    // MARK: Serving
+
+    public nonisolated func respond(to request: SimulatedRequest) async -> SimulatedResponse {
+        let endpoint = Self.endpoint(of: request.path)
+        let (latency, overLimit) = await begin(endpoint)
+        if latency > .zero { try? await Task.sleep(for: latency) }
+        let response = overLimit ? Self.threadLimitError() : await handle(request)
+        await end(endpoint)
+        return response
+    }
+
+    private static func endpoint(of path: String) -> String {
+        let parts = path.lowercased().split(separator: "/")
+        return parts.count > 2 ? String(parts[2]) : ""
+    }
+
+    private func begin(_ endpoint: String) -> (Duration, Bool) {
+        let now = (inFlightByEndpoint[endpoint] ?? 0) + 1
+        inFlightByEndpoint[endpoint] = now
+        maxInFlightPerEndpoint = max(maxInFlightPerEndpoint, now)
+        // zoneInformation is exempt from thread limiting.
+        let over = now > Self.threadLimit && endpoint != "zoneinformation"
+        if over { threadLimitErrors += 1 }
+        return (faults.latency, over)
+    }
+
+    private func end(_ endpoint: String) { inFlightByEndpoint[endpoint, default: 1] -= 1 }
+
+    static func threadLimitError() -> SimulatedResponse {
+        errors(500, "Itgenatr005: Thread Threshold Exceeded - The Autotask API thread threshold of \(threadLimit) threads has been exceeded for this endpoint.")
+    }
+
+    private func handle(_ request: SimulatedRequest) -> SimulatedResponse {
+        guard request.path.lowercased().hasPrefix(Self.apiPath) else { return Self.errors(404, "The requested resource does not exist.") }
+        let segments = request.path.dropFirst(Self.apiPath.count).split(separator: "/").map { $0.lowercased() }
+        if segments == ["zoneinformation"], request.method == "GET" {
+            guard request.query["user"] == credentials.username else { return Self.errors(404, "Zone information for this user was not found.") }
+            return .json(200, ["zoneName": "Sandbox", "url": "http://\(request.host)/atservicesrest/", "webUrl": "http://\(request.host)/", "ci": 1])
+        }
+        guard request.headers["apiintegrationcode"] == credentials.apiIntegrationCode, request.headers["username"] == credentials.username,
+            request.headers["secret"] == credentials.secret
+        else {
+            return Self.errors(401, "Unauthorized: ApiIntegrationCode, UserName and Secret headers are required and must be valid.")
+        }
+        if let fault = faults.take(method: request.method, path: segments.joined(separator: "/"), query: request.query, body: Self.canonical(request.body)) {
+            var headers: [(String, String)] = []
+            if let seconds = fault.retryAfterSeconds { headers.append(("Retry-After", String(seconds))) }
+            var response = Self.errors(fault.status, "Injected fault \(fault.status)")
+            response.headers += headers
+            return response
+        }
+        switch (request.method, segments) {
+        case ("GET", ["companies", "entityinformation", "fields"]):
+            let picklist = data.companyTypes.sorted { $0.key < $1.key }.map { ["value": String($0.key), "label": $0.value, "isActive": true] as [String: Any] }
+            return .json(200, ["fields": [["name": "companyType", "dataType": "integer", "isPickList": true, "picklistValues": picklist]]])
+        case ("GET", let path) where path.count == 2 && path[0] == "companies":
+            guard let id = Int(path[1]) else { return Self.errors(500, "The id \(path[1]) is not an integer.") }
+            return .json(200, ["item": data.companies.first { $0.id == id }.map { companyJSON($0) as Any } ?? NSNull()])
+        case ("GET", let path) where path.count == 2 && path[0] == "configurationitems":
+            guard let id = Int(path[1]) else { return Self.errors(500, "The id \(path[1]) is not an integer.") }
+            return .json(200, ["item": data.configurationItems.first { $0.id == id }.map { itemJSON($0) as Any } ?? NSNull()])
+        case ("POST", ["companies", "query"]):
+            return query(request, entity: "companies")
+        case ("POST", ["configurationitems", "query"]):
+            return query(request, entity: "configurationitems")
+        case ("GET", ["configurationitems", "query", "next"]), ("GET", ["companies", "query", "next"]):
+            guard let token = request.query["paging"], let page = pagingTokens.removeValue(forKey: token) else {
+                return Self.errors(500, "The paging token is invalid or expired.")
+            }
+            return respondPage(entity: page.entity, filter: page.filter, offset: page.offset, size: page.size, host: request.host)
+        case ("PATCH", ["configurationitems"]):
+            return patchItem(request)
+        default:
+            return Self.errors(404, "The requested resource does not exist.")
+        }
+    }
+
+    // MARK: Queries
+
+    private func query(_ request: SimulatedRequest, entity: String) -> SimulatedResponse {
+        guard request.headers["content-type"]?.hasPrefix("application/json") == true else {
+            return Self.errors(415, "Content-Type must be application/json.")
+        }
+        guard let body = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any] else {
+            return Self.errors(500, "The query body is not a JSON object.")
+        }
+        let known: Set<String> = ["filter", "MaxRecords", "IncludeFields", "maxRecords", "includeFields"]
+        if let unknown = body.keys.first(where: { !known.contains($0) }) { return Self.errors(500, "Unknown query property \(unknown).") }
+        guard let filter = (body["filter"] ?? body["Filter"]) as? [[String: Any]], !filter.isEmpty else {
+            return Self.errors(500, "A query needs at least one filter.")
+        }
+        let size = ((body["MaxRecords"] ?? body["maxRecords"]) as? Int) ?? 500
+        guard (1...500).contains(size) else { return Self.errors(500, "MaxRecords must be between 1 and 500.") }
+        if let problem = validate(filter, entity: entity) { return Self.errors(500, problem) }
+        return respondPage(entity: entity, filter: filter, offset: 0, size: size, host: request.host)
+    }
+
+    private func fields(of entity: String) -> Set<String> {
+        entity == "companies" ? ["id", "companyName", "isActive", "companyType"] : ["id", "companyID", "isActive", "referenceTitle"]
+    }
+
+    private func validate(_ filter: [[String: Any]], entity: String) -> String? {
+        for condition in filter {
+            guard let op = condition["op"] as? String else { return "Every filter needs an op." }
+            switch op.lowercased() {
+            case "and", "or":
+                guard let items = condition["items"] as? [[String: Any]], !items.isEmpty else { return "\(op) needs items." }
+                if let problem = validate(items, entity: entity) { return problem }
+            case "eq", "noteq":
+                guard let field = condition["field"] as? String, fields(of: entity).contains(field) else {
+                    return "Unable to find \(condition["field"] ?? "nil") in the \(entity) entity."
+                }
+                guard condition["value"] != nil else { return "The \(op) filter on \(field) needs a value." }
+            default:
+                return "The operator \(op) is not supported by the simulator."
+            }
+        }
+        return nil
+    }
+
+    private func matches(_ record: [String: Any], _ filter: [[String: Any]]) -> Bool {
+        filter.allSatisfy { condition in
+            let op = (condition["op"] as? String ?? "").lowercased()
+            switch op {
+            case "and": return matches(record, condition["items"] as? [[String: Any]] ?? [])
+            case "or": return (condition["items"] as? [[String: Any]] ?? []).contains { matches(record, [$0]) }
+            default:
+                let equal = Self.same(record[condition["field"] as? String ?? ""], condition["value"])
+                return op == "eq" ? equal : !equal
+            }
+        }
+    }
+
+    private static func same(_ a: Any?, _ b: Any?) -> Bool {
+        switch (a, b) {
+        case (let x as Bool, let y as Bool): return x == y
+        case (let x as Int, let y as NSNumber): return Double(x) == y.doubleValue
+        case (let x as String, let y as String): return x.caseInsensitiveCompare(y) == .orderedSame
+        default: return false
+        }
+    }
+
+    private func respondPage(entity: String, filter: [[String: Any]], offset: Int, size: Int, host: String) -> SimulatedResponse {
+        let rows: [[String: Any]] =
+            entity == "companies"
+            ? data.companies.sorted { $0.id < $1.id }.map(companyJSON)
+            : data.configurationItems.sorted { $0.id < $1.id }.map(itemJSON)
+        let matching = rows.filter { matches($0, filter) }
+        let page = Array(matching.dropFirst(offset).prefix(size))
+        var next: Any = NSNull()
+        if offset + size < matching.count {
+            let token = UUID().uuidString
+            pagingTokens[token] = (entity, filter, offset + size, size)
+            let entityPath = entity == "companies" ? "Companies" : "ConfigurationItems"
+            next = "http://\(host)\(Self.apiPath)/\(entityPath)/query/next?paging=\(token)"
+        }
+        return .json(200, ["items": page, "pageDetails": ["count": page.count, "requestCount": size, "prevPageUrl": NSNull(), "nextPageUrl": next]])
+    }
+
+    // MARK: Updates
+
+    private func patchItem(_ request: SimulatedRequest) -> SimulatedResponse {
+        guard request.headers["content-type"]?.hasPrefix("application/json") == true else {
+            return Self.errors(415, "Content-Type must be application/json.")
+        }
+        guard let body = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any] else {
+            return Self.errors(500, "The body must be one ConfigurationItem object.")
+        }
+        guard let number = body["id"] as? NSNumber, let id = Int(exactly: number.doubleValue) else {
+            return Self.errors(500, "The id of the entity to update is required in the body.")
+        }
+        if let unknown = body.keys.first(where: { !["id", "isActive"].contains($0) }) {
+            return Self.errors(500, "The simulator accepts updates of isActive only, not \(unknown).")
+        }
+        guard let active = body["isActive"] as? Bool, JSONSerialization.isBoolean(body["isActive"]) else {
+            return Self.errors(500, "isActive must be true or false.")
+        }
+        guard let index = data.configurationItems.firstIndex(where: { $0.id == id }) else {
+            return Self.errors(500, "The ConfigurationItem with id \(id) does not exist or you do not have access to it.")
+        }
+        data.configurationItems[index].isActive = active
+        patchedItems.append(id)
+        return .json(200, ["itemId": id])
+    }
+
+    // MARK: JSON
+
+    private func companyJSON(_ company: AutotaskDataset.Company) -> [String: Any] {
+        ["id": company.id, "companyName": company.companyName, "isActive": company.isActive, "companyType": company.companyType]
+    }
+
+    private func itemJSON(_ item: AutotaskDataset.ConfigurationItem) -> [String: Any] {
+        ["id": item.id, "companyID": item.companyID, "referenceTitle": item.referenceTitle, "isActive": item.isActive]
+    }
+
+    static func errors(_ status: Int, _ message: String) -> SimulatedResponse {
+        .json(status, ["errors": [message]])
+    }
+
+    /// The body with keys sorted, so that faults can match on its text whatever the client's key order.
+    private static func canonical(_ body: [UInt8]) -> [UInt8] {
+        guard !body.isEmpty, let object = try? JSONSerialization.jsonObject(with: Data(body)),
+            let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        else { return body }
+        return Array(data)
+    }
+}
+
+extension JSONSerialization {
+    /// Whether a value parsed by JSONSerialization was a JSON boolean, not a number (which would
+    /// also bridge to Bool).
+    static func isBoolean(_ value: Any?) -> Bool {
+        guard let number = value as? NSNumber else { return false }
+        return String(cString: number.objCType) == "c"
+    }
+}

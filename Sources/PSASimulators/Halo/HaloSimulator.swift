@@ -1,0 +1,219 @@
+import Foundation
+
+/// A strict simulator of the HaloPSA API: OAuth2 client credentials at `/auth/token` (form body,
+/// `tenant` query), Bearer tokens that expire, `/api/Client` and `/api/Asset` with `pageinate`,
+/// `page_size`, `page_no` and `record_count`, inactive records hidden unless `includeinactive`,
+/// 404 for unknown ids, and `POST /api/Asset` that, like Halo, creates a record for an id it does
+/// not know, which is why clients must check that an asset exists before updating it.
+public actor HaloSimulator: SimulatedTenant {
+    public struct Credentials: Sendable, Hashable {
+        public var clientID: String
+        public var clientSecret: String
+        public var tenant: String
+
+        public init(clientID: String, clientSecret: String, tenant: String) {
+            self.clientID = clientID
+            self.clientSecret = clientSecret
+            self.tenant = tenant
+        }
+
+        public static let sandbox = Credentials(clientID: "sandbox-client", clientSecret: "sandbox-client-secret", tenant: "sandbox")
+    }
+
+    public static let authPath = "/auth"
+    public static let maxPageSize = 1000
+    public nonisolated let credentials: Credentials
+    private var data: HaloDataset
+    private var faults = SimulatorFaultPlan()
+    private var tokens: [String: ContinuousClock.Instant] = [:]
+    private var tokenLifetimeSeconds = 3600
+    public private(set) var tokensIssued = 0
+    public private(set) var updatedAssets: [Int] = []
+    /// Assets a POST created because its id did not exist: a client that sees one is broken.
+    public private(set) var createdAssets: [Int] = []
+
+    public init(data: HaloDataset = .sample(), credentials: Credentials = .sandbox) {
+        self.data = data
+        self.credentials = credentials
+    }
+
+    // MARK: Controls
+
+    public func inject(_ fault: SimulatorFault) { faults.faults.append(fault) }
+    public func setLatency(_ latency: Duration) { faults.latency = latency }
+    public func setTokenLifetime(seconds: Int) { tokenLifetimeSeconds = seconds }
+    /// Invalidates every token issued so far, as a restart of Halo's auth server would.
+    public func revokeAllTokens() { tokens.removeAll() }
+    public func setClient(_ id: Int, inactive: Bool) {
+        if let index = data.clients.firstIndex(where: { $0.id == id }) { data.clients[index].inactive = inactive }
+    }
+    public func removeAsset(_ id: Int) { data.assets.removeAll { $0.id == id } }
+
+    public func addClient(id: Int, name: String, offboarded: Bool, active: Int, inactive: Int) -> [Int] {
+        data.clients.append(.init(id: id, name: name, inactive: offboarded))
+        let ids = (0..<(active + inactive)).map { id * 10_000 + $0 + 1 }
+        for (index, assetID) in ids.enumerated() {
+            data.assets.append(.init(id: assetID, clientID: id, inventoryNumber: "Device \(index + 1) of \(name)", inactive: index >= active))
+        }
+        return ids
+    }
+
+    public func isConfigurationActive(_ id: Int) -> Bool? { data.assets.first { $0.id == id }.map { !$0.inactive } }
+
+    public func deactivationWrites(forClient id: Int) -> Int {
+        let ids = Set(data.assets.filter { $0.clientID == id }.map(\.id))
+        return updatedAssets.filter(ids.contains).count
+    }
+
+    public func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) {
+        // Test client ids all have the same number of digits, so one is never a prefix of another.
+        faults.faults.append(
+            SimulatorFault(method: "GET", pathContains: "client_id=\(id)&", status: status, retryAfterSeconds: retryAfterSeconds, times: times))
+    }
+
+    // MARK: Serving
+
+    public nonisolated func respond(to request: SimulatedRequest) async -> SimulatedResponse {
+        let latency = await faults.latency
+        if latency > .zero { try? await Task.sleep(for: latency) }
+        return await handle(request)
+    }
+
+    private func handle(_ request: SimulatedRequest) -> SimulatedResponse {
+        let path = request.path.lowercased()
+        if path == Self.authPath + "/token" { return token(request) }
+        guard path.hasPrefix("/api/") else { return .json(404, ["Message": "No HTTP resource was found that matches the request URI."]) }
+        guard let authorization = request.headers["authorization"], authorization.hasPrefix("Bearer "),
+            let expiry = tokens[String(authorization.dropFirst(7))], expiry > .now
+        else {
+            return SimulatedResponse(status: 401, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\"")])
+        }
+        let segments = path.dropFirst(5).split(separator: "/").map(String.init)
+        if let fault = faults.take(method: request.method, path: segments.joined(separator: "/"), query: request.query) {
+            var response = SimulatedResponse.json(fault.status, ["ClassName": "Injected", "Message": "Injected fault \(fault.status)"])
+            if let seconds = fault.retryAfterSeconds { response.headers.append(("Retry-After", String(seconds))) }
+            return response
+        }
+        switch (request.method, segments.first, segments.count) {
+        case ("GET", "client", 1): return listClients(request)
+        case ("GET", "client", 2):
+            guard let id = Int(segments[1]), let client = data.clients.first(where: { $0.id == id }) else {
+                return .json(404, ["Message": "Client not found"])
+            }
+            return .json(200, clientJSON(client))
+        case ("GET", "asset", 1): return listAssets(request)
+        case ("GET", "asset", 2):
+            guard let id = Int(segments[1]), let asset = data.assets.first(where: { $0.id == id }) else {
+                return .json(404, ["Message": "Asset not found"])
+            }
+            return .json(200, assetJSON(asset))
+        case ("POST", "asset", 1): return postAssets(request)
+        default: return .json(404, ["Message": "No HTTP resource was found that matches the request URI."])
+        }
+    }
+
+    private func token(_ request: SimulatedRequest) -> SimulatedResponse {
+        guard request.method == "POST" else { return .json(405, ["error": "invalid_request"]) }
+        guard request.query["tenant"] == credentials.tenant else {
+            return .json(400, ["error": "invalid_request", "error_description": "unknown or missing tenant"])
+        }
+        guard request.headers["content-type"]?.hasPrefix("application/x-www-form-urlencoded") == true else {
+            return .json(400, ["error": "invalid_request", "error_description": "the body must be form-encoded"])
+        }
+        var form: [String: String] = [:]
+        for pair in String(decoding: request.body, as: UTF8.self).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
+            if parts.count == 2 { form[parts[0]] = parts[1] }
+        }
+        guard form["grant_type"] == "client_credentials" else { return .json(400, ["error": "unsupported_grant_type"]) }
+        guard form["client_id"] == credentials.clientID, form["client_secret"] == credentials.clientSecret else {
+            return .json(401, ["error": "invalid_client"])
+        }
+        let scopes = (form["scope"] ?? "").split(separator: " ").map(String.init)
+        guard !scopes.isEmpty, scopes.allSatisfy({ ["all", "read:customers", "edit:assets", "read:assets"].contains($0) }) else {
+            return .json(400, ["error": "invalid_scope"])
+        }
+        let token = UUID().uuidString
+        tokens[token] = .now + .seconds(tokenLifetimeSeconds)
+        tokensIssued += 1
+        return .json(200, ["access_token": token, "token_type": "Bearer", "expires_in": tokenLifetimeSeconds, "scope": scopes.joined(separator: " ")])
+    }
+
+    /// Halo lists only active records unless `includeinactive=true`.
+    private func visible(inactive: Bool, _ request: SimulatedRequest) -> Bool {
+        let includeActive = request.query["includeactive"].map { $0.lowercased() == "true" } ?? true
+        let includeInactive = request.query["includeinactive"].map { $0.lowercased() == "true" } ?? false
+        return inactive ? includeInactive : includeActive
+    }
+
+    private func listClients(_ request: SimulatedRequest) -> SimulatedResponse {
+        let search = request.query["search"]?.lowercased()
+        let matches = data.clients.filter { client in
+            visible(inactive: client.inactive, request) && (search.map { client.name.lowercased().contains($0) } ?? true)
+        }
+        return .json(200, ["record_count": matches.count, "clients": matches.map(clientJSON)])
+    }
+
+    private func listAssets(_ request: SimulatedRequest) -> SimulatedResponse {
+        var rows = data.assets.sorted { $0.id < $1.id }
+        if let clientText = request.query["client_id"] {
+            guard let clientID = Int(clientText) else { return .json(400, ["client_id": "The value '\(clientText)' is not valid."]) }
+            rows = rows.filter { $0.clientID == clientID }
+        }
+        rows = rows.filter { visible(inactive: $0.inactive, request) }
+        guard request.query["pageinate"]?.lowercased() == "true" else {
+            return .json(200, ["record_count": rows.count, "assets": rows.map(assetJSON)])
+        }
+        guard let size = request.query["page_size"].flatMap(Int.init), (1...Self.maxPageSize).contains(size) else {
+            return .json(400, ["page_size": "page_size must be between 1 and \(Self.maxPageSize) when pageinate is true."])
+        }
+        guard let page = request.query["page_no"].flatMap(Int.init), page >= 1 else {
+            return .json(400, ["page_no": "page_no must be a positive integer when pageinate is true."])
+        }
+        let slice = Array(rows.dropFirst((page - 1) * size).prefix(size))
+        return .json(200, ["page_no": page, "page_size": size, "record_count": rows.count, "assets": slice.map(assetJSON)])
+    }
+
+    private func postAssets(_ request: SimulatedRequest) -> SimulatedResponse {
+        guard request.headers["content-type"]?.hasPrefix("application/json") == true else {
+            return .json(415, ["Message": "The request entity's media type is not supported."])
+        }
+        guard let items = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [[String: Any]], !items.isEmpty else {
+            return .json(400, ["": "The body must be a non-empty JSON array of assets."])
+        }
+        var last: HaloDataset.Asset?
+        for (index, item) in items.enumerated() {
+            if let unknown = item.keys.first(where: { !["id", "inactive"].contains($0) }) {
+                return .json(400, ["[\(index)].\(unknown)": "The simulator accepts id and inactive only."])
+            }
+            guard let number = item["id"] as? NSNumber, let id = Int(exactly: number.doubleValue), id > 0 else {
+                return .json(400, ["[\(index)].id": "id must be a positive integer."])
+            }
+            guard JSONSerialization.isBoolean(item["inactive"]), let inactive = item["inactive"] as? Bool else {
+                return .json(400, ["[\(index)].inactive": "inactive must be true or false."])
+            }
+            if let existing = data.assets.firstIndex(where: { $0.id == id }) {
+                data.assets[existing].inactive = inactive
+                updatedAssets.append(id)
+                last = data.assets[existing]
+            } else {
+                let created = HaloDataset.Asset(id: id, clientID: 0, inventoryNumber: "", inactive: inactive)
+                data.assets.append(created)
+                createdAssets.append(id)
+                last = created
+            }
+        }
+        return .json(201, last.map(assetJSON) ?? [:])
+    }
+
+    private func clientJSON(_ client: HaloDataset.Client) -> [String: Any] {
+        ["id": client.id, "name": client.name, "inactive": client.inactive]
+    }
+
+    private func assetJSON(_ asset: HaloDataset.Asset) -> [String: Any] {
+        [
+            "id": asset.id, "client_id": asset.clientID, "inventory_number": asset.inventoryNumber, "inactive": asset.inactive,
+            "assettype_name": asset.assetTypeName,
+        ]
+    }
+}
