@@ -1,0 +1,172 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import OffboardingCore
+import OffboardingTestSupport
+import PSAAutotask
+import PSASimulators
+import Testing
+
+@Suite(.timeLimit(.minutes(2)))
+struct AutotaskClientTests {
+    func withSimulator(
+        _ data: AutotaskDataset = .sample(), configure: (inout AutotaskClient.Configuration) -> Void = { _ in },
+        _ body: (AutotaskSimulator, AutotaskClient, SimulatorServer) async throws -> Void
+    ) async throws {
+        let simulator = AutotaskSimulator(data: data)
+        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())
+        let credentials = AutotaskSimulator.Credentials.sandbox
+        var configuration = AutotaskClient.Configuration(
+            baseURL: server.baseURL + AutotaskSimulator.apiPath, apiIntegrationCode: credentials.apiIntegrationCode,
+            username: credentials.username, secret: credentials.secret)
+        configure(&configuration)
+        let httpClient = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)))
+        let client = AutotaskClient(configuration: configuration, httpClient: httpClient, logger: .test())
+        do {
+            try await body(simulator, client, server)
+        } catch {
+            try? await httpClient.shutdown()
+            await server.stop()
+            throw error
+        }
+        try await httpClient.shutdown()
+        await server.stop()
+    }
+
+    @Test func discoversTheZoneWhenNoBaseURLIsConfigured() async throws {
+        try await withSimulator { _, _, server in
+            let credentials = AutotaskSimulator.Credentials.sandbox
+            func client(user: String) -> AutotaskClient {
+                AutotaskClient(
+                    configuration: .init(
+                        baseURL: nil, zoneInformationURL: server.baseURL + AutotaskSimulator.apiPath + "/zoneInformation",
+                        apiIntegrationCode: credentials.apiIntegrationCode, username: user, secret: credentials.secret),
+                    httpClient: .shared, logger: .test())
+            }
+            let company = try await client(user: credentials.username).findCompany(.id("29683001"))
+            #expect(company.name == "Example Client")
+            do throws(PSAError) {
+                _ = try await client(user: "nobody@example.com").findCompany(.id("29683001"))
+                Issue.record("an unknown API user has no zone")
+            } catch {
+                #expect(error.code == .psaConnectionError)
+            }
+        }
+    }
+
+    @Test func companiesByIdAndNameWithStatusAndTypeLabel() async throws {
+        try await withSimulator { _, client, _ in
+            let inactive = try await client.findCompany(.id("29683001"))
+            #expect(inactive.status == "Inactive" && inactive.labels == ["Customer"])
+            let cancelled = try await client.findCompany(.name("Tailspin Toys"))
+            #expect(cancelled.id == "29683002" && cancelled.status == "Active" && cancelled.labels == ["Cancellation"])
+            do throws(PSAError) {
+                _ = try await client.findCompany(.id("424242"))
+                Issue.record("expected ClientNotFound")
+            } catch {
+                #expect(error.code == .clientNotFound, "Autotask's {\"item\": null} is not found")
+            }
+            // The type label works as an offboarding criterion.
+            let result = await Offboarder(psa: client, logger: .test()).run(
+                .init(eventID: "e", trigger: .manual, client: .id("29683002"), options: .init(dryRun: true, offboardedStatuses: ["cancellation"])))
+            #expect(result.success && result.configs.count == 4 && result.warnings.isEmpty)
+        }
+    }
+
+    @Test func neverMoreThanThreeRequestsInFlightPerEndpoint() async throws {
+        var data = AutotaskDataset.empty()
+        data.companies = [.init(id: 1, companyName: "A", isActive: false)]
+        data.configurationItems = (1...60).map { .init(id: $0, companyID: 1, referenceTitle: "c\($0)", isActive: true) }
+        try await withSimulator(data) { simulator, client, _ in
+            await simulator.setLatency(.milliseconds(20))
+            let result = await Offboarder(psa: client, configuration: .init(maxConcurrentUpdates: 16), logger: .test())
+                .run(.init(eventID: "e", trigger: .manual, client: .id("1"), options: .init(offboardedStatuses: ["Inactive"])))
+            #expect(result.success && result.statistics.configsDeactivated == 60)
+            #expect(await simulator.maxInFlightPerEndpoint == 3)
+            #expect(await simulator.threadLimitErrors == 0)
+        }
+    }
+
+    @Test func theThreadLimitErrorIsSlowDownNotFailure() async throws {
+        var data = AutotaskDataset.empty()
+        data.companies = [.init(id: 1, companyName: "A", isActive: false)]
+        data.configurationItems = (1...30).map { .init(id: $0, companyID: 1, referenceTitle: "c\($0)", isActive: true) }
+        // A client wrongly allowed 8 threads runs into the limit, and still finishes every item.
+        try await withSimulator(data, configure: { $0.threadsPerEndpoint = 8; $0.maxAttempts = 20 }) { simulator, client, _ in
+            await simulator.setLatency(.milliseconds(20))
+            let result = await Offboarder(psa: client, configuration: .init(maxConcurrentUpdates: 8), logger: .test())
+                .run(.init(eventID: "e", trigger: .manual, client: .id("1"), options: .init(offboardedStatuses: ["Inactive"])))
+            #expect(await simulator.threadLimitErrors > 0)
+            #expect(result.success && result.statistics.configsDeactivated == 30)
+        }
+    }
+
+    @Test func listsEveryPageAndMapsErrors() async throws {
+        var data = AutotaskDataset.empty()
+        data.companies = [.init(id: 1, companyName: "A", isActive: false)]
+        data.configurationItems = (1...1_234).map { .init(id: $0, companyID: 1, referenceTitle: "c\($0)", isActive: $0 % 5 != 0) }
+        try await withSimulator(data) { simulator, client, _ in
+            #expect(try await client.listConfigurations(companyID: "1", includeArchived: true).count == 1_234)
+            let active = try await client.listConfigurations(companyID: "1", includeArchived: false)
+            #expect(active.count == 1_234 - 246 && active.allSatisfy(\.isActive))
+            await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "\"id\":\(active[0].id),", status: 500, times: 1))
+            do throws(PSAError) {
+                _ = try await client.deactivate(active[0])
+                Issue.record("expected ConfigUpdateFailed")
+            } catch {
+                #expect(error.code == .configUpdateFailed && error.message.contains("Injected fault"))
+            }
+            var missing = active[1]
+            missing.id = "999999"
+            do throws(PSAError) {
+                _ = try await client.deactivate(missing)
+                Issue.record("expected ConfigUpdateFailed")
+            } catch {
+                #expect(error.code == .configUpdateFailed && error.message.contains("does not exist"))
+            }
+        }
+        try await withSimulator(configure: { $0.secret = "wrong" }) { _, client, _ in
+            do throws(PSAError) {
+                _ = try await client.findCompany(.id("29683001"))
+                Issue.record("expected a failure")
+            } catch {
+                #expect(error.code == .psaConnectionError && error.httpStatus == 401)
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ("POST", "/atservicesrest/v1.0/ConfigurationItems/query", #"{"MaxRecords":501,"filter":[{"op":"eq","field":"companyID","value":1}]}"#, 500),
+        ("POST", "/atservicesrest/v1.0/ConfigurationItems/query", #"{"filter":[{"op":"eq","field":"company","value":1}]}"#, 500),
+        ("POST", "/atservicesrest/v1.0/ConfigurationItems/query", #"{"filter":[]}"#, 500),
+        ("POST", "/atservicesrest/v1.0/ConfigurationItems/query", #"{"filter":[{"op":"like","field":"companyID","value":1}]}"#, 500),
+        ("PATCH", "/atservicesrest/v1.0/ConfigurationItems", #"{"id":29683001001,"isActive":0}"#, 500),
+        ("PATCH", "/atservicesrest/v1.0/ConfigurationItems", #"{"id":29683001001,"isActive":false,"companyID":2}"#, 500),
+        ("PATCH", "/atservicesrest/v1.0/ConfigurationItems/29683001001", #"{"isActive":false}"#, 404),
+        ("GET", "/atservicesrest/v1.0/ConfigurationItems/query/next?paging=forged", nil as String?, 500),
+        ("PATCH", "/atservicesrest/v1.0/ConfigurationItems", #"{"id":29683001001,"isActive":false}"#, 200),
+    ] as [(String, String, String?, Int)])
+    func simulatorIsStrict(method: String, path: String, body: String?, expected: Int) async throws {
+        try await withSimulator { _, _, server in
+            let credentials = AutotaskSimulator.Credentials.sandbox
+            var request = HTTPClientRequest(url: server.baseURL + path)
+            request.method = HTTPMethod(rawValue: method)
+            request.headers.add(name: "ApiIntegrationCode", value: credentials.apiIntegrationCode)
+            request.headers.add(name: "UserName", value: credentials.username)
+            request.headers.add(name: "Secret", value: credentials.secret)
+            request.headers.add(name: "Content-Type", value: "application/json")
+            if let body { request.body = .bytes(ByteBuffer(string: body)) }
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(Int(response.status.code) == expected)
+            let bytes = try await response.body.collect(upTo: 1 << 20)
+            if expected >= 400 {
+                let json = try JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any]
+                #expect((json?["errors"] as? [String])?.isEmpty == false, "Autotask error bodies are {\"errors\": [...]}")
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import OffboardingCore
+import OffboardingTestSupport
+import PSAHalo
+import PSASimulators
+import Testing
+
+@Suite(.timeLimit(.minutes(2)))
+struct HaloClientTests {
+    func withSimulator(
+        _ data: HaloDataset = .sample(), configure: (inout HaloClient.Configuration) -> Void = { _ in },
+        _ body: (HaloSimulator, HaloClient, SimulatorServer) async throws -> Void
+    ) async throws {
+        let simulator = HaloSimulator(data: data)
+        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())
+        let credentials = HaloSimulator.Credentials.sandbox
+        var configuration = HaloClient.Configuration(
+            baseURL: server.baseURL, authURL: server.baseURL + HaloSimulator.authPath, clientID: credentials.clientID,
+            clientSecret: credentials.clientSecret, tenant: credentials.tenant)
+        configure(&configuration)
+        let client = HaloClient(configuration: configuration, httpClient: .shared, logger: .test())
+        do {
+            try await body(simulator, client, server)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    @Test func theTokenIsCachedAndRenewedOnceAfterA401() async throws {
+        try await withSimulator { simulator, client, _ in
+            for _ in 0..<5 { _ = try await client.findCompany(.id("12")) }
+            #expect(await simulator.tokensIssued == 1)
+            await simulator.revokeAllTokens()
+            let company = try await client.findCompany(.id("12"))
+            #expect(company.status == "Inactive")
+            #expect(await simulator.tokensIssued == 2)
+        }
+    }
+
+    @Test func aTokenAboutToExpireIsRenewedBeforeUse() async throws {
+        try await withSimulator { simulator, client, _ in
+            await simulator.setTokenLifetime(seconds: 30)
+            for _ in 0..<3 { _ = try await client.findCompany(.id("13")) }
+            // 30 s of validity is inside the 60 s renewal margin, so each call gets a fresh token.
+            #expect(await simulator.tokensIssued >= 3)
+        }
+    }
+
+    @Test func oauthFailuresAreMappedToTheContractsCodes() async throws {
+        try await withSimulator(configure: { $0.clientSecret = "wrong" }) { _, client, _ in
+            do throws(PSAError) {
+                _ = try await client.findCompany(.id("12"))
+                Issue.record("expected a failure")
+            } catch {
+                #expect(error.code == .psaConnectionError && error.message.contains("invalid_client"))
+            }
+        }
+        try await withSimulator(configure: { $0.scope = "admin" }) { _, client, _ in
+            do throws(PSAError) {
+                _ = try await client.findCompany(.id("12"))
+                Issue.record("expected a failure")
+            } catch {
+                #expect(error.code == .permissionDenied)
+            }
+        }
+    }
+
+    @Test func inactiveClientsAreFoundByExactNameAndUnknownIdsAreNotFound() async throws {
+        try await withSimulator { _, client, _ in
+            let client12 = try await client.findCompany(.name("Example Client"))
+            #expect(client12.id == "12" && client12.status == "Inactive")
+            do throws(PSAError) {
+                _ = try await client.findCompany(.name("Example"))
+                Issue.record("a partial name must not match")
+            } catch {
+                #expect(error.code == .clientNotFound)
+            }
+            do throws(PSAError) {
+                _ = try await client.findCompany(.id("77"))
+                Issue.record("expected ClientNotFound")
+            } catch {
+                #expect(error.code == .clientNotFound && error.httpStatus == 404)
+            }
+        }
+    }
+
+    @Test func pagesUntilRecordCountAndNeverCreatesAssets() async throws {
+        var data = HaloDataset.empty()
+        data.clients = [.init(id: 1, name: "A", inactive: true)]
+        data.assets = (1...1_234).map { .init(id: $0, clientID: 1, inventoryNumber: "a\($0)", inactive: $0 % 4 == 0) }
+        try await withSimulator(data) { simulator, client, _ in
+            #expect(try await client.listConfigurations(companyID: "1", includeArchived: true).count == 1_234)
+            let active = try await client.listConfigurations(companyID: "1", includeArchived: false)
+            #expect(active.count == 1_234 - 308)
+            let updated = try await client.deactivate(active[0])
+            #expect(!updated.isActive)
+            #expect(await simulator.isConfigurationActive(Int(active[0].id)!) == false)
+            await simulator.removeAsset(Int(active[1].id)!)
+            do throws(PSAError) {
+                _ = try await client.deactivate(active[1])
+                Issue.record("expected ConfigNotFound")
+            } catch {
+                #expect(error.code == .configNotFound)
+            }
+            #expect(await simulator.createdAssets.isEmpty, "a POST for a vanished asset would have created a new one")
+        }
+    }
+
+    @Test(arguments: [
+        ("POST", "/auth/token", "application/x-www-form-urlencoded", "grant_type=client_credentials&client_id=sandbox-client&client_secret=sandbox-client-secret&scope=all", 400),
+        ("POST", "/auth/token?tenant=sandbox", "application/json", "{}", 400),
+        ("POST", "/auth/token?tenant=sandbox", "application/x-www-form-urlencoded", "grant_type=password&client_id=sandbox-client&client_secret=sandbox-client-secret&scope=all", 400),
+        ("POST", "/auth/token?tenant=sandbox", "application/x-www-form-urlencoded", "grant_type=client_credentials&client_id=sandbox-client&client_secret=sandbox-client-secret&scope=all", 200),
+        ("GET", "/api/Asset?client_id=12&pageinate=true&page_size=1001&page_no=1", nil, nil, 401),
+    ] as [(String, String, String?, String?, Int)])
+    func simulatorIsStrictAboutTokens(method: String, path: String, contentType: String?, body: String?, expected: Int) async throws {
+        try await withSimulator { _, _, server in
+            var request = HTTPClientRequest(url: server.baseURL + path)
+            request.method = HTTPMethod(rawValue: method)
+            if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+            if let body { request.body = .bytes(ByteBuffer(string: body)) }
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(Int(response.status.code) == expected)
+        }
+    }
+
+    @Test(arguments: [
+        ("GET", "/api/Asset?client_id=12&pageinate=true&page_size=1001&page_no=1", nil as String?, 400),
+        ("GET", "/api/Asset?client_id=12&pageinate=true&page_size=10&page_no=0", nil, 400),
+        ("GET", "/api/Asset/999999", nil, 404),
+        ("GET", "/api/Client/999999", nil, 404),
+        ("POST", "/api/Asset", #"{"id":1201,"inactive":true}"#, 400),
+        ("POST", "/api/Asset", #"[{"id":1201,"inactive":1}]"#, 400),
+        ("POST", "/api/Asset", #"[{"id":1201,"inactive":true,"client_id":3}]"#, 400),
+        ("POST", "/api/Asset", #"[{"id":1201,"inactive":true}]"#, 201),
+    ] as [(String, String, String?, Int)])
+    func simulatorIsStrictAboutTheAPI(method: String, path: String, body: String?, expected: Int) async throws {
+        try await withSimulator { _, _, server in
+            let credentials = HaloSimulator.Credentials.sandbox
+            var tokenRequest = HTTPClientRequest(url: server.baseURL + "/auth/token?tenant=sandbox")
+            tokenRequest.method = .POST
+            tokenRequest.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            tokenRequest.body = .bytes(
+                ByteBuffer(string: "grant_type=client_credentials&client_id=\(credentials.clientID)&client_secret=\(credentials.clientSecret)&scope=all"))
+            let tokenResponse = try await HTTPClient.shared.execute(tokenRequest, timeout: .seconds(10))
+            let tokenBody = try await tokenResponse.body.collect(upTo: 1 << 16)
+            let token = try #require((try JSONSerialization.jsonObject(with: Data(tokenBody.readableBytesView)) as? [String: Any])?["access_token"] as? String)
+
+            var request = HTTPClientRequest(url: server.baseURL + path)
+            request.method = HTTPMethod(rawValue: method)
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            request.headers.add(name: "Content-Type", value: "application/json")
+            if let body { request.body = .bytes(ByteBuffer(string: body)) }
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(Int(response.status.code) == expected)
+        }
+    }
+}
