@@ -101,12 +101,23 @@ struct CommandLineTests {
         await server.stop()
     }
 
-    @Test func demoPrintsResultsAndExitsZero() async throws {
+    @Test func demoPrintsResultsForEveryPSAAndExitsZero() async throws {
         let (status, stdout, stderr) = try await run(["demo"])
         #expect(status == 0, "stderr: \(stderr)")
-        for event in ["demo-1", "demo-2", "demo-4", "demo-5"] { #expect(stdout.contains("result for event \(event)")) }
-        #expect(!stdout.contains("result for event demo-3"), "the Active status is filtered")
-        #expect(stdout.contains("\"configs_deactivated\" : 18"))
+        for event in ["cw-1", "cw-2", "cw-4", "cw-5", "at-1", "at-2", "halo-1", "halo-2"] {
+            #expect(stdout.contains("result for event \(event) "), "\(event)")
+        }
+        #expect(!stdout.contains("result for event cw-3"), "the Active status is filtered")
+        for deactivated in [18, 12, 9] { #expect(stdout.contains("\"configs_deactivated\" : \(deactivated),")) }
         #expect(stdout.contains("InvalidEvent: value is not JSON"))
+        #expect(stdout.contains("8 results, 1 filtered, 1 dead-lettered"))
+    }
+
+    @Test(arguments: ["connectwise", "autotask", "halopsa"])
+    func sandboxPrintsItsConfigurationAndStopsOnSIGTERM(psa: String) async throws {
+        let process = try OffboarderProcess(arguments: ["sandbox", "--psa", psa])
+        try await process.waitForStdout(timeout: .seconds(30), "the sandbox's configuration") { $0.contains("kind: \(psa)") && $0.contains("http://127.0.0.1:") }
+        process.signal(SIGTERM)
+        #expect(await process.waitForExit() == 0)
     }
 }

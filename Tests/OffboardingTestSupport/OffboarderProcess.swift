@@ -37,6 +37,7 @@ public final class OffboarderProcess: Sendable {
         stdoutPipe.fileHandleForReading.readabilityHandler = { handle in
             let text = String(decoding: handle.availableData, as: UTF8.self)
             shared.output.withLock { $0.stdout += text }
+            for watcher in shared.watchers.withLock({ $0 }) { watcher.yield() }
         }
         stderrPipe.fileHandleForReading.readabilityHandler = { handle in
             let text = String(decoding: handle.availableData, as: UTF8.self)
@@ -84,14 +85,25 @@ public final class OffboarderProcess: Sendable {
         }
     }
 
-    /// Waits until the captured stderr satisfies `condition`, re-checking whenever stderr grows.
+    /// Waits until the captured stderr satisfies `condition`, re-checking whenever output grows.
     public func waitForStderr(timeout: Duration, _ what: String, _ condition: @escaping @Sendable (String) -> Bool) async throws {
+        try await waitForOutput(timeout: timeout, what, \.stderr, condition)
+    }
+
+    /// Waits until the captured stdout satisfies `condition`, re-checking whenever output grows.
+    public func waitForStdout(timeout: Duration, _ what: String, _ condition: @escaping @Sendable (String) -> Bool) async throws {
+        try await waitForOutput(timeout: timeout, what, \.stdout, condition)
+    }
+
+    private func waitForOutput(
+        timeout: Duration, _ what: String, _ stream: KeyPath<OffboarderProcess, String> & Sendable, _ condition: @escaping @Sendable (String) -> Bool
+    ) async throws {
         let (ticks, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         shared.watchers.withLock { $0.append(continuation) }
         continuation.yield()
         let matched = try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask { [self] in
-                for await _ in ticks where condition(stderr) { return true }
+                for await _ in ticks where condition(self[keyPath: stream]) { return true }
                 return false
             }
             group.addTask {
@@ -103,7 +115,7 @@ public final class OffboarderProcess: Sendable {
         }
         continuation.finish()
         if !matched {
-            throw ProcessTimeout(description: "timed out waiting for \(what); stderr so far:\n\(stderr.suffix(4000))")
+            throw ProcessTimeout(description: "timed out waiting for \(what); output so far:\n\(stdout.suffix(2000))\n\(stderr.suffix(4000))")
         }
     }
 

@@ -2,97 +2,137 @@ import Foundation
 import Logging
 import OffboardingCore
 import OffboardingKafka
-import PSAConnectWise
 import PSASimulators
 
-/// `psa-offboarder demo`: an in-process Kafka test cluster and a ConnectWise sandbox with sample
-/// data, the real consumer pipeline over a handful of sample events, each result printed.
+/// `psa-offboarder demo`: an in-process Kafka test cluster and a sandbox of each PSA with sample
+/// data, the real consumer pipeline per PSA over a handful of sample events, each result printed.
 public enum Demo {
     public struct Report: Sendable {
         public var results: [OffboardingResult]
         public var deadLetters: [KafkaRecord]
     }
 
+    struct SampleEvent {
+        var event: CompanyStatusChangedEvent
+        var binary = false
+        var what: String
+    }
+
+    /// The sample events per PSA; the ids match the sandboxes' sample tenants.
+    static func sampleEvents(for psa: PSAKind) -> [SampleEvent] {
+        let source = "psa/\(psa)/demo"
+        func event(_ id: String, _ company: String, _ name: String?, status: String, options: OffboardingOptions.Overrides = .init()) -> CompanyStatusChangedEvent {
+            CompanyStatusChangedEvent(
+                id: id, source: source, time: "2026-01-22T10:30:00Z", psa: psa, companyID: company, companyName: name, previousStatus: "Active",
+                status: status, options: options)
+        }
+        switch psa {
+        case .connectwise:
+            return [
+                SampleEvent(event: event("cw-1", "12345", "Example Client", status: "Offboarded", options: .init(includeArchived: true, reason: "Contract ended")),
+                            what: "offboard Example Client (archived configs listed too)"),
+                SampleEvent(event: event("cw-2", "23456", "Northwind Traders", status: "Offboarded", options: .init(dryRun: true, reason: "Preview")),
+                            binary: true, what: "dry run for Northwind Traders (binary-mode event)"),
+                SampleEvent(event: event("cw-3", "34567", "Contoso Dental", status: "Active"), what: "Contoso Dental became Active: filtered, no result"),
+                SampleEvent(event: event("cw-4", "34567", "Contoso Dental", status: "Offboarded"), what: "stale event: Contoso Dental is Active in the PSA"),
+                SampleEvent(event: event("cw-5", "99999", nil, status: "Offboarded"), what: "unknown client 99999"),
+            ]
+        case .autotask:
+            return [
+                SampleEvent(event: event("at-1", "29683001", "Example Client", status: "Inactive", options: .init(reason: "Contract ended")),
+                            what: "offboard Example Client (Autotask: company set inactive)"),
+                SampleEvent(event: event("at-2", "29683002", "Tailspin Toys", status: "Cancellation", options: .init(dryRun: true, offboardedStatuses: ["Cancellation"])),
+                            what: "dry run for Tailspin Toys, offboarded by its company type Cancellation"),
+            ]
+        case .halopsa:
+            return [
+                SampleEvent(event: event("halo-1", "12", "Example Client", status: "Inactive", options: .init(includeArchived: true, reason: "Contract ended")),
+                            what: "offboard Example Client (archived assets listed too)"),
+                SampleEvent(event: event("halo-2", "13", "Adventure Works", status: "Inactive"), what: "stale event: Adventure Works is active in HaloPSA"),
+            ]
+        }
+    }
+
     public static func run(logger: Logger, print: @Sendable (String) -> Void) async throws -> Report {
         let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
-        let topics = OffboarderConfiguration.Topics(
-            events: "psa.company.status-changed", results: "psa.offboarding.results", deadLetter: "psa.offboarding.dlq")
-        try cluster.createTopic(topics.events, partitions: 4)
-        try cluster.createTopic(topics.results, partitions: 1)
-        try cluster.createTopic(topics.deadLetter, partitions: 1)
+        let results = "psa.offboarding.results"
+        let deadLetter = "psa.offboarding.dlq"
+        try cluster.createTopic(results, partitions: 1)
+        try cluster.createTopic(deadLetter, partitions: 1)
+        print("Kafka test cluster at \(cluster.bootstrapServers)")
 
-        let simulator = ConnectWiseSimulator(data: .sample())
-        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
-        let credentials = ConnectWiseSimulator.Credentials.sandbox
-        let configuration = OffboarderConfiguration(
-            kafka: .init(bootstrapServers: cluster.bootstrapServers, groupID: "psa-offboarder-demo", topics: topics),
-            psa: .connectwise(
-                .init(
-                    baseURL: server.baseURL + ConnectWiseSimulator.apiPath, companyID: credentials.companyID,
-                    publicKey: credentials.publicKey, privateKey: credentials.privateKey, clientID: credentials.clientID)),
-            defaults: OffboardingOptions(offboardedStatuses: ["Inactive", "Offboarded"]))
-        print("Kafka test cluster at \(cluster.bootstrapServers); ConnectWise sandbox at \(server.baseURL + ConnectWiseSimulator.apiPath)")
-
-        let source = "psa/connectwise/acme"
-        let events: [(CompanyStatusChangedEvent, binary: Bool, what: String)] = [
-            (.init(id: "demo-1", source: source, psa: .connectwise, companyID: "12345", companyName: "Example Client",
-                   previousStatus: "Active", status: "Offboarded",
-                   options: .init(includeArchived: true, reason: "Contract ended")), false, "offboard Example Client (archived configs listed too)"),
-            (.init(id: "demo-2", source: source, psa: .connectwise, companyID: "23456", companyName: "Northwind Traders",
-                   previousStatus: "Active", status: "Offboarded", options: .init(dryRun: true, reason: "Preview before the contract ends")),
-             true, "dry run for Northwind Traders (binary-mode event)"),
-            (.init(id: "demo-3", source: source, psa: .connectwise, companyID: "34567", companyName: "Contoso Dental",
-                   previousStatus: "Prospect", status: "Active"), false, "Contoso Dental became Active: filtered, no result"),
-            (.init(id: "demo-4", source: source, psa: .connectwise, companyID: "34567", companyName: "Contoso Dental",
-                   previousStatus: "Active", status: "Offboarded"), false, "stale event: Contoso Dental is Active again in the PSA"),
-            (.init(id: "demo-5", source: source, psa: .connectwise, companyID: "99999", status: "Offboarded"), false,
-             "unknown client 99999"),
-        ]
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
-        for (event, binary, what) in events {
-            let (headers, value) = binary ? CloudEventEncoder.binary(event) : CloudEventEncoder.structured(event)
-            try await producer.send(
-                KafkaOutgoingRecord(
-                    topic: topics.events, key: event.companyID, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
-            print("sent event \(event.id): \(what)")
+        var runtimes: [OffboarderRuntime] = []
+        var servers: [SimulatorServer] = []
+        var expectedResults = 0
+        for psa in PSAKind.allCases {
+            let sandbox = try PSASandbox.make(psa, dataset: .sample)
+            let server = try await SimulatorServer.start(router: sandbox.tenant.makeRouter(), logger: logger)
+            servers.append(server)
+            // One events topic and group per PSA: a consumer serves one PSA, and dead-letters events for another.
+            let topics = OffboarderConfiguration.Topics(events: "psa.company.status-changed.\(psa)", results: results, deadLetter: deadLetter)
+            try cluster.createTopic(topics.events, partitions: 4)
+            let configuration = OffboarderConfiguration(
+                kafka: .init(bootstrapServers: cluster.bootstrapServers, groupID: "psa-offboarder-demo-\(psa)", topics: topics),
+                psa: sandbox.configuration(server.baseURL), defaults: OffboardingOptions(offboardedStatuses: ["Inactive", "Offboarded"]))
+            print("\(psa) sandbox at \(server.baseURL)")
+            for sample in sampleEvents(for: psa) {
+                let (headers, value) = sample.binary ? CloudEventEncoder.binary(sample.event) : CloudEventEncoder.structured(sample.event)
+                try await producer.send(
+                    KafkaOutgoingRecord(
+                        topic: topics.events, key: sample.event.companyID, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
+                print("  sent \(sample.event.id): \(sample.what)")
+                if configuration.defaults.wouldProcess(sample.event) { expectedResults += 1 }
+            }
+            if psa == .connectwise {
+                try await producer.send(KafkaOutgoingRecord(topic: topics.events, key: "12345", value: Array("{not json".utf8)))
+                print("  sent a record that is not JSON: dead-lettered")
+            }
+            runtimes.append(try OffboarderRuntime(configuration: configuration, logger: logger, signals: []))
         }
-        try await producer.send(KafkaOutgoingRecord(topic: topics.events, key: "12345", value: Array("{not json".utf8)))
-        print("sent a record that is not JSON: dead-lettered")
         await producer.shutdown()
 
-        let results = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: [.init(topic: topics.results, partition: 0)], logger: logger)
-        let deadLetters = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: [.init(topic: topics.deadLetter, partition: 0)], logger: logger)
-        let runtime = try OffboarderRuntime(configuration: configuration, logger: logger, signals: [])
-        let running = Task { try await runtime.run() }
-        print("consumer pipeline started (the test cluster's first group join takes about 3 s)")
-        let expectedResults = 4
-        let resultRecords = try await results.wait(timeout: .seconds(60), for: "\(expectedResults) results") { $0.count >= expectedResults }
-        let deadLetterRecords = try await deadLetters.wait(timeout: .seconds(30), for: "1 dead letter") { $0.count >= 1 }
-        await runtime.triggerGracefulShutdown()
-        try await running.value
-        await results.stop()
-        await deadLetters.stop()
-        await server.stop()
+        let resultReader = try TopicCollector(
+            bootstrapServers: cluster.bootstrapServers, partitions: [.init(topic: results, partition: 0)], logger: logger)
+        let deadLetterReader = try TopicCollector(
+            bootstrapServers: cluster.bootstrapServers, partitions: [.init(topic: deadLetter, partition: 0)], logger: logger)
+        let running = runtimes.map { runtime in Task { try await runtime.run() } }
+        print("consumer pipelines started (the test cluster's first group join takes about 3 s)")
+        let resultRecords = try await resultReader.wait(timeout: .seconds(60), for: "\(expectedResults) results") { $0.count >= expectedResults }
+        let deadLetterRecords = try await deadLetterReader.wait(timeout: .seconds(30), for: "1 dead letter") { $0.count >= 1 }
+        for runtime in runtimes { await runtime.triggerGracefulShutdown() }
+        for task in running { try await task.value }
+        await resultReader.stop()
+        await deadLetterReader.stop()
+        for server in servers { await server.stop() }
 
         var decoded: [OffboardingResult] = []
-        for record in resultRecords {
-            let result = try ResultEncoding.decode(record.value ?? [])
-            decoded.append(result)
+        for record in resultRecords { decoded.append(try ResultEncoding.decode(record.value ?? [])) }
+        decoded.sort { ($0.psa.rawValue, $0.eventID) < ($1.psa.rawValue, $1.eventID) }
+        for result in decoded {
             let pretty = String(decoding: try ResultEncoding.encode(result, pretty: true), as: UTF8.self)
-            print("\nresult for event \(result.eventID) (client \(result.clientID)):\n\(pretty)")
+            print("\nresult for event \(result.eventID) (\(result.psa) client \(result.clientID)):\n\(pretty)")
         }
         for record in deadLetterRecords {
-            let reason = record.headers.last(named: "dlq.reason")?.stringValue ?? "?"
-            let code = record.headers.last(named: "dlq.error.code")?.stringValue ?? "?"
-            print("\ndead letter from \(record.headers.last(named: "dlq.source.topic")?.stringValue ?? "?") offset "
-                + "\(record.headers.last(named: "dlq.source.offset")?.stringValue ?? "?"): \(code): \(reason)")
+            let header = { (name: String) in record.headers.last(named: name)?.stringValue ?? "?" }
+            print("\ndead letter from \(header("dlq.source.topic")) offset \(header("dlq.source.offset")): \(header("dlq.error.code")): \(header("dlq.reason"))")
         }
-        let statistics = runtime.pipeline.statistics.snapshot
+        let totals = runtimes.map(\.pipeline.statistics.snapshot).reduce(into: PipelineStatistics.Snapshot()) { sum, next in
+            sum.received += next.received
+            sum.resultsPublished += next.resultsPublished
+            sum.filtered += next.filtered
+            sum.deadLettered += next.deadLettered
+        }
         print(
-            "\npipeline: \(statistics.received) records read, \(statistics.resultsPublished) results, \(statistics.filtered) filtered, "
-                + "\(statistics.deadLettered) dead-lettered")
+            "\npipelines: \(totals.received) records read, \(totals.resultsPublished) results, \(totals.filtered) filtered, "
+                + "\(totals.deadLettered) dead-lettered")
         return Report(results: decoded, deadLetters: deadLetterRecords)
+    }
+}
+
+extension OffboardingOptions {
+    /// Whether the pipeline will go on with this event rather than filter it.
+    func wouldProcess(_ event: CompanyStatusChangedEvent) -> Bool {
+        event.options.resolved(defaults: self).isOffboarded(status: event.status)
     }
 }
