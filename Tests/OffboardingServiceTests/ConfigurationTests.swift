@@ -56,6 +56,47 @@ import Testing
         }
     }
 
+    @Test func autotaskAndHaloBlocksParseWithTheirDefaults() throws {
+        let autotask = Self.contractExample.replacingOccurrences(
+            of: """
+              kind: connectwise                        # connectwise | autotask | halopsa
+              base_url: "https://api-na.myconnectwise.net/v4_6_release/apis/3.0"
+              connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
+            """,
+            with: """
+              kind: autotask
+              autotask: {api_integration_code: CODE, username: api@example.com, secret: "${CW_PRIVATE_KEY}"}
+            """)
+        guard case .autotask(let at) = try OffboarderConfiguration.parse(yaml: autotask, environment: Self.environment).psa else {
+            Issue.record("not autotask")
+            return
+        }
+        #expect(at.baseURL == nil && at.secret == "priv" && at.username == "api@example.com")
+        #expect(at.zoneInformationURL == "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation")
+
+        let halo = Self.contractExample.replacingOccurrences(
+            of: """
+              kind: connectwise                        # connectwise | autotask | halopsa
+              base_url: "https://api-na.myconnectwise.net/v4_6_release/apis/3.0"
+              connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
+            """,
+            with: """
+              kind: halopsa
+              base_url: "https://acme.halopsa.com"
+              halopsa: {client_id: c, client_secret: "${CW_PRIVATE_KEY}", tenant: acme}
+            """)
+        guard case .halopsa(let hp) = try OffboarderConfiguration.parse(yaml: halo, environment: Self.environment).psa else {
+            Issue.record("not halopsa")
+            return
+        }
+        #expect(hp.authURL == "https://acme.halopsa.com/auth" && hp.scope == "all" && hp.tenant == "acme" && hp.clientSecret == "priv")
+
+        let mixed = Self.contractExample.replacingOccurrences(of: "kind: connectwise", with: "kind: halopsa")
+        #expect {
+            _ = try OffboarderConfiguration.parse(yaml: mixed, environment: Self.environment)
+        } throws: { "\($0)" == "psa.connectwise: does not go with psa.kind halopsa" }
+    }
+
     @Test func secretsCanComeFromFiles() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("secret-\(UUID().uuidString)").path
         try "from-file\n".write(toFile: file, atomically: true, encoding: .utf8)

@@ -100,6 +100,9 @@ public struct OffboarderConfiguration: Sendable {
         guard let kind = PSAKind(rawValue: kindText) else {
             throw ConfigurationError(key: psaSection.keyPath("kind"), "must be connectwise, autotask or halopsa, not \"\(kindText)\"")
         }
+        for other in PSAKind.allCases where other != kind && psaSection.contains(other.rawValue) {
+            throw ConfigurationError(key: psaSection.keyPath(other.rawValue), "does not go with psa.kind \(kind)")
+        }
         let psa: PSA
         switch kind {
         case .connectwise:
