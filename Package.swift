@@ -104,6 +104,7 @@ let package = Package(
                 "PSAAutotask",
                 "PSAConnectWise",
                 "PSAHalo",
+                "PSAHTTP",
                 "PSASimulators",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -150,6 +151,10 @@ let package = Package(
         .testTarget(
             name: "PSAConnectWiseTests",
             dependencies: ["PSAConnectWise", "PSASimulators", "OffboardingTestSupport"]
+        ),
+        .testTarget(
+            name: "PSAHTTPTests",
+            dependencies: ["PSAHTTP", "PSASimulators", "OffboardingTestSupport"]
         ),
         .testTarget(
             name: "PSAAutotaskTests",

@@ -1,3 +1,5 @@
+import PSAHTTP
+
 extension AutotaskClient {
     public struct Configuration: Sendable, Hashable {
         /// The zone's API root, `https://webservicesN.autotask.net/atservicesrest/v1.0`; nil finds it
@@ -14,14 +16,12 @@ extension AutotaskClient {
         public var pageSize: Int
         /// Requests in flight per endpoint; Autotask allows 3 per integration code.
         public var threadsPerEndpoint: Int
-        public var requestTimeout: Duration
-        public var maxAttempts: Int
-        public var maxRetryAfter: Duration
+        /// Timeouts and how calls are repeated after 429, 502, 503, 504 or a connection failure.
+        public var http: PSAHTTPTransport.Configuration
 
         public init(
             baseURL: String?, zoneInformationURL: String = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation",
-            apiIntegrationCode: String, username: String, secret: String, pageSize: Int = 500, threadsPerEndpoint: Int = 3,
-            requestTimeout: Duration = .seconds(30), maxAttempts: Int = 5, maxRetryAfter: Duration = .seconds(60)
+            apiIntegrationCode: String, username: String, secret: String, pageSize: Int = 500, threadsPerEndpoint: Int = 3, http: PSAHTTPTransport.Configuration = .init()
         ) {
             self.baseURL = baseURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
             self.zoneInformationURL = zoneInformationURL
@@ -30,9 +30,7 @@ extension AutotaskClient {
             self.secret = secret
             self.pageSize = min(max(pageSize, 1), 500)
             self.threadsPerEndpoint = max(1, threadsPerEndpoint)
-            self.requestTimeout = requestTimeout
-            self.maxAttempts = max(1, maxAttempts)
-            self.maxRetryAfter = maxRetryAfter
+            self.http = http
         }
     }
 }

@@ -25,8 +25,7 @@ public struct AutotaskClient: PSAClient {
         self.logger = logger
         self.transport = PSAHTTPTransport(
             httpClient: httpClient,
-            configuration: .init(
-                requestTimeout: configuration.requestTimeout, maxAttempts: configuration.maxAttempts, maxRetryAfter: configuration.maxRetryAfter),
+            configuration: configuration.http,
             logger: logger, isSlowDown: Self.isThreadLimitError)
         self.endpoints = Dictionary(
             uniqueKeysWithValues: ["Companies", "ConfigurationItems"].map { ($0, AsyncSemaphore(permits: configuration.threadsPerEndpoint)) })

@@ -22,9 +22,7 @@ public struct ConnectWiseClient: PSAClient {
         self.logger = logger
         self.transport = PSAHTTPTransport(
             httpClient: httpClient,
-            configuration: .init(
-                requestTimeout: configuration.requestTimeout, maxAttempts: configuration.maxAttempts,
-                maxRetryAfter: configuration.maxRetryAfter),
+            configuration: configuration.http,
             logger: logger)
         let credentials = "\(configuration.companyID)+\(configuration.publicKey):\(configuration.privateKey)"
         self.authorization = "Basic " + Data(credentials.utf8).base64EncodedString()

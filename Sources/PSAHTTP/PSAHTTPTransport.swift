@@ -18,14 +18,18 @@ public struct PSAHTTPTransport: Sendable {
         /// First backoff when the PSA gives no `Retry-After`; doubled per attempt, full jitter.
         public var initialBackoff: Duration
         public var maxBackoff: Duration
+        /// The time one call may take over all its attempts; no retry starts that would end past it.
+        public var budget: Duration
         /// The largest response body read.
         public var maxResponseBytes: Int
 
         public init(
             requestTimeout: Duration = .seconds(30), maxAttempts: Int = 5, maxRetryAfter: Duration = .seconds(60),
-            initialBackoff: Duration = .milliseconds(250), maxBackoff: Duration = .seconds(10), maxResponseBytes: Int = 64 << 20
+            initialBackoff: Duration = .milliseconds(250), maxBackoff: Duration = .seconds(10), budget: Duration = .seconds(120),
+            maxResponseBytes: Int = 64 << 20
         ) {
             self.requestTimeout = requestTimeout
+            self.budget = budget
             self.maxAttempts = max(1, maxAttempts)
             self.maxRetryAfter = maxRetryAfter
             self.initialBackoff = initialBackoff
@@ -65,6 +69,7 @@ public struct PSAHTTPTransport: Sendable {
         _ method: HTTPMethod, url: String, headers: [(String, String)], body: [UInt8]? = nil
     ) async throws(PSAError) -> Response {
         var attempt = 1
+        let started = ContinuousClock.now
         while true {
             var request = HTTPClientRequest(url: url)
             request.method = method
@@ -82,14 +87,14 @@ public struct PSAHTTPTransport: Sendable {
             switch outcome {
             case .success(let response) where [429, 502, 503, 504].contains(response.status) || isSlowDown(response):
                 delay = retryDelay(after: attempt, retryAfter: response.header("Retry-After"))
-                if attempt >= configuration.maxAttempts || delay == nil { return response }
+                guard attempt < configuration.maxAttempts, let delay, withinBudget(started, delay) else { return response }
             case .success(let response):
                 return response
             case .failure(let error):
-                guard attempt < configuration.maxAttempts, !Task.isCancelled else {
+                delay = retryDelay(after: attempt, retryAfter: nil)
+                guard attempt < configuration.maxAttempts, !Task.isCancelled, withinBudget(started, delay ?? .zero) else {
                     throw PSAError(code: .psaConnectionError, message: "\(method) \(Self.redacted(url)): \(error)", isRetriable: true)
                 }
-                delay = retryDelay(after: attempt, retryAfter: nil)
             }
             logger.debug(
                 "PSA call will be repeated",
@@ -103,8 +108,12 @@ public struct PSAHTTPTransport: Sendable {
         }
     }
 
+    private func withinBudget(_ started: ContinuousClock.Instant, _ delay: Duration) -> Bool {
+        ContinuousClock.now - started + delay <= configuration.budget
+    }
+
     /// `Retry-After` in seconds when given (nil when it exceeds the cap), else exponential backoff with full jitter.
-    func retryDelay(after attempt: Int, retryAfter: String?) -> Duration? {
+    public func retryDelay(after attempt: Int, retryAfter: String?) -> Duration? {
         if let retryAfter, let seconds = Double(retryAfter.trimmingCharacters(in: .whitespaces)), seconds >= 0 {
             let delay = Duration.milliseconds(Int64(seconds * 1000))
             return delay <= configuration.maxRetryAfter ? delay : nil

@@ -1,3 +1,5 @@
+import PSAHTTP
+
 extension HaloClient {
     public struct Configuration: Sendable, Hashable {
         /// `https://{instance}`; the API is under `/api`.
@@ -14,14 +16,12 @@ extension HaloClient {
         public var pageSize: Int
         /// A token is renewed this long before it expires.
         public var tokenRenewalMargin: Duration
-        public var requestTimeout: Duration
-        public var maxAttempts: Int
-        public var maxRetryAfter: Duration
+        /// Timeouts and how calls are repeated after 429, 502, 503, 504 or a connection failure.
+        public var http: PSAHTTPTransport.Configuration
 
         public init(
             baseURL: String, authURL: String, clientID: String, clientSecret: String, tenant: String? = nil, scope: String = "all",
-            pageSize: Int = 500, tokenRenewalMargin: Duration = .seconds(60), requestTimeout: Duration = .seconds(30), maxAttempts: Int = 5,
-            maxRetryAfter: Duration = .seconds(60)
+            pageSize: Int = 500, tokenRenewalMargin: Duration = .seconds(60), http: PSAHTTPTransport.Configuration = .init()
         ) {
             self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
             self.authURL = authURL.hasSuffix("/") ? String(authURL.dropLast()) : authURL
@@ -31,9 +31,7 @@ extension HaloClient {
             self.scope = scope
             self.pageSize = min(max(pageSize, 1), 1000)
             self.tokenRenewalMargin = tokenRenewalMargin
-            self.requestTimeout = requestTimeout
-            self.maxAttempts = max(1, maxAttempts)
-            self.maxRetryAfter = maxRetryAfter
+            self.http = http
         }
     }
 }

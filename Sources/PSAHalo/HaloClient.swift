@@ -27,8 +27,7 @@ public struct HaloClient: PSAClient {
         self.logger = logger
         self.transport = PSAHTTPTransport(
             httpClient: httpClient,
-            configuration: .init(
-                requestTimeout: configuration.requestTimeout, maxAttempts: configuration.maxAttempts, maxRetryAfter: configuration.maxRetryAfter),
+            configuration: configuration.http,
             logger: logger)
     }
 

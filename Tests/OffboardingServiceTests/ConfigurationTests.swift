@@ -97,6 +97,16 @@ import Testing
         } throws: { "\($0)" == "psa.connectwise: does not go with psa.kind halopsa" }
     }
 
+    @Test func retrySettingsReachTheAdapter() throws {
+        let yaml = Self.contractExample + "\nretry: {max_attempts: 7, initial_backoff: 100ms, max_backoff: 5s, budget: 2m, max_retry_after: 30s}\n"
+        guard case .connectwise(let cw) = try OffboarderConfiguration.parse(yaml: yaml, environment: Self.environment).psa else { return }
+        #expect(cw.http.maxAttempts == 7 && cw.http.initialBackoff == .milliseconds(100) && cw.http.maxBackoff == .seconds(5))
+        #expect(cw.http.budget == .seconds(120) && cw.http.maxRetryAfter == .seconds(30))
+        #expect {
+            _ = try OffboarderConfiguration.parse(yaml: Self.contractExample + "\nretry: {budget: soon}\n", environment: Self.environment)
+        } throws: { "\($0)" == "retry.budget: must be a duration such as 250ms, 30s, 5m or 1h, not \"soon\"" }
+    }
+
     @Test func secretsCanComeFromFiles() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("secret-\(UUID().uuidString)").path
         try "from-file\n".write(toFile: file, atomically: true, encoding: .utf8)

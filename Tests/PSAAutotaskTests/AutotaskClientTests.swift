@@ -96,7 +96,7 @@ struct AutotaskClientTests {
         data.companies = [.init(id: 1, companyName: "A", isActive: false)]
         data.configurationItems = (1...30).map { .init(id: $0, companyID: 1, referenceTitle: "c\($0)", isActive: true) }
         // A client wrongly allowed 8 threads runs into the limit, and still finishes every item.
-        try await withSimulator(data, configure: { $0.threadsPerEndpoint = 8; $0.maxAttempts = 20 }) { simulator, client, _ in
+        try await withSimulator(data, configure: { $0.threadsPerEndpoint = 8; $0.http.maxAttempts = 20 }) { simulator, client, _ in
             await simulator.setLatency(.milliseconds(20))
             let result = await Offboarder(psa: client, configuration: .init(maxConcurrentUpdates: 8), logger: .test())
                 .run(.init(eventID: "e", trigger: .manual, client: .id("1"), options: .init(offboardedStatuses: ["Inactive"])))

@@ -3,6 +3,7 @@ import OffboardingCore
 import PSAAutotask
 import PSAConnectWise
 import PSAHalo
+import PSAHTTP
 
 /// Everything `consume` and `run` need, read from the YAML file the contract describes.
 public struct OffboarderConfiguration: Sendable {
@@ -77,7 +78,7 @@ public struct OffboarderConfiguration: Sendable {
 
     public static func parse(yaml: String, environment: [String: String]) throws(ConfigurationError) -> Self {
         let root = try ConfigurationReader.load(yaml: yaml, environment: environment)
-            .allowing(["kafka", "psa", "criteria", "defaults", "rate_limit"])
+            .allowing(["kafka", "psa", "criteria", "defaults", "rate_limit", "retry"])
 
         let kafkaSection = try root.requiredSection("kafka").allowing(["bootstrap_servers", "group_id", "topics", "properties"])
         let topicsSection = try kafkaSection.requiredSection("topics").allowing(["events", "results", "dead_letter", "retry", "approvals"])
@@ -94,6 +95,16 @@ public struct OffboarderConfiguration: Sendable {
             topics: topics,
             properties: try kafkaSection.stringMap("properties"))
         try kafkaSection.finish()
+
+        var http = PSAHTTPTransport.Configuration()
+        if let section = try root.section("retry")?.allowing(["max_attempts", "initial_backoff", "max_backoff", "budget", "max_retry_after"]) {
+            http.maxAttempts = try section.int("max_attempts", range: 1...100) ?? http.maxAttempts
+            http.initialBackoff = try section.duration("initial_backoff") ?? http.initialBackoff
+            http.maxBackoff = try section.duration("max_backoff") ?? http.maxBackoff
+            http.budget = try section.duration("budget") ?? http.budget
+            http.maxRetryAfter = try section.duration("max_retry_after") ?? http.maxRetryAfter
+            try section.finish()
+        }
 
         let psaSection = try root.requiredSection("psa").allowing(["kind", "base_url", "connectwise", "autotask", "halopsa"])
         let kindText = try psaSection.requiredString("kind")
@@ -117,7 +128,7 @@ public struct OffboarderConfiguration: Sendable {
                     publicKey: try cw.requiredString("public_key"),
                     privateKey: try cw.requiredString("private_key"),
                     clientID: try cw.requiredString("client_id"),
-                    inactiveStatusName: try cw.string("inactive_status")))
+                    inactiveStatusName: try cw.string("inactive_status"), http: http))
             try cw.finish()
         case .autotask:
             let baseURL = try psaSection.string("base_url")
@@ -126,7 +137,7 @@ public struct OffboarderConfiguration: Sendable {
                 .allowing(["api_integration_code", "username", "secret", "zone_information_url"])
             var autotask = AutotaskClient.Configuration(
                 baseURL: baseURL, apiIntegrationCode: try at.requiredString("api_integration_code"),
-                username: try at.requiredString("username"), secret: try at.requiredString("secret"))
+                username: try at.requiredString("username"), secret: try at.requiredString("secret"), http: http)
             if let zone = try at.string("zone_information_url") {
                 try requireHTTPURL(zone, key: at.keyPath("zone_information_url"))
                 autotask.zoneInformationURL = zone
@@ -143,7 +154,7 @@ public struct OffboarderConfiguration: Sendable {
                 HaloClient.Configuration(
                     baseURL: baseURL, authURL: authURL, clientID: try halo.requiredString("client_id"),
                     clientSecret: try halo.requiredString("client_secret"), tenant: try halo.string("tenant"),
-                    scope: try halo.string("scope") ?? "all"))
+                    scope: try halo.string("scope") ?? "all", http: http))
             try halo.finish()
         }
         try psaSection.finish()

@@ -1,0 +1,95 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import OffboardingCore
+import OffboardingTestSupport
+import PSAHTTP
+import PSASimulators
+import Testing
+
+/// Which answers are repeated, and within which budget, against a simulator that counts requests.
+@Suite(.timeLimit(.minutes(1)))
+struct PSAHTTPTransportTests {
+    func withServer(_ body: (ConnectWiseSimulator, String, [(String, String)]) async throws -> Void) async throws {
+        let simulator = ConnectWiseSimulator(data: .sample())
+        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())
+        let credentials = ConnectWiseSimulator.Credentials.sandbox
+        let auth = Data("\(credentials.companyID)+\(credentials.publicKey):\(credentials.privateKey)".utf8).base64EncodedString()
+        do {
+            try await body(simulator, server.baseURL + ConnectWiseSimulator.apiPath + "/company/companies/12345",
+                           [("Authorization", "Basic \(auth)"), ("clientId", credentials.clientID)])
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    let fast = PSAHTTPTransport.Configuration(maxAttempts: 5, initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(50))
+
+    @Test(arguments: [400, 403, 404, 409, 500])
+    func permanentFailuresAreNotRepeated(status: Int) async throws {
+        try await withServer { simulator, url, headers in
+            await simulator.inject(SimulatorFault(pathContains: "companies", status: status, times: 1))
+            let response = try await PSAHTTPTransport(httpClient: .shared, configuration: fast, logger: .test()).send(.GET, url: url, headers: headers)
+            #expect(response.status == status)
+            #expect(await simulator.requestCount == 1)
+        }
+    }
+
+    @Test(arguments: [429, 502, 503, 504])
+    func transientFailuresAreRepeatedUntilSuccess(status: Int) async throws {
+        try await withServer { simulator, url, headers in
+            await simulator.inject(SimulatorFault(pathContains: "companies", status: status, retryAfterSeconds: status == 429 ? 0 : nil, times: 3))
+            let response = try await PSAHTTPTransport(httpClient: .shared, configuration: fast, logger: .test()).send(.GET, url: url, headers: headers)
+            #expect(response.status == 200)
+            #expect(await simulator.requestCount == 4)
+        }
+    }
+
+    @Test func attemptsAreBounded() async throws {
+        try await withServer { simulator, url, headers in
+            await simulator.inject(SimulatorFault(pathContains: "companies", status: 503, times: nil))
+            let response = try await PSAHTTPTransport(httpClient: .shared, configuration: fast, logger: .test()).send(.GET, url: url, headers: headers)
+            #expect(response.status == 503)
+            #expect(await simulator.requestCount == 5)
+        }
+    }
+
+    @Test func aRetryAfterBeyondTheBudgetIsNotWaitedFor() async throws {
+        try await withServer { simulator, url, headers in
+            await simulator.inject(SimulatorFault(pathContains: "companies", status: 429, retryAfterSeconds: 30, times: nil))
+            var configuration = fast
+            configuration.budget = .seconds(5)
+            let response = try await PSAHTTPTransport(httpClient: .shared, configuration: configuration, logger: .test()).send(.GET, url: url, headers: headers)
+            #expect(response.status == 429)
+            #expect(await simulator.requestCount == 1)
+        }
+    }
+
+    @Test func connectionFailuresAreRepeatedThenReportedAsPSAConnectionError() async throws {
+        // Nothing listens on port 9 of loopback; async-http-client keeps reconnecting until the deadline.
+        var configuration = fast
+        configuration.requestTimeout = .milliseconds(300)
+        do throws(PSAError) {
+            _ = try await PSAHTTPTransport(httpClient: .shared, configuration: configuration, logger: .test())
+                .send(.GET, url: "http://127.0.0.1:9/x", headers: [])
+            Issue.record("expected a connection error")
+        } catch {
+            #expect(error.code == .psaConnectionError && error.isRetriable)
+        }
+    }
+
+    @Test func backoffIsExponentialWithFullJitterUnderItsCap() {
+        let transport = PSAHTTPTransport(
+            httpClient: .shared, configuration: .init(initialBackoff: .milliseconds(100), maxBackoff: .seconds(1)), logger: .test())
+        for attempt in 1...8 {
+            let ceiling = min(Duration.milliseconds(100) * (1 << (attempt - 1)), .seconds(1))
+            let delays = (0..<200).compactMap { _ in transport.retryDelay(after: attempt, retryAfter: nil) }
+            #expect(delays.allSatisfy { $0 >= .zero && $0 <= ceiling })
+            #expect(Set(delays).count > 50, "full jitter spreads the delays")
+        }
+        #expect(transport.retryDelay(after: 1, retryAfter: "2") == .seconds(2))
+        #expect(transport.retryDelay(after: 1, retryAfter: "3600") == nil, "longer than max_retry_after")
+    }
+}
