@@ -183,6 +183,24 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// Stops fetching these partitions (their position is kept) until `resume`; the member stays in
+    /// the group as long as `poll` is still called.
+    public func pause(_ partitions: [KafkaTopicPartition]) {
+        withPartitionList(partitions) { _ = rd_kafka_pause_partitions(handle, $0) }
+    }
+
+    public func resume(_ partitions: [KafkaTopicPartition]) {
+        withPartitionList(partitions) { _ = rd_kafka_resume_partitions(handle, $0) }
+    }
+
+    private func withPartitionList(_ partitions: [KafkaTopicPartition], _ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void) {
+        guard !partitions.isEmpty, state.withLock({ $0 }) == .open else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for partition in partitions { rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition) }
+        body(list)
+    }
+
     /// Leaves the group, committing stored offsets, and releases the handle. Idempotent.
     public func close() async {
         let shouldClose = state.withLock { state -> Bool in

@@ -97,7 +97,8 @@ public final class OffboarderRuntime: Sendable {
             consumer: KafkaConsumer.Configuration(
                 bootstrapServers: configuration.kafka.bootstrapServers, groupID: configuration.kafka.groupID,
                 topics: [configuration.kafka.topics.events], properties: configuration.kafka.properties),
-            topics: configuration.kafka.topics, psa: configuration.psa.kind, defaults: configuration.defaults)
+            topics: configuration.kafka.topics, psa: configuration.psa.kind, defaults: configuration.defaults,
+            outageBackoff: configuration.outageBackoff, maxOutageBackoff: configuration.maxOutageBackoff)
     }
 
     /// One client now (`run`): offboards it, publishes the result to the results topic and returns it.

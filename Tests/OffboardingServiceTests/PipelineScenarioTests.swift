@@ -129,7 +129,55 @@ struct PipelineScenarioTests {
         #expect(result.statistics.configsDeactivated == 6)
     }
 
+    @Test(arguments: PSAKind.allCases)
+    func anEventWaitsOutAPSAOutageAndCompletesWhenItEnds(psa: PSAKind) async throws {
+        let harness = try await PipelineHarness.shared(psa)
+        let client = await harness.makeClient(active: 4)
+        // More failures than one run's five attempts: the first run cannot reach the PSA at all.
+        await harness.tenant.failListing(ofClient: client.id, status: 503, retryAfterSeconds: 0, times: 7)
+        let event = harness.event(forClient: client.id)
+        try await harness.send(event)
+        let result = try await harness.result(for: event.id).result
+        #expect(result.success, "no failure result is published for an outage")
+        #expect(result.statistics.configsDeactivated == 4)
+        #expect(harness.results(for: event.id).count == 1)
+        #expect(harness.runtime.pipeline.statistics.snapshot.outageRetries >= 1)
+    }
+
     // MARK: PSA-independent pipeline behaviour, shown once
+
+    @Test func aPipelineAtCapacityPausesFetchingAndStillProcessesEverything() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        let topic = "test.capacity.\(UUID().uuidString)"
+        try harness.cluster.createTopic(topic, partitions: 2)
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: harness.cluster.bootstrapServers), logger: .test())
+        let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 8)
+        let offboarder = Offboarder(psa: OffboarderRuntime.makePSAClient(harness.configuration.psa, httpClient: httpClient, logger: .test()), logger: .test())
+        var topics = PipelineHarness.topics
+        topics.events = topic
+        let pipeline = try OffboardingPipeline(
+            configuration: .init(
+                consumer: .init(bootstrapServers: harness.cluster.bootstrapServers, groupID: "capacity-\(UUID().uuidString)", topics: [topic]),
+                topics: topics, psa: .connectwise, defaults: harness.configuration.defaults, maxInFlightRecords: 2),
+            producer: producer, offboarder: offboarder, logger: .test())
+        let running = Task { try await pipeline.run() }
+        var ids: [String] = []
+        for _ in 0..<12 {
+            let client = await harness.makeClient(active: 2)
+            let event = harness.event(forClient: client.id)
+            let (headers, value) = CloudEventEncoder.structured(event)
+            try await producer.send(.init(topic: topic, key: event.companyID, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
+            ids.append(event.id)
+        }
+        try await harness.results.wait(timeout: .seconds(60), for: "12 results through a pipeline of capacity 2") { records in
+            Set(records.compactMap { $0.headers.last(named: "offboarding.event.id")?.stringValue }).isSuperset(of: ids)
+        }
+        #expect(pipeline.statistics.snapshot.resultsPublished == 12)
+        pipeline.stop()
+        try await running.value
+        await producer.shutdown()
+        try await httpClient.shutdown()
+    }
 
     @Test func connectWiseDeactivatesByJSONPatchOfTheClosedStatus() async throws {
         let harness = try await PipelineHarness.shared(.connectwise)

@@ -61,6 +61,10 @@ public struct OffboarderConfiguration: Sendable {
     public var defaults: OffboardingOptions
     /// How many deactivations of one client run at once (`rate_limit.max_concurrent_updates`).
     public var maxConcurrentUpdates: Int
+    /// While the PSA cannot be reached, an event is tried again after this, doubling up to
+    /// `maxOutageBackoff` (`retry.outage_backoff`, `retry.max_outage_backoff`).
+    public var outageBackoff: Duration = .seconds(1)
+    public var maxOutageBackoff: Duration = .seconds(60)
 
     public init(kafka: Kafka, psa: PSA, defaults: OffboardingOptions, maxConcurrentUpdates: Int = 8) {
         self.kafka = kafka
@@ -97,7 +101,13 @@ public struct OffboarderConfiguration: Sendable {
         try kafkaSection.finish()
 
         var http = PSAHTTPTransport.Configuration()
-        if let section = try root.section("retry")?.allowing(["max_attempts", "initial_backoff", "max_backoff", "budget", "max_retry_after"]) {
+        var outageBackoff = Duration.seconds(1)
+        var maxOutageBackoff = Duration.seconds(60)
+        if let section = try root.section("retry")?.allowing([
+            "max_attempts", "initial_backoff", "max_backoff", "budget", "max_retry_after", "outage_backoff", "max_outage_backoff",
+        ]) {
+            outageBackoff = try section.duration("outage_backoff") ?? outageBackoff
+            maxOutageBackoff = try section.duration("max_outage_backoff") ?? maxOutageBackoff
             http.maxAttempts = try section.int("max_attempts", range: 1...100) ?? http.maxAttempts
             http.initialBackoff = try section.duration("initial_backoff") ?? http.initialBackoff
             http.maxBackoff = try section.duration("max_backoff") ?? http.maxBackoff
@@ -182,7 +192,10 @@ public struct OffboarderConfiguration: Sendable {
             try section.finish()
         }
         try root.finish()
-        return OffboarderConfiguration(kafka: kafka, psa: psa, defaults: defaults, maxConcurrentUpdates: maxConcurrentUpdates)
+        var configuration = OffboarderConfiguration(kafka: kafka, psa: psa, defaults: defaults, maxConcurrentUpdates: maxConcurrentUpdates)
+        configuration.outageBackoff = outageBackoff
+        configuration.maxOutageBackoff = max(outageBackoff, maxOutageBackoff)
+        return configuration
     }
 
     private static func requireHTTPURL(_ text: String, key: String) throws(ConfigurationError) {

@@ -22,13 +22,20 @@ public final class OffboardingPipeline: Service, Sendable {
         public var pollTimeout: Duration
         /// Names this process in the `offboarding.instance` header of what it publishes.
         public var instanceID: String
+        /// While the PSA cannot be reached, a record is tried again after this, doubling up to
+        /// `maxOutageBackoff`; its offset stays unstored meanwhile.
+        public var outageBackoff: Duration
+        public var maxOutageBackoff: Duration
 
         public init(
             consumer: KafkaConsumer.Configuration, topics: OffboarderConfiguration.Topics, psa: PSAKind, defaults: OffboardingOptions,
             maxInFlightRecords: Int = 512, pollTimeout: Duration = .milliseconds(100),
-            instanceID: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+            instanceID: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)",
+            outageBackoff: Duration = .seconds(1), maxOutageBackoff: Duration = .seconds(60)
         ) {
             self.instanceID = instanceID
+            self.outageBackoff = outageBackoff
+            self.maxOutageBackoff = maxOutageBackoff
             self.consumer = consumer
             self.topics = topics
             self.psa = psa
@@ -47,7 +54,6 @@ public final class OffboardingPipeline: Service, Sendable {
     private let tracker: OffsetTracker
     private let lanes = KeyedLanes<Work>()
     private let stopping = Mutex(false)
-    private let capacity: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
 
     struct Work: Sendable {
         var record: KafkaRecord
@@ -67,7 +73,6 @@ public final class OffboardingPipeline: Service, Sendable {
             case .revoked(let partitions): tracker.revoke(partitions)
             }
         }
-        self.capacity = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// The partitions this member owns now.
@@ -85,7 +90,6 @@ public final class OffboardingPipeline: Service, Sendable {
     public func stop() {
         stopping.withLock { $0 = true }
         lanes.drain()
-        capacity.continuation.yield()
     }
 
     private var isStopping: Bool { stopping.withLock { $0 } }
@@ -93,16 +97,22 @@ public final class OffboardingPipeline: Service, Sendable {
     private func consumeUntilStopped() async throws {
         logger.info("consumer pipeline starting", metadata: ["kafka.librdkafka.version": "\(RDKafkaVersion.string)"])
         let failure: (any Error)? = await withDiscardingTaskGroup { group -> (any Error)? in
-            var capacityIterator = capacity.stream.makeAsyncIterator()
+            var paused: [KafkaTopicPartition] = []
             while !isStopping {
                 let free = configuration.maxInFlightRecords - lanes.pending
-                if free <= 0 {
-                    _ = await capacityIterator.next()
-                    continue
+                // At capacity (a slow or unreachable PSA), stop fetching but keep polling: a member
+                // that stops polling for max.poll.interval.ms is put out of the group.
+                if free <= 0, paused.isEmpty {
+                    paused = Array(consumer.assignment)
+                    consumer.pause(paused)
+                    logger.info("at capacity: fetching paused", metadata: ["pipeline.in_flight": "\(lanes.pending)"])
+                } else if free > 0, !paused.isEmpty {
+                    consumer.resume(paused)
+                    paused = []
                 }
                 let records: [KafkaRecord]
                 do {
-                    records = try await consumer.poll(maxRecords: min(free, 1000), timeout: configuration.pollTimeout)
+                    records = try await consumer.poll(maxRecords: max(1, min(free, 1000)), timeout: configuration.pollTimeout)
                 } catch {
                     logger.critical("consumer failed", metadata: ["kafka.error": "\(error)"])
                     stop()
@@ -129,7 +139,6 @@ public final class OffboardingPipeline: Service, Sendable {
         while let work = lanes.next(for: key) {
             await process(work)
             lanes.done()
-            capacity.continuation.yield()
         }
     }
 
@@ -167,7 +176,18 @@ public final class OffboardingPipeline: Service, Sendable {
         }
         let request = OffboardingRequest(
             eventID: event.id, trigger: .event, client: .id(event.companyID), clientNameHint: event.companyName, options: options)
-        let result = await offboarder.run(request)
+        var result = await offboarder.run(request)
+        var backoff = configuration.outageBackoff
+        while result.failedBeforeReachingThePSA {
+            // Nothing was changed and nothing is lost: keep the offset and try again later, so that
+            // the offboarding happens once the PSA is back instead of ending as a failure result.
+            statistics.update { $0.outageRetries += 1 }
+            logger.error(
+                "PSA unreachable; the event waits", metadata: ["psa.error": "\(result.errors.first?.message ?? "")", "retry.after": "\(backoff)"])
+            guard await sleepUnlessStopping(backoff) else { return }
+            backoff = min(backoff * 2, configuration.maxOutageBackoff)
+            result = await offboarder.run(request)
+        }
         let value: [UInt8]
         do {
             value = try ResultEncoding.encode(result)
@@ -223,6 +243,16 @@ public final class OffboardingPipeline: Service, Sendable {
         }
     }
 
+    /// False when the pipeline started stopping, so that the caller gives the record up.
+    private func sleepUnlessStopping(_ duration: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + duration
+        while ContinuousClock.now < deadline {
+            if isStopping { return false }
+            try? await Task.sleep(for: min(.milliseconds(100), deadline - .now))
+        }
+        return !isStopping
+    }
+
     private func complete(_ work: Work, logger: Logger) {
         guard let offset = tracker.finish(work.token) else { return }
         do {
@@ -232,6 +262,13 @@ public final class OffboardingPipeline: Service, Sendable {
             // The partition moved to another member: it will redeliver from the last commit.
             logger.info("offset not stored", metadata: ["kafka.error": "\(error)"])
         }
+    }
+}
+
+extension OffboardingResult {
+    /// The run could not reach the PSA before changing anything: an outage, not an outcome.
+    var failedBeforeReachingThePSA: Bool {
+        !success && statistics.configsDeactivated == 0 && !errors.isEmpty && errors.allSatisfy { $0.code == .psaConnectionError }
     }
 }
 
