@@ -146,37 +146,77 @@ struct PipelineScenarioTests {
 
     // MARK: PSA-independent pipeline behaviour, shown once
 
-    @Test func aPipelineAtCapacityPausesFetchingAndStillProcessesEverything() async throws {
+    /// A second pipeline on the ConnectWise harness's cluster and simulator, with its own events
+    /// topic and group, for settings the shared one does not have.
+    func withSidePipeline(
+        maxInFlightRecords: Int = 512, producerProperties: [String: String] = [:],
+        _ body: (PipelineHarness, _ send: @Sendable (CompanyStatusChangedEvent, _ key: String?) async throws -> Void, OffboardingPipeline) async throws -> Void
+    ) async throws {
         let harness = try await PipelineHarness.shared(.connectwise)
-        let topic = "test.capacity.\(UUID().uuidString)"
+        let topic = "test.side.\(UUID().uuidString)"
         try harness.cluster.createTopic(topic, partitions: 2)
-        let producer = try KafkaProducer(configuration: .init(bootstrapServers: harness.cluster.bootstrapServers), logger: .test())
+        let producer = try KafkaProducer(
+            configuration: .init(bootstrapServers: harness.cluster.bootstrapServers, properties: producerProperties), logger: .test())
         let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 8)
         let offboarder = Offboarder(psa: OffboarderRuntime.makePSAClient(harness.configuration.psa, httpClient: httpClient, logger: .test()), logger: .test())
         var topics = PipelineHarness.topics
         topics.events = topic
         let pipeline = try OffboardingPipeline(
             configuration: .init(
-                consumer: .init(bootstrapServers: harness.cluster.bootstrapServers, groupID: "capacity-\(UUID().uuidString)", topics: [topic]),
-                topics: topics, psa: .connectwise, defaults: harness.configuration.defaults, maxInFlightRecords: 2),
+                consumer: .init(bootstrapServers: harness.cluster.bootstrapServers, groupID: "side-\(UUID().uuidString)", topics: [topic]),
+                topics: topics, psa: .connectwise, defaults: harness.configuration.defaults, maxInFlightRecords: maxInFlightRecords),
             producer: producer, offboarder: offboarder, logger: .test())
         let running = Task { try await pipeline.run() }
-        var ids: [String] = []
-        for _ in 0..<12 {
-            let client = await harness.makeClient(active: 2)
-            let event = harness.event(forClient: client.id)
+        let eventProducer = try KafkaProducer(configuration: .init(bootstrapServers: harness.cluster.bootstrapServers), logger: .test())
+        let send: @Sendable (CompanyStatusChangedEvent, String?) async throws -> Void = { event, key in
             let (headers, value) = CloudEventEncoder.structured(event)
-            try await producer.send(.init(topic: topic, key: event.companyID, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
-            ids.append(event.id)
+            try await eventProducer.send(
+                .init(topic: topic, key: key ?? event.companyID, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
         }
-        try await harness.results.wait(timeout: .seconds(60), for: "12 results through a pipeline of capacity 2") { records in
-            Set(records.compactMap { $0.headers.last(named: "offboarding.event.id")?.stringValue }).isSuperset(of: ids)
-        }
-        #expect(pipeline.statistics.snapshot.resultsPublished == 12)
+        try await body(harness, send, pipeline)
         pipeline.stop()
         try await running.value
         await producer.shutdown()
+        await eventProducer.shutdown()
         try await httpClient.shutdown()
+    }
+
+    @Test func aPipelineAtCapacityPausesFetchingAndStillProcessesEverything() async throws {
+        try await withSidePipeline(maxInFlightRecords: 2) { harness, send, pipeline in
+            var ids: [String] = []
+            for _ in 0..<12 {
+                let client = await harness.makeClient(active: 2)
+                let event = harness.event(forClient: client.id)
+                try await send(event, nil)
+                ids.append(event.id)
+            }
+            try await harness.results.wait(timeout: .seconds(60), for: "12 results through a pipeline of capacity 2") { records in
+                Set(records.compactMap { $0.headers.last(named: "offboarding.event.id")?.stringValue }).isSuperset(of: ids)
+            }
+            #expect(pipeline.statistics.snapshot.resultsPublished == 12)
+        }
+    }
+
+    @Test func aResultThatCanNeverBePublishedIsDeadLetteredAndDoesNotBlockItsPartition() async throws {
+        // The producer refuses records over 2,000 bytes, as a broker would refuse an oversized result.
+        try await withSidePipeline(producerProperties: ["message.max.bytes": "2000"]) { harness, send, pipeline in
+            let big = await harness.makeClient(active: 40)
+            let poison = harness.event(forClient: big.id)
+            try await send(poison, nil)
+            // With the same key, so in the same partition and lane, right behind the poison record.
+            let unknown = harness.event(forClient: 990_002)
+            try await send(unknown, String(big.id))
+
+            let letters = try await harness.deadLetters.wait(timeout: .seconds(60), for: "the poison record's dead letter") { records in
+                records.contains { String(decoding: $0.value ?? [], as: UTF8.self).contains(poison.id) }
+            }
+            let letter = try #require(letters.first { String(decoding: $0.value ?? [], as: UTF8.self).contains(poison.id) })
+            #expect(letter.headers.last(named: "dlq.error.code")?.stringValue == "ProcessingFailed")
+            #expect(letter.headers.last(named: "dlq.reason")?.stringValue?.contains("could not be published") == true)
+            let after = try await harness.result(for: unknown.id).result
+            #expect(after.errors.map(\.code) == [.clientNotFound])
+            #expect(pipeline.statistics.snapshot.deadLettered == 1)
+        }
     }
 
     @Test func connectWiseDeactivatesByJSONPatchOfTheClosedStatus() async throws {

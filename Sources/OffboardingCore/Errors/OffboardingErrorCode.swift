@@ -19,6 +19,9 @@ public struct OffboardingErrorCode: RawRepresentable, Hashable, Sendable, Codabl
     public static let invalidEvent = Self(rawValue: "InvalidEvent")
     /// Dead-letter reason: the event names another PSA than the one this consumer serves.
     public static let psaMismatch = Self(rawValue: "PSAMismatch")
+    /// Dead-letter reason: the record was processed but its outcome could not be published (for
+    /// example a result larger than the broker accepts), after bounded attempts.
+    public static let processingFailed = Self(rawValue: "ProcessingFailed")
     /// Warning: the client's current status in the PSA is not an offboarded one, so nothing was touched.
     public static let clientNotOffboarded = Self(rawValue: "ClientNotOffboarded")
     /// Warning: changes wait for an approval.

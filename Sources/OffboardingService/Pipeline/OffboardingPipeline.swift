@@ -195,7 +195,7 @@ public final class OffboardingPipeline: Service, Sendable {
             logger.error("result could not be encoded; record left for redelivery", metadata: ["offboarding.error": "\(error)"])
             return
         }
-        let published = await publish(
+        let outcome = await publish(
             KafkaOutgoingRecord(
                 topic: configuration.topics.results, key: result.clientID, value: value,
                 headers: [
@@ -204,9 +204,21 @@ public final class OffboardingPipeline: Service, Sendable {
                     KafkaHeader(key: "offboarding.instance", string: configuration.instanceID),
                 ]),
             logger: logger)
-        guard published else { return }
-        statistics.update { $0.resultsPublished += 1 }
-        complete(work, logger: logger)
+        switch outcome {
+        case .published:
+            statistics.update { $0.resultsPublished += 1 }
+            complete(work, logger: logger)
+        case .stopping:
+            return
+        case .rejected(let error):
+            // A poison record: its result can never be published. Dead-lettering it, with the
+            // reason, unblocks its partition and leaves it visible to operators.
+            logger.error("result cannot be published; event dead-lettered", metadata: ["kafka.error": "\(error)"])
+            await deadLetter(
+                work, code: .processingFailed,
+                reason: "the result (\(value.count) bytes, success \(result.success), \(result.statistics.configsDeactivated) deactivated) could not be published: \(error)",
+                logger: logger)
+        }
     }
 
     private func deadLetter(_ work: Work, code: OffboardingErrorCode, reason: String, logger: Logger) async {
@@ -219,26 +231,64 @@ public final class OffboardingPipeline: Service, Sendable {
             KafkaHeader(key: "dlq.source.partition", string: String(record.partition)),
             KafkaHeader(key: "dlq.source.offset", string: String(record.offset)),
         ]
-        let outgoing = KafkaOutgoingRecord(
+        var outgoing = KafkaOutgoingRecord(
             topic: configuration.topics.deadLetter, partition: nil, key: record.key, value: record.value, headers: headers)
-        guard await publish(outgoing, logger: logger) else { return }
-        statistics.update { $0.deadLettered += 1 }
-        complete(work, logger: logger)
+        var attempt = 0
+        while true {
+            switch await publish(outgoing, logger: logger) {
+            case .published:
+                statistics.update { $0.deadLettered += 1 }
+                complete(work, logger: logger)
+                return
+            case .stopping:
+                return
+            case .rejected(let error):
+                // Even the dead letter is refused (an input larger than the broker accepts): keep the
+                // key and reason, drop the value, so the record is still accounted for.
+                attempt += 1
+                guard attempt == 1, outgoing.value != nil else {
+                    logger.critical("dead letter refused; the record stays unacknowledged", metadata: ["kafka.error": "\(error)"])
+                    guard await sleepUnlessStopping(.seconds(30)) else { return }
+                    continue
+                }
+                outgoing.value = nil
+                outgoing.headers.append(KafkaHeader(key: "dlq.value.dropped", string: "\(error)"))
+            }
+        }
     }
 
-    /// Sends until the broker acknowledges or the pipeline stops. False means the record's outcome
-    /// is not final, so its offset must not be stored.
-    private func publish(_ record: KafkaOutgoingRecord, logger: Logger) async -> Bool {
+    enum PublishOutcome {
+        case published
+        /// The pipeline is stopping: the record's outcome is not final and its offset must not be stored.
+        case stopping
+        /// The broker or librdkafka refuses this record for good (too large, invalid).
+        case rejected(KafkaError)
+    }
+
+    /// librdkafka's codes for a record that no repetition will get accepted.
+    static let permanentProduceErrors: Set<Int32> = [
+        2,  // CORRUPT_MESSAGE
+        10,  // MSG_SIZE_TOO_LARGE (also raised by librdkafka itself above message.max.bytes)
+        87,  // INVALID_RECORD
+    ]
+
+    /// Sends until the broker acknowledges; transient failures (a broker down) are repeated with
+    /// back-off for as long as it takes, a permanent refusal after a few attempts is returned.
+    private func publish(_ record: KafkaOutgoingRecord, logger: Logger) async -> PublishOutcome {
         var delay = Duration.milliseconds(100)
+        var refusals = 0
         while true {
             do {
                 try await producer.send(record)
-                return true
+                return .published
+            } catch let error as KafkaError where error.rdKafkaCode.map(Self.permanentProduceErrors.contains) == true {
+                refusals += 1
+                if refusals >= 3 { return .rejected(error) }
+                logger.warning("publish refused; trying again", metadata: ["kafka.topic": "\(record.topic)", "kafka.error": "\(error)"])
             } catch {
                 logger.error("publish failed; retrying", metadata: ["kafka.topic": "\(record.topic)", "kafka.error": "\(error)"])
             }
-            if isStopping { return false }
-            try? await Task.sleep(for: delay)
+            guard await sleepUnlessStopping(delay) else { return .stopping }
             delay = min(delay * 2, .seconds(5))
         }
     }
