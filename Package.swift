@@ -167,7 +167,7 @@ let package = Package(
         .testTarget(
             name: "OffboardingServiceTests",
             // The CLI is a dependency so that `swift test` builds the binary the process tests start.
-            dependencies: ["OffboardingService", "OffboardingTestSupport", "PSAOffboarderCLI"]
+            dependencies: ["OffboardingService", "OffboardingTestSupport", "PSAHTTP", "PSAOffboarderCLI"]
         ),
     ]
 )

@@ -2,6 +2,8 @@ import PSAHTTP
 
 extension AutotaskClient {
     public struct Configuration: Sendable, Hashable {
+        /// Autotask allows 10,000 requests an hour per database (shared by all its integrations).
+        public static let defaultHTTP = PSAHTTPTransport.Configuration(rateLimit: .init(maxRequests: 10_000, per: .seconds(3600)))
         /// The zone's API root, `https://webservicesN.autotask.net/atservicesrest/v1.0`; nil finds it
         /// through `zoneInformationURL`.
         public var baseURL: String?
@@ -21,7 +23,7 @@ extension AutotaskClient {
 
         public init(
             baseURL: String?, zoneInformationURL: String = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation",
-            apiIntegrationCode: String, username: String, secret: String, pageSize: Int = 500, threadsPerEndpoint: Int = 3, http: PSAHTTPTransport.Configuration = .init()
+            apiIntegrationCode: String, username: String, secret: String, pageSize: Int = 500, threadsPerEndpoint: Int = 3, http: PSAHTTPTransport.Configuration = Self.defaultHTTP
         ) {
             self.baseURL = baseURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
             self.zoneInformationURL = zoneInformationURL

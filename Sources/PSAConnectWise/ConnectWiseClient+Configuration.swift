@@ -2,6 +2,8 @@ import PSAHTTP
 
 extension ConnectWiseClient {
     public struct Configuration: Sendable, Hashable {
+        /// ConnectWise publishes no request rate, only 429 with `Retry-After`: pace by concurrency.
+        public static let defaultHTTP = PSAHTTPTransport.Configuration(maxInFlight: 16)
         /// `https://{api-host}/{codebase}/apis/3.0`, e.g. `https://api-na.myconnectwise.net/v4_6_release/apis/3.0`.
         public var baseURL: String
         /// The login company id (the part before `+` in the Basic username).
@@ -19,7 +21,7 @@ extension ConnectWiseClient {
 
         public init(
             baseURL: String, companyID: String, publicKey: String, privateKey: String, clientID: String,
-            inactiveStatusName: String? = nil, pageSize: Int = 1000, http: PSAHTTPTransport.Configuration = .init()
+            inactiveStatusName: String? = nil, pageSize: Int = 1000, http: PSAHTTPTransport.Configuration = Self.defaultHTTP
         ) {
             self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
             self.companyID = companyID

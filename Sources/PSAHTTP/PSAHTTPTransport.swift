@@ -22,12 +22,18 @@ public struct PSAHTTPTransport: Sendable {
         public var budget: Duration
         /// The largest response body read.
         public var maxResponseBytes: Int
+        /// At most this many requests in any window, over every caller of this transport.
+        public var rateLimit: RequestRateLimiter.Limit?
+        /// At most this many requests in flight at once, over every caller of this transport.
+        public var maxInFlight: Int?
 
         public init(
             requestTimeout: Duration = .seconds(30), maxAttempts: Int = 5, maxRetryAfter: Duration = .seconds(60),
             initialBackoff: Duration = .milliseconds(250), maxBackoff: Duration = .seconds(10), budget: Duration = .seconds(120),
-            maxResponseBytes: Int = 64 << 20
+            maxResponseBytes: Int = 64 << 20, rateLimit: RequestRateLimiter.Limit? = nil, maxInFlight: Int? = nil
         ) {
+            self.rateLimit = rateLimit
+            self.maxInFlight = maxInFlight
             self.requestTimeout = requestTimeout
             self.budget = budget
             self.maxAttempts = max(1, maxAttempts)
@@ -50,6 +56,8 @@ public struct PSAHTTPTransport: Sendable {
     private let configuration: Configuration
     private let logger: Logger
     private let isSlowDown: @Sendable (Response) -> Bool
+    private let rateLimiter: RequestRateLimiter?
+    private let inFlight: AsyncSemaphore?
 
     /// - Parameter isSlowDown: recognises a PSA's own "slow down" answer that is not a 429, such as
     ///   Autotask's thread-limit error; such responses are repeated like a 429.
@@ -61,6 +69,8 @@ public struct PSAHTTPTransport: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.isSlowDown = isSlowDown
+        self.rateLimiter = configuration.rateLimit.map(RequestRateLimiter.init(limit:))
+        self.inFlight = configuration.maxInFlight.map(AsyncSemaphore.init(permits:))
     }
 
     /// Returns the final response whatever its status (after retries); throws only when the PSA could
@@ -75,14 +85,8 @@ public struct PSAHTTPTransport: Sendable {
             request.method = method
             for (name, value) in headers { request.headers.add(name: name, value: value) }
             if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-            let outcome: Result<Response, any Error>
-            do {
-                let response = try await httpClient.execute(request, timeout: .nanoseconds(Int64(configuration.requestTimeout.nanoseconds)))
-                let buffer = try await response.body.collect(upTo: configuration.maxResponseBytes)
-                outcome = .success(Response(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView)))
-            } catch {
-                outcome = .failure(error)
-            }
+            await rateLimiter?.acquire()
+            let outcome = await execute(request)
             let delay: Duration?
             switch outcome {
             case .success(let response) where [429, 502, 503, 504].contains(response.status) || isSlowDown(response):
@@ -106,6 +110,20 @@ public struct PSAHTTPTransport: Sendable {
             }
             attempt += 1
         }
+    }
+
+    private func execute(_ request: HTTPClientRequest) async -> Result<Response, any Error> {
+        let attempt = { () async -> Result<Response, any Error> in
+            do {
+                let response = try await httpClient.execute(request, timeout: .nanoseconds(Int64(configuration.requestTimeout.nanoseconds)))
+                let buffer = try await response.body.collect(upTo: configuration.maxResponseBytes)
+                return .success(Response(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView)))
+            } catch {
+                return .failure(error)
+            }
+        }
+        guard let inFlight else { return await attempt() }
+        return await inFlight.withPermit { () async -> Result<Response, any Error> in await attempt() }
     }
 
     private func withinBudget(_ started: ContinuousClock.Instant, _ delay: Duration) -> Bool {

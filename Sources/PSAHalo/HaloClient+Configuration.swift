@@ -2,6 +2,9 @@ import PSAHTTP
 
 extension HaloClient {
     public struct Configuration: Sendable, Hashable {
+        /// Hosted HaloPSA answers 429 past about 300 requests in a rolling five minutes.
+        public static let defaultHTTP = PSAHTTPTransport.Configuration(
+            rateLimit: .init(maxRequests: 300, per: .seconds(300)), maxInFlight: 8)
         /// `https://{instance}`; the API is under `/api`.
         public var baseURL: String
         /// The authorisation server, e.g. `https://{instance}/auth`; the token endpoint is `{authURL}/token`.
@@ -21,7 +24,7 @@ extension HaloClient {
 
         public init(
             baseURL: String, authURL: String, clientID: String, clientSecret: String, tenant: String? = nil, scope: String = "all",
-            pageSize: Int = 500, tokenRenewalMargin: Duration = .seconds(60), http: PSAHTTPTransport.Configuration = .init()
+            pageSize: Int = 500, tokenRenewalMargin: Duration = .seconds(60), http: PSAHTTPTransport.Configuration = Self.defaultHTTP
         ) {
             self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
             self.authURL = authURL.hasSuffix("/") ? String(authURL.dropLast()) : authURL

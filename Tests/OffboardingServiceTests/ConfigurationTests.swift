@@ -1,5 +1,6 @@
 import Foundation
 import OffboardingService
+import PSAHTTP
 import Testing
 
 @Suite struct ConfigurationTests {
@@ -105,6 +106,24 @@ import Testing
         #expect {
             _ = try OffboarderConfiguration.parse(yaml: Self.contractExample + "\nretry: {budget: soon}\n", environment: Self.environment)
         } throws: { "\($0)" == "retry.budget: must be a duration such as 250ms, 30s, 5m or 1h, not \"soon\"" }
+    }
+
+    @Test func eachPSAGetsItsOwnPacingUnlessTheFileSaysOtherwise() throws {
+        let cw = try OffboarderConfiguration.parse(yaml: Self.contractExample, environment: Self.environment)
+        guard case .connectwise(let connectwise) = cw.psa else { return }
+        #expect(connectwise.http.rateLimit == nil && connectwise.http.maxInFlight == 16)
+
+        let halo = Self.contractExample
+            .replacingOccurrences(of: "kind: connectwise ", with: "kind: halopsa ")
+            .replacingOccurrences(of: "connectwise: {company_id: acme, public_key: \"${CW_PUBLIC_KEY}\", private_key: \"${CW_PRIVATE_KEY}\", client_id: \"${CW_CLIENT_ID}\"}", with: "halopsa: {client_id: c, client_secret: s}")
+        guard case .halopsa(let defaults) = try OffboarderConfiguration.parse(yaml: halo, environment: Self.environment).psa else { return }
+        #expect(defaults.http.rateLimit == .init(maxRequests: 300, per: .seconds(300)))
+        guard case .halopsa(let tuned) = try OffboarderConfiguration.parse(
+            yaml: halo + "\nrate_limit: {requests: 450, per: 5m, max_in_flight: 4}\n", environment: Self.environment).psa else { return }
+        #expect(tuned.http.rateLimit == .init(maxRequests: 450, per: .seconds(300)) && tuned.http.maxInFlight == 4)
+        #expect {
+            _ = try OffboarderConfiguration.parse(yaml: halo + "\nrate_limit: {requests: 450}\n", environment: Self.environment)
+        } throws: { "\($0)" == "rate_limit.per: goes with rate_limit.requests" }
     }
 
     @Test func secretsCanComeFromFiles() throws {

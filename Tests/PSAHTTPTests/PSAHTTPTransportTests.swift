@@ -93,3 +93,32 @@ struct PSAHTTPTransportTests {
         #expect(transport.retryDelay(after: 1, retryAfter: "3600") == nil, "longer than max_retry_after")
     }
 }
+
+@Suite(.timeLimit(.minutes(1)))
+struct RequestRateLimiterTests {
+    @Test func noWindowHoldsMoreThanTheLimit() async {
+        let limiter = RequestRateLimiter(limit: .init(maxRequests: 5, per: .milliseconds(300)))
+        var starts: [ContinuousClock.Instant] = []
+        for _ in 0..<16 {
+            await limiter.acquire()
+            starts.append(.now)
+        }
+        // Any six consecutive starts span at least one window: the sixth waited for the first to age out.
+        for index in 5..<starts.count {
+            #expect(starts[index] - starts[index - 5] >= .milliseconds(300))
+        }
+        // And the first five went at once.
+        #expect(starts[4] - starts[0] < .milliseconds(300))
+    }
+
+    @Test func concurrentCallersShareTheLimit() async {
+        let limiter = RequestRateLimiter(limit: .init(maxRequests: 4, per: .milliseconds(250)))
+        let starts = await withTaskGroup(of: ContinuousClock.Instant.self) { group in
+            for _ in 0..<12 { group.addTask { await limiter.acquire(); return .now } }
+            return await group.reduce(into: []) { $0.append($1) }.sorted()
+        }
+        for index in 4..<starts.count {
+            #expect(starts[index] - starts[index - 4] >= .milliseconds(250))
+        }
+    }
+}

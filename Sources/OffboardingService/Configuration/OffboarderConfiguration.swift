@@ -100,7 +100,18 @@ public struct OffboarderConfiguration: Sendable {
             properties: try kafkaSection.stringMap("properties"))
         try kafkaSection.finish()
 
-        var http = PSAHTTPTransport.Configuration()
+        let psaSection = try root.requiredSection("psa").allowing(["kind", "base_url", "connectwise", "autotask", "halopsa"])
+        let kindText = try psaSection.requiredString("kind")
+        guard let kind = PSAKind(rawValue: kindText) else {
+            throw ConfigurationError(key: psaSection.keyPath("kind"), "must be connectwise, autotask or halopsa, not \"\(kindText)\"")
+        }
+        // The PSA's own pacing first, then what the file says.
+        var http: PSAHTTPTransport.Configuration =
+            switch kind {
+            case .connectwise: ConnectWiseClient.Configuration.defaultHTTP
+            case .autotask: AutotaskClient.Configuration.defaultHTTP
+            case .halopsa: HaloClient.Configuration.defaultHTTP
+            }
         var outageBackoff = Duration.seconds(1)
         var maxOutageBackoff = Duration.seconds(60)
         if let section = try root.section("retry")?.allowing([
@@ -116,11 +127,23 @@ public struct OffboarderConfiguration: Sendable {
             try section.finish()
         }
 
-        let psaSection = try root.requiredSection("psa").allowing(["kind", "base_url", "connectwise", "autotask", "halopsa"])
-        let kindText = try psaSection.requiredString("kind")
-        guard let kind = PSAKind(rawValue: kindText) else {
-            throw ConfigurationError(key: psaSection.keyPath("kind"), "must be connectwise, autotask or halopsa, not \"\(kindText)\"")
+        var maxConcurrentUpdates = 8
+        if let section = try root.section("rate_limit")?.allowing(["max_concurrent_updates", "requests", "per", "max_in_flight"]) {
+            maxConcurrentUpdates = try section.int("max_concurrent_updates", range: 1...256) ?? 8
+            let requests = try section.int("requests", range: 0...1_000_000)
+            let per = try section.duration("per")
+            guard (requests == nil) == (per == nil) else {
+                throw ConfigurationError(key: section.keyPath(requests == nil ? "requests" : "per"), "goes with rate_limit.\(requests == nil ? "per" : "requests")")
+            }
+            if let requests, let per {
+                http.rateLimit = requests == 0 ? nil : .init(maxRequests: requests, per: per)
+            }
+            if let maxInFlight = try section.int("max_in_flight", range: 0...1024) {
+                http.maxInFlight = maxInFlight == 0 ? nil : maxInFlight
+            }
+            try section.finish()
         }
+
         for other in PSAKind.allCases where other != kind && psaSection.contains(other.rawValue) {
             throw ConfigurationError(key: psaSection.keyPath(other.rawValue), "does not go with psa.kind \(kind)")
         }
@@ -184,11 +207,6 @@ public struct OffboarderConfiguration: Sendable {
             defaults.dryRun = try section.bool("dry_run") ?? false
             defaults.requireApproval = try section.bool("require_approval") ?? false
             defaults.includeArchived = try section.bool("include_archived") ?? false
-            try section.finish()
-        }
-        var maxConcurrentUpdates = 8
-        if let section = try root.section("rate_limit")?.allowing(["max_concurrent_updates"]) {
-            maxConcurrentUpdates = try section.int("max_concurrent_updates", range: 1...256) ?? 8
             try section.finish()
         }
         try root.finish()

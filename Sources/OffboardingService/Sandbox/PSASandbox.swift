@@ -3,6 +3,7 @@ import OffboardingCore
 import PSAAutotask
 import PSAConnectWise
 import PSAHalo
+import PSAHTTP
 import PSASimulators
 
 /// One place per PSA that pairs its simulator with the configuration pointing the real adapter at
@@ -25,6 +26,10 @@ public enum PSASandbox {
         public var yaml: @Sendable (_ serverURL: String) -> String
     }
 
+    /// The sandboxes answer as fast as they can and have no request quota: the PSAs' own pacing
+    /// (Autotask's hour, HaloPSA's five minutes) would only slow demos and tests down.
+    static let unpaced = PSAHTTPTransport.Configuration()
+
     public static func make(_ kind: PSAKind, dataset: Dataset = .sample) throws -> Instance {
         func decode<T: Decodable>(_ type: T.Type, sample: T, empty: T) throws -> T {
             switch dataset {
@@ -42,7 +47,7 @@ public enum PSASandbox {
                 configuration: { url in
                     .connectwise(.init(
                         baseURL: url + ConnectWiseSimulator.apiPath, companyID: credentials.companyID, publicKey: credentials.publicKey,
-                        privateKey: credentials.privateKey, clientID: credentials.clientID))
+                        privateKey: credentials.privateKey, clientID: credentials.clientID, http: unpaced))
                 },
                 yaml: { url in
                     """
@@ -61,7 +66,8 @@ public enum PSASandbox {
                 configuration: { url in
                     .autotask(.init(
                         baseURL: nil, zoneInformationURL: url + AutotaskSimulator.apiPath + "/zoneInformation",
-                        apiIntegrationCode: credentials.apiIntegrationCode, username: credentials.username, secret: credentials.secret))
+                        apiIntegrationCode: credentials.apiIntegrationCode, username: credentials.username, secret: credentials.secret,
+                        http: unpaced))
                 },
                 yaml: { url in
                     """
@@ -78,7 +84,7 @@ public enum PSASandbox {
                 configuration: { url in
                     .halopsa(.init(
                         baseURL: url, authURL: url + HaloSimulator.authPath, clientID: credentials.clientID,
-                        clientSecret: credentials.clientSecret, tenant: credentials.tenant))
+                        clientSecret: credentials.clientSecret, tenant: credentials.tenant, http: unpaced))
                 },
                 yaml: { url in
                     """
