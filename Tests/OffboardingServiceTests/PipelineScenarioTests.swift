@@ -149,7 +149,8 @@ struct PipelineScenarioTests {
     /// A second pipeline on the ConnectWise harness's cluster and simulator, with its own events
     /// topic and group, for settings the shared one does not have.
     func withSidePipeline(
-        maxInFlightRecords: Int = 512, producerProperties: [String: String] = [:],
+        maxInFlightRecords: Int = 512, producerProperties: [String: String] = [:], progressStallTimeout: Duration = .seconds(300),
+        psa: OffboarderConfiguration.PSA? = nil,
         _ body: (PipelineHarness, _ send: @Sendable (CompanyStatusChangedEvent, _ key: String?) async throws -> Void, OffboardingPipeline) async throws -> Void
     ) async throws {
         let harness = try await PipelineHarness.shared(.connectwise)
@@ -158,13 +159,15 @@ struct PipelineScenarioTests {
         let producer = try KafkaProducer(
             configuration: .init(bootstrapServers: harness.cluster.bootstrapServers, properties: producerProperties), logger: .test())
         let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 8)
-        let offboarder = Offboarder(psa: OffboarderRuntime.makePSAClient(harness.configuration.psa, httpClient: httpClient, logger: .test()), logger: .test())
+        let offboarder = Offboarder(
+            psa: OffboarderRuntime.makePSAClient(psa ?? harness.configuration.psa, httpClient: httpClient, logger: .test()), logger: .test())
         var topics = PipelineHarness.topics
         topics.events = topic
         let pipeline = try OffboardingPipeline(
             configuration: .init(
                 consumer: .init(bootstrapServers: harness.cluster.bootstrapServers, groupID: "side-\(UUID().uuidString)", topics: [topic]),
-                topics: topics, psa: .connectwise, defaults: harness.configuration.defaults, maxInFlightRecords: maxInFlightRecords),
+                topics: topics, psa: .connectwise, defaults: harness.configuration.defaults, maxInFlightRecords: maxInFlightRecords,
+                progressStallTimeout: progressStallTimeout),
             producer: producer, offboarder: offboarder, logger: .test())
         let running = Task { try await pipeline.run() }
         let eventProducer = try KafkaProducer(configuration: .init(bootstrapServers: harness.cluster.bootstrapServers), logger: .test())
@@ -195,6 +198,31 @@ struct PipelineScenarioTests {
             }
             #expect(pipeline.statistics.snapshot.resultsPublished == 12)
         }
+    }
+
+    @Test func aHangingPSACallShowsAsAStalledPipelineUntilItMovesAgain() async throws {
+        let simulator = ConnectWiseSimulator(data: .sample())
+        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())
+        let psa = try PSASandbox.make(.connectwise, dataset: .empty).configuration(server.baseURL)
+        try await withSidePipeline(progressStallTimeout: .milliseconds(500), psa: psa) { harness, send, pipeline in
+            await simulator.setLatency(.seconds(3))
+            let event = harness.event(forClient: 23456)
+            try await send(event, nil)
+            let deadline = ContinuousClock.now + .seconds(30)
+            var seen: [PipelineHealth.State] = []
+            // Health is a function of time: sample it until the stall shows, then until it clears.
+            while ContinuousClock.now < deadline, !seen.contains(where: { if case .stalled = $0 { true } else { false } }) {
+                seen.append(pipeline.health().state)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(seen.contains { if case .stalled(let reason) = $0 { reason.contains("no progress") } else { false } })
+            await simulator.setLatency(.zero)
+            _ = try await harness.result(for: event.id)
+            while ContinuousClock.now < deadline, pipeline.health().state != .healthy { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(pipeline.health().state == .healthy)
+            #expect(pipeline.health().isLive)
+        }
+        await server.stop()
     }
 
     @Test func aResultThatCanNeverBePublishedIsDeadLetteredAndDoesNotBlockItsPartition() async throws {

@@ -18,12 +18,24 @@ public struct Offboarder: Sendable {
     public let configuration: Configuration
     private let logger: Logger
     private let now: @Sendable () -> Date
+    private let progress: @Sendable () -> Void
 
-    public init(psa: any PSAClient, configuration: Configuration = .init(), logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+    /// - Parameter progress: called after each PSA call that returns, so that a long offboarding
+    ///   shows it is moving.
+    public init(
+        psa: any PSAClient, configuration: Configuration = .init(), logger: Logger, now: @escaping @Sendable () -> Date = Date.init,
+        progress: @escaping @Sendable () -> Void = {}
+    ) {
         self.psa = psa
         self.configuration = configuration
         self.logger = logger
         self.now = now
+        self.progress = progress
+    }
+
+    /// The same run with a progress callback.
+    public func reportingProgress(to progress: @escaping @Sendable () -> Void) -> Offboarder {
+        Offboarder(psa: psa, configuration: configuration, logger: logger, now: now, progress: progress)
     }
 
     public func run(_ request: OffboardingRequest) async -> OffboardingResult {
@@ -56,7 +68,9 @@ public struct Offboarder: Sendable {
                         message: "client status in \(psa.kind) is \(company.statusNames.map { "\"\($0)\"" }.joined(separator: " / ")), not one of \(options.offboardedStatuses); nothing was changed"))
                 return result
             }
+            progress()
             listed = try await psa.listConfigurations(companyID: company.id, includeArchived: options.includeArchived)
+            progress()
         } catch {
             logger.warning("offboarding failed before any change", metadata: ["psa.error": "\(error)"])
             result.errors.append(.init(code: error.code, message: error.message, timestamp: Timestamp.string(now())))
@@ -150,6 +164,7 @@ public struct Offboarder: Sendable {
                 group.addTask { (index, await Self.deactivate(config, with: psa)) }
             }
             while let (index, outcome) = await group.next() {
+                progress()
                 if case .failure(let error) = outcome {
                     logger.warning("configuration update failed", metadata: ["psa.config.id": "\(configs[index].id)", "psa.error": "\(error)"])
                 }

@@ -26,13 +26,20 @@ public final class OffboardingPipeline: Service, Sendable {
         /// `maxOutageBackoff`; its offset stays unstored meanwhile.
         public var outageBackoff: Duration
         public var maxOutageBackoff: Duration
+        /// The poll loop is stalled when it has not turned for this long.
+        public var pollStallTimeout: Duration
+        /// Work in flight is stalled when no record finished and no PSA call returned for this long.
+        public var progressStallTimeout: Duration
 
         public init(
             consumer: KafkaConsumer.Configuration, topics: OffboarderConfiguration.Topics, psa: PSAKind, defaults: OffboardingOptions,
             maxInFlightRecords: Int = 512, pollTimeout: Duration = .milliseconds(100),
             instanceID: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)",
-            outageBackoff: Duration = .seconds(1), maxOutageBackoff: Duration = .seconds(60)
+            outageBackoff: Duration = .seconds(1), maxOutageBackoff: Duration = .seconds(60),
+            pollStallTimeout: Duration = .seconds(60), progressStallTimeout: Duration = .seconds(300)
         ) {
+            self.pollStallTimeout = pollStallTimeout
+            self.progressStallTimeout = progressStallTimeout
             self.instanceID = instanceID
             self.outageBackoff = outageBackoff
             self.maxOutageBackoff = maxOutageBackoff
@@ -46,6 +53,7 @@ public final class OffboardingPipeline: Service, Sendable {
     }
 
     public let statistics = PipelineStatistics()
+    private let heartbeat = PipelineHeartbeat()
     private let configuration: Configuration
     private let consumer: KafkaConsumer
     private let producer: KafkaProducer
@@ -63,7 +71,8 @@ public final class OffboardingPipeline: Service, Sendable {
     public init(configuration: Configuration, producer: KafkaProducer, offboarder: Offboarder, logger: Logger) throws(KafkaError) {
         self.configuration = configuration
         self.producer = producer
-        self.offboarder = offboarder
+        let heartbeat = self.heartbeat
+        self.offboarder = offboarder.reportingProgress { heartbeat.progressed() }
         self.logger = logger
         let tracker = OffsetTracker()
         self.tracker = tracker
@@ -73,6 +82,27 @@ public final class OffboardingPipeline: Service, Sendable {
             case .revoked(let partitions): tracker.revoke(partitions)
             }
         }
+    }
+
+    /// Whether the poll loop turns and the work in flight moves; for liveness probes.
+    public func health() -> PipelineHealth {
+        let beats = heartbeat.beats.withLock { $0 }
+        let inFlight = lanes.pending
+        let assigned = consumer.assignment.count
+        let now = ContinuousClock.now
+        let state: PipelineHealth.State
+        if beats.stopped {
+            state = .stopped
+        } else if let lastPoll = beats.lastPoll, now - lastPoll > configuration.pollStallTimeout {
+            state = .stalled(reason: "the poll loop has not turned for \(now - lastPoll)")
+        } else if inFlight > 0, now - beats.lastProgress > configuration.progressStallTimeout {
+            state = .stalled(reason: "\(inFlight) records in flight and no progress for \(now - beats.lastProgress)")
+        } else if beats.lastPoll == nil || assigned == 0 {
+            state = .starting
+        } else {
+            state = .healthy
+        }
+        return PipelineHealth(state: state, recordsInFlight: inFlight, partitionsAssigned: assigned)
     }
 
     /// The partitions this member owns now.
@@ -99,6 +129,7 @@ public final class OffboardingPipeline: Service, Sendable {
         let failure: (any Error)? = await withDiscardingTaskGroup { group -> (any Error)? in
             var paused: [KafkaTopicPartition] = []
             while !isStopping {
+                heartbeat.polled()
                 let free = configuration.maxInFlightRecords - lanes.pending
                 // At capacity (a slow or unreachable PSA), stop fetching but keep polling: a member
                 // that stops polling for max.poll.interval.ms is put out of the group.
@@ -130,6 +161,7 @@ public final class OffboardingPipeline: Service, Sendable {
             return nil
         }
         statistics.update { $0.abandonedAtShutdown = lanes.abandoned }
+        heartbeat.stopped()
         await consumer.close()
         logger.info("consumer pipeline stopped", metadata: ["pipeline.statistics": "\(statistics.snapshot)"])
         if let failure { throw failure }
@@ -138,6 +170,7 @@ public final class OffboardingPipeline: Service, Sendable {
     private func runLane(_ key: String) async {
         while let work = lanes.next(for: key) {
             await process(work)
+            heartbeat.progressed()
             lanes.done()
         }
     }

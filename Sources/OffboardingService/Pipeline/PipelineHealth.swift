@@ -1,0 +1,42 @@
+import Synchronization
+
+/// Whether the consumer loop is alive. librdkafka 2.0.2 does not put a member whose processing
+/// hangs out of its group (polling any queue resets max.poll.interval.ms, #4176), so the pipeline
+/// watches itself: the poll loop must turn, and work in flight must make progress.
+public struct PipelineHealth: Sendable, Hashable, CustomStringConvertible {
+    public enum State: Sendable, Hashable {
+        /// Not yet polled, or no partitions assigned yet.
+        case starting
+        case healthy
+        /// The poll loop or the work in flight stopped moving; the reason says which and for how long.
+        case stalled(reason: String)
+        case stopped
+    }
+
+    public var state: State
+    public var recordsInFlight: Int
+    public var partitionsAssigned: Int
+
+    public var isLive: Bool {
+        if case .stalled = state { return false }
+        return true
+    }
+
+    public var description: String { "\(state), \(recordsInFlight) in flight, \(partitionsAssigned) partitions" }
+}
+
+/// The times the health check reads; written by the poll loop and by the work in flight.
+final class PipelineHeartbeat: Sendable {
+    struct Beats {
+        var lastPoll: ContinuousClock.Instant?
+        var lastProgress: ContinuousClock.Instant = .now
+        var stopped = false
+    }
+
+    let beats = Mutex(Beats())
+
+    func polled() { beats.withLock { $0.lastPoll = .now } }
+    /// A record finished, or a PSA call within one returned.
+    func progressed() { beats.withLock { $0.lastProgress = .now } }
+    func stopped() { beats.withLock { $0.stopped = true } }
+}
