@@ -16,6 +16,8 @@ public final class KafkaConsumer: Sendable {
             /// Read these partitions from their beginning, outside any group, committing nothing
             /// (for readers of results in tests and tools: no group join to wait for).
             case partitionsFromBeginning([KafkaTopicPartition])
+            /// Read the last `count` records of each partition and on, outside any group.
+            case partitionsFromTail(count: Int64, [KafkaTopicPartition])
         }
 
         public var bootstrapServers: String
@@ -48,7 +50,10 @@ public final class KafkaConsumer: Sendable {
             result.merge(properties) { _, new in new }
             // An offset is stored only once its record's outcome is final; this is not negotiable.
             result["enable.auto.offset.store"] = "false"
-            if case .partitionsFromBeginning = consumption { result["enable.auto.commit"] = "false" }
+            switch consumption {
+            case .partitionsFromBeginning, .partitionsFromTail: result["enable.auto.commit"] = "false"
+            case .group: break
+            }
             return result
         }
     }
@@ -102,11 +107,13 @@ public final class KafkaConsumer: Sendable {
                 rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA)
             }
             err = rd_kafka_subscribe(handle, list)
-        case .partitionsFromBeginning(let partitions):
+        case .partitionsFromBeginning(let partitions), .partitionsFromTail(_, let partitions):
+            var start = Int64(RD_KAFKA_OFFSET_BEGINNING)
+            if case .partitionsFromTail(let count, _) = configuration.consumption { start = Int64(RD_KAFKA_OFFSET_TAIL_BASE) - max(0, count) }
             let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))
             defer { rd_kafka_topic_partition_list_destroy(list) }
             for partition in partitions {
-                rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)?.pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+                rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)?.pointee.offset = start
             }
             err = rd_kafka_assign(handle, list)
             context.assignment.withLock { $0 = (Set(partitions), true) }
@@ -181,6 +188,31 @@ public final class KafkaConsumer: Sendable {
             throw KafkaError(
                 code: .offsetStore, message: "\(partition)@\(nextOffset): \(RDKafkaError.describe(code))", rdKafkaCode: code.rawValue)
         }
+    }
+
+    /// The partition's low and high watermarks (the first offset and the offset after the last).
+    public func watermarks(of partition: KafkaTopicPartition, timeout: Duration = .seconds(10)) async throws(KafkaError) -> (low: Int64, high: Int64) {
+        let timeoutMs = Int32(clamping: timeout.components.seconds * 1000)
+        let result: Result<(Int64, Int64), KafkaError> = await withCheckedContinuation { continuation in
+            // A broker round trip: off the cooperative pool, and on the consumer's own queue so that
+            // it can never overlap `close()`.
+            queue.async { [self] in
+                guard state.withLock({ $0 }) == .open else {
+                    continuation.resume(returning: .failure(KafkaError(code: .closed, message: "consumer is closed")))
+                    return
+                }
+                var low: Int64 = 0
+                var high: Int64 = 0
+                let err = rd_kafka_query_watermark_offsets(handle, partition.topic, partition.partition, &low, &high, timeoutMs)
+                if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    continuation.resume(returning: .success((low, high)))
+                } else {
+                    continuation.resume(
+                        returning: .failure(KafkaError(code: .consume, message: "watermarks of \(partition): \(RDKafkaError.describe(err))", rdKafkaCode: err.rawValue)))
+                }
+            }
+        }
+        return try result.get()
     }
 
     /// Stops fetching these partitions (their position is kept) until `resume`; the member stays in

@@ -144,6 +144,38 @@ public final class KafkaProducer: Service, Sendable {
         return bytes.withUnsafeBytes { body($0.baseAddress, $0.count) }
     }
 
+    /// The topic's partition count from the cluster's metadata.
+    public func partitionCount(of topic: String, timeout: Duration = .seconds(10)) async throws(KafkaError) -> Int32 {
+        let timeoutMs = Int32(clamping: timeout.components.seconds * 1000)
+        let result: Result<Int32, KafkaError> = await withCheckedContinuation { continuation in
+            // rd_kafka_metadata blocks: keep it off the cooperative pool.
+            DispatchQueue.global().async { [self] in
+                guard let topicHandle = rd_kafka_topic_new(handle, topic, nil) else {
+                    continuation.resume(returning: .failure(KafkaError(code: .consume, message: "cannot name topic \(topic)")))
+                    return
+                }
+                defer { rd_kafka_topic_destroy(topicHandle) }
+                var metadata: UnsafePointer<rd_kafka_metadata>?
+                let err = rd_kafka_metadata(handle, 0, topicHandle, &metadata, timeoutMs)
+                guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+                    continuation.resume(
+                        returning: .failure(KafkaError(code: .consume, message: "metadata of \(topic): \(RDKafkaError.describe(err))", rdKafkaCode: err.rawValue)))
+                    return
+                }
+                defer { rd_kafka_metadata_destroy(metadata) }
+                let topics = UnsafeBufferPointer(start: metadata.pointee.topics, count: Int(metadata.pointee.topic_cnt))
+                guard let entry = topics.first, entry.err == RD_KAFKA_RESP_ERR_NO_ERROR, entry.partition_cnt > 0 else {
+                    let topicErr = topics.first?.err ?? RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+                    continuation.resume(
+                        returning: .failure(KafkaError(code: .consume, message: "topic \(topic): \(RDKafkaError.describe(topicErr))", rdKafkaCode: topicErr.rawValue)))
+                    return
+                }
+                continuation.resume(returning: .success(Int32(entry.partition_cnt)))
+            }
+        }
+        return try result.get()
+    }
+
     /// Waits for every outstanding record, then stops the poll thread. Idempotent.
     public func shutdown() async {
         let shouldFlush = state.withLock { state -> Bool in

@@ -200,6 +200,25 @@ struct PipelineScenarioTests {
         }
     }
 
+    @Test func anEventRedeliveredAfterItsResultWasPublishedIsNotRunAgain() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        let client = await harness.makeClient(active: 5)
+        let event = harness.event(forClient: client.id)
+        try await harness.send(event)
+        let first = try await harness.result(for: event.id).result
+        #expect(first.statistics.configsDeactivated == 5)
+
+        // The same event again, as a crash before the offset commit would redeliver it, then a marker behind it.
+        let before = harness.runtime.pipeline.statistics.snapshot.alreadyPublished
+        try await harness.send(event)
+        let marker = harness.event(forClient: client.id, options: .init(dryRun: true, includeArchived: true))
+        try await harness.send(marker)
+        _ = try await harness.result(for: marker.id)
+        #expect(harness.results(for: event.id).count == 1, "no second, disagreeing result")
+        #expect(harness.runtime.pipeline.statistics.snapshot.alreadyPublished > before)
+        #expect(await harness.tenant.deactivationWrites(forClient: client.id) == 5)
+    }
+
     @Test func aHangingPSACallShowsAsAStalledPipelineUntilItMovesAgain() async throws {
         let simulator = ConnectWiseSimulator(data: .sample())
         let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())

@@ -26,6 +26,8 @@ public final class OffboardingPipeline: Service, Sendable {
         /// `maxOutageBackoff`; its offset stays unstored meanwhile.
         public var outageBackoff: Duration
         public var maxOutageBackoff: Duration
+        /// Skip events whose result is already on the results topic (see `ResultLedger`).
+        public var skipEventsWithResults: Bool = true
         /// The poll loop is stalled when it has not turned for this long.
         public var pollStallTimeout: Duration
         /// Work in flight is stalled when no record finished and no PSA call returned for this long.
@@ -54,6 +56,7 @@ public final class OffboardingPipeline: Service, Sendable {
 
     public let statistics = PipelineStatistics()
     private let heartbeat = PipelineHeartbeat()
+    private let ledger = Mutex<ResultLedger?>(nil)
     private let configuration: Configuration
     private let consumer: KafkaConsumer
     private let producer: KafkaProducer
@@ -124,8 +127,36 @@ public final class OffboardingPipeline: Service, Sendable {
 
     private var isStopping: Bool { stopping.withLock { $0 } }
 
+    /// Reads the results topic's tail before the first event, so that events whose result is
+    /// already published (the offset was not committed before a crash) are not run again.
+    private func startLedger() async -> ResultLedger? {
+        guard configuration.skipEventsWithResults else { return nil }
+        do {
+            let partitions = try await producer.partitionCount(of: configuration.topics.results)
+            var properties = configuration.consumer.properties
+            properties.removeValue(forKey: "group.id")
+            let ledger = try ResultLedger(
+                bootstrapServers: configuration.consumer.bootstrapServers, topic: configuration.topics.results, partitionCount: partitions,
+                properties: properties, tail: 10_000, capacity: 200_000, logger: logger)
+            do {
+                try await ledger.catchUp(timeout: .seconds(60))
+            } catch {
+                await ledger.stop()
+                throw error
+            }
+            logger.info("results already published", metadata: ["pipeline.ledger.events": "\(ledger.count)"])
+            return ledger
+        } catch {
+            // At-least-once still holds without it; only a repeated run after a crash is not avoided.
+            logger.error("results topic not read; events redelivered after a crash may run again", metadata: ["kafka.error": "\(error)"])
+            return nil
+        }
+    }
+
     private func consumeUntilStopped() async throws {
         logger.info("consumer pipeline starting", metadata: ["kafka.librdkafka.version": "\(RDKafkaVersion.string)"])
+        let ledger = await startLedger()
+        self.ledger.withLock { $0 = ledger }
         let failure: (any Error)? = await withDiscardingTaskGroup { group -> (any Error)? in
             var paused: [KafkaTopicPartition] = []
             while !isStopping {
@@ -162,6 +193,7 @@ public final class OffboardingPipeline: Service, Sendable {
         }
         statistics.update { $0.abandonedAtShutdown = lanes.abandoned }
         heartbeat.stopped()
+        await ledger?.stop()
         await consumer.close()
         logger.info("consumer pipeline stopped", metadata: ["pipeline.statistics": "\(statistics.snapshot)"])
         if let failure { throw failure }
@@ -207,6 +239,12 @@ public final class OffboardingPipeline: Service, Sendable {
             complete(work, logger: logger)
             return
         }
+        if ledger.withLock({ $0 })?.contains(event.id) == true {
+            statistics.update { $0.alreadyPublished += 1 }
+            logger.info("event already has a result; not run again")
+            complete(work, logger: logger)
+            return
+        }
         let request = OffboardingRequest(
             eventID: event.id, trigger: .event, client: .id(event.companyID), clientNameHint: event.companyName, options: options)
         var result = await offboarder.run(request)
@@ -240,6 +278,7 @@ public final class OffboardingPipeline: Service, Sendable {
         switch outcome {
         case .published:
             statistics.update { $0.resultsPublished += 1 }
+            ledger.withLock { $0 }?.record(event.id)
             complete(work, logger: logger)
         case .stopping:
             return

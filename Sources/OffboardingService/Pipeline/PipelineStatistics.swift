@@ -9,6 +9,8 @@ public final class PipelineStatistics: Sendable {
         public var deadLettered = 0
         public var resultsPublished = 0
         public var offsetsStored = 0
+        /// Events skipped because their result was already on the results topic (redelivered after a crash).
+        public var alreadyPublished = 0
         /// Times a record was tried again because the PSA could not be reached.
         public var outageRetries = 0
         /// Records fetched but given up at shutdown before they started (redelivered later).

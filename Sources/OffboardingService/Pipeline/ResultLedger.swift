@@ -1,0 +1,109 @@
+import Logging
+import OffboardingKafka
+import Synchronization
+
+/// The event ids that already have a result on the results topic. A record redelivered after a
+/// crash or a rebalance (its result published, its offset not yet committed) is then recognised
+/// and not run again, so the PSA is not asked twice and no second, disagreeing result appears.
+///
+/// It reads the tail of every results partition outside any group, and keeps reading.
+final class ResultLedger: Sendable {
+    private struct State {
+        var ids: Set<String> = []
+        /// Insertion order, for evicting the oldest ids beyond `capacity`.
+        var order: [String] = []
+        var head = 0
+        /// Per partition, the offset after the last record read.
+        var next: [Int32: Int64] = [:]
+    }
+
+    private let consumer: KafkaConsumer
+    private let partitions: [KafkaTopicPartition]
+    private let capacity: Int
+    private let state = Mutex(State())
+    private let task = Mutex<Task<Void, Never>?>(nil)
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - tail: how many of the latest records of each partition are read at start.
+    ///   - capacity: how many event ids are remembered.
+    init(
+        bootstrapServers: String, topic: String, partitionCount: Int32, properties: [String: String], tail: Int64, capacity: Int,
+        logger: Logger
+    ) throws(KafkaError) {
+        partitions = (0..<partitionCount).map { KafkaTopicPartition(topic: topic, partition: $0) }
+        consumer = try KafkaConsumer(
+            configuration: .init(
+                bootstrapServers: bootstrapServers, groupID: "psa-offboarder-ledger", consumption: .partitionsFromTail(count: tail, partitions),
+                properties: properties),
+            logger: logger)
+        self.capacity = max(1, capacity)
+        self.logger = logger
+        // Holds `self` until `stop()`.
+        let loop = Task { [self] in
+            while !Task.isCancelled {
+                guard let batch = try? await consumer.poll(maxRecords: 1000, timeout: .milliseconds(100)) else { continue }
+                for record in batch { add(record) }
+            }
+        }
+        task.withLock { $0 = loop }
+    }
+
+    private func add(_ record: KafkaRecord) {
+        let id = record.headers.last(named: "offboarding.event.id")?.stringValue
+        state.withLock { state in
+            state.next[record.partition] = max(state.next[record.partition] ?? 0, record.offset + 1)
+            if let id { Self.insert(id, into: &state, capacity: capacity) }
+        }
+    }
+
+    private static func insert(_ id: String, into state: inout State, capacity: Int) {
+        guard state.ids.insert(id).inserted else { return }
+        state.order.append(id)
+        if state.order.count - state.head > capacity {
+            state.ids.remove(state.order[state.head])
+            state.head += 1
+            if state.head > capacity {
+                state.order.removeFirst(state.head)
+                state.head = 0
+            }
+        }
+    }
+
+    func contains(_ eventID: String) -> Bool {
+        state.withLock { $0.ids.contains(eventID) }
+    }
+
+    /// Remembers a result this process has just published.
+    func record(_ eventID: String) {
+        state.withLock { Self.insert(eventID, into: &$0, capacity: capacity) }
+    }
+
+    /// Returns once every partition has been read up to where it ended when this was called.
+    func catchUp(timeout: Duration) async throws {
+        var targets: [Int32: Int64] = [:]
+        for partition in partitions {
+            let (low, high) = try await consumer.watermarks(of: partition)
+            if high > low { targets[partition.partition] = high }
+        }
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let behind = state.withLock { state in targets.filter { (state.next[$0.key] ?? 0) < $0.value }.count }
+            if behind == 0 { return }
+            guard ContinuousClock.now < deadline else {
+                throw KafkaError(code: .consume, message: "the results topic was not read to its end within \(timeout) (\(behind) partitions behind)")
+            }
+            // The reader loop fills `next`; this only re-checks it.
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    var count: Int { state.withLock { $0.ids.count } }
+
+    func stop() async {
+        let loop = task.withLock { $0 }
+        loop?.cancel()
+        await loop?.value
+        await consumer.close()
+    }
+}
