@@ -29,7 +29,7 @@ struct ConsumerProcessTests {
         "LOG_LEVEL": "info",
     ]
 
-    func setUp(companies count: Int, configsEach: Int, eventPartitions: Int32) async throws -> Setup {
+    func setUp(companies count: Int, configsEach: Int, eventPartitions: Int32, bystanders: Int = 0, extraYAML: String = "") async throws -> Setup {
         let logger = Logger.test()
         let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
         let topics = PipelineHarness.topics
@@ -37,9 +37,10 @@ struct ConsumerProcessTests {
         try cluster.createTopic(topics.results, partitions: 4)
         try cluster.createTopic(topics.deadLetter, partitions: 1)
         var data = ConnectWiseDataset.empty()
-        for index in 0..<count {
+        for index in 0..<(count + bystanders) {
             let id = 500 + index
-            data.companies.append(.init(id: id, identifier: "C\(id)", name: "Client \(id)", status: ConnectWiseDataset.offboardedCompanyStatus))
+            let status = index < count ? ConnectWiseDataset.offboardedCompanyStatus : ConnectWiseDataset.activeCompanyStatus
+            data.companies.append(.init(id: id, identifier: "C\(id)", name: "Client \(id)", status: status))
             for config in 0..<configsEach {
                 data.configurations.append(.init(id: id * 1000 + config, name: "Device \(config)", companyID: id, statusID: 1))
             }
@@ -64,7 +65,7 @@ struct ConsumerProcessTests {
               connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
             criteria:
               offboarded_statuses: ["Inactive", "Offboarded"]
-            """
+            """ + extraYAML
         try yaml.write(toFile: configFile, atomically: true, encoding: .utf8)
         let results = try TopicCollector(
             bootstrapServers: cluster.bootstrapServers,
@@ -75,10 +76,10 @@ struct ConsumerProcessTests {
             companies: data.companies, environment: Self.secrets)
     }
 
-    func send(_ company: ConnectWiseDataset.Company, through setup: Setup) async throws -> String {
+    func send(_ company: ConnectWiseDataset.Company, status: String = "Offboarded", through setup: Setup) async throws -> String {
         let event = CompanyStatusChangedEvent(
             id: UUID().uuidString.lowercased(), source: "test", psa: .connectwise, companyID: String(company.id), companyName: company.name,
-            status: "Offboarded")
+            status: status)
         let (headers, value) = CloudEventEncoder.structured(event)
         try await setup.producer.send(
             KafkaOutgoingRecord(
@@ -179,6 +180,72 @@ struct ConsumerProcessTests {
         }
         second.signal(SIGTERM)
         #expect(await second.waitForExit() == 0)
+        await setup.results.stop()
+        await setup.producer.shutdown()
+        await setup.server.stop()
+    }
+
+    /// Crash safety: the consumer is killed with SIGKILL at random moments while it offboards, and
+    /// restarted, until every event has its result; then nothing may be lost or touched twice.
+    @Test func sigkillAtRandomMomentsLosesNothingAndTouchesNothingElse() async throws {
+        let offboarded = 30
+        let configsEach = 60
+        // Two PSA requests in flight at most and 10 ms each: the work takes long enough to be interrupted.
+        let setup = try await setUp(
+            companies: offboarded, configsEach: configsEach, eventPartitions: 4, bystanders: 5,
+            extraYAML: "\nrate_limit: {max_in_flight: 2}\n")
+        await setup.simulator.setLatency(.milliseconds(10))
+        var eventIDs: Set<String> = []
+        for company in setup.companies {
+            if company.status == ConnectWiseDataset.offboardedCompanyStatus {
+                eventIDs.insert(try await send(company, through: setup))
+            } else {
+                _ = try await send(company, status: "Active", through: setup)  // filtered: must change nothing
+            }
+        }
+        func done() -> Bool { Set(setup.results.records.compactMap(Self.eventID)).isSuperset(of: eventIDs) }
+
+        var kills = 0
+        var rounds = 0
+        while kills < 4, !done() {
+            rounds += 1
+            let process = try OffboarderProcess(arguments: ["consume", "--config", setup.configFile], environment: setup.environment)
+            try await process.waitForStderr(timeout: .seconds(60), "an assignment", Self.ownsPartitions)
+            // A random moment of work before the kill.
+            try await Task.sleep(for: .milliseconds(Int.random(in: 300...2_500)))
+            process.signal(SIGKILL)
+            _ = await process.waitForExit()
+            kills += 1
+        }
+        rounds += 1
+        let last = try OffboarderProcess(arguments: ["consume", "--config", setup.configFile], environment: setup.environment)
+        let records = try await setup.results.wait(timeout: .seconds(180), for: "every event's result after the kills") { _ in done() }
+        last.signal(SIGTERM)
+        #expect(await last.waitForExit() == 0)
+
+        let results = try records.map { try ValidatedResult.decode($0.value ?? []) }
+        let lost = eventIDs.subtracting(results.map(\.eventID))
+        #expect(lost.isEmpty)
+        // Every configuration of every offboarded client is inactive; the others' are untouched.
+        for company in setup.companies {
+            let offboardedClient = company.status == ConnectWiseDataset.offboardedCompanyStatus
+            for config in 0..<configsEach {
+                let status = await setup.simulator.statusID(ofConfiguration: company.id * 1000 + config)
+                #expect(status == (offboardedClient ? ConnectWiseDataset.inactiveConfigurationStatus.id : 1))
+            }
+            if !offboardedClient { #expect(await setup.simulator.patches(forCompany: company.id).isEmpty) }
+        }
+        // Duplicates (allowed after a crash) agree, and no configuration is counted deactivated twice.
+        let byEvent = Dictionary(grouping: results, by: \.eventID)
+        for (_, duplicates) in byEvent where duplicates.count > 1 {
+            #expect(Set(duplicates.map(\.success)).count == 1 && Set(duplicates.map(\.clientID)).count == 1)
+        }
+        let deactivated = results.flatMap { $0.configs.filter { $0.action == .deactivated }.map(\.configID) }
+        #expect(deactivated.count == Set(deactivated).count, "a configuration was counted deactivated twice")
+        print(
+            "crash-safety: \(rounds) rounds, \(kills) SIGKILLs, \(eventIDs.count) offboarding events (+5 filtered), "
+                + "\(records.count) results, \(byEvent.values.filter { $0.count > 1 }.count) events with duplicates, \(lost.count) lost, "
+                + "\(await setup.simulator.appliedPatches.count) PATCHes for \(offboarded * configsEach) configurations")
         await setup.results.stop()
         await setup.producer.shutdown()
         await setup.server.stop()
