@@ -215,6 +215,35 @@ public final class KafkaConsumer: Sendable {
         return try result.get()
     }
 
+    /// The group's committed offsets for these partitions (-1001 where none is committed). Works
+    /// without joining the group: it asks the group's coordinator.
+    public func committedOffsets(_ partitions: [KafkaTopicPartition], timeout: Duration = .seconds(10)) async throws(KafkaError) -> [KafkaTopicPartition: Int64] {
+        let timeoutMs = Int32(clamping: timeout.components.seconds * 1000)
+        let result: Result<[KafkaTopicPartition: Int64], KafkaError> = await withCheckedContinuation { continuation in
+            queue.async { [self] in
+                guard state.withLock({ $0 }) == .open, let list = rd_kafka_topic_partition_list_new(Int32(partitions.count)) else {
+                    continuation.resume(returning: .failure(KafkaError(code: .closed, message: "consumer is closed")))
+                    return
+                }
+                defer { rd_kafka_topic_partition_list_destroy(list) }
+                for partition in partitions { rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition) }
+                let err = rd_kafka_committed(handle, list, timeoutMs)
+                guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    continuation.resume(
+                        returning: .failure(KafkaError(code: .consume, message: "committed offsets: \(RDKafkaError.describe(err))", rdKafkaCode: err.rawValue)))
+                    return
+                }
+                var offsets: [KafkaTopicPartition: Int64] = [:]
+                for index in 0..<Int(list.pointee.cnt) {
+                    let entry = list.pointee.elems[index]
+                    offsets[KafkaTopicPartition(topic: String(cString: entry.topic), partition: entry.partition)] = entry.offset
+                }
+                continuation.resume(returning: .success(offsets))
+            }
+        }
+        return try result.get()
+    }
+
     /// Stops fetching these partitions (their position is kept) until `resume`; the member stays in
     /// the group as long as `poll` is still called.
     public func pause(_ partitions: [KafkaTopicPartition]) {

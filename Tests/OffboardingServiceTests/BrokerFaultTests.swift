@@ -1,0 +1,103 @@
+import Foundation
+import Logging
+import OffboardingCore
+import OffboardingKafka
+import OffboardingService
+import OffboardingTestSupport
+import PSASimulators
+import Testing
+
+/// The mock cluster's fault injection while the pipeline works: failing Produce, Fetch and
+/// OffsetCommit requests, and the broker down and back up. Nothing may be lost.
+@Suite(.timeLimit(.minutes(3)))
+struct BrokerFaultTests {
+    // Kafka API keys and error codes (Kafka protocol).
+    static let produce: Int16 = 0
+    static let fetch: Int16 = 1
+    static let offsetCommit: Int16 = 8
+    static let notLeader: Int32 = 6
+    static let requestTimedOut: Int32 = 7
+    static let coordinatorNotAvailable: Int32 = 15
+
+    @Test func theConsumerKeepsGoingThroughBrokerFaultsAndLosesNothing() async throws {
+        let logger = Logger.test()
+        let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
+        let topics = PipelineHarness.topics
+        try cluster.createTopic(topics.events, partitions: 4)
+        try cluster.createTopic(topics.results, partitions: 4)
+        try cluster.createTopic(topics.deadLetter, partitions: 1)
+        let sandbox = try PSASandbox.make(.connectwise, dataset: .empty)
+        let server = try await SimulatorServer.start(router: sandbox.tenant.makeRouter(), logger: logger)
+        let groupID = "faults-\(UUID().uuidString)"
+        let configuration = OffboarderConfiguration(
+            kafka: .init(
+                bootstrapServers: cluster.bootstrapServers, groupID: groupID, topics: topics,
+                properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
+            psa: sandbox.configuration(server.baseURL), defaults: OffboardingOptions(offboardedStatuses: ["Offboarded"]))
+        let results = try TopicCollector(
+            bootstrapServers: cluster.bootstrapServers, partitions: (0..<4).map { .init(topic: topics.results, partition: $0) }, logger: logger)
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let runtime = try OffboarderRuntime(configuration: configuration, logger: logger, signals: [])
+        let running = Task { try await runtime.run() }
+
+        var clients: [(id: Int, configs: [Int])] = []
+        for index in 0..<40 {
+            let id = 700_000 + index
+            clients.append((id, await sandbox.tenant.addClient(id: id, name: "Client \(id)", offboarded: true, active: 5, inactive: 0)))
+        }
+        var eventIDs: Set<String> = []
+        func send(_ client: (id: Int, configs: [Int])) async throws {
+            let event = CompanyStatusChangedEvent(id: UUID().uuidString, source: "test", psa: .connectwise, companyID: String(client.id), status: "Offboarded")
+            let (headers, value) = CloudEventEncoder.structured(event)
+            try await producer.send(.init(topic: topics.events, key: event.companyID, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
+            eventIDs.insert(event.id)
+        }
+
+        var injected = 0
+        cluster.pushRequestErrors(apiKey: Self.fetch, errors: Array(repeating: Self.notLeader, count: 3))
+        injected += 3
+        for client in clients.prefix(20) { try await send(client) }
+        cluster.pushRequestErrors(apiKey: Self.produce, errors: [Self.notLeader, Self.notLeader, Self.requestTimedOut, Self.requestTimedOut])
+        cluster.pushRequestErrors(apiKey: Self.offsetCommit, errors: [Self.coordinatorNotAvailable, Self.coordinatorNotAvailable, Self.requestTimedOut])
+        injected += 7
+        try await results.wait(timeout: .seconds(60), for: "the first results") { $0.count >= 5 }
+        // The broker goes away for a while in the middle of the work, then comes back.
+        cluster.setBrokerDown(1)
+        injected += 1
+        try await Task.sleep(for: .seconds(2))
+        cluster.setBrokerUp(1)
+        for client in clients.dropFirst(20) { try await send(client) }
+        let ids = eventIDs
+        let records = try await results.wait(timeout: .seconds(120), for: "all 40 results") { records in
+            Set(records.compactMap { $0.headers.last(named: "offboarding.event.id")?.stringValue }).isSuperset(of: ids)
+        }
+        let decoded = try records.map { try ValidatedResult.decode($0.value ?? []) }
+        let failures = decoded.filter { !$0.success }
+        #expect(failures.isEmpty)
+        for client in clients {
+            for config in client.configs { #expect(await sandbox.tenant.isConfigurationActive(config) == false) }
+        }
+
+        // After a graceful stop the group's committed offsets reach the end of every partition.
+        await runtime.triggerGracefulShutdown()
+        try await running.value
+        let checker = try KafkaConsumer(
+            configuration: .init(bootstrapServers: cluster.bootstrapServers, groupID: groupID, consumption: .partitionsFromBeginning([])),
+            logger: logger)
+        let partitions = (0..<4).map { KafkaTopicPartition(topic: topics.events, partition: $0) }
+        let committed = try await checker.committedOffsets(partitions)
+        for partition in partitions {
+            let (_, high) = try await checker.watermarks(of: partition)
+            #expect(committed[partition] == high, "\(partition)")
+        }
+        await checker.close()
+        let statistics = runtime.pipeline.statistics.snapshot
+        print(
+            "broker faults: \(injected) injected (3 Fetch, 4 Produce, 3 OffsetCommit errors, broker down 2 s), \(eventIDs.count) events, "
+                + "\(records.count) results (\(records.count - eventIDs.count) repeated), \(statistics.outageRetries) PSA outage retries, "
+                + "\(failures.count) final failures")
+        await results.stop()
+        await producer.shutdown()
+        await server.stop()
+    }
+}
