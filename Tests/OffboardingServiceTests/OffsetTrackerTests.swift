@@ -11,11 +11,11 @@ import Testing
         let tracker = OffsetTracker()
         tracker.assign([.init(topic: "t", partition: 0)])
         let tokens = try (10...13).map { try #require(tracker.begin(record($0))) }
-        #expect(tracker.finish(tokens[2]) == nil, "12 done, 10 and 11 still running")
-        #expect(tracker.finish(tokens[0]) == 11)
-        #expect(tracker.finish(tokens[1]) == 13, "11 done: 12 was already done")
-        #expect(tracker.finish(tokens[3]) == 14)
-        #expect(tracker.finish(tokens[3]) == nil, "finishing twice stores nothing")
+        #expect(tracker.finish(tokens[2]) == .nothing, "12 done, 10 and 11 still running")
+        #expect(tracker.finish(tokens[0]) == .store(11))
+        #expect(tracker.finish(tokens[1]) == .store(13), "11 done: 12 was already done")
+        #expect(tracker.finish(tokens[3]) == .store(14))
+        #expect(tracker.finish(tokens[3]) == .nothing, "finishing twice stores nothing")
         #expect(tracker.inFlightCount == 0)
     }
 
@@ -27,7 +27,12 @@ import Testing
         tracker.revoke([partition])
         tracker.assign([partition])
         let fresh = try #require(tracker.begin(record(5, partition: 1)))
-        #expect(tracker.finish(old) == nil, "a finish from the previous assignment is ignored")
-        #expect(tracker.finish(fresh) == 6)
+        #expect(tracker.finish(old) == .revoked, "a finish from the previous assignment is not stored")
+        #expect(tracker.finish(fresh) == .store(6))
+    }
+
+    @Test func recordsOfPartitionsNotAssignedAreNotTracked() {
+        let tracker = OffsetTracker()
+        #expect(tracker.begin(record(1, partition: 7)) == nil)
     }
 }

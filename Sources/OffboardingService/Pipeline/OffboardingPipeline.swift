@@ -376,13 +376,20 @@ public final class OffboardingPipeline: Service, Sendable {
     }
 
     private func complete(_ work: Work, logger: Logger) {
-        guard let offset = tracker.finish(work.token) else { return }
-        do {
-            try consumer.storeOffset(work.token.partition, nextOffset: offset)
-            statistics.update { $0.offsetsStored += 1 }
-        } catch {
-            // The partition moved to another member: it will redeliver from the last commit.
-            logger.info("offset not stored", metadata: ["kafka.error": "\(error)"])
+        switch tracker.finish(work.token) {
+        case .nothing:
+            return
+        case .revoked:
+            // The partition moved to another member, which reads it again from the last commit.
+            statistics.update { $0.finishedAfterRevoke += 1 }
+        case .store(let offset):
+            do {
+                try consumer.storeOffset(work.token.partition, nextOffset: offset)
+                statistics.update { $0.offsetsStored += 1 }
+            } catch {
+                statistics.update { $0.offsetStoreFailures += 1 }
+                logger.warning("offset not stored", metadata: ["kafka.error": "\(error)"])
+            }
         }
     }
 }

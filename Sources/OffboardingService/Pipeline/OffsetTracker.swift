@@ -31,11 +31,8 @@ final class OffsetTracker: Sendable {
     func begin(_ record: KafkaRecord) -> Token? {
         state.withLock { state in
             let key = record.topicPartition
-            if state.partitions[key] == nil {
-                // Records can arrive before the assignment callback was seen by us only in assign mode.
-                state.partitions[key] = PartitionState(generation: state.nextGeneration)
-                state.nextGeneration += 1
-            }
+            // A record of a partition revoked since it was fetched: its next owner reads it again.
+            guard state.partitions[key] != nil else { return nil }
             state.partitions[key]!.inFlight.insert(record.offset)
             // Nothing before the first record seen is ours to store.
             if state.partitions[key]!.lastStored == nil { state.partitions[key]!.lastStored = record.offset }
@@ -44,17 +41,25 @@ final class OffsetTracker: Sendable {
         }
     }
 
-    /// Marks a record finished; returns the offset to store when the committable position moved.
-    func finish(_ token: Token) -> Int64? {
+    enum Finish: Equatable {
+        /// Store this offset: the committable position moved.
+        case store(Int64)
+        /// Nothing new to store: an earlier record of the partition is still running.
+        case nothing
+        /// The partition was revoked since the record began: it is no longer ours to store.
+        case revoked
+    }
+
+    /// Marks a record finished and says what to store.
+    func finish(_ token: Token) -> Finish {
         state.withLock { state in
-            guard var partition = state.partitions[token.partition], partition.generation == token.generation,
-                partition.inFlight.remove(token.offset) != nil
-            else { return nil }
+            guard var partition = state.partitions[token.partition], partition.generation == token.generation else { return .revoked }
+            guard partition.inFlight.remove(token.offset) != nil else { return .nothing }
             let committable = partition.inFlight.min() ?? partition.nextUnseen ?? token.offset + 1
             defer { state.partitions[token.partition] = partition }
-            guard committable > (partition.lastStored ?? Int64.min) else { return nil }
+            guard committable > (partition.lastStored ?? Int64.min) else { return .nothing }
             partition.lastStored = committable
-            return committable
+            return .store(committable)
         }
     }
 

@@ -9,6 +9,11 @@ public final class PipelineStatistics: Sendable {
         public var deadLettered = 0
         public var resultsPublished = 0
         public var offsetsStored = 0
+        /// Offsets librdkafka refused to store (it refuses for partitions not assigned).
+        public var offsetStoreFailures = 0
+        /// Records that finished after their partition was revoked: their offsets are not stored,
+        /// the partition's next owner reads them again.
+        public var finishedAfterRevoke = 0
         /// Events skipped because their result was already on the results topic (redelivered after a crash).
         public var alreadyPublished = 0
         /// Times a record was tried again because the PSA could not be reached.

@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import OffboardingCore
+import OffboardingKafka
+import OffboardingService
+import OffboardingTestSupport
+import PSASimulators
+import Testing
+
+/// A second member joins while the first is busy, so partitions are revoked mid-work.
+@Suite(.timeLimit(.minutes(3)))
+struct RebalanceTests {
+    @Test func partitionsRevokedMidWorkLoseNothingAndStoreNoOffsetTheyNoLongerOwn() async throws {
+        let logger = Logger.test()
+        let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
+        let topics = PipelineHarness.topics
+        try cluster.createTopic(topics.events, partitions: 6)
+        try cluster.createTopic(topics.results, partitions: 4)
+        try cluster.createTopic(topics.deadLetter, partitions: 1)
+        let sandbox = try PSASandbox.make(.connectwise, dataset: .empty)
+        let server = try await SimulatorServer.start(router: sandbox.tenant.makeRouter(), logger: logger)
+        await sandbox.tenant.setLatency(.milliseconds(20))
+        var configuration = OffboarderConfiguration(
+            kafka: .init(
+                bootstrapServers: cluster.bootstrapServers, groupID: "rebalance-\(UUID().uuidString)", topics: topics,
+                properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
+            psa: sandbox.configuration(server.baseURL), defaults: OffboardingOptions(offboardedStatuses: ["Offboarded"]))
+        configuration.maxConcurrentUpdates = 2
+        // Two PSA requests at a time, 20 ms each: the work outlasts the second member's join.
+        if case .connectwise(var connectwise) = configuration.psa {
+            connectwise.http.maxInFlight = 2
+            configuration.psa = .connectwise(connectwise)
+        }
+        let results = try TopicCollector(
+            bootstrapServers: cluster.bootstrapServers, partitions: (0..<4).map { .init(topic: topics.results, partition: $0) }, logger: logger)
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+
+        var eventIDs: Set<String> = []
+        var configs: [Int] = []
+        for index in 0..<60 {
+            let id = 800_000 + index
+            configs += await sandbox.tenant.addClient(id: id, name: "Client \(id)", offboarded: true, active: 10, inactive: 0)
+            let event = CompanyStatusChangedEvent(id: UUID().uuidString, source: "test", psa: .connectwise, companyID: String(id), status: "Offboarded")
+            let (headers, value) = CloudEventEncoder.structured(event)
+            try await producer.send(.init(topic: topics.events, key: event.companyID, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
+            eventIDs.insert(event.id)
+        }
+
+        let first = try OffboarderRuntime(configuration: configuration, logger: logger, signals: [])
+        let firstRun = Task { try await first.run() }
+        // Wait until the first member has the records in flight (the TopicCollector's ticks pace the checks).
+        try await results.wait(timeout: .seconds(60), for: "the first member's work in flight") { _ in
+            first.pipeline.health().recordsInFlight >= 30
+        }
+        // The first member is busy: a second one joins and takes partitions away from it.
+        let second = try OffboarderRuntime(configuration: configuration, logger: logger, signals: [])
+        let secondRun = Task { try await second.run() }
+        let ids = eventIDs
+        let records = try await results.wait(timeout: .seconds(120), for: "every event's result") { records in
+            Set(records.compactMap { $0.headers.last(named: "offboarding.event.id")?.stringValue }).isSuperset(of: ids)
+        }
+        // The revoked partitions reach the second member, which reads their records again from the
+        // last commit: they are either skipped as already published or run again.
+        try await results.wait(timeout: .seconds(60), for: "the second member to take over and settle") { _ in
+            let snapshot = second.pipeline.statistics.snapshot
+            return !second.pipeline.assignment.isEmpty && snapshot.received > 0 && second.pipeline.health().recordsInFlight == 0
+        }
+        let statistics = [first.pipeline.statistics.snapshot, second.pipeline.statistics.snapshot]
+        #expect(statistics[0].finishedAfterRevoke > 0, "partitions moved while work was in flight")
+        #expect(statistics[1].alreadyPublished + statistics[1].resultsPublished == statistics[1].received)
+        #expect(statistics.allSatisfy { $0.offsetStoreFailures == 0 }, "no offset was stored for a partition no longer owned")
+        let decoded = try results.records.map { try ValidatedResult.decode($0.value ?? []) }
+        let byEvent = Dictionary(grouping: decoded, by: \.eventID)
+        #expect(Set(byEvent.keys) == eventIDs)
+        for (_, duplicates) in byEvent where duplicates.count > 1 {
+            #expect(Set(duplicates.map(\.success)).count == 1)
+        }
+        let deactivated = decoded.flatMap { $0.configs.filter { $0.action == .deactivated }.map(\.configID) }
+        #expect(deactivated.count == Set(deactivated).count, "a configuration was counted deactivated twice")
+        for config in configs { #expect(await sandbox.tenant.isConfigurationActive(config) == false) }
+        print(
+            "rebalance: \(eventIDs.count) events, \(results.records.count) results, redelivered to the second member \(statistics[1].received), finished after revoke \(statistics.map(\.finishedAfterRevoke)), "
+                + "skipped as already published \(statistics.map(\.alreadyPublished)), offset store failures \(statistics.map(\.offsetStoreFailures))")
+
+        await second.triggerGracefulShutdown()
+        await first.triggerGracefulShutdown()
+        try await secondRun.value
+        try await firstRun.value
+        await results.stop()
+        await producer.shutdown()
+        await server.stop()
+    }
+}
