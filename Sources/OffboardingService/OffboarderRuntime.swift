@@ -93,12 +93,16 @@ public final class OffboarderRuntime: Sendable {
     }
 
     public static func pipelineConfiguration(_ configuration: OffboarderConfiguration) -> OffboardingPipeline.Configuration {
-        OffboardingPipeline.Configuration(
+        var pipeline = OffboardingPipeline.Configuration(
             consumer: KafkaConsumer.Configuration(
                 bootstrapServers: configuration.kafka.bootstrapServers, groupID: configuration.kafka.groupID,
-                topics: [configuration.kafka.topics.events], properties: configuration.kafka.properties),
+                topics: [configuration.kafka.topics.events, configuration.kafka.topics.retry], properties: configuration.kafka.properties),
             topics: configuration.kafka.topics, psa: configuration.psa.kind, defaults: configuration.defaults,
             outageBackoff: configuration.outageBackoff, maxOutageBackoff: configuration.maxOutageBackoff)
+        pipeline.retryTopicMaxAttempts = configuration.retryTopicMaxAttempts
+        pipeline.retryTopicInitialDelay = configuration.retryTopicInitialDelay
+        pipeline.retryTopicMaxDelay = configuration.retryTopicMaxDelay
+        return pipeline
     }
 
     /// One client now (`run`): offboards it, publishes the result to the results topic and returns it.

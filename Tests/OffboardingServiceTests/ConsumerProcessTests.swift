@@ -36,6 +36,7 @@ struct ConsumerProcessTests {
         try cluster.createTopic(topics.events, partitions: eventPartitions)
         try cluster.createTopic(topics.results, partitions: 4)
         try cluster.createTopic(topics.deadLetter, partitions: 1)
+        try cluster.createTopic(topics.retry, partitions: 4)
         var data = ConnectWiseDataset.empty()
         for index in 0..<(count + bystanders) {
             let id = 500 + index

@@ -200,6 +200,80 @@ struct PipelineScenarioTests {
         }
     }
 
+    @Test func updatesStillFailingGoToTheRetryTopicAndAFollowUpResultFinishesThem() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        let simulator = try #require(harness.tenant as? ConnectWiseSimulator)
+        let client = await harness.makeClient(active: 6)
+        let failing = Array(client.configurations.prefix(2))
+        // Five 503s each: more than one run's in-process attempts.
+        for id in failing { await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "configurations/\(id)", status: 503, retryAfterSeconds: 0, times: 5)) }
+        let event = harness.event(forClient: client.id)
+        try await harness.send(event)
+
+        let results = try await harness.results(for: event.id, count: 2)
+        let first = results[0]
+        #expect(!first.success && first.attempt == nil)
+        #expect(first.statistics == .init(configsFound: 6, configsDeactivated: 4, configsSkipped: 0, errors: 2))
+        #expect(first.errors.map(\.code) == [.configUpdateFailed, .configUpdateFailed])
+        #expect(Set(first.errors.compactMap(\.configID)) == Set(failing.map(String.init)))
+        let followUp = results[1]
+        #expect(followUp.success && followUp.attempt == 2)
+        #expect(followUp.statistics == .init(configsFound: 2, configsDeactivated: 2, configsSkipped: 0, errors: 0))
+        #expect(Set(followUp.configs.map(\.configID)) == Set(failing.map(String.init)))
+        for id in client.configurations { #expect(await harness.tenant.isConfigurationActive(id) == false) }
+
+        let retry = try #require(harness.retries.records.first { (try? RetryRequest.decode($0.value))?.eventID == event.id })
+        let request = try RetryRequest.decode(retry.value)
+        #expect(request.attempt == 2 && Set(request.configs.map(\.configID)) == Set(failing.map(String.init)))
+        #expect(retry.headers.last(named: "retry.attempt")?.stringValue == "2")
+        #expect(retry.headers.last(named: "retry.due")?.stringValue.flatMap(Timestamp.date(from:)) != nil)
+        #expect(retry.headers.last(named: "retry.source.topic")?.stringValue == PipelineHarness.topics.events)
+        #expect(retry.headers.last(named: "retry.source.offset")?.stringValue.flatMap(Int64.init) != nil)
+        #expect(retry.headers.last(named: "retry.error")?.stringValue?.contains("503") == true)
+        #expect(try JSONSchemaValidator(schemaFile: "retry-request.schema.json").problems(in: retry.value ?? []) == [])
+    }
+
+    @Test func permanentFailuresAreNotRetried() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        let simulator = try #require(harness.tenant as? ConnectWiseSimulator)
+        let client = await harness.makeClient(active: 3)
+        await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "configurations/\(client.configurations[0])", status: 409, times: nil))
+        let event = harness.event(forClient: client.id)
+        try await harness.send(event)
+        let result = try await harness.result(for: event.id).result
+        #expect(result.statistics == .init(configsFound: 3, configsDeactivated: 2, configsSkipped: 0, errors: 1))
+        // A marker behind it in the same lane: once its result is in, any retry request would be too.
+        let marker = harness.event(forClient: client.id, options: .init(dryRun: true))
+        try await harness.send(marker)
+        _ = try await harness.result(for: marker.id)
+        #expect(!harness.retries.records.contains { (try? RetryRequest.decode($0.value))?.eventID == event.id })
+        #expect(harness.results(for: event.id).count == 1)
+    }
+
+    @Test func afterTheLastAttemptTheRetryRequestIsDeadLettered() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        let simulator = try #require(harness.tenant as? ConnectWiseSimulator)
+        let client = await harness.makeClient(active: 2)
+        let stuck = client.configurations[0]
+        await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "configurations/\(stuck)", status: 503, retryAfterSeconds: 0, times: nil))
+        let event = harness.event(forClient: client.id)
+        try await harness.send(event)
+        // Attempts 1, 2 and 3 (the harness allows three), each with its result.
+        let results = try await harness.results(for: event.id, count: 3)
+        #expect(results.map(\.attempt) == [nil, 2, 3])
+        #expect(results.allSatisfy { !$0.success })
+        let letters = try await harness.deadLetters.wait(timeout: .seconds(30), for: "the exhausted retry request") { records in
+            records.contains { (try? RetryRequest.decode($0.value))?.eventID == event.id }
+        }
+        let letter = try #require(letters.first { (try? RetryRequest.decode($0.value))?.eventID == event.id })
+        #expect(letter.headers.last(named: "dlq.error.code")?.stringValue == "ConfigUpdateFailed")
+        #expect(letter.headers.last(named: "dlq.source.topic")?.stringValue == PipelineHarness.topics.retry)
+        #expect(letter.headers.last(named: "retry.attempt")?.stringValue == "3", "the last attempt made")
+        #expect(try RetryRequest.decode(letter.value).configs.map(\.configID) == [String(stuck)])
+        #expect(await harness.tenant.isConfigurationActive(stuck) == true)
+        #expect(await harness.tenant.isConfigurationActive(client.configurations[1]) == false)
+    }
+
     @Test func anEventRedeliveredAfterItsResultWasPublishedIsNotRunAgain() async throws {
         let harness = try await PipelineHarness.shared(.connectwise)
         let client = await harness.makeClient(active: 5)

@@ -19,6 +19,7 @@ public final class PipelineHarness: Sendable {
     public let runtime: OffboarderRuntime
     public let results: TopicCollector
     public let deadLetters: TopicCollector
+    public let retries: TopicCollector
     private let producer: KafkaProducer
     private let nextClient = Mutex(200_000)
     private let runTask: Task<Void, any Error>
@@ -42,20 +43,28 @@ public final class PipelineHarness: Sendable {
         try cluster.createTopic(topics.events, partitions: 4)
         try cluster.createTopic(topics.results, partitions: 4)
         try cluster.createTopic(topics.deadLetter, partitions: 1)
+        try cluster.createTopic(topics.retry, partitions: 4)
         let (tenant, psaConfiguration) = SimulatedPSAs.make(psa)
         self.tenant = tenant
         server = try await SimulatorServer.start(router: tenant.makeRouter(), logger: logger)
-        configuration = OffboarderConfiguration(
+        var configuration = OffboarderConfiguration(
             kafka: .init(
                 bootstrapServers: cluster.bootstrapServers, groupID: "test-pipeline-\(psa)", topics: topics,
                 properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
             psa: psaConfiguration(server.baseURL),
             defaults: OffboardingOptions(offboardedStatuses: ["Inactive", "Offboarded"]))
+        // Retries come due quickly in tests; three attempts in all.
+        configuration.retryTopicInitialDelay = .milliseconds(300)
+        configuration.retryTopicMaxAttempts = 3
+        self.configuration = configuration
         results = try TopicCollector(
             bootstrapServers: cluster.bootstrapServers,
             partitions: (0..<4).map { KafkaTopicPartition(topic: topics.results, partition: $0) }, logger: logger)
         deadLetters = try TopicCollector(
             bootstrapServers: cluster.bootstrapServers, partitions: [KafkaTopicPartition(topic: topics.deadLetter, partition: 0)],
+            logger: logger)
+        retries = try TopicCollector(
+            bootstrapServers: cluster.bootstrapServers, partitions: (0..<4).map { KafkaTopicPartition(topic: topics.retry, partition: $0) },
             logger: logger)
         producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
         runtime = try OffboarderRuntime(configuration: configuration, logger: logger, signals: [])
@@ -89,6 +98,15 @@ public final class PipelineHarness: Sendable {
     public func sendRaw(key: String?, value: [UInt8]?, headers: [(String, String)] = []) async throws {
         try await producer.send(
             KafkaOutgoingRecord(topic: Self.topics.events, key: key, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
+    }
+
+    /// Waits until `count` results for this event id arrived, and returns them decoded, in order.
+    public func results(for eventID: String, count: Int, timeout: Duration = .seconds(60)) async throws -> [OffboardingResult] {
+        let records = try await results.wait(timeout: timeout, for: "\(count) results of \(eventID)") { records in
+            records.filter { $0.headers.last(named: "offboarding.event.id")?.stringValue == eventID }.count >= count
+        }
+        return try records.filter { $0.headers.last(named: "offboarding.event.id")?.stringValue == eventID }
+            .map { try ValidatedResult.decode($0.value ?? []) }
     }
 
     /// The results published for this event id so far.

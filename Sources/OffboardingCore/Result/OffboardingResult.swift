@@ -19,6 +19,8 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
     public var warnings: [Warning]
     public var errors: [ResultError]
     public var approval: Approval?
+    /// Set on follow-up results from the retry topic: 2 for the first retry, and so on.
+    public var attempt: Int?
 
     public struct Statistics: Sendable, Hashable, Codable {
         public var configsFound: Int
@@ -158,7 +160,7 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         case clientName = "client_name"
         case timestamp
         case dryRun = "dry_run"
-        case reason, statistics, configs, warnings, errors, approval
+        case reason, statistics, configs, warnings, errors, approval, attempt
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -179,5 +181,6 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         try container.encode(warnings, forKey: .warnings)
         try container.encode(errors, forKey: .errors)
         try container.encodeIfPresent(approval, forKey: .approval)
+        try container.encodeIfPresent(attempt, forKey: .attempt)
     }
 }

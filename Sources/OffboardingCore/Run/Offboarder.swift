@@ -38,7 +38,28 @@ public struct Offboarder: Sendable {
         Offboarder(psa: psa, configuration: configuration, logger: logger, now: now, progress: progress)
     }
 
+    /// A run's result, and the configurations whose update failed in a way that may pass later
+    /// (connection errors, 429, 502-504 after the in-process retries): those go to the retry topic.
+    public struct Outcome: Sendable {
+        public var result: OffboardingResult
+        public var retriable: [PSAConfiguration]
+    }
+
     public func run(_ request: OffboardingRequest) async -> OffboardingResult {
+        await runDetailed(request).result
+    }
+
+    /// Deactivates exactly these configurations again, for a retry request (attempt 2 and on),
+    /// after checking that the client is still offboarded.
+    public func retry(_ configurations: [PSAConfiguration], for request: OffboardingRequest, attempt: Int) async -> Outcome {
+        await runDetailed(request, only: configurations, attempt: attempt)
+    }
+
+    public func runDetailed(_ request: OffboardingRequest) async -> Outcome {
+        await runDetailed(request, only: nil, attempt: nil)
+    }
+
+    private func runDetailed(_ request: OffboardingRequest, only retrying: [PSAConfiguration]?, attempt: Int?) async -> Outcome {
         var logger = self.logger
         logger[metadataKey: "offboarding.event.id"] = "\(request.eventID)"
         logger[metadataKey: "offboarding.client"] = "\(request.client)"
@@ -52,6 +73,8 @@ public struct Offboarder: Sendable {
             success: false, eventID: request.eventID, trigger: request.trigger, psa: psa.kind, clientID: fallbackID,
             clientName: request.clientNameHint ?? { if case .name(let name) = request.client { return name } else { return nil } }(),
             timestamp: Timestamp.string(now()), dryRun: options.dryRun, reason: options.reason)
+        result.attempt = attempt
+        var retriable: [PSAConfiguration] = []
 
         let company: PSACompany
         let listed: [PSAConfiguration]
@@ -66,22 +89,26 @@ public struct Offboarder: Sendable {
                     .init(
                         code: .clientNotOffboarded,
                         message: "client status in \(psa.kind) is \(company.statusNames.map { "\"\($0)\"" }.joined(separator: " / ")), not one of \(options.offboardedStatuses); nothing was changed"))
-                return result
+                return Outcome(result: result, retriable: [])
             }
             progress()
-            listed = try await psa.listConfigurations(companyID: company.id, includeArchived: options.includeArchived)
+            if let retrying {
+                listed = retrying
+            } else {
+                listed = try await psa.listConfigurations(companyID: company.id, includeArchived: options.includeArchived)
+            }
             progress()
         } catch {
             logger.warning("offboarding failed before any change", metadata: ["psa.error": "\(error)"])
             result.errors.append(.init(code: error.code, message: error.message, timestamp: Timestamp.string(now())))
-            return result
+            return Outcome(result: result, retriable: [])
         }
 
         result.statistics.configsFound = listed.count
         if listed.isEmpty {
             result.warnings.append(.init(code: .configNotFound, message: "client \(company.id) has no configurations to deactivate"))
             result.success = true
-            return result
+            return Outcome(result: result, retriable: [])
         }
 
         let (inactive, active) = (listed.filter { !$0.isActive }, listed.filter(\.isActive))
@@ -108,7 +135,7 @@ public struct Offboarder: Sendable {
             }
             result.configs = listed.compactMap { outcomes[$0.id] }
             result.success = true
-            return result
+            return Outcome(result: result, retriable: [])
         }
 
         let updates = await deactivateAll(active, logger: logger)
@@ -124,7 +151,10 @@ public struct Offboarder: Sendable {
                         psaStatus: updated.psaStatus)
                 }
             case .failure(let error):
-                outcomes[config.id] = failed(config, code: error.code, message: error.message, into: &result)
+                // An update that could not get through is a failed update, whatever stopped it.
+                let code: OffboardingErrorCode = error.code == .psaConnectionError ? .configUpdateFailed : error.code
+                outcomes[config.id] = failed(config, code: code, message: error.description, into: &result)
+                if error.isRetriable { retriable.append(config) }
             }
         }
         result.configs = listed.compactMap { outcomes[$0.id] }
@@ -136,7 +166,7 @@ public struct Offboarder: Sendable {
                 "offboarding.configs.deactivated": "\(result.statistics.configsDeactivated)",
                 "offboarding.errors": "\(result.statistics.errors)",
             ])
-        return result
+        return Outcome(result: result, retriable: retriable)
     }
 
     private func failed(

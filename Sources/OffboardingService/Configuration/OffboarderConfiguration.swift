@@ -65,6 +65,12 @@ public struct OffboarderConfiguration: Sendable {
     /// `maxOutageBackoff` (`retry.outage_backoff`, `retry.max_outage_backoff`).
     public var outageBackoff: Duration = .seconds(1)
     public var maxOutageBackoff: Duration = .seconds(60)
+    /// Attempts per event before configurations still failing are dead-lettered
+    /// (`retry.topic_max_attempts`); the waits between them (`retry.topic_initial_delay`, doubling
+    /// up to `retry.topic_max_delay`).
+    public var retryTopicMaxAttempts = 5
+    public var retryTopicInitialDelay: Duration = .seconds(60)
+    public var retryTopicMaxDelay: Duration = .seconds(3600)
 
     public init(kafka: Kafka, psa: PSA, defaults: OffboardingOptions, maxConcurrentUpdates: Int = 8) {
         self.kafka = kafka
@@ -114,9 +120,16 @@ public struct OffboarderConfiguration: Sendable {
             }
         var outageBackoff = Duration.seconds(1)
         var maxOutageBackoff = Duration.seconds(60)
+        var retryTopicMaxAttempts = 5
+        var retryTopicInitialDelay = Duration.seconds(60)
+        var retryTopicMaxDelay = Duration.seconds(3600)
         if let section = try root.section("retry")?.allowing([
             "max_attempts", "initial_backoff", "max_backoff", "budget", "max_retry_after", "outage_backoff", "max_outage_backoff",
+            "topic_max_attempts", "topic_initial_delay", "topic_max_delay",
         ]) {
+            retryTopicMaxAttempts = try section.int("topic_max_attempts", range: 1...100) ?? retryTopicMaxAttempts
+            retryTopicInitialDelay = try section.duration("topic_initial_delay") ?? retryTopicInitialDelay
+            retryTopicMaxDelay = try section.duration("topic_max_delay") ?? retryTopicMaxDelay
             outageBackoff = try section.duration("outage_backoff") ?? outageBackoff
             maxOutageBackoff = try section.duration("max_outage_backoff") ?? maxOutageBackoff
             http.maxAttempts = try section.int("max_attempts", range: 1...100) ?? http.maxAttempts
@@ -213,6 +226,9 @@ public struct OffboarderConfiguration: Sendable {
         var configuration = OffboarderConfiguration(kafka: kafka, psa: psa, defaults: defaults, maxConcurrentUpdates: maxConcurrentUpdates)
         configuration.outageBackoff = outageBackoff
         configuration.maxOutageBackoff = max(outageBackoff, maxOutageBackoff)
+        configuration.retryTopicMaxAttempts = retryTopicMaxAttempts
+        configuration.retryTopicInitialDelay = retryTopicInitialDelay
+        configuration.retryTopicMaxDelay = max(retryTopicInitialDelay, retryTopicMaxDelay)
         return configuration
     }
 

@@ -59,6 +59,7 @@ public enum Demo {
         let deadLetter = "psa.offboarding.dlq"
         try cluster.createTopic(results, partitions: 1)
         try cluster.createTopic(deadLetter, partitions: 1)
+        try cluster.createTopic("psa.offboarding.retry", partitions: 1)
         print("Kafka test cluster at \(cluster.bootstrapServers)")
 
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)

@@ -26,6 +26,12 @@ public final class OffboardingPipeline: Service, Sendable {
         /// `maxOutageBackoff`; its offset stays unstored meanwhile.
         public var outageBackoff: Duration
         public var maxOutageBackoff: Duration
+        /// Attempts per event, the first included, before configurations still failing go to the
+        /// dead-letter topic; the retry topic carries attempts 2 and on.
+        public var retryTopicMaxAttempts: Int = 5
+        /// The wait before attempt 2, doubled for each further attempt up to `retryTopicMaxDelay`.
+        public var retryTopicInitialDelay: Duration = .seconds(60)
+        public var retryTopicMaxDelay: Duration = .seconds(3600)
         /// Skip events whose result is already on the results topic (see `ResultLedger`).
         public var skipEventsWithResults: Bool = true
         /// The poll loop is stalled when it has not turned for this long.
@@ -212,8 +218,13 @@ public final class OffboardingPipeline: Service, Sendable {
     private func process(_ work: Work) async {
         let record = work.record
         var logger = self.logger
+        logger[metadataKey: "kafka.topic"] = "\(record.topic)"
         logger[metadataKey: "kafka.partition"] = "\(record.partition)"
         logger[metadataKey: "kafka.offset"] = "\(record.offset)"
+        if record.topic == configuration.topics.retry {
+            await processRetry(work, logger: logger)
+            return
+        }
 
         var headers: [String: String] = [:]
         for header in record.headers { headers[header.key.lowercased()] = header.stringValue }
@@ -247,18 +258,58 @@ public final class OffboardingPipeline: Service, Sendable {
         }
         let request = OffboardingRequest(
             eventID: event.id, trigger: .event, client: .id(event.companyID), clientNameHint: event.companyName, options: options)
-        var result = await offboarder.run(request)
+        await runAndPublish(work, request: request, attempt: 1, logger: logger) { await self.offboarder.runDetailed(request) }
+    }
+
+    /// A retry request: wait until it is due, deactivate exactly its configurations, publish the
+    /// follow-up result, and pass what still fails on to the next attempt or, after the last, to
+    /// the dead-letter topic.
+    private func processRetry(_ work: Work, logger: Logger) async {
+        let retry: RetryRequest
+        do {
+            retry = try RetryRequest.decode(work.record.value)
+        } catch {
+            logger.warning("invalid retry request dead-lettered", metadata: ["offboarding.error": "\(error.message)"])
+            await deadLetter(work, code: .invalidEvent, reason: error.message, logger: logger)
+            return
+        }
+        var logger = logger
+        logger[metadataKey: "offboarding.event.id"] = "\(retry.eventID)"
+        logger[metadataKey: "offboarding.attempt"] = "\(retry.attempt)"
+        guard retry.psa == configuration.psa else {
+            await deadLetter(work, code: .psaMismatch, reason: "retry request is for \(retry.psa) but this consumer serves \(configuration.psa)", logger: logger)
+            return
+        }
+        if let due = work.record.headers.last(named: "retry.due")?.stringValue.flatMap(Timestamp.date(from:)) {
+            let wait = due.timeIntervalSinceNow
+            // Only this client's lane waits; other clients and partitions go on.
+            if wait > 0, !(await sleepUnlessStopping(.milliseconds(Int64(wait * 1000)))) { return }
+        }
+        statistics.update { $0.retriesRun += 1 }
+        await runAndPublish(work, request: retry.request, attempt: retry.attempt, logger: logger) {
+            await self.offboarder.retry(retry.configurations, for: retry.request, attempt: retry.attempt)
+        }
+    }
+
+    /// Runs (waiting out PSA outages), publishes the result, sends what failed transiently to the
+    /// retry topic, and only then stores the offset.
+    private func runAndPublish(
+        _ work: Work, request: OffboardingRequest, attempt: Int, logger: Logger, run: @escaping @Sendable () async -> Offboarder.Outcome
+    ) async {
+        var outcome = await run()
         var backoff = configuration.outageBackoff
-        while result.failedBeforeReachingThePSA {
+        while outcome.result.failedBeforeReachingThePSA {
             // Nothing was changed and nothing is lost: keep the offset and try again later, so that
             // the offboarding happens once the PSA is back instead of ending as a failure result.
             statistics.update { $0.outageRetries += 1 }
             logger.error(
-                "PSA unreachable; the event waits", metadata: ["psa.error": "\(result.errors.first?.message ?? "")", "retry.after": "\(backoff)"])
+                "PSA unreachable; the event waits",
+                metadata: ["psa.error": "\(outcome.result.errors.first?.message ?? "")", "retry.after": "\(backoff)"])
             guard await sleepUnlessStopping(backoff) else { return }
             backoff = min(backoff * 2, configuration.maxOutageBackoff)
-            result = await offboarder.run(request)
+            outcome = await run()
         }
+        let result = outcome.result
         let value: [UInt8]
         do {
             value = try ResultEncoding.encode(result)
@@ -266,30 +317,79 @@ public final class OffboardingPipeline: Service, Sendable {
             logger.error("result could not be encoded; record left for redelivery", metadata: ["offboarding.error": "\(error)"])
             return
         }
-        let outcome = await publish(
-            KafkaOutgoingRecord(
-                topic: configuration.topics.results, key: result.clientID, value: value,
-                headers: [
-                    KafkaHeader(key: "content-type", string: "application/json"),
-                    KafkaHeader(key: "offboarding.event.id", string: event.id),
-                    KafkaHeader(key: "offboarding.instance", string: configuration.instanceID),
-                ]),
-            logger: logger)
-        switch outcome {
+        var headers = [
+            KafkaHeader(key: "content-type", string: "application/json"),
+            KafkaHeader(key: "offboarding.event.id", string: request.eventID),
+            KafkaHeader(key: "offboarding.instance", string: configuration.instanceID),
+        ]
+        if attempt > 1 { headers.append(KafkaHeader(key: "offboarding.attempt", string: String(attempt))) }
+        switch await publish(KafkaOutgoingRecord(topic: configuration.topics.results, key: result.clientID, value: value, headers: headers), logger: logger) {
         case .published:
             statistics.update { $0.resultsPublished += 1 }
-            ledger.withLock { $0 }?.record(event.id)
-            complete(work, logger: logger)
+            ledger.withLock { $0 }?.record(request.eventID)
         case .stopping:
             return
         case .rejected(let error):
             // A poison record: its result can never be published. Dead-lettering it, with the
             // reason, unblocks its partition and leaves it visible to operators.
-            logger.error("result cannot be published; event dead-lettered", metadata: ["kafka.error": "\(error)"])
+            logger.error("result cannot be published; record dead-lettered", metadata: ["kafka.error": "\(error)"])
             await deadLetter(
                 work, code: .processingFailed,
                 reason: "the result (\(value.count) bytes, success \(result.success), \(result.statistics.configsDeactivated) deactivated) could not be published: \(error)",
                 logger: logger)
+            return
+        }
+        if !outcome.retriable.isEmpty {
+            guard await sendOnward(outcome.retriable, of: request, result: result, after: attempt, work: work, logger: logger) else { return }
+        }
+        complete(work, logger: logger)
+    }
+
+    /// Puts the configurations that failed transiently on the retry topic for the next attempt, or
+    /// on the dead-letter topic after the last one. False when the pipeline is stopping.
+    private func sendOnward(
+        _ failed: [PSAConfiguration], of request: OffboardingRequest, result: OffboardingResult, after attempt: Int, work: Work, logger: Logger
+    ) async -> Bool {
+        let next = RetryRequest(
+            eventID: request.eventID, trigger: request.trigger, psa: configuration.psa, clientID: result.clientID, clientName: result.clientName,
+            reason: request.options.reason, offboardedStatuses: request.options.offboardedStatuses, attempt: attempt + 1,
+            configs: failed.map { RetryRequest.Config(configID: $0.id, configName: $0.name) })
+        let lastError = result.errors.first { $0.configID == failed.first?.id }?.message ?? "update failed"
+        let source = work.record
+        // On a retry request: the attempt it asks for; on a dead letter: the last attempt made.
+        let attemptHeader = attempt < configuration.retryTopicMaxAttempts ? attempt + 1 : attempt
+        var headers = [
+            KafkaHeader(key: "retry.attempt", string: String(attemptHeader)),
+            KafkaHeader(key: "retry.error", string: lastError),
+            KafkaHeader(key: "retry.source.topic", string: source.topic),
+            KafkaHeader(key: "retry.source.partition", string: String(source.partition)),
+            KafkaHeader(key: "retry.source.offset", string: String(source.offset)),
+        ]
+        let outgoing: KafkaOutgoingRecord
+        if attempt < configuration.retryTopicMaxAttempts {
+            let delay = min(configuration.retryTopicInitialDelay * (1 << min(attempt - 1, 20)), configuration.retryTopicMaxDelay)
+            let due = Date().addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+            headers.append(KafkaHeader(key: "retry.due", string: Timestamp.string(due, fractionalSeconds: true)))
+            outgoing = KafkaOutgoingRecord(topic: configuration.topics.retry, key: result.clientID, value: next.encoded(), headers: headers)
+            statistics.update { $0.retriesScheduled += 1 }
+        } else {
+            headers += [
+                KafkaHeader(key: "dlq.error.code", string: OffboardingErrorCode.configUpdateFailed.rawValue),
+                KafkaHeader(key: "dlq.reason", string: "\(failed.count) configurations still failing after attempt \(attempt): \(lastError)"),
+                KafkaHeader(key: "dlq.source.topic", string: source.topic),
+                KafkaHeader(key: "dlq.source.partition", string: String(source.partition)),
+                KafkaHeader(key: "dlq.source.offset", string: String(source.offset)),
+            ]
+            outgoing = KafkaOutgoingRecord(topic: configuration.topics.deadLetter, key: result.clientID, value: next.encoded(), headers: headers)
+            statistics.update { $0.retriesExhausted += 1 }
+            logger.error("configurations still failing after the last attempt; dead-lettered", metadata: ["offboarding.configs": "\(failed.count)"])
+        }
+        switch await publish(outgoing, logger: logger) {
+        case .published: return true
+        case .stopping: return false
+        case .rejected(let error):
+            logger.critical("retry request refused by the broker; the configurations are reported failed", metadata: ["kafka.error": "\(error)"])
+            return true
         }
     }
 

@@ -16,6 +16,10 @@ public final class PipelineStatistics: Sendable {
         public var finishedAfterRevoke = 0
         /// Events skipped because their result was already on the results topic (redelivered after a crash).
         public var alreadyPublished = 0
+        /// Retry requests put on the retry topic, run when due, and given up (dead-lettered).
+        public var retriesScheduled = 0
+        public var retriesRun = 0
+        public var retriesExhausted = 0
         /// Times a record was tried again because the PSA could not be reached.
         public var outageRetries = 0
         /// Records fetched but given up at shutdown before they started (redelivered later).

@@ -1,0 +1,89 @@
+import Foundation
+
+/// A request, on the retry topic, to deactivate again exactly the configurations whose update
+/// failed transiently. Key: the client id. Headers carry the attempt, the due time and the source
+/// of the original event (see schemas/retry-request.schema.json).
+public struct RetryRequest: Sendable, Hashable, Codable {
+    public struct Config: Sendable, Hashable, Codable {
+        public var configID: String
+        public var configName: String
+
+        public init(configID: String, configName: String) {
+            self.configID = configID
+            self.configName = configName
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case configID = "config_id"
+            case configName = "config_name"
+        }
+    }
+
+    public var eventID: String
+    public var trigger: OffboardingTrigger
+    public var psa: PSAKind
+    public var clientID: String
+    public var clientName: String?
+    public var reason: String?
+    public var offboardedStatuses: [String]
+    /// The attempt this request is for: 2 for the first retry.
+    public var attempt: Int
+    public var configs: [Config]
+
+    public init(
+        eventID: String, trigger: OffboardingTrigger, psa: PSAKind, clientID: String, clientName: String?, reason: String?,
+        offboardedStatuses: [String], attempt: Int, configs: [Config]
+    ) {
+        self.eventID = eventID
+        self.trigger = trigger
+        self.psa = psa
+        self.clientID = clientID
+        self.clientName = clientName
+        self.reason = reason
+        self.offboardedStatuses = offboardedStatuses
+        self.attempt = attempt
+        self.configs = configs
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case eventID = "event_id"
+        case trigger, psa
+        case clientID = "client_id"
+        case clientName = "client_name"
+        case reason
+        case offboardedStatuses = "offboarded_statuses"
+        case attempt, configs
+    }
+
+    public func encoded() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array((try? encoder.encode(self)) ?? Data())
+    }
+
+    public static func decode(_ bytes: [UInt8]?) throws(InvalidEventError) -> RetryRequest {
+        guard let bytes, !bytes.isEmpty else { throw InvalidEventError("retry request has no value") }
+        do {
+            let request = try JSONDecoder().decode(RetryRequest.self, from: Data(bytes))
+            guard request.attempt >= 2, !request.configs.isEmpty, !request.eventID.isEmpty, !request.clientID.isEmpty else {
+                throw InvalidEventError("retry request needs attempt >= 2, an event id, a client id and configs")
+            }
+            return request
+        } catch let error as InvalidEventError {
+            throw error
+        } catch {
+            throw InvalidEventError("retry request is not valid: \(error)")
+        }
+    }
+
+    /// The run this request continues.
+    public var request: OffboardingRequest {
+        OffboardingRequest(
+            eventID: eventID, trigger: trigger, client: .id(clientID), clientNameHint: clientName,
+            options: OffboardingOptions(reason: reason, offboardedStatuses: offboardedStatuses))
+    }
+
+    public var configurations: [PSAConfiguration] {
+        configs.map { PSAConfiguration(id: $0.configID, name: $0.configName, isActive: true) }
+    }
+}
