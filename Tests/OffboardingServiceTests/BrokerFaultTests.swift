@@ -95,7 +95,7 @@ struct BrokerFaultTests {
         let statistics = runtime.pipeline.statistics.snapshot
         print(
             "broker faults: \(injected) injected (3 Fetch, 4 Produce, 3 OffsetCommit errors, broker down 2 s), \(eventIDs.count) events, "
-                + "\(records.count) results (\(records.count - eventIDs.count) repeated), \(statistics.outageRetries) PSA outage retries, "
+                + "\(records.count) results (\(records.count - eventIDs.count) repeated), \(statistics.publishRetries) publish retries, \(statistics.outageRetries) PSA outage retries, "
                 + "\(failures.count) final failures")
         await results.stop()
         await producer.shutdown()

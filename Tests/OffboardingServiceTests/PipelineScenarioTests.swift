@@ -233,6 +233,22 @@ struct PipelineScenarioTests {
         #expect(try JSONSchemaValidator(schemaFile: "retry-request.schema.json").problems(in: retry.value ?? []) == [])
     }
 
+    @Test func anUpdateThatLandedBeforeItsAnswerFailedCountsAsDeactivated() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        let simulator = try #require(harness.tenant as? ConnectWiseSimulator)
+        let client = await harness.makeClient(active: 3)
+        let landed = client.configurations[0]
+        // The PATCH is applied, then answered 503 (as when an answer is lost); the repeat finds it done.
+        await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "configurations/\(landed)", status: 503, retryAfterSeconds: 0, times: 1, afterApplying: true))
+        let event = harness.event(forClient: client.id)
+        try await harness.send(event)
+        let result = try await harness.result(for: event.id).result
+        #expect(result.success)
+        #expect(result.statistics == .init(configsFound: 3, configsDeactivated: 3, configsSkipped: 0, errors: 0))
+        #expect(result.configs.first { $0.configID == String(landed) }?.action == .deactivated, "not skipped")
+        #expect(await simulator.patches(forCompany: client.id).filter { $0.configurationID == landed }.count == 2)
+    }
+
     @Test func permanentFailuresAreNotRetried() async throws {
         let harness = try await PipelineHarness.shared(.connectwise)
         let simulator = try #require(harness.tenant as? ConnectWiseSimulator)

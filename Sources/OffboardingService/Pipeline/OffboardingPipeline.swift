@@ -460,6 +460,7 @@ public final class OffboardingPipeline: Service, Sendable {
             } catch {
                 logger.error("publish failed; retrying", metadata: ["kafka.topic": "\(record.topic)", "kafka.error": "\(error)"])
             }
+            statistics.update { $0.publishRetries += 1 }
             guard await sleepUnlessStopping(delay) else { return .stopping }
             delay = min(delay * 2, .seconds(5))
         }

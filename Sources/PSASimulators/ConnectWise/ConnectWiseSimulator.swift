@@ -122,8 +122,13 @@ public actor ConnectWiseSimulator: SimulatedTenant {
             var headers: [(String, String)] = []
             if let seconds = fault.retryAfterSeconds { headers.append(("Retry-After", String(seconds))) }
             let code = fault.status == 403 ? "Forbidden" : fault.status == 429 ? "TooManyRequests" : "ServerError"
+            if fault.afterApplying { _ = route(request, path: path) }
             return .json(fault.status, ["code": code, "message": "Injected fault \(fault.status)"], headers: headers)
         }
+        return route(request, path: path)
+    }
+
+    private func route(_ request: SimulatedRequest, path: String) -> SimulatedResponse {
         let segments = path.split(separator: "/").map(String.init)
         let method = request.method
         do {

@@ -10,13 +10,18 @@ public struct SimulatorFault: Sendable, Hashable {
     public var retryAfterSeconds: Int?
     /// How many matching requests fail; nil fails all of them.
     public var remaining: Int?
+    /// The request takes effect and only its answer is the fault, like a timeout after the write.
+    public var afterApplying: Bool
 
-    public init(method: String? = nil, pathContains: String, status: Int, retryAfterSeconds: Int? = nil, times: Int? = 1) {
+    public init(
+        method: String? = nil, pathContains: String, status: Int, retryAfterSeconds: Int? = nil, times: Int? = 1, afterApplying: Bool = false
+    ) {
         self.method = method
         self.pathContains = pathContains
         self.status = status
         self.retryAfterSeconds = retryAfterSeconds
         self.remaining = times
+        self.afterApplying = afterApplying
     }
 }
 
