@@ -59,7 +59,6 @@ public enum Demo {
         let deadLetter = "psa.offboarding.dlq"
         try cluster.createTopic(results, partitions: 1)
         try cluster.createTopic(deadLetter, partitions: 1)
-        try cluster.createTopic("psa.offboarding.retry", partitions: 1)
         print("Kafka test cluster at \(cluster.bootstrapServers)")
 
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
@@ -71,8 +70,10 @@ public enum Demo {
             let server = try await SimulatorServer.start(router: sandbox.tenant.makeRouter(), logger: logger)
             servers.append(server)
             // One events topic and group per PSA: a consumer serves one PSA, and dead-letters events for another.
-            let topics = OffboarderConfiguration.Topics(events: "psa.company.status-changed.\(psa)", results: results, deadLetter: deadLetter)
+            let topics = OffboarderConfiguration.Topics(
+                events: "psa.company.status-changed.\(psa)", results: results, deadLetter: deadLetter, retry: "psa.offboarding.retry.\(psa)")
             try cluster.createTopic(topics.events, partitions: 4)
+            try cluster.createTopic(topics.retry, partitions: 1)
             let configuration = OffboarderConfiguration(
                 kafka: .init(bootstrapServers: cluster.bootstrapServers, groupID: "psa-offboarder-demo-\(psa)", topics: topics),
                 psa: sandbox.configuration(server.baseURL), defaults: OffboardingOptions(offboardedStatuses: ["Inactive", "Offboarded"]))
