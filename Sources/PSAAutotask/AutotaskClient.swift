@@ -185,23 +185,17 @@ public struct AutotaskClient: PSAClient {
         }
     }
 
+    private static let errors = PSAErrorMapping(
+        unauthorized: "Autotask rejected the API credentials", forbidden: "the API user's security level does not allow",
+        notFound: "check base_url")
+
+    /// The body of a 2xx response; anything else becomes the contract's error for it.
     private func checked(_ response: PSAHTTPTransport.Response, what: String) throws(PSAError) -> [UInt8] {
-        guard (200..<300).contains(response.status) else { throw classify(response, what: what) }
-        return response.body
+        try Self.errors.body(of: response, detail: "\(what): \(Self.errorMessage(response))")
     }
 
     private func classify(_ response: PSAHTTPTransport.Response, what: String) -> PSAError {
-        let detail = "\(what): \(Self.errorMessage(response))"
-        switch response.status {
-        case 401:
-            return PSAError(code: .psaConnectionError, message: "Autotask rejected the API credentials (\(detail))", httpStatus: 401)
-        case 403:
-            return PSAError(code: .permissionDenied, message: "the API user's security level does not allow \(detail)", httpStatus: 403)
-        case 429, 500..<600:
-            return PSAError(code: .psaConnectionError, message: detail, httpStatus: response.status, isRetriable: true)
-        default:
-            return PSAError(code: .psaConnectionError, message: detail, httpStatus: response.status)
-        }
+        Self.errors.error(for: response, detail: "\(what): \(Self.errorMessage(response))")
     }
 
     static func errorMessage(_ response: PSAHTTPTransport.Response) -> String {

@@ -172,26 +172,17 @@ public struct ConnectWiseClient: PSAClient {
     }
 
     /// The body of a 2xx response; anything else becomes the contract's error for it.
+    private static let errors = PSAErrorMapping(
+        unauthorized: "ConnectWise rejected the credentials", forbidden: "the API member's security role does not allow",
+        notFound: "check base_url and codebase (a wrong cloud host or codebase often answers 404)")
+
+    /// The body of a 2xx response; anything else becomes the contract's error for it.
     private func checked(_ response: PSAHTTPTransport.Response, what: String) throws(PSAError) -> [UInt8] {
-        guard (200..<300).contains(response.status) else { throw classify(response, what: what) }
-        return response.body
+        try Self.errors.body(of: response, detail: "\(what): \(Self.errorMessage(response))")
     }
 
     private func classify(_ response: PSAHTTPTransport.Response, what: String) -> PSAError {
-        let detail = "\(what): \(Self.errorMessage(response))"
-        switch response.status {
-        case 401:
-            return PSAError(code: .psaConnectionError, message: "ConnectWise rejected the credentials (\(detail))", httpStatus: 401)
-        case 403:
-            return PSAError(code: .permissionDenied, message: "the API member's security role does not allow \(detail)", httpStatus: 403)
-        case 404:
-            // On cloud hosts a 404 for a list call usually means a wrong host or codebase.
-            return PSAError(code: .psaConnectionError, message: "not found; check base_url and codebase (\(detail))", httpStatus: 404)
-        case 429, 500..<600:
-            return PSAError(code: .psaConnectionError, message: detail, httpStatus: response.status, isRetriable: true)
-        default:
-            return PSAError(code: .psaConnectionError, message: detail, httpStatus: response.status)
-        }
+        Self.errors.error(for: response, detail: "\(what): \(Self.errorMessage(response))")
     }
 
     static func errorMessage(_ response: PSAHTTPTransport.Response) -> String {

@@ -164,25 +164,17 @@ public struct HaloClient: PSAClient {
         }
     }
 
+    private static let errors = PSAErrorMapping(
+        unauthorized: "HaloPSA refused a freshly issued token", forbidden: "the application or its agent may not",
+        notFound: "check base_url")
+
+    /// The body of a 2xx response; anything else becomes the contract's error for it.
     private func checked(_ response: PSAHTTPTransport.Response, what: String) throws(PSAError) -> [UInt8] {
-        guard (200..<300).contains(response.status) else { throw classify(response, what: what) }
-        return response.body
+        try Self.errors.body(of: response, detail: "\(what): \(Self.errorMessage(response))")
     }
 
     private func classify(_ response: PSAHTTPTransport.Response, what: String) -> PSAError {
-        let detail = "\(what): \(Self.errorMessage(response))"
-        switch response.status {
-        case 401:
-            return PSAError(code: .psaConnectionError, message: "HaloPSA refused a freshly issued token (\(detail))", httpStatus: 401)
-        case 403:
-            return PSAError(code: .permissionDenied, message: "the application or its agent may not \(detail)", httpStatus: 403)
-        case 404:
-            return PSAError(code: .psaConnectionError, message: "not found; check base_url (\(detail))", httpStatus: 404)
-        case 429, 500..<600:
-            return PSAError(code: .psaConnectionError, message: detail, httpStatus: response.status, isRetriable: true)
-        default:
-            return PSAError(code: .psaConnectionError, message: detail, httpStatus: response.status)
-        }
+        Self.errors.error(for: response, detail: "\(what): \(Self.errorMessage(response))")
     }
 
     /// Halo's error bodies come in several shapes: field-keyed 400s, `Message`, `errorMessage`, OAuth `error`.

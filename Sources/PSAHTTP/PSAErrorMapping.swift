@@ -1,0 +1,41 @@
+import OffboardingCore
+
+/// How a non-2xx answer to a PSA call becomes the contract's error: the same rules for every PSA,
+/// in each PSA's own words.
+public struct PSAErrorMapping: Sendable {
+    /// "ConnectWise rejected the credentials", ...
+    public var unauthorized: String
+    /// "the API member's security role does not allow", ...: the detail follows.
+    public var forbidden: String
+    /// What to check when a call that should exist answers 404.
+    public var notFound: String
+
+    public init(unauthorized: String, forbidden: String, notFound: String) {
+        self.unauthorized = unauthorized
+        self.forbidden = forbidden
+        self.notFound = notFound
+    }
+
+    /// 401 and unreachable states are `PSAConnectionError`, 403 `PermissionDenied`; 429 and 5xx
+    /// are marked retriable.
+    public func error(for response: PSAHTTPTransport.Response, detail: String) -> PSAError {
+        switch response.status {
+        case 401:
+            PSAError(code: .psaConnectionError, message: "\(unauthorized) (\(detail))", httpStatus: 401)
+        case 403:
+            PSAError(code: .permissionDenied, message: "\(forbidden) \(detail)", httpStatus: 403)
+        case 404:
+            PSAError(code: .psaConnectionError, message: "not found; \(notFound) (\(detail))", httpStatus: 404)
+        case 429, 500..<600:
+            PSAError(code: .psaConnectionError, message: detail, httpStatus: response.status, isRetriable: true)
+        default:
+            PSAError(code: .psaConnectionError, message: detail, httpStatus: response.status)
+        }
+    }
+
+    /// The body of a 2xx response; anything else as the contract's error.
+    public func body(of response: PSAHTTPTransport.Response, detail: @autoclosure () -> String) throws(PSAError) -> [UInt8] {
+        guard (200..<300).contains(response.status) else { throw error(for: response, detail: detail()) }
+        return response.body
+    }
+}
