@@ -162,7 +162,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PSAHaloTests",
-            dependencies: ["PSAHalo", "PSASimulators", "OffboardingTestSupport"]
+            dependencies: ["PSAHalo", "PSAHTTP", "PSASimulators", "OffboardingTestSupport"]
         ),
         .testTarget(
             name: "OffboardingServiceTests",

@@ -85,8 +85,9 @@ public struct PSAHTTPTransport: Sendable {
             request.method = method
             for (name, value) in headers { request.headers.add(name: name, value: value) }
             if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-            await rateLimiter?.acquire()
+            let ticket = await rateLimiter?.acquire()
             let outcome = await execute(request)
+            if let ticket { rateLimiter?.finish(ticket) }
             let delay: Duration?
             switch outcome {
             case .success(let response) where [429, 502, 503, 504].contains(response.status) || isSlowDown(response):

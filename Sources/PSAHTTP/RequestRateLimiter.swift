@@ -3,6 +3,10 @@ import Synchronization
 /// Paces requests to at most `maxRequests` in any window of `per` (a sliding window, as Autotask's
 /// rolling hour and HaloPSA's rolling five minutes are), so that a large offboarding slows itself
 /// down instead of collecting 429s.
+///
+/// A request holds its place in the window from its start until `per` after it finished: the PSA
+/// counts arrivals, which come some time after the start, so counting starts alone would let a
+/// burst through at the window's edge.
 public final class RequestRateLimiter: Sendable {
     public struct Limit: Sendable, Hashable {
         public var maxRequests: Int
@@ -14,34 +18,48 @@ public final class RequestRateLimiter: Sendable {
         }
     }
 
+    public struct Ticket: Sendable {
+        fileprivate let id: Int
+    }
+
+    private struct State {
+        /// Per request: when it started, replaced by when it finished.
+        var held: [Int: ContinuousClock.Instant] = [:]
+        var nextID = 0
+    }
+
     public let limit: Limit
-    /// Start times of the requests in the current window, oldest first.
-    private let starts = Mutex<[ContinuousClock.Instant]>([])
+    private let state = Mutex(State())
 
     public init(limit: Limit) {
         self.limit = limit
     }
 
-    /// Returns once a request may start, and counts it.
-    public func acquire() async {
+    /// Returns once a request may start, and counts it until `per` after `finish`.
+    public func acquire() async -> Ticket {
         while true {
-            let wait = starts.withLock { starts -> Duration? in
+            let outcome = state.withLock { state -> (ticket: Ticket?, wait: Duration) in
                 let now = ContinuousClock.now
-                let windowStart = now - limit.per
-                if let stale = starts.firstIndex(where: { $0 > windowStart }) {
-                    starts.removeFirst(stale)
-                } else {
-                    starts.removeAll()
+                state.held = state.held.filter { $0.value > now - limit.per }
+                guard state.held.count >= limit.maxRequests else {
+                    let ticket = Ticket(id: state.nextID)
+                    state.nextID += 1
+                    // A running request ends in the future: keep it counted until it finishes.
+                    state.held[ticket.id] = now + .seconds(86_400)
+                    return (ticket, .zero)
                 }
-                guard starts.count >= limit.maxRequests else {
-                    starts.append(now)
-                    return nil
-                }
-                return starts[0] + limit.per - now
+                return (nil, state.held.values.min()! + limit.per - now)
             }
-            guard let wait else { return }
-            try? await Task.sleep(for: wait)
-            if Task.isCancelled { return }
+            if let ticket = outcome.ticket { return ticket }
+            // While the oldest request still runs its release time is unknown: look again after a window.
+            try? await Task.sleep(for: min(outcome.wait, limit.per))
+            if Task.isCancelled { return Ticket(id: -1) }
+        }
+    }
+
+    public func finish(_ ticket: Ticket) {
+        state.withLock { state in
+            if state.held[ticket.id] != nil { state.held[ticket.id] = .now }
         }
     }
 }

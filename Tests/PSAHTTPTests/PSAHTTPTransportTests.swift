@@ -100,8 +100,9 @@ struct RequestRateLimiterTests {
         let limiter = RequestRateLimiter(limit: .init(maxRequests: 5, per: .milliseconds(300)))
         var starts: [ContinuousClock.Instant] = []
         for _ in 0..<16 {
-            await limiter.acquire()
+            let ticket = await limiter.acquire()
             starts.append(.now)
+            limiter.finish(ticket)
         }
         // Any six consecutive starts span at least one window: the sixth waited for the first to age out.
         for index in 5..<starts.count {
@@ -111,10 +112,30 @@ struct RequestRateLimiterTests {
         #expect(starts[4] - starts[0] < .milliseconds(300))
     }
 
+    @Test func aRunningRequestHoldsItsPlaceUntilAWindowAfterItFinished() async throws {
+        let limiter = RequestRateLimiter(limit: .init(maxRequests: 1, per: .milliseconds(200)))
+        let slow = await limiter.acquire()
+        let started = ContinuousClock.now
+        // The first request runs 300 ms; the second may only start 200 ms after it finished.
+        async let second: ContinuousClock.Instant = { _ = await limiter.acquire(); return .now }()
+        try await Task.sleep(for: .milliseconds(300))
+        let finished = ContinuousClock.now
+        limiter.finish(slow)
+        let secondStart = await second
+        #expect(secondStart - finished >= .milliseconds(190))
+        #expect(secondStart - started >= .milliseconds(490))
+    }
+
     @Test func concurrentCallersShareTheLimit() async {
         let limiter = RequestRateLimiter(limit: .init(maxRequests: 4, per: .milliseconds(250)))
         let starts = await withTaskGroup(of: ContinuousClock.Instant.self) { group in
-            for _ in 0..<12 { group.addTask { await limiter.acquire(); return .now } }
+            for _ in 0..<12 {
+                group.addTask {
+                    let ticket = await limiter.acquire()
+                    defer { limiter.finish(ticket) }
+                    return .now
+                }
+            }
             return await group.reduce(into: []) { $0.append($1) }.sorted()
         }
         for index in 4..<starts.count {

@@ -6,6 +6,7 @@ import NIOHTTP1
 import OffboardingCore
 import OffboardingTestSupport
 import PSAHalo
+import PSAHTTP
 import PSASimulators
 import Testing
 
@@ -160,5 +161,43 @@ struct HaloClientTests {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
             #expect(Int(response.status.code) == expected)
         }
+    }
+}
+
+/// Pacing against a simulator that enforces hosted Halo's rolling limit: with the client's own
+/// limit the offboarding collects no 429s; without it, it runs into them.
+@Suite(.timeLimit(.minutes(2)))
+struct HaloPacingTests {
+    func offboard(pacing: RequestRateLimiter.Limit?) async throws -> (rateLimited: Int, result: OffboardingResult) {
+        var data = HaloDataset.empty()
+        data.clients = [.init(id: 1, name: "A", inactive: true)]
+        data.assets = (1...12).map { .init(id: $0, clientID: 1, inventoryNumber: "a\($0)", inactive: false) }
+        let simulator = HaloSimulator(data: data)
+        await simulator.setRollingLimit(maxRequests: 10, window: .seconds(1))
+        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())
+        let credentials = HaloSimulator.Credentials.sandbox
+        var http = PSAHTTPTransport.Configuration(maxAttempts: 10, maxRetryAfter: .seconds(5))
+        http.rateLimit = pacing
+        let client = HaloClient(
+            configuration: .init(
+                baseURL: server.baseURL, authURL: server.baseURL + HaloSimulator.authPath, clientID: credentials.clientID,
+                clientSecret: credentials.clientSecret, tenant: credentials.tenant, http: http),
+            httpClient: .shared, logger: .test())
+        let result = await Offboarder(psa: client, logger: .test())
+            .run(.init(eventID: "e", trigger: .manual, client: .id("1"), options: .init(offboardedStatuses: ["Inactive"])))
+        let rateLimited = await simulator.rateLimited
+        await server.stop()
+        return (rateLimited, result)
+    }
+
+    @Test func aPacedOffboardingCollectsNo429s() async throws {
+        // 12 assets: 1 client read, 1 listing, then a GET and a POST each: 26 requests against 10 a
+        // second, paced at exactly the PSA's own limit.
+        let paced = try await offboard(pacing: .init(maxRequests: 10, per: .seconds(1)))
+        #expect(paced.result.success && paced.result.statistics.configsDeactivated == 12)
+        #expect(paced.rateLimited == 0)
+        let unpaced = try await offboard(pacing: nil)
+        #expect(unpaced.result.statistics.configsDeactivated == 12, "429s are honoured and repeated")
+        #expect(unpaced.rateLimited > 0)
     }
 }

@@ -28,6 +28,10 @@ public actor HaloSimulator: SimulatedTenant {
     private var tokens: [String: ContinuousClock.Instant] = [:]
     private var tokenLifetimeSeconds = 3600
     public private(set) var tokensIssued = 0
+    /// Halo-hosted's rolling request limit, when set: requests past it get 429 with `Retry-After`.
+    private var rollingLimit: (maxRequests: Int, window: Duration)?
+    private var apiRequestTimes: [ContinuousClock.Instant] = []
+    public private(set) var rateLimited = 0
     public private(set) var updatedAssets: [Int] = []
     /// Assets a POST created because its id did not exist: a client that sees one is broken.
     public private(set) var createdAssets: [Int] = []
@@ -42,6 +46,8 @@ public actor HaloSimulator: SimulatedTenant {
     public func inject(_ fault: SimulatorFault) { faults.faults.append(fault) }
     public func setLatency(_ latency: Duration) { faults.latency = latency }
     public func setTokenLifetime(seconds: Int) { tokenLifetimeSeconds = seconds }
+    /// Answers 429 past `maxRequests` API requests in any rolling `window`, as hosted Halo does.
+    public func setRollingLimit(maxRequests: Int, window: Duration) { rollingLimit = (maxRequests, window) }
     /// Invalidates every token issued so far, as a restart of Halo's auth server would.
     public func revokeAllTokens() { tokens.removeAll() }
     public func setClient(_ id: Int, inactive: Bool) {
@@ -87,6 +93,19 @@ public actor HaloSimulator: SimulatedTenant {
             let expiry = tokens[String(authorization.dropFirst(7))], expiry > .now
         else {
             return SimulatedResponse(status: 401, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\"")])
+        }
+        if let limit = rollingLimit {
+            let now = ContinuousClock.now
+            apiRequestTimes.removeAll { $0 <= now - limit.window }
+            if apiRequestTimes.count >= limit.maxRequests {
+                rateLimited += 1
+                let wait = apiRequestTimes[0] + limit.window - now
+                let seconds = max(1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))
+                return SimulatedResponse(
+                    status: 429, headers: [("Retry-After", String(seconds))],
+                    body: Array("Rate Limit Reached - \(limit.maxRequests) Requests per rolling window".utf8))
+            }
+            apiRequestTimes.append(now)
         }
         let segments = path.dropFirst(5).split(separator: "/").map(String.init)
         if let fault = faults.take(method: request.method, path: segments.joined(separator: "/"), query: request.query) {
