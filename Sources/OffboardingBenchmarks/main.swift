@@ -139,10 +139,11 @@ func deactivationTime(bound: Int) async throws -> (Double, OffboardingResult) {
     let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
     let credentials = ConnectWiseSimulator.Credentials.sandbox
     let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: bound)
+    // Only the bound limits concurrency here (no rate_limit.max_in_flight), so its effect shows.
     let client = ConnectWiseClient(
         configuration: .init(
             baseURL: server.baseURL + ConnectWiseSimulator.apiPath, companyID: credentials.companyID, publicKey: credentials.publicKey,
-            privateKey: credentials.privateKey, clientID: credentials.clientID),
+            privateKey: credentials.privateKey, clientID: credentials.clientID, http: .init()),
         httpClient: httpClient, logger: logger)
     let offboarder = Offboarder(psa: client, configuration: .init(maxConcurrentUpdates: bound), logger: logger)
     let start = ContinuousClock.now

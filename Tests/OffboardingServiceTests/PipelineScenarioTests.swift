@@ -184,20 +184,29 @@ struct PipelineScenarioTests {
         try await httpClient.shutdown()
     }
 
-    @Test func aPipelineAtCapacityPausesFetchingAndStillProcessesEverything() async throws {
-        try await withSidePipeline(maxInFlightRecords: 2) { harness, send, pipeline in
+    @Test func aPipelineThatStaysFullPausesFetchingAndStillProcessesEverything() async throws {
+        // A slow PSA of its own, so that two records in flight keep the pipeline full for seconds.
+        let simulator = ConnectWiseSimulator(data: .empty())
+        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())
+        let psa = try PSASandbox.make(.connectwise, dataset: .empty).configuration(server.baseURL)
+        try await withSidePipeline(maxInFlightRecords: 2, psa: psa) { harness, send, pipeline in
+            await simulator.setLatency(.milliseconds(400))
             var ids: [String] = []
-            for _ in 0..<12 {
-                let client = await harness.makeClient(active: 2)
-                let event = harness.event(forClient: client.id)
+            for index in 0..<6 {
+                let id = 990_100 + index
+                _ = await simulator.addClient(id: id, name: "Slow \(id)", offboarded: true, active: 2, inactive: 0)
+                let event = harness.event(forClient: id)
                 try await send(event, nil)
                 ids.append(event.id)
             }
-            try await harness.results.wait(timeout: .seconds(60), for: "12 results through a pipeline of capacity 2") { records in
+            try await harness.results.wait(timeout: .seconds(90), for: "6 results through a pipeline of capacity 2") { records in
                 Set(records.compactMap { $0.headers.last(named: "offboarding.event.id")?.stringValue }).isSuperset(of: ids)
             }
-            #expect(pipeline.statistics.snapshot.resultsPublished == 12)
+            let statistics = pipeline.statistics.snapshot
+            #expect(statistics.resultsPublished == 6)
+            #expect(statistics.fetchPauses > 0)
         }
+        await server.stop()
     }
 
     @Test func updatesStillFailingGoToTheRetryTopicAndAFollowUpResultFinishesThem() async throws {

@@ -63,6 +63,7 @@ public final class OffboardingPipeline: Service, Sendable {
     public let statistics = PipelineStatistics()
     private let heartbeat = PipelineHeartbeat()
     private let ledger = Mutex<ResultLedger?>(nil)
+    private let capacity = CapacitySignal()
     private let configuration: Configuration
     private let consumer: KafkaConsumer
     private let producer: KafkaProducer
@@ -129,6 +130,7 @@ public final class OffboardingPipeline: Service, Sendable {
     public func stop() {
         stopping.withLock { $0 = true }
         lanes.drain()
+        capacity.signal()
     }
 
     private var isStopping: Bool { stopping.withLock { $0 } }
@@ -168,11 +170,14 @@ public final class OffboardingPipeline: Service, Sendable {
             while !isStopping {
                 heartbeat.polled()
                 let free = configuration.maxInFlightRecords - lanes.pending
-                // At capacity (a slow or unreachable PSA), stop fetching but keep polling: a member
-                // that stops polling for max.poll.interval.ms is put out of the group.
                 if free <= 0, paused.isEmpty {
+                    // Usually a slot frees soon: wait for it with the fetched records left in place.
+                    if await capacity.wait(upTo: .seconds(1)) { continue }
+                    // Still full (a slow or unreachable PSA): stop fetching but keep polling, since a
+                    // member that stops polling for max.poll.interval.ms is put out of the group.
                     paused = Array(consumer.assignment)
                     consumer.pause(paused)
+                    statistics.update { $0.fetchPauses += 1 }
                     logger.info("at capacity: fetching paused", metadata: ["pipeline.in_flight": "\(lanes.pending)"])
                 } else if free > 0, !paused.isEmpty {
                     consumer.resume(paused)
@@ -210,6 +215,7 @@ public final class OffboardingPipeline: Service, Sendable {
             await process(work)
             heartbeat.progressed()
             lanes.done()
+            capacity.signal()
         }
     }
 

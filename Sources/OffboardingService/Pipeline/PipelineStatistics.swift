@@ -20,6 +20,8 @@ public final class PipelineStatistics: Sendable {
         public var retriesScheduled = 0
         public var retriesRun = 0
         public var retriesExhausted = 0
+        /// Times fetching was paused because the pipeline stayed full.
+        public var fetchPauses = 0
         /// Sends to Kafka that failed and were repeated.
         public var publishRetries = 0
         /// Times a record was tried again because the PSA could not be reached.
