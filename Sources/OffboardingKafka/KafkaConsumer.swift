@@ -1,5 +1,6 @@
 import Crdkafka
 import Dispatch
+import Foundation
 import Logging
 import Synchronization
 
@@ -274,6 +275,7 @@ public final class KafkaConsumer: Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async { [self] in
                 if everAssigned {
+                    commitStoredOffsetsBeforeClose()
                     let err = rd_kafka_consumer_close(handle)
                     if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                         logger.warning("consumer close", metadata: ["kafka.error": "\(RDKafkaError.describe(err))"])
@@ -286,6 +288,23 @@ public final class KafkaConsumer: Sendable {
                 }
                 continuation.resume()
             }
+        }
+    }
+
+    /// Commits what was stored, repeating a few times on a coordinator that is briefly away:
+    /// close commits once and does not repeat, and an offset lost there means redelivery.
+    private func commitStoredOffsetsBeforeClose() {
+        let retriable: Set<Int32> = [
+            RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE.rawValue, RD_KAFKA_RESP_ERR_NOT_COORDINATOR.rawValue,
+            RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT.rawValue, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS.rawValue,
+            RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue, RD_KAFKA_RESP_ERR__TRANSPORT.rawValue,
+        ]
+        for attempt in 1...5 {
+            let err = rd_kafka_commit(handle, nil, 0)
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET { return }
+            logger.warning("commit before close failed", metadata: ["kafka.error": "\(RDKafkaError.describe(err))", "kafka.attempt": "\(attempt)"])
+            guard retriable.contains(err.rawValue) else { return }
+            usleep(UInt32(200_000 * attempt))
         }
     }
 
