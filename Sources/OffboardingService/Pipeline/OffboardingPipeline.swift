@@ -6,11 +6,13 @@ import ServiceLifecycle
 import Synchronization
 
 /// The consumer loop: consume → decode and validate → filter by criteria → offboard through the
-/// PSA → publish the result → store the offset. Invalid records and records for another PSA go to
-/// the dead-letter topic. Records of one key run in order; different keys run concurrently.
+/// PSA → publish the result (and a retry request for updates that failed transiently) → store the
+/// offset. Invalid records and records for another PSA go to the dead-letter topic. Records of one
+/// key run in order; different keys run concurrently. The retry topic is consumed alongside the
+/// events topic; a PSA that cannot be reached makes records wait rather than fail.
 ///
-/// An offset is stored only when its record's outcome is final (result or dead letter
-/// acknowledged by the broker, or filtered) and every earlier record of its partition is too.
+/// An offset is stored only when its record's outcome is final (result, retry request or dead
+/// letter acknowledged by the broker, or filtered) and every earlier record of its partition is too.
 public final class OffboardingPipeline: Service, Sendable {
     public struct Configuration: Sendable {
         public var consumer: KafkaConsumer.Configuration
