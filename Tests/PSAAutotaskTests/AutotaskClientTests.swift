@@ -16,25 +16,24 @@ struct AutotaskClientTests {
         _ body: (AutotaskSimulator, AutotaskClient, SimulatorServer) async throws -> Void
     ) async throws {
         let simulator = AutotaskSimulator(data: data)
-        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())
-        let credentials = AutotaskSimulator.Credentials.sandbox
-        var configuration = AutotaskClient.Configuration(
-            baseURL: server.baseURL + AutotaskSimulator.apiPath, apiIntegrationCode: credentials.apiIntegrationCode,
-            username: credentials.username, secret: credentials.secret)
-        configure(&configuration)
+        // A pool wider than async-http-client's default 8 per host, so that only the adapter limits concurrency.
         let httpClient = HTTPClient(
             eventLoopGroupProvider: .singleton,
             configuration: .init(connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)))
-        let client = AutotaskClient(configuration: configuration, httpClient: httpClient, logger: .test())
         do {
-            try await body(simulator, client, server)
+            try await SimulatorServer.serving(simulator) { server in
+                let credentials = AutotaskSimulator.Credentials.sandbox
+                var configuration = AutotaskClient.Configuration(
+                    baseURL: server.baseURL + AutotaskSimulator.apiPath, apiIntegrationCode: credentials.apiIntegrationCode,
+                    username: credentials.username, secret: credentials.secret)
+                configure(&configuration)
+                try await body(simulator, AutotaskClient(configuration: configuration, httpClient: httpClient, logger: .test()), server)
+            }
         } catch {
             try? await httpClient.shutdown()
-            await server.stop()
             throw error
         }
         try await httpClient.shutdown()
-        await server.stop()
     }
 
     @Test func discoversTheZoneWhenNoBaseURLIsConfigured() async throws {

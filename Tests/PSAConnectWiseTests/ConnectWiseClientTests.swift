@@ -17,20 +17,14 @@ struct ConnectWiseClientTests {
         _ body: (ConnectWiseSimulator, ConnectWiseClient, SimulatorServer) async throws -> Void
     ) async throws {
         let simulator = ConnectWiseSimulator(data: data)
-        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())
-        let credentials = ConnectWiseSimulator.Credentials.sandbox
-        var configuration = ConnectWiseClient.Configuration(
-            baseURL: server.baseURL + ConnectWiseSimulator.apiPath, companyID: credentials.companyID, publicKey: credentials.publicKey,
-            privateKey: credentials.privateKey, clientID: credentials.clientID)
-        configure(&configuration)
-        let client = ConnectWiseClient(configuration: configuration, httpClient: .shared, logger: .test())
-        do {
-            try await body(simulator, client, server)
-        } catch {
-            await server.stop()
-            throw error
+        try await SimulatorServer.serving(simulator) { server in
+            let credentials = ConnectWiseSimulator.Credentials.sandbox
+            var configuration = ConnectWiseClient.Configuration(
+                baseURL: server.baseURL + ConnectWiseSimulator.apiPath, companyID: credentials.companyID, publicKey: credentials.publicKey,
+                privateKey: credentials.privateKey, clientID: credentials.clientID)
+            configure(&configuration)
+            try await body(simulator, ConnectWiseClient(configuration: configuration, httpClient: .shared, logger: .test()), server)
         }
-        await server.stop()
     }
 
     @Test func findsCompaniesByIdAndByExactName() async throws {

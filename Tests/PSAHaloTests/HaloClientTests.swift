@@ -17,20 +17,14 @@ struct HaloClientTests {
         _ body: (HaloSimulator, HaloClient, SimulatorServer) async throws -> Void
     ) async throws {
         let simulator = HaloSimulator(data: data)
-        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())
-        let credentials = HaloSimulator.Credentials.sandbox
-        var configuration = HaloClient.Configuration(
-            baseURL: server.baseURL, authURL: server.baseURL + HaloSimulator.authPath, clientID: credentials.clientID,
-            clientSecret: credentials.clientSecret, tenant: credentials.tenant)
-        configure(&configuration)
-        let client = HaloClient(configuration: configuration, httpClient: .shared, logger: .test())
-        do {
-            try await body(simulator, client, server)
-        } catch {
-            await server.stop()
-            throw error
+        try await SimulatorServer.serving(simulator) { server in
+            let credentials = HaloSimulator.Credentials.sandbox
+            var configuration = HaloClient.Configuration(
+                baseURL: server.baseURL, authURL: server.baseURL + HaloSimulator.authPath, clientID: credentials.clientID,
+                clientSecret: credentials.clientSecret, tenant: credentials.tenant)
+            configure(&configuration)
+            try await body(simulator, HaloClient(configuration: configuration, httpClient: .shared, logger: .test()), server)
         }
-        await server.stop()
     }
 
     @Test func theTokenIsCachedAndRenewedOnceAfterA401() async throws {
