@@ -105,12 +105,9 @@ public struct AutotaskClient: PSAClient {
             updated.isActive = false
             updated.psaStatus = "Inactive"
             return updated
-        case 401, 403, 429, 502, 503, 504:
-            throw classify(response, what: "configuration item \(numeric)")
         default:
             // Business-rule failures come back as 500 with `errors`.
-            throw PSAError(
-                code: .configUpdateFailed, message: "configuration item \(numeric): \(Self.errorMessage(response))", httpStatus: response.status)
+            throw Self.errors.updateError(for: response, detail: "configuration item \(numeric): \(Self.errorMessage(response))")
         }
     }
 

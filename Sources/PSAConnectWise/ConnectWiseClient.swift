@@ -109,11 +109,8 @@ public struct ConnectWiseClient: PSAClient {
             return statuses.map(try decode(ConnectWiseConfiguration.self, from: response.body))
         case 404:
             throw PSAError(code: .configNotFound, message: "ConnectWise has no configuration \(numeric)", httpStatus: 404)
-        case 401, 403, 429, 502, 503, 504:
-            throw classify(response, what: "configuration \(numeric)")
         default:
-            throw PSAError(
-                code: .configUpdateFailed, message: "configuration \(numeric): \(Self.errorMessage(response))", httpStatus: response.status)
+            throw Self.errors.updateError(for: response, detail: "configuration \(numeric): \(Self.errorMessage(response))")
         }
     }
 

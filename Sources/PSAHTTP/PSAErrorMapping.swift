@@ -33,6 +33,15 @@ public struct PSAErrorMapping: Sendable {
         }
     }
 
+    /// A failed update: credentials, permissions and throttling keep their meaning (the last two
+    /// retriable), anything else — 400, 409, a business rule's 500 — is `ConfigUpdateFailed`.
+    public func updateError(for response: PSAHTTPTransport.Response, detail: String) -> PSAError {
+        switch response.status {
+        case 401, 403, 429, 502, 503, 504: error(for: response, detail: detail)
+        default: PSAError(code: .configUpdateFailed, message: detail, httpStatus: response.status)
+        }
+    }
+
     /// The body of a 2xx response; anything else as the contract's error.
     public func body(of response: PSAHTTPTransport.Response, detail: @autoclosure () -> String) throws(PSAError) -> [UInt8] {
         guard (200..<300).contains(response.status) else { throw error(for: response, detail: detail()) }

@@ -100,10 +100,8 @@ public struct HaloClient: PSAClient {
             updated.isActive = false
             updated.psaStatus = "Inactive"
             return updated
-        case 401, 403, 429, 502, 503, 504:
-            throw classify(response, what: "asset \(numeric)")
         default:
-            throw PSAError(code: .configUpdateFailed, message: "asset \(numeric): \(Self.errorMessage(response))", httpStatus: response.status)
+            throw Self.errors.updateError(for: response, detail: "asset \(numeric): \(Self.errorMessage(response))")
         }
     }
 

@@ -41,9 +41,6 @@ public actor AutotaskSimulator: SimulatedTenant {
 
     public func inject(_ fault: SimulatorFault) { faults.faults.append(fault) }
     public func setLatency(_ latency: Duration) { faults.latency = latency }
-    public func setCompany(_ id: Int, active: Bool) {
-        if let index = data.companies.firstIndex(where: { $0.id == id }) { data.companies[index].isActive = active }
-    }
 
     public func addClient(id: Int, name: String, offboarded: Bool, active: Int, inactive: Int) -> [Int] {
         data.companies.append(.init(id: id, companyName: name, isActive: !offboarded))

@@ -57,9 +57,6 @@ public actor ConnectWiseSimulator: SimulatedTenant {
         data.configurations.append(contentsOf: configurations)
         for config in configurations { statusByConfiguration[config.id] = config.statusID }
     }
-    public func setCompanyStatus(_ companyID: Int, to status: ConnectWiseDataset.Status) {
-        if let index = data.companies.firstIndex(where: { $0.id == companyID }) { data.companies[index].status = status }
-    }
     /// The configuration's current status id.
     public func statusID(ofConfiguration id: Int) -> Int? { statusByConfiguration[id] }
     public func patches(forCompany companyID: Int) -> [AppliedPatch] {

@@ -50,9 +50,6 @@ public actor HaloSimulator: SimulatedTenant {
     public func setRollingLimit(maxRequests: Int, window: Duration) { rollingLimit = (maxRequests, window) }
     /// Invalidates every token issued so far, as a restart of Halo's auth server would.
     public func revokeAllTokens() { tokens.removeAll() }
-    public func setClient(_ id: Int, inactive: Bool) {
-        if let index = data.clients.firstIndex(where: { $0.id == id }) { data.clients[index].inactive = inactive }
-    }
     public func removeAsset(_ id: Int) { data.assets.removeAll { $0.id == id } }
 
     public func addClient(id: Int, name: String, offboarded: Bool, active: Int, inactive: Int) -> [Int] {
