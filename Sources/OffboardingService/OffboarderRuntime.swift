@@ -85,7 +85,10 @@ public final class OffboarderRuntime: Sendable {
     static func makeOffboarder(_ configuration: OffboarderConfiguration, httpClient: HTTPClient, logger: Logger) -> Offboarder {
         Offboarder(
             psa: makePSAClient(configuration.psa, httpClient: httpClient, logger: logger),
-            configuration: .init(maxConcurrentUpdates: configuration.maxConcurrentUpdates), logger: logger)
+            configuration: .init(
+                maxConcurrentUpdates: configuration.maxConcurrentUpdates, scope: configuration.scope,
+                writeReasonToNotes: configuration.writeReasonToNotes, approvalLifetime: configuration.approvalLifetime),
+            logger: logger)
     }
 
     static func producerConfiguration(_ configuration: OffboarderConfiguration) -> KafkaProducer.Configuration {
@@ -96,7 +99,8 @@ public final class OffboarderRuntime: Sendable {
         var pipeline = OffboardingPipeline.Configuration(
             consumer: KafkaConsumer.Configuration(
                 bootstrapServers: configuration.kafka.bootstrapServers, groupID: configuration.kafka.groupID,
-                topics: [configuration.kafka.topics.events, configuration.kafka.topics.retry], properties: configuration.kafka.properties),
+                topics: [configuration.kafka.topics.events, configuration.kafka.topics.retry, configuration.kafka.topics.approvals],
+                properties: configuration.kafka.properties),
             topics: configuration.kafka.topics, psa: configuration.psa.kind, defaults: configuration.defaults,
             outageBackoff: configuration.outageBackoff, maxOutageBackoff: configuration.maxOutageBackoff)
         pipeline.retryTopicMaxAttempts = configuration.retryTopicMaxAttempts

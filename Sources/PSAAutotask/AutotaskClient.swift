@@ -88,7 +88,11 @@ public struct AutotaskClient: PSAClient {
         }
     }
 
-    public func deactivate(_ config: PSAConfiguration) async throws(PSAError) -> PSAConfiguration {
+    /// Autotask configuration items have no notes field (notes are a child entity with its own
+    /// calls, which would double the hourly budget an offboarding uses), so the note is not written.
+    public var writesNotes: Bool { false }
+
+    public func deactivate(_ config: PSAConfiguration, note: DeactivationNote?) async throws(PSAError) -> PSAConfiguration {
         guard let numeric = Int(config.id) else {
             throw PSAError(code: .configNotFound, message: "Autotask configuration item ids are numbers, not \"\(config.id)\"")
         }
@@ -109,6 +113,30 @@ public struct AutotaskClient: PSAClient {
             // Business-rule failures come back as 500 with `errors`.
             throw Self.errors.updateError(for: response, detail: "configuration item \(numeric): \(Self.errorMessage(response))")
         }
+    }
+
+    /// Inactive companies (status `Inactive`) and companies whose type label is one of `statuses`.
+    public func listCompanies(withStatuses statuses: [String]) async throws(PSAError) -> [PSACompany] {
+        let wanted = Set(statuses.map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+        let labels = try await companyTypeLabels()
+        var filters: [[AutotaskFilter]] = []
+        if wanted.contains("inactive") { filters.append([AutotaskFilter(op: "eq", field: "isActive", value: .bool(false))]) }
+        for (type, label) in labels.sorted(by: { $0.key < $1.key }) where wanted.contains(label.lowercased()) {
+            filters.append([AutotaskFilter(op: "eq", field: "companyType", value: .integer(type))])
+        }
+        var companies: [Int: PSACompany] = [:]
+        for filter in filters {
+            for company in try await query(AutotaskCompany.self, endpoint: "Companies", filter: filter, what: "offboarded companies") {
+                companies[company.id] = PSACompany(
+                    id: String(company.id), name: company.companyName, status: company.isActive ? "Active" : "Inactive",
+                    labels: company.companyType.flatMap { labels[$0] }.map { [$0] } ?? [])
+            }
+        }
+        return companies.keys.sorted().compactMap { companies[$0] }
+    }
+
+    public func probe() async throws(PSAError) {
+        _ = try checked(try await send(.GET, endpoint: "ThresholdInformation", path: "/ThresholdInformation"), what: "threshold information")
     }
 
     // MARK: Queries

@@ -72,7 +72,7 @@ public struct ConnectWiseClient: PSAClient {
         var url: String? =
             configuration.baseURL + "/company/configurations?"
             + QueryString.encode([
-                ("conditions", condition), ("orderBy", "id asc"), ("fields", "id,name,type,status,company,activeFlag"),
+                ("conditions", condition), ("orderBy", "id asc"), ("fields", "id,name,type,status,company,activeFlag,notes"),
                 ("page", "1"), ("pageSize", String(configuration.pageSize)),
             ])
         var configurations: [PSAConfiguration] = []
@@ -96,12 +96,30 @@ public struct ConnectWiseClient: PSAClient {
         return configurations
     }
 
-    public func deactivate(_ config: PSAConfiguration) async throws(PSAError) -> PSAConfiguration {
+    /// ConnectWise configurations have a `notes` field; the note goes into the same PATCH.
+    public var writesNotes: Bool { true }
+
+    public func deactivate(_ config: PSAConfiguration, note: DeactivationNote?) async throws(PSAError) -> PSAConfiguration {
         guard let numeric = Int(config.id) else {
             throw PSAError(code: .configNotFound, message: "ConnectWise configuration ids are numbers, not \"\(config.id)\"")
         }
         let statuses = try await resolvedStatuses()
-        let body = try PSAJSON.encode([ConnectWisePatchOperation(op: "replace", path: "status", value: .init(id: statuses.inactiveID))])
+        var operations = [ConnectWisePatchOperation(op: "replace", path: "status", value: .reference(id: statuses.inactiveID))]
+        if let note {
+            // A retry request carries no notes: read them, so that the PATCH appends rather than overwrites.
+            var notes = config.notes
+            if notes == nil {
+                let response = try await get("/company/configurations/\(numeric)", query: [("fields", "id,name,notes")])
+                if response.status == 404 {
+                    throw PSAError(code: .configNotFound, message: "ConnectWise has no configuration \(numeric)", httpStatus: 404)
+                }
+                notes = try decode(ConnectWiseConfiguration.self, from: try checked(response, what: "configuration \(numeric)")).notes ?? ""
+            }
+            if let appended = note.appended(to: notes) {
+                operations.append(ConnectWisePatchOperation(op: "replace", path: "notes", value: .text(appended)))
+            }
+        }
+        let body = try PSAJSON.encode(operations)
         let response = try await transport.send(
             .PATCH, url: configuration.baseURL + "/company/configurations/\(numeric)", headers: headers(json: true), body: body)
         switch response.status {
@@ -112,6 +130,29 @@ public struct ConnectWiseClient: PSAClient {
         default:
             throw Self.errors.updateError(for: response, detail: "configuration \(numeric): \(Self.errorMessage(response))")
         }
+    }
+
+    public func listCompanies(withStatuses statuses: [String]) async throws(PSAError) -> [PSACompany] {
+        var companies: [Int: PSACompany] = [:]
+        for status in statuses {
+            var page = 1
+            while true {
+                let response = try await get(
+                    "/company/companies",
+                    query: [("conditions", "status/name=\(Self.quoted(status))"), ("orderBy", "id asc"), ("page", String(page)), ("pageSize", "1000")])
+                let rows = try decode([ConnectWiseCompany].self, from: try checked(response, what: "companies with status \(status)"))
+                for company in rows {
+                    companies[company.id] = PSACompany(id: String(company.id), name: company.name, status: company.status?.name ?? "")
+                }
+                guard rows.count == 1000 else { break }
+                page += 1
+            }
+        }
+        return companies.keys.sorted().compactMap { companies[$0] }
+    }
+
+    public func probe() async throws(PSAError) {
+        _ = try checked(try await get("/system/info"), what: "system info")
     }
 
     // MARK: Statuses
@@ -126,7 +167,8 @@ public struct ConnectWiseClient: PSAClient {
             let statusID = config.status?.id
             let active = statusID.map { !closedIDs.contains($0) } ?? (config.activeFlag ?? true)
             return PSAConfiguration(
-                id: String(config.id), name: config.name, isActive: active, psaStatus: config.status?.name, typeName: config.type?.name)
+                id: String(config.id), name: config.name, isActive: active, psaStatus: config.status?.name, typeName: config.type?.name,
+                notes: config.notes)
         }
     }
 

@@ -79,7 +79,27 @@ public struct HaloClient: PSAClient {
         return assets.map(Self.configuration(of:))
     }
 
-    public func deactivate(_ config: PSAConfiguration) async throws(PSAError) -> PSAConfiguration {
+    /// A notes field on assets is not documented in what this adapter relies on (see
+    /// reference/psa-api.md), so the note is not written rather than guessed at.
+    public var writesNotes: Bool { false }
+
+    /// Inactive clients, when `Inactive` is an offboarded status (Halo clients have no other status).
+    public func listCompanies(withStatuses statuses: [String]) async throws(PSAError) -> [PSACompany] {
+        guard statuses.contains(where: { $0.trimmingCharacters(in: .whitespaces).caseInsensitiveCompare("Inactive") == .orderedSame }) else {
+            return []
+        }
+        let response = try await get("/api/Client", query: [("includeinactive", "true"), ("includeactive", "false")])
+        let clients = try decode(HaloClientList.self, from: try checked(response, what: "inactive clients")).clients
+        return clients.filter { $0.inactive == true }.sorted { $0.id < $1.id }.map {
+            PSACompany(id: String($0.id), name: $0.name, status: "Inactive")
+        }
+    }
+
+    public func probe() async throws(PSAError) {
+        _ = try checked(try await get("/api/Client", query: [("count", "1")]), what: "clients")
+    }
+
+    public func deactivate(_ config: PSAConfiguration, note: DeactivationNote?) async throws(PSAError) -> PSAConfiguration {
         guard let numeric = Int(config.id) else {
             throw PSAError(code: .configNotFound, message: "HaloPSA asset ids are numbers, not \"\(config.id)\"")
         }

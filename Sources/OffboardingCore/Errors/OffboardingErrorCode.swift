@@ -26,4 +26,12 @@ public struct OffboardingErrorCode: RawRepresentable, Hashable, Sendable, Codabl
     public static let clientNotOffboarded = Self(rawValue: "ClientNotOffboarded")
     /// Warning: changes wait for an approval.
     public static let approvalRequired = Self(rawValue: "ApprovalRequired")
+    /// Warning: more configurations than `scope.max_configs` would change, so the run waits for an
+    /// approval although none was asked for.
+    public static let blastRadiusExceeded = Self(rawValue: "BlastRadiusExceeded")
+    /// Warning: configurations whose type is out of `scope` were left as they are.
+    public static let outOfScope = Self(rawValue: "OutOfScope")
+    /// Warning: the approval was rejected, or expired before a decision; nothing was changed.
+    public static let approvalRejected = Self(rawValue: "ApprovalRejected")
+    public static let approvalExpired = Self(rawValue: "ApprovalExpired")
 }

@@ -34,7 +34,8 @@ public enum CloudEventDecoder {
             source: requiredString(fields, "source"),
             type: requiredString(fields, "type"),
             time: optionalString(fields, "time"),
-            datacontenttype: optionalString(fields, "datacontenttype")
+            datacontenttype: optionalString(fields, "datacontenttype"),
+            trigger: optionalString(fields, "trigger")
         )
         guard let data = fields["data"] else { throw InvalidEventError("data is missing") }
         return try makeEvent(attributes: attributes, data: data)
@@ -47,7 +48,7 @@ public enum CloudEventDecoder {
         }
         let attributes = try Attributes(
             specversion: header("specversion"), id: header("id"), source: header("source"), type: header("type"),
-            time: headers["ce_time"], datacontenttype: headers["content-type"]
+            time: headers["ce_time"], datacontenttype: headers["content-type"], trigger: headers["ce_trigger"]
         )
         return try makeEvent(attributes: attributes, data: data)
     }
@@ -59,6 +60,7 @@ public enum CloudEventDecoder {
         var type: String
         var time: String?
         var datacontenttype: String?
+        var trigger: String?
     }
 
     private static func makeEvent(attributes: Attributes, data: JSONValue) throws(InvalidEventError) -> CompanyStatusChangedEvent {
@@ -73,6 +75,13 @@ public enum CloudEventDecoder {
         }
         if let time = attributes.time, !Timestamp.isRFC3339(time) {
             throw InvalidEventError("time \(time) is not an RFC 3339 timestamp")
+        }
+        var trigger = OffboardingTrigger.event
+        if let name = attributes.trigger {
+            guard let known = OffboardingTrigger(rawValue: name) else {
+                throw InvalidEventError("trigger \(name) is not one of event, manual, api, schedule, webhook")
+            }
+            trigger = known
         }
         guard case .object(let fields) = data else { throw InvalidEventError("data is \(data.typeName), not an object") }
         let known: Set = ["psa", "company_id", "company_name", "previous_status", "status", "options"]
@@ -98,7 +107,7 @@ public enum CloudEventDecoder {
             id: attributes.id, source: attributes.source, time: attributes.time, psa: psa, companyID: companyID,
             companyName: try optionalString(fields, "company_name", path: "data."),
             previousStatus: try optionalString(fields, "previous_status", path: "data."),
-            status: try requiredString(fields, "status", path: "data."), options: options
+            status: try requiredString(fields, "status", path: "data."), options: options, trigger: trigger
         )
     }
 

@@ -13,6 +13,7 @@ public enum CloudEventEncoder {
             "data": data(event),
         ]
         if let time = event.time { document["time"] = .string(time) }
+        if event.trigger != .event { document["trigger"] = .string(event.trigger.rawValue) }
         return ([("content-type", "application/cloudevents+json")], json(.object(document)))
     }
 
@@ -22,6 +23,7 @@ public enum CloudEventEncoder {
             ("ce_type", CompanyStatusChangedEvent.eventType), ("content-type", "application/json"),
         ]
         if let time = event.time { headers.append(("ce_time", time)) }
+        if event.trigger != .event { headers.append(("ce_trigger", event.trigger.rawValue)) }
         return (headers, json(data(event)))
     }
 

@@ -12,11 +12,15 @@ public struct CompanyStatusChangedEvent: Sendable, Hashable {
     public var previousStatus: String?
     public var status: String
     public var options: OffboardingOptions.Overrides
+    /// What produced the event: the CloudEvents extension attribute `trigger` (binary mode:
+    /// `ce_trigger`); absent means `event`, a status change reported by the PSA.
+    public var trigger: OffboardingTrigger
 
     public init(
         id: String, source: String, time: String? = nil, psa: PSAKind, companyID: String, companyName: String? = nil,
-        previousStatus: String? = nil, status: String, options: OffboardingOptions.Overrides = .init()
+        previousStatus: String? = nil, status: String, options: OffboardingOptions.Overrides = .init(), trigger: OffboardingTrigger = .event
     ) {
+        self.trigger = trigger
         self.id = id
         self.source = source
         self.time = time

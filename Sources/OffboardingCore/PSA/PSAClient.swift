@@ -42,13 +42,16 @@ public struct PSAConfiguration: Sendable, Hashable {
     public var psaStatus: String?
     /// The PSA's configuration type name, when it has one.
     public var typeName: String?
+    /// The notes field as listed, for PSAs whose adapter writes the reason there.
+    public var notes: String?
 
-    public init(id: String, name: String, isActive: Bool, psaStatus: String? = nil, typeName: String? = nil) {
+    public init(id: String, name: String, isActive: Bool, psaStatus: String? = nil, typeName: String? = nil, notes: String? = nil) {
         self.id = id
         self.name = name
         self.isActive = isActive
         self.psaStatus = psaStatus
         self.typeName = typeName
+        self.notes = notes
     }
 }
 
@@ -63,5 +66,42 @@ public protocol PSAClient: Sendable {
     func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration]
 
     /// Sets one configuration inactive and returns it as the PSA now reports it. Re-applying is harmless.
-    func deactivate(_ configuration: PSAConfiguration) async throws(PSAError) -> PSAConfiguration
+    /// - Parameter note: a line for the configuration's notes field, on PSAs that have one
+    ///   (`writesNotes`); appended once, in the same update, so a repeated update does not repeat it.
+    func deactivate(_ configuration: PSAConfiguration, note: DeactivationNote?) async throws(PSAError) -> PSAConfiguration
+
+    /// Whether `deactivate(_:note:)` writes the note onto the configuration.
+    var writesNotes: Bool { get }
+
+    /// Every company whose status (or label) is one of `statuses`, for the scheduled sweep.
+    func listCompanies(withStatuses statuses: [String]) async throws(PSAError) -> [PSACompany]
+
+    /// One cheap authenticated call, for readiness probes.
+    func probe() async throws(PSAError)
+}
+
+extension PSAClient {
+    public func deactivate(_ configuration: PSAConfiguration) async throws(PSAError) -> PSAConfiguration {
+        try await deactivate(configuration, note: nil)
+    }
+}
+
+/// The line written into a configuration's notes when it is deactivated.
+public struct DeactivationNote: Sendable, Hashable {
+    public static let marker = "[psa-offboarder]"
+    public var eventID: String
+    public var line: String
+
+    public init(reason: String?, eventID: String, date: String) {
+        self.eventID = eventID
+        self.line = "\(Self.marker) \(date) deactivated (event \(eventID))" + (reason.map { ": \($0)" } ?? "")
+    }
+
+    /// The notes with the line appended, or nil when this event's line is already there (an
+    /// update repeated after a lost answer).
+    public func appended(to notes: String?) -> String? {
+        let existing = notes ?? ""
+        if existing.contains("\(Self.marker)") && existing.contains("(event \(eventID))") { return nil }
+        return existing.isEmpty ? line : existing + "\n" + line
+    }
 }

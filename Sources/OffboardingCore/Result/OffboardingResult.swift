@@ -62,11 +62,14 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         public var previousStatus: ConfigStatus
         public var action: Action
         public var psaStatus: String?
+        /// Why a configuration was skipped.
+        public var skipReason: SkipReason?
 
         public init(
             configID: String, configName: String, status: ConfigStatus, previousStatus: ConfigStatus, action: Action,
-            psaStatus: String? = nil
+            psaStatus: String? = nil, skipReason: SkipReason? = nil
         ) {
+            self.skipReason = skipReason
             self.configID = configID
             self.configName = configName
             self.status = status
@@ -82,7 +85,15 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
             case previousStatus = "previous_status"
             case action
             case psaStatus = "psa_status"
+            case skipReason = "skip_reason"
         }
+    }
+
+    public enum SkipReason: String, Sendable, Hashable, Codable {
+        case alreadyInactive = "already_inactive"
+        case outOfScope = "out_of_scope"
+        case approvalRejected = "approval_rejected"
+        case approvalExpired = "approval_expired"
     }
 
     public struct Warning: Sendable, Hashable, Codable {
@@ -116,18 +127,31 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
 
     public struct Approval: Sendable, Hashable, Codable {
         public var id: String
-        public var state: String
+        public var state: ApprovalState
         public var expiresAt: String?
+        /// Why the run waits: `requested`, or `max_configs` when it would change more than the scope allows.
+        public var cause: ApprovalCause?
+        public var approver: String?
+        public var comment: String?
+        public var decidedAt: String?
 
-        public init(id: String, state: String, expiresAt: String?) {
+        public init(
+            id: String, state: ApprovalState, expiresAt: String?, cause: ApprovalCause? = nil, approver: String? = nil, comment: String? = nil,
+            decidedAt: String? = nil
+        ) {
             self.id = id
             self.state = state
             self.expiresAt = expiresAt
+            self.cause = cause
+            self.approver = approver
+            self.comment = comment
+            self.decidedAt = decidedAt
         }
 
         enum CodingKeys: String, CodingKey {
-            case id, state
+            case id, state, cause, approver, comment
             case expiresAt = "expires_at"
+            case decidedAt = "decided_at"
         }
     }
 

@@ -1,16 +1,27 @@
 import Foundation
 import Logging
 
-/// Runs one offboarding against a PSA: re-read the company, list its configurations, then preview or
-/// deactivate them, and describe it all as an `OffboardingResult`. Never throws: every failure is in
-/// the result.
+/// Runs one offboarding against a PSA: re-read the company, list its configurations, then preview,
+/// hold for approval or deactivate them, and describe it all as an `OffboardingResult`. Never
+/// throws: every failure is in the result.
 public struct Offboarder: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// How many deactivations of one client run at once.
         public var maxConcurrentUpdates: Int
+        public var scope: OffboardingScope
+        /// Write the reason onto each deactivated configuration, on PSAs with a notes field.
+        public var writeReasonToNotes: Bool
+        /// How long an approval stays open.
+        public var approvalLifetime: Duration
 
-        public init(maxConcurrentUpdates: Int = 8) {
+        public init(
+            maxConcurrentUpdates: Int = 8, scope: OffboardingScope = .init(), writeReasonToNotes: Bool = true,
+            approvalLifetime: Duration = .seconds(72 * 3600)
+        ) {
             self.maxConcurrentUpdates = max(1, maxConcurrentUpdates)
+            self.scope = scope
+            self.writeReasonToNotes = writeReasonToNotes
+            self.approvalLifetime = approvalLifetime
         }
     }
 
@@ -38,28 +49,73 @@ public struct Offboarder: Sendable {
         Offboarder(psa: psa, configuration: configuration, logger: logger, now: now, progress: progress)
     }
 
-    /// A run's result, and the configurations whose update failed in a way that may pass later
-    /// (connection errors, 429, 502-504 after the in-process retries): those go to the retry topic.
+    /// A run's result; the configurations whose update failed in a way that may pass later
+    /// (connection errors, 429, 502-504 after the in-process retries), which go to the retry topic;
+    /// and, when the run waits for an approval, the approval to keep.
     public struct Outcome: Sendable {
         public var result: OffboardingResult
         public var retriable: [PSAConfiguration]
+        public var pendingApproval: ApprovalRecord?
+
+        public init(result: OffboardingResult, retriable: [PSAConfiguration] = [], pendingApproval: ApprovalRecord? = nil) {
+            self.result = result
+            self.retriable = retriable
+            self.pendingApproval = pendingApproval
+        }
     }
 
     public func run(_ request: OffboardingRequest) async -> OffboardingResult {
         await runDetailed(request).result
     }
 
+    public func runDetailed(_ request: OffboardingRequest) async -> Outcome {
+        await perform(request, mode: .full)
+    }
+
     /// Deactivates exactly these configurations again, for a retry request (attempt 2 and on),
     /// after checking that the client is still offboarded.
     public func retry(_ configurations: [PSAConfiguration], for request: OffboardingRequest, attempt: Int) async -> Outcome {
-        await runDetailed(request, only: configurations, attempt: attempt)
+        await perform(request, mode: .retry(configurations, attempt: attempt))
     }
 
-    public func runDetailed(_ request: OffboardingRequest) async -> Outcome {
-        await runDetailed(request, only: nil, attempt: nil)
+    /// Carries out an approved approval: exactly the listed configurations that still exist are
+    /// deactivated; ones added since are not touched, ones gone since are reported.
+    public func execute(_ approval: ApprovalRecord, decision: ApprovalDecision) async -> Outcome {
+        var outcome = await perform(approval.request, mode: .approved(approval))
+        outcome.result.approval = .init(
+            id: approval.approvalID, state: .approved, expiresAt: approval.expiresAt, cause: approval.cause, approver: decision.approver,
+            comment: decision.comment, decidedAt: decision.decidedAt ?? Timestamp.string(now()))
+        return outcome
     }
 
-    private func runDetailed(_ request: OffboardingRequest, only retrying: [PSAConfiguration]?, attempt: Int?) async -> Outcome {
+    /// The result of an approval that ends without changes: rejected, or expired before a decision.
+    public func decline(_ approval: ApprovalRecord, state: ApprovalState, decision: ApprovalDecision?) -> OffboardingResult {
+        var result = OffboardingResult(
+            success: true, eventID: approval.eventID, trigger: approval.trigger, psa: approval.psa, clientID: approval.clientID,
+            clientName: approval.clientName, timestamp: Timestamp.string(now()), dryRun: false, reason: approval.reason)
+        let skipReason: OffboardingResult.SkipReason = state == .expired ? .approvalExpired : .approvalRejected
+        result.configs = approval.configs.map {
+            .init(configID: $0.configID, configName: $0.configName, status: .active, previousStatus: .active, action: .skipped, skipReason: skipReason)
+        }
+        result.statistics.configsFound = approval.configs.count
+        result.statistics.configsSkipped = approval.configs.count
+        result.warnings.append(
+            state == .expired
+                ? .init(code: .approvalExpired, message: "approval \(approval.approvalID) expired at \(approval.expiresAt) without a decision; nothing was changed")
+                : .init(code: .approvalRejected, message: "approval \(approval.approvalID) was rejected by \(decision?.approver ?? "an approver"); nothing was changed"))
+        result.approval = .init(
+            id: approval.approvalID, state: state, expiresAt: approval.expiresAt, cause: approval.cause, approver: decision?.approver,
+            comment: decision?.comment, decidedAt: decision.map { $0.decidedAt ?? Timestamp.string(now()) })
+        return result
+    }
+
+    private enum Mode {
+        case full
+        case retry([PSAConfiguration], attempt: Int)
+        case approved(ApprovalRecord)
+    }
+
+    private func perform(_ request: OffboardingRequest, mode: Mode) async -> Outcome {
         var logger = self.logger
         logger[metadataKey: "offboarding.event.id"] = "\(request.eventID)"
         logger[metadataKey: "offboarding.client"] = "\(request.client)"
@@ -73,11 +129,11 @@ public struct Offboarder: Sendable {
             success: false, eventID: request.eventID, trigger: request.trigger, psa: psa.kind, clientID: fallbackID,
             clientName: request.clientNameHint ?? { if case .name(let name) = request.client { return name } else { return nil } }(),
             timestamp: Timestamp.string(now()), dryRun: options.dryRun, reason: options.reason)
-        result.attempt = attempt
-        var retriable: [PSAConfiguration] = []
+        if case .retry(_, let attempt) = mode { result.attempt = attempt }
 
         let company: PSACompany
-        let listed: [PSAConfiguration]
+        var listed: [PSAConfiguration]
+        var gone: [RetryRequest.Config] = []
         do {
             company = try await psa.findCompany(request.client)
             result.clientID = company.id
@@ -89,56 +145,113 @@ public struct Offboarder: Sendable {
                     .init(
                         code: .clientNotOffboarded,
                         message: "client status in \(psa.kind) is \(company.statusNames.map { "\"\($0)\"" }.joined(separator: " / ")), not one of \(options.offboardedStatuses); nothing was changed"))
-                return Outcome(result: result, retriable: [])
+                return Outcome(result: result)
             }
             progress()
-            if let retrying {
-                listed = retrying
-            } else {
+            switch mode {
+            case .full:
                 listed = try await psa.listConfigurations(companyID: company.id, includeArchived: options.includeArchived)
+            case .retry(let configurations, _):
+                listed = configurations
+            case .approved(let approval):
+                // Archived ones too, so that an approved configuration someone has since set
+                // inactive is told apart from one that is gone.
+                let current = Dictionary(
+                    try await psa.listConfigurations(companyID: company.id, includeArchived: true).map { ($0.id, $0) },
+                    uniquingKeysWith: { first, _ in first })
+                listed = approval.configs.compactMap { current[$0.configID] }
+                gone = approval.configs.filter { current[$0.configID] == nil }
+                let approvedIDs = Set(approval.configs.map(\.configID))
+                let added = current.values.filter { $0.isActive && !approvedIDs.contains($0.id) }.count
+                if added > 0 {
+                    result.warnings.append(
+                        .init(code: .outOfScope, message: "\(added) configurations of the client are active, not on the approved list, and were left as they are"))
+                }
             }
             progress()
         } catch {
             logger.warning("offboarding failed before any change", metadata: ["psa.error": "\(error)"])
             result.errors.append(.init(code: error.code, message: error.message, timestamp: Timestamp.string(now())))
-            return Outcome(result: result, retriable: [])
+            return Outcome(result: result)
+        }
+        for config in gone {
+            result.warnings.append(
+                .init(code: .configNotFound, message: "approved configuration \(config.configID) (\(config.configName)) no longer exists in \(psa.kind)"))
         }
 
         result.statistics.configsFound = listed.count
         if listed.isEmpty {
-            result.warnings.append(.init(code: .configNotFound, message: "client \(company.id) has no configurations to deactivate"))
+            if gone.isEmpty {
+                result.warnings.append(.init(code: .configNotFound, message: "client \(company.id) has no configurations to deactivate"))
+            }
             result.success = true
-            return Outcome(result: result, retriable: [])
+            return Outcome(result: result)
         }
 
-        let (inactive, active) = (listed.filter { !$0.isActive }, listed.filter(\.isActive))
         var outcomes: [String: OffboardingResult.Config] = [:]
-        for config in inactive {
-            outcomes[config.id] = .init(
-                configID: config.id, configName: config.name, status: .inactive, previousStatus: .inactive, action: .skipped,
-                psaStatus: config.psaStatus)
+        var candidates: [PSAConfiguration] = []
+        var outOfScope = 0
+        for config in listed {
+            if !config.isActive {
+                outcomes[config.id] = .init(
+                    configID: config.id, configName: config.name, status: .inactive, previousStatus: .inactive, action: .skipped,
+                    psaStatus: config.psaStatus, skipReason: .alreadyInactive)
+            } else if case .full = mode, !configuration.scope.contains(config) {
+                outOfScope += 1
+                outcomes[config.id] = .init(
+                    configID: config.id, configName: config.name, status: .active, previousStatus: .active, action: .skipped,
+                    psaStatus: config.psaStatus, skipReason: .outOfScope)
+            } else {
+                candidates.append(config)
+            }
         }
-        result.statistics.configsSkipped = inactive.count
+        result.statistics.configsSkipped = listed.count - candidates.count
+        if outOfScope > 0 {
+            result.warnings.append(
+                .init(
+                    code: .outOfScope,
+                    message: "\(outOfScope) active configurations are out of scope (include_types \(configuration.scope.includeTypes), exclude_types \(configuration.scope.excludeTypes)) and were left as they are"))
+        }
 
-        if options.dryRun || options.requireApproval {
+        var cause: ApprovalCause?
+        if case .full = mode {
+            if options.requireApproval {
+                cause = .requested
+            } else if let limit = configuration.scope.maxConfigs, candidates.count > limit, !options.dryRun {
+                cause = .maxConfigs
+                result.warnings.append(
+                    .init(
+                        code: .blastRadiusExceeded,
+                        message: "\(candidates.count) configurations would be deactivated, more than scope.max_configs (\(limit)); an approval is required"))
+            }
+        }
+
+        if options.dryRun || (cause != nil && !candidates.isEmpty) {
             let action: OffboardingResult.Action = options.dryRun ? .wouldDeactivate : .pendingApproval
-            for config in active {
+            for config in candidates {
                 outcomes[config.id] = .init(
                     configID: config.id, configName: config.name, status: .active, previousStatus: .active, action: action,
                     psaStatus: config.psaStatus)
             }
-            if !options.dryRun {
-                result.warnings.append(
-                    .init(code: .approvalRequired, message: "\(active.count) configurations wait for approval; nothing was changed"))
-                result.approval = .init(
-                    id: "approval-\(request.eventID)", state: "pending", expiresAt: Timestamp.string(now().addingTimeInterval(72 * 3600)))
-            }
             result.configs = listed.compactMap { outcomes[$0.id] }
             result.success = true
-            return Outcome(result: result, retriable: [])
+            guard !options.dryRun, let cause else { return Outcome(result: result) }
+            let approval = ApprovalRecord(
+                approvalID: "approval-\(request.eventID)", state: .pending, eventID: request.eventID, trigger: request.trigger, psa: psa.kind,
+                clientID: company.id, clientName: company.name, reason: options.reason, offboardedStatuses: options.offboardedStatuses,
+                cause: cause, requestedAt: Timestamp.string(now()), expiresAt: Timestamp.string(now().addingTimeInterval(configuration.approvalLifetime.seconds)),
+                configs: candidates.map { RetryRequest.Config(configID: $0.id, configName: $0.name) })
+            result.warnings.append(
+                .init(code: .approvalRequired, message: "\(candidates.count) configurations wait for approval \(approval.approvalID); nothing was changed"))
+            result.approval = .init(id: approval.approvalID, state: .pending, expiresAt: approval.expiresAt, cause: cause)
+            return Outcome(result: result, pendingApproval: approval)
         }
 
-        let updates = await deactivateAll(active, logger: logger)
+        let note =
+            configuration.writeReasonToNotes && psa.writesNotes
+            ? DeactivationNote(reason: options.reason, eventID: request.eventID, date: Timestamp.string(now())) : nil
+        var retriable: [PSAConfiguration] = []
+        let updates = await deactivateAll(candidates, note: note, logger: logger)
         for (config, outcome) in updates {
             switch outcome {
             case .success(let updated):
@@ -181,7 +294,7 @@ public struct Offboarder: Sendable {
 
     /// Deactivates concurrently, never more than `maxConcurrentUpdates` at once.
     private func deactivateAll(
-        _ configs: [PSAConfiguration], logger: Logger
+        _ configs: [PSAConfiguration], note: DeactivationNote?, logger: Logger
     ) async -> [(PSAConfiguration, Result<PSAConfiguration, PSAError>)] {
         let psa = self.psa
         let bound = configuration.maxConcurrentUpdates
@@ -191,7 +304,7 @@ public struct Offboarder: Sendable {
             for _ in 0..<bound {
                 guard let index = pending.next() else { break }
                 let config = configs[index]
-                group.addTask { (index, await Self.deactivate(config, with: psa)) }
+                group.addTask { (index, await Self.deactivate(config, note: note, with: psa)) }
             }
             while let (index, outcome) = await group.next() {
                 progress()
@@ -201,18 +314,24 @@ public struct Offboarder: Sendable {
                 outcomes[index] = outcome
                 if let nextIndex = pending.next() {
                     let config = configs[nextIndex]
-                    group.addTask { (nextIndex, await Self.deactivate(config, with: psa)) }
+                    group.addTask { (nextIndex, await Self.deactivate(config, note: note, with: psa)) }
                 }
             }
             return zip(configs, outcomes).compactMap { config, outcome in outcome.map { (config, $0) } }
         }
     }
 
-    private static func deactivate(_ config: PSAConfiguration, with psa: any PSAClient) async -> Result<PSAConfiguration, PSAError> {
+    private static func deactivate(
+        _ config: PSAConfiguration, note: DeactivationNote?, with psa: any PSAClient
+    ) async -> Result<PSAConfiguration, PSAError> {
         do {
-            return .success(try await psa.deactivate(config))
+            return .success(try await psa.deactivate(config, note: note))
         } catch {
             return .failure(error)
         }
     }
+}
+
+extension Duration {
+    var seconds: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -94,13 +94,13 @@ final class ConfigurationReader {
     /// A duration written as a number and a unit: `250ms`, `30s`, `5m`, `1h`.
     func duration(_ key: String) throws(ConfigurationError) -> Duration? {
         guard let text = try string(key) else { return nil }
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
         for (unit, seconds) in units where text.hasSuffix(unit) {
             if let value = Double(text.dropLast(unit.count)), value >= 0, value.isFinite {
                 return .milliseconds(Int64((value * seconds * 1000).rounded()))
             }
         }
-        throw ConfigurationError(key: keyPath(key), "must be a duration such as 250ms, 30s, 5m or 1h, not \"\(text)\"")
+        throw ConfigurationError(key: keyPath(key), "must be a duration such as 250ms, 30s, 5m, 1h or 3d, not \"\(text)\"")
     }
 
     func stringList(_ key: String) throws(ConfigurationError) -> [String]? {

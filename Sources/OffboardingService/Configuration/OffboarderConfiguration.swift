@@ -72,6 +72,47 @@ public struct OffboarderConfiguration: Sendable {
     public var retryTopicInitialDelay: Duration = .seconds(60)
     public var retryTopicMaxDelay: Duration = .seconds(3600)
 
+    /// `scope.*`: which configurations may change, and the blast-radius limit.
+    public var scope = OffboardingScope()
+    /// `notes.write_reason`: write the reason onto each deactivated configuration (where the PSA has notes).
+    public var writeReasonToNotes = true
+    /// `approvals.expire_after`: how long an approval stays open.
+    public var approvalLifetime: Duration = .seconds(72 * 3600)
+    /// `http.*`: the HTTP API, health probes and webhook ingress; off without `http.listen`.
+    public var http: HTTP?
+    /// `webhooks.*`: how each PSA's webhook deliveries are verified; a PSA left out gets 404.
+    public var webhooks = Webhooks()
+    /// `schedule.cron`: when `consume` runs the sweep (UTC); never without it.
+    public var schedule: CronSchedule?
+
+    public struct HTTP: Sendable {
+        public var host: String
+        public var port: Int
+        /// Bearer tokens accepted on `/v1/*`.
+        public var apiTokens: [String]
+
+        public init(host: String, port: Int, apiTokens: [String]) {
+            self.host = host
+            self.port = port
+            self.apiTokens = apiTokens
+        }
+    }
+
+    public struct Webhooks: Sendable {
+        /// Hosts `Metadata.key_url` may point to (`webhooks.connectwise.key_url_hosts`); nil: ConnectWise webhooks off.
+        public var connectWiseKeyURLHosts: [String]?
+        /// `webhooks.autotask.secret`; nil: Autotask webhooks off.
+        public var autotaskSecret: String?
+        /// `webhooks.halopsa.username` / `password`; nil: HaloPSA webhooks off.
+        public var haloCredentials: (username: String, password: String)?
+
+        public init(connectWiseKeyURLHosts: [String]? = nil, autotaskSecret: String? = nil, haloCredentials: (username: String, password: String)? = nil) {
+            self.connectWiseKeyURLHosts = connectWiseKeyURLHosts
+            self.autotaskSecret = autotaskSecret
+            self.haloCredentials = haloCredentials
+        }
+    }
+
     public init(kafka: Kafka, psa: PSA, defaults: OffboardingOptions, maxConcurrentUpdates: Int = 8) {
         self.kafka = kafka
         self.psa = psa
@@ -88,7 +129,7 @@ public struct OffboarderConfiguration: Sendable {
 
     public static func parse(yaml: String, environment: [String: String]) throws(ConfigurationError) -> Self {
         let root = try ConfigurationReader.load(yaml: yaml, environment: environment)
-            .allowing(["kafka", "psa", "criteria", "defaults", "rate_limit", "retry"])
+            .allowing(["kafka", "psa", "criteria", "defaults", "rate_limit", "retry", "http", "webhooks", "approvals", "schedule", "scope", "notes"])
 
         let kafkaSection = try root.requiredSection("kafka").allowing(["bootstrap_servers", "group_id", "topics", "properties"])
         let topicsSection = try kafkaSection.requiredSection("topics").allowing(["events", "results", "dead_letter", "retry", "approvals"])
@@ -222,14 +263,80 @@ public struct OffboarderConfiguration: Sendable {
             defaults.includeArchived = try section.bool("include_archived") ?? false
             try section.finish()
         }
-        try root.finish()
         var configuration = OffboarderConfiguration(kafka: kafka, psa: psa, defaults: defaults, maxConcurrentUpdates: maxConcurrentUpdates)
+        try readSafeguards(root, into: &configuration)
+        try root.finish()
         configuration.outageBackoff = outageBackoff
         configuration.maxOutageBackoff = max(outageBackoff, maxOutageBackoff)
         configuration.retryTopicMaxAttempts = retryTopicMaxAttempts
         configuration.retryTopicInitialDelay = retryTopicInitialDelay
         configuration.retryTopicMaxDelay = max(retryTopicInitialDelay, retryTopicMaxDelay)
         return configuration
+    }
+
+    /// `http`, `webhooks`, `approvals`, `schedule`, `scope` and `notes`.
+    private static func readSafeguards(_ root: ConfigurationReader, into configuration: inout OffboarderConfiguration) throws(ConfigurationError) {
+        if let http = try root.section("http")?.allowing(["listen", "api_tokens"]) {
+            let listen = try http.requiredString("listen")
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port),
+                colon > listen.startIndex
+            else {
+                throw ConfigurationError(key: http.keyPath("listen"), "must be host:port, such as 127.0.0.1:8080, not \"\(listen)\"")
+            }
+            let tokens = try http.stringList("api_tokens") ?? []
+            if let short = tokens.first(where: { $0.count < 16 }) {
+                throw ConfigurationError(key: http.keyPath("api_tokens"), "holds a token of \(short.count) characters; use at least 16")
+            }
+            var host = String(listen[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            configuration.http = HTTP(host: host, port: port, apiTokens: tokens)
+            try http.finish()
+        }
+        if let webhooks = try root.section("webhooks")?.allowing(["connectwise", "autotask", "halopsa"]) {
+            if let cw = try webhooks.section("connectwise")?.allowing(["key_url_hosts"]) {
+                guard let hosts = try cw.stringList("key_url_hosts"), !hosts.isEmpty, !hosts.contains(where: \.isEmpty) else {
+                    throw ConfigurationError(key: cw.keyPath("key_url_hosts"), "must list at least one host")
+                }
+                configuration.webhooks.connectWiseKeyURLHosts = hosts.map { $0.lowercased() }
+                try cw.finish()
+            }
+            if let at = try webhooks.section("autotask")?.allowing(["secret"]) {
+                configuration.webhooks.autotaskSecret = try at.requiredString("secret")
+                try at.finish()
+            }
+            if let halo = try webhooks.section("halopsa")?.allowing(["username", "password"]) {
+                configuration.webhooks.haloCredentials = (try halo.requiredString("username"), try halo.requiredString("password"))
+                try halo.finish()
+            }
+            try webhooks.finish()
+        }
+        if let approvals = try root.section("approvals")?.allowing(["expire_after"]) {
+            if let lifetime = try approvals.duration("expire_after") {
+                guard lifetime > .zero else { throw ConfigurationError(key: approvals.keyPath("expire_after"), "must be longer than 0") }
+                configuration.approvalLifetime = lifetime
+            }
+            try approvals.finish()
+        }
+        if let schedule = try root.section("schedule")?.allowing(["cron"]) {
+            if let cron = try schedule.string("cron") {
+                do {
+                    configuration.schedule = try CronSchedule(parsing: cron)
+                } catch {
+                    throw ConfigurationError(key: schedule.keyPath("cron"), error.message)
+                }
+            }
+            try schedule.finish()
+        }
+        if let scope = try root.section("scope")?.allowing(["include_types", "exclude_types", "max_configs"]) {
+            configuration.scope = OffboardingScope(
+                includeTypes: try scope.stringList("include_types") ?? [], excludeTypes: try scope.stringList("exclude_types") ?? [],
+                maxConfigs: try scope.int("max_configs", range: 1...1_000_000))
+            try scope.finish()
+        }
+        if let notes = try root.section("notes")?.allowing(["write_reason"]) {
+            configuration.writeReasonToNotes = try notes.bool("write_reason") ?? true
+            try notes.finish()
+        }
     }
 
     private static func requireHTTPURL(_ text: String, key: String) throws(ConfigurationError) {

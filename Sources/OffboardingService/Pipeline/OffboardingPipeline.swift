@@ -13,6 +13,10 @@ import Synchronization
 ///
 /// An offset is stored only when its record's outcome is final (result, retry request or dead
 /// letter acknowledged by the broker, or filtered) and every earlier record of its partition is too.
+///
+/// The approvals topic is consumed too: a decision record carries out (or declines) the pending
+/// approval it names, on the member that owns its partition; that member also expires approvals
+/// left without a decision.
 public final class OffboardingPipeline: Service, Sendable {
     public struct Configuration: Sendable {
         public var consumer: KafkaConsumer.Configuration
@@ -36,6 +40,8 @@ public final class OffboardingPipeline: Service, Sendable {
         public var retryTopicMaxDelay: Duration = .seconds(3600)
         /// Skip events whose result is already on the results topic (see `ResultLedger`).
         public var skipEventsWithResults: Bool = true
+        /// How often approvals past their expiry are looked for.
+        public var approvalExpiryInterval: Duration = .seconds(30)
         /// The poll loop is stalled when it has not turned for this long.
         public var pollStallTimeout: Duration
         /// Work in flight is stalled when no record finished and no PSA call returned for this long.
@@ -65,6 +71,7 @@ public final class OffboardingPipeline: Service, Sendable {
     public let statistics = PipelineStatistics()
     private let heartbeat = PipelineHeartbeat()
     private let ledger = Mutex<ResultLedger?>(nil)
+    private let approvals = Mutex<ApprovalStore?>(nil)
     private let capacity = CapacitySignal()
     private let configuration: Configuration
     private let consumer: KafkaConsumer
@@ -120,6 +127,26 @@ public final class OffboardingPipeline: Service, Sendable {
     /// The partitions this member owns now.
     public var assignment: Set<KafkaTopicPartition> { consumer.assignment }
 
+    /// What `GET /v1/offboardings/{event_id}` answers.
+    public enum HeldResult: Sendable {
+        /// The results topic has not been read yet.
+        case notReady
+        case none
+        case found([UInt8])
+    }
+
+    public func latestResult(for eventID: String) -> HeldResult {
+        guard let ledger = ledger.withLock({ $0 }) else { return .notReady }
+        return ledger.latestResult(for: eventID).map(HeldResult.found) ?? .none
+    }
+
+    /// The approval as this replica has read it from the approvals topic; nil when unknown or not read yet.
+    public func approval(_ id: String) -> ApprovalRecord? {
+        approvals.withLock { $0 }?.approval(id)
+    }
+
+    public var approvalsReady: Bool { approvals.withLock { $0 } != nil }
+
     public func run() async throws {
         try await withGracefulShutdownHandler {
             try await consumeUntilStopped()
@@ -143,11 +170,9 @@ public final class OffboardingPipeline: Service, Sendable {
         guard configuration.skipEventsWithResults else { return nil }
         do {
             let partitions = try await producer.partitionCount(of: configuration.topics.results)
-            var properties = configuration.consumer.properties
-            properties.removeValue(forKey: "group.id")
             let ledger = try ResultLedger(
                 bootstrapServers: configuration.consumer.bootstrapServers, topic: configuration.topics.results, partitionCount: partitions,
-                properties: properties, tail: 10_000, capacity: 200_000, logger: logger)
+                properties: readerProperties, tail: 10_000, capacity: 200_000, logger: logger)
             do {
                 try await ledger.catchUp(timeout: .seconds(60))
             } catch {
@@ -163,11 +188,47 @@ public final class OffboardingPipeline: Service, Sendable {
         }
     }
 
+    /// Reads the whole approvals topic before the first record, so that every pending approval is known.
+    private func startApprovals() async throws -> ApprovalStore {
+        let topic = configuration.topics.approvals
+        let partitions = try await producer.partitionCount(of: topic)
+        let store = try ApprovalStore(
+            bootstrapServers: configuration.consumer.bootstrapServers, topic: topic, partitionCount: partitions, properties: readerProperties,
+            logger: logger)
+        do {
+            try await store.catchUp(timeout: .seconds(120))
+        } catch {
+            await store.stop()
+            throw error
+        }
+        logger.info("approvals read", metadata: ["pipeline.approvals": "\(store.count)"])
+        return store
+    }
+
+    private var readerProperties: [String: String] {
+        var properties = configuration.consumer.properties
+        properties.removeValue(forKey: "group.id")
+        return properties
+    }
+
     private func consumeUntilStopped() async throws {
         logger.info("consumer pipeline starting", metadata: ["kafka.librdkafka.version": "\(RDKafkaVersion.string)"])
         let ledger = await startLedger()
         self.ledger.withLock { $0 = ledger }
+        let store: ApprovalStore
+        do {
+            // Without it a decision could not be told from an unknown approval: do not start.
+            store = try await startApprovals()
+        } catch {
+            logger.critical("approvals topic not read", metadata: ["kafka.error": "\(error)", "kafka.topic": "\(configuration.topics.approvals)"])
+            heartbeat.stopped()
+            await ledger?.stop()
+            await consumer.close()
+            throw error
+        }
+        approvals.withLock { $0 = store }
         let failure: (any Error)? = await withDiscardingTaskGroup { group -> (any Error)? in
+            group.addTask { await self.expireApprovals(store) }
             var paused: [KafkaTopicPartition] = []
             while !isStopping {
                 heartbeat.polled()
@@ -207,6 +268,7 @@ public final class OffboardingPipeline: Service, Sendable {
         statistics.update { $0.abandonedAtShutdown = lanes.abandoned }
         heartbeat.stopped()
         await ledger?.stop()
+        await store.stop()
         await consumer.close()
         logger.info("consumer pipeline stopped", metadata: ["pipeline.statistics": "\(statistics.snapshot)"])
         if let failure { throw failure }
@@ -233,6 +295,10 @@ public final class OffboardingPipeline: Service, Sendable {
             await processRetry(work, logger: logger)
             return
         }
+        if record.topic == configuration.topics.approvals {
+            await processApproval(work, logger: logger)
+            return
+        }
 
         var headers: [String: String] = [:]
         for header in record.headers { headers[header.key.lowercased()] = header.stringValue }
@@ -252,7 +318,10 @@ public final class OffboardingPipeline: Service, Sendable {
             return
         }
         let options = event.options.resolved(defaults: configuration.defaults)
-        guard options.isOffboarded(status: event.status) else {
+        // A status report (event, webhook) is filtered by the status it reports; a request (API,
+        // schedule, manual) always gets a result, and the run checks the PSA's current status.
+        let reportsStatus = event.trigger == .event || event.trigger == .webhook
+        guard !reportsStatus || options.isOffboarded(status: event.status) else {
             statistics.update { $0.filtered += 1 }
             logger.debug("event filtered: status is not an offboarded one", metadata: ["psa.company.status": "\(event.status)"])
             complete(work, logger: logger)
@@ -265,7 +334,7 @@ public final class OffboardingPipeline: Service, Sendable {
             return
         }
         let request = OffboardingRequest(
-            eventID: event.id, trigger: .event, client: .id(event.companyID), clientNameHint: event.companyName, options: options)
+            eventID: event.id, trigger: event.trigger, client: .id(event.companyID), clientNameHint: event.companyName, options: options)
         await runAndPublish(work, request: request, attempt: 1, logger: logger) { await self.offboarder.runDetailed(request) }
     }
 
@@ -302,7 +371,8 @@ public final class OffboardingPipeline: Service, Sendable {
     /// Runs (waiting out PSA outages), publishes the result, sends what failed transiently to the
     /// retry topic, and only then stores the offset.
     private func runAndPublish(
-        _ work: Work, request: OffboardingRequest, attempt: Int, logger: Logger, run: @escaping @Sendable () async -> Offboarder.Outcome
+        _ work: Work, request: OffboardingRequest, attempt: Int, logger: Logger, run: @escaping @Sendable () async -> Offboarder.Outcome,
+        then afterPublishing: @Sendable () async -> Bool = { true }
     ) async {
         var outcome = await run()
         var backoff = configuration.outageBackoff
@@ -318,6 +388,10 @@ public final class OffboardingPipeline: Service, Sendable {
             outcome = await run()
         }
         let result = outcome.result
+        if let approval = outcome.pendingApproval {
+            // Kept before the result is visible, so that whoever reads the result can approve it.
+            guard await keep(approval, logger: logger) else { return }
+        }
         let value: [UInt8]
         do {
             value = try ResultEncoding.encode(result)
@@ -350,6 +424,7 @@ public final class OffboardingPipeline: Service, Sendable {
         if !outcome.retriable.isEmpty {
             guard await sendOnward(outcome.retriable, of: request, result: result, after: attempt, work: work, logger: logger) else { return }
         }
+        guard await afterPublishing() else { return }
         complete(work, logger: logger)
     }
 
@@ -398,6 +473,123 @@ public final class OffboardingPipeline: Service, Sendable {
         case .rejected(let error):
             logger.critical("retry request refused by the broker; the configurations are reported failed", metadata: ["kafka.error": "\(error)"])
             return true
+        }
+    }
+
+    // MARK: Approvals
+
+    /// Writes an approval's state to the approvals topic. False when the pipeline is stopping.
+    private func keep(_ approval: ApprovalRecord, logger: Logger) async -> Bool {
+        let store = approvals.withLock { $0 }
+        if approval.state == .pending, let known = store?.approval(approval.approvalID), known.state != .pending {
+            // A run repeated after a crash: the approval was decided meanwhile and stays so.
+            return true
+        }
+        let record = KafkaOutgoingRecord(
+            topic: configuration.topics.approvals, key: approval.approvalID, value: ApprovalMessage.record(approval).encoded(),
+            headers: [
+                KafkaHeader(key: "content-type", string: "application/json"),
+                KafkaHeader(key: "offboarding.event.id", string: approval.eventID),
+                KafkaHeader(key: "offboarding.instance", string: configuration.instanceID),
+            ])
+        switch await publish(record, logger: logger) {
+        case .published:
+            store?.remember(approval, partition: nil)
+            statistics.update { approval.state == .pending ? ($0.approvalsRequested += 1) : ($0.approvalsDecided += 1) }
+            return true
+        case .stopping:
+            return false
+        case .rejected(let error):
+            logger.critical("approval refused by the broker", metadata: ["kafka.error": "\(error)"])
+            return false
+        }
+    }
+
+    /// A record of the approvals topic. States (written by runs) are only read by the store; a
+    /// decision carries out or declines the approval it names.
+    private func processApproval(_ work: Work, logger: Logger) async {
+        let message: ApprovalMessage
+        do {
+            message = try ApprovalMessage.decode(work.record.value)
+        } catch {
+            logger.warning("invalid approval record dead-lettered", metadata: ["offboarding.error": "\(error.message)"])
+            await deadLetter(work, code: .invalidEvent, reason: error.message, logger: logger)
+            return
+        }
+        guard case .decision(let decision) = message else {
+            complete(work, logger: logger)
+            return
+        }
+        var logger = logger
+        logger[metadataKey: "offboarding.approval.id"] = "\(decision.approvalID)"
+        guard let store = approvals.withLock({ $0 }) else { return }
+        // The pending state precedes its decision in the same partition (same key).
+        guard await store.waitUntilRead(partition: work.record.partition, offset: work.record.offset, timeout: .seconds(30)) else {
+            logger.error("approvals topic not read up to the decision; it waits for redelivery")
+            return
+        }
+        guard let approval = store.approval(decision.approvalID) else {
+            await deadLetter(work, code: .invalidEvent, reason: "approval \(decision.approvalID) is not known", logger: logger)
+            return
+        }
+        guard approval.state == .pending else {
+            statistics.update { $0.approvalDecisionsIgnored += 1 }
+            logger.info("approval already \(approval.state); decision ignored", metadata: ["offboarding.approver": "\(decision.approver)"])
+            complete(work, logger: logger)
+            return
+        }
+        guard approval.psa == configuration.psa else {
+            await deadLetter(work, code: .psaMismatch, reason: "approval is for \(approval.psa) but this consumer serves \(configuration.psa)", logger: logger)
+            return
+        }
+        let offboarder = self.offboarder
+        let state: ApprovalState
+        let run: @Sendable () async -> Offboarder.Outcome
+        if approval.isExpired(at: Date()) {
+            state = .expired
+            run = { Offboarder.Outcome(result: offboarder.decline(approval, state: .expired, decision: nil)) }
+        } else if decision.decision == .reject {
+            state = .rejected
+            run = { Offboarder.Outcome(result: offboarder.decline(approval, state: .rejected, decision: decision)) }
+        } else {
+            state = .approved
+            run = { await offboarder.execute(approval, decision: decision) }
+        }
+        logger.info("approval \(state)", metadata: ["offboarding.approver": "\(decision.approver)"])
+        var final = approval
+        final.state = state
+        final.decision = state == .expired ? nil : decision
+        let finalState = final
+        let approvalLogger = logger
+        await runAndPublish(work, request: approval.request, attempt: 1, logger: logger, run: run) {
+            await self.keep(finalState, logger: approvalLogger)
+        }
+    }
+
+    /// Expires, on the member that owns their partition, approvals left pending past their expiry.
+    private func expireApprovals(_ store: ApprovalStore) async {
+        while await sleepUnlessStopping(configuration.approvalExpiryInterval) {
+            let owned = Set(consumer.assignment.filter { $0.topic == configuration.topics.approvals }.map(\.partition))
+            guard !owned.isEmpty else { continue }
+            for approval in store.expired(at: Date(), in: owned) where approval.psa == configuration.psa {
+                var logger = self.logger
+                logger[metadataKey: "offboarding.approval.id"] = "\(approval.approvalID)"
+                let result = offboarder.decline(approval, state: .expired, decision: nil)
+                guard let value = try? ResultEncoding.encode(result) else { continue }
+                let record = KafkaOutgoingRecord(
+                    topic: configuration.topics.results, key: result.clientID, value: value,
+                    headers: [
+                        KafkaHeader(key: "content-type", string: "application/json"),
+                        KafkaHeader(key: "offboarding.event.id", string: approval.eventID),
+                        KafkaHeader(key: "offboarding.instance", string: configuration.instanceID),
+                    ])
+                guard case .published = await publish(record, logger: logger) else { continue }
+                statistics.update { $0.resultsPublished += 1 }
+                var final = approval
+                final.state = .expired
+                _ = await keep(final, logger: logger)
+                logger.info("approval expired without a decision")
+            }
         }
     }
 

@@ -28,6 +28,11 @@ public final class PipelineStatistics: Sendable {
         public var outageRetries = 0
         /// Records fetched but given up at shutdown before they started (redelivered later).
         public var abandonedAtShutdown = 0
+        /// Approvals written pending, and final states (approved, rejected, expired) written.
+        public var approvalsRequested = 0
+        public var approvalsDecided = 0
+        /// Decisions about an approval that was already decided.
+        public var approvalDecisionsIgnored = 0
     }
 
     private let state = Mutex(Snapshot())

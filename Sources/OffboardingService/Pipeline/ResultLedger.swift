@@ -6,13 +6,17 @@ import Synchronization
 /// crash or a rebalance (its result published, its offset not yet committed) is then recognised
 /// and not run again, so the PSA is not asked twice and no second, disagreeing result appears.
 ///
-/// It reads the tail of every results partition outside any group, and keeps reading.
+/// It reads the tail of every results partition outside any group, and keeps reading. It also
+/// holds the latest result of recent events for `GET /v1/offboardings/{event_id}`.
 final class ResultLedger: Sendable {
     private struct State {
         var ids: Set<String> = []
         /// Insertion order, for evicting the oldest ids beyond `capacity`.
         var order: [String] = []
         var head = 0
+        /// The latest result value per event id, for the most recent `bodyCapacity` events.
+        var bodies: [String: [UInt8]] = [:]
+        var bodyOrder: [String] = []
         /// Per partition, the offset after the last record read.
         var next: [Int32: Int64] = [:]
     }
@@ -20,6 +24,7 @@ final class ResultLedger: Sendable {
     private let consumer: KafkaConsumer
     private let partitions: [KafkaTopicPartition]
     private let capacity: Int
+    private let bodyCapacity: Int
     private let state = Mutex(State())
     private let task = Mutex<Task<Void, Never>?>(nil)
     private let logger: Logger
@@ -29,8 +34,9 @@ final class ResultLedger: Sendable {
     ///   - capacity: how many event ids are remembered.
     init(
         bootstrapServers: String, topic: String, partitionCount: Int32, properties: [String: String], tail: Int64, capacity: Int,
-        logger: Logger
+        bodyCapacity: Int = 20_000, logger: Logger
     ) throws(KafkaError) {
+        self.bodyCapacity = max(1, bodyCapacity)
         partitions = (0..<partitionCount).map { KafkaTopicPartition(topic: topic, partition: $0) }
         consumer = try KafkaConsumer(
             configuration: .init(
@@ -53,8 +59,28 @@ final class ResultLedger: Sendable {
         let id = record.headers.last(named: "offboarding.event.id")?.stringValue
         state.withLock { state in
             state.next[record.partition] = max(state.next[record.partition] ?? 0, record.offset + 1)
-            if let id { Self.insert(id, into: &state, capacity: capacity) }
+            if let id {
+                Self.insert(id, into: &state, capacity: capacity)
+                if let value = record.value { Self.keep(value, for: id, in: &state, capacity: bodyCapacity) }
+            }
         }
+    }
+
+    private static func keep(_ body: [UInt8], for id: String, in state: inout State, capacity: Int) {
+        if state.bodies.updateValue(body, forKey: id) == nil {
+            state.bodyOrder.append(id)
+            if state.bodyOrder.count > capacity {
+                // Amortised: drop the oldest tenth at once.
+                let dropped = state.bodyOrder.prefix(capacity / 10 + 1)
+                for old in dropped { state.bodies.removeValue(forKey: old) }
+                state.bodyOrder.removeFirst(dropped.count)
+            }
+        }
+    }
+
+    /// The latest result published for the event, if it is among the recent ones held.
+    func latestResult(for eventID: String) -> [UInt8]? {
+        state.withLock { $0.bodies[eventID] }
     }
 
     private static func insert(_ id: String, into state: inout State, capacity: Int) {
@@ -74,7 +100,8 @@ final class ResultLedger: Sendable {
         state.withLock { $0.ids.contains(eventID) }
     }
 
-    /// Remembers a result this process has just published.
+    /// Remembers a result this process has just published. Its value is taken only from the
+    /// reader, which sees an event's results in order (they share a key, so a partition).
     func record(_ eventID: String) {
         state.withLock { Self.insert(eventID, into: &$0, capacity: capacity) }
     }

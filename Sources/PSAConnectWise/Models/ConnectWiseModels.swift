@@ -19,6 +19,7 @@ struct ConnectWiseConfiguration: Codable, Sendable {
     var status: ConnectWiseReference?
     var company: ConnectWiseReference?
     var activeFlag: Bool?
+    var notes: String?
 }
 
 /// A master record of `/company/configurations/statuses`: the name is `description` here.
@@ -29,10 +30,24 @@ struct ConnectWiseConfigurationStatus: Codable, Sendable {
     var defaultFlag: Bool?
 }
 
-struct ConnectWisePatchOperation: Codable, Sendable {
+struct ConnectWisePatchOperation: Encodable, Sendable {
+    enum Value: Encodable, Sendable {
+        case reference(id: Int)
+        case text(String)
+
+        func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .reference(let id): try ConnectWiseReferenceValue(id: id).encode(to: encoder)
+            case .text(let text):
+                var container = encoder.singleValueContainer()
+                try container.encode(text)
+            }
+        }
+    }
+
     var op: String
     var path: String
-    var value: ConnectWiseReferenceValue
+    var value: Value
 }
 
 struct ConnectWiseReferenceValue: Codable, Sendable {

@@ -51,6 +51,17 @@ public actor AutotaskSimulator: SimulatedTenant {
         return ids
     }
 
+    public func addConfigurations(toClient id: Int, count: Int) -> [Int] {
+        let first = data.configurationItems.filter { $0.companyID == id }.count
+        let ids = (0..<count).map { id * 10_000 + first + $0 + 1 }
+        for itemID in ids {
+            data.configurationItems.append(.init(id: itemID, companyID: id, referenceTitle: "Device \(itemID) added later", isActive: true))
+        }
+        return ids
+    }
+
+    public func removeConfiguration(_ id: Int) { data.configurationItems.removeAll { $0.id == id } }
+
     public func isConfigurationActive(_ id: Int) -> Bool? { data.configurationItems.first { $0.id == id }?.isActive }
 
     public func deactivationWrites(forClient id: Int) -> Int {
@@ -116,6 +127,8 @@ public actor AutotaskSimulator: SimulatedTenant {
             return response
         }
         switch (request.method, segments) {
+        case ("GET", ["thresholdinformation"]):
+            return .json(200, ["externalRequestThreshold": 10_000, "requestThresholdTimeframe": 60, "currentTimeframeRequestCount": patchedItems.count])
         case ("GET", ["companies", "entityinformation", "fields"]):
             let picklist = data.companyTypes.sorted { $0.key < $1.key }.map { ["value": String($0.key), "label": $0.value, "isActive": true] as [String: Any] }
             return .json(200, ["fields": [["name": "companyType", "dataType": "integer", "isPickList": true, "picklistValues": picklist]]])

@@ -34,12 +34,16 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     private var data: ConnectWiseDataset
     private var faults = SimulatorFaultPlan()
     private var statusByConfiguration: [Int: Int]
+    private var notesByConfiguration: [Int: String] = [:]
+    /// The key callbacks are signed with; served at `callbackKeyPath` as `{"signing_key": ...}`.
+    public nonisolated let callbackSigningKey: String
     public private(set) var appliedPatches: [AppliedPatch] = []
     public private(set) var requestCount = 0
     public private(set) var maxConcurrentRequests = 0
     private var inFlight = 0
 
-    public init(data: ConnectWiseDataset = .sample(), credentials: Credentials = .sandbox) {
+    public init(data: ConnectWiseDataset = .sample(), credentials: Credentials = .sandbox, callbackSigningKey: String = "sandbox-callback-signing-key") {
+        self.callbackSigningKey = callbackSigningKey
         self.data = data
         self.credentials = credentials
         self.statusByConfiguration = Dictionary(uniqueKeysWithValues: data.configurations.map { ($0.id, $0.statusID) })
@@ -47,13 +51,15 @@ public actor ConnectWiseSimulator: SimulatedTenant {
 
     /// The path under the server root that plays `https://{host}/v4_6_release/apis/3.0`.
     public nonisolated static var apiPath: String { "/\(codebase)/apis/3.0" }
+    /// Where callbacks' `Metadata.key_url` points (with `?id=`).
+    public nonisolated static var callbackKeyPath: String { "/\(codebase)/system/callbackkey/index.rails" }
 
     // MARK: Test controls
 
     public func inject(_ fault: SimulatorFault) { faults.faults.append(fault) }
     public func setLatency(_ latency: Duration) { faults.latency = latency }
-    public func add(company: ConnectWiseDataset.Company, configurations: [ConnectWiseDataset.Configuration]) {
-        data.companies.append(company)
+    public func add(company: ConnectWiseDataset.Company?, configurations: [ConnectWiseDataset.Configuration]) {
+        if let company { data.companies.append(company) }
         data.configurations.append(contentsOf: configurations)
         for config in configurations { statusByConfiguration[config.id] = config.statusID }
     }
@@ -78,11 +84,31 @@ public actor ConnectWiseSimulator: SimulatedTenant {
         return ids
     }
 
+    public func addConfigurations(toClient id: Int, count: Int) -> [Int] {
+        let first = data.configurations.filter { $0.companyID == id }.count
+        let ids = (0..<count).map { id * 10_000 + first + $0 + 1 }
+        add(
+            company: nil,
+            configurations: ids.map { .init(id: $0, name: "Device \($0) added later", companyID: id, statusID: ConnectWiseDataset.activeConfigurationStatus.id) })
+        return ids
+    }
+
+    public func removeConfiguration(_ id: Int) {
+        data.configurations.removeAll { $0.id == id }
+        statusByConfiguration[id] = nil
+    }
+
     public func isConfigurationActive(_ id: Int) -> Bool? {
         statusByConfiguration[id].map { !closedStatusIDs.contains($0) }
     }
 
     public func deactivationWrites(forClient id: Int) -> Int { patches(forCompany: id).count }
+
+    public func notes(ofConfiguration id: Int) -> String? { notesByConfiguration[id] }
+    public func setNotes(_ notes: String, ofConfiguration id: Int) { notesByConfiguration[id] = notes }
+    public func setStatus(ofCompany id: Int, to status: ConnectWiseDataset.Status) {
+        if let index = data.companies.firstIndex(where: { $0.id == id }) { data.companies[index].status = status }
+    }
 
     public func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) {
         // Test client ids all have the same number of digits, so one is never a prefix of another.
@@ -110,6 +136,12 @@ public actor ConnectWiseSimulator: SimulatedTenant {
 
     private func handle(_ request: SimulatedRequest) -> SimulatedResponse {
         let prefix = Self.apiPath
+        if request.path == Self.callbackKeyPath {
+            guard request.method == "GET", request.query["id"].map({ !$0.isEmpty }) == true else {
+                return Self.error(400, "InvalidObject", "GET with an id is required")
+            }
+            return .json(200, ["signing_key": callbackSigningKey])
+        }
         guard request.path.hasPrefix(prefix + "/") else {
             return Self.error(404, "NotFound", "The requested URL was not found; check the codebase (\(Self.codebase))")
         }
@@ -129,6 +161,10 @@ public actor ConnectWiseSimulator: SimulatedTenant {
         let segments = path.split(separator: "/").map(String.init)
         let method = request.method
         do {
+            if segments == ["system", "info"] {
+                guard method == "GET" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }
+                return .json(200, ["version": "v2025.1.simulated", "isCloud": true, "serverTimeZone": "UTC"])
+            }
             if segments == ["company", "companies"] {
                 guard method == "GET" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }
                 return try listCompanies(request)
@@ -159,7 +195,15 @@ public actor ConnectWiseSimulator: SimulatedTenant {
                 guard let config = data.configurations.first(where: { $0.id == id }) else {
                     return Self.error(404, "NotFound", "Configuration with id \(id) was not found")
                 }
-                return method == "GET" ? .json(200, configurationJSON(config)) : patchConfiguration(config, request)
+                guard method == "PATCH" else {
+                    var row = configurationJSON(config)
+                    if let fields = request.query["fields"] {
+                        let wanted = Set(fields.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+                        row = row.filter { wanted.contains($0.key) }
+                    }
+                    return .json(200, row)
+                }
+                return patchConfiguration(config, request)
             }
         } catch {
             return error.response
@@ -266,26 +310,35 @@ public actor ConnectWiseSimulator: SimulatedTenant {
             return Self.error(400, "InvalidObject", "The body must be a non-empty JSON array of patch operations")
         }
         var newStatus: Int?
+        var newNotes: String?
         for operation in operations {
             guard Set(operation.keys).isSubset(of: ["op", "path", "value"]), let op = operation["op"] as? String,
                 ["add", "replace", "remove"].contains(op), let path = operation["path"] as? String
             else {
                 return Self.error(400, "InvalidObject", "Each operation needs op (add, replace, remove) and path, and nothing else")
             }
-            guard path == "status" || path == "/status" else {
-                return Self.invalidField(path, "the simulator accepts changes of status only")
+            switch path {
+            case "status", "/status":
+                guard op == "replace", let value = operation["value"] as? [String: Any], value.count == 1,
+                    let number = value["id"] as? NSNumber, let statusID = Int(exactly: number.doubleValue)
+                else {
+                    return Self.invalidField("status", "status must be replaced with {\"id\": <status id>}")
+                }
+                guard data.configurationStatuses.contains(where: { $0.id == statusID }) else {
+                    return Self.invalidField("status", "Configuration status \(statusID) does not exist")
+                }
+                newStatus = statusID
+            case "notes", "/notes":
+                guard op == "replace" || op == "add", let text = operation["value"] as? String else {
+                    return Self.invalidField("notes", "notes must be replaced with a string")
+                }
+                newNotes = text
+            default:
+                return Self.invalidField(path, "the simulator accepts changes of status and notes only")
             }
-            guard op == "replace", let value = operation["value"] as? [String: Any], value.count == 1,
-                let number = value["id"] as? NSNumber, let statusID = Int(exactly: number.doubleValue)
-            else {
-                return Self.invalidField("status", "status must be replaced with {\"id\": <status id>}")
-            }
-            guard data.configurationStatuses.contains(where: { $0.id == statusID }) else {
-                return Self.invalidField("status", "Configuration status \(statusID) does not exist")
-            }
-            newStatus = statusID
         }
         if let newStatus { statusByConfiguration[id] = newStatus }
+        if let newNotes { notesByConfiguration[id] = newNotes }
         appliedPatches.append(AppliedPatch(configurationID: id, body: String(decoding: request.body, as: UTF8.self)))
         return .json(200, configurationJSON(config))
     }
@@ -307,7 +360,7 @@ public actor ConnectWiseSimulator: SimulatedTenant {
             "id": config.id, "name": config.name, "type": ["id": abs(config.typeName.hashValue % 100), "name": config.typeName],
             "status": ["id": status, "name": statusName],
             "company": ["id": config.companyID, "identifier": company?.identifier ?? "", "name": company?.name ?? ""],
-            "activeFlag": !closedStatusIDs.contains(status),
+            "activeFlag": !closedStatusIDs.contains(status), "notes": notesByConfiguration[config.id] ?? "",
         ]
     }
 

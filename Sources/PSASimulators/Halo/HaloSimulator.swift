@@ -61,6 +61,17 @@ public actor HaloSimulator: SimulatedTenant {
         return ids
     }
 
+    public func addConfigurations(toClient id: Int, count: Int) -> [Int] {
+        let first = data.assets.filter { $0.clientID == id }.count
+        let ids = (0..<count).map { id * 10_000 + first + $0 + 1 }
+        for assetID in ids {
+            data.assets.append(.init(id: assetID, clientID: id, inventoryNumber: "Device \(assetID) added later", inactive: false))
+        }
+        return ids
+    }
+
+    public func removeConfiguration(_ id: Int) { data.assets.removeAll { $0.id == id } }
+
     public func isConfigurationActive(_ id: Int) -> Bool? { data.assets.first { $0.id == id }.map { !$0.inactive } }
 
     public func deactivationWrites(forClient id: Int) -> Int {

@@ -58,4 +58,8 @@ public protocol SimulatedTenant: SimulatedPSA {
     /// Makes the listing of this client's configurations fail.
     func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) async
     func setLatency(_ latency: Duration) async
+    /// Adds `count` active configurations to an existing client and returns their ids.
+    func addConfigurations(toClient id: Int, count: Int) async -> [Int]
+    /// Deletes a configuration, as someone in the PSA's UI would.
+    func removeConfiguration(_ id: Int) async
 }

@@ -1,0 +1,169 @@
+import Foundation
+
+/// Why a run waits for an approval.
+public enum ApprovalCause: String, Sendable, Hashable, Codable {
+    /// `require_approval` was set.
+    case requested
+    /// More configurations would change than `scope.max_configs` allows.
+    case maxConfigs = "max_configs"
+}
+
+public enum ApprovalState: String, Sendable, Hashable, Codable {
+    case pending, approved, rejected, expired
+}
+
+/// One approval as the approvals topic keeps it (key: the approval id; the topic is compacted, so
+/// every record carries the whole approval and the latest one per key is its state). Written
+/// `pending` by the run that lists the configurations, then once more with the final state.
+public struct ApprovalRecord: Sendable, Hashable, Codable {
+    public var approvalID: String
+    public var state: ApprovalState
+    public var eventID: String
+    public var trigger: OffboardingTrigger
+    public var psa: PSAKind
+    public var clientID: String
+    public var clientName: String?
+    public var reason: String?
+    public var offboardedStatuses: [String]
+    public var cause: ApprovalCause
+    public var requestedAt: String
+    public var expiresAt: String
+    /// Exactly the configurations an approval lets change.
+    public var configs: [RetryRequest.Config]
+    public var decision: ApprovalDecision?
+
+    public init(
+        approvalID: String, state: ApprovalState, eventID: String, trigger: OffboardingTrigger, psa: PSAKind, clientID: String,
+        clientName: String?, reason: String?, offboardedStatuses: [String], cause: ApprovalCause, requestedAt: String, expiresAt: String,
+        configs: [RetryRequest.Config], decision: ApprovalDecision? = nil
+    ) {
+        self.approvalID = approvalID
+        self.state = state
+        self.eventID = eventID
+        self.trigger = trigger
+        self.psa = psa
+        self.clientID = clientID
+        self.clientName = clientName
+        self.reason = reason
+        self.offboardedStatuses = offboardedStatuses
+        self.cause = cause
+        self.requestedAt = requestedAt
+        self.expiresAt = expiresAt
+        self.configs = configs
+        self.decision = decision
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case approvalID = "approval_id"
+        case state
+        case eventID = "event_id"
+        case trigger, psa
+        case clientID = "client_id"
+        case clientName = "client_name"
+        case reason
+        case offboardedStatuses = "offboarded_statuses"
+        case cause
+        case requestedAt = "requested_at"
+        case expiresAt = "expires_at"
+        case configs, decision
+    }
+
+    public func isExpired(at now: Date) -> Bool {
+        guard let expiry = Timestamp.date(from: expiresAt) else { return true }
+        return now >= expiry
+    }
+
+    /// The run the approval continues, with the options it was listed under.
+    public var request: OffboardingRequest {
+        OffboardingRequest(
+            eventID: eventID, trigger: trigger, client: .id(clientID), clientNameHint: clientName,
+            options: OffboardingOptions(reason: reason, offboardedStatuses: offboardedStatuses))
+    }
+}
+
+/// An approver's answer to a pending approval: posted to `POST /v1/approvals/{id}`, or written
+/// to the approvals topic by any producer (key: the approval id).
+public struct ApprovalDecision: Sendable, Hashable, Codable {
+    public enum Verdict: String, Sendable, Hashable, Codable {
+        case approve, reject
+    }
+
+    public var approvalID: String
+    public var decision: Verdict
+    public var approver: String
+    public var comment: String?
+    public var decidedAt: String?
+
+    public init(approvalID: String, decision: Verdict, approver: String, comment: String? = nil, decidedAt: String? = nil) {
+        self.approvalID = approvalID
+        self.decision = decision
+        self.approver = approver
+        self.comment = comment
+        self.decidedAt = decidedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case approvalID = "approval_id"
+        case decision, approver, comment
+        case decidedAt = "decided_at"
+    }
+}
+
+/// A record of the approvals topic: the state of an approval, or a decision about one.
+public enum ApprovalMessage: Sendable, Hashable {
+    case record(ApprovalRecord)
+    case decision(ApprovalDecision)
+
+    public var approvalID: String {
+        switch self {
+        case .record(let record): record.approvalID
+        case .decision(let decision): decision.approvalID
+        }
+    }
+
+    public func encoded() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data: Data? =
+            switch self {
+            case .record(let record): try? encoder.encode(record)
+            case .decision(let decision): try? encoder.encode(decision)
+            }
+        return Array(data ?? Data())
+    }
+
+    /// Strict: a decision needs `approval_id`, `decision` (approve or reject) and a non-empty
+    /// `approver`; anything else is refused with the field named.
+    public static func decode(_ bytes: [UInt8]?) throws(InvalidEventError) -> ApprovalMessage {
+        guard let bytes, !bytes.isEmpty else { throw InvalidEventError("approval record has no value") }
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(bytes)
+        } catch {
+            throw InvalidEventError("approval record is not JSON")
+        }
+        guard case .object(let fields) = document else { throw InvalidEventError("approval record is \(document.typeName), not an object") }
+        do {
+            if fields["state"] != nil {
+                return .record(try JSONDecoder().decode(ApprovalRecord.self, from: Data(bytes)))
+            }
+            let known: Set = ["approval_id", "decision", "approver", "comment", "decided_at"]
+            if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
+                throw InvalidEventError("\(unknown) is not a field of an approval decision")
+            }
+            guard case .string(let verdict)? = fields["decision"], ApprovalDecision.Verdict(rawValue: verdict) != nil else {
+                throw InvalidEventError("decision must be \"approve\" or \"reject\"")
+            }
+            guard case .string(let approver)? = fields["approver"], !approver.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw InvalidEventError("approver is required")
+            }
+            guard case .string(let id)? = fields["approval_id"], !id.isEmpty else { throw InvalidEventError("approval_id is required") }
+            _ = (id, approver)
+            return .decision(try JSONDecoder().decode(ApprovalDecision.self, from: Data(bytes)))
+        } catch let error as InvalidEventError {
+            throw error
+        } catch {
+            throw InvalidEventError("approval record is not valid: \(error)")
+        }
+    }
+}
