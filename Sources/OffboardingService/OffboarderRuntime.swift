@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import OffboardingCore
+import OffboardingHTTPAPI
 import OffboardingKafka
 import PSAAutotask
 import PSAConnectWise
@@ -9,10 +10,12 @@ import PSAHalo
 import ServiceLifecycle
 import UnixSignals
 
-/// The composition root: builds the PSA client, the producer and the consumer pipeline from a
-/// configuration and runs them with graceful shutdown.
+/// The composition root: builds the PSA client, the producer, the consumer pipeline and, when
+/// configured, the HTTP server and the sweep schedule, and runs them with graceful shutdown.
 public final class OffboarderRuntime: Sendable {
     public let pipeline: OffboardingPipeline
+    /// Present when `http.listen` is configured.
+    public let httpServer: OffboardingHTTPServer?
     private let producer: KafkaProducer
     private let httpClient: HTTPClient
     private let group: ServiceGroup
@@ -22,22 +25,44 @@ public final class OffboarderRuntime: Sendable {
         let httpClient = Self.makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
         do {
             let producer = try KafkaProducer(configuration: Self.producerConfiguration(configuration), logger: logger)
-            let offboarder = Self.makeOffboarder(configuration, httpClient: httpClient, logger: logger)
+            let client = Self.makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
+            let offboarder = Self.makeOffboarder(configuration, client: client, logger: logger)
             let pipeline = try OffboardingPipeline(
                 configuration: Self.pipelineConfiguration(configuration), producer: producer, offboarder: offboarder, logger: logger)
             self.producer = producer
             self.pipeline = pipeline
-            // Started in this order, stopped in reverse: the pipeline drains before the producer flushes.
-            self.group = ServiceGroup(
-                configuration: .init(
-                    services: [
-                        .init(service: producer),
-                        .init(
-                            service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup,
-                            failureTerminationBehavior: .gracefullyShutdownGroup),
-                    ],
-                    gracefulShutdownSignals: signals,
-                    logger: logger))
+            let backend = ServiceBackend(configuration: configuration, client: client, producer: producer, pipeline: pipeline)
+            // Started in this order, stopped in reverse: the HTTP server and the schedule stop
+            // first, then the pipeline drains, then the producer flushes.
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+                .init(service: producer),
+                .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+            ]
+            if let http = configuration.http {
+                let environmentTokens = (ProcessInfo.processInfo.environment["PSA_OFFBOARDER_API_TOKENS"] ?? "")
+                    .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                let webhooks = configuration.webhooks
+                let server = OffboardingHTTPServer(
+                    configuration: .init(
+                        host: http.host, port: http.port, apiTokens: http.apiTokens + environmentTokens,
+                        webhooks: .init(
+                            connectWiseKeyURLHosts: webhooks.connectWiseKeyURLHosts, autotaskSecret: webhooks.autotaskSecret,
+                            haloUsername: webhooks.haloCredentials?.username, haloPassword: webhooks.haloCredentials?.password)),
+                    backend: backend, httpClient: httpClient, logger: logger)
+                self.httpServer = server
+                services.append(.init(service: server, failureTerminationBehavior: .gracefullyShutdownGroup))
+            } else {
+                self.httpServer = nil
+            }
+            if let schedule = configuration.schedule {
+                let sweeper = Sweeper(psa: client, offboardedStatuses: configuration.defaults.offboardedStatuses, logger: logger)
+                services.append(
+                    .init(
+                        service: SweepScheduler(
+                            schedule: schedule, sweeper: sweeper, pipeline: pipeline, eventsTopic: configuration.kafka.topics.events,
+                            submit: { try await backend.submit($0) }, logger: logger)))
+            }
+            self.group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: signals, logger: logger))
         } catch {
             try? httpClient.syncShutdown()
             throw error
@@ -82,9 +107,9 @@ public final class OffboarderRuntime: Sendable {
         }
     }
 
-    static func makeOffboarder(_ configuration: OffboarderConfiguration, httpClient: HTTPClient, logger: Logger) -> Offboarder {
+    static func makeOffboarder(_ configuration: OffboarderConfiguration, client: any PSAClient, logger: Logger) -> Offboarder {
         Offboarder(
-            psa: makePSAClient(configuration.psa, httpClient: httpClient, logger: logger),
+            psa: client,
             configuration: .init(
                 maxConcurrentUpdates: configuration.maxConcurrentUpdates, scope: configuration.scope,
                 writeReasonToNotes: configuration.writeReasonToNotes, approvalLifetime: configuration.approvalLifetime),
@@ -109,12 +134,44 @@ public final class OffboarderRuntime: Sendable {
         return pipeline
     }
 
+    /// One sweep now (`sweep`): puts an event (trigger `schedule`) on the events topic for every
+    /// offboarded client that still has active configurations.
+    public static func sweepOnce(configuration: OffboarderConfiguration, logger: Logger) async throws -> Sweeper.Report {
+        let httpClient = makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
+        let producer: KafkaProducer
+        do {
+            producer = try KafkaProducer(configuration: producerConfiguration(configuration), logger: logger)
+        } catch {
+            try await httpClient.shutdown()
+            throw error
+        }
+        let sweeper = Sweeper(
+            psa: makePSAClient(configuration.psa, httpClient: httpClient, logger: logger),
+            offboardedStatuses: configuration.defaults.offboardedStatuses, logger: logger)
+        let topic = configuration.kafka.topics.events
+        let outcome: Result<Sweeper.Report, any Error>
+        do {
+            outcome = .success(
+                try await sweeper.sweep(slot: Sweeper.slot(for: Date())) { event in
+                    let (headers, value) = CloudEventEncoder.structured(event)
+                    try await producer.send(
+                        KafkaOutgoingRecord(topic: topic, key: event.companyID, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
+                })
+        } catch {
+            outcome = .failure(error)
+        }
+        await producer.shutdown()
+        try await httpClient.shutdown()
+        return try outcome.get()
+    }
+
     /// One client now (`run`): offboards it, publishes the result to the results topic and returns it.
     public static func runOnce(
         request: OffboardingRequest, configuration: OffboarderConfiguration, logger: Logger
     ) async throws -> OffboardingResult {
         let httpClient = makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
-        let result = await makeOffboarder(configuration, httpClient: httpClient, logger: logger).run(request)
+        let client = makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
+        let result = await makeOffboarder(configuration, client: client, logger: logger).run(request)
         try await httpClient.shutdown()
         let producer = try KafkaProducer(configuration: producerConfiguration(configuration), logger: logger)
         do {

@@ -30,7 +30,11 @@ import Testing
             configs.withLock { $0 }.filter { includeArchived || $0.isActive }
         }
 
-        func deactivate(_ configuration: PSAConfiguration) async throws(PSAError) -> PSAConfiguration {
+        var writesNotes: Bool { false }
+        func listCompanies(withStatuses statuses: [String]) async throws(PSAError) -> [PSACompany] { [company] }
+        func probe() async throws(PSAError) {}
+
+        func deactivate(_ configuration: PSAConfiguration, note: DeactivationNote?) async throws(PSAError) -> PSAConfiguration {
             inFlight.withLock { $0.now += 1; $0.max = max($0.max, $0.now) }
             await Task.yield()
             defer { inFlight.withLock { $0.now -= 1 } }
@@ -71,7 +75,7 @@ import Testing
         options.requireApproval = true
         let result = await Offboarder(psa: psa, logger: .test()).run(.init(eventID: "e", trigger: .event, client: .id("1"), options: options))
         #expect(result.configs.map(\.action) == [.pendingApproval])
-        #expect(result.approval?.state == "pending")
+        #expect(result.approval?.state == .pending)
         #expect(result.statistics.configsDeactivated == 0)
         #expect(psa.inFlight.withLock { $0.max } == 0)
     }

@@ -27,6 +27,7 @@ struct BrokerFaultTests {
         try cluster.createTopic(topics.results, partitions: 4)
         try cluster.createTopic(topics.deadLetter, partitions: 1)
         try cluster.createTopic(topics.retry, partitions: 4)
+        try cluster.createTopic(topics.approvals, partitions: 2)
         let sandbox = try PSASandbox.make(.connectwise, dataset: .empty)
         let server = try await SimulatorServer.start(router: sandbox.tenant.makeRouter(), logger: logger)
         let groupID = "faults-\(UUID().uuidString)"

@@ -37,6 +37,7 @@ struct ConsumerProcessTests {
         try cluster.createTopic(topics.results, partitions: 4)
         try cluster.createTopic(topics.deadLetter, partitions: 1)
         try cluster.createTopic(topics.retry, partitions: 4)
+        try cluster.createTopic(topics.approvals, partitions: 2)
         var data = ConnectWiseDataset.empty()
         for index in 0..<(count + bystanders) {
             let id = 500 + index

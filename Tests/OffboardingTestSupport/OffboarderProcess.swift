@@ -96,7 +96,7 @@ public final class OffboarderProcess: Sendable {
     }
 
     private func waitForOutput(
-        timeout: Duration, _ what: String, _ stream: KeyPath<OffboarderProcess, String> & Sendable, _ condition: @escaping @Sendable (String) -> Bool
+        timeout: Duration, _ what: String, _ stream: any KeyPath<OffboarderProcess, String> & Sendable, _ condition: @escaping @Sendable (String) -> Bool
     ) async throws {
         let (ticks, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         shared.watchers.withLock { $0.append(continuation) }

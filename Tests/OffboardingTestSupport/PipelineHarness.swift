@@ -43,6 +43,7 @@ public final class PipelineHarness: Sendable {
         try cluster.createTopic(topics.events, partitions: 4)
         try cluster.createTopic(topics.results, partitions: 4)
         try cluster.createTopic(topics.deadLetter, partitions: 1)
+        try cluster.createTopic(topics.approvals, partitions: 2)
         try cluster.createTopic(topics.retry, partitions: 4)
         let (tenant, psaConfiguration) = SimulatedPSAs.make(psa)
         self.tenant = tenant

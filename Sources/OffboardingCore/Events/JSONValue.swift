@@ -47,7 +47,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    var typeName: String {
+    public var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"

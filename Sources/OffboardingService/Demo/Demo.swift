@@ -74,6 +74,7 @@ public enum Demo {
                 events: "psa.company.status-changed.\(psa)", results: results, deadLetter: deadLetter, retry: "psa.offboarding.retry.\(psa)")
             try cluster.createTopic(topics.events, partitions: 4)
             try cluster.createTopic(topics.retry, partitions: 1)
+            try cluster.createTopic(topics.approvals, partitions: 1)
             let configuration = OffboarderConfiguration(
                 kafka: .init(bootstrapServers: cluster.bootstrapServers, groupID: "psa-offboarder-demo-\(psa)", topics: topics),
                 psa: sandbox.configuration(server.baseURL), defaults: OffboardingOptions(offboardedStatuses: ["Inactive", "Offboarded"]))

@@ -1,0 +1,133 @@
+import Foundation
+import Hummingbird
+import Logging
+import OffboardingCore
+
+/// `POST /v1/offboardings`, `GET /v1/offboardings/{event_id}` and `POST /v1/approvals/{approval_id}`.
+struct OffboardingRoutes: Sendable {
+    let backend: any OffboardingBackend
+    let logger: Logger
+
+    func register(on group: RouterGroup<BasicRequestContext>) {
+        group.post("offboardings") { request, _ in try await self.create(request) }
+        group.get("offboardings/:event_id") { _, context in self.show(context.parameters.get("event_id") ?? "") }
+        group.post("approvals/:approval_id") { request, context in try await self.decide(request, approvalID: context.parameters.get("approval_id") ?? "") }
+    }
+
+    /// Turns the request into a company-status-changed event (trigger `api`) on the events topic.
+    func create(_ request: Request) async throws -> Response {
+        let fields: [String: JSONValue]
+        switch Self.object(try await JSONResponses.body(of: request)) {
+        case .success(let object): fields = object
+        case .failure(let error): return JSONResponses.error(.badRequest, code: "InvalidRequest", error.message)
+        }
+        let optionKeys: Set = ["dry_run", "require_approval", "include_archived", "reason", "offboarded_statuses"]
+        if let unknown = fields.keys.sorted().first(where: { !optionKeys.contains($0) && $0 != "client_id" && $0 != "client_name" }) {
+            return JSONResponses.error(.badRequest, code: "InvalidRequest", "\(unknown) is not a known field")
+        }
+        let reference: ClientReference
+        switch (fields["client_id"], fields["client_name"]) {
+        case (.string(let id)?, nil) where !id.isEmpty: reference = .id(id)
+        case (.number(let id)?, nil) where id >= 1 && id == id.rounded() && id < 1e15: reference = .id(String(Int64(id)))
+        case (nil, .string(let name)?) where !name.trimmingCharacters(in: .whitespaces).isEmpty: reference = .name(name)
+        case (nil, nil), (.null?, nil), (nil, .null?):
+            return JSONResponses.error(.badRequest, code: "InvalidRequest", "client_id or client_name is required")
+        case (_?, _?):
+            return JSONResponses.error(.badRequest, code: "InvalidRequest", "give client_id or client_name, not both")
+        default:
+            return JSONResponses.error(.badRequest, code: "InvalidRequest", "client_id must be a non-empty string or positive integer; client_name a non-empty string")
+        }
+        let options: OffboardingOptions.Overrides
+        do {
+            options = try OffboardingOptions.Overrides(json: .object(fields.filter { optionKeys.contains($0.key) }), path: "body")
+        } catch {
+            return JSONResponses.error(.badRequest, code: "InvalidRequest", error.message.replacingOccurrences(of: "body.", with: ""))
+        }
+        let company: PSACompany
+        do {
+            company = try await backend.findCompany(reference)
+        } catch {
+            return Self.psaFailure(error)
+        }
+        let event = CompanyStatusChangedEvent(
+            id: UUID().uuidString.lowercased(), source: "psa-offboarder/api", time: Timestamp.string(Date()), psa: backend.psa,
+            companyID: company.id, companyName: company.name, status: company.status.isEmpty ? "unknown" : company.status, options: options,
+            trigger: .api)
+        do {
+            try await backend.submit(event)
+        } catch {
+            logger.error("API offboarding not queued", metadata: ["kafka.error": "\(error)"])
+            return JSONResponses.error(.serviceUnavailable, code: "KafkaUnavailable", "the event could not be written to Kafka; nothing was queued, try again")
+        }
+        logger.info("API offboarding queued", metadata: ["offboarding.event.id": "\(event.id)", "psa.company.id": "\(company.id)"])
+        return JSONResponses.json(
+            .accepted, ["event_id": event.id, "client_id": company.id, "client_name": company.name],
+            headers: [.location: "/v1/offboardings/\(event.id)"])
+    }
+
+    func show(_ eventID: String) -> Response {
+        switch backend.latestResult(for: eventID) {
+        case .found(let bytes): return JSONResponses.json(.ok, bytes)
+        case .none: return JSONResponses.error(.notFound, code: "NotFound", "no result for event \(eventID) yet")
+        case .notReady:
+            return JSONResponses.error(.serviceUnavailable, code: "NotReady", "the results topic has not been read yet; try again", headers: [.retryAfter: "5"])
+        }
+    }
+
+    func decide(_ request: Request, approvalID: String) async throws -> Response {
+        let fields: [String: JSONValue]
+        switch Self.object(try await JSONResponses.body(of: request)) {
+        case .success(let object): fields = object
+        case .failure(let error): return JSONResponses.error(.badRequest, code: "InvalidRequest", error.message)
+        }
+        if let unknown = fields.keys.sorted().first(where: { !["decision", "approver", "comment"].contains($0) }) {
+            return JSONResponses.error(.badRequest, code: "InvalidRequest", "\(unknown) is not a known field")
+        }
+        guard case .string(let verdictText)? = fields["decision"], let verdict = ApprovalDecision.Verdict(rawValue: verdictText) else {
+            return JSONResponses.error(.badRequest, code: "InvalidRequest", "decision must be \"approve\" or \"reject\"")
+        }
+        guard case .string(let approver)? = fields["approver"], !approver.trimmingCharacters(in: .whitespaces).isEmpty else {
+            return JSONResponses.error(.badRequest, code: "InvalidRequest", "approver is required")
+        }
+        var comment: String?
+        switch fields["comment"] {
+        case nil, .null?: comment = nil
+        case .string(let text)?: comment = text
+        default: return JSONResponses.error(.badRequest, code: "InvalidRequest", "comment must be a string")
+        }
+        guard let approval = backend.approval(approvalID) else {
+            return JSONResponses.error(.notFound, code: "NotFound", "no approval \(approvalID)")
+        }
+        guard approval.state == .pending else {
+            return JSONResponses.error(.conflict, code: "AlreadyDecided", "approval \(approvalID) is already \(approval.state.rawValue)")
+        }
+        guard !approval.isExpired(at: Date()) else {
+            return JSONResponses.error(.gone, code: "ApprovalExpired", "approval \(approvalID) expired at \(approval.expiresAt)")
+        }
+        let decision = ApprovalDecision(
+            approvalID: approvalID, decision: verdict, approver: approver, comment: comment, decidedAt: Timestamp.string(Date()))
+        do {
+            try await backend.submit(decision)
+        } catch {
+            logger.error("approval decision not written", metadata: ["kafka.error": "\(error)"])
+            return JSONResponses.error(.serviceUnavailable, code: "KafkaUnavailable", "the decision could not be written to Kafka; try again")
+        }
+        logger.info("approval decision written", metadata: ["offboarding.approval.id": "\(approvalID)", "offboarding.decision": "\(verdict.rawValue)"])
+        return JSONResponses.json(.accepted, ["approval_id": approvalID, "decision": verdict.rawValue, "event_id": approval.eventID])
+    }
+
+    static func object(_ body: [UInt8]) -> Result<[String: JSONValue], InvalidEventError> {
+        guard !body.isEmpty else { return .failure(InvalidEventError("the body is empty; send a JSON object")) }
+        guard let value = try? JSONValue.parse(body) else { return .failure(InvalidEventError("the body is not JSON")) }
+        guard case .object(let fields) = value else { return .failure(InvalidEventError("the body is \(value.typeName), not an object")) }
+        return .success(fields)
+    }
+
+    static func psaFailure(_ error: PSAError) -> Response {
+        switch error.code {
+        case .clientNotFound: JSONResponses.error(.unprocessableContent, code: error.code.rawValue, error.message)
+        case .permissionDenied: JSONResponses.error(.badGateway, code: error.code.rawValue, error.message)
+        default: JSONResponses.error(.serviceUnavailable, code: error.code.rawValue, "the PSA could not be asked: \(error.message)", headers: [.retryAfter: "30"])
+        }
+    }
+}

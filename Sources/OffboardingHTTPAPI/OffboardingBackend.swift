@@ -1,0 +1,41 @@
+import OffboardingCore
+
+/// What the HTTP API needs from the running service: the topics to write to, what has been read
+/// from them, the PSA to re-read companies from, and the health of each part.
+public protocol OffboardingBackend: Sendable {
+    var psa: PSAKind { get }
+    /// Per-request options fall back to these; `offboardedStatuses` holds the criteria.
+    var defaults: OffboardingOptions { get }
+
+    /// Puts the event on the events topic; returns once the broker has it.
+    func submit(_ event: CompanyStatusChangedEvent) async throws
+    /// Puts the decision on the approvals topic; returns once the broker has it.
+    func submit(_ decision: ApprovalDecision) async throws
+
+    /// The latest result for the event; `.notReady` until the results topic has been read.
+    func latestResult(for eventID: String) -> HeldResult
+    /// The approval as read from the approvals topic; nil when unknown.
+    func approval(_ id: String) -> ApprovalRecord?
+
+    func findCompany(_ reference: ClientReference) async throws(PSAError) -> PSACompany
+
+    func liveness() -> HealthCheck
+    func readiness() async -> [String: HealthCheck]
+}
+
+public enum HeldResult: Sendable {
+    case notReady
+    case none
+    case found([UInt8])
+}
+
+/// One part's health, as the probes report it.
+public struct HealthCheck: Sendable, Hashable {
+    public var ok: Bool
+    public var detail: String
+
+    public init(ok: Bool, detail: String) {
+        self.ok = ok
+        self.detail = detail
+    }
+}
