@@ -124,13 +124,13 @@ public final class OffboarderRuntime: Sendable {
         var pipeline = OffboardingPipeline.Configuration(
             consumer: KafkaConsumer.Configuration(
                 bootstrapServers: configuration.kafka.bootstrapServers, groupID: configuration.kafka.groupID,
-                topics: [configuration.kafka.topics.events, configuration.kafka.topics.retry, configuration.kafka.topics.approvals],
-                properties: configuration.kafka.properties),
+                topics: [configuration.kafka.topics.events, configuration.kafka.topics.retry], properties: configuration.kafka.properties),
             topics: configuration.kafka.topics, psa: configuration.psa.kind, defaults: configuration.defaults,
             outageBackoff: configuration.outageBackoff, maxOutageBackoff: configuration.maxOutageBackoff)
         pipeline.retryTopicMaxAttempts = configuration.retryTopicMaxAttempts
         pipeline.retryTopicInitialDelay = configuration.retryTopicInitialDelay
         pipeline.retryTopicMaxDelay = configuration.retryTopicMaxDelay
+        pipeline.approvalExpiryInterval = configuration.approvalExpiryInterval
         return pipeline
     }
 

@@ -105,7 +105,7 @@ import Testing
         #expect(cw.http.budget == .seconds(120) && cw.http.maxRetryAfter == .seconds(30))
         #expect {
             _ = try OffboarderConfiguration.parse(yaml: Self.contractExample + "\nretry: {budget: soon}\n", environment: Self.environment)
-        } throws: { "\($0)" == "retry.budget: must be a duration such as 250ms, 30s, 5m or 1h, not \"soon\"" }
+        } throws: { "\($0)" == "retry.budget: must be a duration such as 250ms, 30s, 5m, 1h or 3d, not \"soon\"" }
     }
 
     @Test func eachPSAGetsItsOwnPacingUnlessTheFileSaysOtherwise() throws {

@@ -376,12 +376,19 @@ struct PipelineScenarioTests {
         #expect(patches.count == 20)
         let inactiveID = ConnectWiseDataset.inactiveConfigurationStatus.id
         for patch in patches {
-            let body = try JSONSerialization.jsonObject(with: Data(patch.body.utf8)) as? [[String: Any]]
-            #expect(body?.count == 1)
-            #expect(body?.first?["op"] as? String == "replace")
-            #expect(body?.first?["path"] as? String == "status")
-            #expect((body?.first?["value"] as? [String: Any])?["id"] as? Int == inactiveID)
+            let body = try #require(try JSONSerialization.jsonObject(with: Data(patch.body.utf8)) as? [[String: Any]])
+            // The status change, and the reason appended to the notes in the same PATCH.
+            #expect(body.count == 2)
+            #expect(body.first?["op"] as? String == "replace")
+            #expect(body.first?["path"] as? String == "status")
+            #expect((body.first?["value"] as? [String: Any])?["id"] as? Int == inactiveID)
+            #expect(body.last?["path"] as? String == "notes")
+            #expect((body.last?["value"] as? String)?.contains("[psa-offboarder]") == true)
         }
+        // The note names the event, so a repeated update does not append it twice.
+        let notes = await simulator.notes(ofConfiguration: client.configurations[0]) ?? ""
+        #expect(notes.contains("(event \(event.id))"))
+        #expect(notes.components(separatedBy: "[psa-offboarder]").count == 2)
     }
 
     @Test func badRecordsGoToTheDeadLetterTopicAndTheConsumerKeepsGoing() async throws {

@@ -57,6 +57,13 @@ public final class PipelineHarness: Sendable {
         // Retries come due quickly in tests; three attempts in all.
         configuration.retryTopicInitialDelay = .milliseconds(300)
         configuration.retryTopicMaxAttempts = 3
+        // Approvals expire soon enough for a test to see it; expiry is looked for every second.
+        configuration.approvalLifetime = .seconds(20)
+        configuration.approvalExpiryInterval = .seconds(1)
+        configuration.http = .init(host: "127.0.0.1", port: 0, apiTokens: [Self.apiToken])
+        configuration.webhooks = .init(
+            connectWiseKeyURLHosts: ["127.0.0.1"], autotaskSecret: Self.autotaskWebhookSecret,
+            haloCredentials: (Self.haloWebhookCredentials.username, Self.haloWebhookCredentials.password))
         self.configuration = configuration
         results = try TopicCollector(
             bootstrapServers: cluster.bootstrapServers,
@@ -67,10 +74,45 @@ public final class PipelineHarness: Sendable {
         retries = try TopicCollector(
             bootstrapServers: cluster.bootstrapServers, partitions: (0..<4).map { KafkaTopicPartition(topic: topics.retry, partition: $0) },
             logger: logger)
+        events = try TopicCollector(
+            bootstrapServers: cluster.bootstrapServers, partitions: (0..<4).map { KafkaTopicPartition(topic: topics.events, partition: $0) },
+            logger: logger)
         producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
         runtime = try OffboarderRuntime(configuration: configuration, logger: logger, signals: [])
         let runtime = self.runtime
         runTask = Task { try await runtime.run() }
+        guard let port = await runtime.httpServer?.boundPort() else { throw SimulatorError("the HTTP server did not start") }
+        apiBaseURL = "http://127.0.0.1:\(port)"
+    }
+
+    public static let apiToken = "test-api-token-0123456789abcdef"
+    public static let autotaskWebhookSecret = "autotask-webhook-secret"
+    public static let haloWebhookCredentials = (username: "halo-hook", password: "halo-hook-password")
+
+    /// The running service's HTTP server.
+    public let apiBaseURL: String
+    /// Everything on the events topic, including what the HTTP API and webhooks put there.
+    public let events: TopicCollector
+
+    /// The records on the events topic with this event id.
+    public func eventRecords(withID id: String) -> [KafkaRecord] {
+        events.records.filter { record in
+            guard let value = record.value, let event = try? CloudEventDecoder.decode(value: value, headers: record.headerStrings) else { return false }
+            return event.id == id
+        }
+    }
+
+    /// The event records whose company id is this one.
+    public func eventRecords(forClient id: Int) -> [CompanyStatusChangedEvent] {
+        events.records.compactMap { record in
+            guard record.keyString == String(id), let value = record.value else { return nil }
+            return try? CloudEventDecoder.decode(value: value, headers: record.headerStrings)
+        }
+    }
+
+    /// Sends a record to any topic of the cluster.
+    public func sendRecord(topic: String, key: String?, value: [UInt8]?) async throws {
+        try await producer.send(KafkaOutgoingRecord(topic: topic, key: key, value: value))
     }
 
     /// A client of its own for one scenario. Ids have six digits, so none is a prefix of another.
@@ -122,5 +164,14 @@ public final class PipelineHarness: Sendable {
         }
         let record = records.first { $0.headers.last(named: "offboarding.event.id")?.stringValue == eventID }!
         return (record, try ValidatedResult.decode(record.value ?? []))
+    }
+}
+
+extension KafkaRecord {
+    /// The headers as the event decoder takes them: the last value per lower-cased name.
+    public var headerStrings: [String: String] {
+        var headers: [String: String] = [:]
+        for header in self.headers { headers[header.key.lowercased()] = header.stringValue }
+        return headers
     }
 }

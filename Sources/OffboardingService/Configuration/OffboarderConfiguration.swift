@@ -78,6 +78,8 @@ public struct OffboarderConfiguration: Sendable {
     public var writeReasonToNotes = true
     /// `approvals.expire_after`: how long an approval stays open.
     public var approvalLifetime: Duration = .seconds(72 * 3600)
+    /// How often approvals past their expiry are looked for (not in the file: tests shorten it).
+    public var approvalExpiryInterval: Duration = .seconds(30)
     /// `http.*`: the HTTP API, health probes and webhook ingress; off without `http.listen`.
     public var http: HTTP?
     /// `webhooks.*`: how each PSA's webhook deliveries are verified; a PSA left out gets 404.

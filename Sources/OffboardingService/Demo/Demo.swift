@@ -71,7 +71,8 @@ public enum Demo {
             servers.append(server)
             // One events topic and group per PSA: a consumer serves one PSA, and dead-letters events for another.
             let topics = OffboarderConfiguration.Topics(
-                events: "psa.company.status-changed.\(psa)", results: results, deadLetter: deadLetter, retry: "psa.offboarding.retry.\(psa)")
+                events: "psa.company.status-changed.\(psa)", results: results, deadLetter: deadLetter, retry: "psa.offboarding.retry.\(psa)",
+                approvals: "psa.offboarding.approvals.\(psa)")
             try cluster.createTopic(topics.events, partitions: 4)
             try cluster.createTopic(topics.retry, partitions: 1)
             try cluster.createTopic(topics.approvals, partitions: 1)

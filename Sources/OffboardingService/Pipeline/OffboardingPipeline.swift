@@ -14,7 +14,9 @@ import Synchronization
 /// An offset is stored only when its record's outcome is final (result, retry request or dead
 /// letter acknowledged by the broker, or filtered) and every earlier record of its partition is too.
 ///
-/// The approvals topic is consumed too: a decision record carries out (or declines) the pending
+/// The approvals topic is consumed too, by a second consumer in the group `{group_id}.approvals`
+/// (in the main group, the assignor balances partition counts over all topics and could leave a
+/// member without event partitions): a decision record carries out (or declines) the pending
 /// approval it names, on the member that owns its partition; that member also expires approvals
 /// left without a decision.
 public final class OffboardingPipeline: Service, Sendable {
@@ -75,6 +77,7 @@ public final class OffboardingPipeline: Service, Sendable {
     private let capacity = CapacitySignal()
     private let configuration: Configuration
     private let consumer: KafkaConsumer
+    private let approvalsConsumer: KafkaConsumer
     private let producer: KafkaProducer
     private let offboarder: Offboarder
     private let logger: Logger
@@ -87,6 +90,10 @@ public final class OffboardingPipeline: Service, Sendable {
         var token: OffsetTracker.Token
     }
 
+    private func consumer(of work: Work) -> KafkaConsumer {
+        work.record.topic == configuration.topics.approvals ? approvalsConsumer : consumer
+    }
+
     public init(configuration: Configuration, producer: KafkaProducer, offboarder: Offboarder, logger: Logger) throws(KafkaError) {
         self.configuration = configuration
         self.producer = producer
@@ -95,12 +102,17 @@ public final class OffboardingPipeline: Service, Sendable {
         self.logger = logger
         let tracker = OffsetTracker()
         self.tracker = tracker
-        self.consumer = try KafkaConsumer(configuration: configuration.consumer, logger: logger) { event in
+        let rebalance: @Sendable (KafkaConsumer.RebalanceEvent) -> Void = { event in
             switch event {
             case .assigned(let partitions): tracker.assign(partitions)
             case .revoked(let partitions): tracker.revoke(partitions)
             }
         }
+        self.consumer = try KafkaConsumer(configuration: configuration.consumer, logger: logger, onRebalance: rebalance)
+        var approvals = configuration.consumer
+        approvals.groupID += ".approvals"
+        approvals.consumption = .group(topics: [configuration.topics.approvals])
+        self.approvalsConsumer = try KafkaConsumer(configuration: approvals, logger: logger, onRebalance: rebalance)
     }
 
     /// Whether the poll loop turns and the work in flight moves; for liveness probes.
@@ -224,11 +236,13 @@ public final class OffboardingPipeline: Service, Sendable {
             heartbeat.stopped()
             await ledger?.stop()
             await consumer.close()
+            await approvalsConsumer.close()
             throw error
         }
         approvals.withLock { $0 = store }
         let failure: (any Error)? = await withDiscardingTaskGroup { group -> (any Error)? in
             group.addTask { await self.expireApprovals(store) }
+            group.addTask { await self.consumeApprovals() }
             var paused: [KafkaTopicPartition] = []
             while !isStopping {
                 heartbeat.polled()
@@ -270,8 +284,32 @@ public final class OffboardingPipeline: Service, Sendable {
         await ledger?.stop()
         await store.stop()
         await consumer.close()
+        await approvalsConsumer.close()
         logger.info("consumer pipeline stopped", metadata: ["pipeline.statistics": "\(statistics.snapshot)"])
         if let failure { throw failure }
+    }
+
+    /// The approvals consumer's loop: few records, so no pausing; they share the lanes.
+    private func consumeApprovals() async {
+        await withDiscardingTaskGroup { group in
+            while !isStopping {
+                let records: [KafkaRecord]
+                do {
+                    records = try await approvalsConsumer.poll(maxRecords: 100, timeout: configuration.pollTimeout)
+                } catch {
+                    logger.critical("approvals consumer failed", metadata: ["kafka.error": "\(error)"])
+                    stop()
+                    return
+                }
+                for record in records {
+                    guard let token = tracker.begin(record) else { continue }
+                    let key = "approval:" + (record.keyString ?? "partition-\(record.partition)")
+                    if lanes.enqueue(Work(record: record, token: token), key: key) {
+                        group.addTask { await self.runLane(key) }
+                    }
+                }
+            }
+        }
     }
 
     private func runLane(_ key: String) async {
@@ -569,7 +607,7 @@ public final class OffboardingPipeline: Service, Sendable {
     /// Expires, on the member that owns their partition, approvals left pending past their expiry.
     private func expireApprovals(_ store: ApprovalStore) async {
         while await sleepUnlessStopping(configuration.approvalExpiryInterval) {
-            let owned = Set(consumer.assignment.filter { $0.topic == configuration.topics.approvals }.map(\.partition))
+            let owned = Set(approvalsConsumer.assignment.filter { $0.topic == configuration.topics.approvals }.map(\.partition))
             guard !owned.isEmpty else { continue }
             for approval in store.expired(at: Date(), in: owned) where approval.psa == configuration.psa {
                 var logger = self.logger
@@ -685,7 +723,7 @@ public final class OffboardingPipeline: Service, Sendable {
             statistics.update { $0.finishedAfterRevoke += 1 }
         case .store(let offset):
             do {
-                try consumer.storeOffset(work.token.partition, nextOffset: offset)
+                try consumer(of: work).storeOffset(work.token.partition, nextOffset: offset)
                 statistics.update { $0.offsetsStored += 1 }
             } catch {
                 statistics.update { $0.offsetStoreFailures += 1 }
