@@ -182,7 +182,12 @@ let package = Package(
         .testTarget(
             name: "OffboardingServiceTests",
             // The CLI is a dependency so that `swift test` builds the binary the process tests start.
-            dependencies: ["OffboardingService", "OffboardingTestSupport", "PSAHTTP", "PSAOffboarderCLI"]
+            dependencies: [
+                "OffboardingHTTPAPI", "OffboardingService", "OffboardingTestSupport", "PSAHTTP", "PSAOffboarderCLI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
     ]
 )

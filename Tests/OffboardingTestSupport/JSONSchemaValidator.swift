@@ -19,6 +19,19 @@ public struct JSONSchemaValidator: Sendable {
             .appendingPathComponent("schemas")
     }
 
+    /// A validator whose `$ref`s resolve inside `document` (an OpenAPI document, say).
+    public init(document: JSONValue) {
+        root = document
+    }
+
+    /// The problems found when validating against `schema`, a part of the document.
+    public func problems(in bytes: [UInt8], schema: JSONValue) -> [String] {
+        guard let document = try? JSONValue.parse(bytes) else { return ["not JSON"] }
+        var problems: [String] = []
+        validate(document, against: schema, at: "$", problems: &problems)
+        return problems
+    }
+
     /// The problems found; empty when the document is valid.
     public func problems(in bytes: [UInt8]) -> [String] {
         guard let document = try? JSONValue.parse(bytes) else { return ["not JSON"] }

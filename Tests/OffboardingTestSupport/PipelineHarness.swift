@@ -83,6 +83,13 @@ public final class PipelineHarness: Sendable {
         runTask = Task { try await runtime.run() }
         guard let port = await runtime.httpServer?.boundPort() else { throw SimulatorError("the HTTP server did not start") }
         apiBaseURL = "http://127.0.0.1:\(port)"
+        // Scenarios start once the results and approvals topics have been read.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let resultsRead: Bool = if case .notReady = runtime.pipeline.latestResult(for: "") { false } else { true }
+            if resultsRead && runtime.pipeline.approvalsReady { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
     }
 
     public static let apiToken = "test-api-token-0123456789abcdef"
