@@ -71,10 +71,10 @@ struct ConnectWiseWebhook: Sendable {
         return await ingress.accept(WebhookNotice(deliveryID: messageID, companyID: companyID, companyName: name, status: status))
     }
 
+    /// The MAC bytes (the header carries them base64-encoded).
     static func signature(of body: [UInt8], signingKey: String) -> [UInt8] {
         let key = SymmetricKey(data: SHA256.hash(data: Data(signingKey.utf8)))
-        let mac = HMAC<SHA256>.authenticationCode(for: body, using: key)
-        return Array(Data(mac).base64EncodedString().utf8)
+        return Array(HMAC<SHA256>.authenticationCode(for: body, using: key))
     }
 
     /// Why a key URL may not be fetched; nil when it may.

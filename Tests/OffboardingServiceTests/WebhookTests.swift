@@ -1,0 +1,162 @@
+import Crypto
+import Foundation
+import NIOHTTP1
+import OffboardingCore
+import OffboardingTestSupport
+import PSASimulators
+import Testing
+
+/// Webhook ingress of each PSA through the running server: verified deliveries become one event
+/// (trigger `webhook`) each, forged or malformed ones produce nothing.
+@Suite struct WebhookTests {
+    // MARK: ConnectWise
+
+    static func connectWiseCallback(client: Int, messageID: String, status: String?, keyURL: String) -> [UInt8] {
+        var payload: [String: Any] = [
+            "MessageId": messageID, "FromUrl": "https://api-na.myconnectwise.net", "CompanyId": "acme", "MemberId": "jdoe",
+            "Action": "updated", "Type": "company", "ID": client, "Metadata": ["key_url": keyURL],
+        ]
+        if let status {
+            let entity: [String: Any] = ["id": client, "identifier": "Client\(client)", "name": "Client \(client)", "status": ["id": 9, "name": status]]
+            payload["Entity"] = String(decoding: try! JSONSerialization.data(withJSONObject: entity), as: UTF8.self)
+        }
+        return APIClient.json(payload)
+    }
+
+    /// The signature as ConnectWise computes it, written here independently of the service's code.
+    static func connectWiseSignature(_ body: [UInt8], signingKey: String) -> String {
+        let key = SymmetricKey(data: Data(SHA256.hash(data: Data(signingKey.utf8))))
+        return Data(HMAC<SHA256>.authenticationCode(for: body, using: key)).base64EncodedString()
+    }
+
+    @Test func connectWiseCallbacksAreVerifiedWithTheKeyFromAnAllowedKeyURL() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        let simulator = try #require(harness.tenant as? ConnectWiseSimulator)
+        let client = await harness.makeClient(active: 3)
+        let keyURL = "\(harness.server.baseURL)\(ConnectWiseSimulator.callbackKeyPath)?id=\(client.id)"
+        let url = "\(harness.apiBaseURL)/webhooks/connectwise"
+        let body = Self.connectWiseCallback(client: client.id, messageID: UUID().uuidString, status: "Offboarded", keyURL: keyURL)
+        let signature = Self.connectWiseSignature(body, signingKey: simulator.callbackSigningKey)
+
+        // Forged, unsigned, from a key URL off the allow-list, malformed: refused, nothing produced.
+        let forged = try await APIClient.call(.POST, url, token: nil, headers: [("x-content-signature", Self.connectWiseSignature(body, signingKey: "guess"))], body: body)
+        #expect(forged.status == 401)
+        #expect(try await APIClient.call(.POST, url, token: nil, body: body).status == 401)
+        let elsewhere = Self.connectWiseCallback(
+            client: client.id, messageID: UUID().uuidString, status: "Offboarded", keyURL: "http://localhost:1\(ConnectWiseSimulator.callbackKeyPath)?id=1")
+        let offList = try await APIClient.call(.POST, url, token: nil, headers: [("x-content-signature", Self.connectWiseSignature(elsewhere, signingKey: "k"))], body: elsewhere)
+        #expect(offList.status == 401)
+        #expect(((offList.json["error"] as? [String: Any])?["message"] as? String)?.contains("key_url_hosts") == true)
+        let tampered = Array(String(decoding: body, as: UTF8.self).replacingOccurrences(of: "jdoe", with: "mallory").utf8)
+        #expect(tampered != body)
+        #expect(try await APIClient.call(.POST, url, token: nil, headers: [("x-content-signature", signature)], body: tampered).status == 401)
+        #expect(try await APIClient.call(.POST, url, token: nil, headers: [("x-content-signature", signature)], body: Array("{oops".utf8)).status == 400)
+
+        // Signed: one event, and the offboarding runs; the PSA's repeat produces no second event.
+        let first = try await APIClient.call(.POST, url, token: nil, headers: [("x-content-signature", signature)], body: body)
+        #expect(first.status == 200)
+        let eventID = try #require(first.json["event_id"] as? String)
+        let repeated = try await APIClient.call(.POST, url, token: nil, headers: [("x-content-signature", signature)], body: body)
+        #expect(repeated.status == 200)
+        #expect(repeated.json["event_id"] as? String == eventID)
+        let result = try await APIClient.result(harness, eventID: eventID)
+        #expect(result.trigger == .webhook)
+        #expect(result.statistics.configsDeactivated == 3)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(harness.eventRecords(forClient: client.id).count == 1)
+        #expect(harness.eventRecords(forClient: client.id).first?.trigger == .webhook)
+    }
+
+    @Test func aConnectWiseCallbackWithoutTheStatusReReadsTheCompany() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        let simulator = try #require(harness.tenant as? ConnectWiseSimulator)
+        let offboarded = await harness.makeClient(active: 1)
+        let active = await harness.makeClient(offboarded: false, active: 1)
+        let url = "\(harness.apiBaseURL)/webhooks/connectwise"
+        for (client, expectEvent) in [(offboarded.id, true), (active.id, false)] {
+            let keyURL = "\(harness.server.baseURL)\(ConnectWiseSimulator.callbackKeyPath)?id=\(client)"
+            let body = Self.connectWiseCallback(client: client, messageID: UUID().uuidString, status: nil, keyURL: keyURL)
+            let response = try await APIClient.call(
+                .POST, url, token: nil, headers: [("x-content-signature", Self.connectWiseSignature(body, signingKey: simulator.callbackSigningKey))], body: body)
+            #expect(response.status == 200, "\(response.json)")
+            #expect((response.json["event_id"] as? String != nil) == expectEvent)
+        }
+    }
+
+    // MARK: Autotask
+
+    @Test func autotaskWebhooksAreVerifiedByHMACSHA1OfTheRawBody() async throws {
+        let harness = try await PipelineHarness.shared(.autotask)
+        let client = await harness.makeClient(active: 2)
+        let url = "\(harness.apiBaseURL)/webhooks/autotask"
+        let payload: [String: Any] = [
+            "Action": "Update", "Guid": UUID().uuidString, "EntityType": "Account", "Id": client.id,
+            "Fields": ["isActive": false, "companyName": "Client \(client.id)"], "EventTime": "2026-11-22T10:22:33.123Z",
+            "SequenceNumber": 42, "PersonID": 29682885,
+        ]
+        let body = APIClient.json(payload)
+        func sign(_ bytes: [UInt8], _ secret: String) -> String {
+            "sha1=" + Data(HMAC<Insecure.SHA1>.authenticationCode(for: bytes, using: SymmetricKey(data: Data(secret.utf8)))).base64EncodedString()
+        }
+        #expect(try await APIClient.call(.POST, url, token: nil, headers: [("X-Hook-Signature", sign(body, "wrong"))], body: body).status == 401)
+        #expect(try await APIClient.call(.POST, url, token: nil, body: body).status == 401)
+        let signature = sign(body, PipelineHarness.autotaskWebhookSecret)
+        let first = try await APIClient.call(.POST, url, token: nil, headers: [("X-Hook-Signature", signature)], body: body)
+        #expect(first.status == 200)
+        let eventID = try #require(first.json["event_id"] as? String)
+        let repeated = try await APIClient.call(.POST, url, token: nil, headers: [("X-Hook-Signature", signature)], body: body)
+        #expect(repeated.json["duplicate"] as? Bool == true)
+        let result = try await APIClient.result(harness, eventID: eventID)
+        #expect(result.trigger == .webhook)
+        #expect(result.statistics.configsDeactivated == 2)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(harness.eventRecords(forClient: client.id).count == 1)
+    }
+
+    @Test func anAutotaskSignatureFromAnIndependentImplementationIsAccepted() async throws {
+        // Body, secret and signature computed with Python's hmac module:
+        // base64(hmac.new(b"autotask-webhook-secret", body, "sha1").digest())
+        let harness = try await PipelineHarness.shared(.autotask)
+        let body = Array(#"{"Action":"Update","EntityType":"Account","Fields":{"isActive":true},"Guid":"known-answer","Id":990001,"SequenceNumber":1}"#.utf8)
+        let response = try await APIClient.call(
+            .POST, "\(harness.apiBaseURL)/webhooks/autotask", token: nil, headers: [("X-Hook-Signature", "sha1=\(Self.autotaskKnownAnswer)")], body: body)
+        #expect(response.status == 200)
+        // Active: verified, and no event.
+        #expect(response.json["event_id"] is NSNull)
+    }
+
+    static let autotaskKnownAnswer = "m3Df1igzy+ncE1srqouMdvyTzeA="
+
+    // MARK: HaloPSA
+
+    @Test func haloWebhooksNeedTheConfiguredBasicCredentials() async throws {
+        let harness = try await PipelineHarness.shared(.halopsa)
+        let client = await harness.makeClient(active: 2)
+        let url = "\(harness.apiBaseURL)/webhooks/halopsa"
+        let delivery = UUID().uuidString
+        let body = APIClient.json([
+            "id": delivery, "webhook_id": "w", "event": "Client Updated", "object_id": client.id, "timestamp": "2026-11-22T06:41:08Z",
+            "client": ["id": client.id, "name": "Client \(client.id)", "inactive": true],
+        ])
+        func basic(_ user: String, _ password: String) -> (String, String) {
+            ("Authorization", "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
+        }
+        let credentials = PipelineHarness.haloWebhookCredentials
+        #expect(try await APIClient.call(.POST, url, token: nil, headers: [basic(credentials.username, "nope")], body: body).status == 401)
+        #expect(try await APIClient.call(.POST, url, token: nil, body: body).status == 401)
+        #expect(try await APIClient.call(.POST, url, token: nil, headers: [basic(credentials.username, credentials.password)], body: Array("[]".utf8)).status == 400)
+        let first = try await APIClient.call(.POST, url, token: nil, headers: [basic(credentials.username, credentials.password)], body: body)
+        #expect(first.status == 200)
+        let eventID = try #require(first.json["event_id"] as? String)
+        _ = try await APIClient.call(.POST, url, token: nil, headers: [basic(credentials.username, credentials.password)], body: body)
+        let result = try await APIClient.result(harness, eventID: eventID)
+        #expect(result.statistics.configsDeactivated == 2)
+        // "Event information only": no client object, so the client is re-read from Halo.
+        let other = await harness.makeClient(active: 1)
+        let light = APIClient.json(["id": UUID().uuidString, "event": "Client Updated", "object_id": other.id])
+        let reread = try await APIClient.call(.POST, url, token: nil, headers: [basic(credentials.username, credentials.password)], body: light)
+        #expect(reread.json["event_id"] is String)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(harness.eventRecords(forClient: client.id).count == 1)
+    }
+}
