@@ -62,9 +62,10 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
     /// The first minute strictly after `date` that matches.
     public func next(after date: Date) -> Date? {
         var calendar = Calendar(identifier: .gregorian)
+        // Whole minutes since the epoch are whole UTC minutes.
         calendar.timeZone = TimeZone(identifier: "UTC")!
-        let start = calendar.date(bySetting: .second, value: 0, of: date.addingTimeInterval(60)) ?? date
-        var candidate = calendar.dateInterval(of: .minute, for: start)?.start ?? start
+        let minute = (date.timeIntervalSince1970 / 60).rounded(.down) * 60
+        var candidate = Date(timeIntervalSince1970: minute + 60)
         // Five years of minutes bounds the search; an impossible date (31 February) ends it.
         let limit = candidate.addingTimeInterval(5 * 366 * 86400)
         while candidate < limit {

@@ -1,0 +1,107 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import OffboardingCore
+import OffboardingKafka
+import OffboardingService
+import OffboardingTestSupport
+import PSASimulators
+import Testing
+
+/// The scheduled trigger: the sweep over each PSA's simulator, and `psa-offboarder sweep` putting
+/// its events on a real topic.
+@Suite struct SweepTests {
+    @Test(arguments: PSAKind.allCases)
+    func theSweepFindsOffboardedClientsThatStillHaveActiveConfigurations(psa: PSAKind) async throws {
+        let (tenant, configuration) = SimulatedPSAs.make(psa)
+        let server = try await SimulatorServer.start(router: tenant.makeRouter(), logger: .test())
+        let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 4)
+        let client = OffboarderRuntime.makePSAClient(configuration(server.baseURL), httpClient: httpClient, logger: .test())
+        _ = await tenant.addClient(id: 700_001, name: "Still active configs", offboarded: true, active: 2, inactive: 1)
+        _ = await tenant.addClient(id: 700_002, name: "Already done", offboarded: true, active: 0, inactive: 3)
+        _ = await tenant.addClient(id: 700_003, name: "Current client", offboarded: false, active: 4, inactive: 0)
+        let statuses = ["Inactive", "Offboarded"]
+        var emitted: [CompanyStatusChangedEvent] = []
+        let report = try await Sweeper(psa: client, offboardedStatuses: statuses, logger: .test()).sweep(slot: "20261122T0200Z") { emitted.append($0) }
+
+        let ids = Set(emitted.map(\.companyID))
+        #expect(ids.contains("700001"))
+        #expect(!ids.contains("700002") && !ids.contains("700003"))
+        #expect(report.eventIDs == emitted.map(\.id))
+        #expect(emitted.allSatisfy { $0.trigger == .schedule && $0.id == "schedule-20261122T0200Z-\($0.companyID)" })
+        // Every event is for a client that is offboarded and has active configurations, as the PSA says.
+        let criteria = OffboardingOptions(offboardedStatuses: statuses)
+        for event in emitted {
+            let company = try await client.findCompany(.id(event.companyID))
+            #expect(company.statusNames.contains(where: criteria.isOffboarded(status:)))
+            #expect(try await client.listConfigurations(companyID: event.companyID, includeArchived: false).contains(where: \.isActive))
+        }
+        try await httpClient.shutdown()
+        await server.stop()
+    }
+
+    @Test func theSweepCommandPutsOneEventPerClientOnTheEventsTopic() async throws {
+        let logger = Logger.test()
+        let cluster = try KafkaTestCluster(logger: logger)
+        try cluster.createTopic("sweep.events", partitions: 2)
+        let simulator = ConnectWiseSimulator(data: .sample())
+        _ = await simulator.addClient(id: 700_101, name: "Sweep me", offboarded: true, active: 3, inactive: 0)
+        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
+        let credentials = ConnectWiseSimulator.Credentials.sandbox
+        let yaml = """
+            kafka:
+              bootstrap_servers: "\(cluster.bootstrapServers)"
+              group_id: sweep
+              topics: {events: sweep.events, results: r, dead_letter: d}
+            psa:
+              kind: connectwise
+              base_url: "\(server.baseURL)\(ConnectWiseSimulator.apiPath)"
+              connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
+            schedule: {cron: "0 2 * * *"}
+            """
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-\(UUID().uuidString).yaml").path
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        let process = try OffboarderProcess(
+            arguments: ["sweep", "--config", file],
+            environment: ["CW_PUBLIC_KEY": credentials.publicKey, "CW_PRIVATE_KEY": credentials.privateKey, "CW_CLIENT_ID": credentials.clientID])
+        #expect(await process.waitForExit() == 0, "\(process.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(process.stdout.utf8)) as? [String: Any])
+        let reported = try #require(summary["events"] as? [String])
+        #expect(reported.contains { $0.hasSuffix("-700101") })
+
+        let events = try TopicCollector(
+            bootstrapServers: cluster.bootstrapServers, partitions: (0..<2).map { KafkaTopicPartition(topic: "sweep.events", partition: $0) }, logger: logger)
+        let records = try await events.wait(timeout: .seconds(30), for: "the sweep's events") { $0.count >= reported.count }
+        let decoded = try records.map { try CloudEventDecoder.decode(value: $0.value, headers: $0.headerStrings) }
+        #expect(Set(decoded.map(\.id)) == Set(reported))
+        #expect(decoded.allSatisfy { $0.trigger == .schedule && $0.psa == .connectwise })
+        #expect(records.allSatisfy { record in decoded.contains { $0.companyID == record.keyString } })
+        await events.stop()
+        await server.stop()
+    }
+}
+
+@Suite struct CronScheduleTests {
+    static func date(_ text: String) -> Date { Timestamp.date(from: text)! }
+
+    @Test func nextFireTimesFollowTheFields() throws {
+        #expect(try CronSchedule(parsing: "0 2 * * *").next(after: Self.date("2026-11-22T01:59:30Z")) == Self.date("2026-11-22T02:00:00Z"))
+        #expect(try CronSchedule(parsing: "0 2 * * *").next(after: Self.date("2026-11-22T02:00:00Z")) == Self.date("2026-11-23T02:00:00Z"))
+        #expect(try CronSchedule(parsing: "*/15 * * * *").next(after: Self.date("2026-11-22T10:16:00Z")) == Self.date("2026-11-22T10:30:00Z"))
+        // 2026-11-22 is a Sunday: the next Monday 06:30.
+        #expect(try CronSchedule(parsing: "30 6 * * 1").next(after: Self.date("2026-11-22T12:00:00Z")) == Self.date("2026-11-23T06:30:00Z"))
+        #expect(try CronSchedule(parsing: "0 0 1 1 *").next(after: Self.date("2026-11-22T12:00:00Z")) == Self.date("2027-01-01T00:00:00Z"))
+        #expect(try CronSchedule(parsing: "0 9-17/4 * * 1-5").next(after: Self.date("2026-11-23T09:00:00Z")) == Self.date("2026-11-23T13:00:00Z"))
+    }
+
+    @Test func badExpressionsNameTheField() {
+        for (text, fragment) in [("0 2 * *", "5 fields"), ("61 * * * *", "minute"), ("* 24 * * *", "hour"), ("* * * * 8", "day of week"), ("*/0 * * * *", "step")] {
+            #expect(throws: CronSchedule.ParseError.self) { try CronSchedule(parsing: text) }
+            do {
+                _ = try CronSchedule(parsing: text)
+            } catch {
+                #expect(error.message.contains(fragment), "\(text): \(error.message)")
+            }
+        }
+    }
+}
