@@ -32,7 +32,7 @@ import Testing
         #expect(decision.status == 202)
         let done = try await APIClient.result(harness, eventID: eventID) { $0.approval?.state == .approved }
         #expect(done.approval?.approver == "alice")
-        #expect(done.statistics.configsDeactivated == 4)
+        #expect(done.statistics.configsDeactivated == 4, "\(done.errors) \(done.warnings)")
         #expect(done.statistics.configsFound == 4)
         #expect(Set(done.configs.map(\.configID)) == Set(client.configurations.prefix(4).map(String.init)))
         #expect(done.warnings.contains { $0.code == .configNotFound && $0.message.contains(String(client.configurations[4])) })

@@ -163,6 +163,9 @@ struct PipelineScenarioTests {
             psa: OffboarderRuntime.makePSAClient(psa ?? harness.configuration.psa, httpClient: httpClient, logger: .test()), logger: .test())
         var topics = PipelineHarness.topics
         topics.events = topic
+        // Approvals of their own: a side pipeline must not carry out the shared pipeline's decisions.
+        topics.approvals = "\(topic).approvals"
+        try harness.cluster.createTopic(topics.approvals, partitions: 1)
         let pipeline = try OffboardingPipeline(
             configuration: .init(
                 consumer: .init(bootstrapServers: harness.cluster.bootstrapServers, groupID: "side-\(UUID().uuidString)", topics: [topic]),
