@@ -95,3 +95,22 @@ import Testing
         #expect(letter.headers.last(named: "dlq.reason")?.stringValue == "approver is required")
     }
 }
+
+/// What a restarted or another replica knows: it reads the approvals topic from the beginning.
+@Suite struct ApprovalVisibilityTests {
+    @Test func aReaderStartedLaterFindsThePendingApproval() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        let client = await harness.makeClient(active: 2)
+        let event = harness.event(forClient: client.id, options: .init(requireApproval: true))
+        try await harness.send(event)
+        let pending = try await APIClient.result(harness, eventID: event.id)
+        let approvalID = try #require(pending.approval?.id)
+        // A replica that starts now, with nothing but the topic.
+        let approvals = try await OffboardingPipeline.readApprovals(
+            bootstrapServers: harness.cluster.bootstrapServers, topic: PipelineHarness.topics.approvals, logger: .test())
+        let found = try #require(approvals.first { $0.approvalID == approvalID })
+        #expect(found.state == .pending)
+        #expect(Set(found.configs.map(\.configID)) == Set(client.configurations.map(String.init)))
+        #expect(found.clientID == String(client.id))
+    }
+}

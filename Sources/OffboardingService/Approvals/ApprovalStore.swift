@@ -112,6 +112,8 @@ final class ApprovalStore: Sendable {
 
     var count: Int { state.withLock { $0.approvals.count } }
 
+    var all: [ApprovalRecord] { state.withLock { $0.approvals.values.map(\.record) } }
+
     func stop() async {
         let loop = task.withLock { $0 }
         loop?.cancel()

@@ -159,6 +159,23 @@ public final class OffboardingPipeline: Service, Sendable {
 
     public var approvalsReady: Bool { approvals.withLock { $0 } != nil }
 
+    /// Every approval on the topic, read from the beginning as a starting replica reads it.
+    public static func readApprovals(bootstrapServers: String, topic: String, logger: Logger) async throws -> [ApprovalRecord] {
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: bootstrapServers), logger: logger)
+        let partitions = try await producer.partitionCount(of: topic)
+        await producer.shutdown()
+        let store = try ApprovalStore(bootstrapServers: bootstrapServers, topic: topic, partitionCount: partitions, properties: [:], logger: logger)
+        do {
+            try await store.catchUp(timeout: .seconds(60))
+        } catch {
+            await store.stop()
+            throw error
+        }
+        let all = store.all
+        await store.stop()
+        return all
+    }
+
     public func run() async throws {
         try await withGracefulShutdownHandler {
             try await consumeUntilStopped()
