@@ -234,7 +234,11 @@ struct PipelineScenarioTests {
         #expect(Set(followUp.configs.map(\.configID)) == Set(failing.map(String.init)))
         for id in client.configurations { #expect(await harness.tenant.isConfigurationActive(id) == false) }
 
-        let retry = try #require(harness.retries.records.first { (try? RetryRequest.decode($0.value))?.eventID == event.id })
+        // The test's reader of the retry topic may trail the pipeline: wait for it.
+        let retryRecords = try await harness.retries.wait(timeout: .seconds(30), for: "the retry request of \(event.id)") { records in
+            records.contains { (try? RetryRequest.decode($0.value))?.eventID == event.id }
+        }
+        let retry = try #require(retryRecords.first { (try? RetryRequest.decode($0.value))?.eventID == event.id })
         let request = try RetryRequest.decode(retry.value)
         #expect(request.attempt == 2 && Set(request.configs.map(\.configID)) == Set(failing.map(String.init)))
         #expect(retry.headers.last(named: "retry.attempt")?.stringValue == "2")
