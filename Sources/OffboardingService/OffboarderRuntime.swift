@@ -153,9 +153,7 @@ public final class OffboarderRuntime: Sendable {
         do {
             outcome = .success(
                 try await sweeper.sweep(slot: Sweeper.slot(for: Date())) { event in
-                    let (headers, value) = CloudEventEncoder.structured(event)
-                    try await producer.send(
-                        KafkaOutgoingRecord(topic: topic, key: event.companyID, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
+                    try await producer.send(.event(event, topic: topic))
                 })
         } catch {
             outcome = .failure(error)

@@ -81,10 +81,7 @@ public enum Demo {
                 psa: sandbox.configuration(server.baseURL), defaults: OffboardingOptions(offboardedStatuses: ["Inactive", "Offboarded"]))
             print("\(psa) sandbox at \(server.baseURL)")
             for sample in sampleEvents(for: psa) {
-                let (headers, value) = sample.binary ? CloudEventEncoder.binary(sample.event) : CloudEventEncoder.structured(sample.event)
-                try await producer.send(
-                    KafkaOutgoingRecord(
-                        topic: topics.events, key: sample.event.companyID, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
+                try await producer.send(.event(sample.event, topic: topics.events, binary: sample.binary))
                 print("  sent \(sample.event.id): \(sample.what)")
                 if configuration.defaults.wouldProcess(sample.event) { expectedResults += 1 }
             }

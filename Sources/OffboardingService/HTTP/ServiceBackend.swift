@@ -25,9 +25,7 @@ final class ServiceBackend: OffboardingBackend {
     }
 
     func submit(_ event: CompanyStatusChangedEvent) async throws {
-        let (headers, value) = CloudEventEncoder.structured(event)
-        try await producer.send(
-            KafkaOutgoingRecord(topic: topics.events, key: event.companyID, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
+        try await producer.send(.event(event, topic: topics.events))
     }
 
     func submit(_ decision: ApprovalDecision) async throws {

@@ -454,11 +454,7 @@ public final class OffboardingPipeline: Service, Sendable {
             logger.error("result could not be encoded; record left for redelivery", metadata: ["offboarding.error": "\(error)"])
             return
         }
-        var headers = [
-            KafkaHeader(key: "content-type", string: "application/json"),
-            KafkaHeader(key: "offboarding.event.id", string: request.eventID),
-            KafkaHeader(key: "offboarding.instance", string: configuration.instanceID),
-        ]
+        var headers = publishedHeaders(eventID: request.eventID)
         if attempt > 1 { headers.append(KafkaHeader(key: "offboarding.attempt", string: String(attempt))) }
         switch await publish(KafkaOutgoingRecord(topic: configuration.topics.results, key: result.clientID, value: value, headers: headers), logger: logger) {
         case .published:
@@ -531,6 +527,15 @@ public final class OffboardingPipeline: Service, Sendable {
         }
     }
 
+    /// The headers of every result and approval this pipeline publishes.
+    private func publishedHeaders(eventID: String) -> [KafkaHeader] {
+        [
+            KafkaHeader(key: "content-type", string: "application/json"),
+            KafkaHeader(key: "offboarding.event.id", string: eventID),
+            KafkaHeader(key: "offboarding.instance", string: configuration.instanceID),
+        ]
+    }
+
     // MARK: Approvals
 
     /// Writes an approval's state to the approvals topic. False when the pipeline is stopping.
@@ -542,11 +547,7 @@ public final class OffboardingPipeline: Service, Sendable {
         }
         let record = KafkaOutgoingRecord(
             topic: configuration.topics.approvals, key: approval.approvalID, value: ApprovalMessage.record(approval).encoded(),
-            headers: [
-                KafkaHeader(key: "content-type", string: "application/json"),
-                KafkaHeader(key: "offboarding.event.id", string: approval.eventID),
-                KafkaHeader(key: "offboarding.instance", string: configuration.instanceID),
-            ])
+            headers: publishedHeaders(eventID: approval.eventID))
         switch await publish(record, logger: logger) {
         case .published:
             store?.remember(approval, partition: nil)
@@ -633,11 +634,7 @@ public final class OffboardingPipeline: Service, Sendable {
                 guard let value = try? ResultEncoding.encode(result) else { continue }
                 let record = KafkaOutgoingRecord(
                     topic: configuration.topics.results, key: result.clientID, value: value,
-                    headers: [
-                        KafkaHeader(key: "content-type", string: "application/json"),
-                        KafkaHeader(key: "offboarding.event.id", string: approval.eventID),
-                        KafkaHeader(key: "offboarding.instance", string: configuration.instanceID),
-                    ])
+                    headers: publishedHeaders(eventID: approval.eventID))
                 guard case .published = await publish(record, logger: logger) else { continue }
                 statistics.update { $0.resultsPublished += 1 }
                 var final = approval

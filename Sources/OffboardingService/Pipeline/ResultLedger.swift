@@ -17,17 +17,12 @@ final class ResultLedger: Sendable {
         /// The latest result value per event id, for the most recent `bodyCapacity` events.
         var bodies: [String: [UInt8]] = [:]
         var bodyOrder: [String] = []
-        /// Per partition, the offset after the last record read.
-        var next: [Int32: Int64] = [:]
     }
 
-    private let consumer: KafkaConsumer
-    private let partitions: [KafkaTopicPartition]
+    private let reader: TopicReader
     private let capacity: Int
     private let bodyCapacity: Int
     private let state = Mutex(State())
-    private let task = Mutex<Task<Void, Never>?>(nil)
-    private let logger: Logger
 
     /// - Parameters:
     ///   - tail: how many of the latest records of each partition are read at start.
@@ -37,32 +32,20 @@ final class ResultLedger: Sendable {
         bodyCapacity: Int = 20_000, logger: Logger
     ) throws(KafkaError) {
         self.bodyCapacity = max(1, bodyCapacity)
-        partitions = (0..<partitionCount).map { KafkaTopicPartition(topic: topic, partition: $0) }
-        consumer = try KafkaConsumer(
-            configuration: .init(
-                bootstrapServers: bootstrapServers, groupID: "psa-offboarder-ledger", consumption: .partitionsFromTail(count: tail, partitions),
-                properties: properties),
-            logger: logger)
+        reader = try TopicReader(
+            bootstrapServers: bootstrapServers, topic: topic, partitionCount: partitionCount, groupID: "psa-offboarder-ledger", start: .tail(tail),
+            properties: properties, logger: logger)
         self.capacity = max(1, capacity)
-        self.logger = logger
         // Holds `self` until `stop()`.
-        let loop = Task { [self] in
-            while !Task.isCancelled {
-                guard let batch = try? await consumer.poll(maxRecords: 1000, timeout: .milliseconds(100)) else { continue }
-                for record in batch { add(record) }
-            }
-        }
-        task.withLock { $0 = loop }
+        reader.start { [self] record in add(record) }
     }
 
     private func add(_ record: KafkaRecord) {
         let id = record.headers.last(named: "offboarding.event.id")?.stringValue
+        guard let id else { return }
         state.withLock { state in
-            state.next[record.partition] = max(state.next[record.partition] ?? 0, record.offset + 1)
-            if let id {
-                Self.insert(id, into: &state, capacity: capacity)
-                if let value = record.value { Self.keep(value, for: id, in: &state, capacity: bodyCapacity) }
-            }
+            Self.insert(id, into: &state, capacity: capacity)
+            if let value = record.value { Self.keep(value, for: id, in: &state, capacity: bodyCapacity) }
         }
     }
 
@@ -108,29 +91,12 @@ final class ResultLedger: Sendable {
 
     /// Returns once every partition has been read up to where it ended when this was called.
     func catchUp(timeout: Duration) async throws {
-        var targets: [Int32: Int64] = [:]
-        for partition in partitions {
-            let (low, high) = try await consumer.watermarks(of: partition)
-            if high > low { targets[partition.partition] = high }
-        }
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            let behind = state.withLock { state in targets.filter { (state.next[$0.key] ?? 0) < $0.value }.count }
-            if behind == 0 { return }
-            guard ContinuousClock.now < deadline else {
-                throw KafkaError(code: .consume, message: "the results topic was not read to its end within \(timeout) (\(behind) partitions behind)")
-            }
-            // The reader loop fills `next`; this only re-checks it.
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await reader.catchUp(timeout: timeout)
     }
 
     var count: Int { state.withLock { $0.ids.count } }
 
     func stop() async {
-        let loop = task.withLock { $0 }
-        loop?.cancel()
-        await loop?.value
-        await consumer.close()
+        await reader.stop()
     }
 }
