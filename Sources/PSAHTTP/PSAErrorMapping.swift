@@ -26,6 +26,11 @@ public struct PSAErrorMapping: Sendable {
             PSAError(code: .permissionDenied, message: "\(forbidden) \(detail)", httpStatus: 403)
         case 404:
             PSAError(code: .psaConnectionError, message: "not found; \(notFound) (\(detail))", httpStatus: 404)
+        case 300..<400:
+            PSAError(
+                code: .psaConnectionError,
+                message: "the PSA answered with a redirect to \(PSAOrigin(response.header("Location") ?? "").map { "\($0.scheme)://\($0.host)" } ?? "elsewhere"), which is not followed so that credentials stay with the configured origin; check base_url (\(detail))",
+                httpStatus: response.status)
         case 429, 500..<600:
             PSAError(code: .psaConnectionError, message: detail, httpStatus: response.status, isRetriable: true)
         default:

@@ -49,6 +49,12 @@ public struct PSAHTTPTransport: Sendable {
         public var headers: HTTPHeaders
         public var body: [UInt8]
 
+        public init(status: Int, headers: HTTPHeaders, body: [UInt8]) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
+
         public func header(_ name: String) -> String? { headers.first(name: name) }
     }
 
@@ -97,7 +103,7 @@ public struct PSAHTTPTransport: Sendable {
                 return response
             case .failure(let error):
                 delay = retryDelay(after: attempt, retryAfter: nil)
-                guard attempt < configuration.maxAttempts, !Task.isCancelled, withinBudget(started, delay ?? .zero) else {
+                guard attempt < configuration.maxAttempts, !Task.isCancelled, let delay, withinBudget(started, delay) else {
                     throw PSAError(code: .psaConnectionError, message: "\(method) \(Self.redacted(url)): \(error)", isRetriable: true)
                 }
             }
@@ -116,7 +122,7 @@ public struct PSAHTTPTransport: Sendable {
     private func execute(_ request: HTTPClientRequest) async -> Result<Response, any Error> {
         let attempt = { () async -> Result<Response, any Error> in
             do {
-                let response = try await httpClient.execute(request, timeout: .nanoseconds(Int64(configuration.requestTimeout.nanoseconds)))
+                let response = try await httpClient.execute(request, timeout: .nanoseconds(configuration.requestTimeout.nanoseconds))
                 let buffer = try await response.body.collect(upTo: configuration.maxResponseBytes)
                 return .success(Response(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView)))
             } catch {
@@ -131,14 +137,46 @@ public struct PSAHTTPTransport: Sendable {
         ContinuousClock.now - started + delay <= configuration.budget
     }
 
-    /// `Retry-After` in seconds when given (nil when it exceeds the cap), else exponential backoff with full jitter.
+    /// The PSA's `Retry-After`, or nil when it asks for longer than `maxRetryAfter` (the call then
+    /// fails rather than stall the pipeline); without a readable one (absent, or a number that is
+    /// negative, not finite or beyond a day), exponential backoff with full jitter, never beyond
+    /// `maxRetryAfter` either.
     public func retryDelay(after attempt: Int, retryAfter: String?) -> Duration? {
-        if let retryAfter, let seconds = Double(retryAfter.trimmingCharacters(in: .whitespaces)), seconds >= 0 {
-            let delay = Duration.milliseconds(Int64(seconds * 1000))
-            return delay <= configuration.maxRetryAfter ? delay : nil
+        if let asked = retryAfter.flatMap({ Self.retryAfter($0) }) {
+            return asked <= configuration.maxRetryAfter ? asked : nil
         }
-        let ceiling = min(configuration.initialBackoff * (1 << min(attempt - 1, 20)), configuration.maxBackoff)
+        let ceiling = min(configuration.initialBackoff * (1 << min(max(attempt, 1) - 1, 20)), configuration.maxBackoff, configuration.maxRetryAfter)
         return .nanoseconds(Int64.random(in: 0...max(1, ceiling.nanoseconds)))
+    }
+
+    /// The longest wait a `Retry-After` may ask for before it is treated as unreadable.
+    static let retryAfterLimit: Double = 86_400
+
+    /// `Retry-After` as delay-seconds or an HTTP-date (RFC 9110 §10.2.3); nil when it is neither,
+    /// or out of range. The header comes from outside: nothing here may trap on what it holds.
+    public static func retryAfter(_ text: String, now: Date = Date()) -> Duration? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let seconds: Double
+        // delay-seconds is digits (a fraction is tolerated); `Double.init` alone would also take
+        // `inf`, `nan`, hex and exponents.
+        let isDecimal = !trimmed.isEmpty && trimmed.utf8.allSatisfy { (48...57).contains($0) || $0 == 46 } && trimmed.utf8.filter { $0 == 46 }.count <= 1
+        if isDecimal, let number = Double(trimmed) {
+            seconds = number
+        } else if let date = httpDate(trimmed) {
+            seconds = max(0, date.timeIntervalSince(now))
+        } else {
+            return nil
+        }
+        guard seconds.isFinite, seconds >= 0, seconds <= retryAfterLimit else { return nil }
+        return .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+
+    private static func httpDate(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.date(from: text)
     }
 
     /// URLs are logged without their query, which can carry names of clients.
@@ -148,7 +186,11 @@ public struct PSAHTTPTransport: Sendable {
 }
 
 extension Duration {
+    /// Saturates at `Int64.max` rather than trapping on a duration longer than about 292 years.
     var nanoseconds: Int64 {
-        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+        let (seconds, overflow) = components.seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow, components.seconds >= 0 else { return overflow ? .max : 0 }
+        let (total, carry) = seconds.addingReportingOverflow(components.attoseconds / 1_000_000_000)
+        return carry ? .max : total
     }
 }

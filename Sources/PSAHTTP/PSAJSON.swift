@@ -18,11 +18,4 @@ public enum PSAJSON {
             throw PSAError(code: .configUpdateFailed, message: "could not encode the request: \(error)")
         }
     }
-
-    /// Whether `url` has the same scheme, host and port as `base`: credentials are only ever sent
-    /// to the configured PSA, whatever a paging link in a response says.
-    public static func sameOrigin(_ url: String, as base: String) -> Bool {
-        guard let a = URLComponents(string: url), let b = URLComponents(string: base) else { return false }
-        return a.scheme?.lowercased() == b.scheme?.lowercased() && a.host?.lowercased() == b.host?.lowercased() && a.port == b.port
-    }
 }

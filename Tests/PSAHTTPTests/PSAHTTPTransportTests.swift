@@ -143,3 +143,78 @@ struct RequestRateLimiterTests {
         }
     }
 }
+
+/// `Retry-After` comes from outside: whatever it holds is bounded before it becomes a wait.
+@Suite(.timeLimit(.minutes(1)))
+struct RetryAfterTests {
+    @Test(arguments: ["inf", "-inf", "nan", "1e300", "99999999999999999", "-1", "86401", "soon", "", "0x10", "Fri, 31 Dec 99999 23:59:59 GMT"])
+    func anUnreadableOrOutOfRangeRetryAfterIsTreatedAsAbsent(text: String) {
+        #expect(PSAHTTPTransport.retryAfter(text) == nil)
+        let transport = PSAHTTPTransport(
+            httpClient: .shared, configuration: .init(initialBackoff: .milliseconds(100), maxBackoff: .seconds(1)), logger: .test())
+        // Treated as no Retry-After: the jittered backoff, never beyond its cap.
+        let delay = transport.retryDelay(after: 3, retryAfter: text)
+        #expect(delay.map { $0 >= .zero && $0 <= .milliseconds(400) } == true)
+    }
+
+    @Test func secondsAndHTTPDatesAreRead() {
+        #expect(PSAHTTPTransport.retryAfter(" 2 ") == .seconds(2))
+        #expect(PSAHTTPTransport.retryAfter("0.25") == .milliseconds(250))
+        let now = Date(timeIntervalSince1970: 1_700_000_000)
+        #expect(PSAHTTPTransport.retryAfter("Tue, 14 Nov 2023 22:13:50 GMT", now: now) == .seconds(30))
+        #expect(PSAHTTPTransport.retryAfter("Tue, 14 Nov 2023 22:00:00 GMT", now: now) == .zero, "a date in the past: now")
+    }
+
+    @Test(arguments: ["inf", "1e300", "99999999999999999", "-5"])
+    func aHostileRetryAfterOnTheWireIsWaitedOutAsBackoff(text: String) async throws {
+        let simulator = ConnectWiseSimulator(data: .sample())
+        try await SimulatorServer.serving(simulator) { server in
+            await simulator.inject(SimulatorFault(pathContains: "companies", status: 429, retryAfterText: text, times: 2))
+            let credentials = ConnectWiseSimulator.Credentials.sandbox
+            let auth = Data("\(credentials.companyID)+\(credentials.publicKey):\(credentials.privateKey)".utf8).base64EncodedString()
+            let transport = PSAHTTPTransport(
+                httpClient: .shared, configuration: .init(maxAttempts: 5, initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(50)),
+                logger: .test())
+            let response = try await transport.send(
+                .GET, url: server.baseURL + ConnectWiseSimulator.apiPath + "/company/companies/12345",
+                headers: [("Authorization", "Basic \(auth)"), ("clientId", credentials.clientID)])
+            #expect(response.status == 200)
+            #expect(await simulator.requestCount == 3, "two 429s waited out, then the answer")
+        }
+    }
+}
+
+/// Credentials go only to the configured origin; a default port written out is the same origin.
+@Suite struct PSAOriginTests {
+    @Test func anExplicitDefaultPortIsTheSameOrigin() {
+        let base = "https://api-na.myconnectwise.net/v4_6_release/apis/3.0"
+        #expect(PSAOrigin.isWithin("https://api-na.myconnectwise.net:443/v4_6_release/apis/3.0/company/configurations?page=2", base: base))
+        #expect(PSAOrigin.isWithin("HTTPS://API-NA.myconnectwise.net/v4_6_release/apis/3.0/company/configurations?page=2", base: base))
+        #expect(PSAOrigin.same("http://127.0.0.1:80/x", as: "http://127.0.0.1/"))
+    }
+
+    @Test func anotherOriginOrPathIsNot() {
+        let base = "https://api-na.myconnectwise.net/v4_6_release/apis/3.0"
+        for url in [
+            "http://api-na.myconnectwise.net/v4_6_release/apis/3.0/company/configurations",
+            "https://api-na.myconnectwise.net:8443/v4_6_release/apis/3.0/company/configurations",
+            "https://evil.example/v4_6_release/apis/3.0/company/configurations",
+            "https://api-na.myconnectwise.net.evil.example/v4_6_release/apis/3.0/x",
+            "https://api-na.myconnectwise.net/v4_6_release/apis/3.0evil/x",
+            "https://api-na.myconnectwise.net/other",
+            "not a url",
+        ] {
+            #expect(!PSAOrigin.isWithin(url, base: base), "\(url)")
+        }
+    }
+
+    @Test func credentialsGoOverHTTPSOrToLoopbackOnly() {
+        #expect(PSAOrigin.refusal(of: "https://psa.example/api") == nil)
+        #expect(PSAOrigin.refusal(of: "http://127.0.0.1:8089/api") == nil)
+        #expect(PSAOrigin.refusal(of: "http://localhost/api") == nil)
+        #expect(PSAOrigin.refusal(of: "http://[::1]:80/api") == nil)
+        #expect(PSAOrigin.refusal(of: "http://psa.example/api")?.contains("https") == true)
+        #expect(PSAOrigin.refusal(of: "http://127.0.0.1.evil.example/api")?.contains("https") == true)
+        #expect(PSAOrigin.refusal(of: "ftp://psa.example/api") != nil)
+    }
+}

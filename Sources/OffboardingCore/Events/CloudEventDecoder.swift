@@ -95,7 +95,11 @@ public enum CloudEventDecoder {
         let companyID: String
         switch fields["company_id"] {
         case .string(let id) where !id.isEmpty: companyID = id
-        case .number(let id) where id >= 0 && id == id.rounded() && id < 1e15: companyID = String(Int64(id))
+        case .number?:
+            guard let id = fields["company_id"]?.integer(in: 0...JSONValue.idRange.upperBound) else {
+                throw InvalidEventError("data.company_id must be a whole number from 0 to 2^53-1")
+            }
+            companyID = String(id)
         case nil: throw InvalidEventError("data.company_id is missing")
         case let other?: throw InvalidEventError("data.company_id is \(other.typeName), not a non-empty string or id number")
         }

@@ -58,3 +58,16 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 }
+
+extension JSONValue {
+    /// Ids in PSA payloads: positive and exactly representable as a JSON number (2^53 - 1).
+    public static let idRange: ClosedRange<Int64> = 1...9_007_199_254_740_991
+
+    /// The number as a whole number within `range`, or nil when it is not a number, has a fraction,
+    /// or lies outside `range`. Numbers come from outside as doubles, and converting one that is
+    /// out of `Int64`'s range traps: every conversion goes through here.
+    public func integer(in range: ClosedRange<Int64> = Int64.min...Int64.max) -> Int64? {
+        guard case .number(let value) = self, let whole = Int64(exactly: value), range.contains(whole) else { return nil }
+        return whole
+    }
+}

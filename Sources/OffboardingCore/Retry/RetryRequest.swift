@@ -55,6 +55,9 @@ public struct RetryRequest: Sendable, Hashable, Codable {
         case attempt, configs
     }
 
+    /// The attempts a retry request may carry (`retry.topic_max_attempts` is at most 100).
+    public static let attempts = 2...1000
+
     public func encoded() -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -65,8 +68,12 @@ public struct RetryRequest: Sendable, Hashable, Codable {
         guard let bytes, !bytes.isEmpty else { throw InvalidEventError("retry request has no value") }
         do {
             let request = try JSONDecoder().decode(RetryRequest.self, from: Data(bytes))
-            guard request.attempt >= 2, !request.configs.isEmpty, !request.eventID.isEmpty, !request.clientID.isEmpty else {
-                throw InvalidEventError("retry request needs attempt >= 2, an event id, a client id and configs")
+            // The attempt comes from the topic: a bound keeps `attempt + 1` and the backoff's shift safe.
+            guard Self.attempts.contains(request.attempt) else {
+                throw InvalidEventError("retry request attempt \(request.attempt) is not from \(Self.attempts.lowerBound) to \(Self.attempts.upperBound)")
+            }
+            guard !request.configs.isEmpty, !request.eventID.isEmpty, !request.clientID.isEmpty else {
+                throw InvalidEventError("retry request needs an event id, a client id and configs")
             }
             return request
         } catch let error as InvalidEventError {

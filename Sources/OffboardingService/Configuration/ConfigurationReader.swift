@@ -91,16 +91,38 @@ final class ConfigurationReader {
         return value
     }
 
-    /// A duration written as a number and a unit: `250ms`, `30s`, `5m`, `1h`.
-    func duration(_ key: String) throws(ConfigurationError) -> Duration? {
+    /// The longest duration any key takes: beyond it, arithmetic on durations (doubling backoffs,
+    /// nanosecond timeouts) could overflow.
+    static let longestDuration = Duration.seconds(366 * 86_400)
+
+    /// A duration written as a number and a unit (`250ms`, `30s`, `5m`, `1h`, `3d`) within `range`.
+    func duration(_ key: String, range: ClosedRange<Duration> = .zero...longestDuration) throws(ConfigurationError) -> Duration? {
         guard let text = try string(key) else { return nil }
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-        for (unit, seconds) in units where text.hasSuffix(unit) {
-            if let value = Double(text.dropLast(unit.count)), value >= 0, value.isFinite {
-                return .milliseconds(Int64((value * seconds * 1000).rounded()))
+        for (unit, scale) in units where text.hasSuffix(unit) {
+            guard let value = Double(text.dropLast(unit.count)), value.isFinite else { break }
+            // Checked as a double first: converting an out-of-range one to a duration traps.
+            let seconds = value * scale
+            guard seconds >= Self.seconds(range.lowerBound), seconds <= Self.seconds(range.upperBound) else {
+                throw ConfigurationError(
+                    key: keyPath(key), "must be from \(Self.text(range.lowerBound)) to \(Self.text(range.upperBound)), not \"\(text)\"")
             }
+            return .milliseconds(Int64((seconds * 1000).rounded()))
         }
         throw ConfigurationError(key: keyPath(key), "must be a duration such as 250ms, 30s, 5m, 1h or 3d, not \"\(text)\"")
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    /// A bound as it would be written in the file.
+    static func text(_ duration: Duration) -> String {
+        let milliseconds = Int64((seconds(duration) * 1000).rounded())
+        for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] where milliseconds >= size && milliseconds % size == 0 {
+            return "\(milliseconds / size)\(unit)"
+        }
+        return milliseconds == 0 ? "0s" : "\(milliseconds)ms"
     }
 
     func stringList(_ key: String) throws(ConfigurationError) -> [String]? {

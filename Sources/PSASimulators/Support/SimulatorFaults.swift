@@ -8,14 +8,18 @@ public struct SimulatorFault: Sendable, Hashable {
     public var status: Int
     /// Sent as `Retry-After` (seconds) when set.
     public var retryAfterSeconds: Int?
+    /// Sent as `Retry-After` exactly as written (a date, or a hostile value), in place of `retryAfterSeconds`.
+    public var retryAfterText: String?
     /// How many matching requests fail; nil fails all of them.
     public var remaining: Int?
     /// The request takes effect and only its answer is the fault, like a timeout after the write.
     public var afterApplying: Bool
 
     public init(
-        method: String? = nil, pathContains: String, status: Int, retryAfterSeconds: Int? = nil, times: Int? = 1, afterApplying: Bool = false
+        method: String? = nil, pathContains: String, status: Int, retryAfterSeconds: Int? = nil, retryAfterText: String? = nil, times: Int? = 1,
+        afterApplying: Bool = false
     ) {
+        self.retryAfterText = retryAfterText
         self.method = method
         self.pathContains = pathContains
         self.status = status
@@ -23,6 +27,11 @@ public struct SimulatorFault: Sendable, Hashable {
         self.remaining = times
         self.afterApplying = afterApplying
     }
+}
+
+extension SimulatorFault {
+    /// The `Retry-After` value this fault answers with, if any.
+    var retryAfter: String? { retryAfterText ?? retryAfterSeconds.map(String.init) }
 }
 
 /// The faults and latency of one simulator; state of its store actor.
@@ -62,4 +71,9 @@ public protocol SimulatedTenant: SimulatedPSA {
     func addConfigurations(toClient id: Int, count: Int) async -> [Int]
     /// Deletes a configuration, as someone in the PSA's UI would.
     func removeConfiguration(_ id: Int) async
+    /// Sets a configuration's type, by the name the PSA shows for it.
+    func setType(_ name: String, ofConfiguration id: Int) async
+    /// Makes the listing of `client`'s configurations also return configuration `id` of another
+    /// client, as a PSA whose filter is ignored or broken would.
+    func leakConfiguration(_ id: Int, intoListingOf client: Int) async
 }
