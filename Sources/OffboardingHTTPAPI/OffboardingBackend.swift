@@ -6,6 +6,8 @@ public protocol OffboardingBackend: Sendable {
     var psa: PSAKind { get }
     /// Per-request options fall back to these; `offboardedStatuses` holds the criteria.
     var defaults: OffboardingOptions { get }
+    /// The operator's criteria, which a request may narrow but not widen.
+    var policy: OffboardingPolicy { get }
 
     /// Puts the event on the events topic; returns once the broker has it.
     func submit(_ event: CompanyStatusChangedEvent) async throws

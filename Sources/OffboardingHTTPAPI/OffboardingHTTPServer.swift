@@ -18,12 +18,18 @@ public final class OffboardingHTTPServer: Service, Sendable {
 
         public struct Webhooks: Sendable {
             public var connectWiseKeyURLHosts: [String]?
+            /// The configured ConnectWise login company; a callback for another is refused.
+            public var connectWiseCompanyID: String?
             public var autotaskSecret: String?
             public var haloUsername: String?
             public var haloPassword: String?
 
-            public init(connectWiseKeyURLHosts: [String]? = nil, autotaskSecret: String? = nil, haloUsername: String? = nil, haloPassword: String? = nil) {
+            public init(
+                connectWiseKeyURLHosts: [String]? = nil, connectWiseCompanyID: String? = nil, autotaskSecret: String? = nil,
+                haloUsername: String? = nil, haloPassword: String? = nil
+            ) {
                 self.connectWiseKeyURLHosts = connectWiseKeyURLHosts
+                self.connectWiseCompanyID = connectWiseCompanyID
                 self.autotaskSecret = autotaskSecret
                 self.haloUsername = haloUsername
                 self.haloPassword = haloPassword
@@ -50,8 +56,9 @@ public final class OffboardingHTTPServer: Service, Sendable {
 
         let ingress = WebhookIngress(backend: backend, deliveries: WebhookDeliveries(), logger: logger)
         let webhooks = configuration.webhooks
-        if let hosts = webhooks.connectWiseKeyURLHosts {
-            let handler = ConnectWiseWebhook(ingress: ingress, keyURLHosts: hosts, keys: CallbackKeyCache(httpClient: httpClient, logger: logger))
+        if let hosts = webhooks.connectWiseKeyURLHosts, let companyID = webhooks.connectWiseCompanyID {
+            let handler = ConnectWiseWebhook(
+                ingress: ingress, keyURLHosts: hosts, keys: CallbackKeyCache(httpClient: httpClient, logger: logger), companyID: companyID)
             router.post("webhooks/connectwise") { request, _ in try await handler.handle(request) }
         }
         if let secret = webhooks.autotaskSecret {

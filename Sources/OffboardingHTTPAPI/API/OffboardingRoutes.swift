@@ -16,32 +16,19 @@ struct OffboardingRoutes: Sendable {
 
     /// Turns the request into a company-status-changed event (trigger `api`) on the events topic.
     func create(_ request: Request) async throws -> Response {
-        let fields: [String: JSONValue]
-        switch Self.object(try await JSONResponses.body(of: request)) {
-        case .success(let object): fields = object
-        case .failure(let error): return JSONResponses.error(.badRequest, code: "InvalidRequest", error.message)
-        }
-        let optionKeys: Set = ["dry_run", "require_approval", "include_archived", "reason", "offboarded_statuses"]
-        if let unknown = fields.keys.sorted().first(where: { !optionKeys.contains($0) && $0 != "client_id" && $0 != "client_name" }) {
-            return JSONResponses.error(.badRequest, code: "InvalidRequest", "\(unknown) is not a known field")
-        }
-        let reference: ClientReference
-        switch (fields["client_id"], fields["client_name"]) {
-        case (.string(let id)?, nil) where !id.isEmpty: reference = .id(id)
-        case (.number(let id)?, nil) where id >= 1 && id == id.rounded() && id < 1e15: reference = .id(String(Int64(id)))
-        case (nil, .string(let name)?) where !name.trimmingCharacters(in: .whitespaces).isEmpty: reference = .name(name)
-        case (nil, nil), (.null?, nil), (nil, .null?):
-            return JSONResponses.error(.badRequest, code: "InvalidRequest", "client_id or client_name is required")
-        case (_?, _?):
-            return JSONResponses.error(.badRequest, code: "InvalidRequest", "give client_id or client_name, not both")
-        default:
-            return JSONResponses.error(.badRequest, code: "InvalidRequest", "client_id must be a non-empty string or positive integer; client_name a non-empty string")
-        }
-        let options: OffboardingOptions.Overrides
+        let parsed: OffboardingRequestBody
         do {
-            options = try OffboardingOptions.Overrides(json: .object(fields.filter { optionKeys.contains($0.key) }), path: "body")
-        } catch {
-            return JSONResponses.error(.badRequest, code: "InvalidRequest", error.message.replacingOccurrences(of: "body.", with: ""))
+            parsed = try OffboardingRequestBody.parse(try await JSONResponses.body(of: request))
+        } catch let error as InvalidEventError {
+            return JSONResponses.error(.badRequest, code: "InvalidRequest", error.message)
+        }
+        let (reference, options) = (parsed.client, parsed.options)
+        let widened = backend.policy.widening(options.offboardedStatuses ?? [])
+        guard widened.isEmpty else {
+            logger.warning("API offboarding refused: it widens the configured criteria", metadata: ["offboarding.statuses": "\(widened)"])
+            return JSONResponses.error(
+                .badRequest, code: OffboardingErrorCode.criteriaOverrideRefused.rawValue,
+                OffboardingPolicy.refusal(widened, configured: backend.policy.offboardedStatuses))
         }
         let company: PSACompany
         do {
@@ -75,26 +62,13 @@ struct OffboardingRoutes: Sendable {
     }
 
     func decide(_ request: Request, approvalID: String) async throws -> Response {
-        let fields: [String: JSONValue]
-        switch Self.object(try await JSONResponses.body(of: request)) {
-        case .success(let object): fields = object
-        case .failure(let error): return JSONResponses.error(.badRequest, code: "InvalidRequest", error.message)
+        let body: ApprovalDecisionBody
+        do {
+            body = try ApprovalDecisionBody.parse(try await JSONResponses.body(of: request))
+        } catch let error as InvalidEventError {
+            return JSONResponses.error(.badRequest, code: "InvalidRequest", error.message)
         }
-        if let unknown = fields.keys.sorted().first(where: { !["decision", "approver", "comment"].contains($0) }) {
-            return JSONResponses.error(.badRequest, code: "InvalidRequest", "\(unknown) is not a known field")
-        }
-        guard case .string(let verdictText)? = fields["decision"], let verdict = ApprovalDecision.Verdict(rawValue: verdictText) else {
-            return JSONResponses.error(.badRequest, code: "InvalidRequest", "decision must be \"approve\" or \"reject\"")
-        }
-        guard case .string(let approver)? = fields["approver"], !approver.trimmingCharacters(in: .whitespaces).isEmpty else {
-            return JSONResponses.error(.badRequest, code: "InvalidRequest", "approver is required")
-        }
-        var comment: String?
-        switch fields["comment"] {
-        case nil, .null?: comment = nil
-        case .string(let text)?: comment = text
-        default: return JSONResponses.error(.badRequest, code: "InvalidRequest", "comment must be a string")
-        }
+        let (verdict, approver, comment) = (body.verdict, body.approver, body.comment)
         guard let approval = backend.approval(approvalID) else {
             return JSONResponses.error(.notFound, code: "NotFound", "no approval \(approvalID)")
         }
@@ -114,13 +88,6 @@ struct OffboardingRoutes: Sendable {
         }
         logger.info("approval decision written", metadata: ["offboarding.approval.id": "\(approvalID)", "offboarding.decision": "\(verdict.rawValue)"])
         return JSONResponses.json(.accepted, ["approval_id": approvalID, "decision": verdict.rawValue, "event_id": approval.eventID])
-    }
-
-    static func object(_ body: [UInt8]) -> Result<[String: JSONValue], InvalidEventError> {
-        guard !body.isEmpty else { return .failure(InvalidEventError("the body is empty; send a JSON object")) }
-        guard let value = try? JSONValue.parse(body) else { return .failure(InvalidEventError("the body is not JSON")) }
-        guard case .object(let fields) = value else { return .failure(InvalidEventError("the body is \(value.typeName), not an object")) }
-        return .success(fields)
     }
 
     static func psaFailure(_ error: PSAError) -> Response {

@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import OffboardingCore
+import PSAHTTP
 import Synchronization
 
 /// `POST /webhooks/connectwise`: ConnectWise callbacks. `x-content-signature` must be
@@ -16,23 +17,26 @@ struct ConnectWiseWebhook: Sendable {
     let ingress: WebhookIngress
     let keyURLHosts: [String]
     let keys: CallbackKeyCache
+    /// The configured login company (`psa.connectwise.company_id`): every ConnectWise cloud tenant
+    /// calls back from the same hosts, so a delivery signed by another tenant's key is still not ours.
+    let companyID: String
 
     func handle(_ request: Request) async throws -> Response {
         let body = try await JSONResponses.body(of: request)
-        guard let value = try? JSONValue.parse(body), case .object(let payload) = value else {
-            return JSONResponses.error(.badRequest, code: "InvalidPayload", "the callback body is not a JSON object")
-        }
-        guard case .object(let metadata)? = payload["Metadata"], case .string(let keyURL)? = metadata["key_url"] else {
-            return JSONResponses.error(.badRequest, code: "InvalidPayload", "Metadata.key_url is missing")
+        let payload: ConnectWiseCallbackPayload
+        do {
+            payload = try ConnectWiseCallbackPayload.parse(body)
+        } catch {
+            return JSONResponses.error(.badRequest, code: "InvalidPayload", error.message)
         }
         guard let signature = request.headers[HTTPField.Name("x-content-signature")!], let given = Data(base64Encoded: signature) else {
             return JSONResponses.error(.unauthorized, code: "InvalidSignature", "x-content-signature is missing or not base64")
         }
-        guard let url = URL(string: keyURL) else {
+        guard let url = URL(string: payload.keyURL) else {
             return JSONResponses.error(.unauthorized, code: "InvalidSignature", "Metadata.key_url is not a URL")
         }
         if let why = Self.refusal(of: url, allowedHosts: keyURLHosts) {
-            ingress.logger.warning("ConnectWise callback refused: key_url not allowed", metadata: ["webhook.key_url": "\(keyURL)", "webhook.reason": "\(why)"])
+            ingress.logger.warning("ConnectWise callback refused: key_url not allowed", metadata: ["webhook.key_url": "\(payload.keyURL)", "webhook.reason": "\(why)"])
             return JSONResponses.error(.unauthorized, code: "InvalidSignature", "Metadata.key_url is not allowed: \(why)")
         }
         var verified = false
@@ -47,28 +51,15 @@ struct ConnectWiseWebhook: Sendable {
         guard verified else {
             return JSONResponses.error(.unauthorized, code: "InvalidSignature", "x-content-signature does not match the body")
         }
-        guard case .string(let type)? = payload["Type"], type.lowercased() == "company" else {
-            return JSONResponses.json(.ok, ["event_id": NSNull(), "ignored": "not a company callback"])
+        guard let tenant = payload.tenant, tenant.caseInsensitiveCompare(companyID) == .orderedSame else {
+            ingress.logger.warning("ConnectWise callback refused: it is for another ConnectWise company")
+            return JSONResponses.error(.unauthorized, code: "InvalidSignature", "CompanyId is not the configured ConnectWise company")
         }
-        let action: String = if case .string(let text)? = payload["Action"] { text.lowercased() } else { "" }
-        guard action != "deleted" else { return JSONResponses.json(.ok, ["event_id": NSNull(), "ignored": "company deleted"]) }
-        let companyID: String
-        switch payload["ID"] {
-        case .number(let id)? where id >= 1 && id == id.rounded(): companyID = String(Int64(id))
-        case .string(let id)? where Int(id) != nil: companyID = id
-        default: return JSONResponses.error(.badRequest, code: "InvalidPayload", "ID must be the company id")
+        switch payload.content {
+        case .failure(let error): return JSONResponses.error(.badRequest, code: "InvalidPayload", error.message)
+        case .success(.ignored(let why)): return JSONResponses.json(.ok, ["event_id": NSNull(), "ignored": why])
+        case .success(.notice(let notice)): return await ingress.accept(notice)
         }
-        // `Entity` is the record as a JSON string; CW sends no old values, and may leave it out.
-        var status: String?
-        var name: String?
-        if case .string(let entityText)? = payload["Entity"], let entity = try? JSONValue.parse(Array(entityText.utf8)), case .object(let record) = entity {
-            if case .object(let statusObject)? = record["status"], case .string(let statusName)? = statusObject["name"], !statusName.isEmpty {
-                status = statusName
-            }
-            if case .string(let companyName)? = record["name"] { name = companyName }
-        }
-        let messageID: String = if case .string(let id)? = payload["MessageId"], !id.isEmpty { id } else { WebhookIngress.digest(String(decoding: body, as: UTF8.self)) }
-        return await ingress.accept(WebhookNotice(deliveryID: messageID, companyID: companyID, companyName: name, status: status))
     }
 
     /// The MAC bytes (the header carries them base64-encoded).
@@ -80,8 +71,9 @@ struct ConnectWiseWebhook: Sendable {
     /// Why a key URL may not be fetched; nil when it may.
     static func refusal(of url: URL, allowedHosts: [String]) -> String? {
         guard let host = url.host?.lowercased(), let scheme = url.scheme?.lowercased() else { return "it has no host" }
-        let loopback = ["127.0.0.1", "::1", "localhost"].contains(host)
+        let loopback = PSAOrigin.isLoopback(host: host)
         guard scheme == "https" || (scheme == "http" && loopback) else { return "scheme \(scheme) (https only; http for loopback hosts)" }
+        if let port = url.port, port != 443, !loopback { return "port \(port) (only the default port)" }
         let allowed = allowedHosts.contains { pattern in
             pattern.hasPrefix("*.") ? host.hasSuffix(String(pattern.dropFirst(1))) : host == pattern
         }
@@ -89,21 +81,69 @@ struct ConnectWiseWebhook: Sendable {
     }
 }
 
-/// Signing keys by key URL, fetched once and kept for an hour.
+/// Signing keys by key URL, fetched once and kept for an hour. A key URL is fetched by one
+/// request at a time however many deliveries name it, and at most `capacity` keys are kept (the
+/// oldest go first), since the URLs come from payloads.
 final class CallbackKeyCache: Sendable {
+    private struct Entry {
+        var key: String
+        var fetched: ContinuousClock.Instant
+    }
+
+    private enum Lookup {
+        case cached(String)
+        case fetching(Task<String?, Never>)
+    }
+
+    private struct State {
+        var keys: [String: Entry] = [:]
+        var fetching: [String: Task<String?, Never>] = [:]
+    }
+
+    static let lifetime = Duration.seconds(3600)
     private let httpClient: HTTPClient
-    private let keys = Mutex<[String: (key: String, fetched: ContinuousClock.Instant)]>([:])
+    private let state = Mutex(State())
+    private let capacity: Int
     private let logger: Logger
 
-    init(httpClient: HTTPClient, logger: Logger) {
+    init(httpClient: HTTPClient, capacity: Int = 64, logger: Logger) {
         self.httpClient = httpClient
+        self.capacity = max(1, capacity)
         self.logger = logger
     }
 
+    var count: Int { state.withLock { $0.keys.count } }
+
     func key(for url: String, refresh: Bool) async -> String? {
-        if !refresh, let cached = keys.withLock({ $0[url] }), ContinuousClock.now - cached.fetched < .seconds(3600) {
-            return cached.key
+        let lookup = state.withLock { state -> Lookup in
+            if !refresh, let cached = state.keys[url], ContinuousClock.now - cached.fetched < Self.lifetime {
+                return .cached(cached.key)
+            }
+            if let running = state.fetching[url] { return .fetching(running) }
+            let fetching = Task { await self.fetch(url) }
+            state.fetching[url] = fetching
+            return .fetching(fetching)
         }
+        switch lookup {
+        case .cached(let key): return key
+        case .fetching(let fetching): return await fetching.value
+        }
+    }
+
+    private func fetch(_ url: String) async -> String? {
+        let key = await download(url)
+        state.withLock { state in
+            state.fetching[url] = nil
+            guard let key else { return }
+            state.keys[url] = Entry(key: key, fetched: .now)
+            while state.keys.count > capacity, let oldest = state.keys.min(by: { $0.value.fetched < $1.value.fetched })?.key {
+                state.keys[oldest] = nil
+            }
+        }
+        return key
+    }
+
+    private func download(_ url: String) async -> String? {
         do {
             var request = HTTPClientRequest(url: url)
             request.headers.add(name: "Accept", value: "application/json")
@@ -115,7 +155,6 @@ final class CallbackKeyCache: Sendable {
                 logger.warning("ConnectWise signing key not served", metadata: ["http.status": "\(response.status.code)"])
                 return nil
             }
-            keys.withLock { $0[url] = (key, .now) }
             return key
         } catch {
             logger.warning("ConnectWise signing key not fetched", metadata: ["http.error": "\(error)"])

@@ -22,20 +22,10 @@ struct HaloWebhook: Sendable {
         guard ConstantTime.equal(Array(decoded), Array("\(username):\(password)".utf8)) else {
             return JSONResponses.error(.unauthorized, code: "Unauthorized", "the credentials are not valid", headers: challenge)
         }
-        guard let value = try? JSONValue.parse(body), case .object(let payload) = value else {
-            return JSONResponses.error(.badRequest, code: "InvalidPayload", "the webhook body is not a JSON object")
+        switch Result(catching: { () throws(WebhookPayloadError) in try HaloWebhookPayload.parse(body) }) {
+        case .failure(let error): return JSONResponses.error(.badRequest, code: "InvalidPayload", error.message)
+        case .success(.ignored(let why)): return JSONResponses.json(.ok, ["event_id": NSNull(), "ignored": why])
+        case .success(.notice(let notice)): return await ingress.accept(notice)
         }
-        var client: [String: JSONValue] = [:]
-        if case .object(let nested)? = payload["client"] { client = nested }
-        let companyID: String
-        switch payload["object_id"] ?? client["id"] {
-        case .number(let id)? where id >= 1 && id == id.rounded(): companyID = String(Int64(id))
-        default: return JSONResponses.error(.badRequest, code: "InvalidPayload", "object_id must be the client id")
-        }
-        var status: String?
-        if case .bool(let inactive)? = client["inactive"] { status = inactive ? "Inactive" : "Active" }
-        let name: String? = if case .string(let text)? = client["name"] { text } else { nil }
-        let delivery: String = if case .string(let id)? = payload["id"], !id.isEmpty { id } else { WebhookIngress.digest(String(decoding: body, as: UTF8.self)) }
-        return await ingress.accept(WebhookNotice(deliveryID: delivery, companyID: companyID, companyName: name, status: status))
     }
 }

@@ -5,16 +5,6 @@ import Hummingbird
 import Logging
 import OffboardingCore
 
-/// What a verified webhook delivery says about one company.
-struct WebhookNotice: Sendable {
-    /// The PSA's id for this delivery; a repeat carries the same one.
-    var deliveryID: String
-    var companyID: String
-    var companyName: String?
-    /// The status the payload reports; nil when it does not say, and the company is re-read.
-    var status: String?
-}
-
 /// The part every webhook shares once the delivery is verified and parsed: re-read the company
 /// when the payload lacks its status, keep only offboarded statuses, put one event per delivery
 /// on the events topic (trigger `webhook`).
@@ -69,6 +59,6 @@ struct WebhookIngress: Sendable {
 
     /// Delivery ids come from outside: hashed so that the event id has a fixed, safe shape.
     static func digest(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+        WebhookContent.digest(text)
     }
 }

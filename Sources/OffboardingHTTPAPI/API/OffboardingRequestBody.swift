@@ -1,0 +1,76 @@
+import OffboardingCore
+
+/// The body of `POST /v1/offboardings`, read strictly: unknown or mistyped fields are refused by
+/// name, so that a misspelled `dry_run` can never turn a preview into real deactivations.
+package struct OffboardingRequestBody: Sendable, Hashable {
+    package var client: ClientReference
+    package var options: OffboardingOptions.Overrides
+
+    static let optionKeys: Set = ["dry_run", "require_approval", "include_archived", "reason", "offboarded_statuses"]
+
+    package static func parse(_ body: [UInt8]) throws(InvalidEventError) -> OffboardingRequestBody {
+        let fields = try RequestJSON.object(body)
+        if let unknown = fields.keys.sorted().first(where: { !optionKeys.contains($0) && $0 != "client_id" && $0 != "client_name" }) {
+            throw InvalidEventError("\(unknown) is not a known field")
+        }
+        let client: ClientReference
+        switch (fields["client_id"], fields["client_name"]) {
+        case (.string(let id)?, nil) where !id.isEmpty:
+            client = .id(id)
+        case (.number?, nil):
+            guard let id = fields["client_id"]?.integer(in: JSONValue.idRange) else {
+                throw InvalidEventError("client_id must be a whole number from 1 to 2^53-1")
+            }
+            client = .id(String(id))
+        case (nil, .string(let name)?) where !name.trimmingCharacters(in: .whitespaces).isEmpty:
+            client = .name(name)
+        case (nil, nil), (.null?, nil), (nil, .null?):
+            throw InvalidEventError("client_id or client_name is required")
+        case (_?, _?):
+            throw InvalidEventError("give client_id or client_name, not both")
+        default:
+            throw InvalidEventError("client_id must be a non-empty string or positive integer; client_name a non-empty string")
+        }
+        do {
+            let options = try OffboardingOptions.Overrides(json: .object(fields.filter { optionKeys.contains($0.key) }), path: "body")
+            return OffboardingRequestBody(client: client, options: options)
+        } catch {
+            throw InvalidEventError(error.message.replacingOccurrences(of: "body.", with: ""))
+        }
+    }
+}
+
+/// The body of `POST /v1/approvals/{approval_id}`.
+package struct ApprovalDecisionBody: Sendable, Hashable {
+    package var verdict: ApprovalDecision.Verdict
+    package var approver: String
+    package var comment: String?
+
+    package static func parse(_ body: [UInt8]) throws(InvalidEventError) -> ApprovalDecisionBody {
+        let fields = try RequestJSON.object(body)
+        if let unknown = fields.keys.sorted().first(where: { !["decision", "approver", "comment"].contains($0) }) {
+            throw InvalidEventError("\(unknown) is not a known field")
+        }
+        guard case .string(let verdictText)? = fields["decision"], let verdict = ApprovalDecision.Verdict(rawValue: verdictText) else {
+            throw InvalidEventError("decision must be \"approve\" or \"reject\"")
+        }
+        guard case .string(let approver)? = fields["approver"], !approver.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw InvalidEventError("approver is required")
+        }
+        switch fields["comment"] {
+        case nil, .null?: return ApprovalDecisionBody(verdict: verdict, approver: approver, comment: nil)
+        case .string(let text)?: return ApprovalDecisionBody(verdict: verdict, approver: approver, comment: text)
+        default: throw InvalidEventError("comment must be a string")
+        }
+    }
+}
+
+/// A request body that must be one JSON object.
+enum RequestJSON {
+    static func object(_ body: [UInt8]) throws(InvalidEventError) -> [String: JSONValue] {
+        guard !body.isEmpty else { throw InvalidEventError("the body is empty; send a JSON object") }
+        guard let value = try? JSONValue.parse(body) else { throw InvalidEventError("the body is not JSON") }
+        guard case .object(let fields) = value else { throw InvalidEventError("the body is \(value.typeName), not an object") }
+        return fields
+    }
+}
