@@ -18,6 +18,7 @@ public struct AutotaskClient: PSAClient {
     private let logger: Logger
     private let baseURL = CachedValue<String>()
     private let companyTypes = CachedValue<[Int: String]>()
+    private let itemTypes = CachedValue<[Int: String]>()
     private let endpoints: [String: AsyncSemaphore]
 
     public init(configuration: Configuration, httpClient: HTTPClient, logger: Logger) {
@@ -32,7 +33,7 @@ public struct AutotaskClient: PSAClient {
     }
 
     /// Autotask's thread-limit error (`Itgenatr005`) says "slow down", whatever its HTTP status.
-    static func isThreadLimitError(_ response: PSAHTTPTransport.Response) -> Bool {
+    package static func isThreadLimitError(_ response: PSAHTTPTransport.Response) -> Bool {
         guard response.status >= 400 else { return false }
         let text = String(decoding: response.body.prefix(4096), as: UTF8.self).lowercased()
         return text.contains("itgenatr005") || text.contains("thread threshold")
@@ -80,11 +81,15 @@ public struct AutotaskClient: PSAClient {
         if !includeArchived { filter.append(AutotaskFilter(op: "eq", field: "isActive", value: .bool(true))) }
         let items = try await query(
             AutotaskConfigurationItem.self, endpoint: "ConfigurationItems", filter: filter,
-            includeFields: ["id", "companyID", "referenceTitle", "isActive"], what: "configuration items of company \(numeric)")
+            includeFields: ["id", "companyID", "referenceTitle", "isActive", "configurationItemType"],
+            what: "configuration items of company \(numeric)")
+        // The type is a picklist id; scope.* names types by their label, as the PSA shows them.
+        let types = items.contains { $0.configurationItemType != nil } ? try await itemTypeLabels() : [:]
         return items.map { item in
             PSAConfiguration(
                 id: String(item.id), name: item.referenceTitle ?? "Configuration item \(item.id)", isActive: item.isActive,
-                psaStatus: item.isActive ? "Active" : "Inactive")
+                psaStatus: item.isActive ? "Active" : "Inactive", typeName: item.configurationItemType.flatMap { types[$0] },
+                companyID: item.companyID.map(String.init))
         }
     }
 
@@ -154,7 +159,7 @@ public struct AutotaskClient: PSAClient {
             items += page.items
             guard let next = page.pageDetails?.nextPageUrl, !next.isEmpty, !page.items.isEmpty, pages < 100_000 else { break }
             let base = try await resolvedBaseURL()
-            guard PSAJSON.sameOrigin(next, as: base) else {
+            guard PSAOrigin.isWithin(next, base: base) else {
                 throw PSAError(code: .psaConnectionError, message: "Autotask paging link leaves the configured host: \(next)")
             }
             response = try await send(.GET, endpoint: endpoint, url: next)
@@ -164,14 +169,26 @@ public struct AutotaskClient: PSAClient {
 
     private func companyTypeLabels() async throws(PSAError) -> [Int: String] {
         try await companyTypes.get { () async throws(PSAError) -> [Int: String] in
-            let response = try await send(.GET, endpoint: "Companies", path: "/Companies/entityInformation/fields")
-            let fields = try decode(AutotaskEntityFields.self, from: try checked(response, what: "company fields"))
-            var labels: [Int: String] = [:]
-            for value in fields.fields.first(where: { $0.name == "companyType" })?.picklistValues ?? [] {
-                if let key = Int(value.value) { labels[key] = value.label }
-            }
-            return labels
+            try await picklist("companyType", of: "Companies")
         }
+    }
+
+    private func itemTypeLabels() async throws(PSAError) -> [Int: String] {
+        try await itemTypes.get { () async throws(PSAError) -> [Int: String] in
+            try await picklist("configurationItemType", of: "ConfigurationItems")
+        }
+    }
+
+    /// A picklist field's labels by value, from `{entity}/entityInformation/fields`: the labels are
+    /// each tenant's own, so they are read, never assumed.
+    private func picklist(_ field: String, of entity: String) async throws(PSAError) -> [Int: String] {
+        let response = try await send(.GET, endpoint: entity, path: "/\(entity)/entityInformation/fields")
+        let fields = try decode(AutotaskEntityFields.self, from: try checked(response, what: "\(entity) fields"))
+        var labels: [Int: String] = [:]
+        for value in fields.fields.first(where: { $0.name == field })?.picklistValues ?? [] {
+            if let key = Int(value.value) { labels[key] = value.label }
+        }
+        return labels
     }
 
     // MARK: HTTP
@@ -188,6 +205,10 @@ public struct AutotaskClient: PSAClient {
                     httpStatus: response.status)
             }
             let zone = try decode(AutotaskZoneInformation.self, from: response.body)
+            // The zone URL is where the credentials go next: it must pass the same rule as a configured one.
+            if let why = PSAOrigin.refusal(of: zone.url) {
+                throw PSAError(code: .psaConnectionError, message: "Autotask zone lookup named \(zone.url), which is refused: \(why)")
+            }
             let root = zone.url.hasSuffix("/") ? zone.url : zone.url + "/"
             logger.info("Autotask zone found", metadata: ["psa.autotask.zone": "\(zone.zoneName ?? "?")", "psa.base_url": "\(root)v1.0"])
             return root + "v1.0"
@@ -223,7 +244,7 @@ public struct AutotaskClient: PSAClient {
         Self.errors.error(for: response, detail: "\(what): \(Self.errorMessage(response))")
     }
 
-    static func errorMessage(_ response: PSAHTTPTransport.Response) -> String {
+    package static func errorMessage(_ response: PSAHTTPTransport.Response) -> String {
         if let body = try? JSONDecoder().decode(AutotaskErrorBody.self, from: Data(response.body)), let errors = body.errors, !errors.isEmpty {
             return "HTTP \(response.status): \(errors.joined(separator: "; "))"
         }

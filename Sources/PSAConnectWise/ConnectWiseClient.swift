@@ -85,7 +85,7 @@ public struct ConnectWiseClient: PSAClient {
             url = nil
             if let link = response.header("Link"), let next = LinkHeader.url(forRelation: "next", in: link) {
                 // Credentials go only to the configured API host, whatever a Link header says.
-                guard PSAJSON.sameOrigin(next, as: configuration.baseURL), next.hasPrefix(configuration.baseURL + "/") else {
+                guard PSAOrigin.isWithin(next, base: configuration.baseURL) else {
                     throw PSAError(code: .psaConnectionError, message: "ConnectWise paging link leaves the configured base URL: \(next)")
                 }
                 guard !page.isEmpty, pages < 100_000 else { break }
@@ -158,17 +158,23 @@ public struct ConnectWiseClient: PSAClient {
     // MARK: Statuses
 
     /// The configuration statuses, resolved once per client and shared by concurrent callers.
-    struct Statuses: Sendable {
+    package struct Statuses: Sendable {
         var inactiveID: Int
         var inactiveName: String
         var closedIDs: Set<Int>
 
-        func map(_ config: ConnectWiseConfiguration) -> PSAConfiguration {
+        package init(inactiveID: Int, inactiveName: String, closedIDs: Set<Int>) {
+            self.inactiveID = inactiveID
+            self.inactiveName = inactiveName
+            self.closedIDs = closedIDs
+        }
+
+        package func map(_ config: ConnectWiseConfiguration) -> PSAConfiguration {
             let statusID = config.status?.id
             let active = statusID.map { !closedIDs.contains($0) } ?? (config.activeFlag ?? true)
             return PSAConfiguration(
                 id: String(config.id), name: config.name, isActive: active, psaStatus: config.status?.name, typeName: config.type?.name,
-                notes: config.notes)
+                notes: config.notes, companyID: config.company.map { String($0.id) })
         }
     }
 
@@ -224,7 +230,7 @@ public struct ConnectWiseClient: PSAClient {
         Self.errors.error(for: response, detail: "\(what): \(Self.errorMessage(response))")
     }
 
-    static func errorMessage(_ response: PSAHTTPTransport.Response) -> String {
+    package static func errorMessage(_ response: PSAHTTPTransport.Response) -> String {
         if let body = try? JSONDecoder().decode(ConnectWiseErrorBody.self, from: Data(response.body)),
             let message = body.message ?? body.code
         {

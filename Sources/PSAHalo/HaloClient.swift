@@ -125,10 +125,12 @@ public struct HaloClient: PSAClient {
         }
     }
 
-    static func configuration(of asset: HaloAsset) -> PSAConfiguration {
+    package static func configuration(of asset: HaloAsset) -> PSAConfiguration {
         let name = [asset.inventory_number, asset.key_field].compactMap { $0 }.first { !$0.isEmpty } ?? "Asset \(asset.id)"
         let active = asset.inactive != true
-        return PSAConfiguration(id: String(asset.id), name: name, isActive: active, psaStatus: active ? "Active" : "Inactive", typeName: asset.assettype_name)
+        return PSAConfiguration(
+            id: String(asset.id), name: name, isActive: active, psaStatus: active ? "Active" : "Inactive", typeName: asset.assettype_name,
+            companyID: asset.client_id.map(String.init))
     }
 
     // MARK: OAuth
@@ -159,7 +161,12 @@ public struct HaloClient: PSAClient {
                 code: code, message: "HaloPSA token request failed: HTTP \(response.status) \(oauth?.error ?? "")", httpStatus: response.status)
         }
         let issued = try decode(HaloToken.self, from: response.body)
-        return Token(value: issued.access_token, expiresAt: .now + .seconds(issued.expires_in ?? 3600))
+        return Token(value: issued.access_token, expiresAt: .now + Self.lifetime(of: issued))
+    }
+
+    /// A lifetime from outside: one claiming more than a day is renewed after a day, none after an hour.
+    package static func lifetime(of token: HaloToken) -> Duration {
+        .seconds(min(max(token.expires_in ?? 3600, 1), 86_400))
     }
 
     // MARK: HTTP
@@ -196,7 +203,7 @@ public struct HaloClient: PSAClient {
     }
 
     /// Halo's error bodies come in several shapes: field-keyed 400s, `Message`, `errorMessage`, OAuth `error`.
-    static func errorMessage(_ response: PSAHTTPTransport.Response) -> String {
+    package static func errorMessage(_ response: PSAHTTPTransport.Response) -> String {
         guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
             return "HTTP \(response.status)"
         }

@@ -12,6 +12,8 @@ import Testing
         let configs: Mutex<[PSAConfiguration]>
         let failing: Set<String>
         let inFlight = Mutex((now: 0, max: 0))
+        /// Every configuration a deactivation was sent for, in order.
+        let written = Mutex<[String]>([])
 
         init(company: PSACompany, configs: [PSAConfiguration], failing: Set<String> = []) {
             self.company = company
@@ -26,8 +28,13 @@ import Testing
             return company
         }
 
+        /// Every configuration belongs to the one company, as a PSA's listing by company says.
         func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration] {
-            configs.withLock { $0 }.filter { includeArchived || $0.isActive }
+            configs.withLock { $0 }.filter { includeArchived || $0.isActive }.map { config in
+                var owned = config
+                owned.companyID = owned.companyID ?? company.id
+                return owned
+            }
         }
 
         var writesNotes: Bool { false }
@@ -36,6 +43,7 @@ import Testing
 
         func deactivate(_ configuration: PSAConfiguration, note: DeactivationNote?) async throws(PSAError) -> PSAConfiguration {
             inFlight.withLock { $0.now += 1; $0.max = max($0.max, $0.now) }
+            written.withLock { $0.append(configuration.id) }
             await Task.yield()
             defer { inFlight.withLock { $0.now -= 1 } }
             if failing.contains(configuration.id) { throw PSAError(code: .configUpdateFailed, message: "rule", httpStatus: 500) }

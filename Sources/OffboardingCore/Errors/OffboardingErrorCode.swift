@@ -34,4 +34,10 @@ public struct OffboardingErrorCode: RawRepresentable, Hashable, Sendable, Codabl
     /// Warning: the approval was rejected, or expired before a decision; nothing was changed.
     public static let approvalRejected = Self(rawValue: "ApprovalRejected")
     public static let approvalExpired = Self(rawValue: "ApprovalExpired")
+    /// Warning: a configuration listed or retried for a client belongs to another client (or to
+    /// none the PSA names); it is never written.
+    public static let ownershipMismatch = Self(rawValue: "OwnershipMismatch")
+    /// Failure: a request asked for offboarded statuses beyond the configured criteria, and
+    /// `criteria.allow_request_override` is off; nothing was touched.
+    public static let criteriaOverrideRefused = Self(rawValue: "CriteriaOverrideRefused")
 }

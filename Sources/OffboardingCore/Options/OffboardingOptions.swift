@@ -84,7 +84,8 @@ public struct OffboardingOptions: Sendable, Hashable {
         public func resolved(defaults: OffboardingOptions) -> OffboardingOptions {
             OffboardingOptions(
                 dryRun: dryRun ?? defaults.dryRun,
-                requireApproval: requireApproval ?? defaults.requireApproval,
+                // Approval is the operator's safeguard: a request may ask for it, never turn it off.
+                requireApproval: (requireApproval ?? false) || defaults.requireApproval,
                 includeArchived: includeArchived ?? defaults.includeArchived,
                 reason: reason ?? defaults.reason,
                 offboardedStatuses: offboardedStatuses ?? defaults.offboardedStatuses

@@ -44,14 +44,21 @@ public struct PSAConfiguration: Sendable, Hashable {
     public var typeName: String?
     /// The notes field as listed, for PSAs whose adapter writes the reason there.
     public var notes: String?
+    /// The company the PSA says the configuration belongs to; nothing is written to a
+    /// configuration whose company is not the client being offboarded.
+    public var companyID: String?
 
-    public init(id: String, name: String, isActive: Bool, psaStatus: String? = nil, typeName: String? = nil, notes: String? = nil) {
+    public init(
+        id: String, name: String, isActive: Bool, psaStatus: String? = nil, typeName: String? = nil, notes: String? = nil,
+        companyID: String? = nil
+    ) {
         self.id = id
         self.name = name
         self.isActive = isActive
         self.psaStatus = psaStatus
         self.typeName = typeName
         self.notes = notes
+        self.companyID = companyID
     }
 }
 

@@ -13,15 +13,19 @@ public struct Offboarder: Sendable {
         public var writeReasonToNotes: Bool
         /// How long an approval stays open.
         public var approvalLifetime: Duration
+        /// The operator's criteria and approval rule, which every request is held to; nil only
+        /// where there is no operator (a library caller that builds each request itself).
+        public var policy: OffboardingPolicy?
 
         public init(
             maxConcurrentUpdates: Int = 8, scope: OffboardingScope = .init(), writeReasonToNotes: Bool = true,
-            approvalLifetime: Duration = .seconds(72 * 3600)
+            approvalLifetime: Duration = .seconds(72 * 3600), policy: OffboardingPolicy? = nil
         ) {
             self.maxConcurrentUpdates = max(1, maxConcurrentUpdates)
             self.scope = scope
             self.writeReasonToNotes = writeReasonToNotes
             self.approvalLifetime = approvalLifetime
+            self.policy = policy
         }
     }
 
@@ -130,6 +134,15 @@ public struct Offboarder: Sendable {
             clientName: request.clientNameHint ?? { if case .name(let name) = request.client { return name } else { return nil } }(),
             timestamp: Timestamp.string(now()), dryRun: options.dryRun, reason: options.reason)
         if case .retry(_, let attempt) = mode { result.attempt = attempt }
+        if let policy = configuration.policy {
+            let widened = policy.widening(options.offboardedStatuses)
+            guard widened.isEmpty else {
+                let message = OffboardingPolicy.refusal(widened, configured: policy.offboardedStatuses)
+                logger.warning("request refused: it widens the configured criteria", metadata: ["offboarding.statuses": "\(widened)"])
+                result.errors.append(.init(code: .criteriaOverrideRefused, message: message, timestamp: Timestamp.string(now())))
+                return Outcome(result: result)
+            }
+        }
 
         let company: PSACompany
         var listed: [PSAConfiguration]
@@ -150,14 +163,29 @@ public struct Offboarder: Sendable {
             progress()
             switch mode {
             case .full:
-                listed = try await psa.listConfigurations(companyID: company.id, includeArchived: options.includeArchived)
+                listed = owned(
+                    try await psa.listConfigurations(companyID: company.id, includeArchived: options.includeArchived), by: company, into: &result)
             case .retry(let configurations, _):
-                listed = configurations
+                // The ids come from the retry topic: only those the PSA lists for this client now are
+                // written (archived ones too: an update applied before its answer was lost).
+                let current = Dictionary(
+                    owned(try await psa.listConfigurations(companyID: company.id, includeArchived: true), by: company, into: &result)
+                        .map { ($0.id, $0) },
+                    uniquingKeysWith: { first, _ in first })
+                listed = configurations.compactMap { current[$0.id] }
+                let foreign = configurations.filter { current[$0.id] == nil }.map(\.id)
+                if !foreign.isEmpty {
+                    result.warnings.append(
+                        .init(
+                            code: .ownershipMismatch,
+                            message: "configurations \(foreign) of the retry request are not among client \(company.id)'s configurations in \(psa.kind); they were not written"))
+                }
             case .approved(let approval):
                 // Archived ones too, so that an approved configuration someone has since set
                 // inactive is told apart from one that is gone.
                 let current = Dictionary(
-                    try await psa.listConfigurations(companyID: company.id, includeArchived: true).map { ($0.id, $0) },
+                    owned(try await psa.listConfigurations(companyID: company.id, includeArchived: true), by: company, into: &result)
+                        .map { ($0.id, $0) },
                     uniquingKeysWith: { first, _ in first })
                 listed = approval.configs.compactMap { current[$0.configID] }
                 gone = approval.configs.filter { current[$0.configID] == nil }
@@ -192,7 +220,10 @@ public struct Offboarder: Sendable {
         var candidates: [PSAConfiguration] = []
         var outOfScope = 0
         for config in listed {
-            if !config.isActive {
+            if case .retry = mode {
+                // Repeated as it was asked: an item found inactive may be the earlier write whose answer was lost.
+                candidates.append(config)
+            } else if !config.isActive {
                 outcomes[config.id] = .init(
                     configID: config.id, configName: config.name, status: .inactive, previousStatus: .inactive, action: .skipped,
                     psaStatus: config.psaStatus, skipReason: .alreadyInactive)
@@ -215,7 +246,7 @@ public struct Offboarder: Sendable {
 
         var cause: ApprovalCause?
         if case .full = mode {
-            if options.requireApproval {
+            if options.requireApproval || configuration.policy?.requireApproval == true {
                 cause = .requested
             } else if let limit = configuration.scope.maxConfigs, candidates.count > limit, !options.dryRun {
                 cause = .maxConfigs
@@ -280,6 +311,18 @@ public struct Offboarder: Sendable {
                 "offboarding.errors": "\(result.statistics.errors)",
             ])
         return Outcome(result: result, retriable: retriable)
+    }
+
+    /// The configurations the PSA says belong to `company`; any other is reported and never written.
+    private func owned(_ configs: [PSAConfiguration], by company: PSACompany, into result: inout OffboardingResult) -> [PSAConfiguration] {
+        let foreign = configs.filter { $0.companyID != company.id }
+        guard !foreign.isEmpty else { return configs }
+        logger.error("the PSA listed configurations of another client; they are not written", metadata: ["psa.config.ids": "\(foreign.map(\.id))"])
+        result.warnings.append(
+            .init(
+                code: .ownershipMismatch,
+                message: "\(psa.kind) listed configurations \(foreign.map(\.id)) for client \(company.id), but they belong to \(Set(foreign.map { $0.companyID ?? "no client" }).sorted()); they were not written"))
+        return configs.filter { $0.companyID == company.id }
     }
 
     private func failed(

@@ -1,34 +1,36 @@
 /// Wire models of the Autotask REST API (camelCase JSON), only the fields this adapter reads.
-struct AutotaskCompany: Codable, Sendable {
+package struct AutotaskCompany: Codable, Sendable {
     var id: Int
     var companyName: String
     var isActive: Bool
     var companyType: Int?
 }
 
-struct AutotaskConfigurationItem: Codable, Sendable {
+package struct AutotaskConfigurationItem: Codable, Sendable {
     var id: Int
     var companyID: Int?
     var referenceTitle: String?
     var isActive: Bool
+    /// A picklist value; its label comes from `ConfigurationItems/entityInformation/fields`.
+    var configurationItemType: Int?
 }
 
-struct AutotaskItemResponse<Item: Codable & Sendable>: Codable, Sendable {
+package struct AutotaskItemResponse<Item: Codable & Sendable>: Codable, Sendable {
     /// null for an unknown id: Autotask answers 200 with `{"item": null}`.
     var item: Item?
 }
 
-struct AutotaskQueryResponse<Item: Codable & Sendable>: Codable, Sendable {
+package struct AutotaskQueryResponse<Item: Codable & Sendable>: Codable, Sendable {
     var items: [Item]
-    var pageDetails: PageDetails?
+    package var pageDetails: PageDetails?
 
-    struct PageDetails: Codable, Sendable {
+    package struct PageDetails: Codable, Sendable {
         var count: Int?
-        var nextPageUrl: String?
+        package var nextPageUrl: String?
     }
 }
 
-struct AutotaskFilter: Codable, Sendable {
+package struct AutotaskFilter: Codable, Sendable {
     var op: String
     var field: String
     var value: AutotaskFilterValue
@@ -60,27 +62,27 @@ enum AutotaskFilterValue: Codable, Sendable {
     }
 }
 
-struct AutotaskQuery: Codable, Sendable {
+package struct AutotaskQuery: Codable, Sendable {
     var MaxRecords: Int?
     var IncludeFields: [String]?
     var filter: [AutotaskFilter]
 }
 
-struct AutotaskConfigurationItemPatch: Codable, Sendable {
+package struct AutotaskConfigurationItemPatch: Codable, Sendable {
     var id: Int
     var isActive: Bool
 }
 
-struct AutotaskPatchResponse: Codable, Sendable {
+package struct AutotaskPatchResponse: Codable, Sendable {
     var itemId: Int?
 }
 
-struct AutotaskZoneInformation: Codable, Sendable {
+package struct AutotaskZoneInformation: Codable, Sendable {
     var zoneName: String?
-    var url: String
+    package var url: String
 }
 
-struct AutotaskEntityFields: Codable, Sendable {
+package struct AutotaskEntityFields: Codable, Sendable {
     var fields: [Field]
 
     struct Field: Codable, Sendable {
@@ -95,6 +97,6 @@ struct AutotaskEntityFields: Codable, Sendable {
 }
 
 /// Autotask's error body: `{"errors": ["..."]}`.
-struct AutotaskErrorBody: Codable, Sendable {
+package struct AutotaskErrorBody: Codable, Sendable {
     var errors: [String]?
 }

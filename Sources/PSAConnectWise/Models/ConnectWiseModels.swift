@@ -1,10 +1,10 @@
 /// Wire models of the ConnectWise PSA REST API (v4_6_release / 3.0), only the fields this adapter reads.
-struct ConnectWiseReference: Codable, Sendable, Hashable {
+package struct ConnectWiseReference: Codable, Sendable, Hashable {
     var id: Int
     var name: String?
 }
 
-struct ConnectWiseCompany: Codable, Sendable {
+package struct ConnectWiseCompany: Codable, Sendable {
     var id: Int
     var identifier: String?
     var name: String
@@ -12,7 +12,7 @@ struct ConnectWiseCompany: Codable, Sendable {
     var deletedFlag: Bool?
 }
 
-struct ConnectWiseConfiguration: Codable, Sendable {
+package struct ConnectWiseConfiguration: Codable, Sendable {
     var id: Int
     var name: String
     var type: ConnectWiseReference?
@@ -23,14 +23,14 @@ struct ConnectWiseConfiguration: Codable, Sendable {
 }
 
 /// A master record of `/company/configurations/statuses`: the name is `description` here.
-struct ConnectWiseConfigurationStatus: Codable, Sendable {
+package struct ConnectWiseConfigurationStatus: Codable, Sendable {
     var id: Int
     var description: String
     var closedFlag: Bool
     var defaultFlag: Bool?
 }
 
-struct ConnectWisePatchOperation: Encodable, Sendable {
+package struct ConnectWisePatchOperation: Encodable, Sendable {
     enum Value: Encodable, Sendable {
         case reference(id: Int)
         case text(String)
@@ -50,12 +50,12 @@ struct ConnectWisePatchOperation: Encodable, Sendable {
     var value: Value
 }
 
-struct ConnectWiseReferenceValue: Codable, Sendable {
+package struct ConnectWiseReferenceValue: Codable, Sendable {
     var id: Int
 }
 
 /// ConnectWise's `ErrorResponseMessage`.
-struct ConnectWiseErrorBody: Codable, Sendable {
+package struct ConnectWiseErrorBody: Codable, Sendable {
     var code: String?
     var message: String?
 }

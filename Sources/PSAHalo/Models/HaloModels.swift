@@ -1,16 +1,16 @@
 /// Wire models of the HaloPSA API (snake_case JSON), only the fields this adapter reads.
-struct HaloClientRecord: Codable, Sendable {
+package struct HaloClientRecord: Codable, Sendable {
     var id: Int
     var name: String
     var inactive: Bool?
 }
 
-struct HaloClientList: Codable, Sendable {
+package struct HaloClientList: Codable, Sendable {
     var record_count: Int?
     var clients: [HaloClientRecord]
 }
 
-struct HaloAsset: Codable, Sendable {
+package struct HaloAsset: Codable, Sendable {
     var id: Int
     var client_id: Int?
     var inventory_number: String?
@@ -19,26 +19,26 @@ struct HaloAsset: Codable, Sendable {
     var assettype_name: String?
 }
 
-struct HaloAssetPage: Codable, Sendable {
+package struct HaloAssetPage: Codable, Sendable {
     var page_no: Int?
     var page_size: Int?
     var record_count: Int?
-    var assets: [HaloAsset]
+    package var assets: [HaloAsset]
 }
 
-struct HaloAssetUpdate: Codable, Sendable {
+package struct HaloAssetUpdate: Codable, Sendable {
     var id: Int
     var inactive: Bool
 }
 
-struct HaloToken: Codable, Sendable {
+package struct HaloToken: Codable, Sendable {
     var access_token: String
     var token_type: String?
     var expires_in: Int?
 }
 
 /// OAuth errors: `{"error": "invalid_client", "error_description": "..."}`.
-struct HaloOAuthError: Codable, Sendable {
+package struct HaloOAuthError: Codable, Sendable {
     var error: String
     var error_description: String?
 }

@@ -19,21 +19,30 @@ public struct AutotaskDataset: Codable, Sendable {
         public var companyID: Int
         public var referenceTitle: String
         public var isActive: Bool
-        public init(id: Int, companyID: Int, referenceTitle: String, isActive: Bool) {
+        /// A `configurationItemType` picklist value.
+        public var configurationItemType: Int?
+        public init(id: Int, companyID: Int, referenceTitle: String, isActive: Bool, configurationItemType: Int? = nil) {
             self.id = id
             self.companyID = companyID
             self.referenceTitle = referenceTitle
             self.isActive = isActive
+            self.configurationItemType = configurationItemType
         }
     }
 
     /// The `companyType` picklist: value → label.
     public var companyTypes: [Int: String]
+    /// The `configurationItemType` picklist: value → label (each tenant defines its own).
+    public var configurationItemTypes: [Int: String]?
     public var companies: [Company]
     public var configurationItems: [ConfigurationItem]
 
-    public init(companyTypes: [Int: String], companies: [Company], configurationItems: [ConfigurationItem]) {
+    public init(
+        companyTypes: [Int: String], companies: [Company], configurationItems: [ConfigurationItem],
+        configurationItemTypes: [Int: String]? = nil
+    ) {
         self.companyTypes = companyTypes
+        self.configurationItemTypes = configurationItemTypes
         self.companies = companies
         self.configurationItems = configurationItems
     }
@@ -41,7 +50,7 @@ public struct AutotaskDataset: Codable, Sendable {
     public static func empty() -> AutotaskDataset {
         AutotaskDataset(
             companyTypes: [1: "Customer", 2: "Lead", 3: "Prospect", 4: "Dead", 5: "Cancellation", 6: "Vendor"], companies: [],
-            configurationItems: [])
+            configurationItems: [], configurationItemTypes: [1: "Server", 2: "Workstation", 3: "Firewall", 4: "Printer"])
     }
 
     /// The sample tenant of `demo` and `sandbox`.
@@ -51,7 +60,9 @@ public struct AutotaskDataset: Codable, Sendable {
             data.companies.append(Company(id: id, companyName: name, isActive: active, companyType: type))
             for index in 0..<(configs + inactive) {
                 data.configurationItems.append(
-                    ConfigurationItem(id: id * 1000 + index + 1, companyID: id, referenceTitle: "\(name) device \(index + 1)", isActive: index < configs))
+                    ConfigurationItem(
+                        id: id * 1000 + index + 1, companyID: id, referenceTitle: "\(name) device \(index + 1)", isActive: index < configs,
+                        configurationItemType: index % 4 + 1))
             }
         }
         add(29683001, "Example Client", active: false, type: 1, configs: 12, inactive: 1)

@@ -28,6 +28,8 @@ public actor AutotaskSimulator: SimulatedTenant {
     private var faults = SimulatorFaultPlan()
     private var pagingTokens: [String: (entity: String, filter: [[String: Any]], offset: Int, size: Int)] = [:]
     private var inFlightByEndpoint: [String: Int] = [:]
+    /// Items a company's listing returns although they belong to another (`leakConfiguration`).
+    private var leaked: [Int: Set<Int>] = [:]
     public private(set) var patchedItems: [Int] = []
     public private(set) var threadLimitErrors = 0
     public private(set) var maxInFlightPerEndpoint = 0
@@ -61,6 +63,17 @@ public actor AutotaskSimulator: SimulatedTenant {
     }
 
     public func removeConfiguration(_ id: Int) { data.configurationItems.removeAll { $0.id == id } }
+
+    /// The type is a picklist value: a name the picklist lacks is added to it, as an admin would.
+    public func setType(_ name: String, ofConfiguration id: Int) {
+        var types = data.configurationItemTypes ?? [:]
+        let value = types.first { $0.value == name }?.key ?? ((types.keys.max() ?? 0) + 1)
+        types[value] = name
+        data.configurationItemTypes = types
+        if let index = data.configurationItems.firstIndex(where: { $0.id == id }) { data.configurationItems[index].configurationItemType = value }
+    }
+
+    public func leakConfiguration(_ id: Int, intoListingOf client: Int) { leaked[client, default: []].insert(id) }
 
     public func isConfigurationActive(_ id: Int) -> Bool? { data.configurationItems.first { $0.id == id }?.isActive }
 
@@ -121,7 +134,7 @@ public actor AutotaskSimulator: SimulatedTenant {
         }
         if let fault = faults.take(method: request.method, path: segments.joined(separator: "/"), query: request.query, body: Self.canonical(request.body)) {
             var headers: [(String, String)] = []
-            if let seconds = fault.retryAfterSeconds { headers.append(("Retry-After", String(seconds))) }
+            if let retryAfter = fault.retryAfter { headers.append(("Retry-After", retryAfter)) }
             var response = Self.errors(fault.status, "Injected fault \(fault.status)")
             response.headers += headers
             return response
@@ -132,6 +145,13 @@ public actor AutotaskSimulator: SimulatedTenant {
         case ("GET", ["companies", "entityinformation", "fields"]):
             let picklist = data.companyTypes.sorted { $0.key < $1.key }.map { ["value": String($0.key), "label": $0.value, "isActive": true] as [String: Any] }
             return .json(200, ["fields": [["name": "companyType", "dataType": "integer", "isPickList": true, "picklistValues": picklist]]])
+        case ("GET", ["configurationitems", "entityinformation", "fields"]):
+            let picklist = (data.configurationItemTypes ?? [:]).sorted { $0.key < $1.key }.map {
+                ["value": String($0.key), "label": $0.value, "isActive": true] as [String: Any]
+            }
+            return .json(200, [
+                "fields": [["name": "configurationItemType", "dataType": "integer", "isPickList": true, "picklistValues": picklist]]
+            ])
         case ("GET", let path) where path.count == 2 && path[0] == "companies":
             guard let id = Int(path[1]) else { return Self.errors(500, "The id \(path[1]) is not an integer.") }
             return .json(200, ["item": data.companies.first { $0.id == id }.map { companyJSON($0) as Any } ?? NSNull()])
@@ -175,7 +195,8 @@ public actor AutotaskSimulator: SimulatedTenant {
     }
 
     private func fields(of entity: String) -> Set<String> {
-        entity == "companies" ? ["id", "companyName", "isActive", "companyType"] : ["id", "companyID", "isActive", "referenceTitle"]
+        entity == "companies"
+            ? ["id", "companyName", "isActive", "companyType"] : ["id", "companyID", "isActive", "referenceTitle", "configurationItemType"]
     }
 
     private func validate(_ filter: [[String: Any]], entity: String) -> String? {
@@ -210,6 +231,12 @@ public actor AutotaskSimulator: SimulatedTenant {
         }
     }
 
+    private static func companyIDs(in filter: [[String: Any]]) -> [Int] {
+        filter.compactMap { condition in
+            condition["field"] as? String == "companyID" ? (condition["value"] as? NSNumber).flatMap { Int(exactly: $0.doubleValue) } : nil
+        }
+    }
+
     private static func same(_ a: Any?, _ b: Any?) -> Bool {
         switch (a, b) {
         case (let x as Bool, let y as Bool): return x == y
@@ -224,7 +251,8 @@ public actor AutotaskSimulator: SimulatedTenant {
             entity == "companies"
             ? data.companies.sorted { $0.id < $1.id }.map(companyJSON)
             : data.configurationItems.sorted { $0.id < $1.id }.map(itemJSON)
-        let matching = rows.filter { matches($0, filter) }
+        let leakedIDs = Self.companyIDs(in: filter).flatMap { leaked[$0] ?? [] }
+        let matching = rows.filter { matches($0, filter) || (entity == "configurationitems" && leakedIDs.contains($0["id"] as? Int ?? 0)) }
         let page = Array(matching.dropFirst(offset).prefix(size))
         var next: Any = NSNull()
         if offset + size < matching.count {
@@ -269,7 +297,10 @@ public actor AutotaskSimulator: SimulatedTenant {
     }
 
     private func itemJSON(_ item: AutotaskDataset.ConfigurationItem) -> [String: Any] {
-        ["id": item.id, "companyID": item.companyID, "referenceTitle": item.referenceTitle, "isActive": item.isActive]
+        [
+            "id": item.id, "companyID": item.companyID, "referenceTitle": item.referenceTitle, "isActive": item.isActive,
+            "configurationItemType": item.configurationItemType.map { $0 as Any } ?? NSNull(),
+        ]
     }
 
     static func errors(_ status: Int, _ message: String) -> SimulatedResponse {

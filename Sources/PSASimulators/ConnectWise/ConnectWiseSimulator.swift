@@ -35,6 +35,8 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     private var faults = SimulatorFaultPlan()
     private var statusByConfiguration: [Int: Int]
     private var notesByConfiguration: [Int: String] = [:]
+    /// Configurations a client's listing returns although they belong to another (`leakConfiguration`).
+    private var leaked: [Int: Set<Int>] = [:]
     /// The key callbacks are signed with; served at `callbackKeyPath` as `{"signing_key": ...}`.
     public nonisolated let callbackSigningKey: String
     public private(set) var appliedPatches: [AppliedPatch] = []
@@ -98,6 +100,12 @@ public actor ConnectWiseSimulator: SimulatedTenant {
         statusByConfiguration[id] = nil
     }
 
+    public func setType(_ name: String, ofConfiguration id: Int) {
+        if let index = data.configurations.firstIndex(where: { $0.id == id }) { data.configurations[index].typeName = name }
+    }
+
+    public func leakConfiguration(_ id: Int, intoListingOf client: Int) { leaked[client, default: []].insert(id) }
+
     public func isConfigurationActive(_ id: Int) -> Bool? {
         statusByConfiguration[id].map { !closedStatusIDs.contains($0) }
     }
@@ -149,7 +157,7 @@ public actor ConnectWiseSimulator: SimulatedTenant {
         let path = String(request.path.dropFirst(prefix.count))
         if let fault = faults.take(method: request.method, path: path, query: request.query) {
             var headers: [(String, String)] = []
-            if let seconds = fault.retryAfterSeconds { headers.append(("Retry-After", String(seconds))) }
+            if let retryAfter = fault.retryAfter { headers.append(("Retry-After", retryAfter)) }
             let code = fault.status == 403 ? "Forbidden" : fault.status == 429 ? "TooManyRequests" : "ServerError"
             if fault.afterApplying { _ = route(request, path: path) }
             return .json(fault.status, ["code": code, "message": "Injected fault \(fault.status)"], headers: headers)
@@ -266,7 +274,9 @@ public actor ConnectWiseSimulator: SimulatedTenant {
             return Self.error(400, "InvalidObject", "the simulator orders by id only")
         }
         let closed = closedStatusIDs
+        let leakedIDs = Set(leaked.filter { parsed?.matches(["company/id": .integer($0.key)]) == true }.values.flatMap { $0 })
         let matches = data.configurations.filter { config in
+            if leakedIDs.contains(config.id) { return true }
             let status = statusByConfiguration[config.id] ?? config.statusID
             let statusName = data.configurationStatuses.first { $0.id == status }?.description ?? ""
             return parsed?.matches([

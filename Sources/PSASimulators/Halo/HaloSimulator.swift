@@ -25,6 +25,8 @@ public actor HaloSimulator: SimulatedTenant {
     public nonisolated let credentials: Credentials
     private var data: HaloDataset
     private var faults = SimulatorFaultPlan()
+    /// Configurations a client's listing returns although they belong to another (`leakConfiguration`).
+    private var leaked: [Int: Set<Int>] = [:]
     private var tokens: [String: ContinuousClock.Instant] = [:]
     private var tokenLifetimeSeconds = 3600
     public private(set) var tokensIssued = 0
@@ -72,6 +74,12 @@ public actor HaloSimulator: SimulatedTenant {
 
     public func removeConfiguration(_ id: Int) { data.assets.removeAll { $0.id == id } }
 
+    public func setType(_ name: String, ofConfiguration id: Int) {
+        if let index = data.assets.firstIndex(where: { $0.id == id }) { data.assets[index].assetTypeName = name }
+    }
+
+    public func leakConfiguration(_ id: Int, intoListingOf client: Int) { leaked[client, default: []].insert(id) }
+
     public func isConfigurationActive(_ id: Int) -> Bool? { data.assets.first { $0.id == id }.map { !$0.inactive } }
 
     public func deactivationWrites(forClient id: Int) -> Int {
@@ -118,7 +126,7 @@ public actor HaloSimulator: SimulatedTenant {
         let segments = path.dropFirst(5).split(separator: "/").map(String.init)
         if let fault = faults.take(method: request.method, path: segments.joined(separator: "/"), query: request.query) {
             var response = SimulatedResponse.json(fault.status, ["ClassName": "Injected", "Message": "Injected fault \(fault.status)"])
-            if let seconds = fault.retryAfterSeconds { response.headers.append(("Retry-After", String(seconds))) }
+            if let retryAfter = fault.retryAfter { response.headers.append(("Retry-After", retryAfter)) }
             return response
         }
         switch (request.method, segments.first, segments.count) {
@@ -185,7 +193,8 @@ public actor HaloSimulator: SimulatedTenant {
         var rows = data.assets.sorted { $0.id < $1.id }
         if let clientText = request.query["client_id"] {
             guard let clientID = Int(clientText) else { return .json(400, ["client_id": "The value '\(clientText)' is not valid."]) }
-            rows = rows.filter { $0.clientID == clientID }
+            let leakedIDs = leaked[clientID] ?? []
+            rows = rows.filter { $0.clientID == clientID || leakedIDs.contains($0.id) }
         }
         rows = rows.filter { visible(inactive: $0.inactive, request) }
         guard request.query["pageinate"]?.lowercased() == "true" else {
