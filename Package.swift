@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "psa-offboarder", targets: ["PSAOffboarderCLI"]),
         .executable(name: "psa-offboarder-bench", targets: ["OffboardingBenchmarks"]),
+        .executable(name: "psa-offboarder-fuzz", targets: ["OffboardingFuzzRunner"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -101,6 +102,7 @@ let package = Package(
             name: "OffboardingHTTPAPI",
             dependencies: [
                 "OffboardingCore",
+                "PSAHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -150,6 +152,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Fuzzing (scripts/fuzz): every parser of outside input as a function of bytes, and the
+        // libFuzzer runner; the regression suite replays the corpus through the same targets.
+        .target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"),
+        .target(
+            name: "OffboardingFuzzTargets",
+            dependencies: [
+                "OffboardingCore", "OffboardingHTTPAPI", "OffboardingService", "PSAAutotask", "PSAConnectWise", "PSAHalo", "PSAHTTP",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Fuzz/Targets"
+        ),
+        .executableTarget(
+            name: "OffboardingFuzzRunner",
+            dependencies: ["CFuzzerDriver", "OffboardingFuzzTargets"],
+            path: "Fuzz/Runner"
+        ),
         .target(
             name: "OffboardingTestSupport",
             dependencies: ["OffboardingService", "PSAAutotask", "PSAConnectWise", "PSAHalo", "PSASimulators"],
@@ -186,6 +204,7 @@ let package = Package(
                 "OffboardingHTTPAPI", "OffboardingService", "OffboardingTestSupport", "PSAHTTP", "PSAOffboarderCLI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -333,6 +333,12 @@ public final class KafkaConsumer: Sendable {
                 context.onRebalance?(.assigned(changed))
             case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
                 context.onRebalance?(.revoked(changed))
+                // What was stored while the partitions were ours is committed before they go, so
+                // that their next owner starts after it rather than at the last auto-commit.
+                let commit = rd_kafka_commit(handle, nil, 0)
+                if commit != RD_KAFKA_RESP_ERR_NO_ERROR && commit != RD_KAFKA_RESP_ERR__NO_OFFSET {
+                    context.logger.warning("commit before revocation failed", metadata: ["kafka.error": "\(RDKafkaError.describe(commit))"])
+                }
                 context.assignment.withLock { $0.current.subtract(changed) }
                 context.logger.info("partitions revoked", metadata: ["kafka.partitions": "\(changed.map(\.description))"])
                 if cooperative {

@@ -39,15 +39,15 @@ public final class OffboarderRuntime: Sendable {
                 .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
             ]
             if let http = configuration.http {
-                let environmentTokens = (ProcessInfo.processInfo.environment["PSA_OFFBOARDER_API_TOKENS"] ?? "")
-                    .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
                 let webhooks = configuration.webhooks
+                let connectWiseCompany: String? = if case .connectwise(let cw) = configuration.psa { cw.companyID } else { nil }
                 let server = OffboardingHTTPServer(
                     configuration: .init(
-                        host: http.host, port: http.port, apiTokens: http.apiTokens + environmentTokens,
+                        host: http.host, port: http.port, apiTokens: http.apiTokens,
                         webhooks: .init(
-                            connectWiseKeyURLHosts: webhooks.connectWiseKeyURLHosts, autotaskSecret: webhooks.autotaskSecret,
-                            haloUsername: webhooks.haloCredentials?.username, haloPassword: webhooks.haloCredentials?.password)),
+                            connectWiseKeyURLHosts: webhooks.connectWiseKeyURLHosts, connectWiseCompanyID: connectWiseCompany,
+                            autotaskSecret: webhooks.autotaskSecret, haloUsername: webhooks.haloCredentials?.username,
+                            haloPassword: webhooks.haloCredentials?.password)),
                     backend: backend, httpClient: httpClient, logger: logger)
                 self.httpServer = server
                 services.append(.init(service: server, failureTerminationBehavior: .gracefullyShutdownGroup))
@@ -87,9 +87,11 @@ public final class OffboarderRuntime: Sendable {
     }
 
     /// An HTTP client whose connection pool does not cap the deactivation bound: async-http-client
-    /// keeps 8 connections per host by default, which would quietly serialise a higher bound.
+    /// keeps 8 connections per host by default, which would quietly serialise a higher bound. It
+    /// follows no redirect: a redirect would carry the PSA's credentials (and a webhook key fetch)
+    /// to wherever the answer points, and the adapters report it as an error instead.
     public static func makeHTTPClient(maxConcurrentUpdates: Int) -> HTTPClient {
-        var configuration = HTTPClient.Configuration()
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.connectionPool = .init(
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, maxConcurrentUpdates + 2))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -112,7 +114,8 @@ public final class OffboarderRuntime: Sendable {
             psa: client,
             configuration: .init(
                 maxConcurrentUpdates: configuration.maxConcurrentUpdates, scope: configuration.scope,
-                writeReasonToNotes: configuration.writeReasonToNotes, approvalLifetime: configuration.approvalLifetime),
+                writeReasonToNotes: configuration.writeReasonToNotes, approvalLifetime: configuration.approvalLifetime,
+                policy: configuration.policy),
             logger: logger)
     }
 
@@ -163,25 +166,63 @@ public final class OffboarderRuntime: Sendable {
         return try outcome.get()
     }
 
-    /// One client now (`run`): offboards it, publishes the result to the results topic and returns it.
+    /// What `run` did: the result, and why it (or its approval) could not be published, if so.
+    public struct ManualRun: Sendable {
+        public var result: OffboardingResult
+        /// Set when the result was produced but not published; the result is still the truth.
+        public var publishFailure: String?
+    }
+
+    /// One client now (`run`): checks that Kafka answers before anything is written to the PSA,
+    /// offboards the client, keeps a pending approval on the approvals topic (as the service
+    /// does, so that it can be approved later), and publishes the result to the results topic.
+    /// - Throws: when Kafka cannot be reached before the run; nothing was written then.
     public static func runOnce(
         request: OffboardingRequest, configuration: OffboarderConfiguration, logger: Logger
-    ) async throws -> OffboardingResult {
-        let httpClient = makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
-        let client = makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
-        let result = await makeOffboarder(configuration, client: client, logger: logger).run(request)
-        try await httpClient.shutdown()
+    ) async throws -> ManualRun {
         let producer = try KafkaProducer(configuration: producerConfiguration(configuration), logger: logger)
+        let topics = configuration.kafka.topics
         do {
-            try await producer.send(
-                KafkaOutgoingRecord(
-                    topic: configuration.kafka.topics.results, key: result.clientID, value: try ResultEncoding.encode(result),
-                    headers: [KafkaHeader(key: "content-type", string: "application/json")]))
+            // A result that cannot be published after the PSA was changed would be known to nobody.
+            _ = try await producer.partitionCount(of: topics.results, timeout: .seconds(10))
+            if request.options.requireApproval || configuration.defaults.requireApproval || configuration.scope.maxConfigs != nil {
+                _ = try await producer.partitionCount(of: topics.approvals, timeout: .seconds(10))
+            }
         } catch {
             await producer.shutdown()
-            throw error
+            throw KafkaUnreachable(bootstrapServers: configuration.kafka.bootstrapServers, detail: "\(error)")
+        }
+        let httpClient = makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
+        let client = makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
+        let outcome = await makeOffboarder(configuration, client: client, logger: logger).runDetailed(request)
+        try? await httpClient.shutdown()
+        var run = ManualRun(result: outcome.result)
+        do {
+            if let approval = outcome.pendingApproval {
+                // Kept before the result is visible, as the service does.
+                try await producer.send(
+                    KafkaOutgoingRecord(
+                        topic: topics.approvals, key: approval.approvalID, value: ApprovalMessage.record(approval).encoded(),
+                        headers: [KafkaHeader(key: "content-type", string: "application/json")]))
+            }
+            try await producer.send(
+                KafkaOutgoingRecord(
+                    topic: topics.results, key: outcome.result.clientID, value: try ResultEncoding.encode(outcome.result),
+                    headers: [KafkaHeader(key: "content-type", string: "application/json")]))
+        } catch {
+            run.publishFailure = "the result could not be published to \(topics.results): \(error)"
         }
         await producer.shutdown()
-        return result
+        return run
+    }
+}
+
+/// Kafka did not answer before a manual run; nothing was written to the PSA.
+public struct KafkaUnreachable: Error, CustomStringConvertible {
+    public var bootstrapServers: String
+    public var detail: String
+
+    public var description: String {
+        "Kafka at \(bootstrapServers) did not answer (\(detail)); nothing was written to the PSA"
     }
 }

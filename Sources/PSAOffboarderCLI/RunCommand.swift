@@ -22,13 +22,17 @@ struct RunCommand: AsyncParsableCommand {
     var clientName: String?
     @Flag(name: .customLong("dry-run"), help: "List what would be deactivated; change nothing.")
     var dryRun = false
-    @Flag(name: .customLong("require-approval"), help: "List the configurations as pending approval; change nothing.")
+    @Flag(
+        name: .customLong("require-approval"),
+        help: "List the configurations as pending approval and keep the approval on the approvals topic; change nothing until it is approved.")
     var requireApproval = false
     @Flag(name: .customLong("include-archived"), help: "List archived (already inactive) configurations too.")
     var includeArchived = false
     @Option(name: .long, help: "Why the client is offboarded; kept in the result.")
     var reason: String?
-    @Option(name: .customLong("offboarded-status"), help: "A company status that counts as offboarded (repeatable).")
+    @Option(
+        name: .customLong("offboarded-status"),
+        help: "A company status that counts as offboarded (repeatable); only some of criteria.offboarded_statuses, unless criteria.allow_request_override.")
     var offboardedStatuses: [String] = []
 
     func validate() throws {
@@ -48,8 +52,13 @@ struct RunCommand: AsyncParsableCommand {
         let request = OffboardingRequest(
             eventID: UUID().uuidString.lowercased(), trigger: .manual,
             client: clientID.map(ClientReference.id) ?? .name(clientName ?? ""), options: overrides.resolved(defaults: configuration.defaults))
-        let result = try await OffboarderRuntime.runOnce(request: request, configuration: configuration, logger: logger)
-        print(String(decoding: try ResultEncoding.encode(result, pretty: true), as: UTF8.self))
-        if !result.success { throw ExitCode(1) }
+        let run = try await OffboarderRuntime.runOnce(request: request, configuration: configuration, logger: logger)
+        // Printed whatever happened to publishing: the PSA has been changed, and this is what changed.
+        print(String(decoding: try ResultEncoding.encode(run.result, pretty: true), as: UTF8.self))
+        if let failure = run.publishFailure {
+            FileHandle.standardError.write(Data("psa-offboarder: \(failure)\n".utf8))
+            throw ExitCode(1)
+        }
+        if !run.result.success { throw ExitCode(1) }
     }
 }

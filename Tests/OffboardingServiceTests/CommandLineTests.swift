@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import OffboardingCore
 import OffboardingKafka
 import OffboardingService
 import OffboardingTestSupport
@@ -98,6 +99,68 @@ struct CommandLineTests {
         // Both results also went to the results topic for billing and alerting.
         try await published.wait(timeout: .seconds(30), for: "2 published results") { $0.count >= 2 }
         await published.stop()
+        await server.stop()
+    }
+
+    /// A ConnectWise sandbox and a configuration file for `run` against `bootstrapServers`.
+    func manualRunSetUp(bootstrapServers: String) async throws -> (ConnectWiseSimulator, SimulatorServer, String, [String: String]) {
+        let simulator = ConnectWiseSimulator(data: .sample())
+        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())
+        let credentials = ConnectWiseSimulator.Credentials.sandbox
+        let yaml = """
+            kafka:
+              bootstrap_servers: "\(bootstrapServers)"
+              group_id: cli
+              topics: {events: e, results: \(PipelineHarness.topics.results), dead_letter: d, approvals: \(PipelineHarness.topics.approvals)}
+              properties: {"socket.connection.setup.timeout.ms": "2000"}
+            psa:
+              kind: connectwise
+              base_url: "\(server.baseURL)\(ConnectWiseSimulator.apiPath)"
+              connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
+            """
+        let environment = [
+            "CW_PUBLIC_KEY": credentials.publicKey, "CW_PRIVATE_KEY": credentials.privateKey, "CW_CLIENT_ID": credentials.clientID,
+        ]
+        return (simulator, server, try configFile(yaml), environment)
+    }
+
+    @Test func runWithRequireApprovalKeepsTheApprovalOnTheApprovalsTopic() async throws {
+        let logger = Logger.test()
+        let cluster = try KafkaTestCluster(logger: logger)
+        try cluster.createTopic(PipelineHarness.topics.results, partitions: 1)
+        try cluster.createTopic(PipelineHarness.topics.approvals, partitions: 1)
+        let (simulator, server, file, environment) = try await manualRunSetUp(bootstrapServers: cluster.bootstrapServers)
+        let approvals = try TopicCollector(
+            bootstrapServers: cluster.bootstrapServers, partitions: [.init(topic: PipelineHarness.topics.approvals, partition: 0)], logger: logger)
+        let pending = try await run(["run", "--config", file, "--client-name", "Northwind Traders", "--require-approval"], environment: environment)
+        #expect(pending.status == 0, "stderr: \(pending.stderr)")
+        let result = try ValidatedResult.decode(Array(pending.stdout.utf8))
+        let approvalID = try #require(result.approval?.id)
+        #expect(result.configs.allSatisfy { $0.action == .pendingApproval })
+        // The approval the result points to exists, where the service reads approvals from.
+        let records = try await approvals.wait(timeout: .seconds(30), for: "the approval") { $0.contains { $0.keyString == approvalID } }
+        let record = try #require(records.first { $0.keyString == approvalID })
+        guard case .record(let approval) = try ApprovalMessage.decode(record.value) else {
+            Issue.record("not an approval record")
+            return
+        }
+        #expect(approval.state == .pending && approval.configs.count == result.configs.count && approval.eventID == result.eventID)
+        #expect(await simulator.deactivationWrites(forClient: 23456) == 0)
+        await approvals.stop()
+        await server.stop()
+    }
+
+    @Test func runFailsFastWithoutKafkaAndWritesNothing() async throws {
+        // Nothing listens on port 1 of loopback.
+        let (simulator, server, file, environment) = try await manualRunSetUp(bootstrapServers: "127.0.0.1:1")
+        let started = ContinuousClock.now
+        let failed = try await run(["run", "--config", file, "--client-name", "Northwind Traders"], environment: environment)
+        #expect(failed.status == 1)
+        #expect(failed.stdout.isEmpty)
+        #expect(failed.stderr.contains("Kafka at 127.0.0.1:1 did not answer") && failed.stderr.contains("nothing was written"), "\(failed.stderr)")
+        #expect(await simulator.deactivationWrites(forClient: 23456) == 0)
+        #expect(await simulator.requestCount == 0, "the PSA was not even asked")
+        #expect(ContinuousClock.now - started < .seconds(60))
         await server.stop()
     }
 

@@ -43,7 +43,7 @@ import Testing
         (contractExample.replacingOccurrences(of: "group_id: psa-offboarder", with: "group_id: psa-offboarder\n  group: typo"), "kafka.group: is not a known key"),
         (contractExample.replacingOccurrences(of: "dry_run: false", with: "dry_run: maybe"), "defaults.dry_run: must be true or false"),
         (contractExample.replacingOccurrences(of: "kind: connectwise", with: "kind: servicenow"), "psa.kind: must be connectwise"),
-        (contractExample.replacingOccurrences(of: "https://api-na", with: "ftp://api-na"), "psa.base_url: must be an http(s) URL"),
+        (contractExample.replacingOccurrences(of: "https://api-na", with: "ftp://api-na"), "psa.base_url: it is not an http(s) URL with a host"),
         (contractExample.replacingOccurrences(of: "${CW_CLIENT_ID}", with: "${CW_MISSING}"), "psa.connectwise.client_id: the environment variable CW_MISSING is not set"),
         (contractExample.replacingOccurrences(of: "  group_id: psa-offboarder\n", with: ""), "kafka.group_id: is required"),
         ("kafka: [1, 2", "not valid YAML"),

@@ -1,3 +1,4 @@
+import Dispatch
 import OffboardingKafka
 @testable import OffboardingService
 import Testing
@@ -34,5 +35,39 @@ import Testing
     @Test func recordsOfPartitionsNotAssignedAreNotTracked() {
         let tracker = OffsetTracker()
         #expect(tracker.begin(record(1, partition: 7)) == nil)
+    }
+
+    @Test func aRevocationWaitsForRunningRecordsAndLeavesQueuedOnesToTheNextOwner() async throws {
+        let tracker = OffsetTracker()
+        let partition = KafkaTopicPartition(topic: "t", partition: 2)
+        tracker.assign([partition])
+        let running = try #require(tracker.begin(record(20, partition: 2)))
+        let queued = try #require(tracker.begin(record(21, partition: 2)))
+        #expect(tracker.start(running))
+        // The rebalance callback blocks its own thread: run it off the cooperative pool.
+        let revocation = Task {
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async { continuation.resume(returning: tracker.revoke([partition], grace: .seconds(30))) }
+            }
+        }
+        // Once the revocation has begun, the queued record is not started...
+        while !tracker.isRevoking(partition) { await Task.yield() }
+        #expect(!tracker.start(queued))
+        // ...and the running one still stores its offset: the partition is ours until it finishes.
+        #expect(tracker.finish(running) == .store(21))
+        let outcome = await revocation.value
+        #expect(outcome.awaited == 1 && outcome.unfinished == 0)
+        #expect(tracker.finish(queued) == .revoked)
+    }
+
+    @Test func aRevocationGivesUpOnARecordRunningPastItsGrace() throws {
+        let tracker = OffsetTracker()
+        let partition = KafkaTopicPartition(topic: "t", partition: 3)
+        tracker.assign([partition])
+        let running = try #require(tracker.begin(record(7, partition: 3)))
+        #expect(tracker.start(running))
+        let outcome = tracker.revoke([partition], grace: .milliseconds(50))
+        #expect(outcome.awaited == 1 && outcome.unfinished == 1)
+        #expect(tracker.finish(running) == .revoked, "finished after the partition moved: not stored")
     }
 }

@@ -76,6 +76,15 @@ public struct OffboarderConfiguration: Sendable {
     public var scope = OffboardingScope()
     /// `notes.write_reason`: write the reason onto each deactivated configuration (where the PSA has notes).
     public var writeReasonToNotes = true
+    /// `criteria.allow_request_override`: a request may name offboarded statuses beyond the
+    /// configured ones (off: it may only narrow them).
+    public var allowRequestOverride = false
+
+    /// The criteria and approval rule every request is held to.
+    public var policy: OffboardingPolicy {
+        OffboardingPolicy(
+            offboardedStatuses: defaults.offboardedStatuses, allowRequestOverride: allowRequestOverride, requireApproval: defaults.requireApproval)
+    }
     /// `approvals.expire_after`: how long an approval stays open.
     public var approvalLifetime: Duration = .seconds(72 * 3600)
     /// How often approvals past their expiry are looked for (not in the file: tests shorten it).
@@ -130,6 +139,7 @@ public struct OffboarderConfiguration: Sendable {
     }
 
     public static func parse(yaml: String, environment: [String: String]) throws(ConfigurationError) -> Self {
+        let (hour, day, week) = (Duration.seconds(3600), Duration.seconds(86_400), Duration.seconds(7 * 86_400))
         let root = try ConfigurationReader.load(yaml: yaml, environment: environment)
             .allowing(["kafka", "psa", "criteria", "defaults", "rate_limit", "retry", "http", "webhooks", "approvals", "schedule", "scope", "notes"])
 
@@ -171,15 +181,15 @@ public struct OffboarderConfiguration: Sendable {
             "topic_max_attempts", "topic_initial_delay", "topic_max_delay",
         ]) {
             retryTopicMaxAttempts = try section.int("topic_max_attempts", range: 1...100) ?? retryTopicMaxAttempts
-            retryTopicInitialDelay = try section.duration("topic_initial_delay") ?? retryTopicInitialDelay
-            retryTopicMaxDelay = try section.duration("topic_max_delay") ?? retryTopicMaxDelay
-            outageBackoff = try section.duration("outage_backoff") ?? outageBackoff
-            maxOutageBackoff = try section.duration("max_outage_backoff") ?? maxOutageBackoff
+            retryTopicInitialDelay = try section.duration("topic_initial_delay", range: .seconds(1)...week) ?? retryTopicInitialDelay
+            retryTopicMaxDelay = try section.duration("topic_max_delay", range: .seconds(1)...week) ?? retryTopicMaxDelay
+            outageBackoff = try section.duration("outage_backoff", range: .milliseconds(1)...hour) ?? outageBackoff
+            maxOutageBackoff = try section.duration("max_outage_backoff", range: .milliseconds(1)...hour) ?? maxOutageBackoff
             http.maxAttempts = try section.int("max_attempts", range: 1...100) ?? http.maxAttempts
-            http.initialBackoff = try section.duration("initial_backoff") ?? http.initialBackoff
-            http.maxBackoff = try section.duration("max_backoff") ?? http.maxBackoff
-            http.budget = try section.duration("budget") ?? http.budget
-            http.maxRetryAfter = try section.duration("max_retry_after") ?? http.maxRetryAfter
+            http.initialBackoff = try section.duration("initial_backoff", range: .zero...hour) ?? http.initialBackoff
+            http.maxBackoff = try section.duration("max_backoff", range: .zero...hour) ?? http.maxBackoff
+            http.budget = try section.duration("budget", range: .seconds(1)...day) ?? http.budget
+            http.maxRetryAfter = try section.duration("max_retry_after", range: .zero...day) ?? http.maxRetryAfter
             try section.finish()
         }
 
@@ -187,7 +197,7 @@ public struct OffboarderConfiguration: Sendable {
         if let section = try root.section("rate_limit")?.allowing(["max_concurrent_updates", "requests", "per", "max_in_flight"]) {
             maxConcurrentUpdates = try section.int("max_concurrent_updates", range: 1...256) ?? 8
             let requests = try section.int("requests", range: 0...1_000_000)
-            let per = try section.duration("per")
+            let per = try section.duration("per", range: .milliseconds(1)...day)
             guard (requests == nil) == (per == nil) else {
                 throw ConfigurationError(key: section.keyPath(requests == nil ? "requests" : "per"), "goes with rate_limit.\(requests == nil ? "per" : "requests")")
             }
@@ -207,7 +217,7 @@ public struct OffboarderConfiguration: Sendable {
         switch kind {
         case .connectwise:
             let baseURL = try psaSection.requiredString("base_url")
-            try requireHTTPURL(baseURL, key: psaSection.keyPath("base_url"))
+            try requirePSAURL(baseURL, key: psaSection.keyPath("base_url"))
             let cw = try psaSection.requiredSection("connectwise")
                 .allowing(["company_id", "public_key", "private_key", "client_id", "inactive_status"])
             psa = .connectwise(
@@ -221,24 +231,24 @@ public struct OffboarderConfiguration: Sendable {
             try cw.finish()
         case .autotask:
             let baseURL = try psaSection.string("base_url")
-            if let baseURL { try requireHTTPURL(baseURL, key: psaSection.keyPath("base_url")) }
+            if let baseURL { try requirePSAURL(baseURL, key: psaSection.keyPath("base_url")) }
             let at = try psaSection.requiredSection("autotask")
                 .allowing(["api_integration_code", "username", "secret", "zone_information_url"])
             var autotask = AutotaskClient.Configuration(
                 baseURL: baseURL, apiIntegrationCode: try at.requiredString("api_integration_code"),
                 username: try at.requiredString("username"), secret: try at.requiredString("secret"), http: http)
             if let zone = try at.string("zone_information_url") {
-                try requireHTTPURL(zone, key: at.keyPath("zone_information_url"))
+                try requirePSAURL(zone, key: at.keyPath("zone_information_url"))
                 autotask.zoneInformationURL = zone
             }
             try at.finish()
             psa = .autotask(autotask)
         case .halopsa:
             let baseURL = try psaSection.requiredString("base_url")
-            try requireHTTPURL(baseURL, key: psaSection.keyPath("base_url"))
+            try requirePSAURL(baseURL, key: psaSection.keyPath("base_url"))
             let halo = try psaSection.requiredSection("halopsa").allowing(["client_id", "client_secret", "tenant", "auth_url", "scope"])
             let authURL = try halo.string("auth_url") ?? (baseURL.hasSuffix("/") ? baseURL + "auth" : baseURL + "/auth")
-            try requireHTTPURL(authURL, key: halo.keyPath("auth_url"))
+            try requirePSAURL(authURL, key: halo.keyPath("auth_url"))
             psa = .halopsa(
                 HaloClient.Configuration(
                     baseURL: baseURL, authURL: authURL, clientID: try halo.requiredString("client_id"),
@@ -249,7 +259,9 @@ public struct OffboarderConfiguration: Sendable {
         try psaSection.finish()
 
         var statuses = ["Inactive", "Offboarded"]
-        if let criteria = try root.section("criteria")?.allowing(["offboarded_statuses"]) {
+        var allowRequestOverride = false
+        if let criteria = try root.section("criteria")?.allowing(["offboarded_statuses", "allow_request_override"]) {
+            allowRequestOverride = try criteria.bool("allow_request_override") ?? false
             if let list = try criteria.stringList("offboarded_statuses") {
                 guard !list.isEmpty, !list.contains(where: \.isEmpty) else {
                     throw ConfigurationError(key: criteria.keyPath("offboarded_statuses"), "must list at least one non-empty status")
@@ -266,7 +278,8 @@ public struct OffboarderConfiguration: Sendable {
             try section.finish()
         }
         var configuration = OffboarderConfiguration(kafka: kafka, psa: psa, defaults: defaults, maxConcurrentUpdates: maxConcurrentUpdates)
-        try readSafeguards(root, into: &configuration)
+        configuration.allowRequestOverride = allowRequestOverride
+        try readSafeguards(root, environment: environment, into: &configuration)
         try root.finish()
         configuration.outageBackoff = outageBackoff
         configuration.maxOutageBackoff = max(outageBackoff, maxOutageBackoff)
@@ -277,7 +290,12 @@ public struct OffboarderConfiguration: Sendable {
     }
 
     /// `http`, `webhooks`, `approvals`, `schedule`, `scope` and `notes`.
-    private static func readSafeguards(_ root: ConfigurationReader, into configuration: inout OffboarderConfiguration) throws(ConfigurationError) {
+    /// The shortest API token accepted, from the file or the environment.
+    static let minimumTokenLength = 16
+
+    private static func readSafeguards(
+        _ root: ConfigurationReader, environment: [String: String], into configuration: inout OffboarderConfiguration
+    ) throws(ConfigurationError) {
         if let http = try root.section("http")?.allowing(["listen", "api_tokens"]) {
             let listen = try http.requiredString("listen")
             guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port),
@@ -286,15 +304,25 @@ public struct OffboarderConfiguration: Sendable {
                 throw ConfigurationError(key: http.keyPath("listen"), "must be host:port, such as 127.0.0.1:8080, not \"\(listen)\"")
             }
             let tokens = try http.stringList("api_tokens") ?? []
-            if let short = tokens.first(where: { $0.count < 16 }) {
-                throw ConfigurationError(key: http.keyPath("api_tokens"), "holds a token of \(short.count) characters; use at least 16")
+            if let short = tokens.first(where: { $0.count < minimumTokenLength }) {
+                throw ConfigurationError(key: http.keyPath("api_tokens"), "holds a token of \(short.count) characters; use at least \(minimumTokenLength)")
+            }
+            // Tokens from the environment meet the same rule: a short one would be as easy to guess.
+            let environmentTokens = (environment["PSA_OFFBOARDER_API_TOKENS"] ?? "")
+                .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if let short = environmentTokens.first(where: { $0.count < minimumTokenLength }) {
+                throw ConfigurationError(key: "PSA_OFFBOARDER_API_TOKENS", "holds a token of \(short.count) characters; use at least \(minimumTokenLength)")
             }
             var host = String(listen[..<colon])
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            configuration.http = HTTP(host: host, port: port, apiTokens: tokens)
+            configuration.http = HTTP(host: host, port: port, apiTokens: tokens + environmentTokens)
             try http.finish()
         }
         if let webhooks = try root.section("webhooks")?.allowing(["connectwise", "autotask", "halopsa"]) {
+            // A webhook of another PSA would put that PSA's company ids into this one's pipeline.
+            for other in PSAKind.allCases where other != configuration.psa.kind && webhooks.contains(other.rawValue) {
+                throw ConfigurationError(key: webhooks.keyPath(other.rawValue), "does not go with psa.kind \(configuration.psa.kind)")
+            }
             if let cw = try webhooks.section("connectwise")?.allowing(["key_url_hosts"]) {
                 guard let hosts = try cw.stringList("key_url_hosts"), !hosts.isEmpty, !hosts.contains(where: \.isEmpty) else {
                     throw ConfigurationError(key: cw.keyPath("key_url_hosts"), "must list at least one host")
@@ -313,8 +341,7 @@ public struct OffboarderConfiguration: Sendable {
             try webhooks.finish()
         }
         if let approvals = try root.section("approvals")?.allowing(["expire_after"]) {
-            if let lifetime = try approvals.duration("expire_after") {
-                guard lifetime > .zero else { throw ConfigurationError(key: approvals.keyPath("expire_after"), "must be longer than 0") }
+            if let lifetime = try approvals.duration("expire_after", range: .seconds(1)...ConfigurationReader.longestDuration) {
                 configuration.approvalLifetime = lifetime
             }
             try approvals.finish()
@@ -336,14 +363,21 @@ public struct OffboarderConfiguration: Sendable {
             try scope.finish()
         }
         if let notes = try root.section("notes")?.allowing(["write_reason"]) {
-            configuration.writeReasonToNotes = try notes.bool("write_reason") ?? true
+            let writeReason = try notes.bool("write_reason")
+            // Asked for explicitly where the adapter cannot write notes: refused, never ignored.
+            if writeReason == true, configuration.psa.kind != .connectwise {
+                throw ConfigurationError(
+                    key: notes.keyPath("write_reason"), "\(configuration.psa.kind) configurations have no notes field this service writes; remove the key or set it to false")
+            }
+            configuration.writeReasonToNotes = writeReason ?? true
             try notes.finish()
         }
     }
 
-    private static func requireHTTPURL(_ text: String, key: String) throws(ConfigurationError) {
-        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-            throw ConfigurationError(key: key, "must be an http(s) URL, not \"\(text)\"")
+    /// PSA credentials go to this URL: https, or http to a loopback host only.
+    private static func requirePSAURL(_ text: String, key: String) throws(ConfigurationError) {
+        if let why = PSAOrigin.refusal(of: text) {
+            throw ConfigurationError(key: key, "\(why), not \"\(text)\"")
         }
     }
 }

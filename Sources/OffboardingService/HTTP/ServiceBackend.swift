@@ -8,16 +8,27 @@ import Synchronization
 final class ServiceBackend: OffboardingBackend {
     let psa: PSAKind
     let defaults: OffboardingOptions
+    let policy: OffboardingPolicy
     private let client: any PSAClient
     private let producer: KafkaProducer
     private let pipeline: OffboardingPipeline
     private let topics: OffboarderConfiguration.Topics
-    /// The last PSA probe, reused for a while so that frequent probes do not spend the PSA's rate limit.
-    private let lastProbe = Mutex<(at: ContinuousClock.Instant, check: HealthCheck)?>(nil)
+    private struct ProbeState {
+        var last: (at: ContinuousClock.Instant, check: HealthCheck)?
+        var running: Task<HealthCheck, Never>?
+    }
+
+    private enum ProbeLookup {
+        case cached(HealthCheck)
+        case running(Task<HealthCheck, Never>)
+    }
+
+    private let lastProbe = Mutex(ProbeState())
 
     init(configuration: OffboarderConfiguration, client: any PSAClient, producer: KafkaProducer, pipeline: OffboardingPipeline) {
         self.psa = configuration.psa.kind
         self.defaults = configuration.defaults
+        self.policy = configuration.policy
         self.client = client
         self.producer = producer
         self.pipeline = pipeline
@@ -54,13 +65,15 @@ final class ServiceBackend: OffboardingBackend {
         return HealthCheck(ok: health.isLive, detail: health.description)
     }
 
+    /// Unauthenticated, so nothing in it may help an outsider: details name the check that failed
+    /// and the contract's error code, never PSA error text, URLs or broker addresses.
     func readiness() async -> [String: HealthCheck] {
         var checks: [String: HealthCheck] = [:]
         do {
             let partitions = try await producer.partitionCount(of: topics.events, timeout: .seconds(3))
-            checks["kafka"] = HealthCheck(ok: true, detail: "\(topics.events) has \(partitions) partitions")
+            checks["kafka"] = HealthCheck(ok: true, detail: "the events topic has \(partitions) partitions")
         } catch {
-            checks["kafka"] = HealthCheck(ok: false, detail: "metadata of \(topics.events) not fetched: \(error)")
+            checks["kafka"] = HealthCheck(ok: false, detail: "the events topic's metadata could not be fetched")
         }
         checks["psa"] = await probePSA()
         let health = pipeline.health()
@@ -76,16 +89,38 @@ final class ServiceBackend: OffboardingBackend {
         return checks
     }
 
+    /// Probes spend the PSA's rate budget, and anyone may ask for readiness: one probe runs at a
+    /// time, and its answer is reused for `probeLifetime`.
     private func probePSA() async -> HealthCheck {
-        if let last = lastProbe.withLock({ $0 }), ContinuousClock.now - last.at < .seconds(10) { return last.check }
-        let check: HealthCheck
-        do {
-            try await client.probe()
-            check = HealthCheck(ok: true, detail: "\(psa) answered")
-        } catch {
-            check = HealthCheck(ok: false, detail: "\(psa): \(error.code): \(error.message)")
+        let lookup = lastProbe.withLock { state -> ProbeLookup in
+            if let running = state.running { return .running(running) }
+            if let last = state.last, ContinuousClock.now - last.at < Self.probeLifetime { return .cached(last.check) }
+            let (client, psa) = (self.client, self.psa)
+            let running = Task { () -> HealthCheck in
+                do throws(PSAError) {
+                    try await client.probe()
+                    return HealthCheck(ok: true, detail: "\(psa) answered")
+                } catch {
+                    return HealthCheck(ok: false, detail: "\(psa) probe failed: \(error.code)")
+                }
+            }
+            state.running = running
+            return .running(running)
         }
-        lastProbe.withLock { $0 = (.now, check) }
-        return check
+        switch lookup {
+        case .cached(let check):
+            return check
+        case .running(let probe):
+            let check = await probe.value
+            lastProbe.withLock { state in
+                if state.running == probe {
+                    state.running = nil
+                    state.last = (.now, check)
+                }
+            }
+            return check
+        }
     }
+
+    static let probeLifetime = Duration.seconds(10)
 }

@@ -48,6 +48,8 @@ public final class OffboardingPipeline: Service, Sendable {
         public var pollStallTimeout: Duration
         /// Work in flight is stalled when no record finished and no PSA call returned for this long.
         public var progressStallTimeout: Duration
+        /// How long a revocation waits for the revoked partitions' running records to finish.
+        public var revocationGrace: Duration = .seconds(15)
 
         public init(
             consumer: KafkaConsumer.Configuration, topics: OffboarderConfiguration.Topics, psa: PSAKind, defaults: OffboardingOptions,
@@ -102,10 +104,20 @@ public final class OffboardingPipeline: Service, Sendable {
         self.logger = logger
         let tracker = OffsetTracker()
         self.tracker = tracker
+        let grace = configuration.revocationGrace
+        let statistics = self.statistics
         let rebalance: @Sendable (KafkaConsumer.RebalanceEvent) -> Void = { event in
             switch event {
-            case .assigned(let partitions): tracker.assign(partitions)
-            case .revoked(let partitions): tracker.revoke(partitions)
+            case .assigned(let partitions):
+                tracker.assign(partitions)
+            case .revoked(let partitions):
+                // Runs in the rebalance callback, on the consumer's own queue: waiting here holds
+                // the rebalance until running records have stored their offsets.
+                let (awaited, unfinished) = tracker.revoke(partitions, grace: grace)
+                statistics.update { $0.awaitedAtRevocation += awaited }
+                if unfinished > 0 {
+                    logger.warning("partitions revoked with records still running; their next owner runs them again", metadata: ["pipeline.records": "\(unfinished)"])
+                }
             }
         }
         self.consumer = try KafkaConsumer(configuration: configuration.consumer, logger: logger, onRebalance: rebalance)
@@ -341,6 +353,11 @@ public final class OffboardingPipeline: Service, Sendable {
     // MARK: One record
 
     private func process(_ work: Work) async {
+        guard tracker.start(work.token) else {
+            // Its partition is being revoked: the next owner reads it from the last commit.
+            statistics.update { $0.leftForNextOwner += 1 }
+            return
+        }
         let record = work.record
         var logger = self.logger
         logger[metadataKey: "kafka.topic"] = "\(record.topic)"
@@ -413,7 +430,9 @@ public final class OffboardingPipeline: Service, Sendable {
             return
         }
         if let due = work.record.headers.last(named: "retry.due")?.stringValue.flatMap(Timestamp.date(from:)) {
-            let wait = due.timeIntervalSinceNow
+            // A due time from the topic is never waited for longer than the longest retry delay.
+            let longest = Double(configuration.retryTopicMaxDelay.components.seconds)
+            let wait = min(due.timeIntervalSinceNow, longest)
             // Only this client's lane waits; other clients and partitions go on.
             if wait > 0, !(await sleepUnlessStopping(.milliseconds(Int64(wait * 1000)))) { return }
         }

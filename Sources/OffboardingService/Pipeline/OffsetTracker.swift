@@ -1,3 +1,4 @@
+import Foundation
 import OffboardingKafka
 import Synchronization
 
@@ -15,6 +16,10 @@ final class OffsetTracker: Sendable {
     private struct PartitionState {
         var generation: Int
         var inFlight: Set<Int64> = []
+        /// Records whose processing started (the rest of `inFlight` is still queued).
+        var running: Set<Int64> = []
+        /// Being revoked: queued records are left for the next owner, running ones are awaited.
+        var revoking = false
         /// One past the highest offset handed out.
         var nextUnseen: Int64?
         var lastStored: Int64?
@@ -26,6 +31,8 @@ final class OffsetTracker: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Wakes a revocation waiting for running records; held around its check so no wake-up is lost.
+    private let revocation = NSCondition()
 
     /// Registers a record as in flight. Nil when its partition is not (or no longer) assigned.
     func begin(_ record: KafkaRecord) -> Token? {
@@ -50,25 +57,70 @@ final class OffsetTracker: Sendable {
         case revoked
     }
 
-    /// Marks a record finished and says what to store.
-    func finish(_ token: Token) -> Finish {
+    /// Called when a record's processing is about to start. False when its partition is being
+    /// revoked or is gone: the record is left unprocessed for the partition's next owner.
+    func start(_ token: Token) -> Bool {
         state.withLock { state in
-            guard var partition = state.partitions[token.partition], partition.generation == token.generation else { return .revoked }
-            guard partition.inFlight.remove(token.offset) != nil else { return .nothing }
-            let committable = partition.inFlight.min() ?? partition.nextUnseen ?? token.offset + 1
-            defer { state.partitions[token.partition] = partition }
-            guard committable > (partition.lastStored ?? Int64.min) else { return .nothing }
-            partition.lastStored = committable
-            return .store(committable)
+            guard let partition = state.partitions[token.partition], partition.generation == token.generation, !partition.revoking else {
+                return false
+            }
+            state.partitions[token.partition]!.running.insert(token.offset)
+            return true
         }
     }
 
-    /// Forgets a partition's position when it is revoked: its records will be redelivered to its
-    /// next owner, and late finishes of the old generation are ignored.
-    func revoke(_ partitions: [KafkaTopicPartition]) {
-        state.withLock { state in
-            for partition in partitions { state.partitions[partition] = nil }
+    /// Marks a record finished and says what to store.
+    func finish(_ token: Token) -> Finish {
+        let (finish, wake) = state.withLock { state -> (Finish, Bool) in
+            guard var partition = state.partitions[token.partition], partition.generation == token.generation else { return (.revoked, false) }
+            partition.running.remove(token.offset)
+            defer { state.partitions[token.partition] = partition }
+            return (Self.finish(token, in: &partition), partition.revoking && partition.running.isEmpty)
         }
+        if wake {
+            revocation.lock()
+            revocation.broadcast()
+            revocation.unlock()
+        }
+        return finish
+    }
+
+    private static func finish(_ token: Token, in partition: inout PartitionState) -> Finish {
+        guard partition.inFlight.remove(token.offset) != nil else { return .nothing }
+        let committable = partition.inFlight.min() ?? partition.nextUnseen ?? token.offset + 1
+        guard committable > (partition.lastStored ?? Int64.min) else { return .nothing }
+        partition.lastStored = committable
+        return .store(committable)
+    }
+
+    /// Revokes partitions: records not started yet are left for the next owner, records running
+    /// are awaited for up to `grace` so that they finish and store their offsets while the
+    /// partitions are still assigned (the next owner then starts after them instead of running
+    /// them a second time, concurrently). Then the partitions' positions are forgotten, and late
+    /// finishes of the old generation are ignored. Blocks: call it from the consumer's own queue
+    /// (the rebalance callback), never from the cooperative pool. Returns how many records were
+    /// running when the revocation began, and how many still were when `grace` ran out.
+    @discardableResult
+    func revoke(_ partitions: [KafkaTopicPartition], grace: Duration = .zero) -> (awaited: Int, unfinished: Int) {
+        let revoked = Set(partitions)
+        func running(_ state: inout State) -> Int {
+            state.partitions.filter { revoked.contains($0.key) }.values.reduce(0) { $0 + $1.running.count }
+        }
+        let awaited = state.withLock { state in
+            for partition in partitions where state.partitions[partition] != nil { state.partitions[partition]!.revoking = true }
+            return running(&state)
+        }
+        let deadline = Date().addingTimeInterval(Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18)
+        revocation.lock()
+        while state.withLock({ running(&$0) }) > 0, Date() < deadline {
+            _ = revocation.wait(until: deadline)
+        }
+        revocation.unlock()
+        let unfinished = state.withLock { state in
+            defer { for partition in partitions { state.partitions[partition] = nil } }
+            return running(&state)
+        }
+        return (awaited, unfinished)
     }
 
     func assign(_ partitions: [KafkaTopicPartition]) {
@@ -78,6 +130,11 @@ final class OffsetTracker: Sendable {
                 state.nextGeneration += 1
             }
         }
+    }
+
+    /// Whether a revocation of the partition has begun and not ended.
+    func isRevoking(_ partition: KafkaTopicPartition) -> Bool {
+        state.withLock { $0.partitions[partition]?.revoking == true }
     }
 
     /// Records begun and not finished, over all partitions.

@@ -28,6 +28,10 @@ public final class PipelineStatistics: Sendable {
         public var outageRetries = 0
         /// Records fetched but given up at shutdown before they started (redelivered later).
         public var abandonedAtShutdown = 0
+        /// Records not started because their partition was being revoked (its next owner runs them).
+        public var leftForNextOwner = 0
+        /// Records running on partitions being revoked, which the revocation waited for.
+        public var awaitedAtRevocation = 0
         /// Approvals written pending, and final states (approved, rejected, expired) written.
         public var approvalsRequested = 0
         public var approvalsDecided = 0
