@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // The one place that sees librdkafka's C API (Debian: librdkafka-dev).
@@ -159,6 +160,7 @@ let package = Package(
             name: "OffboardingFuzzTargets",
             dependencies: [
                 "OffboardingCore", "OffboardingHTTPAPI", "OffboardingService", "PSAAutotask", "PSAConnectWise", "PSAHalo", "PSAHTTP",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Fuzz/Targets"
@@ -201,7 +203,9 @@ let package = Package(
             name: "OffboardingServiceTests",
             // The CLI is a dependency so that `swift test` builds the binary the process tests start.
             dependencies: [
-                "OffboardingHTTPAPI", "OffboardingService", "OffboardingTestSupport", "PSAHTTP", "PSAOffboarderCLI",
+                "OffboardingFuzzTargets", "OffboardingHTTPAPI", "OffboardingService", "OffboardingTestSupport", "PSAAutotask", "PSAConnectWise", "PSAHalo",
+                "PSAHTTP", "PSAOffboarderCLI",
+                .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,0 +1,2 @@
+// The declaration is all this target provides; libFuzzer defines the function.
+#include "CFuzzerDriver.h"

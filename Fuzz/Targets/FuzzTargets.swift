@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+import NIOHTTP1
+import OffboardingCore
+import OffboardingHTTPAPI
+import OffboardingService
+import PSAAutotask
+import PSAConnectWise
+import PSAHTTP
+import PSAHalo
+
+/// Every parser of input from outside, as a function of raw bytes: what `scripts/fuzz` runs under
+/// libFuzzer and what the regression suite replays from `Fuzz/Corpus` and `Fuzz/Crashes`. A
+/// target must never trap, whatever the bytes; throwing (refusing the input) is the expected
+/// outcome for most of them.
+public enum FuzzTargets {
+    public typealias Target = @Sendable ([UInt8]) -> Void
+
+    public static let all: [String: Target] = [
+        "cloudevent-structured": { bytes in
+            _ = try? CloudEventDecoder.decode(value: bytes, headers: ["content-type": "application/cloudevents+json"])
+        },
+        "cloudevent-binary": { bytes in
+            let (headers, value) = FuzzInput.headersAndBody(bytes)
+            var lowered: [String: String] = [:]
+            for (name, text) in headers { lowered[name.lowercased()] = text }
+            _ = try? CloudEventDecoder.decode(value: value, headers: lowered)
+        },
+        "retry-request": { bytes in _ = try? RetryRequest.decode(bytes) },
+        "approval-message": { bytes in _ = try? ApprovalMessage.decode(bytes) },
+        "webhook-connectwise": { bytes in
+            if let payload = try? ConnectWiseCallbackPayload.parse(bytes) { _ = URL(string: payload.keyURL) }
+        },
+        "webhook-autotask": { bytes in _ = try? AutotaskWebhookPayload.parse(bytes) },
+        "webhook-halopsa": { bytes in _ = try? HaloWebhookPayload.parse(bytes) },
+        "api-offboarding": { bytes in _ = try? OffboardingRequestBody.parse(bytes) },
+        "api-approval": { bytes in _ = try? ApprovalDecisionBody.parse(bytes) },
+        "configuration": { bytes in
+            guard let configuration = try? OffboarderConfiguration.parse(yaml: String(decoding: bytes, as: UTF8.self), environment: ["SECRET": "s"])
+            else { return }
+            // What the service derives from the settings at start and on every retry.
+            _ = OffboarderRuntime.pipelineConfiguration(configuration)
+            let http: PSAHTTPTransport.Configuration =
+                switch configuration.psa {
+                case .connectwise(let cw): cw.http
+                case .autotask(let at): at.http
+                case .halopsa(let halo): halo.http
+                }
+            let transport = PSAHTTPTransport(httpClient: .shared, configuration: http, logger: Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() })
+            for attempt in 1...30 { _ = transport.retryDelay(after: attempt, retryAfter: nil) }
+            _ = ContinuousClock.now + http.requestTimeout + http.budget + configuration.retryTopicMaxDelay + configuration.approvalLifetime
+        },
+        "connectwise-answers": { bytes in
+            let response = FuzzInput.response(bytes)
+            FuzzInput.commonHeaders(response, base: "https://api-na.myconnectwise.net/v4_6_release/apis/3.0")
+            _ = ConnectWiseClient.errorMessage(response)
+            let statuses = ConnectWiseClient.Statuses(inactiveID: 2, inactiveName: "Inactive", closedIDs: [2])
+            if let page = try? PSAJSON.decode([ConnectWiseConfiguration].self, from: response.body, psa: "ConnectWise") {
+                _ = page.map(statuses.map)
+            }
+            _ = try? PSAJSON.decode(ConnectWiseCompany.self, from: response.body, psa: "ConnectWise")
+            _ = try? PSAJSON.decode([ConnectWiseConfigurationStatus].self, from: response.body, psa: "ConnectWise")
+        },
+        "autotask-answers": { bytes in
+            let response = FuzzInput.response(bytes)
+            FuzzInput.commonHeaders(response, base: "https://webservices5.autotask.net/atservicesrest/v1.0")
+            _ = AutotaskClient.errorMessage(response)
+            _ = AutotaskClient.isThreadLimitError(response)
+            if let page = try? PSAJSON.decode(AutotaskQueryResponse<AutotaskConfigurationItem>.self, from: response.body, psa: "Autotask"),
+                let next = page.pageDetails?.nextPageUrl
+            {
+                _ = PSAOrigin.isWithin(next, base: "https://webservices5.autotask.net/atservicesrest/v1.0")
+            }
+            _ = try? PSAJSON.decode(AutotaskItemResponse<AutotaskCompany>.self, from: response.body, psa: "Autotask")
+            _ = try? PSAJSON.decode(AutotaskPatchResponse.self, from: response.body, psa: "Autotask")
+            if let zone = try? PSAJSON.decode(AutotaskZoneInformation.self, from: response.body, psa: "Autotask") { _ = PSAOrigin.refusal(of: zone.url) }
+            _ = try? PSAJSON.decode(AutotaskEntityFields.self, from: response.body, psa: "Autotask")
+        },
+        "halopsa-answers": { bytes in
+            let response = FuzzInput.response(bytes)
+            FuzzInput.commonHeaders(response, base: "https://acme.halopsa.com")
+            _ = HaloClient.errorMessage(response)
+            if let page = try? PSAJSON.decode(HaloAssetPage.self, from: response.body, psa: "HaloPSA") { _ = page.assets.map(HaloClient.configuration(of:)) }
+            if let token = try? PSAJSON.decode(HaloToken.self, from: response.body, psa: "HaloPSA") { _ = ContinuousClock.now + HaloClient.lifetime(of: token) }
+            _ = try? PSAJSON.decode(HaloClientRecord.self, from: response.body, psa: "HaloPSA")
+            _ = try? PSAJSON.decode(HaloClientList.self, from: response.body, psa: "HaloPSA")
+        },
+    ]
+}
+
+/// How a fuzz input becomes a record with headers or an HTTP answer: header lines (`name: value`)
+/// up to the first empty line, then the body; for answers, the first line is the status.
+enum FuzzInput {
+    static func headersAndBody(_ bytes: [UInt8]) -> (headers: [(String, String)], body: [UInt8]) {
+        var headers: [(String, String)] = []
+        var index = 0
+        while index < bytes.count {
+            guard let end = bytes[index...].firstIndex(of: 0x0A) else { break }
+            let line = String(decoding: bytes[index..<end], as: UTF8.self)
+            index = end + 1
+            if line.isEmpty { return (headers, Array(bytes[index...])) }
+            if let colon = line.firstIndex(of: ":") {
+                headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+            }
+        }
+        return (headers, Array(bytes[index...]))
+    }
+
+    static func response(_ bytes: [UInt8]) -> PSAHTTPTransport.Response {
+        var (lines, body) = headersAndBody(bytes)
+        // The status line comes first: "status: 429"; any number is taken as it is, as a socket could deliver it.
+        let status = lines.first { $0.0 == "status" }.flatMap { Int($0.1) } ?? 200
+        lines.removeAll { $0.0 == "status" }
+        var headers = HTTPHeaders()
+        for (name, value) in lines where !name.isEmpty { headers.add(name: name, value: value) }
+        return PSAHTTPTransport.Response(status: status, headers: headers, body: body)
+    }
+
+    /// The headers every adapter reads: `Retry-After` (as the transport waits it out), `Link`,
+    /// `Location`, and the contract's error for the status.
+    static func commonHeaders(_ response: PSAHTTPTransport.Response, base: String) {
+        if let retryAfter = response.header("Retry-After"), let delay = PSAHTTPTransport.retryAfter(retryAfter) {
+            _ = ContinuousClock.now + delay
+        }
+        if let link = response.header("Link"), let next = LinkHeader.url(forRelation: "next", in: link) {
+            _ = PSAOrigin.isWithin(next, base: base)
+        }
+        _ = PSAErrorMapping(unauthorized: "u", forbidden: "f", notFound: "n").error(for: response, detail: "d")
+        _ = PSAErrorMapping(unauthorized: "u", forbidden: "f", notFound: "n").updateError(for: response, detail: "d")
+    }
+}
