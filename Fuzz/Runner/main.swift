@@ -14,16 +14,12 @@ guard arguments.count >= 2, let target = FuzzTargets.all[arguments[1]] else {
 import CFuzzerDriver
 
 // libFuzzer reads its own flags and corpus folders; the target name is ours, so it is dropped.
-nonisolated(unsafe) let chosen = target
 var driverArguments = [arguments[0]] + arguments.dropFirst(2)
 var argc = CInt(driverArguments.count)
 var cStrings = driverArguments.map { strdup($0) } + [nil]
 let status = cStrings.withUnsafeMutableBufferPointer { buffer -> CInt in
     var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = buffer.baseAddress
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-        chosen(size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size)))
-        return 0
-    }
+    return LLVMFuzzerRunDriver(&argc, &argv) { fuzzOneInput($0, $1) }
 }
 exit(status)
 #else

@@ -32,6 +32,11 @@ struct ConnectWiseWebhook: Sendable {
         guard let signature = request.headers[HTTPField.Name("x-content-signature")!], let given = Data(base64Encoded: signature) else {
             return JSONResponses.error(.unauthorized, code: "InvalidSignature", "x-content-signature is missing or not base64")
         }
+        // Checked before any key is fetched: a callback of another tenant never makes us fetch its key.
+        guard let tenant = payload.tenant, tenant.caseInsensitiveCompare(companyID) == .orderedSame else {
+            ingress.logger.warning("ConnectWise callback refused: it is for another ConnectWise company")
+            return JSONResponses.error(.unauthorized, code: "InvalidSignature", "CompanyId is not the configured ConnectWise company")
+        }
         guard let url = URL(string: payload.keyURL) else {
             return JSONResponses.error(.unauthorized, code: "InvalidSignature", "Metadata.key_url is not a URL")
         }
@@ -50,10 +55,6 @@ struct ConnectWiseWebhook: Sendable {
         }
         guard verified else {
             return JSONResponses.error(.unauthorized, code: "InvalidSignature", "x-content-signature does not match the body")
-        }
-        guard let tenant = payload.tenant, tenant.caseInsensitiveCompare(companyID) == .orderedSame else {
-            ingress.logger.warning("ConnectWise callback refused: it is for another ConnectWise company")
-            return JSONResponses.error(.unauthorized, code: "InvalidSignature", "CompanyId is not the configured ConnectWise company")
         }
         switch payload.content {
         case .failure(let error): return JSONResponses.error(.badRequest, code: "InvalidPayload", error.message)
