@@ -112,8 +112,16 @@ enum FuzzInput {
         let status = lines.first { $0.0 == "status" }.flatMap { Int($0.1) } ?? 200
         lines.removeAll { $0.0 == "status" }
         var headers = HTTPHeaders()
-        for (name, value) in lines where !name.isEmpty { headers.add(name: name, value: value) }
+        // Only what an HTTP parser hands over: header names are tokens (RFC 9110 §5.1).
+        for (name, value) in lines where !name.isEmpty && name.utf8.allSatisfy(isToken) { headers.add(name: name, value: value) }
         return PSAHTTPTransport.Response(status: status, headers: headers, body: body)
+    }
+
+    private static func isToken(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        default: Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
+        }
     }
 
     /// The headers every adapter reads: `Retry-After` (as the transport waits it out), `Link`,

@@ -84,12 +84,15 @@ public final class KafkaConsumer: Sendable {
     private let queue = DispatchQueue(label: "psa-offboarder.kafka-consumer")
     private let state = Mutex<State>(.open)
     private let logger: Logger
+    /// Subscribed to a group (not reading assigned partitions outside any group).
+    private let isGroupMember: Bool
 
     public init(
         configuration: Configuration, logger: Logger,
         onRebalance: (@Sendable (RebalanceEvent) -> Void)? = nil
     ) throws(KafkaError) {
         self.logger = logger
+        if case .group = configuration.consumption { isGroupMember = true } else { isGroupMember = false }
         let context = Context(logger: logger, onRebalance: onRebalance)
         self.context = context
         let conf = try RDKafkaConf.make(configuration.librdkafkaProperties)
@@ -271,9 +274,16 @@ public final class KafkaConsumer: Sendable {
             return true
         }
         guard shouldClose else { return }
-        let everAssigned = context.assignment.withLock { $0.everAssigned }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async { [self] in
+                // Read here, after every poll queued before (and the rebalance callbacks they ran).
+                var everAssigned = context.assignment.withLock { $0.everAssigned }
+                if !everAssigned, isGroupMember {
+                    // librdkafka 2.0.2 asserts when a cooperative-sticky member is destroyed between
+                    // joining and its first assignment (#4312, fixed in 2.3.0): let a join in
+                    // progress finish, serving its rebalance callback, before going.
+                    everAssigned = awaitFirstAssignment(upTo: 5000)
+                }
                 if everAssigned {
                     commitStoredOffsetsBeforeClose()
                     let err = rd_kafka_consumer_close(handle)
@@ -289,6 +299,17 @@ public final class KafkaConsumer: Sendable {
                 continuation.resume()
             }
         }
+    }
+
+    /// Polls (records are dropped: the consumer is closing, nothing of theirs is stored) until the
+    /// first assignment arrives or `milliseconds` pass. Runs on the consumer's queue.
+    private func awaitFirstAssignment(upTo milliseconds: Int32) -> Bool {
+        let deadline = DispatchTime.now() + .milliseconds(Int(milliseconds))
+        while DispatchTime.now() < deadline {
+            if let message = rd_kafka_consumer_poll(handle, 100) { rd_kafka_message_destroy(message) }
+            if context.assignment.withLock({ $0.everAssigned }) { return true }
+        }
+        return false
     }
 
     /// Commits what was stored, repeating a few times on a coordinator that is briefly away:

@@ -171,12 +171,31 @@ public struct PSAHTTPTransport: Sendable {
         return .milliseconds(Int64((seconds * 1000).rounded()))
     }
 
-    private static func httpDate(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.date(from: text)
+    /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), read by position: Foundation's
+    /// `DateFormatter` traps on some non-ASCII input on Linux, and a header can carry any byte.
+    package static func httpDate(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 29, bytes.allSatisfy({ $0 < 0x80 }), bytes[3] == UInt8(ascii: ","), bytes[4] == 0x20, bytes[7] == 0x20,
+            bytes[11] == 0x20, bytes[16] == 0x20, bytes[19] == UInt8(ascii: ":"), bytes[22] == UInt8(ascii: ":"), bytes[25] == 0x20,
+            String(decoding: bytes[26...], as: UTF8.self) == "GMT"
+        else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            bytes[range].allSatisfy { (48...57).contains($0) } ? Int(String(decoding: bytes[range], as: UTF8.self)) : nil
+        }
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard let day = number(5..<7), let monthIndex = months.firstIndex(of: String(decoding: bytes[8..<11], as: UTF8.self)),
+            let year = number(12..<16), let hour = number(17..<19), let minute = number(20..<22), let second = number(23..<25),
+            (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        // Days from 1970-01-01 to the civil date (Howard Hinnant's algorithm), all in small integers.
+        let month = monthIndex + 1
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = shiftedYear / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return Date(timeIntervalSince1970: Double(days * 86_400 + hour * 3600 + minute * 60 + second))
     }
 
     /// URLs are logged without their query, which can carry names of clients.

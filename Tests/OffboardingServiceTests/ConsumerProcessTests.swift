@@ -89,6 +89,14 @@ struct ConsumerProcessTests {
         return event.id
     }
 
+    /// What a process said before it ended badly: its last lines before any crash report, and the
+    /// report's head.
+    static func crashReport(_ stderr: String) -> String {
+        let marker = ["Fatal error", "*** Program crashed", "*** Signal"].compactMap { stderr.range(of: $0)?.lowerBound }.min()
+        guard let marker else { return String(stderr.suffix(3000)) }
+        return String(stderr[..<marker].suffix(3000)) + String(stderr[marker...].prefix(3000))
+    }
+
     static func eventID(_ record: KafkaRecord) -> String? { record.headers.last(named: "offboarding.event.id")?.stringValue }
 
     /// A cooperative rebalance can hand a member an empty assignment first; wait for partitions.
@@ -128,8 +136,8 @@ struct ConsumerProcessTests {
 
         first.signal(SIGTERM)
         second.signal(SIGTERM)
-        #expect(await first.waitForExit() == 0)
-        #expect(await second.waitForExit() == 0)
+        #expect(await first.waitForExit() == 0, "first: \(Self.crashReport(first.stderr))")
+        #expect(await second.waitForExit() == 0, "second: \(Self.crashReport(second.stderr))")
         await setup.results.stop()
         await setup.producer.shutdown()
         await setup.server.stop()

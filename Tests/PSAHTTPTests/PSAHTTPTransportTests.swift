@@ -163,6 +163,14 @@ struct RetryAfterTests {
         let now = Date(timeIntervalSince1970: 1_700_000_000)
         #expect(PSAHTTPTransport.retryAfter("Tue, 14 Nov 2023 22:13:50 GMT", now: now) == .seconds(30))
         #expect(PSAHTTPTransport.retryAfter("Tue, 14 Nov 2023 22:00:00 GMT", now: now) == .zero, "a date in the past: now")
+        #expect(PSAHTTPTransport.httpDate("Sun, 06 Nov 1994 08:49:37 GMT") == Date(timeIntervalSince1970: 784_111_777))
+        #expect(PSAHTTPTransport.httpDate("Thu, 29 Feb 2024 00:00:00 GMT") == Date(timeIntervalSince1970: 1_709_164_800))
+    }
+
+    /// Found by fuzzing: Foundation's DateFormatter trapped on a date with non-ASCII bytes.
+    @Test(arguments: ["Fri, 31ܻ\u{FFFD}\u{FFFD}9 23:59:59 GMT", "Fri, 31 Déc 1999 23:59:59 GMT", "Fri, 31 Dec 1999 23:59:59 UTC", "Fri, 99 Dec 1999 99:59:59 GMT"])
+    func aDateThatIsNotAnIMFFixdateIsNoRetryAfter(text: String) {
+        #expect(PSAHTTPTransport.retryAfter(text) == nil)
     }
 
     @Test(arguments: ["inf", "1e300", "99999999999999999", "-5"])
