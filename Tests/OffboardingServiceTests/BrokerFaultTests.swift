@@ -73,8 +73,9 @@ struct BrokerFaultTests {
         // Wait for the pipeline to publish everything, then check the topic with a reader that was
         // not itself exposed to the injected faults: librdkafka 2.0.2's own reader can skip a
         // record across a NOT_LEADER fetch error (no KIP-320 offset validation before 2.1.0).
-        try await results.wait(timeout: .seconds(120), for: "the pipeline to publish 40 results") { _ in
-            runtime.pipeline.statistics.snapshot.resultsPublished >= ids.count
+        // A repeated publish also counts, so the work in flight must be done too.
+        try await results.wait(timeout: .seconds(120), for: "the pipeline to publish 40 results and settle") { _ in
+            runtime.pipeline.statistics.snapshot.resultsPublished >= ids.count && runtime.pipeline.health().recordsInFlight == 0
         }
         let verifier = try TopicCollector(
             bootstrapServers: cluster.bootstrapServers, partitions: (0..<4).map { .init(topic: topics.results, partition: $0) }, logger: logger)
