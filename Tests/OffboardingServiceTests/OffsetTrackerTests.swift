@@ -60,6 +60,25 @@ import Testing
         #expect(tracker.finish(queued) == .revoked)
     }
 
+    @Test func aRecordThatEndsWithoutFinishingDoesNotHoldARevocation() async throws {
+        let tracker = OffsetTracker()
+        let partition = KafkaTopicPartition(topic: "t", partition: 4)
+        tracker.assign([partition])
+        let abandoned = try #require(tracker.begin(record(9, partition: 4)))
+        #expect(tracker.start(abandoned))
+        let revocation = Task {
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async { continuation.resume(returning: tracker.revoke([partition], grace: .seconds(30))) }
+            }
+        }
+        while !tracker.isRevoking(partition) { await Task.yield() }
+        // Stopped before its outcome was final: no offset, and the revocation goes on at once.
+        tracker.ended(abandoned)
+        let outcome = await revocation.value
+        #expect(outcome.awaited == 1 && outcome.unfinished == 0)
+        #expect(tracker.finish(abandoned) == .revoked)
+    }
+
     @Test func aRevocationGivesUpOnARecordRunningPastItsGrace() throws {
         let tracker = OffsetTracker()
         let partition = KafkaTopicPartition(topic: "t", partition: 3)

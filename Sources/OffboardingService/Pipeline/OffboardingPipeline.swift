@@ -361,6 +361,8 @@ public final class OffboardingPipeline: Service, Sendable {
             statistics.update { $0.leftForNextOwner += 1 }
             return
         }
+        // Some paths end without a final outcome (the pipeline stopping): a revocation must not wait for them.
+        defer { tracker.ended(work.token) }
         let record = work.record
         var logger = self.logger
         logger[metadataKey: "kafka.topic"] = "\(record.topic)"

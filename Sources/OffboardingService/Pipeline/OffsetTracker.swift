@@ -69,6 +69,22 @@ final class OffsetTracker: Sendable {
         }
     }
 
+    /// Called when a record's processing ended, whether or not it finished (a stop can leave it
+    /// for redelivery): a revocation stops waiting for it.
+    func ended(_ token: Token) {
+        let wake = state.withLock { state -> Bool in
+            guard state.partitions[token.partition]?.generation == token.generation,
+                state.partitions[token.partition]!.running.remove(token.offset) != nil
+            else { return false }
+            return state.partitions[token.partition]!.revoking && state.partitions[token.partition]!.running.isEmpty
+        }
+        if wake {
+            revocation.lock()
+            revocation.broadcast()
+            revocation.unlock()
+        }
+    }
+
     /// Marks a record finished and says what to store.
     func finish(_ token: Token) -> Finish {
         let (finish, wake) = state.withLock { state -> (Finish, Bool) in
