@@ -63,6 +63,9 @@ public final class KafkaConsumer: Sendable {
         case assigned([KafkaTopicPartition])
         /// Delivered before librdkafka unassigns, so offsets for these partitions can still be stored.
         case revoked([KafkaTopicPartition])
+        /// Taken away without a revocation (a rebalance error, a session lost): another member may
+        /// own them already, so nothing more of theirs may be stored.
+        case lost([KafkaTopicPartition])
     }
 
     final class Context: RDKafkaClientContext, @unchecked Sendable {
@@ -375,7 +378,7 @@ public final class KafkaConsumer: Sendable {
                     defer { state.current.removeAll() }
                     return Array(state.current)
                 }
-                context.onRebalance?(.revoked(lost))
+                context.onRebalance?(.lost(lost))
                 _ = rd_kafka_assign(handle, nil)
             }
         }

@@ -134,6 +134,7 @@ public final class OffboarderRuntime: Sendable {
         pipeline.retryTopicInitialDelay = configuration.retryTopicInitialDelay
         pipeline.retryTopicMaxDelay = configuration.retryTopicMaxDelay
         pipeline.approvalExpiryInterval = configuration.approvalExpiryInterval
+        pipeline.revocationGrace = configuration.revocationGrace
         return pipeline
     }
 

@@ -29,6 +29,8 @@ struct RebalanceTests {
                 properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
             psa: sandbox.configuration(server.baseURL), defaults: OffboardingOptions(offboardedStatuses: ["Offboarded"]))
         configuration.maxConcurrentUpdates = 2
+        // The records running at the revocation finish within it even on a loaded machine.
+        configuration.revocationGrace = .seconds(60)
         // Two PSA requests at a time, 20 ms each: the work outlasts the second member's join.
         if case .connectwise(var connectwise) = configuration.psa {
             connectwise.http.maxInFlight = 2

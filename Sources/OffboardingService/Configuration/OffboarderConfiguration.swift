@@ -89,6 +89,8 @@ public struct OffboarderConfiguration: Sendable {
     public var approvalLifetime: Duration = .seconds(72 * 3600)
     /// How often approvals past their expiry are looked for (not in the file: tests shorten it).
     public var approvalExpiryInterval: Duration = .seconds(30)
+    /// How long a revocation waits for the running records of its partitions (not in the file).
+    public var revocationGrace: Duration = .seconds(15)
     /// `http.*`: the HTTP API, health probes and webhook ingress; off without `http.listen`.
     public var http: HTTP?
     /// `webhooks.*`: how each PSA's webhook deliveries are verified; a PSA left out gets 404.

@@ -118,6 +118,8 @@ public final class OffboardingPipeline: Service, Sendable {
                 if unfinished > 0 {
                     logger.warning("partitions revoked with records still running; their next owner runs them again", metadata: ["pipeline.records": "\(unfinished)"])
                 }
+            case .lost(let partitions):
+                tracker.revoke(partitions)
             }
         }
         self.consumer = try KafkaConsumer(configuration: configuration.consumer, logger: logger, onRebalance: rebalance)
