@@ -126,9 +126,6 @@ public final class OffboardingPipeline: Service, Sendable {
         var approvals = configuration.consumer
         approvals.groupID += ".approvals"
         approvals.consumption = .group(topics: [configuration.topics.approvals])
-        // A few records on a small topic: an eager assignor costs nothing here, and it keeps no
-        // assignor state for librdkafka 2.0.2 to trip over when a member is destroyed mid-join (#4312).
-        approvals.properties["partition.assignment.strategy"] = "range"
         self.approvalsConsumer = try KafkaConsumer(configuration: approvals, logger: logger, onRebalance: rebalance)
     }
 
