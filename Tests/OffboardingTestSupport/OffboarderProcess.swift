@@ -74,8 +74,16 @@ public final class OffboarderProcess: Sendable {
     }
 
     /// The exit status, once the process has exited.
-    public func waitForExit() async -> Int32 {
-        await withCheckedContinuation { continuation in
+    /// A process still running after `timeout` is killed (SIGKILL), so that a hung child fails
+    /// its test instead of hanging the whole suite.
+    public func waitForExit(timeout: Duration = .seconds(120)) async -> Int32 {
+        nonisolated(unsafe) let process = self.process
+        let watchdog = Task {
+            try? await Task.sleep(for: timeout)
+            if !Task.isCancelled, process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        defer { watchdog.cancel() }
+        return await withCheckedContinuation { continuation in
             let status = shared.exit.withLock { state -> Int32? in
                 if let status = state.status { return status }
                 state.waiter = continuation
