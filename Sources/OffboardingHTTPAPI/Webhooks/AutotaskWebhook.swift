@@ -19,11 +19,7 @@ struct AutotaskWebhook: Sendable {
         guard ConstantTime.equal(Self.signature(of: body, secret: secret), Array(header.dropFirst(5).utf8)) else {
             return JSONResponses.error(.unauthorized, code: "InvalidSignature", "X-Hook-Signature does not match the body")
         }
-        switch Result(catching: { () throws(WebhookPayloadError) in try AutotaskWebhookPayload.parse(body) }) {
-        case .failure(let error): return JSONResponses.error(.badRequest, code: "InvalidPayload", error.message)
-        case .success(.ignored(let why)): return JSONResponses.json(.ok, ["event_id": NSNull(), "ignored": why])
-        case .success(.notice(let notice)): return await ingress.accept(notice)
-        }
+        return await ingress.answer(Result { () throws(WebhookPayloadError) in try AutotaskWebhookPayload.parse(body) })
     }
 
     static func signature(of body: [UInt8], secret: String) -> [UInt8] {

@@ -56,11 +56,7 @@ struct ConnectWiseWebhook: Sendable {
         guard verified else {
             return JSONResponses.error(.unauthorized, code: "InvalidSignature", "x-content-signature does not match the body")
         }
-        switch payload.content {
-        case .failure(let error): return JSONResponses.error(.badRequest, code: "InvalidPayload", error.message)
-        case .success(.ignored(let why)): return JSONResponses.json(.ok, ["event_id": NSNull(), "ignored": why])
-        case .success(.notice(let notice)): return await ingress.accept(notice)
-        }
+        return await ingress.answer(payload.content)
     }
 
     /// The MAC bytes (the header carries them base64-encoded).

@@ -22,10 +22,6 @@ struct HaloWebhook: Sendable {
         guard ConstantTime.equal(Array(decoded), Array("\(username):\(password)".utf8)) else {
             return JSONResponses.error(.unauthorized, code: "Unauthorized", "the credentials are not valid", headers: challenge)
         }
-        switch Result(catching: { () throws(WebhookPayloadError) in try HaloWebhookPayload.parse(body) }) {
-        case .failure(let error): return JSONResponses.error(.badRequest, code: "InvalidPayload", error.message)
-        case .success(.ignored(let why)): return JSONResponses.json(.ok, ["event_id": NSNull(), "ignored": why])
-        case .success(.notice(let notice)): return await ingress.accept(notice)
-        }
+        return await ingress.answer(Result { () throws(WebhookPayloadError) in try HaloWebhookPayload.parse(body) })
     }
 }

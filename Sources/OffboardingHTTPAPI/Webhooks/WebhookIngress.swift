@@ -13,6 +13,16 @@ struct WebhookIngress: Sendable {
     let deliveries: WebhookDeliveries
     let logger: Logger
 
+    /// The answer to a verified delivery's payload: 400 when malformed, 200 with the reason when it
+    /// concerns no company change, else what `accept` says.
+    func answer(_ content: Result<WebhookContent, WebhookPayloadError>) async -> Response {
+        switch content {
+        case .failure(let error): JSONResponses.error(.badRequest, code: "InvalidPayload", error.message)
+        case .success(.ignored(let why)): JSONResponses.json(.ok, ["event_id": NSNull(), "ignored": why])
+        case .success(.notice(let notice)): await accept(notice)
+        }
+    }
+
     func accept(_ notice: WebhookNotice) async -> Response {
         var logger = self.logger
         logger[metadataKey: "webhook.delivery"] = "\(notice.deliveryID)"

@@ -78,11 +78,14 @@ final class OffsetTracker: Sendable {
             else { return false }
             return state.partitions[token.partition]!.revoking && state.partitions[token.partition]!.running.isEmpty
         }
-        if wake {
-            revocation.lock()
-            revocation.broadcast()
-            revocation.unlock()
-        }
+        if wake { wakeRevocation() }
+    }
+
+    /// Taken under the condition's lock, so that a revocation between its check and its wait still wakes.
+    private func wakeRevocation() {
+        revocation.lock()
+        revocation.broadcast()
+        revocation.unlock()
     }
 
     /// Marks a record finished and says what to store.
@@ -93,11 +96,7 @@ final class OffsetTracker: Sendable {
             defer { state.partitions[token.partition] = partition }
             return (Self.finish(token, in: &partition), partition.revoking && partition.running.isEmpty)
         }
-        if wake {
-            revocation.lock()
-            revocation.broadcast()
-            revocation.unlock()
-        }
+        if wake { wakeRevocation() }
         return finish
     }
 
