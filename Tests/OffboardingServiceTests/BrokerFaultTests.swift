@@ -79,7 +79,9 @@ struct BrokerFaultTests {
         }
         let verifier = try TopicCollector(
             bootstrapServers: cluster.bootstrapServers, partitions: (0..<4).map { .init(topic: topics.results, partition: $0) }, logger: logger)
-        let records = try await verifier.wait(timeout: .seconds(60), for: "all 40 results on the topic") { records in
+        // Named in the failure, so that a missing result can be told apart from a record never received.
+        let pipelineSaw = runtime.pipeline.statistics.snapshot
+        let records = try await verifier.wait(timeout: .seconds(60), for: "all 40 results on the topic (the pipeline: \(pipelineSaw))") { records in
             Set(records.compactMap { $0.headers.last(named: "offboarding.event.id")?.stringValue }).isSuperset(of: ids)
         }
         await verifier.stop()
