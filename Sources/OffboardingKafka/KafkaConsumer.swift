@@ -261,6 +261,24 @@ public final class KafkaConsumer: Sendable {
         withPartitionList(partitions) { _ = rd_kafka_resume_partitions(handle, $0) }
     }
 
+    /// Moves an assigned partition's fetch position back to `offset`, dropping what was fetched
+    /// beyond it; with `pause`, the way to hold a record until later without holding it in memory.
+    public func seek(_ partition: KafkaTopicPartition, to offset: Int64) throws(KafkaError) {
+        var failure: KafkaError?
+        withPartitionList([partition]) { list in
+            list.pointee.elems[0].offset = offset
+            // Timeout 0: the seek is queued, not awaited; the next fetch starts from `offset`.
+            if let error = rd_kafka_seek_partitions(handle, list, 0) {
+                failure = KafkaError(code: .consume, message: "seek \(partition)@\(offset): \(String(cString: rd_kafka_error_string(error)))")
+                rd_kafka_error_destroy(error)
+            } else if list.pointee.elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                let err = list.pointee.elems[0].err
+                failure = KafkaError(code: .consume, message: "seek \(partition)@\(offset): \(RDKafkaError.describe(err))", rdKafkaCode: err.rawValue)
+            }
+        }
+        if let failure { throw failure }
+    }
+
     private func withPartitionList(_ partitions: [KafkaTopicPartition], _ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void) {
         guard !partitions.isEmpty, state.withLock({ $0 }) == .open else { return }
         let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!

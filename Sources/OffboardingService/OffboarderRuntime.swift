@@ -62,7 +62,11 @@ public final class OffboarderRuntime: Sendable {
                             schedule: schedule, sweeper: sweeper, pipeline: pipeline, eventsTopic: configuration.kafka.topics.events,
                             submit: { try await backend.submit($0) }, logger: logger)))
             }
-            self.group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: signals, logger: logger))
+            var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: signals, logger: logger)
+            // Beyond the pipeline's own bound (its grace, then commit, close and flush), so that
+            // only a stop that hangs is cut short.
+            groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace + .seconds(15)
+            self.group = ServiceGroup(configuration: groupConfiguration)
         } catch {
             try? httpClient.syncShutdown()
             throw error
@@ -135,6 +139,8 @@ public final class OffboarderRuntime: Sendable {
         pipeline.retryTopicMaxDelay = configuration.retryTopicMaxDelay
         pipeline.approvalExpiryInterval = configuration.approvalExpiryInterval
         pipeline.revocationGrace = configuration.revocationGrace
+        pipeline.outageMaxWait = configuration.outageMaxWait
+        pipeline.shutdownGrace = configuration.shutdownGrace
         return pipeline
     }
 

@@ -226,9 +226,19 @@ public struct AutotaskClient: PSAClient {
         ]
         if body != nil { headers.append(("Content-Type", "application/json")) }
         let semaphore = endpoints[endpoint] ?? AsyncSemaphore(permits: 1)
-        return try await semaphore.withPermit { () async throws(PSAError) -> PSAHTTPTransport.Response in
-            try await transport.send(method, url: target, headers: headers, body: body)
+        let outcome: Result<PSAHTTPTransport.Response, PSAError>
+        do {
+            outcome = try await semaphore.withPermit { () async -> Result<PSAHTTPTransport.Response, PSAError> in
+                do throws(PSAError) {
+                    return .success(try await transport.send(method, url: target, headers: headers, body: body))
+                } catch {
+                    return .failure(error)
+                }
+            }
+        } catch {
+            throw PSAError(code: .psaConnectionError, message: "cancelled while waiting for an Autotask thread (\(endpoint))", isRetriable: true)
         }
+        return try outcome.get()
     }
 
     private static let errors = PSAErrorMapping(

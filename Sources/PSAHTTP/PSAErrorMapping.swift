@@ -16,8 +16,9 @@ public struct PSAErrorMapping: Sendable {
         self.notFound = notFound
     }
 
-    /// 401 and unreachable states are `PSAConnectionError`, 403 `PermissionDenied`; 429 and 5xx
-    /// are marked retriable.
+    /// 401 and unreachable states are `PSAConnectionError`, 403 `PermissionDenied`. Only the
+    /// transport's transient statuses are retriable, which makes a failure before any change an
+    /// outage to wait out; any other answer (400, 401, 404, a redirect) is final.
     public func error(for response: PSAHTTPTransport.Response, detail: String) -> PSAError {
         switch response.status {
         case 401:
@@ -31,17 +32,20 @@ public struct PSAErrorMapping: Sendable {
                 code: .psaConnectionError,
                 message: "the PSA answered with a redirect to \(PSAOrigin(response.header("Location") ?? "").map { "\($0.scheme)://\($0.host)" } ?? "elsewhere"), which is not followed so that credentials stay with the configured origin; check base_url (\(detail))",
                 httpStatus: response.status)
-        case 429, 500..<600:
+        case _ where PSAHTTPTransport.transientStatuses.contains(response.status):
             PSAError(code: .psaConnectionError, message: detail, httpStatus: response.status, isRetriable: true)
         default:
             PSAError(code: .psaConnectionError, message: detail, httpStatus: response.status)
         }
     }
 
-    /// A failed update: credentials, permissions and throttling keep their meaning (the last two
-    /// retriable), anything else — 400, 409, a business rule's 500 — is `ConfigUpdateFailed`.
+    /// A failed update: credentials, permissions and throttling keep their meaning; a 500 is
+    /// `ConfigUpdateFailed` but retriable (in place and through the retry topic, since setting a
+    /// status is idempotent); anything else (400, 404, 409, 422) says the request itself is wrong
+    /// and is final.
     public func updateError(for response: PSAHTTPTransport.Response, detail: String) -> PSAError {
         switch response.status {
+        case 500: PSAError(code: .configUpdateFailed, message: detail, httpStatus: 500, isRetriable: true)
         case 401, 403, 429, 502, 503, 504: error(for: response, detail: detail)
         default: PSAError(code: .configUpdateFailed, message: detail, httpStatus: response.status)
         }

@@ -7,8 +7,8 @@ import NIOHTTP1
 import OffboardingCore
 
 /// Sends one PSA API call and repeats it while the PSA says "slow down" (429, with `Retry-After`)
-/// or is briefly unavailable (502, 503, 504, connection failures). Every PSA deactivation is
-/// idempotent, so repeating a write is safe.
+/// or is briefly unable to answer (500, 502, 503, 504, connection failures): the statuses in
+/// `transientStatuses`. Every PSA deactivation is idempotent, so repeating a write is safe.
 public struct PSAHTTPTransport: Sendable {
     public struct Configuration: Sendable, Hashable {
         public var requestTimeout: Duration
@@ -58,6 +58,11 @@ public struct PSAHTTPTransport: Sendable {
         public func header(_ name: String) -> String? { headers.first(name: name) }
     }
 
+    /// The answers that mean "not now" rather than "not this request". A 500 is among them: the
+    /// peers (the ConnectWise PowerShell module, pyconnectwise, HaloAPI) repeat it, and setting a
+    /// status is idempotent; a business-rule 500 that repeats is reported once the attempts are spent.
+    public static let transientStatuses: Set<Int> = [429, 500, 502, 503, 504]
+
     private let httpClient: HTTPClient
     private let configuration: Configuration
     private let logger: Logger
@@ -91,12 +96,18 @@ public struct PSAHTTPTransport: Sendable {
             request.method = method
             for (name, value) in headers { request.headers.add(name: name, value: value) }
             if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-            let ticket = await rateLimiter?.acquire()
+            let ticket: RequestRateLimiter.Ticket?
+            do {
+                ticket = try await rateLimiter?.acquire()
+            } catch {
+                // Cancelled while waiting for the window: the request is not sent at all.
+                throw PSAError(code: .psaConnectionError, message: "cancelled while waiting to send \(method) \(Self.redacted(url))", isRetriable: true)
+            }
             let outcome = await execute(request)
             if let ticket { rateLimiter?.finish(ticket) }
             let delay: Duration?
             switch outcome {
-            case .success(let response) where [429, 502, 503, 504].contains(response.status) || isSlowDown(response):
+            case .success(let response) where Self.transientStatuses.contains(response.status) || isSlowDown(response):
                 delay = retryDelay(after: attempt, retryAfter: response.header("Retry-After"))
                 guard attempt < configuration.maxAttempts, let delay, withinBudget(started, delay) else { return response }
             case .success(let response):
@@ -130,7 +141,11 @@ public struct PSAHTTPTransport: Sendable {
             }
         }
         guard let inFlight else { return await attempt() }
-        return await inFlight.withPermit { () async -> Result<Response, any Error> in await attempt() }
+        do {
+            return try await inFlight.withPermit { () async -> Result<Response, any Error> in await attempt() }
+        } catch {
+            return .failure(error)
+        }
     }
 
     private func withinBudget(_ started: ContinuousClock.Instant, _ delay: Duration) -> Bool {

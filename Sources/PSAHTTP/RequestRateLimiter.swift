@@ -36,8 +36,11 @@ public final class RequestRateLimiter: Sendable {
     }
 
     /// Returns once a request may start, and counts it until `per` after `finish`.
-    public func acquire() async -> Ticket {
+    /// - Throws: `CancellationError` when the task is cancelled while waiting; no request may
+    ///   then start, or it would go out unpaced.
+    public func acquire() async throws(CancellationError) -> Ticket {
         while true {
+            if Task.isCancelled { throw CancellationError() }
             let outcome = state.withLock { state -> (ticket: Ticket?, wait: Duration) in
                 let now = ContinuousClock.now
                 state.held = state.held.filter { $0.value > now - limit.per }
@@ -52,8 +55,11 @@ public final class RequestRateLimiter: Sendable {
             }
             if let ticket = outcome.ticket { return ticket }
             // While the oldest request still runs its release time is unknown: look again after a window.
-            try? await Task.sleep(for: min(outcome.wait, limit.per))
-            if Task.isCancelled { return Ticket(id: -1) }
+            do {
+                try await Task.sleep(for: min(outcome.wait, limit.per))
+            } catch {
+                throw CancellationError()
+            }
         }
     }
 

@@ -19,7 +19,7 @@ struct ReadinessTests {
         let simulator = ConnectWiseSimulator(data: .sample())
         try await SimulatorServer.serving(simulator) { server in
             // The PSA fails every probe with a body an outsider must not see.
-            await simulator.inject(SimulatorFault(method: "GET", pathContains: "system/info", status: 500, times: nil))
+            await simulator.inject(SimulatorFault(method: "GET", pathContains: "system/info", status: 401, times: nil))
             let credentials = ConnectWiseSimulator.Credentials.sandbox
             var configuration = OffboarderConfiguration(
                 kafka: .init(bootstrapServers: cluster.bootstrapServers, groupID: "ready-\(UUID().uuidString)", topics: topics),

@@ -112,13 +112,18 @@ struct AutotaskClientTests {
             #expect(try await client.listConfigurations(companyID: "1", includeArchived: true).count == 1_234)
             let active = try await client.listConfigurations(companyID: "1", includeArchived: false)
             #expect(active.count == 1_234 - 246 && active.allSatisfy(\.isActive))
+            // A 500 is repeated in place (a business rule's 500 too: it fails the same way each time,
+            // and is reported once the attempts are spent, still marked worth a later retry).
             await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "\"id\":\(active[0].id),", status: 500, times: 1))
+            #expect(try await client.deactivate(active[0]).isActive == false)
+            await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "\"id\":\(active[2].id),", status: 500, times: nil))
             do throws(PSAError) {
-                _ = try await client.deactivate(active[0])
+                _ = try await client.deactivate(active[2])
                 Issue.record("expected ConfigUpdateFailed")
             } catch {
-                #expect(error.code == .configUpdateFailed && error.message.contains("Injected fault"))
+                #expect(error.code == .configUpdateFailed && error.message.contains("Injected fault") && error.isRetriable)
             }
+            #expect(await simulator.isConfigurationActive(Int(active[2].id)!) == true)
             var missing = active[1]
             missing.id = "999999"
             do throws(PSAError) {

@@ -100,13 +100,26 @@ struct ConnectWiseClientTests {
             await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "configurations/\(configs[0].id)", status: 429, retryAfterSeconds: 0, times: 2))
             let updated = try await client.deactivate(configs[0])
             #expect(updated.isActive == false)
+            // A 500 is repeated in place; one that persists is a failed update worth a later retry,
+            // while a 400 (the request itself is wrong) is final at once.
             await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "configurations/\(configs[1].id)", status: 500, times: 1))
+            #expect(try await client.deactivate(configs[1]).isActive == false)
+            await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "configurations/\(configs[3].id)", status: 500, times: nil))
             do throws(PSAError) {
-                _ = try await client.deactivate(configs[1])
+                _ = try await client.deactivate(configs[3])
                 Issue.record("expected ConfigUpdateFailed")
             } catch {
-                #expect(error.code == .configUpdateFailed && error.httpStatus == 500)
+                #expect(error.code == .configUpdateFailed && error.httpStatus == 500 && error.isRetriable)
             }
+            await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "configurations/\(configs[4].id)", status: 400, times: 1))
+            let before = await simulator.requestCount
+            do throws(PSAError) {
+                _ = try await client.deactivate(configs[4])
+                Issue.record("expected ConfigUpdateFailed")
+            } catch {
+                #expect(error.code == .configUpdateFailed && error.httpStatus == 400 && !error.isRetriable)
+            }
+            #expect(await simulator.requestCount - before == 1)
             await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "configurations/\(configs[2].id)", status: 403, times: 1))
             do throws(PSAError) {
                 _ = try await client.deactivate(configs[2])

@@ -1,3 +1,4 @@
+import Synchronization
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -27,7 +28,7 @@ struct PSAHTTPTransportTests {
 
     let fast = PSAHTTPTransport.Configuration(maxAttempts: 5, initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(50))
 
-    @Test(arguments: [400, 403, 404, 409, 500])
+    @Test(arguments: [400, 401, 403, 404, 409, 422])
     func permanentFailuresAreNotRepeated(status: Int) async throws {
         try await withServer { simulator, url, headers in
             await simulator.inject(SimulatorFault(pathContains: "companies", status: status, times: 1))
@@ -37,7 +38,7 @@ struct PSAHTTPTransportTests {
         }
     }
 
-    @Test(arguments: [429, 502, 503, 504])
+    @Test(arguments: [429, 500, 502, 503, 504])
     func transientFailuresAreRepeatedUntilSuccess(status: Int) async throws {
         try await withServer { simulator, url, headers in
             await simulator.inject(SimulatorFault(pathContains: "companies", status: status, retryAfterSeconds: status == 429 ? 0 : nil, times: 3))
@@ -96,11 +97,11 @@ struct PSAHTTPTransportTests {
 
 @Suite(.timeLimit(.minutes(1)))
 struct RequestRateLimiterTests {
-    @Test func noWindowHoldsMoreThanTheLimit() async {
+    @Test func noWindowHoldsMoreThanTheLimit() async throws {
         let limiter = RequestRateLimiter(limit: .init(maxRequests: 5, per: .milliseconds(300)))
         var starts: [ContinuousClock.Instant] = []
         for _ in 0..<16 {
-            let ticket = await limiter.acquire()
+            let ticket = try await limiter.acquire()
             starts.append(.now)
             limiter.finish(ticket)
         }
@@ -114,10 +115,10 @@ struct RequestRateLimiterTests {
 
     @Test func aRunningRequestHoldsItsPlaceUntilAWindowAfterItFinished() async throws {
         let limiter = RequestRateLimiter(limit: .init(maxRequests: 1, per: .milliseconds(200)))
-        let slow = await limiter.acquire()
+        let slow = try await limiter.acquire()
         let started = ContinuousClock.now
         // The first request runs 300 ms; the second may only start 200 ms after it finished.
-        async let second: ContinuousClock.Instant = { _ = await limiter.acquire(); return .now }()
+        async let second: ContinuousClock.Instant = { _ = try? await limiter.acquire(); return .now }()
         try await Task.sleep(for: .milliseconds(300))
         let finished = ContinuousClock.now
         limiter.finish(slow)
@@ -126,13 +127,13 @@ struct RequestRateLimiterTests {
         #expect(secondStart - started >= .milliseconds(490))
     }
 
-    @Test func concurrentCallersShareTheLimit() async {
+    @Test func concurrentCallersShareTheLimit() async throws {
         let limiter = RequestRateLimiter(limit: .init(maxRequests: 4, per: .milliseconds(250)))
         let starts = await withTaskGroup(of: ContinuousClock.Instant.self) { group in
             for _ in 0..<12 {
                 group.addTask {
-                    let ticket = await limiter.acquire()
-                    defer { limiter.finish(ticket) }
+                    let ticket = try? await limiter.acquire()
+                    defer { ticket.map(limiter.finish) }
                     return .now
                 }
             }
@@ -225,4 +226,80 @@ struct RetryAfterTests {
         #expect(PSAOrigin.refusal(of: "http://127.0.0.1.evil.example/api")?.contains("https") == true)
         #expect(PSAOrigin.refusal(of: "ftp://psa.example/api") != nil)
     }
+
+    /// A cancelled wait must not hand out a ticket: the request would then go out unpaced.
+    @Test func aCancelledAcquireThrowsAndLetsNothingThrough() async throws {
+        let limiter = RequestRateLimiter(limit: .init(maxRequests: 1, per: .seconds(60)))
+        let first = try await limiter.acquire()
+        limiter.finish(first)
+        let waiting = Task { try await limiter.acquire() }
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await waiting.value }
+        // Already cancelled before it starts: the same.
+        let early = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await limiter.acquire()
+        }
+        await #expect(throws: CancellationError.self) { _ = try await early.value }
+    }
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct AsyncSemaphoreTests {
+    @Test func aCancelledWaiterNeverRunsItsBodyAndFreesNoPermit() async throws {
+        let semaphore = AsyncSemaphore(permits: 1)
+        let gate = AsyncStream<Void>.makeStream()
+        let ran = ManagedAtomicCounter()
+        // The one permit is held until the gate opens.
+        let holder = Task { try await semaphore.withPermit { for await _ in gate.stream { break } } }
+        try await waitUntil { semaphore.isFull }
+        let waiter = Task { try await semaphore.withPermit { ran.increment() } }
+        try await waitUntil { semaphore.waiting == 1 }
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        #expect(semaphore.waiting == 0)
+        gate.continuation.yield()
+        try await holder.value
+        #expect(ran.value == 0)
+        // The permit came back: the next caller runs at once.
+        try await semaphore.withPermit { ran.increment() }
+        #expect(ran.value == 1)
+    }
+
+    @Test func waitersRunInArrivalOrder() async throws {
+        let semaphore = AsyncSemaphore(permits: 1)
+        let order = OrderLog()
+        let gate = AsyncStream<Void>.makeStream()
+        let holder = Task { try await semaphore.withPermit { for await _ in gate.stream { break } } }
+        try await waitUntil { semaphore.isFull }
+        var waiters: [Task<Void, any Error>] = []
+        for index in 0..<5 {
+            waiters.append(Task { try await semaphore.withPermit { order.append(index) } })
+            try await waitUntil { semaphore.waiting == index + 1 }
+        }
+        gate.continuation.yield()
+        try await holder.value
+        for waiter in waiters { try await waiter.value }
+        #expect(order.values == [0, 1, 2, 3, 4])
+    }
+
+    private func waitUntil(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw CancellationError() }
+            await Task.yield()
+        }
+    }
+}
+
+private final class ManagedAtomicCounter: Sendable {
+    private let count = Mutex(0)
+    func increment() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
+}
+
+private final class OrderLog: Sendable {
+    private let log = Mutex<[Int]>([])
+    func append(_ value: Int) { log.withLock { $0.append(value) } }
+    var values: [Int] { log.withLock { $0 } }
 }

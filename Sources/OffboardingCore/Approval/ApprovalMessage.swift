@@ -109,17 +109,12 @@ public struct ApprovalDecision: Sendable, Hashable, Codable {
     }
 }
 
-/// A record of the approvals topic: the state of an approval, or a decision about one.
+/// A record of the approvals topic: the state of an approval, a decision about one, or the
+/// journal of a run in progress (the topic is the service's compacted state).
 public enum ApprovalMessage: Sendable, Hashable {
     case record(ApprovalRecord)
     case decision(ApprovalDecision)
-
-    public var approvalID: String {
-        switch self {
-        case .record(let record): record.approvalID
-        case .decision(let decision): decision.approvalID
-        }
-    }
+    case journal(RunJournal)
 
     public func encoded() -> [UInt8] {
         let encoder = JSONEncoder()
@@ -128,6 +123,7 @@ public enum ApprovalMessage: Sendable, Hashable {
             switch self {
             case .record(let record): try? encoder.encode(record)
             case .decision(let decision): try? encoder.encode(decision)
+            case .journal(let journal): try? encoder.encode(journal)
             }
         return Array(data ?? Data())
     }
@@ -144,6 +140,13 @@ public enum ApprovalMessage: Sendable, Hashable {
         }
         guard case .object(let fields) = document else { throw InvalidEventError("approval record is \(document.typeName), not an object") }
         do {
+            if case .string(RunJournal.kind)? = fields["kind"] {
+                let journal = try JSONDecoder().decode(RunJournal.self, from: Data(bytes))
+                guard RetryRequest.attempts.contains(journal.attempt) || journal.attempt == 1 else {
+                    throw InvalidEventError("run journal attempt \(journal.attempt) is out of range")
+                }
+                return .journal(journal)
+            }
             if fields["state"] != nil {
                 return .record(try JSONDecoder().decode(ApprovalRecord.self, from: Data(bytes)))
             }

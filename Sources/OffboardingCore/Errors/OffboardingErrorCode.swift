@@ -40,4 +40,7 @@ public struct OffboardingErrorCode: RawRepresentable, Hashable, Sendable, Codabl
     /// Failure: a request asked for offboarded statuses beyond the configured criteria, and
     /// `criteria.allow_request_override` is off; nothing was touched.
     public static let criteriaOverrideRefused = Self(rawValue: "CriteriaOverrideRefused")
+    /// A warning: configurations set inactive by an earlier run of the same offboarding that stopped
+    /// before its result was published, reported by the run that finished it.
+    public static let resumedAfterInterruption = Self(rawValue: "ResumedAfterInterruption")
 }

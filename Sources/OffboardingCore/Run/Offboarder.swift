@@ -54,17 +54,42 @@ public struct Offboarder: Sendable {
     }
 
     /// A run's result; the configurations whose update failed in a way that may pass later
-    /// (connection errors, 429, 502-504 after the in-process retries), which go to the retry topic;
-    /// and, when the run waits for an approval, the approval to keep.
+    /// (connection errors, timeouts, 429, 500, 502-504 after the in-process retries), which go to
+    /// the retry topic; when the run waits for an approval, the approval to keep; and when the PSA
+    /// could not be reached before anything was changed, that outage.
     public struct Outcome: Sendable {
         public var result: OffboardingResult
         public var retriable: [PSAConfiguration]
         public var pendingApproval: ApprovalRecord?
+        /// Set when the run failed before any change because the PSA could not be reached (not
+        /// because it refused the request): the run is worth repeating as it is.
+        public var outage: PSAError?
+        /// Set when the journal could not be kept before the writes: nothing was written.
+        public var interrupted: Bool
 
-        public init(result: OffboardingResult, retriable: [PSAConfiguration] = [], pendingApproval: ApprovalRecord? = nil) {
+        public init(
+            result: OffboardingResult, retriable: [PSAConfiguration] = [], pendingApproval: ApprovalRecord? = nil, outage: PSAError? = nil,
+            interrupted: Bool = false
+        ) {
             self.result = result
             self.retriable = retriable
             self.pendingApproval = pendingApproval
+            self.outage = outage
+            self.interrupted = interrupted
+        }
+    }
+
+    /// Where a run keeps its journal before its first write, and what an earlier, interrupted run
+    /// of the same event and attempt wrote there. Without one, a run writes no journal.
+    public struct Journaling: Sendable {
+        /// The interrupted run's journal, when the pipeline found one.
+        public var earlier: RunJournal?
+        /// Keeps the journal; false when it could not, and the run then writes nothing.
+        public var keep: @Sendable (RunJournal) async -> Bool
+
+        public init(earlier: RunJournal?, keep: @escaping @Sendable (RunJournal) async -> Bool) {
+            self.earlier = earlier
+            self.keep = keep
         }
     }
 
@@ -72,20 +97,22 @@ public struct Offboarder: Sendable {
         await runDetailed(request).result
     }
 
-    public func runDetailed(_ request: OffboardingRequest) async -> Outcome {
-        await perform(request, mode: .full)
+    public func runDetailed(_ request: OffboardingRequest, journaling: Journaling? = nil) async -> Outcome {
+        await perform(request, mode: .full, journaling: journaling)
     }
 
     /// Deactivates exactly these configurations again, for a retry request (attempt 2 and on),
     /// after checking that the client is still offboarded.
-    public func retry(_ configurations: [PSAConfiguration], for request: OffboardingRequest, attempt: Int) async -> Outcome {
-        await perform(request, mode: .retry(configurations, attempt: attempt))
+    public func retry(
+        _ configurations: [PSAConfiguration], for request: OffboardingRequest, attempt: Int, journaling: Journaling? = nil
+    ) async -> Outcome {
+        await perform(request, mode: .retry(configurations, attempt: attempt), journaling: journaling)
     }
 
     /// Carries out an approved approval: exactly the listed configurations that still exist are
     /// deactivated; ones added since are not touched, ones gone since are reported.
-    public func execute(_ approval: ApprovalRecord, decision: ApprovalDecision) async -> Outcome {
-        var outcome = await perform(approval.request, mode: .approved(approval))
+    public func execute(_ approval: ApprovalRecord, decision: ApprovalDecision, journaling: Journaling? = nil) async -> Outcome {
+        var outcome = await perform(approval.request, mode: .approved(approval), journaling: journaling)
         outcome.result.approval = .init(
             id: approval.approvalID, state: .approved, expiresAt: approval.expiresAt, cause: approval.cause, approver: decision.approver,
             comment: decision.comment, decidedAt: decision.decidedAt ?? Timestamp.string(now()))
@@ -119,7 +146,7 @@ public struct Offboarder: Sendable {
         case approved(ApprovalRecord)
     }
 
-    private func perform(_ request: OffboardingRequest, mode: Mode) async -> Outcome {
+    private func perform(_ request: OffboardingRequest, mode: Mode, journaling: Journaling?) async -> Outcome {
         var logger = self.logger
         logger[metadataKey: "offboarding.event.id"] = "\(request.eventID)"
         logger[metadataKey: "offboarding.client"] = "\(request.client)"
@@ -133,7 +160,14 @@ public struct Offboarder: Sendable {
             success: false, eventID: request.eventID, trigger: request.trigger, psa: psa.kind, clientID: fallbackID,
             clientName: request.clientNameHint ?? { if case .name(let name) = request.client { return name } else { return nil } }(),
             timestamp: Timestamp.string(now()), dryRun: options.dryRun, reason: options.reason)
-        if case .retry(_, let attempt) = mode { result.attempt = attempt }
+        var attempt = 1
+        if case .retry(_, let retryAttempt) = mode {
+            attempt = retryAttempt
+            result.attempt = retryAttempt
+        }
+        // What an interrupted run of this event and attempt set inactive: listed whatever its
+        // state now, and reported as deactivated by this offboarding.
+        let resumed = Set(journaling?.earlier.map { $0.configs.map(\.configID) } ?? [])
         if let policy = configuration.policy {
             let widened = policy.widening(options.offboardedStatuses)
             guard widened.isEmpty else {
@@ -164,7 +198,11 @@ public struct Offboarder: Sendable {
             switch mode {
             case .full:
                 listed = owned(
-                    try await psa.listConfigurations(companyID: company.id, includeArchived: options.includeArchived), by: company, into: &result)
+                    try await psa.listConfigurations(companyID: company.id, includeArchived: options.includeArchived || !resumed.isEmpty),
+                    by: company, into: &result)
+                if !options.includeArchived, !resumed.isEmpty {
+                    listed.removeAll { !$0.isActive && !resumed.contains($0.id) }
+                }
             case .retry(let configurations, _):
                 // The ids come from the retry topic: only those the PSA lists for this client now are
                 // written (archived ones too: an update applied before its answer was lost).
@@ -200,7 +238,7 @@ public struct Offboarder: Sendable {
         } catch {
             logger.warning("offboarding failed before any change", metadata: ["psa.error": "\(error)"])
             result.errors.append(.init(code: error.code, message: error.message, timestamp: Timestamp.string(now())))
-            return Outcome(result: result)
+            return Outcome(result: result, outage: error.isRetriable ? error : nil)
         }
         for config in gone {
             result.warnings.append(
@@ -219,8 +257,15 @@ public struct Offboarder: Sendable {
         var outcomes: [String: OffboardingResult.Config] = [:]
         var candidates: [PSAConfiguration] = []
         var outOfScope = 0
+        var recovered = 0
         for config in listed {
-            if case .retry = mode {
+            if !config.isActive, resumed.contains(config.id), !options.dryRun {
+                recovered += 1
+                result.statistics.configsDeactivated += 1
+                outcomes[config.id] = .init(
+                    configID: config.id, configName: config.name, status: .inactive, previousStatus: .active, action: .deactivated,
+                    psaStatus: config.psaStatus)
+            } else if case .retry = mode {
                 // Repeated as it was asked: an item found inactive may be the earlier write whose answer was lost.
                 candidates.append(config)
             } else if !config.isActive {
@@ -236,7 +281,13 @@ public struct Offboarder: Sendable {
                 candidates.append(config)
             }
         }
-        result.statistics.configsSkipped = listed.count - candidates.count
+        result.statistics.configsSkipped = listed.count - candidates.count - recovered
+        if recovered > 0 {
+            result.warnings.append(
+                .init(
+                    code: .resumedAfterInterruption,
+                    message: "\(recovered) configurations were set inactive by an earlier run of this offboarding that stopped before publishing its result; they are reported here as deactivated"))
+        }
         if outOfScope > 0 {
             result.warnings.append(
                 .init(
@@ -281,6 +332,16 @@ public struct Offboarder: Sendable {
         let note =
             configuration.writeReasonToNotes && psa.writesNotes
             ? DeactivationNote(reason: options.reason, eventID: request.eventID, date: Timestamp.string(now())) : nil
+        if let journaling, !candidates.isEmpty {
+            // The earlier run's configurations stay in the journal: this run may be interrupted too.
+            var configs = journaling.earlier?.configs ?? []
+            let known = Set(configs.map(\.configID))
+            configs += candidates.filter { !known.contains($0.id) }.map { RetryRequest.Config(configID: $0.id, configName: $0.name) }
+            let journal = RunJournal(
+                eventID: request.eventID, attempt: attempt, psa: psa.kind, clientID: company.id, startedAt: Timestamp.string(now()),
+                configs: configs)
+            guard await journaling.keep(journal) else { return Outcome(result: result, interrupted: true) }
+        }
         var retriable: [PSAConfiguration] = []
         let updates = await deactivateAll(candidates, note: note, logger: logger)
         for (config, outcome) in updates {

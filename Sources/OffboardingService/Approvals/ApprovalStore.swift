@@ -4,10 +4,10 @@ import OffboardingCore
 import OffboardingKafka
 import Synchronization
 
-/// Every approval on the approvals topic, as this replica has read it. The topic is the only store
-/// (compacted, key = approval id), so pending approvals survive restarts and every replica sees
-/// the same ones. Each replica reads all partitions from the beginning, outside any group, and
-/// keeps reading.
+/// Every approval on the approvals topic, as this replica has read it, and the journals of runs
+/// in progress. The topic is the only store (compacted, key = approval id or `run:…`), so pending
+/// approvals and interrupted runs survive restarts and every replica sees the same ones. Each
+/// replica reads all partitions from the beginning, outside any group, and keeps reading.
 final class ApprovalStore: Sendable {
     struct Entry: Sendable {
         var record: ApprovalRecord
@@ -17,6 +17,9 @@ final class ApprovalStore: Sendable {
 
     private let reader: TopicReader
     private let approvals = Mutex<[String: Entry]>([:])
+    private let journals = Mutex<[String: RunJournal]>([:])
+    /// One decision per approval at a time, over the decision and expiry paths.
+    let gate = DecisionGate()
 
     init(bootstrapServers: String, topic: String, partitionCount: Int32, properties: [String: String], logger: Logger) throws(KafkaError) {
         reader = try TopicReader(
@@ -28,11 +31,17 @@ final class ApprovalStore: Sendable {
 
     private func add(_ record: KafkaRecord) {
         if record.value == nil, let key = record.keyString {
-            // A tombstone: compaction removes the approval.
+            // A tombstone: compaction removes the approval or the finished run's journal.
             approvals.withLock { _ = $0.removeValue(forKey: key) }
+            journals.withLock { _ = $0.removeValue(forKey: key) }
             return
         }
-        guard case .record(let approval)? = try? ApprovalMessage.decode(record.value) else { return }
+        let message = try? ApprovalMessage.decode(record.value)
+        if case .journal(let journal)? = message {
+            journals.withLock { $0[journal.key] = journal }
+            return
+        }
+        guard case .record(let approval)? = message else { return }
         approvals.withLock { approvals in
             // A late `pending` (a run repeated after a crash) never reopens a decided approval.
             if approval.state == .pending, let known = approvals[approval.approvalID], known.record.state != .pending { return }
@@ -59,6 +68,22 @@ final class ApprovalStore: Sendable {
             approvals[approval.approvalID] = Entry(record: approval, partition: partition ?? known?.partition ?? 0)
         }
     }
+
+    /// The journal of an interrupted run of this event and attempt, as read so far.
+    func journal(eventID: String, attempt: Int) -> RunJournal? {
+        journals.withLock { $0[RunJournal.key(eventID: eventID, attempt: attempt)] }
+    }
+
+    /// Remembers a journal this process has just written, or forgets it once its run is published.
+    func remember(_ journal: RunJournal) {
+        journals.withLock { $0[journal.key] = journal }
+    }
+
+    func forget(journal key: String) {
+        journals.withLock { _ = $0.removeValue(forKey: key) }
+    }
+
+    var journalCount: Int { journals.withLock { $0.count } }
 
     /// Returns once the partition has been read past `offset`, so that everything written to it
     /// before a record (the pending approval before its decision) is known.

@@ -65,6 +65,11 @@ public struct OffboarderConfiguration: Sendable {
     /// `maxOutageBackoff` (`retry.outage_backoff`, `retry.max_outage_backoff`).
     public var outageBackoff: Duration = .seconds(1)
     public var maxOutageBackoff: Duration = .seconds(60)
+    /// `retry.outage_max_wait`: how long a record waits out an outage in place before it moves to
+    /// the retry topic.
+    public var outageMaxWait = OffboardingPipeline.Configuration.defaultOutageMaxWait
+    /// `shutdown.grace`: how long a stop lets running records finish before it cancels them.
+    public var shutdownGrace = OffboardingPipeline.Configuration.defaultShutdownGrace
     /// Attempts per event before configurations still failing are dead-lettered
     /// (`retry.topic_max_attempts`); the waits between them (`retry.topic_initial_delay`, doubling
     /// up to `retry.topic_max_delay`).
@@ -88,9 +93,9 @@ public struct OffboarderConfiguration: Sendable {
     /// `approvals.expire_after`: how long an approval stays open.
     public var approvalLifetime: Duration = .seconds(72 * 3600)
     /// How often approvals past their expiry are looked for (not in the file: tests shorten it).
-    public var approvalExpiryInterval: Duration = .seconds(30)
+    public var approvalExpiryInterval = OffboardingPipeline.Configuration.defaultApprovalExpiryInterval
     /// How long a revocation waits for the running records of its partitions (not in the file).
-    public var revocationGrace: Duration = .seconds(15)
+    public var revocationGrace = OffboardingPipeline.Configuration.defaultRevocationGrace
     /// `http.*`: the HTTP API, health probes and webhook ingress; off without `http.listen`.
     public var http: HTTP?
     /// `webhooks.*`: how each PSA's webhook deliveries are verified; a PSA left out gets 404.
@@ -143,7 +148,7 @@ public struct OffboarderConfiguration: Sendable {
     public static func parse(yaml: String, environment: [String: String]) throws(ConfigurationError) -> Self {
         let (hour, day, week) = (Duration.seconds(3600), Duration.seconds(86_400), Duration.seconds(7 * 86_400))
         let root = try ConfigurationReader.load(yaml: yaml, environment: environment)
-            .allowing(["kafka", "psa", "criteria", "defaults", "rate_limit", "retry", "http", "webhooks", "approvals", "schedule", "scope", "notes"])
+            .allowing(["kafka", "psa", "criteria", "defaults", "rate_limit", "retry", "http", "webhooks", "approvals", "schedule", "scope", "notes", "shutdown"])
 
         let kafkaSection = try root.requiredSection("kafka").allowing(["bootstrap_servers", "group_id", "topics", "properties"])
         let topicsSection = try kafkaSection.requiredSection("topics").allowing(["events", "results", "dead_letter", "retry", "approvals"])
@@ -178,10 +183,12 @@ public struct OffboarderConfiguration: Sendable {
         var retryTopicMaxAttempts = 5
         var retryTopicInitialDelay = Duration.seconds(60)
         var retryTopicMaxDelay = Duration.seconds(3600)
+        var outageMaxWait = OffboardingPipeline.Configuration.defaultOutageMaxWait
         if let section = try root.section("retry")?.allowing([
             "max_attempts", "initial_backoff", "max_backoff", "budget", "max_retry_after", "outage_backoff", "max_outage_backoff",
-            "topic_max_attempts", "topic_initial_delay", "topic_max_delay",
+            "topic_max_attempts", "topic_initial_delay", "topic_max_delay", "outage_max_wait",
         ]) {
+            outageMaxWait = try section.duration("outage_max_wait", range: .seconds(1)...day) ?? outageMaxWait
             retryTopicMaxAttempts = try section.int("topic_max_attempts", range: 1...100) ?? retryTopicMaxAttempts
             retryTopicInitialDelay = try section.duration("topic_initial_delay", range: .seconds(1)...week) ?? retryTopicInitialDelay
             retryTopicMaxDelay = try section.duration("topic_max_delay", range: .seconds(1)...week) ?? retryTopicMaxDelay
@@ -283,6 +290,7 @@ public struct OffboarderConfiguration: Sendable {
         configuration.allowRequestOverride = allowRequestOverride
         try readSafeguards(root, environment: environment, into: &configuration)
         try root.finish()
+        configuration.outageMaxWait = outageMaxWait
         configuration.outageBackoff = outageBackoff
         configuration.maxOutageBackoff = max(outageBackoff, maxOutageBackoff)
         configuration.retryTopicMaxAttempts = retryTopicMaxAttempts
@@ -341,6 +349,11 @@ public struct OffboarderConfiguration: Sendable {
                 try halo.finish()
             }
             try webhooks.finish()
+        }
+        if let shutdown = try root.section("shutdown")?.allowing(["grace"]) {
+            // Kubernetes kills after its own grace (30 s by default): the whole stop must fit in it.
+            configuration.shutdownGrace = try shutdown.duration("grace", range: .zero...Duration.seconds(3600)) ?? configuration.shutdownGrace
+            try shutdown.finish()
         }
         if let approvals = try root.section("approvals")?.allowing(["expire_after"]) {
             if let lifetime = try approvals.duration("expire_after", range: .seconds(1)...ConfigurationReader.longestDuration) {

@@ -1,49 +1,62 @@
 import Synchronization
 
-/// Wakes the poll loop when a slot of in-flight capacity frees, with a time limit on the wait.
+/// Wakes the poll loop when an in-flight slot frees (or the lanes go idle), instead of having it
+/// look again and again.
 final class CapacitySignal: Sendable {
-    private struct Waiter {
-        var id: Int
-        var continuation: CheckedContinuation<Bool, Never>
+    private struct State {
+        var waiters: [Int: CheckedContinuation<Bool, Never>] = [:]
+        var nextID = 0
+        /// A signal nobody was waiting for, kept for the next wait.
+        var pending = false
+        /// Waits whose time ran out before they were queued.
+        var expired: Set<Int> = []
     }
 
-    private let state = Mutex<(waiters: [Waiter], nextID: Int, pending: Bool)>(([], 0, false))
+    private let state = Mutex(State())
 
     /// Called when capacity frees; a signal with nobody waiting is kept for the next wait.
     func signal() {
-        let waiters = state.withLock { state -> [Waiter] in
+        let waiters = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
             defer { state.waiters.removeAll() }
             if state.waiters.isEmpty { state.pending = true }
-            return state.waiters
+            return Array(state.waiters.values)
         }
-        for waiter in waiters { waiter.continuation.resume(returning: true) }
+        for waiter in waiters { waiter.resume(returning: true) }
     }
 
     /// True when capacity freed within `timeout`, false when the time ran out.
     func wait(upTo timeout: Duration) async -> Bool {
-        let id = state.withLock { state -> Int in
+        let id = state.withLock { state in
             defer { state.nextID += 1 }
             return state.nextID
         }
         let timer = Task {
-            try? await Task.sleep(for: timeout)
-            let waiter = state.withLock { state -> Waiter? in
-                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return state.waiters.remove(at: index)
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }
+            let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                guard let waiter = state.waiters.removeValue(forKey: id) else {
+                    // The timer can fire before the wait is queued: leave a mark it will find.
+                    state.expired.insert(id)
+                    return nil
+                }
+                return waiter
             }
-            waiter?.continuation.resume(returning: false)
+            waiter?.resume(returning: false)
         }
         defer { timer.cancel() }
-        return await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> Bool in
+        let signalled = await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Bool? in
                 if state.pending {
                     state.pending = false
                     return true
                 }
-                state.waiters.append(Waiter(id: id, continuation: continuation))
-                return false
+                if state.expired.remove(id) != nil { return false }
+                state.waiters[id] = continuation
+                return nil
             }
-            if ready { continuation.resume(returning: true) }
+            if let ready { continuation.resume(returning: ready) }
         }
+        // A timer cancelled after it looked may have left a mark for this finished wait.
+        _ = state.withLock { $0.expired.remove(id) }
+        return signalled
     }
 }

@@ -10,6 +10,8 @@ public struct PipelineHealth: Sendable, Hashable, CustomStringConvertible {
         case healthy
         /// The poll loop or the work in flight stopped moving; the reason says which and for how long.
         case stalled(reason: String)
+        /// Records wait for a PSA that cannot be reached; the process is fine, restarting it would not help.
+        case waitingOnPSA(reason: String)
         case stopped
     }
 
@@ -31,6 +33,9 @@ final class PipelineHeartbeat: Sendable {
         var lastPoll: ContinuousClock.Instant?
         var lastProgress: ContinuousClock.Instant = .now
         var stopped = false
+        /// Records waiting out a PSA outage, and the last outage's error.
+        var waitingOnPSA = 0
+        var outage = ""
     }
 
     let beats = Mutex(Beats())
@@ -39,4 +44,13 @@ final class PipelineHeartbeat: Sendable {
     /// A record finished, or a PSA call within one returned.
     func progressed() { beats.withLock { $0.lastProgress = .now } }
     func stopped() { beats.withLock { $0.stopped = true } }
+
+    func outageBegan(_ error: String) {
+        beats.withLock {
+            $0.waitingOnPSA += 1
+            $0.outage = error
+        }
+    }
+
+    func outageEnded() { beats.withLock { $0.waitingOnPSA -= 1 } }
 }

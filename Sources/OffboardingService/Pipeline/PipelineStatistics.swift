@@ -26,6 +26,14 @@ public final class PipelineStatistics: Sendable {
         public var publishRetries = 0
         /// Times a record was tried again because the PSA could not be reached.
         public var outageRetries = 0
+        /// Records moved to the retry topic because the PSA stayed unreachable past `retry.outage_max_wait`.
+        public var deferredAfterOutage = 0
+        /// Times a retry partition was paused because its head record was not due yet.
+        public var retriesDelayed = 0
+        /// Records still running when `shutdown.grace` ran out: cancelled, offsets unstored, redelivered.
+        public var cancelledAtGrace = 0
+        /// Runs that found the journal of an earlier, interrupted run of the same event.
+        public var runsResumed = 0
         /// Records fetched but given up at shutdown before they started (redelivered later).
         public var abandonedAtShutdown = 0
         /// Records not started because their partition was being revoked (its next owner runs them).

@@ -1,0 +1,40 @@
+import Synchronization
+
+/// Lets one path at a time decide an approval: a decision from the topic and the expiry both
+/// check "still pending?" and write the final state inside, so that an approval ends once.
+final class DecisionGate: Sendable {
+    private let held = Mutex<[String: [CheckedContinuation<Void, Never>]]>([:])
+
+    func withDecision<T: Sendable>(on approvalID: String, _ body: () async -> T) async -> T {
+        await enter(approvalID)
+        defer { leave(approvalID) }
+        return await body()
+    }
+
+    private func enter(_ id: String) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let free = held.withLock { held -> Bool in
+                guard held[id] != nil else {
+                    held[id] = []
+                    return true
+                }
+                held[id]!.append(continuation)
+                return false
+            }
+            if free { continuation.resume() }
+        }
+    }
+
+    private func leave(_ id: String) {
+        let next = held.withLock { held -> CheckedContinuation<Void, Never>? in
+            guard var queue = held[id], !queue.isEmpty else {
+                held[id] = nil
+                return nil
+            }
+            let next = queue.removeFirst()
+            held[id] = queue
+            return next
+        }
+        next?.resume()
+    }
+}

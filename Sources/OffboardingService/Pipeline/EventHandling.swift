@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+import OffboardingCore
+import OffboardingKafka
+
+/// One record: which handler it goes to, and the company-status-changed events themselves.
+extension OffboardingPipeline {
+    func process(_ work: Work) async {
+        guard tracker.start(work.token) else {
+            // Its partition is being revoked: the next owner reads it from the last commit.
+            statistics.update { $0.leftForNextOwner += 1 }
+            return
+        }
+        // Some paths end without a final outcome (the pipeline stopping): a revocation must not wait for them.
+        defer { tracker.ended(work.token) }
+        let record = work.record
+        var logger = self.logger
+        logger[metadataKey: "kafka.topic"] = "\(record.topic)"
+        logger[metadataKey: "kafka.partition"] = "\(record.partition)"
+        logger[metadataKey: "kafka.offset"] = "\(record.offset)"
+        switch record.topic {
+        case configuration.topics.retry: await processRetry(work, logger: logger)
+        case configuration.topics.approvals: await processApproval(work, logger: logger)
+        default: await processEvent(work, attempt: 1, logger: logger)
+        }
+    }
+
+    /// An event from the events topic, or one moved to the retry topic after an outage (`attempt` 2 and on).
+    func processEvent(_ work: Work, attempt: Int, logger: Logger) async {
+        let record = work.record
+        var logger = logger
+        var headers: [String: String] = [:]
+        for header in record.headers { headers[header.key.lowercased()] = header.stringValue }
+        let event: CompanyStatusChangedEvent
+        do {
+            event = try CloudEventDecoder.decode(value: record.value, headers: headers)
+        } catch {
+            logger.warning("invalid event dead-lettered", metadata: ["offboarding.error": "\(error.message)"])
+            await deadLetter(work, code: .invalidEvent, reason: error.message, logger: logger)
+            return
+        }
+        logger[metadataKey: "offboarding.event.id"] = "\(event.id)"
+        guard event.psa == configuration.psa else {
+            let reason = "event is for \(event.psa) but this consumer serves \(configuration.psa)"
+            logger.warning("event for another PSA dead-lettered")
+            await deadLetter(work, code: .psaMismatch, reason: reason, logger: logger)
+            return
+        }
+        let options = event.options.resolved(defaults: configuration.defaults)
+        // A status report (event, webhook) is filtered by the status it reports; a request (API,
+        // schedule, manual) always gets a result, and the run checks the PSA's current status.
+        let reportsStatus = event.trigger == .event || event.trigger == .webhook
+        guard !reportsStatus || options.isOffboarded(status: event.status) else {
+            statistics.update { $0.filtered += 1 }
+            logger.debug("event filtered: status is not an offboarded one", metadata: ["psa.company.status": "\(event.status)"])
+            complete(work, logger: logger)
+            return
+        }
+        if ledger.withLock({ $0 })?.contains(event.id) == true {
+            statistics.update { $0.alreadyPublished += 1 }
+            logger.info("event already has a result; not run again")
+            complete(work, logger: logger)
+            return
+        }
+        let request = OffboardingRequest(
+            eventID: event.id, trigger: event.trigger, client: .id(event.companyID), clientNameHint: event.companyName, options: options)
+        let offboarder = self.offboarder
+        await runAndPublish(work, request: request, attempt: attempt, journalAttempt: 1, logger: logger) { journaling in
+            await offboarder.runDetailed(request, journaling: journaling)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Logging
+import OffboardingCore
+import OffboardingKafka
+
+/// What the pipeline reads before its first record: the results topic's tail and the whole
+/// approvals topic.
+extension OffboardingPipeline {
+    /// Reads the results topic's tail before the first event, so that events whose result is
+    /// already published (the offset was not committed before a crash) are not run again.
+    func startLedger() async -> ResultLedger? {
+        guard configuration.skipEventsWithResults else { return nil }
+        do {
+            let partitions = try await producer.partitionCount(of: configuration.topics.results)
+            let ledger = try ResultLedger(
+                bootstrapServers: configuration.consumer.bootstrapServers, topic: configuration.topics.results, partitionCount: partitions,
+                properties: readerProperties, tail: 10_000, capacity: 200_000, logger: logger)
+            do {
+                try await ledger.catchUp(timeout: .seconds(60))
+            } catch {
+                await ledger.stop()
+                throw error
+            }
+            logger.info("results already published", metadata: ["pipeline.ledger.events": "\(ledger.count)"])
+            return ledger
+        } catch {
+            // At-least-once still holds without it; only a repeated run after a crash is not avoided.
+            logger.error("results topic not read; events redelivered after a crash may run again", metadata: ["kafka.error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Reads the whole approvals topic before the first record, so that every pending approval
+    /// and every interrupted run's journal is known.
+    func startApprovals() async throws -> ApprovalStore {
+        let topic = configuration.topics.approvals
+        let partitions = try await producer.partitionCount(of: topic)
+        let store = try ApprovalStore(
+            bootstrapServers: configuration.consumer.bootstrapServers, topic: topic, partitionCount: partitions, properties: readerProperties,
+            logger: logger)
+        do {
+            try await store.catchUp(timeout: .seconds(120))
+        } catch {
+            await store.stop()
+            throw error
+        }
+        logger.info("approvals read", metadata: ["pipeline.approvals": "\(store.count)", "pipeline.journals": "\(store.journalCount)"])
+        return store
+    }
+
+    var readerProperties: [String: String] {
+        var properties = configuration.consumer.properties
+        properties.removeValue(forKey: "group.id")
+        return properties
+    }
+
+    /// Every approval on the topic, read from the beginning as a starting replica reads it.
+    public static func readApprovals(bootstrapServers: String, topic: String, logger: Logger) async throws -> [ApprovalRecord] {
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: bootstrapServers), logger: logger)
+        let partitions = try await producer.partitionCount(of: topic)
+        await producer.shutdown()
+        let store = try ApprovalStore(bootstrapServers: bootstrapServers, topic: topic, partitionCount: partitions, properties: [:], logger: logger)
+        do {
+            try await store.catchUp(timeout: .seconds(60))
+        } catch {
+            await store.stop()
+            throw error
+        }
+        let all = store.all
+        await store.stop()
+        return all
+    }
+}
