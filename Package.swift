@@ -112,7 +112,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Composition: configuration file, the consumer pipeline, the demo.
+        // Composition: configuration file, the consumer pipeline, the runtime.
         .target(
             name: "OffboardingService",
             dependencies: [
@@ -123,7 +123,6 @@ let package = Package(
                 "PSAConnectWise",
                 "PSAHalo",
                 "PSAHTTP",
-                "PSASimulators",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -131,10 +130,27 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // What only `demo`, `sandbox` and tests use: each PSA's simulator paired with its
+        // configuration, the demo, and a reader that collects a topic. The service never links it.
+        .target(
+            name: "OffboardingSandbox",
+            dependencies: [
+                "OffboardingCore",
+                "OffboardingKafka",
+                "OffboardingService",
+                "PSAAutotask",
+                "PSAConnectWise",
+                "PSAHalo",
+                "PSAHTTP",
+                "PSASimulators",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "PSAOffboarderCLI",
             dependencies: [
                 "OffboardingKafka",
+                "OffboardingSandbox",
                 "OffboardingService",
                 "PSASimulators",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -146,6 +162,7 @@ let package = Package(
             dependencies: [
                 "OffboardingCore",
                 "OffboardingKafka",
+                "OffboardingSandbox",
                 "OffboardingService",
                 "PSAConnectWise",
                 "PSASimulators",
@@ -172,7 +189,7 @@ let package = Package(
         ),
         .target(
             name: "OffboardingTestSupport",
-            dependencies: ["OffboardingService", "PSAAutotask", "PSAConnectWise", "PSAHalo", "PSASimulators"],
+            dependencies: ["OffboardingSandbox", "OffboardingService", "PSAAutotask", "PSAConnectWise", "PSAHalo", "PSASimulators"],
             path: "Tests/OffboardingTestSupport"
         ),
         .testTarget(
@@ -203,7 +220,7 @@ let package = Package(
             name: "OffboardingServiceTests",
             // The CLI is a dependency so that `swift test` builds the binary the process tests start.
             dependencies: [
-                "OffboardingFuzzTargets", "OffboardingHTTPAPI", "OffboardingService", "OffboardingTestSupport", "PSAAutotask", "PSAConnectWise", "PSAHalo",
+                "OffboardingFuzzTargets", "OffboardingHTTPAPI", "OffboardingSandbox", "OffboardingService", "OffboardingTestSupport", "PSAAutotask", "PSAConnectWise", "PSAHalo",
                 "PSAHTTP", "PSAOffboarderCLI",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

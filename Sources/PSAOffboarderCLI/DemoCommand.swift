@@ -1,4 +1,5 @@
 import ArgumentParser
+import OffboardingSandbox
 import OffboardingService
 
 struct DemoCommand: AsyncParsableCommand {

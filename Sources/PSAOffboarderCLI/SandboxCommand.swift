@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OffboardingCore
+import OffboardingSandbox
 import OffboardingService
 import PSASimulators
 

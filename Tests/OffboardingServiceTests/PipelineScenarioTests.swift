@@ -1,6 +1,7 @@
 import Foundation
 import OffboardingCore
 import OffboardingKafka
+import OffboardingSandbox
 import OffboardingService
 import OffboardingTestSupport
 import PSASimulators

@@ -1,4 +1,5 @@
 import OffboardingCore
+import OffboardingSandbox
 import OffboardingService
 import PSASimulators
 

@@ -3,6 +3,8 @@ import Synchronization
 /// Counters of what the pipeline did with the records it read.
 public final class PipelineStatistics: Sendable {
     public struct Snapshot: Sendable, Hashable {
+        public init() {}
+
         public var received = 0
         /// Valid events whose status is not an offboarded one.
         public var filtered = 0

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OffboardingCore
+import OffboardingService
 import OffboardingKafka
 import PSASimulators
 

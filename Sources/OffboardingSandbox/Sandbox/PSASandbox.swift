@@ -1,5 +1,6 @@
 import Foundation
 import OffboardingCore
+import OffboardingService
 import PSAAutotask
 import PSAConnectWise
 import PSAHalo
