@@ -189,7 +189,7 @@ let package = Package(
         ),
         .target(
             name: "OffboardingTestSupport",
-            dependencies: ["OffboardingSandbox", "OffboardingService", "PSAAutotask", "PSAConnectWise", "PSAHalo", "PSASimulators"],
+            dependencies: ["OffboardingSandbox", "OffboardingService", "PSAAutotask", "PSAConnectWise", "PSAHalo", "PSAHTTP", "PSASimulators"],
             path: "Tests/OffboardingTestSupport"
         ),
         .testTarget(

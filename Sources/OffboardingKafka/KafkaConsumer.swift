@@ -271,7 +271,8 @@ public final class KafkaConsumer: Sendable {
             if let error = rd_kafka_seek_partitions(handle, list, 0) {
                 failure = KafkaError(code: .consume, message: "seek \(partition)@\(offset): \(String(cString: rd_kafka_error_string(error)))")
                 rd_kafka_error_destroy(error)
-            } else if list.pointee.elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            } else if ![RD_KAFKA_RESP_ERR_NO_ERROR, RD_KAFKA_RESP_ERR__IN_PROGRESS].contains(list.pointee.elems[0].err) {
+                // An asynchronous seek reports itself in progress: that is its success.
                 let err = list.pointee.elems[0].err
                 failure = KafkaError(code: .consume, message: "seek \(partition)@\(offset): \(RDKafkaError.describe(err))", rdKafkaCode: err.rawValue)
             }

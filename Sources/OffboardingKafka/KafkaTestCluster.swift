@@ -48,6 +48,17 @@ public final class KafkaTestCluster: Sendable {
         _ = rd_kafka_mock_broker_set_down(cluster, brokerID)
     }
 
+    /// Makes `brokerID` the partition's leader. The mock elects no leader of its own when a broker
+    /// goes down, so this is how a test puts a topic on a broker it will take down.
+    public func setPartitionLeader(topic: String, partition: Int32, brokerID: Int32) {
+        _ = rd_kafka_mock_partition_set_leader(cluster, topic, partition, brokerID)
+    }
+
+    /// Makes `brokerID` the coordinator of this consumer group.
+    public func setGroupCoordinator(_ group: String, brokerID: Int32) {
+        _ = rd_kafka_mock_coordinator_set(cluster, "group", group, brokerID)
+    }
+
     public func setBrokerUp(_ brokerID: Int32) {
         _ = rd_kafka_mock_broker_set_up(cluster, brokerID)
     }

@@ -29,14 +29,20 @@ public final class PipelineHarness: Sendable {
         events: "test.company.status-changed", results: "test.offboarding.results", deadLetter: "test.offboarding.dlq")
 
     private static let harnesses: [PSAKind: Task<PipelineHarness, any Error>] = Dictionary(
-        uniqueKeysWithValues: PSAKind.allCases.map { kind in (kind, Task { try await PipelineHarness(psa: kind) }) })
+        uniqueKeysWithValues: PSAKind.allCases.map { kind in (kind, Task { try await PipelineHarness(psa: kind, groupID: "test-pipeline-\(kind)") }) })
 
     /// The process-wide harness of this PSA, started on first use.
     public static func shared(_ psa: PSAKind) async throws -> PipelineHarness {
         try await harnesses[psa]!.value
     }
 
-    private init(psa: PSAKind) async throws {
+    /// A harness of its own, for a scenario that changes what every request meets (faults on all
+    /// calls) or the pipeline's settings; `stop()` it at the end.
+    public static func isolated(_ psa: PSAKind, configure: @Sendable (inout OffboarderConfiguration) -> Void) async throws -> PipelineHarness {
+        try await PipelineHarness(psa: psa, groupID: "isolated-\(psa)-\(UUID().uuidString)", configure: configure)
+    }
+
+    private init(psa: PSAKind, groupID: String, configure: @Sendable (inout OffboarderConfiguration) -> Void = { _ in }) async throws {
         self.psa = psa
         let logger = Logger.test()
         cluster = try KafkaTestCluster(brokers: 1, logger: logger)
@@ -51,7 +57,7 @@ public final class PipelineHarness: Sendable {
         server = try await SimulatorServer.start(router: tenant.makeRouter(), logger: logger)
         var configuration = OffboarderConfiguration(
             kafka: .init(
-                bootstrapServers: cluster.bootstrapServers, groupID: "test-pipeline-\(psa)", topics: topics,
+                bootstrapServers: cluster.bootstrapServers, groupID: groupID, topics: topics,
                 properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
             psa: psaConfiguration(server.baseURL),
             defaults: OffboardingOptions(offboardedStatuses: ["Inactive", "Offboarded"]))
@@ -65,6 +71,7 @@ public final class PipelineHarness: Sendable {
         configuration.webhooks = .init(
             connectWiseKeyURLHosts: ["127.0.0.1"], autotaskSecret: Self.autotaskWebhookSecret,
             haloCredentials: (Self.haloWebhookCredentials.username, Self.haloWebhookCredentials.password))
+        configure(&configuration)
         self.configuration = configuration
         results = try TopicCollector(
             bootstrapServers: cluster.bootstrapServers,
@@ -93,6 +100,20 @@ public final class PipelineHarness: Sendable {
         }
     }
 
+    /// Returns once the pipeline owns partitions (a new group's first join takes about 3 s on the mock).
+    public func waitForAssignment() async throws {
+        try await results.wait(timeout: .seconds(60), for: "the pipeline's first assignment") { _ in !self.runtime.pipeline.assignment.isEmpty }
+    }
+
+    /// Stops the pipeline (a graceful shutdown), the readers and the simulator.
+    public func stop() async throws {
+        await runtime.triggerGracefulShutdown()
+        try await runTask.value
+        for collector in [results, deadLetters, retries, events] { await collector.stop() }
+        await producer.shutdown()
+        await server.stop()
+    }
+
     public static let apiToken = "test-api-token-0123456789abcdef"
     public static let autotaskWebhookSecret = "autotask-webhook-secret"
     public static let haloWebhookCredentials = (username: "halo-hook", password: "halo-hook-password")
@@ -119,8 +140,8 @@ public final class PipelineHarness: Sendable {
     }
 
     /// Sends a record to any topic of the cluster.
-    public func sendRecord(topic: String, key: String?, value: [UInt8]?) async throws {
-        try await producer.send(KafkaOutgoingRecord(topic: topic, key: key, value: value))
+    public func sendRecord(topic: String, key: String?, value: [UInt8]?, headers: [(String, String)] = []) async throws {
+        try await producer.send(KafkaOutgoingRecord(topic: topic, key: key, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
     }
 
     /// A client of its own for one scenario. Ids have six digits, so none is a prefix of another.

@@ -43,6 +43,9 @@ public actor AutotaskSimulator: SimulatedTenant {
 
     public func inject(_ fault: SimulatorFault) { faults.faults.append(fault) }
     public func setLatency(_ latency: Duration) { faults.latency = latency }
+    public func injectTransientFaults(_ transient: TransientFaults?) { faults.transient = transient }
+    public func transientFaultsServed() -> [Int: Int] { faults.served }
+    public func clearFaults() { faults.faults.removeAll() }
 
     public func addClient(id: Int, name: String, offboarded: Bool, active: Int, inactive: Int) -> [Int] {
         data.companies.append(.init(id: id, companyName: name, isActive: !offboarded))
@@ -135,10 +138,15 @@ public actor AutotaskSimulator: SimulatedTenant {
         if let fault = faults.take(method: request.method, path: segments.joined(separator: "/"), query: request.query, body: Self.canonical(request.body)) {
             var headers: [(String, String)] = []
             if let retryAfter = fault.retryAfter { headers.append(("Retry-After", retryAfter)) }
+            if fault.afterApplying { _ = route(request, segments: segments) }
             var response = Self.errors(fault.status, "Injected fault \(fault.status)")
             response.headers += headers
             return response
         }
+        return route(request, segments: segments)
+    }
+
+    private func route(_ request: SimulatedRequest, segments: [String]) -> SimulatedResponse {
         switch (request.method, segments) {
         case ("GET", ["thresholdinformation"]):
             return .json(200, ["externalRequestThreshold": 10_000, "requestThresholdTimeframe": 60, "currentTimeframeRequestCount": patchedItems.count])

@@ -60,6 +60,9 @@ public actor ConnectWiseSimulator: SimulatedTenant {
 
     public func inject(_ fault: SimulatorFault) { faults.faults.append(fault) }
     public func setLatency(_ latency: Duration) { faults.latency = latency }
+    public func injectTransientFaults(_ transient: TransientFaults?) { faults.transient = transient }
+    public func transientFaultsServed() -> [Int: Int] { faults.served }
+    public func clearFaults() { faults.faults.removeAll() }
     public func add(company: ConnectWiseDataset.Company?, configurations: [ConnectWiseDataset.Configuration]) {
         if let company { data.companies.append(company) }
         data.configurations.append(contentsOf: configurations)

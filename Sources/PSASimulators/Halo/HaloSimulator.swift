@@ -47,6 +47,9 @@ public actor HaloSimulator: SimulatedTenant {
 
     public func inject(_ fault: SimulatorFault) { faults.faults.append(fault) }
     public func setLatency(_ latency: Duration) { faults.latency = latency }
+    public func injectTransientFaults(_ transient: TransientFaults?) { faults.transient = transient }
+    public func transientFaultsServed() -> [Int: Int] { faults.served }
+    public func clearFaults() { faults.faults.removeAll() }
     public func setTokenLifetime(seconds: Int) { tokenLifetimeSeconds = seconds }
     /// Answers 429 past `maxRequests` API requests in any rolling `window`, as hosted Halo does.
     public func setRollingLimit(maxRequests: Int, window: Duration) { rollingLimit = (maxRequests, window) }
@@ -125,10 +128,15 @@ public actor HaloSimulator: SimulatedTenant {
         }
         let segments = path.dropFirst(5).split(separator: "/").map(String.init)
         if let fault = faults.take(method: request.method, path: segments.joined(separator: "/"), query: request.query) {
+            if fault.afterApplying { _ = route(request, segments: segments) }
             var response = SimulatedResponse.json(fault.status, ["ClassName": "Injected", "Message": "Injected fault \(fault.status)"])
             if let retryAfter = fault.retryAfter { response.headers.append(("Retry-After", retryAfter)) }
             return response
         }
+        return route(request, segments: segments)
+    }
+
+    private func route(_ request: SimulatedRequest, segments: [String]) -> SimulatedResponse {
         switch (request.method, segments.first, segments.count) {
         case ("GET", "client", 1): return listClients(request)
         case ("GET", "client", 2):

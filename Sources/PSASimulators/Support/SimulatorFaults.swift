@@ -34,10 +34,31 @@ extension SimulatorFault {
     var retryAfter: String? { retryAfterText ?? retryAfterSeconds.map(String.init) }
 }
 
+/// A share of all requests answered with a transient failure, as a PSA under load answers: the
+/// statuses drawn at random, 429s with `Retry-After: 0`, and half of the 502s and 504s after the
+/// write took effect (the gateway lost the answer). Seeded, so that a run can be repeated.
+public struct TransientFaults: Sendable, Hashable {
+    public var rate: Double
+    public var statuses: [Int]
+    public var seed: UInt64
+
+    public init(rate: Double, statuses: [Int] = [500, 502, 503, 504, 429], seed: UInt64 = 1) {
+        self.rate = rate
+        self.statuses = statuses
+        self.seed = seed
+    }
+}
+
 /// The faults and latency of one simulator; state of its store actor.
 struct SimulatorFaultPlan: Sendable {
     var faults: [SimulatorFault] = []
     var latency: Duration = .zero
+    var transient: TransientFaults? {
+        didSet { random = SplitMix64(seed: transient?.seed ?? 1) }
+    }
+    private var random = SplitMix64(seed: 1)
+    /// Transient faults answered so far, by status.
+    private(set) var served: [Int: Int] = [:]
 
     /// Takes one use of the first fault matching the request.
     mutating func take(method: String, path: String, query: [String: String], body: [UInt8] = []) -> SimulatorFault? {
@@ -45,7 +66,7 @@ struct SimulatorFaultPlan: Sendable {
             path + "?" + query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&") + " "
             + String(decoding: body, as: UTF8.self)
         guard let index = faults.firstIndex(where: { ($0.method == nil || $0.method == method) && path.contains($0.pathContains) }) else {
-            return nil
+            return takeTransient()
         }
         let fault = faults[index]
         if let remaining = fault.remaining {
@@ -53,6 +74,34 @@ struct SimulatorFaultPlan: Sendable {
         }
         return fault
     }
+}
+
+extension SimulatorFaultPlan {
+    private mutating func takeTransient() -> SimulatorFault? {
+        guard let transient, !transient.statuses.isEmpty, random.nextUnit() < transient.rate else { return nil }
+        let status = transient.statuses[Int(random.next() % UInt64(transient.statuses.count))]
+        served[status, default: 0] += 1
+        let lostAnswer = (status == 502 || status == 504) && random.next() % 2 == 0
+        return SimulatorFault(pathContains: "", status: status, retryAfterSeconds: status == 429 ? 0 : nil, times: nil, afterApplying: lostAnswer)
+    }
+}
+
+/// A small seeded generator (Steele, Lea and Flood's SplitMix64), so fault runs can be repeated.
+struct SplitMix64: Sendable {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A number in 0..<1.
+    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
 
 /// The controls the PSA-neutral scenario tests use, implemented by every simulator in its own terms.
@@ -76,4 +125,10 @@ public protocol SimulatedTenant: SimulatedPSA {
     /// Makes the listing of `client`'s configurations also return configuration `id` of another
     /// client, as a PSA whose filter is ignored or broken would.
     func leakConfiguration(_ id: Int, intoListingOf client: Int) async
+    /// Answers a share of every request after authentication with a transient failure; nil stops it.
+    func injectTransientFaults(_ faults: TransientFaults?) async
+    /// The transient failures answered so far, by status.
+    func transientFaultsServed() async -> [Int: Int]
+    /// Removes every injected fault.
+    func clearFaults() async
 }
