@@ -1,0 +1,228 @@
+import Foundation
+import Logging
+import OffboardingCore
+import OffboardingKafka
+import OffboardingSandbox
+import OffboardingService
+import OffboardingTestSupport
+import PSASimulators
+import Testing
+
+/// `psa-offboarder consume` as a process, stopped or killed in the middle of an offboarding: a
+/// stop is bounded by `shutdown.grace`, and a restart finishes the offboarding with one result that
+/// reports everything it changed, retries included.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct StopAndCrashTests {
+    static let topics = PipelineHarness.topics
+
+    static func createTopics(on cluster: KafkaTestCluster) throws {
+        try cluster.createTopic(topics.events, partitions: 2)
+        try cluster.createTopic(topics.results, partitions: 2)
+        try cluster.createTopic(topics.deadLetter, partitions: 1)
+        try cluster.createTopic(topics.retry, partitions: 2)
+        try cluster.createTopic(topics.approvals, partitions: 2)
+    }
+
+    static func yaml(cluster: KafkaTestCluster, group: String, psa: String, extra: String) -> String {
+        """
+        kafka:
+          bootstrap_servers: "\(cluster.bootstrapServers)"
+          group_id: \(group)
+          topics:
+            events: \(topics.events)
+            results: \(topics.results)
+            dead_letter: \(topics.deadLetter)
+          properties:
+            session.timeout.ms: "6000"
+            heartbeat.interval.ms: "500"
+            fetch.wait.max.ms: "50"
+        \(psa)
+        criteria:
+          offboarded_statuses: ["Inactive", "Offboarded"]
+        """ + "\n" + extra
+    }
+
+    static func write(_ text: String) throws -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("psa-offboarder-\(UUID().uuidString).yaml").path
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    static func assigned(_ stderr: String) -> Bool {
+        stderr.split(separator: "\n").contains { $0.contains("partitions assigned") && $0.contains("\(topics.events)[") }
+    }
+
+    static func eventID(_ record: KafkaRecord) -> String? { record.headers.last(named: "offboarding.event.id")?.stringValue }
+
+    /// Waits for a condition on an actor (a simulator), looking again every 50 ms.
+    static func waitUntil(timeout: Duration, _ what: String, _ condition: () async -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !(await condition()) {
+            guard ContinuousClock.now < deadline else { throw ConditionTimeout(description: "timed out after \(timeout) waiting for \(what)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    static func event(for client: Int, psa: PSAKind) -> CompanyStatusChangedEvent {
+        CompanyStatusChangedEvent(
+            id: UUID().uuidString.lowercased(), source: "test", psa: psa, companyID: String(client), companyName: "Client \(client)", status: "Offboarded")
+    }
+
+    static func send(_ event: CompanyStatusChangedEvent, with producer: KafkaProducer) async throws {
+        let (headers, value) = CloudEventEncoder.structured(event)
+        try await producer.send(
+            KafkaOutgoingRecord(topic: topics.events, key: event.companyID, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
+    }
+
+    /// HaloPSA's default pacing (300 requests per rolling 5 minutes) makes a 1,000-asset offboarding
+    /// take over 15 minutes; SIGTERM in the middle must end the process within the grace.
+    @Test func sigtermWithAPacedOffboardingInFlightExitsWithinTheGraceAndARestartFinishesIt() async throws {
+        let logger = Logger.test()
+        let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
+        try Self.createTopics(on: cluster)
+        let sandbox = try PSASandbox.make(.halopsa, dataset: .empty)
+        let halo = try #require(sandbox.tenant as? HaloSimulator)
+        await halo.setRollingLimit(maxRequests: 300, window: .seconds(300))
+        let server = try await SimulatorServer.start(router: halo.makeRouter(), logger: logger)
+        let assets = await halo.addClient(id: 700_001, name: "Client 700001", offboarded: true, active: 1_000, inactive: 0)
+        let group = "stop-\(UUID().uuidString)"
+        let grace = 3
+        // The file's pacing is Halo's default; the restart lifts it so that the test ends soon.
+        let paced = try Self.write(Self.yaml(cluster: cluster, group: group, psa: sandbox.yaml(server.baseURL), extra: "shutdown: {grace: \(grace)s}\n"))
+        let unpaced = try Self.write(
+            Self.yaml(cluster: cluster, group: group, psa: sandbox.yaml(server.baseURL), extra: "rate_limit: {requests: 0, per: 1s}\n"))
+        let results = try TopicCollector(
+            bootstrapServers: cluster.bootstrapServers, partitions: (0..<2).map { .init(topic: Self.topics.results, partition: $0) }, logger: logger)
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let environment = ["LOG_LEVEL": "info"]
+
+        let first = try OffboarderProcess(arguments: ["consume", "--config", paced], environment: environment)
+        try await first.waitForStderr(timeout: .seconds(60), "the assignment", Self.assigned)
+        let event = Self.event(for: 700_001, psa: .halopsa)
+        try await Self.send(event, with: producer)
+        // A write is a GET and a POST: the window's 300 requests cover about 148 of them, then the
+        // run waits for the window to roll on.
+        try await Self.waitUntil(timeout: .seconds(60), "the first window's writes") { await halo.deactivationWrites(forClient: 700_001) >= 100 }
+
+        let signalled = ContinuousClock.now
+        first.signal(SIGTERM)
+        let status = await first.waitForExit()
+        let stopTime = ContinuousClock.now - signalled
+        #expect(status == 0, "\(first.stderr.suffix(2000))")
+        #expect(stopTime <= .seconds(grace + 5), "the stop took \(stopTime)")
+        #expect(first.stderr.contains("shutdown grace over"))
+        #expect(results.records.filter { Self.eventID($0) == event.id }.isEmpty, "no result for an abandoned run")
+        #expect(await halo.rateLimited == 0, "the paced run met no 429")
+        let writesBeforeStop = await halo.deactivationWrites(forClient: 700_001)
+
+        // The restart runs unpaced, against a tenant whose limit no longer binds.
+        await halo.setRollingLimit(maxRequests: 1_000_000, window: .seconds(1))
+        let second = try OffboarderProcess(arguments: ["consume", "--config", unpaced], environment: environment)
+        _ = try await results.wait(timeout: .seconds(120), for: "the restarted run's result") { records in
+            records.contains { Self.eventID($0) == event.id }
+        }
+        // A marker on the same key: once its result is in, a second result of the event would be too.
+        let marker = Self.event(for: 700_001, psa: .halopsa)
+        try await Self.send(marker, with: producer)
+        let records = try await results.wait(timeout: .seconds(60), for: "the marker's result") { records in
+            records.contains { Self.eventID($0) == marker.id }
+        }
+        let ofEvent = records.filter { Self.eventID($0) == event.id }
+        #expect(ofEvent.count == 1, "one final result")
+        let result = try ValidatedResult.decode(ofEvent.first?.value ?? [])
+        // It reports the whole offboarding, what the stopped run changed included.
+        #expect(result.success)
+        #expect(result.statistics == .init(configsFound: 1_000, configsDeactivated: 1_000, configsSkipped: 0, errors: 0))
+        #expect(result.warnings.contains { $0.code == .resumedAfterInterruption && $0.message.hasPrefix("\(writesBeforeStop) ") }, "\(result.warnings)")
+        for id in assets { #expect(await halo.isConfigurationActive(id) == false) }
+        print("sigterm: stopped in \(stopTime) with grace \(grace) s after \(writesBeforeStop) of 1000 writes; restart reported \(result.statistics.configsDeactivated)")
+
+        second.signal(SIGTERM)
+        #expect(await second.waitForExit() == 0)
+        await results.stop()
+        await producer.shutdown()
+        await server.stop()
+    }
+
+    /// The results topic's broker goes down after the writes: the process publishes the retry
+    /// request (first), cannot publish the result, and is killed. The restart runs the event again
+    /// (no result, so the ledger does not skip it), reports the configurations deactivated before
+    /// the kill, and the retry request still runs.
+    @Test func aKillBetweenTheRetryRequestAndTheResultLosesNeitherAndTheRerunReportsWhatWasDone() async throws {
+        let logger = Logger.test()
+        let cluster = try KafkaTestCluster(brokers: 2, logger: logger)
+        try Self.createTopics(on: cluster)
+        let group = "kill-\(UUID().uuidString)"
+        // Everything on broker 1 but the results topic, which broker 2 leads.
+        for topic in [Self.topics.events, Self.topics.retry, Self.topics.approvals, Self.topics.deadLetter, Self.topics.results] {
+            for partition in 0..<(topic == Self.topics.deadLetter ? Int32(1) : 2) {
+                cluster.setPartitionLeader(topic: topic, partition: partition, brokerID: topic == Self.topics.results ? 2 : 1)
+            }
+        }
+        for name in [group, group + ".approvals", "psa-offboarder-approvals"] { cluster.setGroupCoordinator(name, brokerID: 1) }
+        let sandbox = try PSASandbox.make(.connectwise, dataset: .empty)
+        let simulator = try #require(sandbox.tenant as? ConnectWiseSimulator)
+        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
+        let configs = await simulator.addClient(id: 710_001, name: "Client 710001", offboarded: true, active: 20, inactive: 0)
+        let stuck = configs[0]
+        await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "configurations/\(stuck)", status: 503, retryAfterSeconds: 0, times: nil))
+        let file = try Self.write(
+            Self.yaml(
+                cluster: cluster, group: group, psa: sandbox.yaml(server.baseURL),
+                extra: "retry: {max_attempts: 2, initial_backoff: 10ms, topic_initial_delay: 2s}\n"))
+        let results = try TopicCollector(
+            bootstrapServers: cluster.bootstrapServers, partitions: (0..<2).map { .init(topic: Self.topics.results, partition: $0) }, logger: logger)
+        let retries = try TopicCollector(
+            bootstrapServers: cluster.bootstrapServers, partitions: (0..<2).map { .init(topic: Self.topics.retry, partition: $0) }, logger: logger)
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+
+        let first = try OffboarderProcess(arguments: ["consume", "--config", file], environment: ["LOG_LEVEL": "info"])
+        try await first.waitForStderr(timeout: .seconds(60), "the assignment", Self.assigned)
+        cluster.setBrokerDown(2)
+        let event = Self.event(for: 710_001, psa: .connectwise)
+        try await Self.send(event, with: producer)
+        _ = try await retries.wait(timeout: .seconds(60), for: "the retry request") { records in
+            records.contains { (try? RetryRequest.decode($0.value))?.eventID == event.id }
+        }
+        try await Self.waitUntil(timeout: .seconds(30), "the other writes") {
+            await configs.dropFirst().asyncAllSatisfy { await simulator.isConfigurationActive($0) == false }
+        }
+        first.signal(SIGKILL)
+        _ = await first.waitForExit()
+        cluster.setBrokerUp(2)
+        await simulator.clearFaults()
+
+        let second = try OffboarderProcess(arguments: ["consume", "--config", file], environment: ["LOG_LEVEL": "info"])
+        let records = try await results.wait(timeout: .seconds(120), for: "the rerun's result and the retry's") { records in
+            let attempts = records.filter { Self.eventID($0) == event.id }.compactMap { try? ResultEncoding.decode($0.value ?? []) }.map { $0.attempt ?? 1 }
+            return attempts.contains(1) && attempts.contains(2)
+        }
+        let decoded = try records.filter { Self.eventID($0) == event.id }.map { try ValidatedResult.decode($0.value ?? []) }
+        let rerun = try #require(decoded.first { $0.attempt == nil })
+        // The configurations written before the kill are reported, not lost as "not found".
+        #expect(rerun.success && rerun.statistics.configsDeactivated == 20 && rerun.statistics.configsFound == 20)
+        #expect(rerun.warnings.contains { $0.code == .resumedAfterInterruption && $0.message.hasPrefix("19 ") }, "\(rerun.warnings)")
+        #expect(!rerun.warnings.contains { $0.code == .configNotFound })
+        let retried = try #require(decoded.first { $0.attempt == 2 })
+        #expect(retried.success && retried.configs.map(\.configID) == [String(stuck)])
+        for id in configs { #expect(await simulator.isConfigurationActive(id) == false) }
+
+        second.signal(SIGTERM)
+        #expect(await second.waitForExit() == 0)
+        await results.stop()
+        await retries.stop()
+        await producer.shutdown()
+        await server.stop()
+    }
+}
+
+struct ConditionTimeout: Error, CustomStringConvertible {
+    var description: String
+}
+
+extension Sequence {
+    func asyncAllSatisfy(_ predicate: (Element) async -> Bool) async -> Bool {
+        for element in self where !(await predicate(element)) { return false }
+        return true
+    }
+}
