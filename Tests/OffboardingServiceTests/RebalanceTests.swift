@@ -27,7 +27,11 @@ struct RebalanceTests {
         var configuration = OffboarderConfiguration(
             kafka: .init(
                 bootstrapServers: cluster.bootstrapServers, groupID: "rebalance-\(UUID().uuidString)", topics: topics,
-                properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
+                // librdkafka's mock coordinator puts a member out of the group when it has not
+                // rejoined within its session timeout, and a member rejoins only after its
+                // revocation, which waits for running records: the session must outlast that wait
+                // on a loaded machine (a real broker waits max.poll.interval.ms instead).
+                properties: ["session.timeout.ms": "45000", "heartbeat.interval.ms": "500"]),
             psa: sandbox.configuration(server.baseURL), defaults: OffboardingOptions(offboardedStatuses: ["Offboarded"]))
         configuration.maxConcurrentUpdates = 2
         // The records running at the revocation finish within it even on a loaded machine.

@@ -15,13 +15,42 @@ final class ApprovalStore: Sendable {
         var partition: Int32
     }
 
+    /// Pending approvals are all kept (each expires); decided ones are kept within a byte budget,
+    /// the oldest forgotten first, and tombstoned on the topic after `decidedRetention`.
+    private struct Approvals {
+        var pending: [String: Entry] = [:]
+        var decided: RecentEntries<Entry>
+
+        func entry(_ id: String) -> Entry? { pending[id] ?? decided[id] }
+
+        mutating func put(_ entry: Entry) {
+            let id = entry.record.approvalID
+            if entry.record.state == .pending {
+                decided.remove(id)
+                pending[id] = entry
+            } else {
+                pending[id] = nil
+                // About what the record takes: its configurations dominate.
+                decided.set(id, entry, size: 512 + entry.record.configs.count * 64)
+            }
+        }
+
+        mutating func remove(_ id: String) {
+            pending[id] = nil
+            decided.remove(id)
+        }
+    }
+
     private let reader: TopicReader
-    private let approvals = Mutex<[String: Entry]>([:])
+    private let approvals: Mutex<Approvals>
     private let journals = Mutex<[String: RunJournal]>([:])
     /// One decision per approval at a time, over the decision and expiry paths.
     let gate = DecisionGate()
 
-    init(bootstrapServers: String, topic: String, partitionCount: Int32, properties: [String: String], logger: Logger) throws(KafkaError) {
+    init(
+        bootstrapServers: String, topic: String, partitionCount: Int32, properties: [String: String], decidedBytes: Int = 32 << 20, logger: Logger
+    ) throws(KafkaError) {
+        approvals = Mutex(Approvals(decided: RecentEntries(budget: decidedBytes)))
         reader = try TopicReader(
             bootstrapServers: bootstrapServers, topic: topic, partitionCount: partitionCount, groupID: "psa-offboarder-approvals",
             start: .beginning, properties: properties, logger: logger)
@@ -32,7 +61,7 @@ final class ApprovalStore: Sendable {
     private func add(_ record: KafkaRecord) {
         if record.value == nil, let key = record.keyString {
             // A tombstone: compaction removes the approval or the finished run's journal.
-            approvals.withLock { _ = $0.removeValue(forKey: key) }
+            approvals.withLock { $0.remove(key) }
             journals.withLock { _ = $0.removeValue(forKey: key) }
             return
         }
@@ -44,29 +73,44 @@ final class ApprovalStore: Sendable {
         guard case .record(let approval)? = message else { return }
         approvals.withLock { approvals in
             // A late `pending` (a run repeated after a crash) never reopens a decided approval.
-            if approval.state == .pending, let known = approvals[approval.approvalID], known.record.state != .pending { return }
-            approvals[approval.approvalID] = Entry(record: approval, partition: record.partition)
+            if approval.state == .pending, let known = approvals.entry(approval.approvalID), known.record.state != .pending { return }
+            approvals.put(Entry(record: approval, partition: record.partition))
         }
     }
 
     func approval(_ id: String) -> ApprovalRecord? {
-        approvals.withLock { $0[id]?.record }
+        approvals.withLock { $0.entry(id)?.record }
     }
 
     /// Pending approvals past their expiry whose latest state sits in one of `partitions`.
     func expired(at now: Date, in partitions: Set<Int32>) -> [ApprovalRecord] {
         approvals.withLock { approvals in
-            approvals.values.filter { $0.record.state == .pending && partitions.contains($0.partition) && $0.record.isExpired(at: now) }
-                .map(\.record)
+            approvals.pending.values.filter { partitions.contains($0.partition) && $0.record.isExpired(at: now) }.map(\.record)
+        }
+    }
+
+    /// Decided approvals in `partitions` whose decision (or expiry) is older than `cutoff`: their
+    /// results are published long ago, so the topic need not keep them.
+    func decided(before cutoff: Date, in partitions: Set<Int32>) -> [ApprovalRecord] {
+        approvals.withLock { approvals in
+            approvals.decided.values.filter { entry in
+                guard partitions.contains(entry.partition) else { return false }
+                let stamp = entry.record.decision?.decidedAt ?? entry.record.expiresAt
+                return Timestamp.date(from: stamp).map { $0 < cutoff } ?? false
+            }.map(\.record)
         }
     }
 
     /// Remembers a state this process has just written, before its own reader gets to it.
     func remember(_ approval: ApprovalRecord, partition: Int32?) {
         approvals.withLock { approvals in
-            let known = approvals[approval.approvalID]
-            approvals[approval.approvalID] = Entry(record: approval, partition: partition ?? known?.partition ?? 0)
+            let known = approvals.entry(approval.approvalID)
+            approvals.put(Entry(record: approval, partition: partition ?? known?.partition ?? 0))
         }
+    }
+
+    func forget(approval id: String) {
+        approvals.withLock { $0.remove(id) }
     }
 
     /// The journal of an interrupted run of this event and attempt, as read so far.
@@ -96,9 +140,12 @@ final class ApprovalStore: Sendable {
         try await reader.catchUp(timeout: timeout)
     }
 
-    var count: Int { approvals.withLock { $0.count } }
+    var count: Int { approvals.withLock { $0.pending.count + $0.decided.count } }
 
-    var all: [ApprovalRecord] { approvals.withLock { $0.values.map(\.record) } }
+    var all: [ApprovalRecord] { approvals.withLock { $0.pending.values.map(\.record) + $0.decided.values.map(\.record) } }
+
+    /// Why the store stopped reading the approvals topic, if it did.
+    var readerFailure: KafkaError? { reader.failure }
 
     func stop() async {
         await reader.stop()

@@ -120,6 +120,18 @@ extension OffboardingPipeline {
                     await expire(approval, logger: logger)
                 }
             }
+            await tombstoneDecided(store, in: owned)
+        }
+    }
+
+    /// Keeps the compacted topic (and every replica's memory) to what can still change: decided
+    /// approvals past the retention get a tombstone.
+    private func tombstoneDecided(_ store: ApprovalStore, in owned: Set<Int32>) async {
+        let cutoff = Date().addingTimeInterval(-configuration.decidedApprovalRetention.seconds)
+        for approval in store.decided(before: cutoff, in: owned) {
+            let tombstone = KafkaOutgoingRecord(topic: configuration.topics.approvals, key: approval.approvalID, value: nil, headers: [])
+            guard case .published = await publish(tombstone, logger: logger) else { return }
+            store.forget(approval: approval.approvalID)
         }
     }
 

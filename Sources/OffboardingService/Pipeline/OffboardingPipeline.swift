@@ -53,6 +53,9 @@ public final class OffboardingPipeline: Service, Sendable {
         /// How often approvals past their expiry are looked for.
         public var approvalExpiryInterval: Duration = Self.defaultApprovalExpiryInterval
         public static let defaultApprovalExpiryInterval: Duration = .seconds(30)
+        /// How long a decided approval stays on the approvals topic before it is tombstoned (its
+        /// result, with the decision, is on the results topic).
+        public var decidedApprovalRetention: Duration = .seconds(7 * 86_400)
         /// The poll loop is stalled when it has not turned for this long.
         public var pollStallTimeout: Duration
         /// Work in flight is stalled when no record finished and no PSA call returned for this long.
@@ -150,6 +153,11 @@ public final class OffboardingPipeline: Service, Sendable {
         let state: PipelineHealth.State
         if beats.stopped {
             state = .stopped
+        } else if let failure = approvals.withLock({ $0 })?.readerFailure {
+            // Decisions and journals would go unread: restarting is the remedy.
+            state = .stalled(reason: "the approvals topic reader stopped: \(failure)")
+        } else if let failure = ledger.withLock({ $0 })?.readerFailure {
+            state = .stalled(reason: "the results topic reader stopped: \(failure)")
         } else if let lastPoll = beats.lastPoll, now - lastPoll > configuration.pollStallTimeout {
             state = .stalled(reason: "the poll loop has not turned for \(now - lastPoll)")
         } else if beats.waitingOnPSA > 0 {

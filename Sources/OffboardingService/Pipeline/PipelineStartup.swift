@@ -13,7 +13,7 @@ extension OffboardingPipeline {
             let partitions = try await producer.partitionCount(of: configuration.topics.results)
             let ledger = try ResultLedger(
                 bootstrapServers: configuration.consumer.bootstrapServers, topic: configuration.topics.results, partitionCount: partitions,
-                properties: readerProperties, tail: 10_000, capacity: 200_000, logger: logger)
+                properties: readerProperties, tail: 10_000, logger: logger)
             do {
                 try await ledger.catchUp(timeout: .seconds(60))
             } catch {

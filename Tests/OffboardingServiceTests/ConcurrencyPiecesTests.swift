@@ -1,0 +1,184 @@
+import Foundation
+import OffboardingCore
+@testable import OffboardingService
+import Synchronization
+import Testing
+
+/// The small concurrency pieces the pipeline is built from, each on its own.
+@Suite(.timeLimit(.minutes(1)))
+struct ConcurrencyPiecesTests {
+    // MARK: KeyedLanes
+
+    @Test func itemsOfOneKeyRunInArrivalOrderAndKeysRunSideBySide() async {
+        let lanes = KeyedLanes<Int>()
+        let log = Shared<[String: [Int]]>([:])
+        var started: [String] = []
+        for index in 0..<30 {
+            let key = "k\(index % 3)"
+            if lanes.enqueue(index, key: key) { started.append(key) }
+        }
+        // One lane per key, whatever the number of items.
+        #expect(started == ["k0", "k1", "k2"])
+        await withTaskGroup(of: Void.self) { group in
+            for key in started {
+                group.addTask {
+                    while let item = lanes.next(for: key) {
+                        await Task.yield()
+                        log.withLock { $0[key, default: []].append(item) }
+                        lanes.done()
+                    }
+                }
+            }
+        }
+        let seen = log.withLock { $0 }
+        for (offset, key) in ["k0", "k1", "k2"].enumerated() {
+            #expect(seen[key] == Array(stride(from: offset, to: 30, by: 3)))
+        }
+        #expect(lanes.pending == 0)
+    }
+
+    @Test func drainingAbandonsQueuedItemsButNotTheRunningOne() {
+        let lanes = KeyedLanes<Int>()
+        #expect(lanes.enqueue(1, key: "a"))
+        #expect(!lanes.enqueue(2, key: "a"))
+        #expect(!lanes.enqueue(3, key: "a"))
+        #expect(lanes.next(for: "a") == 1)
+        lanes.drain()
+        lanes.done()
+        // The lane closes; the two queued items are given up (their records are redelivered).
+        #expect(lanes.next(for: "a") == nil)
+        #expect(lanes.abandoned == 2)
+        #expect(lanes.pending == 0)
+        // A new item after the lane closed starts a new lane, which a draining pipeline never runs.
+        #expect(lanes.enqueue(4, key: "a"))
+        #expect(lanes.next(for: "a") == nil)
+    }
+
+    // MARK: CapacitySignal
+
+    @Test func aSignalWithNobodyWaitingIsKeptForTheNextWait() async {
+        let signal = CapacitySignal()
+        signal.signal()
+        #expect(await signal.wait(upTo: .seconds(30)))
+        // Used up: the next wait times out.
+        #expect(await signal.wait(upTo: .milliseconds(20)) == false)
+    }
+
+    @Test func aWaitEndsWhenTheTimeRunsOutEvenIfItsTimerFiresBeforeItIsQueued() async {
+        let signal = CapacitySignal()
+        // A zero timeout lets the timer fire before the wait is queued, on any schedule; without
+        // the mark it leaves, the wait would hang until the test's time limit.
+        for _ in 0..<200 {
+            #expect(await signal.wait(upTo: .zero) == false)
+        }
+    }
+
+    @Test func aSignalWakesEveryWaiter() async {
+        let signal = CapacitySignal()
+        let woken = Shared(0)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<5 {
+                group.addTask {
+                    if await signal.wait(upTo: .seconds(30)) { woken.withLock { $0 += 1 } }
+                }
+            }
+            // Signal until every waiter is woken: a signal before a waiter is queued is kept for it.
+            while woken.withLock({ $0 }) < 5 {
+                signal.signal()
+                await Task.yield()
+            }
+        }
+        #expect(woken.withLock { $0 } == 5)
+    }
+
+    // MARK: StopSignal
+
+    @Test func aSleepEndsAtTheStopAndLaterSleepsReturnAtOnce() async {
+        let stop = StopSignal()
+        let started = ContinuousClock.now
+        async let slept = stop.sleep(for: .seconds(3600))
+        // The sleeper may not be queued yet: stop anyway; a stop before the wait is seen by it.
+        stop.stop()
+        #expect(await slept == false)
+        #expect(ContinuousClock.now - started < .seconds(60))
+        #expect(await stop.sleep(for: .seconds(3600)) == false)
+    }
+
+    @Test func aSleepThatRunsItsCourseSaysSo() async {
+        let stop = StopSignal()
+        #expect(await stop.sleep(for: .milliseconds(10)))
+    }
+
+    @Test func aCancelledSleepEndsAndSaysSo() async {
+        let stop = StopSignal()
+        let sleeper = Task { await stop.sleep(for: .seconds(3600)) }
+        sleeper.cancel()
+        #expect(await sleeper.value == false)
+    }
+
+    // MARK: DecisionGate
+
+    @Test func oneDecisionPerApprovalAtATimeAndOthersGoOn() async {
+        let gate = DecisionGate()
+        let inside = Shared<[String: Int]>([:])
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<40 {
+                let id = "approval-\(index % 4)"
+                group.addTask {
+                    await gate.withDecision(on: id) {
+                        inside.withLock { $0[id, default: 0] += 1 }
+                        #expect(inside.withLock { $0[id] } == 1, "two decisions of \(id) at once")
+                        await Task.yield()
+                        inside.withLock { $0[id]! -= 1 }
+                    }
+                }
+            }
+        }
+        #expect(inside.withLock { $0.values.allSatisfy { $0 == 0 } })
+    }
+
+    // MARK: RecentEntries
+
+    @Test func theOldestEntriesGoFirstWhenTheBudgetIsExceeded() {
+        let cost = 2 + RecentEntries<Void>.overhead  // two-character keys
+        var entries = RecentEntries<Void>(budget: cost * 3)
+        for key in ["k1", "k2", "k3"] { entries.set(key, ()) }
+        #expect(entries.count == 3 && entries.bytes == cost * 3)
+        entries.set("k4", ())
+        #expect(!entries.contains("k1") && entries.contains("k4") && entries.count == 3)
+        // Replacing makes an entry the newest.
+        entries.set("k2", ())
+        entries.set("k5", ())
+        #expect(!entries.contains("k3") && entries.contains("k2"))
+        entries.remove("k2")
+        #expect(entries.bytes == cost * 2)
+    }
+
+    @Test func largeValuesTakeTheirSizeFromTheBudget() {
+        var bodies = RecentEntries<[UInt8]>(budget: 10_000)
+        bodies.set("a", [UInt8](repeating: 1, count: 4_000), size: 4_000)
+        bodies.set("b", [UInt8](repeating: 2, count: 4_000), size: 4_000)
+        bodies.set("c", [UInt8](repeating: 3, count: 4_000), size: 4_000)
+        #expect(bodies["a"] == nil && bodies["b"]?.count == 4_000 && bodies["c"]?.count == 4_000)
+        #expect(bodies.bytes <= 10_000)
+        // Larger than the whole budget: not kept, and nothing else is pushed out for it.
+        bodies.set("huge", [UInt8](repeating: 4, count: 20_000), size: 20_000)
+        #expect(bodies["huge"] == nil && bodies.count == 2)
+    }
+
+    @Test func replacingOneKeyForeverKeepsMemoryBounded() {
+        var entries = RecentEntries<Int>(budget: 1 << 20)
+        for value in 0..<100_000 { entries.set("same", value) }
+        #expect(entries.count == 1 && entries["same"] == 99_999)
+        #expect(entries.bytes == 4 + RecentEntries<Int>.overhead)
+    }
+}
+
+/// A value tasks share, behind a lock.
+private final class Shared<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+
+    init(_ value: Value) { self.value = Mutex(value) }
+
+    func withLock<T>(_ body: (inout sending Value) -> sending T) -> T { value.withLock(body) }
+}
