@@ -107,7 +107,11 @@ struct DeliveryTests {
             if case .waitingOnPSA = harness.runtime.pipeline.health().state { return true }
             return false
         }
-        #expect(harness.runtime.pipeline.health().isLive)
+        // The probe says so too: live, waiting, and nothing of the PSA's own answer.
+        let live = try await APIClient.call(.GET, harness.apiBaseURL + "/health/live", token: nil)
+        let body = String(decoding: live.body, as: UTF8.self)
+        #expect(live.status == 200 && body.contains("waiting_on_psa") && body.contains("PSAConnectionError, HTTP 503"), "\(body)")
+        #expect(!body.contains("Injected") && !body.contains("127.0.0.1"), "\(body)")
         // After outage_max_wait both events move to the retry topic, as they were read.
         let moved = try await harness.retries.wait(timeout: .seconds(30), for: "both events on the retry topic") { records in
             Set(records.filter { $0.headers.last(named: "retry.kind")?.stringValue == "event" }.compactMap(\.keyString))

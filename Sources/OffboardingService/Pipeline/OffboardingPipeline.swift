@@ -154,10 +154,11 @@ public final class OffboardingPipeline: Service, Sendable {
         if beats.stopped {
             state = .stopped
         } else if let failure = approvals.withLock({ $0 })?.readerFailure {
-            // Decisions and journals would go unread: restarting is the remedy.
-            state = .stalled(reason: "the approvals topic reader stopped: \(failure)")
+            // Decisions and journals would go unread: restarting is the remedy. The log has the
+            // error; the health routes answer anyone, so only its kind is named here.
+            state = .stalled(reason: "the approvals topic reader stopped (kafka \(failure.code))")
         } else if let failure = ledger.withLock({ $0 })?.readerFailure {
-            state = .stalled(reason: "the results topic reader stopped: \(failure)")
+            state = .stalled(reason: "the results topic reader stopped (kafka \(failure.code))")
         } else if let lastPoll = beats.lastPoll, now - lastPoll > configuration.pollStallTimeout {
             state = .stalled(reason: "the poll loop has not turned for \(now - lastPoll)")
         } else if beats.waitingOnPSA > 0 {

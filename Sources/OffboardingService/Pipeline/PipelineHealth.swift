@@ -4,7 +4,7 @@ import Synchronization
 /// hangs out of its group (polling any queue resets max.poll.interval.ms, #4176), so the pipeline
 /// watches itself: the poll loop must turn, and work in flight must make progress.
 public struct PipelineHealth: Sendable, Hashable, CustomStringConvertible {
-    public enum State: Sendable, Hashable {
+    public enum State: Sendable, Hashable, CustomStringConvertible {
         /// Not yet polled, or no partitions assigned yet.
         case starting
         case healthy
@@ -13,6 +13,17 @@ public struct PipelineHealth: Sendable, Hashable, CustomStringConvertible {
         /// Records wait for a PSA that cannot be reached; the process is fine, restarting it would not help.
         case waitingOnPSA(reason: String)
         case stopped
+
+        /// `healthy`, `stalled: …`, `waiting_on_psa: …`: what the health routes show.
+        public var description: String {
+            switch self {
+            case .starting: "starting"
+            case .healthy: "healthy"
+            case .stalled(let reason): "stalled: \(reason)"
+            case .waitingOnPSA(let reason): "waiting_on_psa: \(reason)"
+            case .stopped: "stopped"
+            }
+        }
     }
 
     public var state: State

@@ -25,7 +25,8 @@ extension OffboardingPipeline {
         if let outage = outcome.outage {
             // Nothing was changed and nothing is lost: keep the offset and try again later, so that
             // the offboarding happens once the PSA is back instead of ending as a failure result.
-            heartbeat.outageBegan(outage.description)
+            // The health routes answer anyone: the code and status only, never the PSA's own text.
+            heartbeat.outageBegan("\(outage.code)" + (outage.httpStatus.map { ", HTTP \($0)" } ?? ""))
             let deadline = ContinuousClock.now + configuration.outageMaxWait
             var backoff = configuration.outageBackoff
             var current: PSAError? = outage
