@@ -197,6 +197,29 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// Stores several partitions' next offsets at once, for commit.
+    public func storeOffsets(_ offsets: [KafkaTopicPartition: Int64]) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        guard state.withLock({ $0 }) == .open else {
+            throw KafkaError(code: .closed, message: "consumer is closed")
+        }
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (partition, offset) in offsets {
+            rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)?.pointee.offset = offset
+        }
+        let err = rd_kafka_offsets_store(handle, list)
+        var failed: [String] = []
+        if let list {
+            for index in 0..<Int(list.pointee.cnt) where list.pointee.elems[index].err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                failed.append("\(String(cString: list.pointee.elems[index].topic))[\(list.pointee.elems[index].partition)]: \(RDKafkaError.describe(list.pointee.elems[index].err))")
+            }
+        }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR || !failed.isEmpty {
+            throw KafkaError(code: .offsetStore, message: failed.isEmpty ? RDKafkaError.describe(err) : failed.joined(separator: ", "), rdKafkaCode: err.rawValue)
+        }
+    }
+
     /// The partition's low and high watermarks (the first offset and the offset after the last).
     public func watermarks(of partition: KafkaTopicPartition, timeout: Duration = .seconds(10)) async throws(KafkaError) -> (low: Int64, high: Int64) {
         let timeoutMs = Int32(clamping: timeout.components.seconds * 1000)

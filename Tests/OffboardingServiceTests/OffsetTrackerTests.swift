@@ -32,6 +32,23 @@ import Testing
         #expect(tracker.finish(fresh) == .store(6))
     }
 
+    /// Filtered records finish in the poll loop as they arrive; their offsets never pass a record
+    /// of the same partition that is still running in a lane.
+    @Test func recordsFinishedOnArrivalStoreOnlyPastWhatIsStillRunning() throws {
+        let tracker = OffsetTracker()
+        let zero = KafkaTopicPartition(topic: "t", partition: 0)
+        let one = KafkaTopicPartition(topic: "t", partition: 1)
+        tracker.assign([zero, one])
+        // Partition 0: 10 filtered, 11 an offboarding (a lane), 12 and 13 filtered.
+        #expect(tracker.finishedOnArrival([record(10)]) == [zero: 11])
+        let running = try #require(tracker.begin(record(11)))
+        #expect(tracker.finishedOnArrival([record(12), record(13), record(4, partition: 1), record(5, partition: 1)]) == [one: 6])
+        // Once 11 finishes, the position jumps past the filtered ones behind it.
+        #expect(tracker.finish(running) == .store(14))
+        // A partition not assigned (revoked since the fetch) stores nothing.
+        #expect(tracker.finishedOnArrival([record(1, partition: 9)]).isEmpty)
+    }
+
     @Test func recordsOfPartitionsNotAssignedAreNotTracked() {
         let tracker = OffsetTracker()
         #expect(tracker.begin(record(1, partition: 7)) == nil)

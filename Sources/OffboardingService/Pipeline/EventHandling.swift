@@ -26,6 +26,13 @@ extension OffboardingPipeline {
         }
     }
 
+    /// A status report (event, webhook) is filtered by the status it reports; a request (API,
+    /// schedule, manual) always gets a result, and the run checks the PSA's current status.
+    func isFiltered(_ event: CompanyStatusChangedEvent) -> Bool {
+        let reportsStatus = event.trigger == .event || event.trigger == .webhook
+        return reportsStatus && !event.options.resolved(defaults: configuration.defaults).isOffboarded(status: event.status)
+    }
+
     /// An event from the events topic, or one moved to the retry topic after an outage (`attempt` 2 and on).
     func processEvent(_ work: Work, attempt: Int, logger: Logger) async {
         let record = work.record
@@ -48,10 +55,7 @@ extension OffboardingPipeline {
             return
         }
         let options = event.options.resolved(defaults: configuration.defaults)
-        // A status report (event, webhook) is filtered by the status it reports; a request (API,
-        // schedule, manual) always gets a result, and the run checks the PSA's current status.
-        let reportsStatus = event.trigger == .event || event.trigger == .webhook
-        guard !reportsStatus || options.isOffboarded(status: event.status) else {
+        guard !isFiltered(event) else {
             statistics.update { $0.filtered += 1 }
             logger.debug("event filtered: status is not an offboarded one", metadata: ["psa.company.status": "\(event.status)"])
             complete(work, logger: logger)

@@ -108,6 +108,27 @@ final class OffsetTracker: Sendable {
         return .store(committable)
     }
 
+    /// Records finished the moment they arrive (filtered in the poll loop), under one lock for the
+    /// whole batch: the offsets to store, per partition. Records of partitions not assigned are skipped.
+    func finishedOnArrival(_ records: [KafkaRecord]) -> [KafkaTopicPartition: Int64] {
+        state.withLock { state in
+            var stores: [KafkaTopicPartition: Int64] = [:]
+            for record in records {
+                let key = record.topicPartition
+                guard var partition = state.partitions[key] else { continue }
+                if partition.lastStored == nil { partition.lastStored = record.offset }
+                partition.nextUnseen = max(partition.nextUnseen ?? 0, record.offset + 1)
+                let committable = partition.inFlight.min() ?? partition.nextUnseen ?? record.offset + 1
+                if committable > (partition.lastStored ?? Int64.min) {
+                    partition.lastStored = committable
+                    stores[key] = committable
+                }
+                state.partitions[key] = partition
+            }
+            return stores
+        }
+    }
+
     /// Revokes partitions: records not started yet are left for the next owner, records running
     /// are awaited for up to `grace` so that they finish and store their offsets while the
     /// partitions are still assigned (the next owner then starts after them instead of running

@@ -58,9 +58,14 @@ extension OffboardingPipeline {
             }
             known = current
             var holding: Set<KafkaTopicPartition> = []
+            var filtered: [KafkaRecord] = []
             for record in records {
                 let partition = record.topicPartition
                 if holding.contains(partition) { continue }
+                if isFilteredOnArrival(record) {
+                    filtered.append(record)
+                    continue
+                }
                 if record.topic == configuration.topics.retry, released[partition] != record.offset, let wait = timeUntilDue(record), wait > .zero {
                     // Held the Kafka way: paused at this record, which is fetched again when due;
                     // no slot and no lane wait for it meanwhile.
@@ -81,8 +86,36 @@ extension OffboardingPipeline {
                 if released[partition] == record.offset { released[partition] = nil }
                 enqueue(record, into: &group)
             }
+            if !filtered.isEmpty { completeOnArrival(filtered) }
         }
         return nil
+    }
+
+    /// Most events are not offboardings: they are decided here, in the batch, with no lane, no
+    /// task and no lock per record. Anything else (an offboarding, an invalid record, another
+    /// PSA's event) goes to a lane as usual.
+    private func isFilteredOnArrival(_ record: KafkaRecord) -> Bool {
+        guard record.topic == configuration.topics.events else { return false }
+        var headers: [String: String] = [:]
+        for header in record.headers { headers[header.key.lowercased()] = header.stringValue }
+        guard let event = try? CloudEventDecoder.decode(value: record.value, headers: headers), event.psa == configuration.psa else { return false }
+        return isFiltered(event)
+    }
+
+    /// Finishes the batch's filtered records and stores their offsets once per partition.
+    private func completeOnArrival(_ records: [KafkaRecord]) {
+        let stores = tracker.finishedOnArrival(records)
+        statistics.update {
+            $0.received += records.count
+            $0.filtered += records.count
+        }
+        do {
+            try consumer.storeOffsets(stores)
+            statistics.update { $0.offsetsStored += stores.count }
+        } catch {
+            statistics.update { $0.offsetStoreFailures += stores.count }
+            logger.warning("offsets not stored", metadata: ["kafka.error": "\(error)"])
+        }
     }
 
     /// A partition taken over from another member may hold a record whose run was interrupted
