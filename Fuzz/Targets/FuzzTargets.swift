@@ -16,6 +16,9 @@ import PSAHalo
 public enum FuzzTargets {
     public typealias Target = @Sendable ([UInt8]) -> Void
 
+    static let prefilterStatuses = ["Inactive", "Offboarded"]
+    static let prefilter = StatusPrefilter(psa: .connectwise, offboardedStatuses: prefilterStatuses)
+
     public static let all: [String: Target] = [
         "cloudevent-structured": { bytes in
             _ = try? CloudEventDecoder.decode(value: bytes, headers: ["content-type": "application/cloudevents+json"])
@@ -25,6 +28,16 @@ public enum FuzzTargets {
             var lowered: [String: String] = [:]
             for (name, text) in headers { lowered[name.lowercased()] = text }
             _ = try? CloudEventDecoder.decode(value: value, headers: lowered)
+        },
+        // The prefilter must never call filtered what the full decoder would not: a disagreement traps.
+        "status-prefilter": { bytes in
+            guard prefilter.isFiltered(bytes) else { return }
+            let event = try? CloudEventDecoder.decode(value: bytes, headers: ["content-type": "application/cloudevents+json"])
+            let filtered = event.map {
+                $0.psa == .connectwise && ($0.trigger == .event || $0.trigger == .webhook)
+                    && !$0.options.resolved(defaults: .init(offboardedStatuses: prefilterStatuses)).isOffboarded(status: $0.status)
+            }
+            precondition(filtered == true, "the prefilter filtered an event the decoder does not")
         },
         "retry-request": { bytes in _ = try? RetryRequest.decode(bytes) },
         "approval-message": { bytes in _ = try? ApprovalMessage.decode(bytes) },

@@ -100,7 +100,7 @@ public struct OffboardingOptions: Sendable, Hashable {
         return offboardedStatuses.contains { Self.normalize($0) == normalized }
     }
 
-    private static func normalize(_ status: String) -> String {
+    static func normalize(_ status: String) -> String {
         status.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
     }
 }

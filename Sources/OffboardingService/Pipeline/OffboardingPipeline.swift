@@ -103,6 +103,8 @@ public final class OffboardingPipeline: Service, Sendable {
     let tracker: OffsetTracker
     let lanes = KeyedLanes<Work>()
     let stopSignal = StopSignal()
+    /// Decides most non-offboarding events from their bytes (see `StatusPrefilter`).
+    let prefilter: StatusPrefilter
     /// The latest read of the approvals topic to its end, started when partitions were assigned.
     let journalsRead = Mutex<Task<Void, Never>?>(nil)
 
@@ -113,6 +115,7 @@ public final class OffboardingPipeline: Service, Sendable {
 
     public init(configuration: Configuration, producer: KafkaProducer, offboarder: Offboarder, logger: Logger) throws(KafkaError) {
         self.configuration = configuration
+        self.prefilter = StatusPrefilter(psa: configuration.psa, offboardedStatuses: configuration.defaults.offboardedStatuses)
         self.producer = producer
         let heartbeat = self.heartbeat
         self.offboarder = offboarder.reportingProgress { heartbeat.progressed() }

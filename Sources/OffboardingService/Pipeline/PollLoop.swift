@@ -96,10 +96,26 @@ extension OffboardingPipeline {
     /// PSA's event) goes to a lane as usual.
     private func isFilteredOnArrival(_ record: KafkaRecord) -> Bool {
         guard record.topic == configuration.topics.events else { return false }
+        if let value = record.value, Self.isStructuredJSON(record.headers), prefilter.isFiltered(value) { return true }
         var headers: [String: String] = [:]
         for header in record.headers { headers[header.key.lowercased()] = header.stringValue }
         guard let event = try? CloudEventDecoder.decode(value: record.value, headers: headers), event.psa == configuration.psa else { return false }
         return isFiltered(event)
+    }
+
+    /// Structured mode with a JSON content type (or none), as the prefilter expects.
+    private static func isStructuredJSON(_ headers: [KafkaHeader]) -> Bool {
+        for header in headers {
+            switch header.key.lowercased() {
+            case "ce_specversion": return false
+            case "content-type":
+                guard let type = header.stringValue, type.hasPrefix("application/cloudevents+json") || type.hasPrefix("application/json") else {
+                    return false
+                }
+            default: continue
+            }
+        }
+        return true
     }
 
     /// Finishes the batch's filtered records and stores their offsets once per partition.
