@@ -8,7 +8,7 @@ import PSAConnectWise
 import PSASimulators
 
 // Prints figures measured side by side in one run; the machine is shared and noisy, so compare the
-// ratios, not the absolute numbers. Usage: psa-offboarder-bench [events] [configs]
+// ratios, not the absolute numbers. Usage: psa-offboarder-bench [events] [configs] [partitions]
 
 let logger: Logger = {
     var logger = Logger(label: "psa-offboarder-bench")
@@ -18,6 +18,7 @@ let logger: Logger = {
 let arguments = CommandLine.arguments.dropFirst().compactMap(Int.init)
 let eventCount = arguments.first ?? 120_000
 let configCount = arguments.dropFirst().first ?? 1_000
+let partitionCount = arguments.dropFirst(2).first ?? 16
 
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
@@ -31,12 +32,15 @@ func format(_ value: Double) -> String { String(format: "%.0f", value) }
 // difference in records cancels start-up and the group join (kcat spends most of a small run
 // connecting), leaving the marginal rate.
 let smallCount = 1_000
-print("== filter path: events that are not offboardings, \(smallCount) and \(eventCount) records, 16 partitions, librdkafka \(RDKafkaVersion.string) mock cluster; rates at the margin")
+// The mock keeps at most 100,000 records or 5 MiB a partition (reference/kafka.md §5.8): 16
+// partitions hold 120,000 events of about 350 bytes, 48 hold 480,000.
+let partitions = Int32(partitionCount)
+print("== filter path: events that are not offboardings, \(smallCount) and \(eventCount) records, \(partitions) partitions, librdkafka \(RDKafkaVersion.string) mock cluster; rates at the margin")
 let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
 let smallTopic = "bench.small.company.status-changed"
 let largeTopic = "bench.large.company.status-changed"
-try cluster.createTopic(smallTopic, partitions: 16)
-try cluster.createTopic(largeTopic, partitions: 16)
+try cluster.createTopic(smallTopic, partitions: partitions)
+try cluster.createTopic(largeTopic, partitions: partitions)
 // The reading sides fetch as the service does; the mock answers a waiting fetch only at
 // fetch.wait.max.ms, which a drained partition would otherwise add to the end of each run.
 let fetchProperties = ["fetch.wait.max.ms": "10"]
@@ -117,10 +121,15 @@ func pipelineTime(_ topic: String, expecting count: Int, group: String) async th
     return elapsed
 }
 
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
 var ratios: [Double] = []
 let extra = Double(eventCount - smallCount)
 for round in 1...3 {
-    let kcat = extra / (try kcatTime(largeTopic, expecting: eventCount) - kcatTime(smallTopic, expecting: smallCount))
+    // kcat's whole run is short beside its start-up: the median of five runs of each.
+    let kcatLarge = median(try (1...5).map { _ in try kcatTime(largeTopic, expecting: eventCount) })
+    let kcatSmall = median(try (1...5).map { _ in try kcatTime(smallTopic, expecting: smallCount) })
+    let kcat = extra / (kcatLarge - kcatSmall)
     let large = try await pipelineTime(largeTopic, expecting: eventCount, group: "bench-large-\(round)")
     let small = try await pipelineTime(smallTopic, expecting: smallCount, group: "bench-small-\(round)")
     let filter = extra / (large - small)

@@ -146,27 +146,90 @@ public final class KafkaConsumer: Sendable {
     /// Waits up to `timeout` for records, then returns at most `maxRecords` of those already fetched.
     /// Rebalance callbacks run inside this call. Returns an empty batch once the consumer is closed.
     public func poll(maxRecords: Int, timeout: Duration) async throws(KafkaError) -> [KafkaRecord] {
+        try await poll(maxRecords: maxRecords, timeout: timeout, skipping: nil).records
+    }
+
+    /// A batch: the records copied out, and the ones `skipping` decided in librdkafka's own buffer,
+    /// per partition as the lowest and highest offset (they were never copied).
+    public struct Batch: Sendable {
+        public var records: [KafkaRecord] = []
+        public var skipped: [KafkaTopicPartition: ClosedRange<Int64>] = [:]
+        public var skippedCount = 0
+    }
+
+    /// As `poll(maxRecords:timeout:)`, with a decision taken on each record where it lies: a
+    /// record `skipping` returns true for is counted in `skipped` and not copied. The decision
+    /// runs on the consumer's own queue, off the cooperative pool, so it must be quick and pure.
+    public func poll(
+        maxRecords: Int, timeout: Duration, skipping: (@Sendable (RecordView) -> Bool)?
+    ) async throws(KafkaError) -> Batch {
         let timeoutMs = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let result: Result<[KafkaRecord], KafkaError> = await withCheckedContinuation { continuation in
+        let result: Result<Batch, KafkaError> = await withCheckedContinuation { continuation in
             queue.async { [self] in
-                continuation.resume(returning: pollBlocking(maxRecords: maxRecords, timeoutMs: timeoutMs))
+                continuation.resume(returning: pollBlocking(maxRecords: maxRecords, timeoutMs: timeoutMs, skipping: skipping))
             }
         }
         return try result.get()
     }
 
-    private func pollBlocking(maxRecords: Int, timeoutMs: Int32) -> Result<[KafkaRecord], KafkaError> {
-        guard state.withLock({ $0 }) == .open else { return .success([]) }
-        var records: [KafkaRecord] = []
+    /// A consumed message as librdkafka holds it, for a decision that needs no copy.
+    public struct RecordView {
+        public let topic: String
+        public let partition: Int32
+        public let offset: Int64
+        public let value: UnsafeRawBufferPointer?
+        fileprivate let message: UnsafePointer<rd_kafka_message_t>
+
+        /// Calls `body` with each header's name (as C bytes, without the NUL) and value; stops when it returns false.
+        public func forEachHeader(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) -> Bool) {
+            var headers: OpaquePointer?
+            guard rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return }
+            var index = 0
+            var name: UnsafePointer<CChar>?
+            var value: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(headers, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let nameBytes = name.map { UnsafeRawBufferPointer(start: $0, count: strlen($0)) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+                guard body(nameBytes, value.map { UnsafeRawBufferPointer(start: $0, count: size) }) else { return }
+                index += 1
+            }
+        }
+    }
+
+    private func pollBlocking(maxRecords: Int, timeoutMs: Int32, skipping: ((RecordView) -> Bool)?) -> Result<Batch, KafkaError> {
+        guard state.withLock({ $0 }) == .open else { return .success(Batch()) }
+        var batch = Batch()
+        batch.records.reserveCapacity(min(maxRecords, 1000))
+        var topics: [OpaquePointer: String] = [:]
         var wait = timeoutMs
-        while records.count < maxRecords {
+        while batch.records.count + batch.skippedCount < maxRecords {
             guard let message = rd_kafka_consumer_poll(handle, wait) else { break }
             // Only the first poll waits; the rest take what is already fetched.
             wait = 0
             defer { rd_kafka_message_destroy(message) }
             let err = message.pointee.err
             if err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                records.append(KafkaRecord(copying: message))
+                if let skipping, let rkt = message.pointee.rkt {
+                    let topic: String
+                    if let known = topics[rkt] {
+                        topic = known
+                    } else {
+                        topic = String(cString: rd_kafka_topic_name(rkt))
+                        topics[rkt] = topic
+                    }
+                    let m = message.pointee
+                    let view = RecordView(
+                        topic: topic, partition: m.partition, offset: m.offset, value: m.payload.map { UnsafeRawBufferPointer(start: $0, count: m.len) },
+                        message: UnsafePointer(message))
+                    if skipping(view) {
+                        let partition = KafkaTopicPartition(topic: topic, partition: m.partition)
+                        let range = batch.skipped[partition].map { min($0.lowerBound, m.offset)...max($0.upperBound, m.offset) } ?? m.offset...m.offset
+                        batch.skipped[partition] = range
+                        batch.skippedCount += 1
+                        continue
+                    }
+                }
+                batch.records.append(KafkaRecord(copying: message, topics: &topics))
             } else if err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
                 if let fatal = RDKafkaError.fatalError(of: handle) {
                     return .failure(fatal)
@@ -175,7 +238,7 @@ public final class KafkaConsumer: Sendable {
                     "consumer error", metadata: ["kafka.error": "\(RDKafkaError.describe(err))", "kafka.error.code": "\(err.rawValue)"])
             }
         }
-        return .success(records)
+        return .success(batch)
     }
 
     /// Stores `nextOffset` (the offset after the last finished record) for commit.

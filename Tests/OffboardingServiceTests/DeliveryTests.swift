@@ -187,3 +187,36 @@ struct DeliveryTests {
         try await harness.stop()
     }
 }
+
+@Suite(.timeLimit(.minutes(3)))
+struct FilteredOffsetTests {
+    /// Filtered events never reach a lane: their offsets are still stored and committed, both for
+    /// those the prefilter decides in librdkafka's buffer and for those the full decoder decides.
+    @Test func filteredEventsAreCommittedPastWhetherThePrefilterOrTheDecoderDecidedThem() async throws {
+        let harness = try await PipelineHarness.isolated(.connectwise) { _ in }
+        try await harness.waitForAssignment()
+        let client = await harness.makeClient(active: 1)
+        for index in 0..<400 {
+            // Every tenth in binary mode, which the prefilter leaves to the decoder.
+            try await harness.send(harness.event(forClient: client.id + index % 7, status: "Active"), binary: index % 10 == 0)
+        }
+        try await harness.results.wait(timeout: .seconds(60), for: "400 filtered events") { _ in
+            harness.runtime.pipeline.statistics.snapshot.filtered >= 400
+        }
+        let partitions = (0..<4).map { KafkaTopicPartition(topic: PipelineHarness.topics.events, partition: $0) }
+        let reader = try KafkaConsumer(
+            configuration: .init(
+                bootstrapServers: harness.cluster.bootstrapServers, groupID: harness.configuration.kafka.groupID,
+                consumption: .partitionsFromBeginning(partitions)),
+            logger: .test())
+        var ends: [KafkaTopicPartition: Int64] = [:]
+        for partition in partitions { ends[partition] = try await reader.watermarks(of: partition).high }
+        // Commits happen every second: wait for the group's position to reach every partition's end.
+        try await StopAndCrashTests.waitUntil(timeout: .seconds(30), "the commits to reach the end of every partition") {
+            (try? await reader.committedOffsets(partitions)) == ends
+        }
+        #expect(harness.runtime.pipeline.statistics.snapshot.resultsPublished == 0)
+        await reader.close()
+        try await harness.stop()
+    }
+}

@@ -22,11 +22,18 @@ public struct StatusPrefilter: Sendable {
     /// The caller checks the headers: structured mode (no `ce_specversion`), and a content type,
     /// if any, of `application/cloudevents+json` or `application/json`.
     public func isFiltered(_ value: [UInt8]) -> Bool {
-        value.withUnsafeBufferPointer { buffer in
-            var scanner = Scanner(bytes: buffer)
-            guard let event = scanner.event(), scanner.atEnd else { return false }
-            return verdict(event, in: buffer)
-        }
+        value.withUnsafeBufferPointer { isFiltered($0) }
+    }
+
+    /// The same, on bytes where they lie (a consumed message's payload).
+    public func isFiltered(_ value: UnsafeRawBufferPointer) -> Bool {
+        isFiltered(value.assumingMemoryBound(to: UInt8.self))
+    }
+
+    public func isFiltered(_ buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        var scanner = Scanner(bytes: buffer)
+        guard let event = scanner.event(), scanner.atEnd else { return false }
+        return verdict(event, in: buffer)
     }
 
     private func verdict(_ event: Scanner.Event, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -93,9 +93,21 @@ class RDKafkaClientContext: @unchecked Sendable {
 
 extension KafkaRecord {
     /// Copies a consumed message out of librdkafka's memory; the caller still destroys the message.
-    init(copying message: UnsafePointer<rd_kafka_message_t>) {
+    /// - Parameter topics: topic names already read in this batch, by handle (a name longer than a
+    ///   small string would otherwise be allocated for every record).
+    init(copying message: UnsafePointer<rd_kafka_message_t>, topics: inout [OpaquePointer: String]) {
         let m = message.pointee
-        let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        let topic: String
+        if let rkt = m.rkt {
+            if let known = topics[rkt] {
+                topic = known
+            } else {
+                topic = String(cString: rd_kafka_topic_name(rkt))
+                topics[rkt] = topic
+            }
+        } else {
+            topic = ""
+        }
         let key: [UInt8]? = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
         let value: [UInt8]? = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) }
         var headers: [KafkaHeader] = []

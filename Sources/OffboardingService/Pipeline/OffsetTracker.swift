@@ -108,17 +108,18 @@ final class OffsetTracker: Sendable {
         return .store(committable)
     }
 
-    /// Records finished the moment they arrive (filtered in the poll loop), under one lock for the
-    /// whole batch: the offsets to store, per partition. Records of partitions not assigned are skipped.
-    func finishedOnArrival(_ records: [KafkaRecord]) -> [KafkaTopicPartition: Int64] {
+    /// Records finished the moment they arrive (filtered in the poll loop), given per partition as
+    /// the lowest and highest offset of the batch's finished ones, under one lock: the offsets to
+    /// store. Call it after the batch's other records have begun, so that none is stored past.
+    /// Partitions not assigned are skipped.
+    func finishedOnArrival(_ ranges: [KafkaTopicPartition: ClosedRange<Int64>]) -> [KafkaTopicPartition: Int64] {
         state.withLock { state in
             var stores: [KafkaTopicPartition: Int64] = [:]
-            for record in records {
-                let key = record.topicPartition
+            for (key, range) in ranges {
                 guard var partition = state.partitions[key] else { continue }
-                if partition.lastStored == nil { partition.lastStored = record.offset }
-                partition.nextUnseen = max(partition.nextUnseen ?? 0, record.offset + 1)
-                let committable = partition.inFlight.min() ?? partition.nextUnseen ?? record.offset + 1
+                if partition.lastStored == nil { partition.lastStored = range.lowerBound }
+                partition.nextUnseen = max(partition.nextUnseen ?? 0, range.upperBound + 1)
+                let committable = partition.inFlight.min() ?? partition.nextUnseen ?? range.upperBound + 1
                 if committable > (partition.lastStored ?? Int64.min) {
                     partition.lastStored = committable
                     stores[key] = committable
@@ -127,6 +128,19 @@ final class OffsetTracker: Sendable {
             }
             return stores
         }
+    }
+
+    func finishedOnArrival(_ records: [KafkaRecord]) -> [KafkaTopicPartition: Int64] {
+        finishedOnArrival(Self.ranges(of: records))
+    }
+
+    static func ranges(of records: [KafkaRecord]) -> [KafkaTopicPartition: ClosedRange<Int64>] {
+        var ranges: [KafkaTopicPartition: ClosedRange<Int64>] = [:]
+        for record in records {
+            let key = record.topicPartition
+            ranges[key] = ranges[key].map { min($0.lowerBound, record.offset)...max($0.upperBound, record.offset) } ?? record.offset...record.offset
+        }
+        return ranges
     }
 
     /// Revokes partitions: records not started yet are left for the next owner, records running

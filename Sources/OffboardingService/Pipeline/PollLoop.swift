@@ -15,6 +15,7 @@ extension OffboardingPipeline {
         // A held record that came due runs when it is fetched again, whatever its header says.
         var released: [KafkaTopicPartition: Int64] = [:]
         var known: Set<KafkaTopicPartition> = []
+        let skip = skippingFilteredEvents()
         while !isStopping {
             heartbeat.polled()
             let now = ContinuousClock.now
@@ -39,9 +40,9 @@ extension OffboardingPipeline {
                 consumer.resume(paused.filter { held[$0] == nil })
                 paused = []
             }
-            let records: [KafkaRecord]
+            let batch: KafkaConsumer.Batch
             do {
-                records = try await consumer.poll(maxRecords: max(1, min(free, 1000)), timeout: configuration.pollTimeout)
+                batch = try await consumer.poll(maxRecords: max(1, min(free, 1000)), timeout: configuration.pollTimeout, skipping: skip)
             } catch {
                 logger.critical("consumer failed", metadata: ["kafka.error": "\(error)"])
                 stop()
@@ -59,7 +60,7 @@ extension OffboardingPipeline {
             known = current
             var holding: Set<KafkaTopicPartition> = []
             var filtered: [KafkaRecord] = []
-            for record in records {
+            for record in batch.records {
                 let partition = record.topicPartition
                 if holding.contains(partition) { continue }
                 if isFilteredOnArrival(record) {
@@ -86,52 +87,9 @@ extension OffboardingPipeline {
                 if released[partition] == record.offset { released[partition] = nil }
                 enqueue(record, into: &group)
             }
-            if !filtered.isEmpty { completeOnArrival(filtered) }
+            if !filtered.isEmpty || batch.skippedCount > 0 { completeOnArrival(skipped: batch, filtered: filtered) }
         }
         return nil
-    }
-
-    /// Most events are not offboardings: they are decided here, in the batch, with no lane, no
-    /// task and no lock per record. Anything else (an offboarding, an invalid record, another
-    /// PSA's event) goes to a lane as usual.
-    private func isFilteredOnArrival(_ record: KafkaRecord) -> Bool {
-        guard record.topic == configuration.topics.events else { return false }
-        if let value = record.value, Self.isStructuredJSON(record.headers), prefilter.isFiltered(value) { return true }
-        var headers: [String: String] = [:]
-        for header in record.headers { headers[header.key.lowercased()] = header.stringValue }
-        guard let event = try? CloudEventDecoder.decode(value: record.value, headers: headers), event.psa == configuration.psa else { return false }
-        return isFiltered(event)
-    }
-
-    /// Structured mode with a JSON content type (or none), as the prefilter expects.
-    private static func isStructuredJSON(_ headers: [KafkaHeader]) -> Bool {
-        for header in headers {
-            switch header.key.lowercased() {
-            case "ce_specversion": return false
-            case "content-type":
-                guard let type = header.stringValue, type.hasPrefix("application/cloudevents+json") || type.hasPrefix("application/json") else {
-                    return false
-                }
-            default: continue
-            }
-        }
-        return true
-    }
-
-    /// Finishes the batch's filtered records and stores their offsets once per partition.
-    private func completeOnArrival(_ records: [KafkaRecord]) {
-        let stores = tracker.finishedOnArrival(records)
-        statistics.update {
-            $0.received += records.count
-            $0.filtered += records.count
-        }
-        do {
-            try consumer.storeOffsets(stores)
-            statistics.update { $0.offsetsStored += stores.count }
-        } catch {
-            statistics.update { $0.offsetStoreFailures += stores.count }
-            logger.warning("offsets not stored", metadata: ["kafka.error": "\(error)"])
-        }
     }
 
     /// A partition taken over from another member may hold a record whose run was interrupted
