@@ -68,8 +68,7 @@ import Testing
         let known = try await APIClient.call(.GET, "\(harness.apiBaseURL)/v1/offboardings/no-such-event")
         #expect(known.status == 404)
         // Nothing refused reached the events topic.
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(harness.eventRecords(forClient: client.id).count == before)
+        #expect(try await harness.settledEvents(forClient: client.id).count == before)
     }
 
     @Test func badRequestsGetAClearErrorAndQueueNothing() async throws {
@@ -92,8 +91,7 @@ import Testing
             let text = ((response.json["error"] as? [String: Any])?["message"] as? String) ?? ""
             #expect(text.contains(message), "\(text)")
         }
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(harness.eventRecords(forClient: client.id).isEmpty)
+        #expect(try await harness.settledEvents(forClient: client.id).isEmpty)
     }
 
     @Test func healthProbesAnswerWithoutAToken() async throws {

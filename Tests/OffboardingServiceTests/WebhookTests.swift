@@ -62,9 +62,9 @@ import Testing
         let result = try await APIClient.result(harness, eventID: eventID)
         #expect(result.trigger == .webhook)
         #expect(result.statistics.configsDeactivated == 3)
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(harness.eventRecords(forClient: client.id).count == 1)
-        #expect(harness.eventRecords(forClient: client.id).first?.trigger == .webhook)
+        let events = try await harness.settledEvents(forClient: client.id)
+        #expect(events.count == 1)
+        #expect(events.first?.trigger == .webhook)
     }
 
     @Test func aConnectWiseCallbackWithoutTheStatusReReadsTheCompany() async throws {
@@ -109,8 +109,7 @@ import Testing
         let result = try await APIClient.result(harness, eventID: eventID)
         #expect(result.trigger == .webhook)
         #expect(result.statistics.configsDeactivated == 2)
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(harness.eventRecords(forClient: client.id).count == 1)
+        #expect(try await harness.settledEvents(forClient: client.id).count == 1)
     }
 
     @Test func anAutotaskSignatureFromAnIndependentImplementationIsAccepted() async throws {
@@ -156,7 +155,6 @@ import Testing
         let light = APIClient.json(["id": UUID().uuidString, "event": "Client Updated", "object_id": other.id])
         let reread = try await APIClient.call(.POST, url, token: nil, headers: [basic(credentials.username, credentials.password)], body: light)
         #expect(reread.json["event_id"] is String)
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(harness.eventRecords(forClient: client.id).count == 1)
+        #expect(try await harness.settledEvents(forClient: client.id).count == 1)
     }
 }

@@ -139,6 +139,17 @@ public final class PipelineHarness: Sendable {
         }
     }
 
+    /// Returns once every event already acknowledged for this client is in `events`: a marker on
+    /// the same key (so the same partition, after them) has been read. The events for the client,
+    /// without the marker, are returned. What an HTTP call put on the topic before it answered is
+    /// acknowledged, so this is how a test shows that nothing more came of it, without waiting for time.
+    public func settledEvents(forClient id: Int) async throws -> [CompanyStatusChangedEvent] {
+        let marker = event(forClient: id, status: "Active")
+        try await send(marker)
+        _ = try await events.wait(timeout: .seconds(60), for: "the marker event of client \(id)") { _ in !self.eventRecords(withID: marker.id).isEmpty }
+        return eventRecords(forClient: id).filter { $0.id != marker.id }
+    }
+
     /// Sends a record to any topic of the cluster.
     public func sendRecord(topic: String, key: String?, value: [UInt8]?, headers: [(String, String)] = []) async throws {
         try await producer.send(KafkaOutgoingRecord(topic: topic, key: key, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
