@@ -70,7 +70,7 @@ extension OffboardingPipeline {
             statistics.update { $0.offsetsStored += stores.count }
         } catch {
             statistics.update { $0.offsetStoreFailures += stores.count }
-            logger.warning("offsets not stored", metadata: ["kafka.error": "\(error)"])
+            logger.error("offsets not stored; the records are read again after the next rebalance or restart", metadata: ["kafka.error": "\(error)"])
         }
     }
 

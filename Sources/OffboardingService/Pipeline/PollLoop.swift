@@ -173,7 +173,7 @@ extension OffboardingPipeline {
                 statistics.update { $0.offsetsStored += 1 }
             } catch {
                 statistics.update { $0.offsetStoreFailures += 1 }
-                logger.warning("offset not stored", metadata: ["kafka.error": "\(error)"])
+                logger.error("offset not stored; the record is read again after the next rebalance or restart", metadata: ["kafka.error": "\(error)"])
             }
         }
     }
