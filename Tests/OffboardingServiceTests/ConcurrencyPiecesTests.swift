@@ -135,6 +135,24 @@ struct ConcurrencyPiecesTests {
         #expect(inside.withLock { $0.values.allSatisfy { $0 == 0 } })
     }
 
+    @Test func theExpiryPassesAnApprovalBeingDecidedInsteadOfWaiting() async {
+        let gate = DecisionGate()
+        let (entered, inside) = AsyncStream<Void>.makeStream()
+        let (released, release) = AsyncStream<Void>.makeStream()
+        let decision = Task {
+            await gate.withDecision(on: "a") {
+                inside.yield()
+                for await _ in released { break }
+            }
+        }
+        for await _ in entered { break }
+        #expect(await gate.withDecisionIfFree(on: "a") {} == false, "busy: passed over")
+        #expect(await gate.withDecisionIfFree(on: "b") {} == true, "another approval is free")
+        release.yield()
+        await decision.value
+        #expect(await gate.withDecisionIfFree(on: "a") {} == true)
+    }
+
     // MARK: RecentEntries
 
     @Test func theOldestEntriesGoFirstWhenTheBudgetIsExceeded() {

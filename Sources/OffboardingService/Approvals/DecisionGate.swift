@@ -11,6 +11,21 @@ final class DecisionGate: Sendable {
         return await body()
     }
 
+    /// Runs `body` only when nobody is deciding this approval now (the decision in progress settles
+    /// it); false when it did not run. The expiry uses it, so that one decision waiting out a PSA
+    /// outage does not hold up the expiry of every other approval.
+    func withDecisionIfFree(on approvalID: String, _ body: () async -> Void) async -> Bool {
+        let free = held.withLock { held -> Bool in
+            guard held[approvalID] == nil else { return false }
+            held[approvalID] = []
+            return true
+        }
+        guard free else { return false }
+        defer { leave(approvalID) }
+        await body()
+        return true
+    }
+
     private func enter(_ id: String) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let free = held.withLock { held -> Bool in

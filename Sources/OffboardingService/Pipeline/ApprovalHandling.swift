@@ -114,8 +114,8 @@ extension OffboardingPipeline {
             let owned = Set(approvalsConsumer.assignment.filter { $0.topic == configuration.topics.approvals }.map(\.partition))
             guard !owned.isEmpty else { continue }
             for candidate in store.expired(at: Date(), in: owned) where candidate.psa == configuration.psa {
-                await store.gate.withDecision(on: candidate.approvalID) {
-                    // A decision may have ended it while this waited at the gate.
+                _ = await store.gate.withDecisionIfFree(on: candidate.approvalID) {
+                    // A decision may have ended it since the list was taken.
                     guard let approval = store.approval(candidate.approvalID), approval.state == .pending else { return }
                     await expire(approval, logger: logger)
                 }
