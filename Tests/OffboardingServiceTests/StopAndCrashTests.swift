@@ -193,9 +193,17 @@ struct StopAndCrashTests {
         await simulator.clearFaults()
 
         let second = try OffboarderProcess(arguments: ["consume", "--config", file], environment: ["LOG_LEVEL": "info"])
-        let records = try await results.wait(timeout: .seconds(120), for: "the rerun's result and the retry's") { records in
-            let attempts = records.filter { Self.eventID($0) == event.id }.compactMap { try? ResultEncoding.decode($0.value ?? []) }.map { $0.attempt ?? 1 }
-            return attempts.contains(1) && attempts.contains(2)
+        let records: [KafkaRecord]
+        do {
+            records = try await results.wait(timeout: .seconds(120), for: "the rerun's result and the retry's") { records in
+                let attempts = records.filter { Self.eventID($0) == event.id }.compactMap { try? ResultEncoding.decode($0.value ?? []) }.map { $0.attempt ?? 1 }
+                return attempts.contains(1) && attempts.contains(2)
+            }
+        } catch {
+            let attempts = results.records.compactMap { try? ResultEncoding.decode($0.value ?? []) }.map { "attempt \($0.attempt ?? 1): \($0.statistics)" }
+            Issue.record("results: \(attempts); the restarted process said: \(second.stderr.split(separator: "\n").filter { !$0.contains("rdkafka") }.suffix(25).joined(separator: "\n"))")
+            second.signal(SIGKILL)
+            throw error
         }
         let decoded = try records.filter { Self.eventID($0) == event.id }.map { try ValidatedResult.decode($0.value ?? []) }
         let rerun = try #require(decoded.first { $0.attempt == nil })
