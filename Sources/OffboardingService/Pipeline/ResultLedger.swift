@@ -38,8 +38,11 @@ final class ResultLedger: Sendable {
     private func add(_ record: KafkaRecord) {
         let id = record.headers.last(named: "offboarding.event.id")?.stringValue
         guard let id else { return }
+        // A follow-up (a retry's result, `offboarding.attempt` 2 and on) is not the event's own
+        // result: the event itself may still have to run, when its run was cut short before publishing.
+        let isFollowUp = record.headers.last(named: "offboarding.attempt") != nil
         state.withLock { state in
-            if !state.ids.contains(id) { state.ids.set(id, ()) }
+            if !isFollowUp, !state.ids.contains(id) { state.ids.set(id, ()) }
             if let value = record.value { state.bodies.set(id, value, size: value.count) }
         }
     }
@@ -53,7 +56,7 @@ final class ResultLedger: Sendable {
         state.withLock { $0.ids.contains(eventID) }
     }
 
-    /// Remembers a result this process has just published. Its value is taken only from the
+    /// Remembers an event's own result (attempt 1) this process has just published. Its value is taken only from the
     /// reader, which sees an event's results in order (they share a key, so a partition).
     func record(_ eventID: String) {
         state.withLock { state in
