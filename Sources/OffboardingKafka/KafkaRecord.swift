@@ -25,6 +25,13 @@ public struct KafkaRecord: Sendable, Hashable {
     public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
 
     public var keyString: String? { key.flatMap { String(validating: $0, as: UTF8.self) } }
+
+    /// The headers as the event decoder takes them: the last value per lower-cased name.
+    public var headerStrings: [String: String] {
+        var headers: [String: String] = [:]
+        for header in self.headers { headers[header.key.lowercased()] = header.stringValue }
+        return headers
+    }
 }
 
 /// A record to produce.

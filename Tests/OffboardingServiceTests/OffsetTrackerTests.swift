@@ -40,13 +40,13 @@ import Testing
         let one = KafkaTopicPartition(topic: "t", partition: 1)
         tracker.assign([zero, one])
         // Partition 0: 10 filtered, 11 an offboarding (a lane), 12 and 13 filtered.
-        #expect(tracker.finishedOnArrival([record(10)]) == [zero: 11])
+        #expect(tracker.finishedOnArrival(OffsetTracker.ranges(of: [record(10)])) == [zero: 11])
         let running = try #require(tracker.begin(record(11)))
-        #expect(tracker.finishedOnArrival([record(12), record(13), record(4, partition: 1), record(5, partition: 1)]) == [one: 6])
+        #expect(tracker.finishedOnArrival(OffsetTracker.ranges(of: [record(12), record(13), record(4, partition: 1), record(5, partition: 1)])) == [one: 6])
         // Once 11 finishes, the position jumps past the filtered ones behind it.
         #expect(tracker.finish(running) == .store(14))
         // A partition not assigned (revoked since the fetch) stores nothing.
-        #expect(tracker.finishedOnArrival([record(1, partition: 9)]).isEmpty)
+        #expect(tracker.finishedOnArrival(OffsetTracker.ranges(of: [record(1, partition: 9)])).isEmpty)
     }
 
     @Test func recordsOfPartitionsNotAssignedAreNotTracked() {

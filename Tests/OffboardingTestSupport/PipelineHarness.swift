@@ -206,12 +206,3 @@ public final class PipelineHarness: Sendable {
         return (record, try ValidatedResult.decode(record.value ?? []))
     }
 }
-
-extension KafkaRecord {
-    /// The headers as the event decoder takes them: the last value per lower-cased name.
-    public var headerStrings: [String: String] {
-        var headers: [String: String] = [:]
-        for header in self.headers { headers[header.key.lowercased()] = header.stringValue }
-        return headers
-    }
-}

@@ -437,5 +437,6 @@ public struct Offboarder: Sendable {
 }
 
 extension Duration {
-    var seconds: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    /// The duration in seconds, for `Date` arithmetic and the service's delays.
+    public var seconds: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

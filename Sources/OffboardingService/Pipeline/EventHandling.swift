@@ -37,11 +37,9 @@ extension OffboardingPipeline {
     func processEvent(_ work: Work, attempt: Int, logger: Logger) async {
         let record = work.record
         var logger = logger
-        var headers: [String: String] = [:]
-        for header in record.headers { headers[header.key.lowercased()] = header.stringValue }
         let event: CompanyStatusChangedEvent
         do {
-            event = try CloudEventDecoder.decode(value: record.value, headers: headers)
+            event = try CloudEventDecoder.decode(value: record.value, headers: record.headerStrings)
         } catch {
             logger.warning("invalid event dead-lettered", metadata: ["offboarding.error": "\(error.message)"])
             await deadLetter(work, code: .invalidEvent, reason: error.message, logger: logger)

@@ -21,9 +21,7 @@ extension OffboardingPipeline {
     /// still no lane, no task and no lock per record.
     func isFilteredOnArrival(_ record: KafkaRecord) -> Bool {
         guard record.topic == configuration.topics.events else { return false }
-        var headers: [String: String] = [:]
-        for header in record.headers { headers[header.key.lowercased()] = header.stringValue }
-        guard let event = try? CloudEventDecoder.decode(value: record.value, headers: headers), event.psa == configuration.psa else { return false }
+        guard let event = try? CloudEventDecoder.decode(value: record.value, headers: record.headerStrings), event.psa == configuration.psa else { return false }
         return isFiltered(event)
     }
 

@@ -130,10 +130,6 @@ final class OffsetTracker: Sendable {
         }
     }
 
-    func finishedOnArrival(_ records: [KafkaRecord]) -> [KafkaTopicPartition: Int64] {
-        finishedOnArrival(Self.ranges(of: records))
-    }
-
     static func ranges(of records: [KafkaRecord]) -> [KafkaTopicPartition: ClosedRange<Int64>] {
         var ranges: [KafkaTopicPartition: ClosedRange<Int64>] = [:]
         for record in records {

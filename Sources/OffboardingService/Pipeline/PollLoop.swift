@@ -179,6 +179,3 @@ extension OffboardingPipeline {
     }
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
