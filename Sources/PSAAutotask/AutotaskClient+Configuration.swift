@@ -2,8 +2,10 @@ import PSAHTTP
 
 extension AutotaskClient {
     public struct Configuration: Sendable, Hashable {
-        /// Autotask allows 10,000 requests an hour per database (shared by all its integrations).
-        public static let defaultHTTP = PSAHTTPTransport.Configuration(rateLimit: .init(maxRequests: 10_000, per: .seconds(3600)))
+        /// Autotask allows 10,000 requests an hour per database (shared by all its integrations),
+        /// and past half of it adds about half a second to every call: read that as "slow down".
+        public static let defaultHTTP = PSAHTTPTransport.Configuration(
+            rateLimit: .init(maxRequests: 10_000, per: .seconds(3600)), adaptive: .init(latencySignal: .milliseconds(400)))
         /// The zone's API root, `https://webservicesN.autotask.net/atservicesrest/v1.0`; nil finds it
         /// through `zoneInformationURL`.
         public var baseURL: String?

@@ -144,6 +144,8 @@ public struct AutotaskClient: PSAClient {
         _ = try checked(try await send(.GET, endpoint: "ThresholdInformation", path: "/ThresholdInformation"), what: "threshold information")
     }
 
+    public var pacing: PSAPacing? { transport.pacer?.pacing }
+
     // MARK: Queries
 
     private func query<Item: Codable & Sendable>(

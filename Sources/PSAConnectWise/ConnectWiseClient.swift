@@ -155,6 +155,8 @@ public struct ConnectWiseClient: PSAClient {
         _ = try checked(try await get("/system/info"), what: "system info")
     }
 
+    public var pacing: PSAPacing? { transport.pacer?.pacing }
+
     // MARK: Statuses
 
     /// The configuration statuses, resolved once per client and shared by concurrent callers.

@@ -26,12 +26,16 @@ public struct PSAHTTPTransport: Sendable {
         public var rateLimit: RequestRateLimiter.Limit?
         /// At most this many requests in flight at once, over every caller of this transport.
         public var maxInFlight: Int?
+        /// Learn the PSA's rate from its answers, under `rateLimit`; nil paces by `rateLimit` alone.
+        public var adaptive: AdaptivePacer.Configuration?
 
         public init(
             requestTimeout: Duration = .seconds(30), maxAttempts: Int = 5, maxRetryAfter: Duration = .seconds(60),
             initialBackoff: Duration = .milliseconds(250), maxBackoff: Duration = .seconds(10), budget: Duration = .seconds(120),
-            maxResponseBytes: Int = 64 << 20, rateLimit: RequestRateLimiter.Limit? = nil, maxInFlight: Int? = nil
+            maxResponseBytes: Int = 64 << 20, rateLimit: RequestRateLimiter.Limit? = nil, maxInFlight: Int? = nil,
+            adaptive: AdaptivePacer.Configuration? = .init()
         ) {
+            self.adaptive = adaptive
             self.rateLimit = rateLimit
             self.maxInFlight = maxInFlight
             self.requestTimeout = requestTimeout
@@ -69,6 +73,8 @@ public struct PSAHTTPTransport: Sendable {
     private let isSlowDown: @Sendable (Response) -> Bool
     private let rateLimiter: RequestRateLimiter?
     private let inFlight: AsyncSemaphore?
+    /// The rate learnt from the PSA's answers, shared by every call through this transport.
+    public let pacer: AdaptivePacer?
 
     /// - Parameter isSlowDown: recognises a PSA's own "slow down" answer that is not a 429, such as
     ///   Autotask's thread-limit error; such responses are repeated like a 429.
@@ -82,6 +88,7 @@ public struct PSAHTTPTransport: Sendable {
         self.isSlowDown = isSlowDown
         self.rateLimiter = configuration.rateLimit.map(RequestRateLimiter.init(limit:))
         self.inFlight = configuration.maxInFlight.map(AsyncSemaphore.init(permits:))
+        self.pacer = configuration.adaptive.map(AdaptivePacer.init(configuration:))
     }
 
     /// Returns the final response whatever its status (after retries); throws only when the PSA could
@@ -97,14 +104,23 @@ public struct PSAHTTPTransport: Sendable {
             for (name, value) in headers { request.headers.add(name: name, value: value) }
             if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
             let ticket: RequestRateLimiter.Ticket?
+            let sentAt: ContinuousClock.Instant
             do {
                 ticket = try await rateLimiter?.acquire()
+                sentAt = try await pacer?.acquire() ?? .now
             } catch {
-                // Cancelled while waiting for the window: the request is not sent at all.
+                // Cancelled while waiting for its turn: the request is not sent at all.
                 throw PSAError(code: .psaConnectionError, message: "cancelled while waiting to send \(method) \(Self.redacted(url))", isRetriable: true)
             }
-            let outcome = await execute(request)
+            let (outcome, latency) = await execute(request)
             if let ticket { rateLimiter?.finish(ticket) }
+            if case .success(let response) = outcome {
+                if response.status == 429 || isSlowDown(response) {
+                    pacer?.slowDown(sentAt: sentAt, retryAfter: response.header("Retry-After").flatMap { Self.retryAfter($0) })
+                } else {
+                    pacer?.accepted(sentAt: sentAt, latency: latency, operation: Self.operation(method, url))
+                }
+            }
             let delay: Duration?
             switch outcome {
             case .success(let response) where Self.transientStatuses.contains(response.status) || isSlowDown(response):
@@ -130,21 +146,24 @@ public struct PSAHTTPTransport: Sendable {
         }
     }
 
-    private func execute(_ request: HTTPClientRequest) async -> Result<Response, any Error> {
-        let attempt = { () async -> Result<Response, any Error> in
+    /// The answer, and how long the PSA took to give it (not counting the wait for a free slot).
+    private func execute(_ request: HTTPClientRequest) async -> (Result<Response, any Error>, Duration) {
+        let attempt = { () async -> (Result<Response, any Error>, Duration) in
+            let started = ContinuousClock.now
             do {
                 let response = try await httpClient.execute(request, timeout: .nanoseconds(configuration.requestTimeout.nanoseconds))
                 let buffer = try await response.body.collect(upTo: configuration.maxResponseBytes)
-                return .success(Response(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView)))
+                let answer = Response(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
+                return (.success(answer), ContinuousClock.now - started)
             } catch {
-                return .failure(error)
+                return (.failure(error), ContinuousClock.now - started)
             }
         }
         guard let inFlight else { return await attempt() }
         do {
-            return try await inFlight.withPermit { () async -> Result<Response, any Error> in await attempt() }
+            return try await inFlight.withPermit { () async -> (Result<Response, any Error>, Duration) in await attempt() }
         } catch {
-            return .failure(error)
+            return (.failure(error), .zero)
         }
     }
 
@@ -211,6 +230,13 @@ public struct PSAHTTPTransport: Sendable {
         let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
         let days = era * 146_097 + dayOfEra - 719_468
         return Date(timeIntervalSince1970: Double(days * 86_400 + hour * 3600 + minute * 60 + second))
+    }
+
+    /// The kind of call, for comparing latencies: the method and the path without its query and
+    /// with numeric segments (record ids) blanked.
+    static func operation(_ method: HTTPMethod, _ url: String) -> String {
+        let path = redacted(url).split(separator: "/").map { $0.allSatisfy(\.isNumber) ? "{id}" : String($0) }
+        return "\(method) " + path.joined(separator: "/")
     }
 
     /// URLs are logged without their query, which can carry names of clients.

@@ -203,7 +203,7 @@ public struct OffboarderConfiguration: Sendable {
         }
 
         var maxConcurrentUpdates = 8
-        if let section = try root.section("rate_limit")?.allowing(["max_concurrent_updates", "requests", "per", "max_in_flight"]) {
+        if let section = try root.section("rate_limit")?.allowing(["max_concurrent_updates", "requests", "per", "max_in_flight", "adaptive"]) {
             maxConcurrentUpdates = try section.int("max_concurrent_updates", range: 1...256) ?? 8
             let requests = try section.int("requests", range: 0...1_000_000)
             let per = try section.duration("per", range: .milliseconds(1)...day)
@@ -216,6 +216,7 @@ public struct OffboarderConfiguration: Sendable {
             if let maxInFlight = try section.int("max_in_flight", range: 0...1024) {
                 http.maxInFlight = maxInFlight == 0 ? nil : maxInFlight
             }
+            if try section.bool("adaptive") == false { http.adaptive = nil }
             try section.finish()
         }
 
@@ -255,14 +256,15 @@ public struct OffboarderConfiguration: Sendable {
         case .halopsa:
             let baseURL = try psaSection.requiredString("base_url")
             try requirePSAURL(baseURL, key: psaSection.keyPath("base_url"))
-            let halo = try psaSection.requiredSection("halopsa").allowing(["client_id", "client_secret", "tenant", "auth_url", "scope"])
+            let halo = try psaSection.requiredSection("halopsa").allowing(["client_id", "client_secret", "tenant", "auth_url", "scope", "batch_size"])
             let authURL = try halo.string("auth_url") ?? (baseURL.hasSuffix("/") ? baseURL + "auth" : baseURL + "/auth")
             try requirePSAURL(authURL, key: halo.keyPath("auth_url"))
             psa = .halopsa(
                 HaloClient.Configuration(
                     baseURL: baseURL, authURL: authURL, clientID: try halo.requiredString("client_id"),
                     clientSecret: try halo.requiredString("client_secret"), tenant: try halo.string("tenant"),
-                    scope: try halo.string("scope") ?? "all", http: http))
+                    scope: try halo.string("scope") ?? "all",
+                    batchSize: try halo.int("batch_size", range: 1...HaloClient.Configuration.maxBatchSize) ?? HaloClient.Configuration.defaultBatchSize, http: http))
             try halo.finish()
         }
         try psaSection.finish()

@@ -33,6 +33,15 @@ public actor AutotaskSimulator: SimulatedTenant {
     public private(set) var patchedItems: [Int] = []
     public private(set) var threadLimitErrors = 0
     public private(set) var maxInFlightPerEndpoint = 0
+    /// The database's request threshold, when set: past half and three quarters of it every call
+    /// is slowed (Autotask's usage-based latency), past all of it refused with 429.
+    private var threshold: RollingLimit?
+    private var usageLatency: (half: Duration, threeQuarters: Duration) = (.zero, .zero)
+    public private(set) var rateLimited = 0
+    /// API requests answered with anything but 429 or the thread-limit error.
+    public private(set) var acceptedRequests = 0
+    /// Items whose next updates are answered as applied but are not: a write lost inside Autotask.
+    private var lostWrites: [Int: Int] = [:]
 
     public init(data: AutotaskDataset = .sample(), credentials: Credentials = .sandbox) {
         self.data = data
@@ -46,6 +55,13 @@ public actor AutotaskSimulator: SimulatedTenant {
     public func injectTransientFaults(_ transient: TransientFaults?) { faults.transient = transient }
     public func transientFaultsServed() -> [Int: Int] { faults.served }
     public func clearFaults() { faults.faults.removeAll() }
+    public func setRollingLimit(maxRequests: Int, window: Duration) { setRequestThreshold(maxRequests, window: window) }
+    /// Autotask's threshold (10,000 an hour in production) with its usage-based latency.
+    public func setRequestThreshold(_ requests: Int, window: Duration = .seconds(3600), latencyAtHalf: Duration = .zero, latencyAtThreeQuarters: Duration = .zero) {
+        threshold = RollingLimit(maxRequests: requests, window: window)
+        usageLatency = (latencyAtHalf, latencyAtThreeQuarters)
+    }
+    public func loseWrites(ofConfiguration id: Int, times: Int) { lostWrites[id] = times }
 
     public func addClient(id: Int, name: String, offboarded: Bool, active: Int, inactive: Int) -> [Int] {
         data.companies.append(.init(id: id, companyName: name, isActive: !offboarded))
@@ -114,7 +130,13 @@ public actor AutotaskSimulator: SimulatedTenant {
         // zoneInformation is exempt from thread limiting.
         let over = now > Self.threadLimit && endpoint != "zoneinformation"
         if over { threadLimitErrors += 1 }
-        return (faults.latency, over)
+        var latency = faults.latency
+        if var limit = threshold {
+            let usage = Double(limit.used()) / Double(max(1, limit.maxRequests))
+            threshold = limit
+            latency += usage >= 0.75 ? usageLatency.threeQuarters : usage >= 0.5 ? usageLatency.half : .zero
+        }
+        return (latency, over)
     }
 
     private func end(_ endpoint: String) { inFlightByEndpoint[endpoint, default: 1] -= 1 }
@@ -135,6 +157,13 @@ public actor AutotaskSimulator: SimulatedTenant {
         else {
             return Self.errors(401, "Unauthorized: ApiIntegrationCode, UserName and Secret headers are required and must be valid.")
         }
+        if let wait = threshold?.admit() {
+            rateLimited += 1
+            var response = Self.errors(429, "The request threshold of \(threshold!.maxRequests) requests has been exceeded.")
+            response.headers.append(("Retry-After", String(RollingLimit.retryAfterSeconds(wait))))
+            return response
+        }
+        acceptedRequests += 1
         if let fault = faults.take(method: request.method, path: segments.joined(separator: "/"), query: request.query, body: Self.canonical(request.body)) {
             var headers: [(String, String)] = []
             if let retryAfter = fault.retryAfter { headers.append(("Retry-After", retryAfter)) }
@@ -149,7 +178,14 @@ public actor AutotaskSimulator: SimulatedTenant {
     private func route(_ request: SimulatedRequest, segments: [String]) -> SimulatedResponse {
         switch (request.method, segments) {
         case ("GET", ["thresholdinformation"]):
-            return .json(200, ["externalRequestThreshold": 10_000, "requestThresholdTimeframe": 60, "currentTimeframeRequestCount": patchedItems.count])
+            let used = threshold.map { limit in
+                var limit = limit
+                return limit.used()
+            }
+            return .json(200, [
+                "externalRequestThreshold": threshold?.maxRequests ?? 10_000, "requestThresholdTimeframe": 60,
+                "currentTimeframeRequestCount": used ?? acceptedRequests,
+            ])
         case ("GET", ["companies", "entityinformation", "fields"]):
             let picklist = data.companyTypes.sorted { $0.key < $1.key }.map { ["value": String($0.key), "label": $0.value, "isActive": true] as [String: Any] }
             return .json(200, ["fields": [["name": "companyType", "dataType": "integer", "isPickList": true, "picklistValues": picklist]]])
@@ -293,8 +329,12 @@ public actor AutotaskSimulator: SimulatedTenant {
         guard let index = data.configurationItems.firstIndex(where: { $0.id == id }) else {
             return Self.errors(500, "The ConfigurationItem with id \(id) does not exist or you do not have access to it.")
         }
-        data.configurationItems[index].isActive = active
         patchedItems.append(id)
+        if let lost = lostWrites[id], lost > 0 {
+            lostWrites[id] = lost - 1
+        } else {
+            data.configurationItems[index].isActive = active
+        }
         return .json(200, ["itemId": id])
     }
 

@@ -41,6 +41,13 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     public nonisolated let callbackSigningKey: String
     public private(set) var appliedPatches: [AppliedPatch] = []
     public private(set) var requestCount = 0
+    /// A request limit over a rolling window, when set (ConnectWise publishes none, only 429 with `Retry-After`).
+    private var rollingLimit: RollingLimit?
+    public private(set) var rateLimited = 0
+    /// API requests answered with anything but 429.
+    public private(set) var acceptedRequests = 0
+    /// Configurations whose next updates are answered as applied but are not.
+    private var lostWrites: [Int: Int] = [:]
     public private(set) var maxConcurrentRequests = 0
     private var inFlight = 0
 
@@ -63,6 +70,8 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     public func injectTransientFaults(_ transient: TransientFaults?) { faults.transient = transient }
     public func transientFaultsServed() -> [Int: Int] { faults.served }
     public func clearFaults() { faults.faults.removeAll() }
+    public func setRollingLimit(maxRequests: Int, window: Duration) { rollingLimit = RollingLimit(maxRequests: maxRequests, window: window) }
+    public func loseWrites(ofConfiguration id: Int, times: Int) { lostWrites[id] = times }
     public func add(company: ConnectWiseDataset.Company?, configurations: [ConnectWiseDataset.Configuration]) {
         if let company { data.companies.append(company) }
         data.configurations.append(contentsOf: configurations)
@@ -157,6 +166,13 @@ public actor ConnectWiseSimulator: SimulatedTenant {
             return Self.error(404, "NotFound", "The requested URL was not found; check the codebase (\(Self.codebase))")
         }
         if let failure = authenticate(request) { return failure }
+        if let wait = rollingLimit?.admit() {
+            rateLimited += 1
+            return .json(
+                429, ["code": "TooManyRequests", "message": "Request volume exceeds capacity limits"],
+                headers: [("Retry-After", String(RollingLimit.retryAfterSeconds(wait)))])
+        }
+        acceptedRequests += 1
         let path = String(request.path.dropFirst(prefix.count))
         if let fault = faults.take(method: request.method, path: path, query: request.query) {
             var headers: [(String, String)] = []
@@ -350,9 +366,19 @@ public actor ConnectWiseSimulator: SimulatedTenant {
                 return Self.invalidField(path, "the simulator accepts changes of status and notes only")
             }
         }
+        appliedPatches.append(AppliedPatch(configurationID: id, body: String(decoding: request.body, as: UTF8.self)))
+        if let lost = lostWrites[id], lost > 0 {
+            // Answered as applied, as the PSA would have answered: only a read-back shows otherwise.
+            lostWrites[id] = lost - 1
+            let kept = (statusByConfiguration[id], notesByConfiguration[id])
+            if let newStatus { statusByConfiguration[id] = newStatus }
+            if let newNotes { notesByConfiguration[id] = newNotes }
+            let answer = configurationJSON(config)
+            (statusByConfiguration[id], notesByConfiguration[id]) = kept
+            return .json(200, answer)
+        }
         if let newStatus { statusByConfiguration[id] = newStatus }
         if let newNotes { notesByConfiguration[id] = newNotes }
-        appliedPatches.append(AppliedPatch(configurationID: id, body: String(decoding: request.body, as: UTF8.self)))
         return .json(200, configurationJSON(config))
     }
 

@@ -35,14 +35,16 @@ extension SimulatorFault {
 }
 
 /// A share of all requests answered with a transient failure, as a PSA under load answers: the
-/// statuses drawn at random, 429s with `Retry-After: 0`, and half of the 502s and 504s after the
-/// write took effect (the gateway lost the answer). Seeded, so that a run can be repeated.
+/// statuses drawn at random (a 429 among them comes with `Retry-After: 0`), and half of the 502s
+/// and 504s after the write took effect (the gateway lost the answer). Seeded, so that a run can be
+/// repeated. 429 is not among the default statuses: a PSA refuses for rate, not at random, and the
+/// pacer rightly slows down on every 429; rate limits are simulated with `setRollingLimit`.
 public struct TransientFaults: Sendable, Hashable {
     public var rate: Double
     public var statuses: [Int]
     public var seed: UInt64
 
-    public init(rate: Double, statuses: [Int] = [500, 502, 503, 504, 429], seed: UInt64 = 1) {
+    public init(rate: Double, statuses: [Int] = [500, 502, 503, 504], seed: UInt64 = 1) {
         self.rate = rate
         self.statuses = statuses
         self.seed = seed
@@ -131,4 +133,14 @@ public protocol SimulatedTenant: SimulatedPSA {
     func transientFaultsServed() async -> [Int: Int]
     /// Removes every injected fault.
     func clearFaults() async
+    /// Refuses API requests past `maxRequests` in any rolling `window` with 429 and `Retry-After`,
+    /// in the PSA's own format.
+    func setRollingLimit(maxRequests: Int, window: Duration) async
+    /// API requests refused by the rolling limit so far.
+    var rateLimited: Int { get async }
+    /// API requests answered with anything but a rate-limit refusal.
+    var acceptedRequests: Int { get async }
+    /// Answers the next `times` deactivations of the configuration as applied without applying
+    /// them: only reading it back shows the loss.
+    func loseWrites(ofConfiguration id: Int, times: Int) async
 }

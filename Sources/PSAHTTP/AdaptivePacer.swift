@@ -1,0 +1,238 @@
+import Foundation
+import OffboardingCore
+import Synchronization
+
+/// Spaces a PSA's requests at a rate it learns from the PSA's answers, so that a limit nobody
+/// configured, or a budget other integrations are spending, costs a few 429s rather than hundreds.
+///
+/// Before the first "slow down" it starts at `initialRate` and doubles it every `startupDoubling`,
+/// so an unknown limit is met at about twice its rate, with only the few requests in flight at
+/// that moment refused. A "slow down" (429, or a PSA's own equivalent) holds every request until
+/// its `Retry-After`, and lowers the rate at once to `decrease` of what the PSA accepted in the
+/// last second (the PSA's own number, when its window is a second); another within two seconds
+/// means the window is longer or the budget is spent elsewhere, and multiplies the rate by
+/// `repeatedDecrease`. Between slow-downs the rate climbs back to just below where the PSA last
+/// refused, stays there, and after `probeAfter` probes slowly beyond it: additive increase,
+/// multiplicative decrease. Latency far above the usual, Autotask's usage-based slow-down, lowers
+/// the rate too.
+///
+/// One pacer serves every caller of a transport: all offboardings in the process share it.
+public final class AdaptivePacer: Sendable {
+    public struct Configuration: Sendable, Hashable {
+        /// Requests per second before any slow-down has been seen.
+        public var initialRate: Double
+        /// Until the first slow-down the rate doubles this often.
+        public var startupDoubling: Duration
+        /// A slow-down sets the rate to this share of what the PSA accepted in the last second.
+        public var decrease: Double
+        /// A slow-down within two seconds of the last one multiplies the rate by this.
+        public var repeatedDecrease: Double
+        /// Below `plateau` of the rate the PSA last refused at, the rate climbs by this share of
+        /// that rate per second.
+        public var recovery: Double
+        public var plateau: Double
+        /// After this long at the plateau without a slow-down, the rate probes above it, growing by
+        /// `probe` of itself per second.
+        public var probeAfter: Duration
+        public var probe: Double
+        /// The rate never falls below this (requests per second).
+        public var minimumRate: Double
+        /// Latency this much above the fastest recent answer is read as a slow-down; nil reads none.
+        public var latencySignal: Duration?
+
+        public init(
+            initialRate: Double = 100, startupDoubling: Duration = .milliseconds(200), decrease: Double = 0.95, repeatedDecrease: Double = 0.5,
+            recovery: Double = 0.02, plateau: Double = 0.95, probeAfter: Duration = .seconds(30), probe: Double = 0.01,
+            minimumRate: Double = 0.05, latencySignal: Duration? = nil
+        ) {
+            self.initialRate = max(initialRate, 0.001)
+            self.startupDoubling = max(startupDoubling, .milliseconds(1))
+            self.decrease = min(max(decrease, 0.01), 1)
+            self.repeatedDecrease = min(max(repeatedDecrease, 0.01), 1)
+            self.recovery = max(recovery, 0)
+            self.plateau = min(max(plateau, 0.01), 1)
+            self.probeAfter = probeAfter
+            self.probe = max(probe, 0)
+            self.minimumRate = max(minimumRate, 0.001)
+            self.latencySignal = latencySignal
+        }
+    }
+
+    private struct State {
+        var startedAt: ContinuousClock.Instant?
+        /// Set once the PSA has said "slow down"; until then the startup rate applies.
+        var rate: Double?
+        var nextSlot: ContinuousClock.Instant = .now
+        var lastDecrease: ContinuousClock.Instant?
+        var lastAdjust: ContinuousClock.Instant = .now
+        var lastRefusedAt: Double?
+        var plateauSince: ContinuousClock.Instant?
+        var holdUntil: ContinuousClock.Instant?
+        /// When a request last had to wait for its turn: the pacer, not the work, set the pace then.
+        var lastQueued: ContinuousClock.Instant?
+        /// Moves on whenever the rate is lowered, so that turns given out before are taken again.
+        var epoch = 0
+        var slowDowns = 0
+        /// When the requests the PSA accepted in the last second were sent.
+        var acceptedSends = SlidingInstants(span: .seconds(1))
+        /// Recent answers per operation, the fastest of which is the usual latency.
+        var latencies: [String: RecentLatencies] = [:]
+    }
+
+    public let configuration: Configuration
+    private let state = Mutex(State())
+
+    public init(configuration: Configuration = .init()) {
+        self.configuration = configuration
+    }
+
+    public var pacing: PSAPacing {
+        state.withLock { PSAPacing(rate: $0.rate, lastRefusedAt: $0.lastRefusedAt, slowDowns: $0.slowDowns) }
+    }
+
+    /// Waits for this request's turn and returns when it was sent.
+    /// - Throws: `CancellationError` when cancelled while waiting; the request must then not go out.
+    public func acquire() async throws(CancellationError) -> ContinuousClock.Instant {
+        while true {
+            if Task.isCancelled { throw CancellationError() }
+            let (wait, epoch) = state.withLock { state -> (Duration, Int?) in
+                let now = ContinuousClock.now
+                if let hold = state.holdUntil, hold > now { return (hold - now, nil) }
+                let rate = currentRate(&state, now: now)
+                let slot = max(now, state.nextSlot)
+                state.nextSlot = slot + .seconds(1 / rate)
+                if slot > now { state.lastQueued = now }
+                return (slot - now, state.epoch)
+            }
+            if wait > .zero {
+                do { try await Task.sleep(for: wait) } catch { throw CancellationError() }
+            }
+            // A turn given out before the rate was lowered is taken again at the new rate.
+            if let epoch, state.withLock({ $0.epoch == epoch }) { return .now }
+        }
+    }
+
+    /// The PSA accepted a request sent at `sentAt` (any answer but a slow-down) after `latency`;
+    /// `operation` names the kind of call (a listing is slower than an update, and that is no signal).
+    public func accepted(sentAt: ContinuousClock.Instant, latency: Duration, operation: String = "") {
+        state.withLock { state in
+            let now = ContinuousClock.now
+            state.acceptedSends.append(sentAt, now: now)
+            if let signal = configuration.latencySignal, state.latencies[operation, default: RecentLatencies()].isSlow(latency, by: signal) {
+                congested(&state, now: now, sentAt: sentAt)
+                return
+            }
+            guard var rate = state.rate, let refusedAt = state.lastRefusedAt else { return }
+            let elapsed = (now - state.lastAdjust).seconds
+            state.lastAdjust = now
+            let top = refusedAt * configuration.plateau
+            if rate < top {
+                rate = min(top, rate + configuration.recovery * refusedAt * elapsed)
+                if rate >= top { state.plateauSince = now }
+            } else if let since = state.plateauSince {
+                if now - since >= configuration.probeAfter { rate += configuration.probe * rate * elapsed }
+            } else {
+                state.plateauSince = now
+            }
+            state.rate = rate
+        }
+    }
+
+    /// The PSA said "slow down" to a request sent at `sentAt`, and perhaps when to come back.
+    public func slowDown(sentAt: ContinuousClock.Instant, retryAfter: Duration?) {
+        state.withLock { state in
+            let now = ContinuousClock.now
+            // The PSA's wait holds every request, not only the refused one: its budget is the tenant's.
+            if let retryAfter, retryAfter > .zero { state.holdUntil = max(state.holdUntil ?? now, now + retryAfter) }
+            // Requests already on their way when the rate was lowered say nothing about the new rate.
+            if let last = state.lastDecrease, sentAt < last { return }
+            let current = currentRate(&state, now: now)
+            let repeated = state.lastDecrease.map { now - $0 < .seconds(2) } ?? false
+            let base: Double
+            if repeated {
+                base = current
+            } else {
+                // What the PSA accepted in the last second is its limit only if the pacer, not the
+                // work, decided how many were sent: a refusal of an idle client says nothing about rates.
+                let saturated = state.lastQueued.map { now - $0 < .seconds(1) } ?? false
+                let acceptedLastSecond = Double(state.acceptedSends.count(now: now))
+                base = saturated && acceptedLastSecond > 0 ? min(current, acceptedLastSecond) : current
+            }
+            set(&state, rate: base * (repeated ? configuration.repeatedDecrease : configuration.decrease), refusedAt: base, now: now)
+        }
+    }
+
+    /// Latency far above the usual: lower the rate a little, at most every two seconds.
+    private func congested(_ state: inout State, now: ContinuousClock.Instant, sentAt: ContinuousClock.Instant) {
+        if let last = state.lastDecrease, sentAt < last || now - last < .seconds(2) { return }
+        let current = currentRate(&state, now: now)
+        set(&state, rate: current * configuration.decrease, refusedAt: current * configuration.decrease / configuration.plateau, now: now)
+    }
+
+    private func set(_ state: inout State, rate: Double, refusedAt: Double, now: ContinuousClock.Instant) {
+        let rate = max(configuration.minimumRate, rate)
+        state.rate = rate
+        state.lastRefusedAt = refusedAt
+        state.lastDecrease = now
+        state.lastAdjust = now
+        state.plateauSince = nil
+        state.slowDowns += 1
+        state.epoch += 1
+        state.nextSlot = max(now, state.holdUntil ?? now)
+    }
+
+    private func currentRate(_ state: inout State, now: ContinuousClock.Instant) -> Double {
+        if let rate = state.rate { return rate }
+        let started = state.startedAt ?? now
+        state.startedAt = started
+        let doublings = min((now - started).seconds / configuration.startupDoubling.seconds, 40)
+        return configuration.initialRate * exp2(doublings)
+    }
+}
+
+/// The last answers' latencies of one kind of call.
+struct RecentLatencies: Sendable {
+    private var values: [Duration] = []
+    private var next = 0
+
+    /// Records `latency` and says whether it exceeds the fastest recent one by `signal`.
+    mutating func isSlow(_ latency: Duration, by signal: Duration) -> Bool {
+        let window = 64
+        if values.count < window {
+            values.append(latency)
+        } else {
+            values[next] = latency
+            next = (next + 1) % window
+        }
+        guard values.count >= 4, let fastest = values.min() else { return false }
+        return latency - fastest >= signal
+    }
+}
+
+/// Instants within the last `span`, counted without keeping older ones.
+struct SlidingInstants: Sendable {
+    let span: Duration
+    private var instants: [ContinuousClock.Instant] = []
+    private var head = 0
+
+    init(span: Duration) { self.span = span }
+
+    mutating func append(_ instant: ContinuousClock.Instant, now: ContinuousClock.Instant) {
+        trim(now: now)
+        instants.append(instant)
+    }
+
+    mutating func count(now: ContinuousClock.Instant) -> Int {
+        trim(now: now)
+        return instants.count - head
+    }
+
+    private mutating func trim(now: ContinuousClock.Instant) {
+        while head < instants.count, instants[head] <= now - span { head += 1 }
+        if head > 64, head * 2 > instants.count {
+            instants.removeFirst(head)
+            head = 0
+        }
+    }
+}
+
