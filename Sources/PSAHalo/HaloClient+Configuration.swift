@@ -3,6 +3,9 @@ import PSAHTTP
 extension HaloClient {
     public struct Configuration: Sendable, Hashable {
         /// Hosted HaloPSA answers 429 past about 300 requests in a rolling five minutes.
+        public static let defaultBatchSize = 50
+        /// The largest batch accepted in the configuration; Halo documents no limit.
+        public static let maxBatchSize = 500
         public static let defaultHTTP = PSAHTTPTransport.Configuration(
             rateLimit: .init(maxRequests: 300, per: .seconds(300)), maxInFlight: 8)
         /// `https://{instance}`; the API is under `/api`.
@@ -17,6 +20,12 @@ extension HaloClient {
         public var scope: String
         /// Assets per page.
         public var pageSize: Int
+        /// Assets per `POST /api/Asset` (Halo takes an array); 1 updates one asset at a time,
+        /// each checked to exist just before its write.
+        public var batchSize: Int
+        /// A batch is written only for assets a listing of the client at most this old still shows:
+        /// Halo creates a record for an id it does not know.
+        public var batchListingMaxAge: Duration
         /// A token is renewed this long before it expires.
         public var tokenRenewalMargin: Duration
         /// Timeouts and how calls are repeated after 429, 502, 503, 504 or a connection failure.
@@ -24,8 +33,11 @@ extension HaloClient {
 
         public init(
             baseURL: String, authURL: String, clientID: String, clientSecret: String, tenant: String? = nil, scope: String = "all",
-            pageSize: Int = 500, tokenRenewalMargin: Duration = .seconds(60), http: PSAHTTPTransport.Configuration = Self.defaultHTTP
+            pageSize: Int = 500, batchSize: Int = Self.defaultBatchSize, batchListingMaxAge: Duration = .seconds(5), tokenRenewalMargin: Duration = .seconds(60),
+            http: PSAHTTPTransport.Configuration = Self.defaultHTTP
         ) {
+            self.batchSize = min(max(batchSize, 1), Self.maxBatchSize)
+            self.batchListingMaxAge = batchListingMaxAge
             self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
             self.authURL = authURL.hasSuffix("/") ? String(authURL.dropLast()) : authURL
             self.clientID = clientID

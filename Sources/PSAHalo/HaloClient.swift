@@ -17,10 +17,11 @@ public struct HaloClient: PSAClient {
         var expiresAt: ContinuousClock.Instant
     }
 
-    private let configuration: Configuration
+    let configuration: Configuration
     private let transport: PSAHTTPTransport
-    private let logger: Logger
+    let logger: Logger
     private let token = CachedValue<Token>()
+    let listings = ClientAssetListings()
 
     public init(configuration: Configuration, httpClient: HTTPClient, logger: Logger) {
         self.configuration = configuration
@@ -61,6 +62,11 @@ public struct HaloClient: PSAClient {
         guard let numeric = Int(companyID) else {
             throw PSAError(code: .clientNotFound, message: "HaloPSA client ids are numbers, not \"\(companyID)\"")
         }
+        return try await assets(ofClient: numeric, includeArchived: includeArchived).map(Self.configuration(of:))
+    }
+
+    /// Every asset of the client, over all pages.
+    func assets(ofClient numeric: Int, includeArchived: Bool) async throws(PSAError) -> [HaloAsset] {
         var assets: [HaloAsset] = []
         var page = 1
         while true {
@@ -76,7 +82,7 @@ public struct HaloClient: PSAClient {
             guard !body.assets.isEmpty, assets.count < total, page < 100_000 else { break }
             page += 1
         }
-        return assets.map(Self.configuration(of:))
+        return assets
     }
 
     /// A notes field on assets is not documented in what this adapter relies on (see
@@ -98,6 +104,8 @@ public struct HaloClient: PSAClient {
     public func probe() async throws(PSAError) {
         _ = try checked(try await get("/api/Client", query: [("count", "1")]), what: "clients")
     }
+
+    public var pacing: PSAPacing? { transport.pacer?.pacing }
 
     public func deactivate(_ config: PSAConfiguration, note: DeactivationNote?) async throws(PSAError) -> PSAConfiguration {
         guard let numeric = Int(config.id) else {
@@ -171,12 +179,12 @@ public struct HaloClient: PSAClient {
 
     // MARK: HTTP
 
-    private func get(_ path: String, query: [(String, String)] = []) async throws(PSAError) -> PSAHTTPTransport.Response {
+    func get(_ path: String, query: [(String, String)] = []) async throws(PSAError) -> PSAHTTPTransport.Response {
         try await send(.GET, path: path + (query.isEmpty ? "" : "?" + QueryString.encode(query)))
     }
 
     /// Sends with the current token; on a 401 renews the token once and repeats.
-    private func send(_ method: HTTPMethod, path: String, body: [UInt8]? = nil) async throws(PSAError) -> PSAHTTPTransport.Response {
+    func send(_ method: HTTPMethod, path: String, body: [UInt8]? = nil) async throws(PSAError) -> PSAHTTPTransport.Response {
         var renewed = false
         while true {
             var headers = [("Authorization", "Bearer \(try await accessToken())"), ("Accept", "application/json")]
@@ -189,12 +197,12 @@ public struct HaloClient: PSAClient {
         }
     }
 
-    private static let errors = PSAErrorMapping(
+    static let errors = PSAErrorMapping(
         unauthorized: "HaloPSA refused a freshly issued token", forbidden: "the application or its agent may not",
         notFound: "check base_url")
 
     /// The body of a 2xx response; anything else becomes the contract's error for it.
-    private func checked(_ response: PSAHTTPTransport.Response, what: String) throws(PSAError) -> [UInt8] {
+    func checked(_ response: PSAHTTPTransport.Response, what: String) throws(PSAError) -> [UInt8] {
         try Self.errors.body(of: response, detail: "\(what): \(Self.errorMessage(response))")
     }
 
@@ -214,7 +222,7 @@ public struct HaloClient: PSAClient {
         return fields.isEmpty ? "HTTP \(response.status)" : "HTTP \(response.status): \(fields.joined(separator: "; "))"
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws(PSAError) -> T {
+    func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws(PSAError) -> T {
         try PSAJSON.decode(type, from: body, psa: "HaloPSA")
     }
 }

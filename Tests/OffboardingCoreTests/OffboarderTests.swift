@@ -47,6 +47,9 @@ import Testing
             await Task.yield()
             defer { inFlight.withLock { $0.now -= 1 } }
             if failing.contains(configuration.id) { throw PSAError(code: .configUpdateFailed, message: "rule", httpStatus: 500) }
+            configs.withLock { configs in
+                if let index = configs.firstIndex(where: { $0.id == configuration.id }) { configs[index].isActive = false }
+            }
             var updated = configuration
             updated.isActive = false
             return updated
@@ -62,7 +65,7 @@ import Testing
             .run(.init(eventID: "e", trigger: .manual, client: .name("A"), options: OffboardingOptions(includeArchived: true, offboardedStatuses: ["offboarded"])))
         #expect(!result.success)
         #expect(result.clientID == "1")
-        #expect(result.statistics == .init(configsFound: 20, configsDeactivated: 15, configsSkipped: 3, errors: 2))
+        #expect(result.statistics == .init(configsFound: 20, configsDeactivated: 15, configsSkipped: 3, errors: 2, configsConfirmed: 15))
         #expect(result.statistics.configsDeactivated + result.statistics.configsSkipped + result.statistics.errors == result.statistics.configsFound)
         #expect(Set(result.errors.compactMap(\.configID)) == ["3", "5"])
         #expect(result.errors.allSatisfy { $0.code == .configUpdateFailed })

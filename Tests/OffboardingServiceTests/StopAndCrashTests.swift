@@ -75,7 +75,8 @@ struct StopAndCrashTests {
     }
 
     /// HaloPSA's default pacing (300 requests per rolling 5 minutes) makes a 1,000-asset offboarding
-    /// take over 15 minutes; SIGTERM in the middle must end the process within the grace.
+    /// written one asset at a time (`batch_size: 1`) take over 15 minutes; SIGTERM in the middle
+    /// must end the process within the grace.
     @Test func sigtermWithAPacedOffboardingInFlightExitsWithinTheGraceAndARestartFinishesIt() async throws {
         let logger = Logger.test()
         let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
@@ -88,7 +89,8 @@ struct StopAndCrashTests {
         let group = "stop-\(UUID().uuidString)"
         let grace = 3
         // The file's pacing is Halo's default; the restart lifts it so that the test ends soon.
-        let paced = try Self.write(Self.yaml(cluster: cluster, group: group, psa: sandbox.yaml(server.baseURL), extra: "shutdown: {grace: \(grace)s}\n"))
+        let oneByOne = sandbox.yaml(server.baseURL).replacingOccurrences(of: "scope: all}", with: "scope: all, batch_size: 1}")
+        let paced = try Self.write(Self.yaml(cluster: cluster, group: group, psa: oneByOne, extra: "shutdown: {grace: \(grace)s}\n"))
         let unpaced = try Self.write(
             Self.yaml(cluster: cluster, group: group, psa: sandbox.yaml(server.baseURL), extra: "rate_limit: {requests: 0, per: 1s}\n"))
         let results = try TopicCollector(

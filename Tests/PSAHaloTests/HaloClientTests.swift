@@ -159,7 +159,8 @@ struct HaloClientTests {
 }
 
 /// Pacing against a simulator that enforces hosted Halo's rolling limit: with the client's own
-/// limit the offboarding collects no 429s; without it, it runs into them.
+/// limit the offboarding collects no 429s; without it (and without learning the rate, one asset a
+/// request), it runs into them.
 @Suite(.timeLimit(.minutes(2)))
 struct HaloPacingTests {
     func offboard(pacing: RequestRateLimiter.Limit?) async throws -> (rateLimited: Int, result: OffboardingResult) {
@@ -170,12 +171,12 @@ struct HaloPacingTests {
         await simulator.setRollingLimit(maxRequests: 10, window: .seconds(1))
         let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())
         let credentials = HaloSimulator.Credentials.sandbox
-        var http = PSAHTTPTransport.Configuration(maxAttempts: 10, maxRetryAfter: .seconds(5))
+        var http = PSAHTTPTransport.Configuration(maxAttempts: 10, maxRetryAfter: .seconds(5), adaptive: nil)
         http.rateLimit = pacing
         let client = HaloClient(
             configuration: .init(
                 baseURL: server.baseURL, authURL: server.baseURL + HaloSimulator.authPath, clientID: credentials.clientID,
-                clientSecret: credentials.clientSecret, tenant: credentials.tenant, http: http),
+                clientSecret: credentials.clientSecret, tenant: credentials.tenant, batchSize: 1, http: http),
             httpClient: .shared, logger: .test())
         let result = await Offboarder(psa: client, logger: .test())
             .run(.init(eventID: "e", trigger: .manual, client: .id("1"), options: .init(offboardedStatuses: ["Inactive"])))

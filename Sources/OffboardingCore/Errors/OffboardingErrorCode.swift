@@ -43,4 +43,7 @@ public struct OffboardingErrorCode: RawRepresentable, Hashable, Sendable, Codabl
     /// A warning: configurations set inactive by an earlier run of the same offboarding that stopped
     /// before its result was published, reported by the run that finished it.
     public static let resumedAfterInterruption = Self(rawValue: "ResumedAfterInterruption")
+    /// A warning: configurations this run wrote that a listing afterwards did not show inactive,
+    /// even after they were written once more; each is also a failed configuration for the retry topic.
+    public static let notConfirmedInactive = Self(rawValue: "NotConfirmedInactive")
 }

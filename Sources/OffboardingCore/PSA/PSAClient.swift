@@ -80,16 +80,44 @@ public protocol PSAClient: Sendable {
     /// Whether `deactivate(_:note:)` writes the note onto the configuration.
     var writesNotes: Bool { get }
 
+    /// How many configurations `deactivate(batch:note:)` sends in one request; 1 where the PSA
+    /// updates one at a time.
+    var batchSize: Int { get }
+
+    /// Sets up to `batchSize` configurations of one client inactive in as few requests as the PSA
+    /// allows: one outcome per configuration, in order. A configuration the PSA refuses fails
+    /// alone; the others are still written.
+    func deactivate(batch: [PSAConfiguration], note: DeactivationNote?) async -> [Result<PSAConfiguration, PSAError>]
+
     /// Every company whose status (or label) is one of `statuses`, for the scheduled sweep.
     func listCompanies(withStatuses statuses: [String]) async throws(PSAError) -> [PSACompany]
 
     /// One cheap authenticated call, for readiness probes.
     func probe() async throws(PSAError)
+
+    /// The pace the adapter learnt from the PSA; nil when it does not adapt.
+    var pacing: PSAPacing? { get }
 }
 
 extension PSAClient {
     public func deactivate(_ configuration: PSAConfiguration) async throws(PSAError) -> PSAConfiguration {
         try await deactivate(configuration, note: nil)
+    }
+
+    public var batchSize: Int { 1 }
+
+    public var pacing: PSAPacing? { nil }
+
+    public func deactivate(batch: [PSAConfiguration], note: DeactivationNote?) async -> [Result<PSAConfiguration, PSAError>] {
+        var outcomes: [Result<PSAConfiguration, PSAError>] = []
+        for configuration in batch {
+            do {
+                outcomes.append(.success(try await deactivate(configuration, note: note)))
+            } catch {
+                outcomes.append(.failure(error))
+            }
+        }
+        return outcomes
     }
 }
 

@@ -27,12 +27,16 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         public var configsDeactivated: Int
         public var configsSkipped: Int
         public var errors: Int
+        /// Of the configurations this run reports deactivated, how many a listing after the
+        /// writes showed inactive; nil when nothing was written.
+        public var configsConfirmed: Int?
 
-        public init(configsFound: Int = 0, configsDeactivated: Int = 0, configsSkipped: Int = 0, errors: Int = 0) {
+        public init(configsFound: Int = 0, configsDeactivated: Int = 0, configsSkipped: Int = 0, errors: Int = 0, configsConfirmed: Int? = nil) {
             self.configsFound = configsFound
             self.configsDeactivated = configsDeactivated
             self.configsSkipped = configsSkipped
             self.errors = errors
+            self.configsConfirmed = configsConfirmed
         }
 
         enum CodingKeys: String, CodingKey {
@@ -40,6 +44,7 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
             case configsDeactivated = "configs_deactivated"
             case configsSkipped = "configs_skipped"
             case errors
+            case configsConfirmed = "configs_confirmed"
         }
     }
 

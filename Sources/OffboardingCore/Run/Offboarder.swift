@@ -33,7 +33,7 @@ public struct Offboarder: Sendable {
     public let configuration: Configuration
     private let logger: Logger
     private let now: @Sendable () -> Date
-    private let progress: @Sendable () -> Void
+    let progress: @Sendable () -> Void
 
     /// - Parameter progress: called after each PSA call that returns, so that a long offboarding
     ///   shows it is moving.
@@ -258,9 +258,11 @@ public struct Offboarder: Sendable {
         var candidates: [PSAConfiguration] = []
         var outOfScope = 0
         var recovered = 0
+        var recoveredConfigs: [PSAConfiguration] = []
         for config in listed {
             if !config.isActive, resumed.contains(config.id), !options.dryRun {
                 recovered += 1
+                recoveredConfigs.append(config)
                 result.statistics.configsDeactivated += 1
                 outcomes[config.id] = .init(
                     configID: config.id, configName: config.name, status: .inactive, previousStatus: .active, action: .deactivated,
@@ -343,6 +345,7 @@ public struct Offboarder: Sendable {
             guard await journaling.keep(journal) else { return Outcome(result: result, interrupted: true) }
         }
         var retriable: [PSAConfiguration] = []
+        var written = recoveredConfigs
         let updates = await deactivateAll(candidates, note: note, logger: logger)
         for (config, outcome) in updates {
             switch outcome {
@@ -350,6 +353,7 @@ public struct Offboarder: Sendable {
                 if updated.isActive {
                     outcomes[config.id] = failed(config, code: .configUpdateFailed, message: "the PSA still reports the configuration active after the update", into: &result)
                 } else {
+                    written.append(config)
                     result.statistics.configsDeactivated += 1
                     outcomes[config.id] = .init(
                         configID: config.id, configName: config.name, status: .inactive, previousStatus: .active, action: .deactivated,
@@ -362,6 +366,10 @@ public struct Offboarder: Sendable {
                 if error.isRetriable { retriable.append(config) }
             }
         }
+        if !written.isEmpty {
+            let confirmation = await confirmInactive(written, of: company, note: note, logger: logger)
+            report(confirmation, of: written.count, into: &result, outcomes: &outcomes, retriable: &retriable)
+        }
         result.configs = listed.compactMap { outcomes[$0.id] }
         result.success = result.errors.isEmpty
         logger.info(
@@ -372,6 +380,40 @@ public struct Offboarder: Sendable {
                 "offboarding.errors": "\(result.statistics.errors)",
             ])
         return Outcome(result: result, retriable: retriable)
+    }
+
+    /// Puts what the read-back showed into the result: a configuration still active after two
+    /// writes is a failed one, retried later; ones that could not be read back are named.
+    private func report(
+        _ confirmation: Confirmation, of count: Int, into result: inout OffboardingResult, outcomes: inout [String: OffboardingResult.Config],
+        retriable: inout [PSAConfiguration]
+    ) {
+        result.statistics.configsConfirmed = confirmation.confirmed.count
+        for config in confirmation.stillActive {
+            result.statistics.configsDeactivated -= 1
+            outcomes[config.id] = failed(
+                config, code: .configUpdateFailed,
+                message: "\(psa.kind) accepted the update but still lists configuration \(config.id) active, after it was written twice", into: &result)
+            retriable.append(config)
+        }
+        if !confirmation.stillActive.isEmpty {
+            result.warnings.append(
+                .init(
+                    code: .notConfirmedInactive,
+                    message: "\(psa.kind) still lists configurations \(confirmation.stillActive.map(\.id)) active after accepting their deactivation twice; they are reported failed and retried"))
+        }
+        if !confirmation.unlisted.isEmpty {
+            result.warnings.append(
+                .init(
+                    code: .notConfirmedInactive,
+                    message: "configurations \(confirmation.unlisted.map(\.id)) were deactivated but \(psa.kind) no longer lists them for client \(result.clientID); they could not be confirmed"))
+        }
+        if let error = confirmation.listingError {
+            result.warnings.append(
+                .init(
+                    code: .notConfirmedInactive,
+                    message: "\(confirmation.unread.count) of \(count) deactivated configurations could not be read back (\(error.code): \(error.message)); the PSA accepted their updates"))
+        }
     }
 
     /// The configurations the PSA says belong to `company`; any other is reported and never written.
@@ -396,43 +438,50 @@ public struct Offboarder: Sendable {
             psaStatus: config.psaStatus)
     }
 
-    /// Deactivates concurrently, never more than `maxConcurrentUpdates` at once.
-    private func deactivateAll(
+    /// Deactivates in batches of the PSA's batch size (one configuration each, on most PSAs),
+    /// never more than `maxConcurrentUpdates` batches at once.
+    func deactivateAll(
         _ configs: [PSAConfiguration], note: DeactivationNote?, logger: Logger
     ) async -> [(PSAConfiguration, Result<PSAConfiguration, PSAError>)] {
         let psa = self.psa
-        let bound = configuration.maxConcurrentUpdates
-        return await withTaskGroup(of: (Int, Result<PSAConfiguration, PSAError>).self) { group in
+        let size = max(1, psa.batchSize)
+        let batches = stride(from: 0, to: configs.count, by: size).map { $0..<min($0 + size, configs.count) }
+        return await withTaskGroup(of: (Range<Int>, [Result<PSAConfiguration, PSAError>]).self) { group in
             var outcomes = [Result<PSAConfiguration, PSAError>?](repeating: nil, count: configs.count)
-            var pending = configs.indices.makeIterator()
-            for _ in 0..<bound {
-                guard let index = pending.next() else { break }
-                let config = configs[index]
-                group.addTask { (index, await Self.deactivate(config, note: note, with: psa)) }
+            var pending = batches.makeIterator()
+            func start(_ range: Range<Int>) {
+                let batch = Array(configs[range])
+                group.addTask { (range, await Self.deactivate(batch, note: note, with: psa)) }
             }
-            while let (index, outcome) = await group.next() {
+            for _ in 0..<configuration.maxConcurrentUpdates {
+                guard let range = pending.next() else { break }
+                start(range)
+            }
+            while let (range, results) = await group.next() {
                 progress()
-                if case .failure(let error) = outcome {
-                    logger.warning("configuration update failed", metadata: ["psa.config.id": "\(configs[index].id)", "psa.error": "\(error)"])
+                for (index, outcome) in zip(range, results) {
+                    if case .failure(let error) = outcome {
+                        logger.warning("configuration update failed", metadata: ["psa.config.id": "\(configs[index].id)", "psa.error": "\(error)"])
+                    }
+                    outcomes[index] = outcome
                 }
-                outcomes[index] = outcome
-                if let nextIndex = pending.next() {
-                    let config = configs[nextIndex]
-                    group.addTask { (nextIndex, await Self.deactivate(config, note: note, with: psa)) }
-                }
+                if let next = pending.next() { start(next) }
             }
             return zip(configs, outcomes).compactMap { config, outcome in outcome.map { (config, $0) } }
         }
     }
 
     private static func deactivate(
-        _ config: PSAConfiguration, note: DeactivationNote?, with psa: any PSAClient
-    ) async -> Result<PSAConfiguration, PSAError> {
-        do {
-            return .success(try await psa.deactivate(config, note: note))
-        } catch {
-            return .failure(error)
+        _ batch: [PSAConfiguration], note: DeactivationNote?, with psa: any PSAClient
+    ) async -> [Result<PSAConfiguration, PSAError>] {
+        let outcomes = await psa.deactivate(batch: batch, note: note)
+        // An adapter that answers for fewer configurations than it was given leaves the rest unconfirmed.
+        guard outcomes.count == batch.count else {
+            return batch.map { config in
+                .failure(PSAError(code: .configUpdateFailed, message: "\(psa.kind) answered \(outcomes.count) outcomes for a batch of \(batch.count); configuration \(config.id) is not known to be written", isRetriable: true))
+            }
         }
+        return outcomes
     }
 }
 

@@ -31,10 +31,17 @@ public actor HaloSimulator: SimulatedTenant {
     private var tokenLifetimeSeconds = 3600
     public private(set) var tokensIssued = 0
     /// Halo-hosted's rolling request limit, when set: requests past it get 429 with `Retry-After`.
-    private var rollingLimit: (maxRequests: Int, window: Duration)?
-    private var apiRequestTimes: [ContinuousClock.Instant] = []
+    private var rollingLimit: RollingLimit?
     public private(set) var rateLimited = 0
+    /// API requests answered with anything but 429.
+    public private(set) var acceptedRequests = 0
     public private(set) var updatedAssets: [Int] = []
+    /// `POST /api/Asset` requests that were applied, and how many assets each carried.
+    public private(set) var assetPostSizes: [Int] = []
+    /// Assets whose update Halo refuses with a 400 naming the element, as a business rule would.
+    private var refusedUpdates: [Int: String] = [:]
+    /// Assets whose next updates are answered as applied but are not: a write lost inside Halo.
+    private var lostWrites: [Int: Int] = [:]
     /// Assets a POST created because its id did not exist: a client that sees one is broken.
     public private(set) var createdAssets: [Int] = []
 
@@ -52,7 +59,10 @@ public actor HaloSimulator: SimulatedTenant {
     public func clearFaults() { faults.faults.removeAll() }
     public func setTokenLifetime(seconds: Int) { tokenLifetimeSeconds = seconds }
     /// Answers 429 past `maxRequests` API requests in any rolling `window`, as hosted Halo does.
-    public func setRollingLimit(maxRequests: Int, window: Duration) { rollingLimit = (maxRequests, window) }
+    public func setRollingLimit(maxRequests: Int, window: Duration) { rollingLimit = RollingLimit(maxRequests: maxRequests, window: window) }
+    /// Makes Halo refuse, with a 400 naming the element, any batch that sets this asset inactive.
+    public func refuseUpdates(ofAsset id: Int, message: String) { refusedUpdates[id] = message }
+    public func loseWrites(ofConfiguration id: Int, times: Int) { lostWrites[id] = times }
     /// Invalidates every token issued so far, as a restart of Halo's auth server would.
     public func revokeAllTokens() { tokens.removeAll() }
     public func removeAsset(_ id: Int) { data.assets.removeAll { $0.id == id } }
@@ -113,19 +123,13 @@ public actor HaloSimulator: SimulatedTenant {
         else {
             return SimulatedResponse(status: 401, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\"")])
         }
-        if let limit = rollingLimit {
-            let now = ContinuousClock.now
-            apiRequestTimes.removeAll { $0 <= now - limit.window }
-            if apiRequestTimes.count >= limit.maxRequests {
-                rateLimited += 1
-                let wait = apiRequestTimes[0] + limit.window - now
-                let seconds = max(1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))
-                return SimulatedResponse(
-                    status: 429, headers: [("Retry-After", String(seconds))],
-                    body: Array("Rate Limit Reached - \(limit.maxRequests) Requests per rolling window".utf8))
-            }
-            apiRequestTimes.append(now)
+        if let wait = rollingLimit?.admit() {
+            rateLimited += 1
+            return SimulatedResponse(
+                status: 429, headers: [("Retry-After", String(RollingLimit.retryAfterSeconds(wait)))],
+                body: Array("Rate Limit Reached - \(rollingLimit!.maxRequests) Requests per rolling window".utf8))
         }
+        acceptedRequests += 1
         let segments = path.dropFirst(5).split(separator: "/").map(String.init)
         if let fault = faults.take(method: request.method, path: segments.joined(separator: "/"), query: request.query) {
             if fault.afterApplying { _ = route(request, segments: segments) }
@@ -225,20 +229,41 @@ public actor HaloSimulator: SimulatedTenant {
         guard let items = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [[String: Any]], !items.isEmpty else {
             return .json(400, ["": "The body must be a non-empty JSON array of assets."])
         }
-        var last: HaloDataset.Asset?
+        // Halo validates the whole array before it writes anything, and names every refused element.
+        var refused: [String: String] = [:]
+        var updates: [(id: Int, inactive: Bool)] = []
         for (index, item) in items.enumerated() {
             if let unknown = item.keys.first(where: { !["id", "inactive"].contains($0) }) {
-                return .json(400, ["[\(index)].\(unknown)": "The simulator accepts id and inactive only."])
+                refused["[\(index)].\(unknown)"] = "The simulator accepts id and inactive only."
+                continue
             }
             guard let number = item["id"] as? NSNumber, let id = Int(exactly: number.doubleValue), id > 0 else {
-                return .json(400, ["[\(index)].id": "id must be a positive integer."])
+                refused["[\(index)].id"] = "id must be a positive integer."
+                continue
             }
             guard JSONSerialization.isBoolean(item["inactive"]), let inactive = item["inactive"] as? Bool else {
-                return .json(400, ["[\(index)].inactive": "inactive must be true or false."])
+                refused["[\(index)].inactive"] = "inactive must be true or false."
+                continue
             }
+            if inactive, let message = refusedUpdates[id] {
+                refused["[\(index)].inactive"] = message
+                continue
+            }
+            updates.append((id, inactive))
+        }
+        guard refused.isEmpty else { return .json(400, refused) }
+        var last: HaloDataset.Asset?
+        for (id, inactive) in updates {
             if let existing = data.assets.firstIndex(where: { $0.id == id }) {
-                data.assets[existing].inactive = inactive
                 updatedAssets.append(id)
+                if let lost = lostWrites[id], lost > 0 {
+                    // Answered as applied: only reading the asset back shows the loss.
+                    lostWrites[id] = lost - 1
+                    last = data.assets[existing]
+                    last?.inactive = inactive
+                    continue
+                }
+                data.assets[existing].inactive = inactive
                 last = data.assets[existing]
             } else {
                 let created = HaloDataset.Asset(id: id, clientID: 0, inventoryNumber: "", inactive: inactive)
@@ -247,6 +272,7 @@ public actor HaloSimulator: SimulatedTenant {
                 last = created
             }
         }
+        assetPostSizes.append(updates.count)
         return .json(201, last.map(assetJSON) ?? [:])
     }
 

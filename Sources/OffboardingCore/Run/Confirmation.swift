@@ -1,0 +1,62 @@
+import Logging
+
+extension Offboarder {
+    /// What reading the configurations back after the writes showed.
+    struct Confirmation {
+        /// Listed inactive.
+        var confirmed: Set<String> = []
+        /// Still listed active after a second write: reported failed and retried later.
+        var stillActive: [PSAConfiguration] = []
+        /// No longer listed for the client at all (deleted or moved since): reported, not written again.
+        var unlisted: [PSAConfiguration] = []
+        /// The listing failed: these could not be confirmed either way.
+        var unread: [PSAConfiguration] = []
+        var listingError: PSAError?
+    }
+
+    /// Re-lists the client (one paged listing) and checks that every configuration this run reports
+    /// deactivated is inactive in the PSA: an accepted write is not proof (Halo's array POST, a
+    /// write lost behind a gateway). One that is still active is written once more and read back
+    /// again; what stays active is the caller's to report.
+    func confirmInactive(
+        _ written: [PSAConfiguration], of company: PSACompany, note: DeactivationNote?, logger: Logger
+    ) async -> Confirmation {
+        var confirmation = Confirmation()
+        var pending = written
+        for round in 1...2 {
+            let listed: [String: PSAConfiguration]
+            do {
+                listed = Dictionary(
+                    try await psa.listConfigurations(companyID: company.id, includeArchived: true).filter { $0.companyID == company.id }
+                        .map { ($0.id, $0) },
+                    uniquingKeysWith: { first, _ in first })
+            } catch {
+                logger.warning("the configurations could not be read back", metadata: ["psa.error": "\(error)"])
+                confirmation.unread = pending
+                confirmation.listingError = error
+                return confirmation
+            }
+            progress()
+            var active: [PSAConfiguration] = []
+            for config in pending {
+                switch listed[config.id]?.isActive {
+                case false?: confirmation.confirmed.insert(config.id)
+                case true?: active.append(config)
+                case nil: confirmation.unlisted.append(config)
+                }
+            }
+            guard !active.isEmpty else { return confirmation }
+            guard round == 1 else {
+                confirmation.stillActive = active
+                return confirmation
+            }
+            logger.warning("the PSA still lists written configurations active; writing them once more", metadata: ["psa.config.ids": "\(active.map(\.id))"])
+            pending = []
+            for (config, outcome) in await deactivateAll(active, note: note, logger: logger) {
+                if case .failure = outcome { confirmation.stillActive.append(config) } else { pending.append(config) }
+            }
+            if pending.isEmpty { return confirmation }
+        }
+        return confirmation
+    }
+}

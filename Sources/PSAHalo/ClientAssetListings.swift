@@ -1,0 +1,36 @@
+import OffboardingCore
+import Synchronization
+
+/// The ids of a client's assets as a recent listing showed them, shared by the concurrent batches
+/// of one offboarding so that checking that each asset still exists costs one listing every few
+/// seconds, not one request per asset. A failed listing is not kept.
+final class ClientAssetListings: Sendable {
+    private struct Entry {
+        var listing: Task<Result<Set<Int>, PSAError>, Never>
+        var startedAt: ContinuousClock.Instant
+    }
+
+    private let entries = Mutex<[Int: Entry]>([:])
+
+    /// The ids of the client's assets from a listing started at most `maxAge` ago, or from `list` now.
+    func ids(
+        ofClient client: Int, maxAge: Duration, list: @escaping @Sendable () async -> Result<Set<Int>, PSAError>
+    ) async -> Result<Set<Int>, PSAError> {
+        let listing = entries.withLock { entries -> Task<Result<Set<Int>, PSAError>, Never> in
+            let now = ContinuousClock.now
+            // Old listings of other clients go too, so the map holds only what is in use.
+            entries = entries.filter { now - $0.value.startedAt <= maxAge }
+            if let entry = entries[client] { return entry.listing }
+            let task = Task { await list() }
+            entries[client] = Entry(listing: task, startedAt: now)
+            return task
+        }
+        let result = await listing.value
+        if case .failure = result {
+            entries.withLock { entries in
+                if entries[client]?.listing == listing { entries[client] = nil }
+            }
+        }
+        return result
+    }
+}

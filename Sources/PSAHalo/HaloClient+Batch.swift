@@ -1,0 +1,123 @@
+import Foundation
+import OffboardingCore
+import PSAHTTP
+
+extension HaloClient {
+    public var batchSize: Int { configuration.batchSize }
+
+    /// One `POST /api/Asset` for the whole batch, after checking against a recent listing of the
+    /// client that every asset still exists (Halo would create one it does not know). A 400 that
+    /// names elements (`{"[3].inactive": "…"}`) fails those assets with Halo's message and sends
+    /// the rest again; one that names none is split in halves until the refused asset is alone.
+    /// Whether Halo applied every element of an accepted batch is not assumed: the run re-lists.
+    public func deactivate(batch: [PSAConfiguration], note: DeactivationNote?) async -> [Result<PSAConfiguration, PSAError>] {
+        guard batch.count > 1 else {
+            return await batch.asyncMap { config in
+                do throws(PSAError) { return .success(try await deactivate(config, note: note)) } catch { return .failure(error) }
+            }
+        }
+        var outcomes = [Result<PSAConfiguration, PSAError>?](repeating: nil, count: batch.count)
+        var writable: [(index: Int, id: Int)] = []
+        for (index, config) in batch.enumerated() {
+            if let id = Int(config.id), id > 0 {
+                writable.append((index, id))
+            } else {
+                outcomes[index] = .failure(PSAError(code: .configNotFound, message: "HaloPSA asset ids are positive numbers, not \"\(config.id)\""))
+            }
+        }
+        for (client, members) in Dictionary(grouping: writable, by: { batch[$0.index].companyID.flatMap { Int($0) } ?? 0 }) {
+            switch await existing(ofClient: client) {
+            case .failure(let error):
+                for member in members { outcomes[member.index] = .failure(error) }
+            case .success(let ids):
+                for member in members where !ids.contains(member.id) {
+                    outcomes[member.index] = .failure(
+                        PSAError(code: .configNotFound, message: "HaloPSA no longer lists asset \(member.id) for client \(client)", httpStatus: 404))
+                }
+                for (index, outcome) in await post(members.filter { ids.contains($0.id) }) {
+                    outcomes[index] = outcome.map { _ in
+                        var updated = batch[index]
+                        updated.isActive = false
+                        updated.psaStatus = "Inactive"
+                        return updated
+                    }
+                }
+            }
+        }
+        return outcomes.enumerated().map { index, outcome in
+            outcome ?? .failure(PSAError(code: .configUpdateFailed, message: "asset \(batch[index].id) was not written", isRetriable: true))
+        }
+    }
+
+    private func existing(ofClient client: Int) async -> Result<Set<Int>, PSAError> {
+        guard client > 0 else { return .failure(PSAError(code: .ownershipMismatch, message: "HaloPSA listed assets without a client")) }
+        return await listings.ids(ofClient: client, maxAge: configuration.batchListingMaxAge) { [self] in
+            do throws(PSAError) {
+                return .success(Set(try await assets(ofClient: client, includeArchived: true).map(\.id)))
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
+    /// Writes the members and returns each one's outcome by its index in the batch.
+    private func post(_ members: [(index: Int, id: Int)]) async -> [(Int, Result<Void, PSAError>)] {
+        guard !members.isEmpty else { return [] }
+        let body: [UInt8]
+        do {
+            body = try PSAJSON.encode(members.map { HaloAssetUpdate(id: $0.id, inactive: true) })
+        } catch {
+            return members.map { ($0.index, .failure(error)) }
+        }
+        let response: PSAHTTPTransport.Response
+        do {
+            response = try await send(.POST, path: "/api/Asset", body: body)
+        } catch {
+            return members.map { ($0.index, .failure(error)) }
+        }
+        switch response.status {
+        case 200..<300:
+            return members.map { ($0.index, .success(())) }
+        case 400 where members.count > 1:
+            let named = Self.refusedElements(response, count: members.count)
+            guard !named.isEmpty else {
+                let half = members.count / 2
+                return await post(Array(members[..<half])) + post(Array(members[half...]))
+            }
+            let refused = named.map { position, message in
+                (members[position].index, Result<Void, PSAError>.failure(
+                    PSAError(code: .configUpdateFailed, message: "asset \(members[position].id): HTTP 400: \(message)", httpStatus: 400)))
+            }
+            let rest = members.enumerated().filter { named[$0.offset] == nil }.map(\.element)
+            return refused + (await post(rest))
+        default:
+            let what = members.count == 1 ? "asset \(members[0].id)" : "assets \(members.map(\.id))"
+            let error = Self.errors.updateError(for: response, detail: "\(what): \(Self.errorMessage(response))")
+            return members.map { ($0.index, .failure(error)) }
+        }
+    }
+
+    /// The elements a 400 names, by position in the array, with Halo's message for each:
+    /// its validation bodies are keyed by field path, `[3].inactive`. Positions out of range are ignored.
+    package static func refusedElements(_ response: PSAHTTPTransport.Response, count: Int) -> [Int: String] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else { return [:] }
+        var named: [Int: String] = [:]
+        for (key, value) in object {
+            guard key.hasPrefix("["), let close = key.firstIndex(of: "]"),
+                let position = Int(key[key.index(after: key.startIndex)..<close]), (0..<count).contains(position)
+            else { continue }
+            let message = (value as? String) ?? "refused"
+            named[position] = named[position].map { "\($0); \(message)" } ?? message
+        }
+        return named
+    }
+}
+
+extension Array {
+    fileprivate func asyncMap<T>(_ transform: (Element) async -> T) async -> [T] {
+        var mapped: [T] = []
+        mapped.reserveCapacity(count)
+        for element in self { mapped.append(await transform(element)) }
+        return mapped
+    }
+}
