@@ -1,180 +1,30 @@
-import AsyncHTTPClient
 import Foundation
-import Logging
-import OffboardingCore
-import OffboardingKafka
-import OffboardingService
-import PSAConnectWise
-import PSASimulators
-
 // Prints figures measured side by side in one run; the machine is shared and noisy, so compare the
-// ratios, not the absolute numbers. Usage: psa-offboarder-bench [events] [configs] [partitions]
+// ratios, not the absolute numbers.
+//
+// Usage: psa-offboarder-bench [BENCHMARK...] [events] [configs] [partitions]
+// BENCHMARK: filter, deactivation, halo, pacing, run (all when none is named).
 
-let logger: Logger = {
-    var logger = Logger(label: "psa-offboarder-bench")
-    logger.logLevel = .error
-    return logger
-}()
-let arguments = CommandLine.arguments.dropFirst().compactMap(Int.init)
-let eventCount = arguments.first ?? 120_000
-let configCount = arguments.dropFirst().first ?? 1_000
-let partitionCount = arguments.dropFirst(2).first ?? 16
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+let names = CommandLine.arguments.dropFirst().filter { Int($0) == nil }
+let numbers = CommandLine.arguments.dropFirst().compactMap(Int.init)
+let eventCount = numbers.first ?? 120_000
+let configCount = numbers.dropFirst().first ?? 1_000
+let partitionCount = numbers.dropFirst(2).first ?? 16
+let known = ["filter", "deactivation", "halo", "pacing", "run"]
+if let unknown = names.first(where: { !known.contains($0) }) {
+    print("unknown benchmark \(unknown); one of \(known.joined(separator: ", "))")
+    exit(2)
 }
+let selected = names.isEmpty ? known : Array(names)
 
-func format(_ value: Double) -> String { String(format: "%.0f", value) }
-
-// MARK: Filter path versus kcat, at the margin
-
-// Both sides are timed whole, on a small and a large topic: the difference in time for the
-// difference in records cancels start-up and the group join (kcat spends most of a small run
-// connecting), leaving the marginal rate.
-let smallCount = 1_000
-// The mock keeps at most 100,000 records or 5 MiB a partition (reference/kafka.md §5.8): 16
-// partitions hold 120,000 events of about 350 bytes, 48 hold 480,000.
-let partitions = Int32(partitionCount)
-print("== filter path: events that are not offboardings, \(smallCount) and \(eventCount) records, \(partitions) partitions, librdkafka \(RDKafkaVersion.string) mock cluster; rates at the margin")
-let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
-let smallTopic = "bench.small.company.status-changed"
-let largeTopic = "bench.large.company.status-changed"
-try cluster.createTopic(smallTopic, partitions: partitions)
-try cluster.createTopic(largeTopic, partitions: partitions)
-// The reading sides fetch as the service does; the mock answers a waiting fetch only at
-// fetch.wait.max.ms, which a drained partition would otherwise add to the end of each run.
-let fetchProperties = ["fetch.wait.max.ms": "10"]
-
-func produce(_ count: Int, to topic: String) async throws {
-    let producer = try KafkaProducer(
-        configuration: .init(bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "20", "batch.num.messages": "10000"]),
-        logger: logger)
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        let chunk = 5_000
-        for start in stride(from: 0, to: count, by: chunk) {
-            for index in start..<min(start + chunk, count) {
-                let event = CompanyStatusChangedEvent(
-                    id: "bench-\(index)", source: "bench", time: "2026-01-22T10:30:00Z", psa: .connectwise, companyID: String(index % 5_000),
-                    companyName: "Client \(index % 5_000)", previousStatus: "Prospect", status: "Active")
-                let (headers, value) = CloudEventEncoder.structured(event)
-                group.addTask {
-                    try await producer.send(
-                        KafkaOutgoingRecord(
-                            topic: topic, key: event.companyID, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
-                }
-            }
-            try await group.waitForAll()
-        }
+for name in selected {
+    switch name {
+    case "filter": try await filterPathBenchmark(eventCount: eventCount, partitionCount: partitionCount)
+    case "deactivation": try await deactivationBenchmark(configCount: configCount)
+    case "halo": try await haloBatchBenchmark()
+    case "pacing": try await unknownLimitBenchmark()
+    case "run": try await runCommandBenchmark(configCount: configCount)
+    default: break
     }
-    await producer.shutdown()
+    print("")
 }
-
-let produceStart = ContinuousClock.now
-try await produce(smallCount, to: smallTopic)
-try await produce(eventCount, to: largeTopic)
-print("produced in \(String(format: "%.2f", seconds(ContinuousClock.now - produceStart))) s")
-
-/// `kcat -C -e` on the topic, start to exit.
-func kcatTime(_ topic: String, expecting count: Int) throws -> Double {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/kcat")
-    process.arguments = ["-C", "-b", cluster.bootstrapServers, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "x", "-X", "fetch.wait.max.ms=10"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    let start = ContinuousClock.now
-    try process.run()
-    var bytes = 0
-    while true {
-        let chunk = pipe.fileHandleForReading.availableData
-        if chunk.isEmpty { break }
-        bytes += chunk.count
-    }
-    process.waitUntilExit()
-    let elapsed = seconds(ContinuousClock.now - start)
-    guard bytes == count else { throw SimulatorError("kcat read \(bytes) of \(count) records") }
-    return elapsed
-}
-
-/// The consumer pipeline on the topic, from its start until every event is filtered.
-func pipelineTime(_ topic: String, expecting count: Int, group: String) async throws -> Double {
-    let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
-    let psa = ConnectWiseClient(
-        configuration: .init(baseURL: "http://127.0.0.1:9/v4_6_release/apis/3.0", companyID: "x", publicKey: "x", privateKey: "x", clientID: "x"),
-        httpClient: httpClient, logger: logger)
-    let benchProducer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
-    let configuration = OffboardingPipeline.Configuration(
-        consumer: .init(bootstrapServers: cluster.bootstrapServers, groupID: group, topics: [topic], properties: fetchProperties),
-        topics: .init(events: topic, results: "bench.results", deadLetter: "bench.dlq"), psa: .connectwise,
-        defaults: OffboardingOptions(offboardedStatuses: ["Offboarded"]))
-    let pipeline = try OffboardingPipeline(configuration: configuration, producer: benchProducer, offboarder: Offboarder(psa: psa, logger: logger), logger: logger)
-    let start = ContinuousClock.now
-    let running = Task { try await pipeline.run() }
-    // Looked at every millisecond; the granularity is small beside the runs compared.
-    while pipeline.statistics.snapshot.filtered < count {
-        try await Task.sleep(for: .milliseconds(1))
-    }
-    let elapsed = seconds(ContinuousClock.now - start)
-    pipeline.stop()
-    try await running.value
-    await benchProducer.shutdown()
-    try await httpClient.shutdown()
-    return elapsed
-}
-
-func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-
-var ratios: [Double] = []
-let extra = Double(eventCount - smallCount)
-for round in 1...3 {
-    // kcat's whole run is short beside its start-up: the median of five runs of each.
-    let kcatLarge = median(try (1...5).map { _ in try kcatTime(largeTopic, expecting: eventCount) })
-    let kcatSmall = median(try (1...5).map { _ in try kcatTime(smallTopic, expecting: smallCount) })
-    let kcat = extra / (kcatLarge - kcatSmall)
-    let large = try await pipelineTime(largeTopic, expecting: eventCount, group: "bench-large-\(round)")
-    let small = try await pipelineTime(smallTopic, expecting: smallCount, group: "bench-small-\(round)")
-    let filter = extra / (large - small)
-    ratios.append(filter / kcat)
-    print("round \(round): kcat -C -e \(format(kcat)) records/s | pipeline decode+filter+offset store \(format(filter)) events/s | ratio \(String(format: "%.2f", filter / kcat))")
-}
-print("median ratio pipeline/kcat at the margin: \(String(format: "%.2f", ratios.sorted()[1]))")
-
-// MARK: Deactivation at 20 ms PSA latency
-
-print("\n== deactivating \(configCount) ConnectWise configurations, 20 ms simulated latency per PSA request")
-let data: ConnectWiseDataset = {
-    var data = ConnectWiseDataset.empty()
-    data.companies = [.init(id: 1, identifier: "Bench", name: "Bench", status: ConnectWiseDataset.offboardedCompanyStatus)]
-    data.configurations = (1...configCount).map { .init(id: $0, name: "Device \($0)", companyID: 1, statusID: 1) }
-    return data
-}()
-
-func deactivationTime(bound: Int) async throws -> (Double, OffboardingResult) {
-    let simulator = ConnectWiseSimulator(data: data)
-    await simulator.setLatency(.milliseconds(20))
-    let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
-    let credentials = ConnectWiseSimulator.Credentials.sandbox
-    let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: bound)
-    // Only the bound limits concurrency here (no rate_limit.max_in_flight), so its effect shows.
-    let client = ConnectWiseClient(
-        configuration: .init(
-            baseURL: server.baseURL + ConnectWiseSimulator.apiPath, companyID: credentials.companyID, publicKey: credentials.publicKey,
-            privateKey: credentials.privateKey, clientID: credentials.clientID, http: .init()),
-        httpClient: httpClient, logger: logger)
-    let offboarder = Offboarder(psa: client, configuration: .init(maxConcurrentUpdates: bound), logger: logger)
-    let start = ContinuousClock.now
-    let result = await offboarder.run(.init(eventID: "bench", trigger: .manual, client: .id("1"), options: .init(offboardedStatuses: ["Offboarded"])))
-    let elapsed = seconds(ContinuousClock.now - start)
-    try await httpClient.shutdown()
-    await server.stop()
-    guard result.statistics.configsDeactivated == configCount else { throw SimulatorError("deactivated \(result.statistics.configsDeactivated)") }
-    return (elapsed, result)
-}
-
-let nominal = Double(configCount) * 0.020
-let (sequential, _) = try await deactivationTime(bound: 1)
-print("bound 1 (one by one, measured): \(String(format: "%.2f", sequential)) s; nominal \(configCount) x 20 ms = \(String(format: "%.2f", nominal)) s")
-for bound in [8, 32] {
-    let (elapsed, _) = try await deactivationTime(bound: bound)
-    print("bound \(bound)\(bound == 8 ? " (default)" : ""): \(String(format: "%.2f", elapsed)) s, \(String(format: "%.1f", sequential / elapsed))x faster than measured one-by-one, \(String(format: "%.1f", nominal / elapsed))x faster than nominal sequential")
-}
-withExtendedLifetime(cluster) {}

@@ -198,6 +198,9 @@ public final class KafkaProducer: Service, Sendable {
             }
         }
         state.withLock { $0 = .closed }
+        // Wakes the poll thread out of its 100 ms wait, so that a short-lived producer (`run`,
+        // `sweep`) does not spend up to that long on shutdown.
+        rd_kafka_yield(handle)
         context.quiet.withLock { $0 = true }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let alreadyDone = poller.withLock { poller -> Bool in

@@ -41,7 +41,7 @@ public final class AdaptivePacer: Sendable {
         public var latencySignal: Duration?
 
         public init(
-            initialRate: Double = 100, startupDoubling: Duration = .milliseconds(200), decrease: Double = 0.95, repeatedDecrease: Double = 0.5,
+            initialRate: Double = 100, startupDoubling: Duration = .milliseconds(400), decrease: Double = 0.95, repeatedDecrease: Double = 0.5,
             recovery: Double = 0.02, plateau: Double = 0.95, probeAfter: Duration = .seconds(30), probe: Double = 0.01,
             minimumRate: Double = 0.05, latencySignal: Duration? = nil
         ) {
@@ -62,9 +62,9 @@ public final class AdaptivePacer: Sendable {
         var startedAt: ContinuousClock.Instant?
         /// Set once the PSA has said "slow down"; until then the startup rate applies.
         var rate: Double?
-        var nextSlot: ContinuousClock.Instant = .now
+        var nextSlot: ContinuousClock.Instant
         var lastDecrease: ContinuousClock.Instant?
-        var lastAdjust: ContinuousClock.Instant = .now
+        var lastAdjust: ContinuousClock.Instant
         var lastRefusedAt: Double?
         var plateauSince: ContinuousClock.Instant?
         var holdUntil: ContinuousClock.Instant?
@@ -77,13 +77,27 @@ public final class AdaptivePacer: Sendable {
         var acceptedSends = SlidingInstants(span: .seconds(1))
         /// Recent answers per operation, the fastest of which is the usual latency.
         var latencies: [String: RecentLatencies] = [:]
+
+        init(nextSlot: ContinuousClock.Instant, lastAdjust: ContinuousClock.Instant) {
+            self.nextSlot = nextSlot
+            self.lastAdjust = lastAdjust
+        }
     }
 
     public let configuration: Configuration
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+    private let now: @Sendable () -> ContinuousClock.Instant
 
-    public init(configuration: Configuration = .init()) {
+    public convenience init(configuration: Configuration = .init()) {
+        self.init(configuration: configuration, now: { .now })
+    }
+
+    /// - Parameter now: the clock the rate is computed by; waits are always in real time.
+    package init(configuration: Configuration, now: @escaping @Sendable () -> ContinuousClock.Instant) {
         self.configuration = configuration
+        self.now = now
+        let start = now()
+        self.state = Mutex(State(nextSlot: start, lastAdjust: start))
     }
 
     public var pacing: PSAPacing {
@@ -96,7 +110,7 @@ public final class AdaptivePacer: Sendable {
         while true {
             if Task.isCancelled { throw CancellationError() }
             let (wait, epoch) = state.withLock { state -> (Duration, Int?) in
-                let now = ContinuousClock.now
+                let now = self.now()
                 if let hold = state.holdUntil, hold > now { return (hold - now, nil) }
                 let rate = currentRate(&state, now: now)
                 let slot = max(now, state.nextSlot)
@@ -108,7 +122,7 @@ public final class AdaptivePacer: Sendable {
                 do { try await Task.sleep(for: wait) } catch { throw CancellationError() }
             }
             // A turn given out before the rate was lowered is taken again at the new rate.
-            if let epoch, state.withLock({ $0.epoch == epoch }) { return .now }
+            if let epoch, state.withLock({ $0.epoch == epoch }) { return self.now() }
         }
     }
 
@@ -116,7 +130,7 @@ public final class AdaptivePacer: Sendable {
     /// `operation` names the kind of call (a listing is slower than an update, and that is no signal).
     public func accepted(sentAt: ContinuousClock.Instant, latency: Duration, operation: String = "") {
         state.withLock { state in
-            let now = ContinuousClock.now
+            let now = self.now()
             state.acceptedSends.append(sentAt, now: now)
             if let signal = configuration.latencySignal, state.latencies[operation, default: RecentLatencies()].isSlow(latency, by: signal) {
                 congested(&state, now: now, sentAt: sentAt)
@@ -141,7 +155,7 @@ public final class AdaptivePacer: Sendable {
     /// The PSA said "slow down" to a request sent at `sentAt`, and perhaps when to come back.
     public func slowDown(sentAt: ContinuousClock.Instant, retryAfter: Duration?) {
         state.withLock { state in
-            let now = ContinuousClock.now
+            let now = self.now()
             // The PSA's wait holds every request, not only the refused one: its budget is the tenant's.
             if let retryAfter, retryAfter > .zero { state.holdUntil = max(state.holdUntil ?? now, now + retryAfter) }
             // Requests already on their way when the rate was lowered say nothing about the new rate.

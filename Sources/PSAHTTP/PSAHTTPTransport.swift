@@ -117,8 +117,10 @@ public struct PSAHTTPTransport: Sendable {
             if case .success(let response) = outcome {
                 if response.status == 429 || isSlowDown(response) {
                     pacer?.slowDown(sentAt: sentAt, retryAfter: response.header("Retry-After").flatMap { Self.retryAfter($0) })
-                } else {
-                    pacer?.accepted(sentAt: sentAt, latency: latency, operation: Self.operation(method, url))
+                } else if let pacer {
+                    // Naming the operation costs a few allocations: only a pacer that reads latency needs it.
+                    let operation = pacer.configuration.latencySignal == nil ? "" : Self.operation(method, url)
+                    pacer.accepted(sentAt: sentAt, latency: latency, operation: operation)
                 }
             }
             let delay: Duration?

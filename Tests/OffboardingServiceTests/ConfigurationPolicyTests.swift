@@ -72,6 +72,40 @@ import Testing
         }
     }
 
+    static let halo = example
+        .replacingOccurrences(of: "kind: connectwise", with: "kind: halopsa")
+        .replacingOccurrences(of: "https://api-na.myconnectwise.net/v4_6_release/apis/3.0", with: "https://acme.halopsa.com")
+        .replacingOccurrences(
+            of: #"connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}"#,
+            with: #"halopsa: {client_id: c, client_secret: s, BATCH}"#)
+
+    @Test func haloBatchSizeIsReadWithinItsRange() throws {
+        func halo(_ batch: String) throws -> OffboarderConfiguration {
+            try OffboarderConfiguration.parse(yaml: Self.halo.replacingOccurrences(of: ", BATCH", with: batch), environment: Self.environment)
+        }
+        guard case .halopsa(let defaults) = try halo("").psa, case .halopsa(let one) = try halo(", batch_size: 1").psa else {
+            Issue.record("not a HaloPSA configuration")
+            return
+        }
+        #expect(defaults.batchSize == 50 && one.batchSize == 1)
+        for bad in ["0", "501", "1e3", "-1"] {
+            #expect { _ = try halo(", batch_size: \(bad)") } throws: { "\($0)".contains("psa.halopsa.batch_size") }
+        }
+    }
+
+    @Test func adaptivePacingIsOnUnlessTurnedOff() throws {
+        func http(_ extra: String) throws -> PSAHTTPTransport.Configuration? {
+            guard case .connectwise(let configuration) = try OffboarderConfiguration.parse(yaml: Self.with(extra), environment: Self.environment).psa else {
+                return nil
+            }
+            return configuration.http
+        }
+        #expect(try http("")?.adaptive != nil)
+        #expect(try http("rate_limit:\n  adaptive: true")?.adaptive != nil)
+        #expect(try http("rate_limit:\n  adaptive: false")?.adaptive == nil)
+        #expect { _ = try http("rate_limit:\n  adaptive: often") } throws: { "\($0)".contains("rate_limit.adaptive: must be true or false") }
+    }
+
     @Test func apiTokensFromTheEnvironmentMeetTheSameMinimum() throws {
         let yaml = Self.with("http:\n  listen: 127.0.0.1:8080\n  api_tokens: [\"a-token-of-enough-length\"]")
         var environment = Self.environment

@@ -30,6 +30,9 @@ struct DeliveryTests {
                 $0.initialBackoff = .milliseconds(5)
                 $0.maxBackoff = .milliseconds(20)
             }
+            // One asset a request on HaloPSA too, so that the faults meet every write (HaloBatchTests
+            // cover batches).
+            configuration.psa = configuration.psa.adjusted(haloBatchSize: 1)
             configuration.retryTopicInitialDelay = .milliseconds(200)
             configuration.retryTopicMaxDelay = .milliseconds(400)
             configuration.retryTopicMaxAttempts = 8

@@ -24,7 +24,7 @@ struct PipelineScenarioTests {
         #expect(record.keyString == String(client.id))
         #expect(result.success && result.trigger == .event && result.psa == psa)
         #expect(result.eventID == event.id && result.reason == "Contract ended")
-        #expect(result.statistics == .init(configsFound: 1_500, configsDeactivated: 1_500, configsSkipped: 0, errors: 0))
+        #expect(result.statistics == .init(configsFound: 1_500, configsDeactivated: 1_500, configsSkipped: 0, errors: 0, configsConfirmed: 1_500))
         #expect(result.configs.count == 1_500)
         #expect(result.configs.allSatisfy { $0.action == .deactivated && $0.status == .inactive && $0.previousStatus == .active })
         #expect(await harness.tenant.deactivationWrites(forClient: client.id) == 1_500)
@@ -89,7 +89,7 @@ struct PipelineScenarioTests {
         try await harness.send(with)
         let result = try await harness.result(for: with.id).result
         #expect(result.success)
-        #expect(result.statistics == .init(configsFound: 5, configsDeactivated: 3, configsSkipped: 2, errors: 0))
+        #expect(result.statistics == .init(configsFound: 5, configsDeactivated: 3, configsSkipped: 2, errors: 0, configsConfirmed: 3))
         #expect(result.configs.filter { $0.action == .skipped }.map(\.configID).sorted() == client.configurations.suffix(2).map(String.init))
         #expect(await harness.tenant.deactivationWrites(forClient: client.id) == 3)
     }
@@ -120,14 +120,20 @@ struct PipelineScenarioTests {
 
     @Test(arguments: PSAKind.allCases)
     func rateLimitedListingIsRetriedAfterRetryAfterThenSucceeds(psa: PSAKind) async throws {
-        let harness = try await PipelineHarness.shared(psa)
+        // Its own harness: a 429 slows the process's pacer for every client, as it should, and
+        // the scenarios sharing a harness would feel it.
+        let harness = try await PipelineHarness.isolated(psa) { _ in }
         let client = await harness.makeClient(active: 6)
         await harness.tenant.failListing(ofClient: client.id, status: 429, retryAfterSeconds: 1, times: 2)
         let event = harness.event(forClient: client.id)
+        let sent = ContinuousClock.now
         try await harness.send(event)
         let result = try await harness.result(for: event.id).result
         #expect(result.success)
         #expect(result.statistics.configsDeactivated == 6)
+        // Both refusals were served and each Retry-After waited out.
+        #expect(ContinuousClock.now - sent >= .seconds(2))
+        try await harness.stop()
     }
 
     @Test(arguments: PSAKind.allCases)
@@ -226,12 +232,12 @@ struct PipelineScenarioTests {
         let results = try await harness.results(for: event.id, count: 2)
         let first = results[0]
         #expect(!first.success && first.attempt == nil)
-        #expect(first.statistics == .init(configsFound: 6, configsDeactivated: 4, configsSkipped: 0, errors: 2))
+        #expect(first.statistics == .init(configsFound: 6, configsDeactivated: 4, configsSkipped: 0, errors: 2, configsConfirmed: 4))
         #expect(first.errors.map(\.code) == [.configUpdateFailed, .configUpdateFailed])
         #expect(Set(first.errors.compactMap(\.configID)) == Set(failing.map(String.init)))
         let followUp = results[1]
         #expect(followUp.success && followUp.attempt == 2)
-        #expect(followUp.statistics == .init(configsFound: 2, configsDeactivated: 2, configsSkipped: 0, errors: 0))
+        #expect(followUp.statistics == .init(configsFound: 2, configsDeactivated: 2, configsSkipped: 0, errors: 0, configsConfirmed: 2))
         #expect(Set(followUp.configs.map(\.configID)) == Set(failing.map(String.init)))
         for id in client.configurations { #expect(await harness.tenant.isConfigurationActive(id) == false) }
 
@@ -261,7 +267,7 @@ struct PipelineScenarioTests {
         try await harness.send(event)
         let result = try await harness.result(for: event.id).result
         #expect(result.success)
-        #expect(result.statistics == .init(configsFound: 3, configsDeactivated: 3, configsSkipped: 0, errors: 0))
+        #expect(result.statistics == .init(configsFound: 3, configsDeactivated: 3, configsSkipped: 0, errors: 0, configsConfirmed: 3))
         #expect(result.configs.first { $0.configID == String(landed) }?.action == .deactivated, "not skipped")
         #expect(await simulator.patches(forCompany: client.id).filter { $0.configurationID == landed }.count == 2)
     }
@@ -274,7 +280,7 @@ struct PipelineScenarioTests {
         let event = harness.event(forClient: client.id)
         try await harness.send(event)
         let result = try await harness.result(for: event.id).result
-        #expect(result.statistics == .init(configsFound: 3, configsDeactivated: 2, configsSkipped: 0, errors: 1))
+        #expect(result.statistics == .init(configsFound: 3, configsDeactivated: 2, configsSkipped: 0, errors: 1, configsConfirmed: 2))
         // A marker behind it in the same lane: once its result is in, any retry request would be too.
         let marker = harness.event(forClient: client.id, options: .init(dryRun: true))
         try await harness.send(marker)

@@ -134,7 +134,7 @@ struct StopAndCrashTests {
         let result = try ValidatedResult.decode(ofEvent.first?.value ?? [])
         // It reports the whole offboarding, what the stopped run changed included.
         #expect(result.success)
-        #expect(result.statistics == .init(configsFound: 1_000, configsDeactivated: 1_000, configsSkipped: 0, errors: 0))
+        #expect(result.statistics == .init(configsFound: 1_000, configsDeactivated: 1_000, configsSkipped: 0, errors: 0, configsConfirmed: 1_000))
         #expect(result.warnings.contains { $0.code == .resumedAfterInterruption && $0.message.hasPrefix("\(writesBeforeStop) ") }, "\(result.warnings)")
         for id in assets { #expect(await halo.isConfigurationActive(id) == false) }
         print("sigterm: stopped in \(stopTime) with grace \(grace) s after \(writesBeforeStop) of 1000 writes; restart reported \(result.statistics.configsDeactivated)")

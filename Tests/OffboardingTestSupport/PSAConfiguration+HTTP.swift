@@ -16,4 +16,15 @@ extension OffboarderConfiguration.PSA {
             self = .halopsa(configuration)
         }
     }
+
+    /// The same PSA with the pacer on or off and, for HaloPSA, another batch size.
+    public func adjusted(adaptive: Bool = true, haloBatchSize: Int? = nil) -> Self {
+        var copy = self
+        if !adaptive { copy.updateHTTP { $0.adaptive = nil } }
+        if let haloBatchSize, case .halopsa(var configuration) = copy {
+            configuration.batchSize = haloBatchSize
+            copy = .halopsa(configuration)
+        }
+        return copy
+    }
 }

@@ -3,16 +3,19 @@ import PSASimulators
 extension SimulatorServer {
     /// Serves `simulator` on a free loopback port for the duration of `body`, and stops it after,
     /// whether `body` returns or throws.
-    public static func serving<Simulator: SimulatedPSA>(
-        _ simulator: Simulator, _ body: (SimulatorServer) async throws -> Void
-    ) async throws {
+    @discardableResult
+    public static func serving<Simulator: SimulatedPSA, T>(
+        _ simulator: Simulator, _ body: (SimulatorServer) async throws -> T
+    ) async throws -> T {
         let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())
+        let value: T
         do {
-            try await body(server)
+            value = try await body(server)
         } catch {
             await server.stop()
             throw error
         }
         await server.stop()
+        return value
     }
 }

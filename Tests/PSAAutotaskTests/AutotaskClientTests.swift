@@ -101,6 +101,27 @@ struct AutotaskClientTests {
                 .run(.init(eventID: "e", trigger: .manual, client: .id("1"), options: .init(offboardedStatuses: ["Inactive"])))
             #expect(await simulator.threadLimitErrors > 0)
             #expect(result.success && result.statistics.configsDeactivated == 30)
+            // The thread-limit error is Autotask's "slow down": the pacer heard it.
+            #expect((client.pacing?.slowDowns ?? 0) > 0, "\(String(describing: client.pacing))")
+        }
+    }
+
+    /// Past half of its hourly threshold Autotask slows every call down (usage-based latency): the
+    /// default configuration reads that as "slow down" before any 429; without the signal, nothing slows.
+    @Test(arguments: [true, false])
+    func usageBasedLatencySlowsThePacerBeforeAny429(readsLatency: Bool) async throws {
+        var data = AutotaskDataset.empty()
+        data.companies = [.init(id: 1, companyName: "A", isActive: false)]
+        data.configurationItems = (1...40).map { .init(id: $0, companyID: 1, referenceTitle: "c\($0)", isActive: true) }
+        try await withSimulator(data, configure: { if !readsLatency { $0.http.adaptive?.latencySignal = nil } }) { simulator, client, _ in
+            // 60 requests an hour: past 30 every call takes 450 ms more.
+            await simulator.setRequestThreshold(60, latencyAtHalf: .milliseconds(450), latencyAtThreeQuarters: .milliseconds(450))
+            let result = await Offboarder(psa: client, logger: .test())
+                .run(.init(eventID: "e", trigger: .manual, client: .id("1"), options: .init(offboardedStatuses: ["Inactive"])))
+            #expect(result.success && result.statistics.configsDeactivated == 40)
+            #expect(await simulator.rateLimited == 0)
+            let slowDowns = client.pacing?.slowDowns ?? 0
+            #expect(readsLatency ? slowDowns > 0 : slowDowns == 0, "\(String(describing: client.pacing))")
         }
     }
 

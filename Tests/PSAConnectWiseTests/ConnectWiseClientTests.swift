@@ -176,7 +176,8 @@ struct ConnectWiseClientTests {
     }
 
     @Test func deactivationsOfOneClientRunConcurrentlyUnderTheBound() async throws {
-        try await withSimulator { simulator, client, _ in
+        // Without the pacer's start-up ramp, which at 100 requests a second would keep fewer in flight.
+        try await withSimulator(configure: { $0.http.adaptive = nil }) { simulator, client, _ in
             await simulator.setLatency(.milliseconds(30))
             let offboarder = Offboarder(psa: client, configuration: .init(maxConcurrentUpdates: 4), logger: .test())
             let result = await offboarder.run(.init(eventID: "e", trigger: .manual, client: .id("12345"), options: .init(offboardedStatuses: ["Offboarded"])))

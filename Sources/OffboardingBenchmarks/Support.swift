@@ -1,0 +1,23 @@
+import Foundation
+import Logging
+
+let logger: Logger = {
+    var logger = Logger(label: "psa-offboarder-bench")
+    logger.logLevel = .error
+    return logger
+}()
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+func format(_ value: Double) -> String { String(format: "%.0f", value) }
+
+func format2(_ value: Double) -> String { String(format: "%.2f", value) }
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

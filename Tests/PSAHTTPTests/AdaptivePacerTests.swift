@@ -1,0 +1,93 @@
+import PSAHTTP
+import Synchronization
+import Testing
+
+/// The pacer's arithmetic on a clock the test moves, and its waits in real time.
+@Suite struct AdaptivePacerTests {
+    final class ManualClock: Sendable {
+        let instant = Mutex(ContinuousClock.now)
+        var now: ContinuousClock.Instant { instant.withLock { $0 } }
+        func advance(_ duration: Duration) { instant.withLock { $0 += duration } }
+    }
+
+    @Test func aRefusalLowersTheRateAtOnceAndARepeatedOneHalvesIt() {
+        let clock = ManualClock()
+        let pacer = AdaptivePacer(configuration: .init(initialRate: 100), now: { clock.now })
+        #expect(pacer.pacing.rate == nil, "starting up")
+        pacer.slowDown(sentAt: clock.now, retryAfter: nil)
+        // Nothing queued behind the pacer: the refusal says nothing about a rate, so the rate is cut from its own.
+        #expect(pacer.pacing.rate == 95)
+        // A request sent before the decrease is the same episode.
+        pacer.slowDown(sentAt: clock.now - .milliseconds(1), retryAfter: nil)
+        #expect(pacer.pacing.rate == 95 && pacer.pacing.slowDowns == 1)
+        clock.advance(.milliseconds(500))
+        pacer.slowDown(sentAt: clock.now, retryAfter: nil)
+        #expect(pacer.pacing.rate == 47.5 && pacer.pacing.slowDowns == 2)
+    }
+
+    @Test func theRateRecoversToJustBelowTheRefusalThenProbesSlowly() {
+        let clock = ManualClock()
+        let pacer = AdaptivePacer(configuration: .init(initialRate: 100, recovery: 0.02, plateau: 0.95, probeAfter: .seconds(30), probe: 0.01), now: { clock.now })
+        pacer.slowDown(sentAt: clock.now, retryAfter: nil)
+        clock.advance(.milliseconds(100))
+        pacer.slowDown(sentAt: clock.now, retryAfter: nil)
+        let low = try! #require(pacer.pacing.rate)
+        #expect(low == 47.5)
+        // Ten seconds of answers: two percent of the refused-at rate (95) a second.
+        for _ in 0..<100 {
+            clock.advance(.milliseconds(100))
+            pacer.accepted(sentAt: clock.now, latency: .milliseconds(20))
+        }
+        let recovering = try! #require(pacer.pacing.rate)
+        #expect(abs(recovering - (47.5 + 19)) < 0.5, "\(recovering)")
+        for _ in 0..<300 {
+            clock.advance(.milliseconds(100))
+            pacer.accepted(sentAt: clock.now, latency: .milliseconds(20))
+        }
+        #expect(pacer.pacing.rate == 95 * 0.95, "held just below where the PSA refused")
+        for _ in 0..<150 {
+            clock.advance(.milliseconds(100))
+            pacer.accepted(sentAt: clock.now, latency: .milliseconds(20))
+        }
+        let probing = try! #require(pacer.pacing.rate)
+        #expect(probing > 95 * 0.95 && probing < 95, "probing above the plateau, slowly: \(probing)")
+    }
+
+    @Test func latencyFarAboveTheUsualCountsAsASlowDownAtMostEveryTwoSeconds() {
+        let clock = ManualClock()
+        let pacer = AdaptivePacer(configuration: .init(initialRate: 100, latencySignal: .milliseconds(400)), now: { clock.now })
+        for _ in 0..<10 {
+            clock.advance(.milliseconds(10))
+            pacer.accepted(sentAt: clock.now, latency: .milliseconds(80), operation: "PATCH /ConfigurationItems")
+        }
+        // A slow listing is no signal beside updates: each kind of call has its own usual latency.
+        for _ in 0..<5 { pacer.accepted(sentAt: clock.now, latency: .milliseconds(900), operation: "POST /ConfigurationItems/query") }
+        #expect(pacer.pacing.slowDowns == 0)
+        pacer.accepted(sentAt: clock.now, latency: .milliseconds(600), operation: "PATCH /ConfigurationItems")
+        #expect(pacer.pacing.slowDowns == 1)
+        let lowered = try! #require(pacer.pacing.rate)
+        clock.advance(.milliseconds(500))
+        pacer.accepted(sentAt: clock.now, latency: .milliseconds(600), operation: "PATCH /ConfigurationItems")
+        #expect(pacer.pacing.slowDowns == 1 && pacer.pacing.rate == lowered)
+        clock.advance(.seconds(2))
+        pacer.accepted(sentAt: clock.now, latency: .milliseconds(600), operation: "PATCH /ConfigurationItems")
+        #expect(pacer.pacing.slowDowns == 2 && pacer.pacing.rate! < lowered)
+    }
+
+    @Test func retryAfterHoldsEveryRequestUntilItPasses() async throws {
+        let pacer = AdaptivePacer()
+        let sent = try await pacer.acquire()
+        pacer.slowDown(sentAt: sent, retryAfter: .milliseconds(300))
+        let asked = ContinuousClock.now
+        let next = try await pacer.acquire()
+        #expect(next - asked >= .milliseconds(290), "held \(next - asked)")
+    }
+
+    @Test func aCancelledWaitLetsNothingThrough() async {
+        let pacer = AdaptivePacer()
+        pacer.slowDown(sentAt: .now, retryAfter: .seconds(60))
+        let waiting = Task { try await pacer.acquire() }
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { try await waiting.value }
+    }
+}

@@ -1,0 +1,96 @@
+import AsyncHTTPClient
+import OffboardingCore
+import OffboardingTestSupport
+import PSAHalo
+import PSASimulators
+import Testing
+
+/// `POST /api/Asset` with up to `batch_size` assets, against a simulator that validates the whole
+/// array first and refuses it with a 400 naming the bad elements, as Halo's field-keyed errors do.
+@Suite(.timeLimit(.minutes(2)))
+struct HaloBatchTests {
+    func withClient(
+        assets: Int, batchSize: Int = HaloClient.Configuration.defaultBatchSize,
+        _ body: (HaloSimulator, HaloClient, [Int]) async throws -> Void
+    ) async throws {
+        let simulator = HaloSimulator(data: .empty())
+        let ids = await simulator.addClient(id: 400_001, name: "Batch Client", offboarded: true, active: assets, inactive: 0)
+        try await SimulatorServer.serving(simulator) { server in
+            let credentials = HaloSimulator.Credentials.sandbox
+            let client = HaloClient(
+                configuration: .init(
+                    baseURL: server.baseURL, authURL: server.baseURL + HaloSimulator.authPath, clientID: credentials.clientID,
+                    clientSecret: credentials.clientSecret, tenant: credentials.tenant, batchSize: batchSize),
+                httpClient: .shared, logger: .test())
+            try await body(simulator, client, ids)
+        }
+    }
+
+    func offboard(_ client: HaloClient) async -> OffboardingResult {
+        await Offboarder(psa: client, logger: .test())
+            .run(.init(eventID: "batch", trigger: .manual, client: .id("400001"), options: .init(offboardedStatuses: ["Inactive"])))
+    }
+
+    @Test func assetsAreWrittenInBatchesOfTheConfiguredSize() async throws {
+        try await withClient(assets: 120) { simulator, client, ids in
+            let result = await offboard(client)
+            #expect(result.success && result.statistics.configsDeactivated == 120 && result.statistics.configsConfirmed == 120)
+            #expect(await simulator.assetPostSizes.sorted() == [20, 50, 50])
+            for id in ids { #expect(await simulator.isConfigurationActive(id) == false) }
+            #expect(await simulator.createdAssets.isEmpty)
+        }
+    }
+
+    @Test func anAssetHaloRefusesFailsAloneWithItsOwnErrorAndTheRestOfItsBatchIsWritten() async throws {
+        try await withClient(assets: 120) { simulator, client, ids in
+            let refused = ids[37]
+            await simulator.refuseUpdates(ofAsset: refused, message: "Asset is linked to an open contract line")
+            let result = await offboard(client)
+            #expect(!result.success)
+            #expect(result.statistics.configsDeactivated == 119 && result.statistics.errors == 1)
+            let error = try #require(result.errors.first)
+            #expect(error.configID == String(refused) && error.code == .configUpdateFailed)
+            #expect(error.message.contains("open contract line"), "\(error.message)")
+            #expect(result.configs.first { $0.configID == String(refused) }?.action == .failed)
+            // The refused batch of 50 was sent again without it.
+            #expect(await simulator.assetPostSizes.sorted() == [20, 49, 50])
+            for id in ids where id != refused { #expect(await simulator.isConfigurationActive(id) == false) }
+            #expect(await simulator.isConfigurationActive(refused) == true)
+        }
+    }
+
+    @Test func aRefusalThatNamesNoElementIsSplitInHalves() async throws {
+        try await withClient(assets: 50) { simulator, client, ids in
+            await simulator.inject(SimulatorFault(method: "POST", pathContains: "asset", status: 400, times: 1))
+            let result = await offboard(client)
+            #expect(result.success && result.statistics.configsDeactivated == 50)
+            #expect(await simulator.assetPostSizes.sorted() == [25, 25])
+            for id in ids { #expect(await simulator.isConfigurationActive(id) == false) }
+        }
+    }
+
+    @Test func anAssetGoneSinceTheListingIsReportedAndNeverCreated() async throws {
+        try await withClient(assets: 10) { simulator, client, ids in
+            let listed = try await client.listConfigurations(companyID: "400001", includeArchived: false)
+            await simulator.removeAsset(ids[4])
+            let outcomes = await client.deactivate(batch: listed, note: nil)
+            #expect(outcomes.count == 10)
+            for (config, outcome) in zip(listed, outcomes) {
+                switch outcome {
+                case .success(let updated): #expect(config.id != String(ids[4]) && !updated.isActive)
+                case .failure(let error): #expect(config.id == String(ids[4]) && error.code == .configNotFound)
+                }
+            }
+            #expect(await simulator.createdAssets.isEmpty)
+            #expect(await simulator.assetPostSizes == [9])
+        }
+    }
+
+    @Test func batchSizeOneWritesEachAssetAfterCheckingIt() async throws {
+        try await withClient(assets: 6, batchSize: 1) { simulator, client, _ in
+            let result = await offboard(client)
+            #expect(result.success && result.statistics.configsDeactivated == 6)
+            #expect(await simulator.assetPostSizes == [1, 1, 1, 1, 1, 1])
+        }
+    }
+}
