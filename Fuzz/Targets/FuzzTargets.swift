@@ -93,6 +93,7 @@ public enum FuzzTargets {
             let response = FuzzInput.response(bytes)
             FuzzInput.commonHeaders(response, base: "https://acme.halopsa.com")
             _ = HaloClient.errorMessage(response)
+            _ = HaloClient.refusedElements(response, count: HaloClient.Configuration.defaultBatchSize)
             if let page = try? PSAJSON.decode(HaloAssetPage.self, from: response.body, psa: "HaloPSA") { _ = page.assets.map(HaloClient.configuration(of:)) }
             if let token = try? PSAJSON.decode(HaloToken.self, from: response.body, psa: "HaloPSA") { _ = ContinuousClock.now + HaloClient.lifetime(of: token) }
             _ = try? PSAJSON.decode(HaloClientRecord.self, from: response.body, psa: "HaloPSA")

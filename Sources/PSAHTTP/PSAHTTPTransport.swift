@@ -116,7 +116,9 @@ public struct PSAHTTPTransport: Sendable {
             if let ticket { rateLimiter?.finish(ticket) }
             if case .success(let response) = outcome {
                 if response.status == 429 || isSlowDown(response) {
-                    pacer?.slowDown(sentAt: sentAt, retryAfter: response.header("Retry-After").flatMap { Self.retryAfter($0) })
+                    // The PSA's wait holds every request, so no longer than a single call would wait.
+                    let asked = response.header("Retry-After").flatMap { Self.retryAfter($0) }
+                    pacer?.slowDown(sentAt: sentAt, retryAfter: asked.map { min($0, configuration.maxRetryAfter) })
                 } else if let pacer {
                     // Naming the operation costs a few allocations: only a pacer that reads latency needs it.
                     let operation = pacer.configuration.latencySignal == nil ? "" : Self.operation(method, url)

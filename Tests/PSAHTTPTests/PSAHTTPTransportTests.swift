@@ -48,6 +48,24 @@ struct PSAHTTPTransportTests {
         }
     }
 
+    @Test func aRetryAfterOfADayHoldsTheOtherRequestsNoLongerThanMaxRetryAfter() async throws {
+        try await withServer { simulator, url, headers in
+            await simulator.inject(SimulatorFault(pathContains: "companies", status: 429, retryAfterSeconds: 86_400, times: 1))
+            var configuration = fast
+            configuration.maxRetryAfter = .milliseconds(300)
+            let transport = PSAHTTPTransport(httpClient: .shared, configuration: configuration, logger: .test())
+            // Asked to wait a day, beyond what a call waits: the call gives up at once...
+            let refused = try await transport.send(.GET, url: url, headers: headers)
+            #expect(refused.status == 429)
+            // ...and the pacer holds the next one for at most max_retry_after, not a day.
+            let started = ContinuousClock.now
+            let next = try await transport.send(.GET, url: url, headers: headers)
+            #expect(next.status == 200)
+            #expect(ContinuousClock.now - started >= .milliseconds(250))
+            #expect(transport.pacer?.pacing.slowDowns == 1)
+        }
+    }
+
     @Test func attemptsAreBounded() async throws {
         try await withServer { simulator, url, headers in
             await simulator.inject(SimulatorFault(pathContains: "companies", status: 503, times: nil))

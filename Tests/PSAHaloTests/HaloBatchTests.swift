@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import OffboardingCore
 import OffboardingTestSupport
 import PSAHalo
+import PSAHTTP
 import PSASimulators
 import Testing
 
@@ -92,5 +93,14 @@ struct HaloBatchTests {
             #expect(result.success && result.statistics.configsDeactivated == 6)
             #expect(await simulator.assetPostSizes == [1, 1, 1, 1, 1, 1])
         }
+    }
+
+    @Test func onlyElementsInRangeAreTakenFromARefusal() {
+        let body = #"{"[3].inactive": "locked", "[3].id": "odd", "[-1].id": "x", "[99999999999999999999].id": "x", "[7]": "past the end", "[": "x", "id": "no position", "[1].id": 5}"#
+        let response = PSAHTTPTransport.Response(status: 400, headers: [:], body: Array(body.utf8))
+        let named = HaloClient.refusedElements(response, count: 5)
+        #expect(Set(named.keys) == [1, 3])
+        #expect(named[3]?.contains("locked") == true && named[3]?.contains("odd") == true)
+        #expect(HaloClient.refusedElements(.init(status: 400, headers: [:], body: Array("not json".utf8)), count: 5).isEmpty)
     }
 }
