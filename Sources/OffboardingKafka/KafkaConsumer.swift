@@ -71,7 +71,8 @@ public final class KafkaConsumer: Sendable {
     final class Context: RDKafkaClientContext, @unchecked Sendable {
         // `onRebalance` is immutable; `assignment` is behind its own lock.
         let onRebalance: (@Sendable (RebalanceEvent) -> Void)?
-        let assignment = Mutex<(current: Set<KafkaTopicPartition>, everAssigned: Bool)>(([], false))
+        /// The partitions owned now, whether any ever were, and when the assignment last changed.
+        let assignment = Mutex<(current: Set<KafkaTopicPartition>, everAssigned: Bool, lastChange: ContinuousClock.Instant?)>(([], false, nil))
 
         init(logger: Logger, onRebalance: (@Sendable (RebalanceEvent) -> Void)?) {
             self.onRebalance = onRebalance
@@ -123,7 +124,7 @@ public final class KafkaConsumer: Sendable {
                 rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)?.pointee.offset = start
             }
             err = rd_kafka_assign(handle, list)
-            context.assignment.withLock { $0 = (Set(partitions), true) }
+            context.assignment.withLock { $0 = (Set(partitions), true, nil) }
         }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             rd_kafka_destroy(handle)
@@ -393,6 +394,7 @@ public final class KafkaConsumer: Sendable {
                     everAssigned = awaitFirstAssignment(upTo: 5000)
                 }
                 if everAssigned {
+                    awaitSettledAssignment(quiet: .milliseconds(500), upTo: .seconds(3))
                     commitStoredOffsetsBeforeClose()
                     let err = rd_kafka_consumer_close(handle)
                     if err != RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -406,6 +408,20 @@ public final class KafkaConsumer: Sendable {
                 }
                 continuation.resume()
             }
+        }
+    }
+
+    /// Polls (records are dropped: the consumer is closing, nothing of theirs is stored) until the
+    /// assignment has not changed for `quiet`, or `limit` passes. librdkafka 2.0.2 asserts
+    /// (`rd_kafka_cgrp_terminated: !rd_kafka_assignment_in_progress`, seen killing a `consume`
+    /// process) when a member closes while a new assignment is still being set up: a rebalance
+    /// moments before the stop is let finish first. Runs on the consumer's queue.
+    private func awaitSettledAssignment(quiet: Duration, upTo limit: Duration) {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            let last = context.assignment.withLock { $0.lastChange }
+            guard let last, ContinuousClock.now - last < quiet else { return }
+            if let message = rd_kafka_consumer_poll(handle, 100) { rd_kafka_message_destroy(message) }
         }
     }
 
@@ -457,6 +473,7 @@ public final class KafkaConsumer: Sendable {
                 context.assignment.withLock {
                     $0.current.formUnion(changed)
                     $0.everAssigned = true
+                    $0.lastChange = .now
                 }
                 context.logger.info("partitions assigned", metadata: ["kafka.partitions": "\(changed.map(\.description))"])
                 context.onRebalance?(.assigned(changed))
@@ -468,7 +485,10 @@ public final class KafkaConsumer: Sendable {
                 if commit != RD_KAFKA_RESP_ERR_NO_ERROR && commit != RD_KAFKA_RESP_ERR__NO_OFFSET {
                     context.logger.warning("commit before revocation failed", metadata: ["kafka.error": "\(RDKafkaError.describe(commit))"])
                 }
-                context.assignment.withLock { $0.current.subtract(changed) }
+                context.assignment.withLock {
+                    $0.current.subtract(changed)
+                    $0.lastChange = .now
+                }
                 context.logger.info("partitions revoked", metadata: ["kafka.partitions": "\(changed.map(\.description))"])
                 if cooperative {
                     if let error = RDKafkaError.consume(rd_kafka_incremental_unassign(handle, partitions)) {

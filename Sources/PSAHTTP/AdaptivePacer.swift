@@ -6,8 +6,9 @@ import Synchronization
 /// configured, or a budget other integrations are spending, costs a few 429s rather than hundreds.
 ///
 /// Before the first "slow down" it starts at `initialRate` and doubles it every `startupDoubling`,
-/// so an unknown limit is met at about twice its rate, with only the few requests in flight at
-/// that moment refused. A "slow down" (429, or a PSA's own equivalent) holds every request until
+/// so an unknown limit is met at a few times its rate rather than at full speed, and only the few
+/// requests in flight at that moment are refused (the ramp costs a fresh process some speed: see
+/// the README's benchmark). A "slow down" (429, or a PSA's own equivalent) holds every request until
 /// its `Retry-After`, and lowers the rate at once to `decrease` of what the PSA accepted in the
 /// last second (the PSA's own number, when its window is a second); another within two seconds
 /// means the window is longer or the budget is spent elsewhere, and multiplies the rate by

@@ -11,6 +11,12 @@ final class ClientAssetListings: Sendable {
     }
 
     private let entries = Mutex<[Int: Entry]>([:])
+    /// Listings older than this are dropped, so the map holds only what is in use.
+    private let retention: Duration
+
+    init(retention: Duration) {
+        self.retention = retention
+    }
 
     /// The ids of the client's assets from a listing started at most `maxAge` ago, or from `list` now.
     func ids(
@@ -18,9 +24,8 @@ final class ClientAssetListings: Sendable {
     ) async -> Result<Set<Int>, PSAError> {
         let listing = entries.withLock { entries -> Task<Result<Set<Int>, PSAError>, Never> in
             let now = ContinuousClock.now
-            // Old listings of other clients go too, so the map holds only what is in use.
-            entries = entries.filter { now - $0.value.startedAt <= maxAge }
-            if let entry = entries[client] { return entry.listing }
+            entries = entries.filter { now - $0.value.startedAt <= retention }
+            if let entry = entries[client], now - entry.startedAt <= maxAge { return entry.listing }
             let task = Task { await list() }
             entries[client] = Entry(listing: task, startedAt: now)
             return task

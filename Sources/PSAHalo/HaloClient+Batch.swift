@@ -26,7 +26,12 @@ extension HaloClient {
             }
         }
         for (client, members) in Dictionary(grouping: writable, by: { batch[$0.index].companyID.flatMap { Int($0) } ?? 0 }) {
-            switch await existing(ofClient: client) {
+            var listing = await existing(ofClient: client, maxAge: configuration.batchListingMaxAge)
+            // A shared listing may predate an asset added since: one missing is looked for afresh.
+            if case .success(let ids) = listing, members.contains(where: { !ids.contains($0.id) }) {
+                listing = await existing(ofClient: client, maxAge: .zero)
+            }
+            switch listing {
             case .failure(let error):
                 for member in members { outcomes[member.index] = .failure(error) }
             case .success(let ids):
@@ -49,9 +54,9 @@ extension HaloClient {
         }
     }
 
-    private func existing(ofClient client: Int) async -> Result<Set<Int>, PSAError> {
+    private func existing(ofClient client: Int, maxAge: Duration) async -> Result<Set<Int>, PSAError> {
         guard client > 0 else { return .failure(PSAError(code: .ownershipMismatch, message: "HaloPSA listed assets without a client")) }
-        return await listings.ids(ofClient: client, maxAge: configuration.batchListingMaxAge) { [self] in
+        return await listings.ids(ofClient: client, maxAge: maxAge) { [self] in
             do throws(PSAError) {
                 return .success(Set(try await assets(ofClient: client, includeArchived: true).map(\.id)))
             } catch {

@@ -21,11 +21,12 @@ public struct HaloClient: PSAClient {
     private let transport: PSAHTTPTransport
     let logger: Logger
     private let token = CachedValue<Token>()
-    let listings = ClientAssetListings()
+    let listings: ClientAssetListings
 
     public init(configuration: Configuration, httpClient: HTTPClient, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        self.listings = ClientAssetListings(retention: configuration.batchListingMaxAge)
         self.transport = PSAHTTPTransport(
             httpClient: httpClient,
             configuration: configuration.http,

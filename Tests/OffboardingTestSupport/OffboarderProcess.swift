@@ -26,6 +26,9 @@ public final class OffboarderProcess: Sendable {
         process.executableURL = Self.executable
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
+        // A crashing child writes its reason to stderr and exits: Swift's backtracer, attached to a
+        // child the test then kills, was seen blocking on the dead process for good, and the test with it.
+        env["SWIFT_BACKTRACE"] = "enable=no"
         env.merge(environment) { _, new in new }
         process.environment = env
         let stdoutPipe = Pipe()

@@ -106,6 +106,21 @@ struct AutotaskClientTests {
         }
     }
 
+    @Test(arguments: ["ApiIntegrationCode", "UserName", "Secret"])
+    func credentialsSentTwiceAreRefused(header: String) async throws {
+        try await withSimulator { _, _, server in
+            let credentials = AutotaskSimulator.Credentials.sandbox
+            let values = ["ApiIntegrationCode": credentials.apiIntegrationCode, "UserName": credentials.username, "Secret": credentials.secret]
+            var request = HTTPClientRequest(url: server.baseURL + AutotaskSimulator.apiPath + "/Companies/29683001")
+            for (name, value) in values.sorted(by: { $0.key < $1.key }) { request.headers.add(name: name, value: value) }
+            let once = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(once.status.code == 200)
+            request.headers.add(name: header, value: values[header]!)
+            let twice = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(twice.status.code == 401)
+        }
+    }
+
     /// Past half of its hourly threshold Autotask slows every call down (usage-based latency): the
     /// default configuration reads that as "slow down" before any 429; without the signal, nothing slows.
     @Test(arguments: [true, false])

@@ -175,6 +175,23 @@ struct ConnectWiseClientTests {
         }
     }
 
+    /// Two sets of credentials are refused even when both are right: which one would be meant?
+    @Test(arguments: ["Authorization", "clientId"])
+    func credentialsSentTwiceAreRefused(header: String) async throws {
+        try await withSimulator { _, _, server in
+            let credentials = ConnectWiseSimulator.Credentials.sandbox
+            let auth = "Basic " + Data("\(credentials.companyID)+\(credentials.publicKey):\(credentials.privateKey)".utf8).base64EncodedString()
+            var request = HTTPClientRequest(url: server.baseURL + ConnectWiseSimulator.apiPath + "/company/companies/12345")
+            request.headers.add(name: "Authorization", value: auth)
+            request.headers.add(name: "clientId", value: credentials.clientID)
+            let once = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(once.status.code == 200)
+            request.headers.add(name: header, value: header == "clientId" ? credentials.clientID : auth)
+            let twice = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(twice.status.code == 400)
+        }
+    }
+
     @Test func deactivationsOfOneClientRunConcurrentlyUnderTheBound() async throws {
         // Without the pacer's start-up ramp, which at 100 requests a second would keep fewer in flight.
         try await withSimulator(configure: { $0.http.adaptive = nil }) { simulator, client, _ in

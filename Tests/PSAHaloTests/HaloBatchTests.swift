@@ -87,6 +87,20 @@ struct HaloBatchTests {
         }
     }
 
+    @Test func anAssetAddedSinceASharedListingIsLookedForAfreshAndWritten() async throws {
+        try await withClient(assets: 4) { simulator, client, _ in
+            // The first batch leaves a listing of the client behind for the next few seconds.
+            let first = try await client.listConfigurations(companyID: "400001", includeArchived: false)
+            #expect(await client.deactivate(batch: first, note: nil).allSatisfy { (try? $0.get()) != nil })
+            let added = await simulator.addConfigurations(toClient: 400_001, count: 3)
+            let second = try await client.listConfigurations(companyID: "400001", includeArchived: false)
+            #expect(Set(second.map(\.id)) == Set(added.map(String.init)))
+            let outcomes = await client.deactivate(batch: second, note: nil)
+            #expect(outcomes.allSatisfy { (try? $0.get()) != nil }, "\(outcomes)")
+            for id in added { #expect(await simulator.isConfigurationActive(id) == false) }
+        }
+    }
+
     @Test func batchSizeOneWritesEachAssetAfterCheckingIt() async throws {
         try await withClient(assets: 6, batchSize: 1) { simulator, client, _ in
             let result = await offboard(client)

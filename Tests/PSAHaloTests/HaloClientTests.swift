@@ -107,6 +107,52 @@ struct HaloClientTests {
         }
     }
 
+    /// Halo's token scopes are checked per route: reading assets needs `read:assets` (or
+    /// `edit:assets`), writing them `edit:assets`; `all` allows everything.
+    @Test func eachRouteNeedsItsScope() async throws {
+        try await withSimulator(configure: { $0.scope = "read:customers read:assets"; $0.batchSize = 1 }) { simulator, client, _ in
+            let listed = try await client.listConfigurations(companyID: "12", includeArchived: false)
+            let first = try #require(listed.first)
+            do throws(PSAError) {
+                _ = try await client.deactivate(first)
+                Issue.record("expected PermissionDenied")
+            } catch {
+                #expect(error.code == .permissionDenied && error.httpStatus == 403)
+            }
+            #expect(await simulator.isConfigurationActive(Int(first.id)!) == true)
+        }
+        try await withSimulator(configure: { $0.scope = "read:customers" }) { _, client, _ in
+            _ = try await client.findCompany(.id("12"))
+            do throws(PSAError) {
+                _ = try await client.listConfigurations(companyID: "12", includeArchived: false)
+                Issue.record("expected PermissionDenied")
+            } catch {
+                #expect(error.code == .permissionDenied)
+            }
+        }
+    }
+
+    @Test func aTokenSentTwiceIsRefused() async throws {
+        try await withSimulator { _, client, server in
+            // A call through the client leaves a valid token with the simulator; take a fresh one by hand.
+            _ = try await client.findCompany(.id("12"))
+            let credentials = HaloSimulator.Credentials.sandbox
+            var tokenRequest = HTTPClientRequest(url: server.baseURL + "/auth/token?tenant=sandbox")
+            tokenRequest.method = .POST
+            tokenRequest.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            tokenRequest.body = .bytes(
+                ByteBuffer(string: "grant_type=client_credentials&client_id=\(credentials.clientID)&client_secret=\(credentials.clientSecret)&scope=all"))
+            let tokenResponse = try await HTTPClient.shared.execute(tokenRequest, timeout: .seconds(10))
+            let tokenBody = try await tokenResponse.body.collect(upTo: 1 << 16)
+            let token = try #require((try JSONSerialization.jsonObject(with: Data(tokenBody.readableBytesView)) as? [String: Any])?["access_token"] as? String)
+            var request = HTTPClientRequest(url: server.baseURL + "/api/Client/12")
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status.code == 200)
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status.code == 401)
+        }
+    }
+
     @Test(arguments: [
         ("POST", "/auth/token", "application/x-www-form-urlencoded", "grant_type=client_credentials&client_id=sandbox-client&client_secret=sandbox-client-secret&scope=all", 400),
         ("POST", "/auth/token?tenant=sandbox", "application/json", "{}", 400),

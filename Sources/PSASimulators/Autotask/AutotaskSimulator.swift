@@ -152,7 +152,8 @@ public actor AutotaskSimulator: SimulatedTenant {
             guard request.query["user"] == credentials.username else { return Self.errors(404, "Zone information for this user was not found.") }
             return .json(200, ["zoneName": "Sandbox", "url": "http://\(request.host)/atservicesrest/", "webUrl": "http://\(request.host)/", "ci": 1])
         }
-        guard request.headers["apiintegrationcode"] == credentials.apiIntegrationCode, request.headers["username"] == credentials.username,
+        guard !request.repeats("apiintegrationcode", "username", "secret"),
+            request.headers["apiintegrationcode"] == credentials.apiIntegrationCode, request.headers["username"] == credentials.username,
             request.headers["secret"] == credentials.secret
         else {
             return Self.errors(401, "Unauthorized: ApiIntegrationCode, UserName and Secret headers are required and must be valid.")

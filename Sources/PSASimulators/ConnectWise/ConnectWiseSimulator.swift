@@ -244,6 +244,10 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     }
 
     private func authenticate(_ request: SimulatedRequest) -> SimulatedResponse? {
+        // Two sets of credentials are no credentials: which one would be meant?
+        if request.repeats("authorization", "clientid") {
+            return Self.error(400, "InvalidObject", "The Authorization and clientId headers may each be sent once")
+        }
         let expected = "\(credentials.companyID)+\(credentials.publicKey):\(credentials.privateKey)"
         guard let authorization = request.headers["authorization"], authorization.hasPrefix("Basic "),
             let decoded = Data(base64Encoded: String(authorization.dropFirst(6))),

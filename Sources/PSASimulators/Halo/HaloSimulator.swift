@@ -27,7 +27,7 @@ public actor HaloSimulator: SimulatedTenant {
     private var faults = SimulatorFaultPlan()
     /// Configurations a client's listing returns although they belong to another (`leakConfiguration`).
     private var leaked: [Int: Set<Int>] = [:]
-    private var tokens: [String: ContinuousClock.Instant] = [:]
+    private var tokens: [String: (expiry: ContinuousClock.Instant, scopes: Set<String>)] = [:]
     private var tokenLifetimeSeconds = 3600
     public private(set) var tokensIssued = 0
     /// Halo-hosted's rolling request limit, when set: requests past it get 429 with `Retry-After`.
@@ -119,7 +119,7 @@ public actor HaloSimulator: SimulatedTenant {
         if path == Self.authPath + "/token" { return token(request) }
         guard path.hasPrefix("/api/") else { return .json(404, ["Message": "No HTTP resource was found that matches the request URI."]) }
         guard let authorization = request.headers["authorization"], authorization.hasPrefix("Bearer "),
-            let expiry = tokens[String(authorization.dropFirst(7))], expiry > .now
+            !request.repeats("authorization"), let token = tokens[String(authorization.dropFirst(7))], token.expiry > .now
         else {
             return SimulatedResponse(status: 401, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\"")])
         }
@@ -131,6 +131,9 @@ public actor HaloSimulator: SimulatedTenant {
         }
         acceptedRequests += 1
         let segments = path.dropFirst(5).split(separator: "/").map(String.init)
+        if let needed = Self.scopes(for: request.method, segments.first), token.scopes.isDisjoint(with: needed) {
+            return .json(403, ["Message": "The token's scopes do not allow \(request.method) \(request.path)."])
+        }
         if let fault = faults.take(method: request.method, path: segments.joined(separator: "/"), query: request.query) {
             if fault.afterApplying { _ = route(request, segments: segments) }
             var response = SimulatedResponse.json(fault.status, ["ClassName": "Injected", "Message": "Injected fault \(fault.status)"])
@@ -138,6 +141,17 @@ public actor HaloSimulator: SimulatedTenant {
             return response
         }
         return route(request, segments: segments)
+    }
+
+    /// The scopes any one of which lets a token make the call; `all` lets it make every call.
+    /// Whether an `edit:` scope implies reading is not documented: the simulator assumes it does.
+    private static func scopes(for method: String, _ resource: String?) -> Set<String>? {
+        switch (method, resource) {
+        case ("GET", "client"): ["all", "read:customers", "edit:customers"]
+        case ("GET", "asset"): ["all", "read:assets", "edit:assets"]
+        case ("POST", "asset"): ["all", "edit:assets"]
+        default: nil
+        }
     }
 
     private func route(_ request: SimulatedRequest, segments: [String]) -> SimulatedResponse {
@@ -177,11 +191,11 @@ public actor HaloSimulator: SimulatedTenant {
             return .json(401, ["error": "invalid_client"])
         }
         let scopes = (form["scope"] ?? "").split(separator: " ").map(String.init)
-        guard !scopes.isEmpty, scopes.allSatisfy({ ["all", "read:customers", "edit:assets", "read:assets"].contains($0) }) else {
+        guard !scopes.isEmpty, scopes.allSatisfy({ ["all", "read:customers", "edit:customers", "edit:assets", "read:assets"].contains($0) }) else {
             return .json(400, ["error": "invalid_scope"])
         }
         let token = UUID().uuidString
-        tokens[token] = .now + .seconds(tokenLifetimeSeconds)
+        tokens[token] = (.now + .seconds(tokenLifetimeSeconds), Set(scopes))
         tokensIssued += 1
         return .json(200, ["access_token": token, "token_type": "Bearer", "expires_in": tokenLifetimeSeconds, "scope": scopes.joined(separator: " ")])
     }

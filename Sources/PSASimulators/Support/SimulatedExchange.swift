@@ -11,18 +11,27 @@ public struct SimulatedRequest: Sendable {
     public var query: [String: String]
     /// Lower-cased names.
     public var headers: [String: String]
+    /// Lower-cased names of headers sent more than once: the PSAs refuse credentials that are.
+    public var repeatedHeaders: Set<String>
     public var body: [UInt8]
     public var host: String
 
-    public init(method: String, path: String, rawQuery: String? = nil, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = [], host: String = "127.0.0.1") {
+    public init(
+        method: String, path: String, rawQuery: String? = nil, query: [String: String] = [:], headers: [String: String] = [:],
+        repeatedHeaders: Set<String> = [], body: [UInt8] = [], host: String = "127.0.0.1"
+    ) {
         self.method = method
         self.path = path
         self.rawQuery = rawQuery
         self.query = query
         self.headers = headers
+        self.repeatedHeaders = repeatedHeaders
         self.body = body
         self.host = host
     }
+
+    /// Whether any of these headers (lower-cased) came more than once.
+    public func repeats(_ names: String...) -> Bool { names.contains(where: repeatedHeaders.contains) }
 }
 
 public struct SimulatedResponse: Sendable {
@@ -57,12 +66,16 @@ extension SimulatedPSA {
         let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
             let body = try await request.body.collect(upTo: 16 << 20)
             var headers: [String: String] = [:]
-            for field in request.headers { headers[field.name.canonicalName] = field.value }
+            var repeated: Set<String> = []
+            for field in request.headers {
+                if headers[field.name.canonicalName] != nil { repeated.insert(field.name.canonicalName) }
+                headers[field.name.canonicalName] = field.value
+            }
             var query: [String: String] = [:]
             for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
             let simulated = SimulatedRequest(
                 method: request.method.rawValue, path: request.uri.path, rawQuery: request.uri.query, query: query, headers: headers,
-                body: Array(body.readableBytesView), host: request.head.authority ?? headers["host"] ?? "127.0.0.1")
+                repeatedHeaders: repeated, body: Array(body.readableBytesView), host: request.head.authority ?? headers["host"] ?? "127.0.0.1")
             let answer = await simulator.respond(to: simulated)
             var fields = HTTPFields()
             for (name, value) in answer.headers {
