@@ -168,10 +168,13 @@ struct StopAndCrashTests {
         let configs = await simulator.addClient(id: 710_001, name: "Client 710001", offboarded: true, active: 20, inactive: 0)
         let stuck = configs[0]
         await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "configurations/\(stuck)", status: 503, retryAfterSeconds: 0, times: nil))
+        // The retry comes due well after the restart's rerun of the event (kill, restart and group
+        // join take a few seconds): were it first, it would set the stuck configuration inactive and
+        // the rerun would rightly count 20 as resumed, not 19.
         let file = try Self.write(
             Self.yaml(
                 cluster: cluster, group: group, psa: sandbox.yaml(server.baseURL),
-                extra: "retry: {max_attempts: 2, initial_backoff: 10ms, topic_initial_delay: 2s}\n"))
+                extra: "retry: {max_attempts: 2, initial_backoff: 10ms, topic_initial_delay: 15s}\n"))
         let results = try TopicCollector(
             bootstrapServers: cluster.bootstrapServers, partitions: (0..<2).map { .init(topic: Self.topics.results, partition: $0) }, logger: logger)
         let retries = try TopicCollector(
