@@ -6,7 +6,7 @@ import Logging
 /// throws: every failure is in the result.
 public struct Offboarder: Sendable {
     public struct Configuration: Sendable, Hashable {
-        /// How many deactivations of one client run at once.
+        /// How many deactivation requests of one client run at once (on HaloPSA each carries a batch).
         public var maxConcurrentUpdates: Int
         public var scope: OffboardingScope
         /// Write the reason onto each deactivated configuration, on PSAs with a notes field.
