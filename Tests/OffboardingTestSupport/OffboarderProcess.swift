@@ -3,11 +3,10 @@ import Synchronization
 
 /// A `psa-offboarder` child process with its stdout and stderr captured.
 public final class OffboarderProcess: Sendable {
-    // Process is thread-safe for the calls made here (pid, isRunning, terminate).
-    private nonisolated(unsafe) let process: Process
+    private let child: SpawnedChild
     private let shared = Shared()
 
-    /// State written by the pipe and termination handlers.
+    /// State written by the pipe handlers and the exit watcher.
     private final class Shared: Sendable {
         let output = Mutex<(stdout: String, stderr: String)>(("", ""))
         let exit = Mutex<(status: Int32?, waiter: CheckedContinuation<Int32, Never>?)>((nil, nil))
@@ -22,68 +21,61 @@ public final class OffboarderProcess: Sendable {
     }
 
     public init(arguments: [String], environment: [String: String] = [:]) throws {
-        process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         // A crashing child writes its reason to stderr and exits: Swift's backtracer, attached to a
         // child the test then kills, was seen blocking on the dead process for good, and the test with it.
         env["SWIFT_BACKTRACE"] = "enable=no"
         env.merge(environment) { _, new in new }
-        process.environment = env
-        let stdoutPipe = Pipe()
-        let stderrPipe = Pipe()
-        process.standardOutput = stdoutPipe
-        process.standardError = stderrPipe
-        process.standardInput = FileHandle.nullDevice
+        child = try SpawnedChild(executable: Self.executable.path, arguments: arguments, environment: env)
         let shared = self.shared
-        stdoutPipe.fileHandleForReading.readabilityHandler = { handle in
+        let (stdout, stderr) = (child.stdout, child.stderr)
+        stdout.readabilityHandler = { handle in
             let text = String(decoding: handle.availableData, as: UTF8.self)
             shared.output.withLock { $0.stdout += text }
             for watcher in shared.watchers.withLock({ $0 }) { watcher.yield() }
         }
-        stderrPipe.fileHandleForReading.readabilityHandler = { handle in
+        stderr.readabilityHandler = { handle in
             let text = String(decoding: handle.availableData, as: UTF8.self)
             shared.output.withLock { $0.stderr += text }
             for watcher in shared.watchers.withLock({ $0 }) { watcher.yield() }
         }
-        process.terminationHandler = { process in
+        child.onExit { status in
             // The readability handlers may not have seen the last bytes yet: drain both pipes first.
-            stdoutPipe.fileHandleForReading.readabilityHandler = nil
-            stderrPipe.fileHandleForReading.readabilityHandler = nil
-            let restOut = String(decoding: stdoutPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let restErr = String(decoding: stderrPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            stdout.readabilityHandler = nil
+            stderr.readabilityHandler = nil
+            let restOut = String(decoding: stdout.readDataToEndOfFile(), as: UTF8.self)
+            let restErr = String(decoding: stderr.readDataToEndOfFile(), as: UTF8.self)
             shared.output.withLock {
                 $0.stdout += restOut
                 $0.stderr += restErr
             }
             let waiter = shared.exit.withLock { state -> CheckedContinuation<Int32, Never>? in
-                state.status = process.terminationStatus
+                state.status = status
                 defer { state.waiter = nil }
                 return state.waiter
             }
-            waiter?.resume(returning: process.terminationStatus)
+            waiter?.resume(returning: status)
             for watcher in shared.watchers.withLock({ $0 }) { watcher.yield() }
         }
-        try process.run()
     }
+
+    private var isRunning: Bool { shared.exit.withLock { $0.status == nil } }
 
     public var stdout: String { shared.output.withLock { $0.stdout } }
     public var stderr: String { shared.output.withLock { $0.stderr } }
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { child.pid }
 
     public func signal(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
+        kill(child.pid, signal)
     }
 
     /// The exit status, once the process has exited.
     /// A process still running after `timeout` is killed (SIGKILL), so that a hung child fails
     /// its test instead of hanging the whole suite.
     public func waitForExit(timeout: Duration = .seconds(120)) async -> Int32 {
-        nonisolated(unsafe) let process = self.process
-        let watchdog = Task {
+        let watchdog = Task { [self] in
             try? await Task.sleep(for: timeout)
-            if !Task.isCancelled, process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            if !Task.isCancelled, isRunning { kill(child.pid, SIGKILL) }
         }
         defer { watchdog.cancel() }
         return await withCheckedContinuation { continuation in
@@ -131,7 +123,7 @@ public final class OffboarderProcess: Sendable {
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        if isRunning { kill(child.pid, SIGTERM) }
     }
 }
 

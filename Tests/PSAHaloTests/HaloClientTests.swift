@@ -132,19 +132,22 @@ struct HaloClientTests {
         }
     }
 
+    /// A token taken by hand from the simulator's token endpoint, scope `all`.
+    static func token(from server: SimulatorServer) async throws -> String {
+        let credentials = HaloSimulator.Credentials.sandbox
+        var tokenRequest = HTTPClientRequest(url: server.baseURL + "/auth/token?tenant=sandbox")
+        tokenRequest.method = .POST
+        tokenRequest.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        tokenRequest.body = .bytes(
+            ByteBuffer(string: "grant_type=client_credentials&client_id=\(credentials.clientID)&client_secret=\(credentials.clientSecret)&scope=all"))
+        let tokenResponse = try await HTTPClient.shared.execute(tokenRequest, timeout: .seconds(10))
+        let tokenBody = try await tokenResponse.body.collect(upTo: 1 << 16)
+        return try #require((try JSONSerialization.jsonObject(with: Data(tokenBody.readableBytesView)) as? [String: Any])?["access_token"] as? String)
+    }
+
     @Test func aTokenSentTwiceIsRefused() async throws {
-        try await withSimulator { _, client, server in
-            // A call through the client leaves a valid token with the simulator; take a fresh one by hand.
-            _ = try await client.findCompany(.id("12"))
-            let credentials = HaloSimulator.Credentials.sandbox
-            var tokenRequest = HTTPClientRequest(url: server.baseURL + "/auth/token?tenant=sandbox")
-            tokenRequest.method = .POST
-            tokenRequest.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            tokenRequest.body = .bytes(
-                ByteBuffer(string: "grant_type=client_credentials&client_id=\(credentials.clientID)&client_secret=\(credentials.clientSecret)&scope=all"))
-            let tokenResponse = try await HTTPClient.shared.execute(tokenRequest, timeout: .seconds(10))
-            let tokenBody = try await tokenResponse.body.collect(upTo: 1 << 16)
-            let token = try #require((try JSONSerialization.jsonObject(with: Data(tokenBody.readableBytesView)) as? [String: Any])?["access_token"] as? String)
+        try await withSimulator { _, _, server in
+            let token = try await Self.token(from: server)
             var request = HTTPClientRequest(url: server.baseURL + "/api/Client/12")
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
             #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status.code == 200)
@@ -183,15 +186,7 @@ struct HaloClientTests {
     ] as [(String, String, String?, Int)])
     func simulatorIsStrictAboutTheAPI(method: String, path: String, body: String?, expected: Int) async throws {
         try await withSimulator { _, _, server in
-            let credentials = HaloSimulator.Credentials.sandbox
-            var tokenRequest = HTTPClientRequest(url: server.baseURL + "/auth/token?tenant=sandbox")
-            tokenRequest.method = .POST
-            tokenRequest.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            tokenRequest.body = .bytes(
-                ByteBuffer(string: "grant_type=client_credentials&client_id=\(credentials.clientID)&client_secret=\(credentials.clientSecret)&scope=all"))
-            let tokenResponse = try await HTTPClient.shared.execute(tokenRequest, timeout: .seconds(10))
-            let tokenBody = try await tokenResponse.body.collect(upTo: 1 << 16)
-            let token = try #require((try JSONSerialization.jsonObject(with: Data(tokenBody.readableBytesView)) as? [String: Any])?["access_token"] as? String)
+            let token = try await Self.token(from: server)
 
             var request = HTTPClientRequest(url: server.baseURL + path)
             request.method = HTTPMethod(rawValue: method)

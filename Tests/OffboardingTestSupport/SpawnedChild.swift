@@ -1,0 +1,83 @@
+import Foundation
+import Glibc
+import Synchronization
+
+/// A child process started with `posix_spawn`, its stdout and stderr on pipes. Foundation's
+/// `Process.run()` on Linux reads past `/proc/self/fd` entries and crashes now and then
+/// (swift-corelibs-foundation#5472, after Swift 6.3), which was seen killing a test run.
+struct SpawnedChild: Sendable {
+    let pid: pid_t
+    let stdout: FileHandle
+    let stderr: FileHandle
+
+    struct SpawnError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Pipes are made and marked close-on-exec, and the child spawned, one child at a time: a
+    /// child that inherited another's pipe would hold it open, and that one's reader would wait
+    /// for an end of file that never comes. (dup2 onto 1 and 2 clears the flag there.)
+    private static let spawning = Mutex(())
+
+    init(executable: String, arguments: [String], environment: [String: String]) throws {
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        (pid, stdout, stderr) = try Self.spawning.withLock { _ in try Self.spawn(executable, argv, envp) }
+    }
+
+    private static func spawn(
+        _ executable: String, _ argv: [UnsafeMutablePointer<CChar>?], _ envp: [UnsafeMutablePointer<CChar>?]
+    ) throws -> (pid_t, FileHandle, FileHandle) {
+        var outPipe: [Int32] = [0, 0]
+        var errPipe: [Int32] = [0, 0]
+        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
+            throw SpawnError(description: "pipe: \(String(cString: strerror(errno)))")
+        }
+        for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        // Nothing else of the test process (the mock brokers' sockets above all) may live on in the child.
+        guard Self.closeFrom(&actions, 3) == 0 else { throw SpawnError(description: "posix_spawn_file_actions_addclosefrom_np failed") }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        close(outPipe[1])
+        close(errPipe[1])
+        guard result == 0 else {
+            close(outPipe[0])
+            close(errPipe[0])
+            throw SpawnError(description: "posix_spawn \(executable): \(String(cString: strerror(result)))")
+        }
+        return (pid, FileHandle(fileDescriptor: outPipe[0], closeOnDealloc: true), FileHandle(fileDescriptor: errPipe[0], closeOnDealloc: true))
+    }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which the Glibc module
+    /// does not export.
+    private static let closeFrom: @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32 = {
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else {
+            fatalError("glibc 2.34 or later is needed: posix_spawn_file_actions_addclosefrom_np is missing")
+        }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
+
+    /// Waits for the child on a thread of its own (`waitpid` blocks) and reports how it ended:
+    /// its exit code, or the number of the signal that ended it, as `Process.terminationStatus` does.
+    func onExit(_ handler: @escaping @Sendable (Int32) -> Void) {
+        let pid = self.pid
+        let thread = Thread {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+            let signalled = status & 0x7f
+            handler(signalled == 0 ? (status >> 8) & 0xff : signalled)
+        }
+        thread.name = "spawned-child-\(pid)"
+        thread.start()
+    }
+}
