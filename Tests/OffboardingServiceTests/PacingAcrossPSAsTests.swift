@@ -43,7 +43,9 @@ struct PacingAcrossPSAsTests {
         #expect(learnt.refused <= 20, "\(psa): \(learnt.refused) answered 429, \(String(describing: learnt.pacing))")
         #expect((learnt.pacing?.slowDowns ?? 0) <= 3, "\(psa): \(String(describing: learnt.pacing))")
         let rate = try #require(learnt.pacing?.rate, "the pacer met the limit")
-        #expect(rate <= Double(Self.limit) && rate >= Double(Self.limit) / 4, "\(psa): learnt \(rate)/s")
+        // Near the limit: what the PSA accepted in a second is counted by send times, which a
+        // loaded machine spreads, so the estimate can sit a little above the limit until the next refusal.
+        #expect(rate <= Double(Self.limit) * 1.1 && rate >= Double(Self.limit) / 4, "\(psa): learnt \(rate)/s")
         // The same work without learning, for contrast: the simulator's limit does bind.
         let blind = try await offboardTwoClients(psa, adaptive: false)
         #expect(blind.pacing == nil)
