@@ -11,11 +11,7 @@ extension HaloClient {
     /// the rest again; one that names none is split in halves until the refused asset is alone.
     /// Whether Halo applied every element of an accepted batch is not assumed: the run re-lists.
     public func deactivate(batch: [PSAConfiguration], note: DeactivationNote?) async -> [Result<PSAConfiguration, PSAError>] {
-        guard batch.count > 1 else {
-            return await batch.asyncMap { config in
-                do throws(PSAError) { return .success(try await deactivate(config, note: note)) } catch { return .failure(error) }
-            }
-        }
+        guard batch.count > 1 else { return await deactivateOneByOne(batch, note: note) }
         var outcomes = [Result<PSAConfiguration, PSAError>?](repeating: nil, count: batch.count)
         var writable: [(index: Int, id: Int)] = []
         for (index, config) in batch.enumerated() {
@@ -115,14 +111,5 @@ extension HaloClient {
             named[position] = named[position].map { "\($0); \(message)" } ?? message
         }
         return named
-    }
-}
-
-extension Array {
-    fileprivate func asyncMap<T>(_ transform: (Element) async -> T) async -> [T] {
-        var mapped: [T] = []
-        mapped.reserveCapacity(count)
-        for element in self { mapped.append(await transform(element)) }
-        return mapped
     }
 }

@@ -109,6 +109,12 @@ extension PSAClient {
     public var pacing: PSAPacing? { nil }
 
     public func deactivate(batch: [PSAConfiguration], note: DeactivationNote?) async -> [Result<PSAConfiguration, PSAError>] {
+        await deactivateOneByOne(batch, note: note)
+    }
+
+    /// Each configuration with its own `deactivate(_:note:)`, in order: the batch of a PSA that
+    /// takes one at a time, and of one configuration anywhere.
+    public func deactivateOneByOne(_ batch: [PSAConfiguration], note: DeactivationNote?) async -> [Result<PSAConfiguration, PSAError>] {
         var outcomes: [Result<PSAConfiguration, PSAError>] = []
         for configuration in batch {
             do {
