@@ -391,10 +391,15 @@ public final class KafkaConsumer: Sendable {
                     // librdkafka 2.0.2 asserts when a cooperative-sticky member is destroyed between
                     // joining and its first assignment (#4312, fixed in 2.3.0): let a join in
                     // progress finish, serving its rebalance callback, before going.
-                    everAssigned = awaitFirstAssignment(upTo: 5000)
+                    everAssigned = pollDroppingRecords(upTo: .seconds(5)) { context.assignment.withLock { $0.everAssigned } }
                 }
                 if everAssigned {
-                    awaitSettledAssignment(quiet: .milliseconds(500), upTo: .seconds(3))
+                    // librdkafka 2.0.2 asserts (`rd_kafka_cgrp_terminated: !rd_kafka_assignment_in_progress`,
+                    // seen killing a `consume` process) when a member closes while a new assignment
+                    // is still being set up: a rebalance moments before the stop is let finish first.
+                    _ = pollDroppingRecords(upTo: .seconds(3)) {
+                        context.assignment.withLock { $0.lastChange }.map { ContinuousClock.now - $0 >= .milliseconds(500) } ?? true
+                    }
                     commitStoredOffsetsBeforeClose()
                     let err = rd_kafka_consumer_close(handle)
                     if err != RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -411,29 +416,15 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    /// Polls (records are dropped: the consumer is closing, nothing of theirs is stored) until the
-    /// assignment has not changed for `quiet`, or `limit` passes. librdkafka 2.0.2 asserts
-    /// (`rd_kafka_cgrp_terminated: !rd_kafka_assignment_in_progress`, seen killing a `consume`
-    /// process) when a member closes while a new assignment is still being set up: a rebalance
-    /// moments before the stop is let finish first. Runs on the consumer's queue.
-    private func awaitSettledAssignment(quiet: Duration, upTo limit: Duration) {
+    /// Polls until `done` holds or `limit` passes, and says whether it held. Records are dropped:
+    /// the consumer is closing, and nothing of theirs is stored. Runs on the consumer's queue.
+    private func pollDroppingRecords(upTo limit: Duration, until done: () -> Bool) -> Bool {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
-            let last = context.assignment.withLock { $0.lastChange }
-            guard let last, ContinuousClock.now - last < quiet else { return }
+            if done() { return true }
             if let message = rd_kafka_consumer_poll(handle, 100) { rd_kafka_message_destroy(message) }
         }
-    }
-
-    /// Polls (records are dropped: the consumer is closing, nothing of theirs is stored) until the
-    /// first assignment arrives or `milliseconds` pass. Runs on the consumer's queue.
-    private func awaitFirstAssignment(upTo milliseconds: Int32) -> Bool {
-        let deadline = DispatchTime.now() + .milliseconds(Int(milliseconds))
-        while DispatchTime.now() < deadline {
-            if let message = rd_kafka_consumer_poll(handle, 100) { rd_kafka_message_destroy(message) }
-            if context.assignment.withLock({ $0.everAssigned }) { return true }
-        }
-        return false
+        return done()
     }
 
     /// Commits what was stored, repeating a few times on a coordinator that is briefly away:
