@@ -72,6 +72,10 @@ import Testing
         #expect(!tracker.start(queued))
         // ...and the running one still stores its offset: the partition is ours until it finishes.
         #expect(tracker.finish(running) == .store(21))
+        // The revocation keeps waiting until the offset is stored and the record has ended (it
+        // once went on at the finish, and unassigned the partition before the store reached librdkafka).
+        #expect(tracker.runningCount(of: partition) == 1 && tracker.isRevoking(partition))
+        tracker.ended(running)
         let outcome = await revocation.value
         #expect(outcome.awaited == 1 && outcome.unfinished == 0)
         #expect(tracker.finish(queued) == .revoked)

@@ -70,7 +70,7 @@ final class OffsetTracker: Sendable {
     }
 
     /// Called when a record's processing ended, whether or not it finished (a stop can leave it
-    /// for redelivery): a revocation stops waiting for it.
+    /// for redelivery), after its offset was stored: a revocation stops waiting for it.
     func ended(_ token: Token) {
         let wake = state.withLock { state -> Bool in
             guard state.partitions[token.partition]?.generation == token.generation,
@@ -88,16 +88,15 @@ final class OffsetTracker: Sendable {
         revocation.unlock()
     }
 
-    /// Marks a record finished and says what to store.
+    /// Marks a record finished and says what to store. The record still counts as running until
+    /// `ended`: a revocation waiting for it must not unassign the partition between this decision
+    /// and the store, or librdkafka refuses the store for a partition no longer assigned.
     func finish(_ token: Token) -> Finish {
-        let (finish, wake) = state.withLock { state -> (Finish, Bool) in
-            guard var partition = state.partitions[token.partition], partition.generation == token.generation else { return (.revoked, false) }
-            partition.running.remove(token.offset)
+        state.withLock { state in
+            guard var partition = state.partitions[token.partition], partition.generation == token.generation else { return .revoked }
             defer { state.partitions[token.partition] = partition }
-            return (Self.finish(token, in: &partition), partition.revoking && partition.running.isEmpty)
+            return Self.finish(token, in: &partition)
         }
-        if wake { wakeRevocation() }
-        return finish
     }
 
     private static func finish(_ token: Token, in partition: inout PartitionState) -> Finish {
@@ -176,6 +175,11 @@ final class OffsetTracker: Sendable {
                 state.nextGeneration += 1
             }
         }
+    }
+
+    /// Records of the partition started and not ended: what a revocation waits for.
+    func runningCount(of partition: KafkaTopicPartition) -> Int {
+        state.withLock { $0.partitions[partition]?.running.count ?? 0 }
     }
 
     /// Whether a revocation of the partition has begun and not ended.
