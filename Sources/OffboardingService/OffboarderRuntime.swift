@@ -55,7 +55,7 @@ public final class OffboarderRuntime: Sendable {
                 self.httpServer = nil
             }
             if let schedule = configuration.schedule {
-                let sweeper = Sweeper(psa: client, offboardedStatuses: configuration.defaults.offboardedStatuses, logger: logger)
+                let sweeper = Sweeper(psa: client, criteria: configuration.criteria, logger: logger)
                 services.append(
                     .init(
                         service: SweepScheduler(
@@ -134,6 +134,7 @@ public final class OffboarderRuntime: Sendable {
                 topics: [configuration.kafka.topics.events, configuration.kafka.topics.retry], properties: configuration.kafka.properties),
             topics: configuration.kafka.topics, psa: configuration.psa.kind, defaults: configuration.defaults,
             outageBackoff: configuration.outageBackoff, maxOutageBackoff: configuration.maxOutageBackoff)
+        pipeline.criteria = configuration.criteria
         pipeline.retryTopicMaxAttempts = configuration.retryTopicMaxAttempts
         pipeline.retryTopicInitialDelay = configuration.retryTopicInitialDelay
         pipeline.retryTopicMaxDelay = configuration.retryTopicMaxDelay
@@ -157,7 +158,7 @@ public final class OffboarderRuntime: Sendable {
         }
         let sweeper = Sweeper(
             psa: makePSAClient(configuration.psa, httpClient: httpClient, logger: logger),
-            offboardedStatuses: configuration.defaults.offboardedStatuses, logger: logger)
+            criteria: configuration.criteria, logger: logger)
         let topic = configuration.kafka.topics.events
         let outcome: Result<Sweeper.Report, any Error>
         do {

@@ -18,6 +18,7 @@ public struct AutotaskClient: PSAClient {
     private let logger: Logger
     private let baseURL = CachedValue<String>()
     private let companyTypes = CachedValue<[Int: String]>()
+    let classifications = CachedValue<[Int: String]>()
     private let itemTypes = CachedValue<[Int: String]>()
     private let endpoints: [String: AsyncSemaphore]
 
@@ -66,11 +67,7 @@ public struct AutotaskClient: PSAClient {
             }
             company = match
         }
-        var typeLabel: String?
-        if let type = company.companyType { typeLabel = try await companyTypeLabels()[type] }
-        return PSACompany(
-            id: String(company.id), name: company.companyName, status: company.isActive ? "Active" : "Inactive",
-            labels: typeLabel.map { [$0] } ?? [])
+        return try await psaCompany(company)
     }
 
     public func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration] {
@@ -129,15 +126,7 @@ public struct AutotaskClient: PSAClient {
         for (type, label) in labels.sorted(by: { $0.key < $1.key }) where wanted.contains(label.lowercased()) {
             filters.append([AutotaskFilter(op: "eq", field: "companyType", value: .integer(type))])
         }
-        var companies: [Int: PSACompany] = [:]
-        for filter in filters {
-            for company in try await query(AutotaskCompany.self, endpoint: "Companies", filter: filter, what: "offboarded companies") {
-                companies[company.id] = PSACompany(
-                    id: String(company.id), name: company.companyName, status: company.isActive ? "Active" : "Inactive",
-                    labels: company.companyType.flatMap { labels[$0] }.map { [$0] } ?? [])
-            }
-        }
-        return companies.keys.sorted().compactMap { companies[$0] }
+        return try await companies(matchingAny: filters)
     }
 
     public func probe() async throws(PSAError) {
@@ -148,7 +137,7 @@ public struct AutotaskClient: PSAClient {
 
     // MARK: Queries
 
-    private func query<Item: Codable & Sendable>(
+    func query<Item: Codable & Sendable>(
         _ type: Item.Type, endpoint: String, filter: [AutotaskFilter], includeFields: [String]? = nil, what: String
     ) async throws(PSAError) -> [Item] {
         let body = try PSAJSON.encode(AutotaskQuery(MaxRecords: configuration.pageSize, IncludeFields: includeFields, filter: filter))
@@ -169,7 +158,7 @@ public struct AutotaskClient: PSAClient {
         return items
     }
 
-    private func companyTypeLabels() async throws(PSAError) -> [Int: String] {
+    func companyTypeLabels() async throws(PSAError) -> [Int: String] {
         try await companyTypes.get { () async throws(PSAError) -> [Int: String] in
             try await picklist("companyType", of: "Companies")
         }
@@ -183,7 +172,7 @@ public struct AutotaskClient: PSAClient {
 
     /// A picklist field's labels by value, from `{entity}/entityInformation/fields`: the labels are
     /// each tenant's own, so they are read, never assumed.
-    private func picklist(_ field: String, of entity: String) async throws(PSAError) -> [Int: String] {
+    func picklist(_ field: String, of entity: String) async throws(PSAError) -> [Int: String] {
         let response = try await send(.GET, endpoint: entity, path: "/\(entity)/entityInformation/fields")
         let fields = try decode(AutotaskEntityFields.self, from: try checked(response, what: "\(entity) fields"))
         var labels: [Int: String] = [:]
@@ -217,7 +206,7 @@ public struct AutotaskClient: PSAClient {
         }
     }
 
-    private func send(
+    func send(
         _ method: HTTPMethod, endpoint: String, path: String? = nil, url: String? = nil, body: [UInt8]? = nil
     ) async throws(PSAError) -> PSAHTTPTransport.Response {
         let target: String
@@ -248,7 +237,7 @@ public struct AutotaskClient: PSAClient {
         notFound: "check base_url")
 
     /// The body of a 2xx response; anything else becomes the contract's error for it.
-    private func checked(_ response: PSAHTTPTransport.Response, what: String) throws(PSAError) -> [UInt8] {
+    func checked(_ response: PSAHTTPTransport.Response, what: String) throws(PSAError) -> [UInt8] {
         try Self.errors.body(of: response, detail: "\(what): \(Self.errorMessage(response))")
     }
 
@@ -263,7 +252,7 @@ public struct AutotaskClient: PSAClient {
         return "HTTP \(response.status)"
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws(PSAError) -> T {
+    func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws(PSAError) -> T {
         try PSAJSON.decode(type, from: body, psa: "Autotask")
     }
 }

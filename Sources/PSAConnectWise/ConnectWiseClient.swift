@@ -57,7 +57,7 @@ public struct ConnectWiseClient: PSAClient {
             }
             company = match
         }
-        return PSACompany(id: String(company.id), name: company.name, status: company.status?.name ?? "")
+        return psaCompany(company, statuses: try await companyStatuses())
     }
 
     public func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration] {
@@ -132,23 +132,16 @@ public struct ConnectWiseClient: PSAClient {
         }
     }
 
+    /// Companies with one of the statuses by name, and with any status flagged inactive.
     public func listCompanies(withStatuses statuses: [String]) async throws(PSAError) -> [PSACompany] {
-        var companies: [Int: PSACompany] = [:]
-        for status in statuses {
-            var page = 1
-            while true {
-                let response = try await get(
-                    "/company/companies",
-                    query: [("conditions", "status/name=\(Self.quoted(status))"), ("orderBy", "id asc"), ("page", String(page)), ("pageSize", "1000")])
-                let rows = try decode([ConnectWiseCompany].self, from: try checked(response, what: "companies with status \(status)"))
-                for company in rows {
-                    companies[company.id] = PSACompany(id: String(company.id), name: company.name, status: company.status?.name ?? "")
-                }
-                guard rows.count == 1000 else { break }
-                page += 1
-            }
+        var conditions = statuses.map { "status/name=\(Self.quoted($0))" }
+        let statuses = try await companyStatuses()
+        conditions += statuses.filter { $0.inactiveFlag == true }.map { "status/id=\($0.id)" }
+        var companies: [Int: ConnectWiseCompany] = [:]
+        for condition in conditions {
+            for company in try await self.companies(query: [("conditions", condition)], what: "companies with \(condition)") { companies[company.id] = company }
         }
-        return companies.keys.sorted().compactMap { companies[$0] }
+        return companies.keys.sorted().map { psaCompany(companies[$0]!, statuses: statuses) }
     }
 
     public func probe() async throws(PSAError) {
@@ -213,7 +206,7 @@ public struct ConnectWiseClient: PSAClient {
         return headers
     }
 
-    private func get(_ path: String, query: [(String, String)] = []) async throws(PSAError) -> PSAHTTPTransport.Response {
+    func get(_ path: String, query: [(String, String)] = []) async throws(PSAError) -> PSAHTTPTransport.Response {
         let url = configuration.baseURL + path + (query.isEmpty ? "" : "?" + QueryString.encode(query))
         return try await transport.send(.GET, url: url, headers: headers())
     }
@@ -224,7 +217,7 @@ public struct ConnectWiseClient: PSAClient {
         notFound: "check base_url and codebase (a wrong cloud host or codebase often answers 404)")
 
     /// The body of a 2xx response; anything else becomes the contract's error for it.
-    private func checked(_ response: PSAHTTPTransport.Response, what: String) throws(PSAError) -> [UInt8] {
+    func checked(_ response: PSAHTTPTransport.Response, what: String) throws(PSAError) -> [UInt8] {
         try Self.errors.body(of: response, detail: "\(what): \(Self.errorMessage(response))")
     }
 
@@ -246,7 +239,7 @@ public struct ConnectWiseClient: PSAClient {
         "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws(PSAError) -> T {
+    func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws(PSAError) -> T {
         try PSAJSON.decode(type, from: body, psa: "ConnectWise")
     }
 }

@@ -21,6 +21,7 @@ public struct HaloClient: PSAClient {
     private let transport: PSAHTTPTransport
     let logger: Logger
     private let token = CachedValue<Token>()
+    let clientTypes = CachedValue<[Int: String]>()
     let listings: ClientAssetListings
 
     public init(configuration: Configuration, httpClient: HTTPClient, logger: Logger) {
@@ -56,7 +57,7 @@ public struct HaloClient: PSAClient {
             }
             client = match
         }
-        return PSACompany(id: String(client.id), name: client.name, status: client.inactive == true ? "Inactive" : "Active")
+        return try await psaCompany(client)
     }
 
     public func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration] {
@@ -97,9 +98,9 @@ public struct HaloClient: PSAClient {
         }
         let response = try await get("/api/Client", query: [("includeinactive", "true"), ("includeactive", "false")])
         let clients = try decode(HaloClientList.self, from: try checked(response, what: "inactive clients")).clients
-        return clients.filter { $0.inactive == true }.sorted { $0.id < $1.id }.map {
-            PSACompany(id: String($0.id), name: $0.name, status: "Inactive")
-        }
+        var found: [PSACompany] = []
+        for client in clients.filter({ $0.inactive == true }).sorted(by: { $0.id < $1.id }) { found.append(try await psaCompany(client)) }
+        return found
     }
 
     public func probe() async throws(PSAError) {

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import OffboardingTestSupport
 import OffboardingCore
@@ -39,6 +40,9 @@ import Testing
 
         var writesNotes: Bool { false }
         func listCompanies(withStatuses statuses: [String]) async throws(PSAError) -> [PSACompany] { [company] }
+        func listCompanies(withTypes types: [String]) async throws(PSAError) -> [PSACompany] { [] }
+        func listContracts(companyID: String) async throws(PSAError) -> [PSAContract] { [] }
+        func listContracts(endedBefore date: Date) async throws(PSAError) -> [PSAContract] { [] }
         func probe() async throws(PSAError) {}
 
         func deactivate(_ configuration: PSAConfiguration, note: DeactivationNote?) async throws(PSAError) -> PSAConfiguration {

@@ -32,6 +32,9 @@ struct ReadinessTests {
             let runtime = try OffboarderRuntime(configuration: configuration, logger: logger, signals: [])
             let run = Task { try await runtime.run() }
             let port = try #require(await runtime.httpServer?.boundPort())
+            // The pipeline's own start-up reads (the company statuses ConnectWise flags inactive)
+            // are done once the approvals are read: only the probes are counted.
+            while !runtime.pipeline.approvalsReady { try await Task.sleep(for: .milliseconds(20)) }
             let before = await simulator.requestCount
             let answers = try await withThrowingTaskGroup(of: APIResponse.self) { group in
                 for _ in 0..<12 { group.addTask { try await APIClient.call(.GET, "http://127.0.0.1:\(port)/health/ready", token: nil) } }

@@ -62,7 +62,7 @@ struct AutotaskClientTests {
             let inactive = try await client.findCompany(.id("29683001"))
             #expect(inactive.status == "Inactive" && inactive.labels == ["Customer"])
             let cancelled = try await client.findCompany(.name("Tailspin Toys"))
-            #expect(cancelled.id == "29683002" && cancelled.status == "Active" && cancelled.labels == ["Cancellation"])
+            #expect(cancelled.id == "29683002" && cancelled.status == "Active" && cancelled.labels == ["Cancelation"])
             do throws(PSAError) {
                 _ = try await client.findCompany(.id("424242"))
                 Issue.record("expected ClientNotFound")
@@ -71,7 +71,7 @@ struct AutotaskClientTests {
             }
             // The type label works as an offboarding criterion.
             let result = await Offboarder(psa: client, logger: .test()).run(
-                .init(eventID: "e", trigger: .manual, client: .id("29683002"), options: .init(dryRun: true, offboardedStatuses: ["cancellation"])))
+                .init(eventID: "e", trigger: .manual, client: .id("29683002"), options: .init(dryRun: true, offboardedStatuses: ["cancelation"])))
             #expect(result.success && result.configs.count == 4 && result.warnings.isEmpty)
         }
     }

@@ -30,7 +30,7 @@ struct ConnectWiseClientTests {
     @Test func findsCompaniesByIdAndByExactName() async throws {
         try await withSimulator { _, client, _ in
             let byID = try await client.findCompany(.id("12345"))
-            #expect(byID == PSACompany(id: "12345", name: "Example Client", status: "Offboarded"))
+            #expect(byID == PSACompany(id: "12345", name: "Example Client", status: "Offboarded", types: ["Client"]))
             let byName = try await client.findCompany(.name("Northwind Traders"))
             #expect(byName.id == "23456")
             do throws(PSAError) {

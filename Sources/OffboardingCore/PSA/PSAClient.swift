@@ -1,3 +1,5 @@
+import Foundation
+
 /// How a client company is named in a request.
 public enum ClientReference: Sendable, Hashable, CustomStringConvertible {
     case id(String)
@@ -21,12 +23,19 @@ public struct PSACompany: Sendable, Hashable {
     /// Further names the offboarding criteria may match, such as Autotask's company type label
     /// (`Cancellation`, `Dead`), which many MSPs use for churned clients.
     public var labels: [String]
+    /// ConnectWise: the company status has `inactiveFlag` set, whatever its name.
+    public var statusInactiveFlag: Bool
+    /// The company's types by name, for `criteria.company_types`: ConnectWise company types,
+    /// Autotask company type and classification labels, HaloPSA client type.
+    public var types: [String]
 
-    public init(id: String, name: String, status: String, labels: [String] = []) {
+    public init(id: String, name: String, status: String, labels: [String] = [], statusInactiveFlag: Bool = false, types: [String] = []) {
         self.id = id
         self.name = name
         self.status = status
         self.labels = labels
+        self.statusInactiveFlag = statusInactiveFlag
+        self.types = types
     }
 
     /// Every name the criteria are checked against.
@@ -62,6 +71,8 @@ public struct PSAConfiguration: Sendable, Hashable {
     }
 }
 
+import Foundation
+
 /// The port every PSA adapter implements. Methods throw `PSAError`.
 public protocol PSAClient: Sendable {
     var kind: PSAKind { get }
@@ -89,8 +100,23 @@ public protocol PSAClient: Sendable {
     /// alone; the others are still written.
     func deactivate(batch: [PSAConfiguration], note: DeactivationNote?) async -> [Result<PSAConfiguration, PSAError>]
 
-    /// Every company whose status (or label) is one of `statuses`, for the scheduled sweep.
+    /// Every company whose status (or label) is one of `statuses`, and on ConnectWise every
+    /// company whose status has `inactiveFlag` set, for the scheduled sweep.
     func listCompanies(withStatuses statuses: [String]) async throws(PSAError) -> [PSACompany]
+
+    /// Every company with one of these types, for the scheduled sweep.
+    func listCompanies(withTypes types: [String]) async throws(PSAError) -> [PSACompany]
+
+    /// The company's contracts (agreements), over all pages, in effect or not.
+    func listContracts(companyID: String) async throws(PSAError) -> [PSAContract]
+
+    /// Contracts of any company that ended (or were cancelled) before `date`: the sweep's
+    /// candidates for `contracts_ended`, each then checked with `listContracts(companyID:)`.
+    func listContracts(endedBefore date: Date) async throws(PSAError) -> [PSAContract]
+
+    /// Company status names that mean inactive whatever they are called (ConnectWise's
+    /// `inactiveFlag`), for the event filter; empty where the PSA has no such flag.
+    func inactiveStatusNames() async throws(PSAError) -> [String]
 
     /// One cheap authenticated call, for readiness probes.
     func probe() async throws(PSAError)
@@ -107,6 +133,8 @@ extension PSAClient {
     public var batchSize: Int { 1 }
 
     public var pacing: PSAPacing? { nil }
+
+    public func inactiveStatusNames() async throws(PSAError) -> [String] { [] }
 
     public func deactivate(batch: [PSAConfiguration], note: DeactivationNote?) async -> [Result<PSAConfiguration, PSAError>] {
         await deactivateOneByOne(batch, note: note)

@@ -21,6 +21,9 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
     public var approval: Approval?
     /// Set on follow-up results from the retry topic: 2 for the first retry, and so on.
     public var attempt: Int?
+    /// The criteria the client met (`status`, `company_types`, `contracts_ended`), when the PSA
+    /// was asked whether the client is offboarded and it is.
+    public var matched: [String]?
 
     public struct Statistics: Sendable, Hashable, Codable {
         public var configsFound: Int
@@ -189,7 +192,7 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         case clientName = "client_name"
         case timestamp
         case dryRun = "dry_run"
-        case reason, statistics, configs, warnings, errors, approval, attempt
+        case reason, statistics, configs, warnings, errors, approval, attempt, matched
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -211,5 +214,6 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         try container.encode(errors, forKey: .errors)
         try container.encodeIfPresent(approval, forKey: .approval)
         try container.encodeIfPresent(attempt, forKey: .attempt)
+        try container.encodeIfPresent(matched, forKey: .matched)
     }
 }

@@ -66,16 +66,19 @@ public struct Offboarder: Sendable {
         public var outage: PSAError?
         /// Set when the journal could not be kept before the writes: nothing was written.
         public var interrupted: Bool
+        /// Set when the client is not offboarded under the criteria: nothing was read past the company.
+        public var notOffboarded: Bool
 
         public init(
             result: OffboardingResult, retriable: [PSAConfiguration] = [], pendingApproval: ApprovalRecord? = nil, outage: PSAError? = nil,
-            interrupted: Bool = false
+            interrupted: Bool = false, notOffboarded: Bool = false
         ) {
             self.result = result
             self.retriable = retriable
             self.pendingApproval = pendingApproval
             self.outage = outage
             self.interrupted = interrupted
+            self.notOffboarded = notOffboarded
         }
     }
 
@@ -140,6 +143,24 @@ public struct Offboarder: Sendable {
         return result
     }
 
+    /// Why a client does not count as offboarded: what the PSA says, against each criterion.
+    static func notOffboarded(_ company: PSACompany, criteria: OffboardingCriteria, matched: [OffboardingCriteria.Criterion], psa: PSAKind) -> String {
+        var parts: [String] = []
+        for criterion in criteria.configured {
+            let held = matched.contains(criterion) ? "holds" : "does not hold"
+            switch criterion {
+            case .status:
+                parts.append("status \(company.statusNames.map { "\"\($0)\"" }.joined(separator: " / ")) is \(matched.contains(.status) ? "" : "not ")one of \(criteria.statuses)")
+            case .companyTypes:
+                parts.append("company types \(company.types) \(matched.contains(.companyTypes) ? "include" : "are not") one of \(criteria.companyTypes)")
+            case .contractsEnded:
+                parts.append("contracts_ended \(held)")
+            }
+        }
+        let rule = criteria.configured.count > 1 ? " (match: \(criteria.match.rawValue))" : ""
+        return "client is not offboarded in \(psa)\(rule): \(parts.joined(separator: "; ")); nothing was changed"
+    }
+
     private enum Mode {
         case full
         case retry([PSAConfiguration], attempt: Int)
@@ -185,15 +206,16 @@ public struct Offboarder: Sendable {
             company = try await psa.findCompany(request.client)
             result.clientID = company.id
             result.clientName = company.name
-            guard company.statusNames.contains(where: options.isOffboarded(status:)) else {
+            let criteria = (configuration.policy?.criteria ?? OffboardingCriteria(statuses: [])).with(statuses: options.offboardedStatuses)
+            let contracts = criteria.needsContracts ? try await psa.listContracts(companyID: company.id) : nil
+            let matched = criteria.matched(company, contracts: contracts, now: now())
+            guard criteria.isMet(by: matched) else {
                 logger.info("client is not offboarded in the PSA; nothing touched", metadata: ["psa.company.status": "\(company.status)"])
                 result.success = true
-                result.warnings.append(
-                    .init(
-                        code: .clientNotOffboarded,
-                        message: "client status in \(psa.kind) is \(company.statusNames.map { "\"\($0)\"" }.joined(separator: " / ")), not one of \(options.offboardedStatuses); nothing was changed"))
-                return Outcome(result: result)
+                result.warnings.append(.init(code: .clientNotOffboarded, message: Self.notOffboarded(company, criteria: criteria, matched: matched, psa: psa.kind)))
+                return Outcome(result: result, notOffboarded: true)
             }
+            result.matched = matched.map(\.rawValue)
             progress()
             switch mode {
             case .full:

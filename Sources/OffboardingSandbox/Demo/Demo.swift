@@ -42,8 +42,8 @@ public enum Demo {
             return [
                 SampleEvent(event: event("at-1", "29683001", "Example Client", status: "Inactive", options: .init(reason: "Contract ended")),
                             what: "offboard Example Client (Autotask: company set inactive)"),
-                SampleEvent(event: event("at-2", "29683002", "Tailspin Toys", status: "Cancellation", options: .init(dryRun: true, offboardedStatuses: ["Cancellation"])),
-                            what: "dry run for Tailspin Toys, offboarded by its company type Cancellation"),
+                SampleEvent(event: event("at-2", "29683002", "Tailspin Toys", status: "Cancelation", options: .init(dryRun: true, offboardedStatuses: ["Cancelation"])),
+                            what: "dry run for Tailspin Toys, offboarded by its company type Cancelation"),
             ]
         case .halopsa:
             return [

@@ -85,10 +85,21 @@ public struct OffboarderConfiguration: Sendable {
     /// configured ones (off: it may only narrow them).
     public var allowRequestOverride = false
 
+    /// `criteria.company_types`, `criteria.contracts_ended.after` and `criteria.match`; the
+    /// statuses are `defaults.offboardedStatuses`.
+    public var companyTypes: [String] = []
+    public var contractsEndedAfter: Duration?
+    public var criteriaMatch = OffboardingCriteria.Match.any
+
+    /// What makes a client offboarded.
+    public var criteria: OffboardingCriteria {
+        OffboardingCriteria(
+            statuses: defaults.offboardedStatuses, companyTypes: companyTypes, contractsEndedAfter: contractsEndedAfter, match: criteriaMatch)
+    }
+
     /// The criteria and approval rule every request is held to.
     public var policy: OffboardingPolicy {
-        OffboardingPolicy(
-            offboardedStatuses: defaults.offboardedStatuses, allowRequestOverride: allowRequestOverride, requireApproval: defaults.requireApproval)
+        OffboardingPolicy(criteria: criteria, allowRequestOverride: allowRequestOverride, requireApproval: defaults.requireApproval)
     }
     /// `approvals.expire_after`: how long an approval stays open.
     public var approvalLifetime: Duration = .seconds(72 * 3600)
@@ -271,11 +282,33 @@ public struct OffboarderConfiguration: Sendable {
 
         var statuses = ["Inactive", "Offboarded"]
         var allowRequestOverride = false
-        if let criteria = try root.section("criteria")?.allowing(["offboarded_statuses", "allow_request_override"]) {
+        var companyTypes: [String] = []
+        var contractsEndedAfter: Duration?
+        var match = OffboardingCriteria.Match.any
+        if let criteria = try root.section("criteria")?.allowing(
+            ["offboarded_statuses", "allow_request_override", "company_types", "contracts_ended", "match"])
+        {
             allowRequestOverride = try criteria.bool("allow_request_override") ?? false
+            companyTypes = try criteria.stringList("company_types") ?? []
+            guard !companyTypes.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) else {
+                throw ConfigurationError(key: criteria.keyPath("company_types"), "must list non-empty type names")
+            }
+            if let ended = try criteria.section("contracts_ended")?.allowing(["after"]) {
+                // Zero means "as soon as the last one ended"; a year bounds it like every duration.
+                contractsEndedAfter = try ended.duration("after") ?? .zero
+                try ended.finish()
+            }
+            if let text = try criteria.string("match") {
+                guard let parsed = OffboardingCriteria.Match(rawValue: text) else {
+                    throw ConfigurationError(key: criteria.keyPath("match"), "must be any or all, not \"\(text)\"")
+                }
+                match = parsed
+            }
             if let list = try criteria.stringList("offboarded_statuses") {
-                guard !list.isEmpty, !list.contains(where: \.isEmpty) else {
-                    throw ConfigurationError(key: criteria.keyPath("offboarded_statuses"), "must list at least one non-empty status")
+                // Empty turns the status criterion off, which leaves the others to decide.
+                guard !list.contains(where: \.isEmpty), !list.isEmpty || !companyTypes.isEmpty || contractsEndedAfter != nil else {
+                    throw ConfigurationError(
+                        key: criteria.keyPath("offboarded_statuses"), "must list at least one non-empty status (or company_types or contracts_ended must be set)")
                 }
                 statuses = list
             }
@@ -290,6 +323,9 @@ public struct OffboarderConfiguration: Sendable {
         }
         var configuration = OffboarderConfiguration(kafka: kafka, psa: psa, defaults: defaults, maxConcurrentUpdates: maxConcurrentUpdates)
         configuration.allowRequestOverride = allowRequestOverride
+        configuration.companyTypes = companyTypes
+        configuration.contractsEndedAfter = contractsEndedAfter
+        configuration.criteriaMatch = match
         try readSafeguards(root, environment: environment, into: &configuration)
         try root.finish()
         configuration.outageMaxWait = outageMaxWait

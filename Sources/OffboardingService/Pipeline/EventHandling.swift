@@ -26,11 +26,26 @@ extension OffboardingPipeline {
         }
     }
 
-    /// A status report (event, webhook) is filtered by the status it reports; a request (API,
-    /// schedule, manual) always gets a result, and the run checks the PSA's current status.
+    /// A status report (event, webhook) is filtered by the status it reports when the status
+    /// alone can decide (see `OffboardingCriteria.statusIsRequired`); a request (API, schedule,
+    /// manual) always gets a result, and the run checks the PSA's current state.
     func isFiltered(_ event: CompanyStatusChangedEvent) -> Bool {
-        let reportsStatus = event.trigger == .event || event.trigger == .webhook
-        return reportsStatus && !event.options.resolved(defaults: configuration.defaults).isOffboarded(status: event.status)
+        guard reportsStatus(event), let statuses = filteringStatuses(event.options.resolved(defaults: configuration.defaults).offboardedStatuses) else {
+            return false
+        }
+        return !configuration.criteria.with(statuses: statuses).isOffboarded(status: event.status)
+    }
+
+    /// The status names that let an event through the filter, or nil when an event's status
+    /// cannot decide: other criteria may hold whatever the status, or the PSA's own inactive
+    /// statuses are not known.
+    func filteringStatuses(_ statuses: [String]) -> [String]? {
+        guard configuration.criteria.statusIsRequired, let inactive = inactiveStatusNames.withLock({ $0 }) else { return nil }
+        return statuses + inactive
+    }
+
+    func reportsStatus(_ event: CompanyStatusChangedEvent) -> Bool {
+        event.trigger == .event || event.trigger == .webhook
     }
 
     /// An event from the events topic, or one moved to the retry topic after an outage (`attempt` 2 and on).
@@ -68,7 +83,10 @@ extension OffboardingPipeline {
         let request = OffboardingRequest(
             eventID: event.id, trigger: event.trigger, client: .id(event.companyID), clientNameHint: event.companyName, options: options)
         let offboarder = self.offboarder
-        await runAndPublish(work, request: request, attempt: attempt, journalAttempt: 1, logger: logger) { journaling in
+        // A status report let through only because other criteria might hold is a filtered event,
+        // not a result, when the PSA says none does.
+        let quietWhenNotOffboarded = reportsStatus(event) && !configuration.criteria.with(statuses: options.offboardedStatuses).isOffboarded(status: event.status)
+        await runAndPublish(work, request: request, attempt: attempt, journalAttempt: 1, logger: logger, quietWhenNotOffboarded: quietWhenNotOffboarded) { journaling in
             await offboarder.runDetailed(request, journaling: journaling)
         }
     }

@@ -9,7 +9,8 @@ extension OffboardingPipeline {
     /// Most events are not offboardings: they are decided where librdkafka holds them, by the
     /// prefilter, and never copied, queued or run; only their offsets are kept.
     func skippingFilteredEvents() -> @Sendable (KafkaConsumer.RecordView) -> Bool {
-        let prefilter = self.prefilter
+        guard let statuses = filteringStatuses(configuration.defaults.offboardedStatuses) else { return { _ in false } }
+        let prefilter = StatusPrefilter(psa: configuration.psa, offboardedStatuses: statuses)
         let events = configuration.topics.events
         return { record in
             guard record.topic == events, let value = record.value, Self.isStructuredJSON(record) else { return false }

@@ -29,6 +29,8 @@ public final class OffboardingPipeline: Service, Sendable {
         public var topics: OffboarderConfiguration.Topics
         public var psa: PSAKind
         public var defaults: OffboardingOptions
+        /// What makes a client offboarded; its statuses are `defaults.offboardedStatuses`.
+        public var criteria: OffboardingCriteria
         /// Records fetched and not yet finished, at most.
         public var maxInFlightRecords: Int
         public var pollTimeout: Duration
@@ -84,6 +86,7 @@ public final class OffboardingPipeline: Service, Sendable {
             self.topics = topics
             self.psa = psa
             self.defaults = defaults
+            self.criteria = OffboardingCriteria(statuses: defaults.offboardedStatuses)
             self.maxInFlightRecords = max(1, maxInFlightRecords)
             self.pollTimeout = pollTimeout
         }
@@ -103,8 +106,10 @@ public final class OffboardingPipeline: Service, Sendable {
     let tracker: OffsetTracker
     let lanes = KeyedLanes<Work>()
     let stopSignal = StopSignal()
-    /// Decides most non-offboarding events from their bytes (see `StatusPrefilter`).
-    let prefilter: StatusPrefilter
+    /// Company status names the PSA itself calls inactive (ConnectWise's `inactiveFlag`), read
+    /// before the first poll; nil when they could not be read, and then no event is filtered by
+    /// its status alone.
+    let inactiveStatusNames = Mutex<[String]?>([])
     /// The latest read of the approvals topic to its end, started when partitions were assigned.
     let journalsRead = Mutex<Task<Void, Never>?>(nil)
 
@@ -115,7 +120,6 @@ public final class OffboardingPipeline: Service, Sendable {
 
     public init(configuration: Configuration, producer: KafkaProducer, offboarder: Offboarder, logger: Logger) throws(KafkaError) {
         self.configuration = configuration
-        self.prefilter = StatusPrefilter(psa: configuration.psa, offboardedStatuses: configuration.defaults.offboardedStatuses)
         self.producer = producer
         let heartbeat = self.heartbeat
         self.offboarder = offboarder.reportingProgress { heartbeat.progressed() }
@@ -221,6 +225,7 @@ public final class OffboardingPipeline: Service, Sendable {
         logger.info("consumer pipeline starting", metadata: ["kafka.librdkafka.version": "\(RDKafkaVersion.string)"])
         let ledger = await startLedger()
         self.ledger.withLock { $0 = ledger }
+        await readInactiveStatusNames()
         let store: ApprovalStore
         do {
             // Without it a decision could not be told from an unknown approval: do not start.

@@ -29,6 +29,22 @@ extension OffboardingPipeline {
         }
     }
 
+    /// Reads the company statuses the PSA calls inactive whatever their name, so that the event
+    /// filter lets them through. Without them no event is filtered by its status alone: the runs
+    /// ask the PSA, which costs a read per event but loses no offboarding. A status renamed or
+    /// flagged later is let through after a restart, and found by the sweep meanwhile.
+    func readInactiveStatusNames() async {
+        guard configuration.criteria.statusIsRequired else { return }
+        do {
+            let names = try await offboarder.psa.inactiveStatusNames()
+            inactiveStatusNames.withLock { $0 = names }
+            if !names.isEmpty { logger.info("company statuses the PSA flags inactive", metadata: ["psa.statuses": "\(names)"]) }
+        } catch {
+            inactiveStatusNames.withLock { $0 = nil }
+            logger.error("inactive company statuses not read; every status-change event is checked in the PSA", metadata: ["psa.error": "\(error)"])
+        }
+    }
+
     /// Reads the whole approvals topic before the first record, so that every pending approval
     /// and every interrupted run's journal is known.
     func startApprovals() async throws -> ApprovalStore {

@@ -10,7 +10,7 @@ import OffboardingKafka
 extension OffboardingPipeline {
     func runAndPublish(
         _ work: Work, request: OffboardingRequest, attempt: Int, journalAttempt: Int, logger: Logger,
-        retrying: [PSAConfiguration]? = nil,
+        retrying: [PSAConfiguration]? = nil, quietWhenNotOffboarded: Bool = false,
         run: @escaping @Sendable (Offboarder.Journaling) async -> Offboarder.Outcome,
         then afterPublishing: @Sendable () async -> Bool = { true }
     ) async {
@@ -51,6 +51,12 @@ extension OffboardingPipeline {
         // Cancelled at the end of the shutdown grace, or the journal could not be kept: no final
         // outcome, so nothing is published and the record is redelivered.
         guard !Task.isCancelled, !outcome.interrupted else { return }
+        if quietWhenNotOffboarded, outcome.notOffboarded {
+            statistics.update { $0.filtered += 1 }
+            logger.debug("event filtered: the client meets none of the criteria in the PSA")
+            complete(work, logger: logger)
+            return
+        }
         let result = outcome.result
         if let approval = outcome.pendingApproval {
             // Kept before the result is visible, so that whoever reads the result can approve it.

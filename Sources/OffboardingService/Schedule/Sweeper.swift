@@ -2,9 +2,9 @@ import Foundation
 import Logging
 import OffboardingCore
 
-/// The scheduled trigger: every client whose PSA status is an offboarded one and that still has
+/// The scheduled trigger: every client that the criteria call offboarded and that still has
 /// active configurations gets an event (trigger `schedule`), so that a status change no event
-/// reported, or an offboarding that failed, is caught up.
+/// reported, a contract that ran out, or an offboarding that failed, is caught up.
 public struct Sweeper: Sendable {
     public struct Report: Sendable, Hashable {
         public var companiesChecked = 0
@@ -14,25 +14,27 @@ public struct Sweeper: Sendable {
     }
 
     let psa: any PSAClient
-    let offboardedStatuses: [String]
+    let criteria: OffboardingCriteria
     let logger: Logger
 
-    public init(psa: any PSAClient, offboardedStatuses: [String], logger: Logger) {
+    public init(psa: any PSAClient, criteria: OffboardingCriteria, logger: Logger) {
         self.psa = psa
-        self.offboardedStatuses = offboardedStatuses
+        self.criteria = criteria
         self.logger = logger
+    }
+
+    public init(psa: any PSAClient, offboardedStatuses: [String], logger: Logger) {
+        self.init(psa: psa, criteria: OffboardingCriteria(statuses: offboardedStatuses), logger: logger)
     }
 
     /// - Parameters:
     ///   - slot: names this sweep in the event ids (`schedule-{slot}-{company}`), so that replicas
     ///     sweeping the same slot produce the same ids and the consumer runs each once.
     ///   - emit: writes one event; the sweep stops at the first failure to write.
-    public func sweep(slot: String, emit: (CompanyStatusChangedEvent) async throws -> Void) async throws -> Report {
-        let criteria = OffboardingOptions(offboardedStatuses: offboardedStatuses)
+    public func sweep(slot: String, now: Date = Date(), emit: (CompanyStatusChangedEvent) async throws -> Void) async throws -> Report {
         var report = Report()
-        let companies = try await psa.listCompanies(withStatuses: offboardedStatuses)
+        let companies = try await offboardedCompanies(now: now, failures: &report.failures)
         for company in companies {
-            guard let status = company.statusNames.first(where: criteria.isOffboarded(status:)) else { continue }
             report.companiesChecked += 1
             let active: Int
             do {
@@ -43,14 +45,74 @@ public struct Sweeper: Sendable {
                 continue
             }
             guard active > 0 else { continue }
+            let status = company.statusNames.first(where: criteria.isOffboarded(status:)) ?? company.status
             let event = CompanyStatusChangedEvent(
-                id: "schedule-\(slot)-\(company.id)", source: "psa-offboarder/schedule", time: Timestamp.string(Date()), psa: psa.kind,
+                id: "schedule-\(slot)-\(company.id)", source: "psa-offboarder/schedule", time: Timestamp.string(now), psa: psa.kind,
                 companyID: company.id, companyName: company.name, status: status, trigger: .schedule)
             try await emit(event)
             report.eventIDs.append(event.id)
             logger.info("sweep found an offboarded client with active configurations", metadata: ["psa.company.id": "\(company.id)", "psa.configs.active": "\(active)"])
         }
         return report
+    }
+
+    /// The companies the criteria call offboarded, by id: each criterion asks the PSA with its own
+    /// server-side filter (status, type, contracts ended before the cut-off), and `match`
+    /// combines the sets. The status and type queries are exact; a company found by an ended
+    /// contract is checked against all its contracts (none may be in effect).
+    func offboardedCompanies(now: Date, failures: inout [String]) async throws -> [PSACompany] {
+        var sets: [[String: PSACompany?]] = []
+        if criteria.configured.contains(.status) {
+            sets.append(Dictionary(try await psa.listCompanies(withStatuses: criteria.statuses).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
+        }
+        if criteria.configured.contains(.companyTypes) {
+            sets.append(Dictionary(try await psa.listCompanies(withTypes: criteria.companyTypes).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
+        }
+        var ended: Set<String> = []
+        if let after = criteria.contractsEndedAfter {
+            let candidates = Set(try await psa.listContracts(endedBefore: now.addingTimeInterval(-after.timeInterval)).map(\.companyID))
+            for id in candidates.sorted() {
+                do {
+                    if OffboardingCriteria.contractsEnded(try await psa.listContracts(companyID: id), after: after, now: now) { ended.insert(id) }
+                } catch {
+                    logger.warning("sweep could not read a company's contracts", metadata: ["psa.company.id": "\(id)", "psa.error": "\(error)"])
+                    failures.append(id)
+                }
+            }
+            sets.append(Dictionary(uniqueKeysWithValues: ended.map { ($0, nil) }))
+        }
+        guard var combined = sets.first else { return [] }
+        for set in sets.dropFirst() {
+            switch criteria.match {
+            case .any: combined.merge(set) { known, other in known ?? other }
+            case .all: combined = combined.filter { set[$0.key] != nil }.mapValues { known in known }
+            }
+        }
+        var companies: [PSACompany] = []
+        for (id, known) in combined.sorted(by: { Self.order($0.key, $1.key) }) {
+            if let known {
+                companies.append(known)
+                continue
+            }
+            // Found by its contracts alone: its name and status come from the company itself.
+            do {
+                companies.append(try await psa.findCompany(.id(id)))
+            } catch {
+                logger.warning("sweep could not read a company", metadata: ["psa.company.id": "\(id)", "psa.error": "\(error)"])
+                failures.append(id)
+            }
+        }
+        return companies
+    }
+
+    /// Numeric ids in numeric order, others after them by text.
+    private static func order(_ a: String, _ b: String) -> Bool {
+        switch (Int(a), Int(b)) {
+        case (let x?, let y?): x < y
+        case (.some, nil): true
+        case (nil, .some): false
+        case (nil, nil): a < b
+        }
     }
 
     /// A sweep slot's name: the minute it is for, in UTC.

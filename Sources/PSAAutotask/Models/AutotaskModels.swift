@@ -4,6 +4,17 @@ package struct AutotaskCompany: Codable, Sendable {
     var companyName: String
     var isActive: Bool
     var companyType: Int?
+    var classification: Int?
+}
+
+/// A contract of `Contracts/query`. `status` 1 is "in effect" (only a third party says so; see
+/// docs/psa-facts.md), and `endDate` is a date-time.
+package struct AutotaskContract: Codable, Sendable {
+    var id: Int
+    var contractName: String?
+    var companyID: Int?
+    var status: Int?
+    var endDate: String?
 }
 
 package struct AutotaskConfigurationItem: Codable, Sendable {
@@ -38,6 +49,7 @@ package struct AutotaskFilter: Codable, Sendable {
 
 enum AutotaskFilterValue: Codable, Sendable {
     case integer(Int)
+    case date(String)
     case string(String)
     case bool(Bool)
 
@@ -45,7 +57,7 @@ enum AutotaskFilterValue: Codable, Sendable {
         var container = encoder.singleValueContainer()
         switch self {
         case .integer(let value): try container.encode(value)
-        case .string(let value): try container.encode(value)
+        case .string(let value), .date(let value): try container.encode(value)
         case .bool(let value): try container.encode(value)
         }
     }

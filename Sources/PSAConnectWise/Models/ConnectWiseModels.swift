@@ -10,6 +10,28 @@ package struct ConnectWiseCompany: Codable, Sendable {
     var name: String
     var status: ConnectWiseReference?
     var deletedFlag: Bool?
+    /// The company types (Client, Vendor, ...); the catalogue is `/company/companies/types`.
+    var types: [ConnectWiseReference]?
+}
+
+/// A master record of `/company/companies/statuses`.
+package struct ConnectWiseCompanyStatus: Codable, Sendable {
+    var id: Int
+    var name: String
+    /// The status means inactive, whatever it is called.
+    var inactiveFlag: Bool?
+}
+
+/// An agreement of `/finance/agreements`, only the fields the criteria and checks read.
+package struct ConnectWiseAgreement: Codable, Sendable {
+    var id: Int
+    var name: String
+    var company: ConnectWiseReference?
+    var agreementStatus: String?
+    var endDate: String?
+    var noEndingDateFlag: Bool?
+    var cancelledFlag: Bool?
+    var dateCancelled: String?
 }
 
 package struct ConnectWiseConfiguration: Codable, Sendable {

@@ -3,6 +3,29 @@ package struct HaloClientRecord: Codable, Sendable {
     var id: Int
     var name: String
     var inactive: Bool?
+    /// The client type's id; its name comes from `/api/CustomerType`.
+    var customertype: Int?
+}
+
+/// A client type of `/api/CustomerType`.
+package struct HaloClientType: Codable, Sendable {
+    var id: Int
+    var name: String
+}
+
+/// A client contract of `/api/ClientContract` (list key `contracts`).
+package struct HaloContract: Codable, Sendable {
+    var id: Int
+    var ref: String?
+    var client_id: Int?
+    var end_date: String?
+    var expired: Bool?
+    var active: Bool?
+}
+
+package struct HaloContractList: Codable, Sendable {
+    var record_count: Int?
+    var contracts: [HaloContract]
 }
 
 package struct HaloClientList: Codable, Sendable {

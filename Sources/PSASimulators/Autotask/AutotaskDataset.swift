@@ -49,7 +49,7 @@ public struct AutotaskDataset: Codable, Sendable {
 
     public static func empty() -> AutotaskDataset {
         AutotaskDataset(
-            companyTypes: [1: "Customer", 2: "Lead", 3: "Prospect", 4: "Dead", 5: "Cancellation", 6: "Vendor"], companies: [],
+            companyTypes: [1: "Customer", 2: "Lead", 3: "Prospect", 4: "Dead", 5: "Cancelation", 6: "Vendor"], companies: [],
             configurationItems: [], configurationItemTypes: [1: "Server", 2: "Workstation", 3: "Firewall", 4: "Printer"])
     }
 

@@ -61,7 +61,32 @@ public actor AutotaskSimulator: SimulatedTenant {
         threshold = RollingLimit(maxRequests: requests, window: window)
         usageLatency = (latencyAtHalf, latencyAtThreeQuarters)
     }
+    /// Sets the company's type by label: a `companyType` label when the picklist has it, else a
+    /// `classification` label (added to that picklist when new).
+    public func setCompanyType(_ name: String, ofClient id: Int) {
+        guard let index = data.companies.firstIndex(where: { $0.id == id }) else { return }
+        if let type = data.companyTypes.first(where: { $0.value == name })?.key {
+            data.companies[index].companyType = type
+        } else {
+            let value = classifications.first { $0.value == name }?.key ?? (classifications.keys.max() ?? 0) + 1
+            classifications[value] = name
+            companyClassification[id] = value
+        }
+    }
+
+    /// A contract in effect has status 1; one not in effect status 0, ended at `end`.
+    public func addContract(toClient id: Int, contractID: Int, name: String, end: Date?, inEffect: Bool) {
+        contracts.append([
+            "id": contractID, "contractName": name, "companyID": id, "status": inEffect ? 1 : 0,
+            "endDate": end.map { $0.formatted(.iso8601) as Any } ?? NSNull(),
+        ])
+    }
+
     public func loseWrites(ofConfiguration id: Int, times: Int) { lostWrites[id] = times }
+    /// The `classification` picklist and each company's value; `Contracts`.
+    private var classifications: [Int: String] = [1: "Standard"]
+    private var companyClassification: [Int: Int] = [:]
+    private var contracts: [[String: Any]] = []
 
     public func addClient(id: Int, name: String, offboarded: Bool, active: Int, inactive: Int) -> [Int] {
         data.companies.append(.init(id: id, companyName: name, isActive: !offboarded))
@@ -189,7 +214,13 @@ public actor AutotaskSimulator: SimulatedTenant {
             ])
         case ("GET", ["companies", "entityinformation", "fields"]):
             let picklist = data.companyTypes.sorted { $0.key < $1.key }.map { ["value": String($0.key), "label": $0.value, "isActive": true] as [String: Any] }
-            return .json(200, ["fields": [["name": "companyType", "dataType": "integer", "isPickList": true, "picklistValues": picklist]]])
+            let classification = classifications.sorted { $0.key < $1.key }.map { ["value": String($0.key), "label": $0.value, "isActive": true] as [String: Any] }
+            return .json(200, [
+                "fields": [
+                    ["name": "companyType", "dataType": "integer", "isPickList": true, "picklistValues": picklist],
+                    ["name": "classification", "dataType": "integer", "isPickList": true, "picklistValues": classification],
+                ]
+            ])
         case ("GET", ["configurationitems", "entityinformation", "fields"]):
             let picklist = (data.configurationItemTypes ?? [:]).sorted { $0.key < $1.key }.map {
                 ["value": String($0.key), "label": $0.value, "isActive": true] as [String: Any]
@@ -207,7 +238,9 @@ public actor AutotaskSimulator: SimulatedTenant {
             return query(request, entity: "companies")
         case ("POST", ["configurationitems", "query"]):
             return query(request, entity: "configurationitems")
-        case ("GET", ["configurationitems", "query", "next"]), ("GET", ["companies", "query", "next"]):
+        case ("POST", ["contracts", "query"]):
+            return query(request, entity: "contracts")
+        case ("GET", ["configurationitems", "query", "next"]), ("GET", ["companies", "query", "next"]), ("GET", ["contracts", "query", "next"]):
             guard let token = request.query["paging"], let page = pagingTokens.removeValue(forKey: token) else {
                 return Self.errors(500, "The paging token is invalid or expired.")
             }
@@ -240,8 +273,11 @@ public actor AutotaskSimulator: SimulatedTenant {
     }
 
     private func fields(of entity: String) -> Set<String> {
-        entity == "companies"
-            ? ["id", "companyName", "isActive", "companyType"] : ["id", "companyID", "isActive", "referenceTitle", "configurationItemType"]
+        switch entity {
+        case "companies": ["id", "companyName", "isActive", "companyType", "classification"]
+        case "contracts": ["id", "companyID", "contractName", "status", "endDate"]
+        default: ["id", "companyID", "isActive", "referenceTitle", "configurationItemType"]
+        }
     }
 
     private func validate(_ filter: [[String: Any]], entity: String) -> String? {
@@ -251,7 +287,7 @@ public actor AutotaskSimulator: SimulatedTenant {
             case "and", "or":
                 guard let items = condition["items"] as? [[String: Any]], !items.isEmpty else { return "\(op) needs items." }
                 if let problem = validate(items, entity: entity) { return problem }
-            case "eq", "noteq":
+            case "eq", "noteq", "lt", "gt":
                 guard let field = condition["field"] as? String, fields(of: entity).contains(field) else {
                     return "Unable to find \(condition["field"] ?? "nil") in the \(entity) entity."
                 }
@@ -269,6 +305,9 @@ public actor AutotaskSimulator: SimulatedTenant {
             switch op {
             case "and": return matches(record, condition["items"] as? [[String: Any]] ?? [])
             case "or": return (condition["items"] as? [[String: Any]] ?? []).contains { matches(record, [$0]) }
+            case "lt", "gt":
+                guard let order = Self.order(record[condition["field"] as? String ?? ""], condition["value"]) else { return false }
+                return order == (op == "lt" ? .orderedAscending : .orderedDescending)
             default:
                 let equal = Self.same(record[condition["field"] as? String ?? ""], condition["value"])
                 return op == "eq" ? equal : !equal
@@ -291,11 +330,24 @@ public actor AutotaskSimulator: SimulatedTenant {
         }
     }
 
+    /// Numbers by value, date-times by time; anything else does not compare (and does not match).
+    private static func order(_ a: Any?, _ b: Any?) -> ComparisonResult? {
+        switch (a, b) {
+        case (let x as Int, let y as NSNumber): return Double(x) < y.doubleValue ? .orderedAscending : (Double(x) == y.doubleValue ? .orderedSame : .orderedDescending)
+        case (let x as String, let y as String):
+            guard let x = try? Date(x, strategy: .iso8601), let y = try? Date(y, strategy: .iso8601) else { return nil }
+            return x < y ? .orderedAscending : (x == y ? .orderedSame : .orderedDescending)
+        default: return nil
+        }
+    }
+
     private func respondPage(entity: String, filter: [[String: Any]], offset: Int, size: Int, host: String) -> SimulatedResponse {
         let rows: [[String: Any]] =
-            entity == "companies"
-            ? data.companies.sorted { $0.id < $1.id }.map(companyJSON)
-            : data.configurationItems.sorted { $0.id < $1.id }.map(itemJSON)
+            switch entity {
+            case "companies": data.companies.sorted { $0.id < $1.id }.map(companyJSON)
+            case "contracts": contracts.sorted { ($0["id"] as! Int) < ($1["id"] as! Int) }
+            default: data.configurationItems.sorted { $0.id < $1.id }.map(itemJSON)
+            }
         let leakedIDs = Self.companyIDs(in: filter).flatMap { leaked[$0] ?? [] }
         let matching = rows.filter { matches($0, filter) || (entity == "configurationitems" && leakedIDs.contains($0["id"] as? Int ?? 0)) }
         let page = Array(matching.dropFirst(offset).prefix(size))
@@ -342,7 +394,10 @@ public actor AutotaskSimulator: SimulatedTenant {
     // MARK: JSON
 
     private func companyJSON(_ company: AutotaskDataset.Company) -> [String: Any] {
-        ["id": company.id, "companyName": company.companyName, "isActive": company.isActive, "companyType": company.companyType]
+        [
+            "id": company.id, "companyName": company.companyName, "isActive": company.isActive, "companyType": company.companyType,
+            "classification": companyClassification[company.id].map { $0 as Any } ?? NSNull(),
+        ]
     }
 
     private func itemJSON(_ item: AutotaskDataset.ConfigurationItem) -> [String: Any] {

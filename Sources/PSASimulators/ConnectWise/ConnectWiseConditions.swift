@@ -1,18 +1,24 @@
 import Foundation
 
 /// A strict parser for the subset of ConnectWise's `conditions` grammar the simulator serves:
-/// clauses `field op value` joined by `and`, op `=` or `!=`, values quoted strings (with `\"`
-/// escapes), integers, `true` or `false`. Anything else is a 400, as on the real API.
+/// clauses `field op value` joined by `and`, op `=`, `!=`, `<` or `>`, values quoted strings (with
+/// `\"` escapes), integers, `true`, `false` or `[date-time]`. Anything else is a 400, as on the
+/// real API.
 struct ConnectWiseConditions {
     enum Value: Equatable {
         case string(String)
         case integer(Int)
         case bool(Bool)
+        case date(Date)
+    }
+
+    enum Operator: Equatable {
+        case equal, notEqual, less, greater
     }
 
     struct Clause: Equatable {
         var field: String
-        var negated: Bool
+        var op: Operator
         var value: Value
     }
 
@@ -35,15 +41,15 @@ struct ConnectWiseConditions {
             guard !field.isEmpty else { throw ParseError(message: "expected a field name in conditions: \(text)") }
             guard allowedFields.contains(field) else { throw ParseError(message: "unknown field \(field) in conditions") }
             skipSpaces()
-            let negated: Bool
+            let op: Operator
             if scalars.starts(with: "!=".unicodeScalars) {
-                negated = true
+                op = .notEqual
                 scalars.removeFirst(2)
-            } else if scalars.first == "=" {
-                negated = false
+            } else if let first = scalars.first, let single = ["=": Operator.equal, "<": .less, ">": .greater][String(first)] {
+                op = single
                 scalars.removeFirst()
             } else {
-                throw ParseError(message: "expected = or != after \(field) in conditions")
+                throw ParseError(message: "expected =, !=, < or > after \(field) in conditions")
             }
             skipSpaces()
             let value: Value
@@ -64,6 +70,12 @@ struct ConnectWiseConditions {
                 }
                 guard closed else { throw ParseError(message: "unterminated string in conditions") }
                 value = .string(string)
+            } else if scalars.first == "[" {
+                scalars.removeFirst()
+                var text = ""
+                while let scalar = scalars.popFirst(), scalar != "]" { text.unicodeScalars.append(scalar) }
+                guard let date = try? Date(text, strategy: .iso8601) else { throw ParseError(message: "[\(text)] is not a date-time in conditions") }
+                value = .date(date)
             } else {
                 var token = ""
                 while let first = scalars.first, first != " " { token.unicodeScalars.append(scalars.removeFirst()) }
@@ -75,7 +87,7 @@ struct ConnectWiseConditions {
                     throw ParseError(message: "value \(token) of \(field) must be quoted, a number, true or false")
                 }
             }
-            clauses.append(Clause(field: field, negated: negated, value: value))
+            clauses.append(Clause(field: field, op: op, value: value))
             skipSpaces()
             if scalars.isEmpty { break }
             let word = String(String.UnicodeScalarView(scalars.prefix(4))).lowercased()
@@ -85,16 +97,30 @@ struct ConnectWiseConditions {
         self.clauses = clauses
     }
 
-    /// Whether a record with these field values passes every clause.
+    /// Whether a record with these field values passes every clause. A record without the
+    /// field passes only `!=`.
     func matches(_ fields: [String: Value]) -> Bool {
         clauses.allSatisfy { clause in
-            let equal: Bool
-            switch (fields[clause.field], clause.value) {
-            case (.string(let a)?, .string(let b)): equal = a.caseInsensitiveCompare(b) == .orderedSame
-            case (let a?, let b): equal = a == b
-            case (nil, _): equal = false
+            guard let field = fields[clause.field] else { return clause.op == .notEqual }
+            switch clause.op {
+            case .equal: return Self.equal(field, clause.value)
+            case .notEqual: return !Self.equal(field, clause.value)
+            case .less: return Self.order(field, clause.value) == .orderedAscending
+            case .greater: return Self.order(field, clause.value) == .orderedDescending
             }
-            return clause.negated ? !equal : equal
+        }
+    }
+
+    private static func equal(_ a: Value, _ b: Value) -> Bool {
+        if case .string(let x) = a, case .string(let y) = b { return x.caseInsensitiveCompare(y) == .orderedSame }
+        return a == b
+    }
+
+    private static func order(_ a: Value, _ b: Value) -> ComparisonResult? {
+        switch (a, b) {
+        case (.date(let x), .date(let y)): x == y ? .orderedSame : (x < y ? .orderedAscending : .orderedDescending)
+        case (.integer(let x), .integer(let y)): x == y ? .orderedSame : (x < y ? .orderedAscending : .orderedDescending)
+        default: nil
         }
     }
 }

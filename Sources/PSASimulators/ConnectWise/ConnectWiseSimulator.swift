@@ -50,6 +50,11 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     private var lostWrites: [Int: Int] = [:]
     public private(set) var maxConcurrentRequests = 0
     private var inFlight = 0
+    /// Company types by company (`types[]`), and the company statuses whose `inactiveFlag` is set.
+    private var companyTypes: [Int: [String]] = [:]
+    private var inactiveFlagged: Set<Int> = []
+    /// `/finance/agreements`.
+    private var agreements: [[String: Any]] = []
 
     public init(data: ConnectWiseDataset = .sample(), credentials: Credentials = .sandbox, callbackSigningKey: String = "sandbox-callback-signing-key") {
         self.callbackSigningKey = callbackSigningKey
@@ -130,6 +135,28 @@ public actor ConnectWiseSimulator: SimulatedTenant {
         if let index = data.companies.firstIndex(where: { $0.id == id }) { data.companies[index].status = status }
     }
 
+    public func setCompanyType(_ name: String, ofClient id: Int) { companyTypes[id] = [name] }
+
+    /// An agreement in effect has no cancellation and its end (if any) ahead; one not in effect
+    /// expired at `end`, or was cancelled without one.
+    public func addContract(toClient id: Int, contractID: Int, name: String, end: Date?, inEffect: Bool) {
+        var agreement: [String: Any] = [
+            "id": contractID, "name": name, "company": ["id": id, "identifier": "", "name": ""],
+            "agreementStatus": inEffect ? "Active" : (end == nil ? "Cancelled" : "Expired"), "cancelledFlag": !inEffect && end == nil,
+            "noEndingDateFlag": end == nil && inEffect,
+        ]
+        if let end { agreement["endDate"] = end.formatted(.iso8601) }
+        agreements.append(agreement)
+    }
+
+    /// Adds a company status, or changes its name and flag.
+    public func defineCompanyStatus(_ status: ConnectWiseDataset.Status, inactiveFlag: Bool) {
+        data.companyStatuses.removeAll { $0.id == status.id }
+        data.companyStatuses.append(status)
+        if inactiveFlag { inactiveFlagged.insert(status.id) } else { inactiveFlagged.remove(status.id) }
+        for index in data.companies.indices where data.companies[index].status.id == status.id { data.companies[index].status = status }
+    }
+
     public func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) {
         // Test client ids all have the same number of digits, so one is never a prefix of another.
         inject(SimulatorFault(method: "GET", pathContains: "company/id=\(id)", status: status, retryAfterSeconds: retryAfterSeconds, times: times))
@@ -196,6 +223,13 @@ public actor ConnectWiseSimulator: SimulatedTenant {
                 guard method == "GET" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }
                 return try listCompanies(request)
             }
+            if segments == ["company", "companies", "statuses"] {
+                guard method == "GET" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }
+                return try page(
+                    data.companyStatuses.sorted { $0.id < $1.id }.map {
+                        ["id": $0.id, "name": $0.name, "inactiveFlag": inactiveFlagged.contains($0.id), "defaultFlag": $0.id == 1] as [String: Any]
+                    }, request)
+            }
             if segments.count == 3, segments[0...1] == ["company", "companies"] {
                 guard method == "GET" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }
                 guard let id = Int(segments[2]) else { return Self.error(400, "InvalidObject", "company id must be an integer") }
@@ -203,6 +237,10 @@ public actor ConnectWiseSimulator: SimulatedTenant {
                     return Self.error(404, "NotFound", "Company with id \(id) was not found")
                 }
                 return .json(200, companyJSON(company))
+            }
+            if segments == ["finance", "agreements"] {
+                guard method == "GET" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }
+                return try listAgreements(request)
             }
             if segments == ["company", "configurations", "statuses"] {
                 guard method == "GET" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }
@@ -271,8 +309,8 @@ public actor ConnectWiseSimulator: SimulatedTenant {
         return (page, size)
     }
 
-    private func conditions(_ request: SimulatedRequest, fields: Set<String>) throws(Rejection) -> ConnectWiseConditions? {
-        guard let text = request.query["conditions"] else { return nil }
+    private func conditions(_ request: SimulatedRequest, parameter: String = "conditions", fields: Set<String>) throws(Rejection) -> ConnectWiseConditions? {
+        guard let text = request.query[parameter] else { return nil }
         do {
             return try ConnectWiseConditions(parsing: text, allowedFields: fields)
         } catch {
@@ -282,13 +320,33 @@ public actor ConnectWiseSimulator: SimulatedTenant {
 
     private func listCompanies(_ request: SimulatedRequest) throws(Rejection) -> SimulatedResponse {
         let parsed = try conditions(request, fields: ["id", "name", "identifier", "status/id", "status/name"])
+        // Array members (`types`) are filtered with childConditions, never with conditions.
+        let child = try conditions(request, parameter: "childConditions", fields: ["types/name", "types/id"])
         let matches = data.companies.filter { company in
-            parsed?.matches([
+            let fields: [String: ConnectWiseConditions.Value] = [
                 "id": .integer(company.id), "name": .string(company.name), "identifier": .string(company.identifier),
                 "status/id": .integer(company.status.id), "status/name": .string(company.status.name),
-            ]) ?? true
+            ]
+            let types = companyTypes[company.id] ?? []
+            return (parsed?.matches(fields) ?? true) && (child.map { child in types.contains { child.matches(["types/name": .string($0)]) } } ?? true)
         }
         return try page(matches.map(companyJSON), request)
+    }
+
+    private func listAgreements(_ request: SimulatedRequest) throws(Rejection) -> SimulatedResponse {
+        let parsed = try conditions(request, fields: ["id", "company/id", "endDate", "cancelledFlag", "dateCancelled", "agreementStatus", "noEndingDateFlag"])
+        let matches = agreements.filter { agreement in
+            var fields: [String: ConnectWiseConditions.Value] = [
+                "id": .integer(agreement["id"] as! Int), "company/id": .integer((agreement["company"] as! [String: Any])["id"] as! Int),
+                "cancelledFlag": .bool(agreement["cancelledFlag"] as! Bool), "noEndingDateFlag": .bool(agreement["noEndingDateFlag"] as! Bool),
+                "agreementStatus": .string(agreement["agreementStatus"] as! String),
+            ]
+            for key in ["endDate", "dateCancelled"] {
+                if let text = agreement[key] as? String, let date = try? Date(text, strategy: .iso8601) { fields[key] = .date(date) }
+            }
+            return parsed?.matches(fields) ?? true
+        }
+        return try page(matches, request)
     }
 
     private func listConfigurations(_ request: SimulatedRequest) throws(Rejection) -> SimulatedResponse {
@@ -392,6 +450,7 @@ public actor ConnectWiseSimulator: SimulatedTenant {
         [
             "id": company.id, "identifier": company.identifier, "name": company.name, "deletedFlag": false,
             "status": ["id": company.status.id, "name": company.status.name],
+            "types": (companyTypes[company.id] ?? ["Client"]).map { ["id": abs($0.hashValue % 1000), "name": $0] },
         ]
     }
 

@@ -65,6 +65,26 @@ public actor HaloSimulator: SimulatedTenant {
     public func loseWrites(ofConfiguration id: Int, times: Int) { lostWrites[id] = times }
     /// Invalidates every token issued so far, as a restart of Halo's auth server would.
     public func revokeAllTokens() { tokens.removeAll() }
+
+    /// Client types (`/api/CustomerType`), each client's type, and client contracts.
+    private var clientTypes: [Int: String] = [1: "Customer", 2: "Prospect"]
+    private var clientTypeByClient: [Int: Int] = [:]
+    private var contracts: [[String: Any]] = []
+
+    public func setCompanyType(_ name: String, ofClient id: Int) {
+        let type = clientTypes.first { $0.value == name }?.key ?? (clientTypes.keys.max() ?? 0) + 1
+        clientTypes[type] = name
+        clientTypeByClient[id] = type
+    }
+
+    /// Halo writes dates without a zone; a contract not in effect is `expired`.
+    public func addContract(toClient id: Int, contractID: Int, name: String, end: Date?, inEffect: Bool) {
+        let formatter = Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day().dateTimeSeparator(.standard).time(includingFractionalSeconds: false)
+        contracts.append([
+            "id": contractID, "ref": name, "client_id": id, "expired": !inEffect, "active": inEffect,
+            "end_date": end.map { $0.formatted(formatter) } ?? "1900-01-01T00:00:00",
+        ])
+    }
     public func removeAsset(_ id: Int) { data.assets.removeAll { $0.id == id } }
 
     public func addClient(id: Int, name: String, offboarded: Bool, active: Int, inactive: Int) -> [Int] {
@@ -150,6 +170,8 @@ public actor HaloSimulator: SimulatedTenant {
         case ("GET", "client"): ["all", "read:customers", "edit:customers"]
         case ("GET", "asset"): ["all", "read:assets", "edit:assets"]
         case ("POST", "asset"): ["all", "edit:assets"]
+        case ("GET", "customertype"): ["all", "read:customers", "edit:customers"]
+        case ("GET", "clientcontract"): ["all", "read:contracts", "edit:contracts"]
         default: nil
         }
     }
@@ -169,6 +191,9 @@ public actor HaloSimulator: SimulatedTenant {
             }
             return .json(200, assetJSON(asset))
         case ("POST", "asset", 1): return postAssets(request)
+        case ("GET", "customertype", 1):
+            return .json(200, clientTypes.sorted { $0.key < $1.key }.map { ["id": $0.key, "name": $0.value] as [String: Any] })
+        case ("GET", "clientcontract", 1): return listContracts(request)
         default: return .json(404, ["Message": "No HTTP resource was found that matches the request URI."])
         }
     }
@@ -191,7 +216,7 @@ public actor HaloSimulator: SimulatedTenant {
             return .json(401, ["error": "invalid_client"])
         }
         let scopes = (form["scope"] ?? "").split(separator: " ").map(String.init)
-        guard !scopes.isEmpty, scopes.allSatisfy({ ["all", "read:customers", "edit:customers", "edit:assets", "read:assets"].contains($0) }) else {
+        guard !scopes.isEmpty, scopes.allSatisfy({ ["all", "read:customers", "edit:customers", "edit:assets", "read:assets", "read:contracts", "edit:contracts"].contains($0) }) else {
             return .json(400, ["error": "invalid_scope"])
         }
         let token = UUID().uuidString
@@ -234,6 +259,22 @@ public actor HaloSimulator: SimulatedTenant {
         }
         let slice = Array(rows.dropFirst((page - 1) * size).prefix(size))
         return .json(200, ["page_no": page, "page_size": size, "record_count": rows.count, "assets": slice.map(assetJSON)])
+    }
+
+    /// Client contracts, by client when `client_id` is given, paged as assets are.
+    private func listContracts(_ request: SimulatedRequest) -> SimulatedResponse {
+        var rows = contracts
+        if let clientText = request.query["client_id"] {
+            guard let clientID = Int(clientText) else { return .json(400, ["client_id": "The value '\(clientText)' is not valid."]) }
+            rows = rows.filter { $0["client_id"] as? Int == clientID }
+        }
+        guard request.query["pageinate"]?.lowercased() == "true" else { return .json(200, ["record_count": rows.count, "contracts": rows]) }
+        guard let size = request.query["page_size"].flatMap(Int.init), (1...Self.maxPageSize).contains(size),
+            let page = request.query["page_no"].flatMap(Int.init), page >= 1
+        else {
+            return .json(400, ["page_size": "page_size and page_no must be given when pageinate is true."])
+        }
+        return .json(200, ["page_no": page, "page_size": size, "record_count": rows.count, "contracts": Array(rows.dropFirst((page - 1) * size).prefix(size))])
     }
 
     private func postAssets(_ request: SimulatedRequest) -> SimulatedResponse {
@@ -291,7 +332,9 @@ public actor HaloSimulator: SimulatedTenant {
     }
 
     private func clientJSON(_ client: HaloDataset.Client) -> [String: Any] {
-        ["id": client.id, "name": client.name, "inactive": client.inactive]
+        var json: [String: Any] = ["id": client.id, "name": client.name, "inactive": client.inactive]
+        if let type = clientTypeByClient[client.id] { json["customertype"] = type }
+        return json
     }
 
     private func assetJSON(_ asset: HaloDataset.Asset) -> [String: Any] {

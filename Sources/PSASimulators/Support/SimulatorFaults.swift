@@ -1,3 +1,5 @@
+import Foundation
+
 /// A fault a simulator injects into matching requests, after authentication has been checked.
 public struct SimulatorFault: Sendable, Hashable {
     public var method: String?
@@ -143,4 +145,9 @@ public protocol SimulatedTenant: SimulatedPSA {
     /// Answers the next `times` deactivations of the configuration as applied without applying
     /// them: only reading it back shows the loss.
     func loseWrites(ofConfiguration id: Int, times: Int) async
+    /// Gives the client a company type (ConnectWise company type, Autotask company type or
+    /// classification label, HaloPSA client type), by name.
+    func setCompanyType(_ name: String, ofClient id: Int) async
+    /// Adds a contract (agreement) to the client: in effect, or ended at `end` (nil: no date).
+    func addContract(toClient id: Int, contractID: Int, name: String, end: Date?, inEffect: Bool) async
 }

@@ -3,18 +3,25 @@
 /// approval record, `run` flags) may narrow the criteria to some of the configured statuses; it
 /// widens them only where the operator allowed it (`criteria.allow_request_override`).
 public struct OffboardingPolicy: Sendable, Hashable {
-    /// `criteria.offboarded_statuses`.
-    public var offboardedStatuses: [String]
+    /// `criteria.*`: what makes a client offboarded.
+    public var criteria: OffboardingCriteria
     /// `criteria.allow_request_override`: a request may name statuses beyond the configured ones.
     public var allowRequestOverride: Bool
     /// `defaults.require_approval`: every run that would change something waits for an approval.
     public var requireApproval: Bool
 
-    public init(offboardedStatuses: [String], allowRequestOverride: Bool = false, requireApproval: Bool = false) {
-        self.offboardedStatuses = offboardedStatuses
+    public init(criteria: OffboardingCriteria, allowRequestOverride: Bool = false, requireApproval: Bool = false) {
+        self.criteria = criteria
         self.allowRequestOverride = allowRequestOverride
         self.requireApproval = requireApproval
     }
+
+    public init(offboardedStatuses: [String], allowRequestOverride: Bool = false, requireApproval: Bool = false) {
+        self.init(criteria: OffboardingCriteria(statuses: offboardedStatuses), allowRequestOverride: allowRequestOverride, requireApproval: requireApproval)
+    }
+
+    /// `criteria.offboarded_statuses`.
+    public var offboardedStatuses: [String] { criteria.statuses }
 
     /// The statuses of `requested` that the configured criteria do not hold, when the operator did
     /// not allow widening; empty when the request may go ahead.

@@ -1,0 +1,97 @@
+import Foundation
+import OffboardingCore
+import PSAHTTP
+
+/// What the offboarding criteria read from ConnectWise: company statuses and their
+/// `inactiveFlag`, company types, and agreements (`/finance/agreements`).
+extension ConnectWiseClient {
+    public func listCompanies(withTypes types: [String]) async throws(PSAError) -> [PSACompany] {
+        var companies: [Int: ConnectWiseCompany] = [:]
+        for type in types {
+            // `types` is an array on the company: its members are filtered with childConditions.
+            for company in try await self.companies(query: [("childConditions", "types/name=\(Self.quoted(type))")], what: "companies of type \(type)") {
+                companies[company.id] = company
+            }
+        }
+        let statuses = try await companyStatuses()
+        return companies.keys.sorted().map { psaCompany(companies[$0]!, statuses: statuses) }
+    }
+
+    public func listContracts(companyID: String) async throws(PSAError) -> [PSAContract] {
+        guard let numeric = Int(companyID), numeric > 0 else {
+            throw PSAError(code: .clientNotFound, message: "ConnectWise company ids are positive numbers, not \"\(companyID)\"")
+        }
+        return try await agreements(condition: "company/id=\(numeric)").map(Self.contract(of:))
+    }
+
+    /// Agreements that ended before `date`, and agreements cancelled before it.
+    public func listContracts(endedBefore date: Date) async throws(PSAError) -> [PSAContract] {
+        let stamp = "[\(Self.conditionDate(date))]"
+        let ended = try await agreements(condition: "endDate<\(stamp)") + agreements(condition: "cancelledFlag=true and dateCancelled<\(stamp)")
+        var seen: Set<Int> = []
+        return ended.filter { seen.insert($0.id).inserted }.map(Self.contract(of:))
+    }
+
+    public func inactiveStatusNames() async throws(PSAError) -> [String] {
+        try await companyStatuses().filter { $0.inactiveFlag == true }.map(\.name)
+    }
+
+    /// The company as the criteria see it: its status's `inactiveFlag` comes from the status list.
+    func psaCompany(_ company: ConnectWiseCompany, statuses: [ConnectWiseCompanyStatus]) -> PSACompany {
+        let flagged = company.status.map { status in statuses.contains { $0.id == status.id && $0.inactiveFlag == true } } ?? false
+        return PSACompany(
+            id: String(company.id), name: company.name, status: company.status?.name ?? "", statusInactiveFlag: flagged,
+            types: company.types?.compactMap(\.name) ?? [])
+    }
+
+    /// Read afresh each time (one small page): an MSP renames or flags statuses while the service
+    /// runs, and a cached list would miss it.
+    func companyStatuses() async throws(PSAError) -> [ConnectWiseCompanyStatus] {
+        let response = try await get("/company/companies/statuses", query: [("pageSize", "1000")])
+        return try decode([ConnectWiseCompanyStatus].self, from: try checked(response, what: "company statuses"))
+    }
+
+    /// Every page of a company query, 1,000 at a time.
+    func companies(query: [(String, String)], what: String) async throws(PSAError) -> [ConnectWiseCompany] {
+        try await pages(of: "/company/companies", query: query, what: what)
+    }
+
+    private func agreements(condition: String) async throws(PSAError) -> [ConnectWiseAgreement] {
+        try await pages(of: "/finance/agreements", query: [("conditions", condition)], what: "agreements with \(condition)")
+    }
+
+    private func pages<Row: Decodable>(of path: String, query: [(String, String)], what: String) async throws(PSAError) -> [Row] {
+        var rows: [Row] = []
+        var page = 1
+        while page <= 10_000 {
+            let response = try await get(path, query: query + [("orderBy", "id asc"), ("page", String(page)), ("pageSize", "1000")])
+            let batch = try decode([Row].self, from: try checked(response, what: what))
+            rows += batch
+            guard batch.count == 1000 else { break }
+            page += 1
+        }
+        return rows
+    }
+
+    /// In effect: not cancelled, not in a closed state, and its end (if any) not passed. A
+    /// cancelled agreement ended when it was cancelled.
+    static func contract(of agreement: ConnectWiseAgreement) -> PSAContract {
+        let end = agreement.noEndingDateFlag == true ? nil : agreement.endDate.flatMap(parseDate)
+        let cancelled = agreement.cancelledFlag == true
+        let closedStates: Set<String> = ["cancelled", "expired", "inactive"]
+        let closed = agreement.agreementStatus.map { closedStates.contains($0.lowercased()) } ?? false
+        let inEffect = !cancelled && !closed && (end.map { $0 > Date() } ?? true)
+        let ended = cancelled ? (agreement.dateCancelled.flatMap(parseDate) ?? end) : end
+        return PSAContract(
+            id: String(agreement.id), name: agreement.name, companyID: agreement.company.map { String($0.id) } ?? "", endDate: ended, inEffect: inEffect)
+    }
+
+    static func parseDate(_ text: String) -> Date? {
+        try? Date(text, strategy: .iso8601)
+    }
+
+    /// ConnectWise compares dates in conditions as `[yyyy-MM-ddTHH:mm:ssZ]`.
+    static func conditionDate(_ date: Date) -> String {
+        date.formatted(.iso8601)
+    }
+}
