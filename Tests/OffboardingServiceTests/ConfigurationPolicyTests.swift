@@ -31,6 +31,16 @@ import Testing
         (with("webhooks:\n  autotask: {secret: s}"), "webhooks.autotask: does not go with psa.kind connectwise"),
         (with("criteria:\n  allow_request_override: sometimes", replacing: ("criteria:\n  offboarded_statuses: [\"Inactive\", \"Offboarded\"]\n", "")),
          "criteria.allow_request_override: must be true or false"),
+        (with("criteria:\n  match: most", replacing: ("criteria:\n  offboarded_statuses: [\"Inactive\", \"Offboarded\"]\n", "")),
+         "criteria.match: must be any or all"),
+        (with("criteria:\n  contracts_ended: {after: 1e9d}", replacing: ("criteria:\n  offboarded_statuses: [\"Inactive\", \"Offboarded\"]\n", "")),
+         "criteria.contracts_ended.after: must be from 0s to 366d"),
+        (with("criteria:\n  contracts_ended: {before: 3d}", replacing: ("criteria:\n  offboarded_statuses: [\"Inactive\", \"Offboarded\"]\n", "")),
+         "criteria.contracts_ended.before"),
+        (with("criteria:\n  company_types: [\" \"]", replacing: ("criteria:\n  offboarded_statuses: [\"Inactive\", \"Offboarded\"]\n", "")),
+         "criteria.company_types: must list non-empty type names"),
+        (with("criteria:\n  offboarded_statuses: []", replacing: ("criteria:\n  offboarded_statuses: [\"Inactive\", \"Offboarded\"]\n", "")),
+         "criteria.offboarded_statuses: must list at least one non-empty status"),
     ])
     func unsafeOrOutOfRangeSettingsAreRefusedNamingTheKey(yaml: String, expected: String) {
         #expect {
@@ -126,5 +136,17 @@ import Testing
         #expect(policy == .init(offboardedStatuses: ["Offboarded"], allowRequestOverride: true, requireApproval: true))
         let defaults = try OffboarderConfiguration.parse(yaml: Self.example, environment: Self.environment).policy
         #expect(!defaults.allowRequestOverride && !defaults.requireApproval)
+    }
+
+    @Test func theCriteriaKeysReachThePolicy() throws {
+        let yaml = Self.with(
+            "criteria:\n  offboarded_statuses: []\n  company_types: [Churned]\n  contracts_ended: {after: 30d}\n  match: all",
+            replacing: ("criteria:\n  offboarded_statuses: [\"Inactive\", \"Offboarded\"]\n", ""))
+        let criteria = try OffboarderConfiguration.parse(yaml: yaml, environment: Self.environment).policy.criteria
+        #expect(criteria.statuses.isEmpty && criteria.companyTypes == ["Churned"] && criteria.match == .all)
+        #expect(criteria.contractsEndedAfter == .seconds(30 * 86_400))
+        #expect(criteria.configured == [.companyTypes, .contractsEnded])
+        let defaults = try OffboarderConfiguration.parse(yaml: Self.example, environment: Self.environment).policy.criteria
+        #expect(defaults.configured == [.status] && defaults.match == .any && defaults.statusIsRequired)
     }
 }
