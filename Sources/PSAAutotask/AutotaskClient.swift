@@ -19,6 +19,8 @@ public struct AutotaskClient: PSAClient {
     private let baseURL = CachedValue<String>()
     private let companyTypes = CachedValue<[Int: String]>()
     let classifications = CachedValue<[Int: String]>()
+    let noteTypes = CachedValue<Int>()
+    let eventNotes = EventNotes()
     private let itemTypes = CachedValue<[Int: String]>()
     private let endpoints: [String: AsyncSemaphore]
 
@@ -30,7 +32,7 @@ public struct AutotaskClient: PSAClient {
             configuration: configuration.http,
             logger: logger, isSlowDown: Self.isThreadLimitError)
         self.endpoints = Dictionary(
-            uniqueKeysWithValues: ["Companies", "ConfigurationItems"].map { ($0, AsyncSemaphore(permits: configuration.threadsPerEndpoint)) })
+            uniqueKeysWithValues: ["Companies", "ConfigurationItems", "Contracts", "ConfigurationItemNotes"].map { ($0, AsyncSemaphore(permits: configuration.threadsPerEndpoint)) })
     }
 
     /// Autotask's thread-limit error (`Itgenatr005`) says "slow down", whatever its HTTP status.
@@ -78,7 +80,7 @@ public struct AutotaskClient: PSAClient {
         if !includeArchived { filter.append(AutotaskFilter(op: "eq", field: "isActive", value: .bool(true))) }
         let items = try await query(
             AutotaskConfigurationItem.self, endpoint: "ConfigurationItems", filter: filter,
-            includeFields: ["id", "companyID", "referenceTitle", "isActive", "configurationItemType"],
+            includeFields: ["id", "companyID", "referenceTitle", "isActive", "configurationItemType", "contractID", "rmmOpenAlertCount"],
             what: "configuration items of company \(numeric)")
         // The type is a picklist id; scope.* names types by their label, as the PSA shows them.
         let types = items.contains { $0.configurationItemType != nil } ? try await itemTypeLabels() : [:]
@@ -86,13 +88,13 @@ public struct AutotaskClient: PSAClient {
             PSAConfiguration(
                 id: String(item.id), name: item.referenceTitle ?? "Configuration item \(item.id)", isActive: item.isActive,
                 psaStatus: item.isActive ? "Active" : "Inactive", typeName: item.configurationItemType.flatMap { types[$0] },
-                companyID: item.companyID.map(String.init))
+                companyID: item.companyID.map(String.init), contractID: item.contractID.map(String.init), openAlertCount: item.rmmOpenAlertCount)
         }
     }
 
-    /// Autotask configuration items have no notes field (notes are a child entity with its own
-    /// calls, which would double the hourly budget an offboarding uses), so the note is not written.
-    public var writesNotes: Bool { false }
+    /// The note is a `ConfigurationItemNotes` record of its own (see `writeNote`): one more request
+    /// per item, and one query per event.
+    public var writesNotes: Bool { true }
 
     public func deactivate(_ config: PSAConfiguration, note: DeactivationNote?) async throws(PSAError) -> PSAConfiguration {
         guard let numeric = Int(config.id) else {
@@ -106,6 +108,15 @@ public struct AutotaskClient: PSAClient {
             let answer = try decode(AutotaskPatchResponse.self, from: response.body)
             guard answer.itemId == numeric else {
                 throw PSAError(code: .configUpdateFailed, message: "Autotask confirmed item \(answer.itemId.map(String.init) ?? "none") instead of \(numeric)")
+            }
+            if let note {
+                // The item is inactive whatever happens to its note: a note that cannot be written
+                // is logged, and does not turn a deactivation that happened into a failure.
+                do {
+                    try await writeNote(note, onItem: numeric)
+                } catch {
+                    logger.error("reason note not written", metadata: ["psa.config.id": "\(numeric)", "psa.error": "\(error)"])
+                }
             }
             var updated = config
             updated.isActive = false

@@ -60,7 +60,7 @@ extension ConnectWiseClient {
         try await pages(of: "/finance/agreements", query: [("conditions", condition)], what: "agreements with \(condition)")
     }
 
-    private func pages<Row: Decodable>(of path: String, query: [(String, String)], what: String) async throws(PSAError) -> [Row] {
+    func pages<Row: Decodable>(of path: String, query: [(String, String)], what: String) async throws(PSAError) -> [Row] {
         var rows: [Row] = []
         var page = 1
         while page <= 10_000 {

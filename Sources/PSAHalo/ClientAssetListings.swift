@@ -1,12 +1,13 @@
 import OffboardingCore
 import Synchronization
 
-/// The ids of a client's assets as a recent listing showed them, shared by the concurrent batches
-/// of one offboarding so that checking that each asset still exists costs one listing every few
-/// seconds, not one request per asset. A failed listing is not kept.
+/// A client's assets as a recent listing showed them (id → notes), shared by the concurrent
+/// batches of one offboarding so that checking that each asset still exists, and reading the notes
+/// a reason line is appended to, costs one listing every few seconds, not one request per asset.
+/// A failed listing is not kept.
 final class ClientAssetListings: Sendable {
     private struct Entry {
-        var listing: Task<Result<Set<Int>, PSAError>, Never>
+        var listing: Task<Result<[Int: String], PSAError>, Never>
         var startedAt: ContinuousClock.Instant
     }
 
@@ -18,11 +19,11 @@ final class ClientAssetListings: Sendable {
         self.retention = retention
     }
 
-    /// The ids of the client's assets from a listing started at most `maxAge` ago, or from `list` now.
-    func ids(
-        ofClient client: Int, maxAge: Duration, list: @escaping @Sendable () async -> Result<Set<Int>, PSAError>
-    ) async -> Result<Set<Int>, PSAError> {
-        let listing = entries.withLock { entries -> Task<Result<Set<Int>, PSAError>, Never> in
+    /// The client's assets (id → notes) from a listing started at most `maxAge` ago, or from `list` now.
+    func assets(
+        ofClient client: Int, maxAge: Duration, list: @escaping @Sendable () async -> Result<[Int: String], PSAError>
+    ) async -> Result<[Int: String], PSAError> {
+        let listing = entries.withLock { entries -> Task<Result<[Int: String], PSAError>, Never> in
             let now = ContinuousClock.now
             entries = entries.filter { now - $0.value.startedAt <= retention }
             if let entry = entries[client], now - entry.startedAt <= maxAge { return entry.listing }

@@ -24,18 +24,21 @@ extension HaloClient {
         for (client, members) in Dictionary(grouping: writable, by: { batch[$0.index].companyID.flatMap { Int($0) } ?? 0 }) {
             var listing = await existing(ofClient: client, maxAge: configuration.batchListingMaxAge)
             // A shared listing may predate an asset added since: one missing is looked for afresh.
-            if case .success(let ids) = listing, members.contains(where: { !ids.contains($0.id) }) {
+            if case .success(let assets) = listing, members.contains(where: { assets[$0.id] == nil }) {
                 listing = await existing(ofClient: client, maxAge: .zero)
             }
             switch listing {
             case .failure(let error):
                 for member in members { outcomes[member.index] = .failure(error) }
-            case .success(let ids):
-                for member in members where !ids.contains(member.id) {
+            case .success(let assets):
+                for member in members where assets[member.id] == nil {
                     outcomes[member.index] = .failure(
                         PSAError(code: .configNotFound, message: "HaloPSA no longer lists asset \(member.id) for client \(client)", httpStatus: 404))
                 }
-                for (index, outcome) in await post(members.filter { ids.contains($0.id) }) {
+                let updates = members.compactMap { member in
+                    assets[member.id].map { notes in (member.index, HaloAssetUpdate(id: member.id, inactive: true, notes: note?.appended(to: notes))) }
+                }
+                for (index, outcome) in await post(updates) {
                     outcomes[index] = outcome.map { _ in
                         var updated = batch[index]
                         updated.isActive = false
@@ -50,11 +53,13 @@ extension HaloClient {
         }
     }
 
-    private func existing(ofClient client: Int, maxAge: Duration) async -> Result<Set<Int>, PSAError> {
+    /// The client's assets (id → notes) from a shared recent listing.
+    private func existing(ofClient client: Int, maxAge: Duration) async -> Result<[Int: String], PSAError> {
         guard client > 0 else { return .failure(PSAError(code: .ownershipMismatch, message: "HaloPSA listed assets without a client")) }
-        return await listings.ids(ofClient: client, maxAge: maxAge) { [self] in
+        return await listings.assets(ofClient: client, maxAge: maxAge) { [self] in
             do throws(PSAError) {
-                return .success(Set(try await assets(ofClient: client, includeArchived: true).map(\.id)))
+                let assets = try await assets(ofClient: client, includeArchived: true)
+                return .success(Dictionary(assets.map { ($0.id, $0.notes ?? "") }, uniquingKeysWith: { first, _ in first }))
             } catch {
                 return .failure(error)
             }
@@ -62,11 +67,11 @@ extension HaloClient {
     }
 
     /// Writes the members and returns each one's outcome by its index in the batch.
-    private func post(_ members: [(index: Int, id: Int)]) async -> [(Int, Result<Void, PSAError>)] {
+    private func post(_ members: [(index: Int, update: HaloAssetUpdate)]) async -> [(Int, Result<Void, PSAError>)] {
         guard !members.isEmpty else { return [] }
         let body: [UInt8]
         do {
-            body = try PSAJSON.encode(members.map { HaloAssetUpdate(id: $0.id, inactive: true) })
+            body = try PSAJSON.encode(members.map(\.update))
         } catch {
             return members.map { ($0.index, .failure(error)) }
         }
@@ -87,12 +92,12 @@ extension HaloClient {
             }
             let refused = named.map { position, message in
                 (members[position].index, Result<Void, PSAError>.failure(
-                    PSAError(code: .configUpdateFailed, message: "asset \(members[position].id): HTTP 400: \(message)", httpStatus: 400)))
+                    PSAError(code: .configUpdateFailed, message: "asset \(members[position].update.id): HTTP 400: \(message)", httpStatus: 400)))
             }
             let rest = members.enumerated().filter { named[$0.offset] == nil }.map(\.element)
             return refused + (await post(rest))
         default:
-            let what = members.count == 1 ? "asset \(members[0].id)" : "assets \(members.map(\.id))"
+            let what = members.count == 1 ? "asset \(members[0].update.id)" : "assets \(members.map(\.update.id))"
             let error = Self.errors.updateError(for: response, detail: "\(what): \(Self.errorMessage(response))")
             return members.map { ($0.index, .failure(error)) }
         }

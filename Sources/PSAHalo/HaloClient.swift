@@ -87,9 +87,9 @@ public struct HaloClient: PSAClient {
         return assets
     }
 
-    /// A notes field on assets is not documented in what this adapter relies on (see
-    /// reference/psa-api.md), so the note is not written rather than guessed at.
-    public var writesNotes: Bool { false }
+    /// Assets have a `notes` field (S2-10, Asset.json): the line is appended to the notes the
+    /// listing (or, one by one, the asset's read) showed, in the same POST as the deactivation.
+    public var writesNotes: Bool { true }
 
     /// Inactive clients, when `Inactive` is an offboarded status (Halo clients have no other status).
     public func listCompanies(withStatuses statuses: [String]) async throws(PSAError) -> [PSACompany] {
@@ -118,8 +118,8 @@ public struct HaloClient: PSAClient {
         if current.status == 404 {
             throw PSAError(code: .configNotFound, message: "HaloPSA has no asset \(numeric) any more", httpStatus: 404)
         }
-        _ = try checked(current, what: "asset \(numeric)")
-        let body = try PSAJSON.encode([HaloAssetUpdate(id: numeric, inactive: true)])
+        let asset = try decode(HaloAsset.self, from: try checked(current, what: "asset \(numeric)"))
+        let body = try PSAJSON.encode([HaloAssetUpdate(id: numeric, inactive: true, notes: note?.appended(to: asset.notes))])
         let response = try await send(.POST, path: "/api/Asset", body: body)
         switch response.status {
         case 200..<300:
@@ -140,7 +140,7 @@ public struct HaloClient: PSAClient {
         let active = asset.inactive != true
         return PSAConfiguration(
             id: String(asset.id), name: name, isActive: active, psaStatus: active ? "Active" : "Inactive", typeName: asset.assettype_name,
-            companyID: asset.client_id.map(String.init))
+            notes: asset.notes, companyID: asset.client_id.map(String.init), contractID: asset.contract_id.flatMap { $0 > 0 ? String($0) : nil })
     }
 
     // MARK: OAuth

@@ -43,6 +43,8 @@ import Testing
         func listCompanies(withTypes types: [String]) async throws(PSAError) -> [PSACompany] { [] }
         func listContracts(companyID: String) async throws(PSAError) -> [PSAContract] { [] }
         func listContracts(endedBefore date: Date) async throws(PSAError) -> [PSAContract] { [] }
+        func billingStillActive(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSABillingTie] { [] }
+        func openAlerts(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSAOpenAlert] { [] }
         func probe() async throws(PSAError) {}
 
         func deactivate(_ configuration: PSAConfiguration, note: DeactivationNote?) async throws(PSAError) -> PSAConfiguration {

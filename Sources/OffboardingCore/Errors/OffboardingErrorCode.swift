@@ -46,4 +46,12 @@ public struct OffboardingErrorCode: RawRepresentable, Hashable, Sendable, Codabl
     /// A warning: configurations this run wrote that a listing afterwards did not show inactive,
     /// even after they were written once more; each is also a failed configuration for the retry topic.
     public static let notConfirmedInactive = Self(rawValue: "NotConfirmedInactive")
+    /// A warning: an agreement, contract or recurring invoice is still in effect for the client or
+    /// its deactivated configurations (named in `psa_record` and `config_ids`). Nothing is cancelled.
+    public static let billingStillActive = Self(rawValue: "BillingStillActive")
+    /// A warning: open tickets or alerts are tied to the deactivated configurations, or to the
+    /// client where the PSA cannot tie them to one.
+    public static let alertsStillOpen = Self(rawValue: "AlertsStillOpen")
+    /// A warning: a post-execution check (billing, alerts) could not be made; the deactivation stands.
+    public static let checkFailed = Self(rawValue: "CheckFailed")
 }

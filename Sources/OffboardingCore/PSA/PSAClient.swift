@@ -56,10 +56,15 @@ public struct PSAConfiguration: Sendable, Hashable {
     /// The company the PSA says the configuration belongs to; nothing is written to a
     /// configuration whose company is not the client being offboarded.
     public var companyID: String?
+    /// The contract the PSA ties the configuration to, where the configuration carries it
+    /// (Autotask `contractID`, HaloPSA `contract_id`), for the billing check.
+    public var contractID: String?
+    /// Open alerts the PSA counts on the configuration (Autotask `rmmOpenAlertCount`), for the alert check.
+    public var openAlertCount: Int?
 
     public init(
         id: String, name: String, isActive: Bool, psaStatus: String? = nil, typeName: String? = nil, notes: String? = nil,
-        companyID: String? = nil
+        companyID: String? = nil, contractID: String? = nil, openAlertCount: Int? = nil
     ) {
         self.id = id
         self.name = name
@@ -68,6 +73,8 @@ public struct PSAConfiguration: Sendable, Hashable {
         self.typeName = typeName
         self.notes = notes
         self.companyID = companyID
+        self.contractID = contractID
+        self.openAlertCount = openAlertCount
     }
 }
 
@@ -113,6 +120,14 @@ public protocol PSAClient: Sendable {
     /// Contracts of any company that ended (or were cancelled) before `date`: the sweep's
     /// candidates for `contracts_ended`, each then checked with `listContracts(companyID:)`.
     func listContracts(endedBefore date: Date) async throws(PSAError) -> [PSAContract]
+
+    /// Post-execution check: billing the PSA still ties to the client or to these (deactivated)
+    /// configurations. Report only: nothing is cancelled.
+    func billingStillActive(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSABillingTie]
+
+    /// Post-execution check: open alerts and tickets tied to these configurations, or to the client
+    /// where the PSA cannot tie them to one.
+    func openAlerts(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSAOpenAlert]
 
     /// Company status names that mean inactive whatever they are called (ConnectWise's
     /// `inactiveFlag`), for the event filter; empty where the PSA has no such flag.

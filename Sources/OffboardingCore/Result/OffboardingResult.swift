@@ -107,10 +107,34 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
     public struct Warning: Sendable, Hashable, Codable {
         public var code: OffboardingErrorCode
         public var message: String
+        /// The PSA record a post-execution check found (`BillingStillActive`, `AlertsStillOpen`).
+        public var psaRecord: PSARecord?
+        /// The configurations the warning is about, where it names some.
+        public var configIDs: [String]?
 
-        public init(code: OffboardingErrorCode, message: String) {
+        public init(code: OffboardingErrorCode, message: String, psaRecord: PSARecord? = nil, configIDs: [String]? = nil) {
             self.code = code
             self.message = message
+            self.psaRecord = psaRecord
+            self.configIDs = configIDs
+        }
+
+        public struct PSARecord: Sendable, Hashable, Codable {
+            public var kind: String
+            public var id: String
+            public var name: String?
+
+            public init(kind: String, id: String, name: String? = nil) {
+                self.kind = kind
+                self.id = id
+                self.name = name
+            }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case code, message
+            case psaRecord = "psa_record"
+            case configIDs = "config_ids"
         }
     }
 

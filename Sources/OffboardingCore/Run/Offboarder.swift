@@ -391,6 +391,7 @@ public struct Offboarder: Sendable {
         if !written.isEmpty {
             let confirmation = await confirmInactive(written, of: company, note: note, logger: logger)
             report(confirmation, of: written.count, into: &result, outcomes: &outcomes, retriable: &retriable)
+            await checkAfterwards(written, of: company, into: &result, logger: logger)
         }
         result.configs = listed.compactMap { outcomes[$0.id] }
         result.success = result.errors.isEmpty

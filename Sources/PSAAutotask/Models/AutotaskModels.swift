@@ -24,6 +24,10 @@ package struct AutotaskConfigurationItem: Codable, Sendable {
     var isActive: Bool
     /// A picklist value; its label comes from `ConfigurationItems/entityInformation/fields`.
     var configurationItemType: Int?
+    /// The contract that bills the item, if any.
+    var contractID: Int?
+    /// Open RMM alerts on the item.
+    var rmmOpenAlertCount: Int?
 }
 
 package struct AutotaskItemResponse<Item: Codable & Sendable>: Codable, Sendable {
@@ -111,4 +115,14 @@ package struct AutotaskEntityFields: Codable, Sendable {
 /// Autotask's error body: `{"errors": ["..."]}`.
 package struct AutotaskErrorBody: Codable, Sendable {
     var errors: [String]?
+}
+
+/// A note of `ConfigurationItemNotes`, created through `/ConfigurationItems/{id}/Notes`:
+/// `noteType` is a required picklist value.
+package struct AutotaskItemNote: Codable, Sendable {
+    var id: Int?
+    var configurationItemID: Int
+    var title: String
+    var description: String?
+    var noteType: Int?
 }

@@ -14,6 +14,26 @@ package struct ConnectWiseCompany: Codable, Sendable {
     var types: [ConnectWiseReference]?
 }
 
+/// An addition of `/finance/agreements/{id}/additions`: a billed product on the agreement.
+package struct ConnectWiseAddition: Codable, Sendable {
+    var id: Int
+    var product: ConnectWiseProductReference?
+    var description: String?
+    var cancelledDate: String?
+    var agreementStatus: String?
+}
+
+package struct ConnectWiseProductReference: Codable, Sendable {
+    var id: Int?
+    var identifier: String?
+}
+
+/// An open ticket of `/service/tickets`.
+package struct ConnectWiseTicket: Codable, Sendable {
+    var id: Int
+    var summary: String?
+}
+
 /// A master record of `/company/companies/statuses`.
 package struct ConnectWiseCompanyStatus: Codable, Sendable {
     var id: Int

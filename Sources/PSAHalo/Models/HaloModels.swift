@@ -40,6 +40,33 @@ package struct HaloAsset: Codable, Sendable {
     var key_field: String?
     var inactive: Bool?
     var assettype_name: String?
+    /// The contract the asset is billed under; 0 or absent for none.
+    var contract_id: Int?
+    var notes: String?
+}
+
+/// A recurring invoice of `/api/RecurringInvoice` (list key `invoices`).
+package struct HaloRecurringInvoice: Codable, Sendable {
+    var id: Int
+    var client_id: Int?
+    var contract_id: Int?
+    var invoicenumber: String?
+    var inactive: Bool?
+}
+
+package struct HaloRecurringInvoiceList: Codable, Sendable {
+    var invoices: [HaloRecurringInvoice]
+}
+
+/// An open ticket of `/api/Tickets` (list key `tickets`).
+package struct HaloTicket: Codable, Sendable {
+    var id: Int
+    var summary: String?
+}
+
+package struct HaloTicketList: Codable, Sendable {
+    var record_count: Int?
+    var tickets: [HaloTicket]
 }
 
 package struct HaloAssetPage: Codable, Sendable {
@@ -52,6 +79,8 @@ package struct HaloAssetPage: Codable, Sendable {
 package struct HaloAssetUpdate: Codable, Sendable {
     var id: Int
     var inactive: Bool
+    /// The asset's notes with the reason line appended; absent when the line is already there.
+    var notes: String?
 }
 
 package struct HaloToken: Codable, Sendable {

@@ -87,6 +87,52 @@ public actor AutotaskSimulator: SimulatedTenant {
     private var classifications: [Int: String] = [1: "Standard"]
     private var companyClassification: [Int: Int] = [:]
     private var contracts: [[String: Any]] = []
+    /// `ConfigurationItemNotes`, in creation order.
+    private var itemNotes: [[String: Any]] = []
+
+    /// The notes on an item, their descriptions in order.
+    public func noteLines(ofConfiguration id: Int) -> [String] {
+        itemNotes.filter { $0["configurationItemID"] as? Int == id }.compactMap { $0["description"] as? String }
+    }
+
+    public func addMSPNote(_ text: String, toConfiguration id: Int) {
+        itemNotes.append(["id": 900_000 + itemNotes.count, "configurationItemID": id, "title": "Rack", "description": text, "noteType": 1])
+    }
+
+    /// A note created the way Autotask's child route takes it: the parent in the path and the body,
+    /// a title of at most 250 characters, a description of at most 32,000, and a `noteType` from the picklist.
+    private func createNote(_ request: SimulatedRequest, parent: String) -> SimulatedResponse {
+        guard request.headers["content-type"]?.hasPrefix("application/json") == true else {
+            return Self.errors(415, "Content-Type must be application/json.")
+        }
+        guard let parentID = Int(parent), data.configurationItems.contains(where: { $0.id == parentID }) else {
+            return Self.errors(404, "The parent configuration item \(parent) does not exist.")
+        }
+        guard let body = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any] else {
+            return Self.errors(500, "The note is not a JSON object.")
+        }
+        let known: Set<String> = ["id", "configurationItemID", "title", "description", "noteType"]
+        if let unknown = body.keys.first(where: { !known.contains($0) }) { return Self.errors(500, "Unknown field \(unknown).") }
+        guard (body["configurationItemID"] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }) == parentID else {
+            return Self.errors(500, "configurationItemID must be the parent's id \(parentID).")
+        }
+        guard let title = body["title"] as? String, !title.isEmpty, title.count <= 250 else { return Self.errors(500, "title is required (at most 250 characters).") }
+        guard let text = body["description"] as? String, text.count <= 32_000 else { return Self.errors(500, "description must be at most 32000 characters.") }
+        guard let type = (body["noteType"] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }), [1, 2].contains(type) else {
+            return Self.errors(500, "noteType is required and must be a picklist value.")
+        }
+        let id = 900_000 + itemNotes.count
+        itemNotes.append(["id": id, "configurationItemID": parentID, "title": title, "description": text, "noteType": type])
+        return .json(200, ["itemId": id])
+    }
+
+    /// Each item's `contractID` and `rmmOpenAlertCount`.
+    private var itemContracts: [Int: Int] = [:]
+    private var itemAlerts: [Int: Int] = [:]
+
+    public func tieConfiguration(_ id: Int, toContract contractID: Int) { itemContracts[id] = contractID }
+
+    public func openAlert(onConfiguration id: Int, ofClient client: Int, alertID: Int, summary: String) { itemAlerts[id, default: 0] += 1 }
 
     public func addClient(id: Int, name: String, offboarded: Bool, active: Int, inactive: Int) -> [Int] {
         data.companies.append(.init(id: id, companyName: name, isActive: !offboarded))
@@ -240,7 +286,18 @@ public actor AutotaskSimulator: SimulatedTenant {
             return query(request, entity: "configurationitems")
         case ("POST", ["contracts", "query"]):
             return query(request, entity: "contracts")
-        case ("GET", ["configurationitems", "query", "next"]), ("GET", ["companies", "query", "next"]), ("GET", ["contracts", "query", "next"]):
+        case ("POST", ["configurationitemnotes", "query"]):
+            return query(request, entity: "configurationitemnotes")
+        case ("GET", ["configurationitemnotes", "entityinformation", "fields"]):
+            return .json(200, [
+                "fields": [
+                    ["name": "noteType", "dataType": "integer", "isPickList": true, "isRequired": true,
+                     "picklistValues": [["value": "1", "label": "General", "isActive": true], ["value": "2", "label": "Task Summary", "isActive": true]]],
+                ]
+            ])
+        case ("POST", let path) where path.count == 3 && path[0] == "configurationitems" && path[2] == "notes":
+            return createNote(request, parent: path[1])
+        case ("GET", ["configurationitems", "query", "next"]), ("GET", ["companies", "query", "next"]), ("GET", ["contracts", "query", "next"]), ("GET", ["configurationitemnotes", "query", "next"]):
             guard let token = request.query["paging"], let page = pagingTokens.removeValue(forKey: token) else {
                 return Self.errors(500, "The paging token is invalid or expired.")
             }
@@ -276,7 +333,8 @@ public actor AutotaskSimulator: SimulatedTenant {
         switch entity {
         case "companies": ["id", "companyName", "isActive", "companyType", "classification"]
         case "contracts": ["id", "companyID", "contractName", "status", "endDate"]
-        default: ["id", "companyID", "isActive", "referenceTitle", "configurationItemType"]
+        case "configurationitemnotes": ["id", "configurationItemID", "title", "description", "noteType"]
+        default: ["id", "companyID", "isActive", "referenceTitle", "configurationItemType", "contractID", "rmmOpenAlertCount"]
         }
     }
 
@@ -346,6 +404,7 @@ public actor AutotaskSimulator: SimulatedTenant {
             switch entity {
             case "companies": data.companies.sorted { $0.id < $1.id }.map(companyJSON)
             case "contracts": contracts.sorted { ($0["id"] as! Int) < ($1["id"] as! Int) }
+            case "configurationitemnotes": itemNotes
             default: data.configurationItems.sorted { $0.id < $1.id }.map(itemJSON)
             }
         let leakedIDs = Self.companyIDs(in: filter).flatMap { leaked[$0] ?? [] }
@@ -404,6 +463,7 @@ public actor AutotaskSimulator: SimulatedTenant {
         [
             "id": item.id, "companyID": item.companyID, "referenceTitle": item.referenceTitle, "isActive": item.isActive,
             "configurationItemType": item.configurationItemType.map { $0 as Any } ?? NSNull(),
+            "contractID": itemContracts[item.id].map { $0 as Any } ?? NSNull(), "rmmOpenAlertCount": itemAlerts[item.id] ?? 0,
         ]
     }
 

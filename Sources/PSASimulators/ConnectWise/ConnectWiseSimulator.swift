@@ -53,8 +53,11 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     /// Company types by company (`types[]`), and the company statuses whose `inactiveFlag` is set.
     private var companyTypes: [Int: [String]] = [:]
     private var inactiveFlagged: Set<Int> = []
-    /// `/finance/agreements`.
+    /// `/finance/agreements`, each one's additions and attached configurations; `/service/tickets`.
     private var agreements: [[String: Any]] = []
+    private var additions: [Int: [[String: Any]]] = [:]
+    private var agreementConfigurations: [Int: [Int]] = [:]
+    private var tickets: [[String: Any]] = []
 
     public init(data: ConnectWiseDataset = .sample(), credentials: Credentials = .sandbox, callbackSigningKey: String = "sandbox-callback-signing-key") {
         self.callbackSigningKey = callbackSigningKey
@@ -131,6 +134,8 @@ public actor ConnectWiseSimulator: SimulatedTenant {
 
     public func notes(ofConfiguration id: Int) -> String? { notesByConfiguration[id] }
     public func setNotes(_ notes: String, ofConfiguration id: Int) { notesByConfiguration[id] = notes }
+    public func noteLines(ofConfiguration id: Int) -> [String] { (notesByConfiguration[id] ?? "").split(separator: "\n").map(String.init) }
+    public func addMSPNote(_ text: String, toConfiguration id: Int) { notesByConfiguration[id] = text }
     public func setStatus(ofCompany id: Int, to status: ConnectWiseDataset.Status) {
         if let index = data.companies.firstIndex(where: { $0.id == id }) { data.companies[index].status = status }
     }
@@ -147,6 +152,16 @@ public actor ConnectWiseSimulator: SimulatedTenant {
         ]
         if let end { agreement["endDate"] = end.formatted(.iso8601) }
         agreements.append(agreement)
+        // An agreement in effect bills something: one addition, as agreements usually carry.
+        if inEffect {
+            additions[contractID] = [["id": contractID * 10, "product": ["id": 1, "identifier": "MANAGED-ENDPOINT"], "quantity": 1, "agreementStatus": "Active"]]
+        }
+    }
+
+    public func tieConfiguration(_ id: Int, toContract contractID: Int) { agreementConfigurations[contractID, default: []].append(id) }
+
+    public func openAlert(onConfiguration id: Int, ofClient client: Int, alertID: Int, summary: String) {
+        tickets.append(["id": alertID, "summary": summary, "company": ["id": client], "closedFlag": false])
     }
 
     /// Adds a company status, or changes its name and flag.
@@ -237,6 +252,27 @@ public actor ConnectWiseSimulator: SimulatedTenant {
                     return Self.error(404, "NotFound", "Company with id \(id) was not found")
                 }
                 return .json(200, companyJSON(company))
+            }
+            if segments.count == 4, segments[0...1] == ["finance", "agreements"], let id = Int(segments[2]), ["configurations", "additions"].contains(segments[3]) {
+                guard method == "GET" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }
+                guard agreements.contains(where: { $0["id"] as? Int == id }) else { return Self.error(404, "NotFound", "Agreement with id \(id) was not found") }
+                if segments[3] == "additions" { return try page(additions[id] ?? [], request) }
+                // A configuration reference: the configuration's own id and name.
+                return try page(
+                    (agreementConfigurations[id] ?? []).map { config in
+                        ["id": config, "name": data.configurations.first { $0.id == config }?.name ?? ""] as [String: Any]
+                    }, request)
+            }
+            if segments == ["service", "tickets"] {
+                guard method == "GET" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }
+                let parsed = try conditions(request, fields: ["id", "company/id", "closedFlag", "summary"])
+                return try page(
+                    tickets.filter { ticket in
+                        parsed?.matches([
+                            "id": .integer(ticket["id"] as! Int), "company/id": .integer((ticket["company"] as! [String: Any])["id"] as! Int),
+                            "closedFlag": .bool(ticket["closedFlag"] as! Bool), "summary": .string(ticket["summary"] as! String),
+                        ]) ?? true
+                    }, request)
             }
             if segments == ["finance", "agreements"] {
                 guard method == "GET" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }

@@ -70,6 +70,28 @@ public actor HaloSimulator: SimulatedTenant {
     private var clientTypes: [Int: String] = [1: "Customer", 2: "Prospect"]
     private var clientTypeByClient: [Int: Int] = [:]
     private var contracts: [[String: Any]] = []
+    /// Each asset's `notes`.
+    private var notesByAsset: [Int: String] = [:]
+    public func notes(ofConfiguration id: Int) -> String? { notesByAsset[id] }
+    public func setNotes(_ notes: String, ofConfiguration id: Int) { notesByAsset[id] = notes }
+    public func noteLines(ofConfiguration id: Int) -> [String] { (notesByAsset[id] ?? "").split(separator: "\n").map(String.init) }
+    public func addMSPNote(_ text: String, toConfiguration id: Int) { notesByAsset[id] = text }
+
+    /// Each asset's `contract_id`; recurring invoices; tickets.
+    private var assetContracts: [Int: Int] = [:]
+    private var recurringInvoices: [[String: Any]] = []
+    private var tickets: [[String: Any]] = []
+
+    public func tieConfiguration(_ id: Int, toContract contractID: Int) { assetContracts[id] = contractID }
+
+    public func openAlert(onConfiguration id: Int, ofClient client: Int, alertID: Int, summary: String) {
+        tickets.append(["id": alertID, "summary": summary, "client_id": client, "status_id": 1, "closed": false])
+    }
+
+    /// A recurring invoice of the client, under a contract or not.
+    public func addRecurringInvoice(toClient id: Int, invoiceID: Int, contractID: Int?) {
+        recurringInvoices.append(["id": invoiceID, "client_id": id, "contract_id": contractID ?? 0, "invoicenumber": "RI-\(invoiceID)", "inactive": false])
+    }
 
     public func setCompanyType(_ name: String, ofClient id: Int) {
         let type = clientTypes.first { $0.value == name }?.key ?? (clientTypes.keys.max() ?? 0) + 1
@@ -172,6 +194,8 @@ public actor HaloSimulator: SimulatedTenant {
         case ("POST", "asset"): ["all", "edit:assets"]
         case ("GET", "customertype"): ["all", "read:customers", "edit:customers"]
         case ("GET", "clientcontract"): ["all", "read:contracts", "edit:contracts"]
+        case ("GET", "recurringinvoice"): ["all", "read:invoices", "edit:invoices"]
+        case ("GET", "tickets"): ["all", "read:tickets", "edit:tickets"]
         default: nil
         }
     }
@@ -194,6 +218,18 @@ public actor HaloSimulator: SimulatedTenant {
         case ("GET", "customertype", 1):
             return .json(200, clientTypes.sorted { $0.key < $1.key }.map { ["id": $0.key, "name": $0.value] as [String: Any] })
         case ("GET", "clientcontract", 1): return listContracts(request)
+        case ("GET", "recurringinvoice", 1):
+            guard let client = request.query["client_id"].map({ Int($0) }) else { return .json(200, ["invoices": recurringInvoices]) }
+            guard let client else { return .json(400, ["client_id": "The value is not valid."]) }
+            return .json(200, ["invoices": recurringInvoices.filter { $0["client_id"] as? Int == client }])
+        case ("GET", "tickets", 1):
+            var rows = tickets
+            if let text = request.query["client_id"] {
+                guard let client = Int(text) else { return .json(400, ["client_id": "The value '\(text)' is not valid."]) }
+                rows = rows.filter { $0["client_id"] as? Int == client }
+            }
+            if request.query["open_only"]?.lowercased() == "true" { rows = rows.filter { $0["closed"] as? Bool == false } }
+            return .json(200, ["record_count": rows.count, "tickets": rows])
         default: return .json(404, ["Message": "No HTTP resource was found that matches the request URI."])
         }
     }
@@ -216,7 +252,7 @@ public actor HaloSimulator: SimulatedTenant {
             return .json(401, ["error": "invalid_client"])
         }
         let scopes = (form["scope"] ?? "").split(separator: " ").map(String.init)
-        guard !scopes.isEmpty, scopes.allSatisfy({ ["all", "read:customers", "edit:customers", "edit:assets", "read:assets", "read:contracts", "edit:contracts"].contains($0) }) else {
+        guard !scopes.isEmpty, scopes.allSatisfy({ ["all", "read:customers", "edit:customers", "edit:assets", "read:assets", "read:contracts", "edit:contracts", "read:invoices", "edit:invoices", "read:tickets", "edit:tickets"].contains($0) }) else {
             return .json(400, ["error": "invalid_scope"])
         }
         let token = UUID().uuidString
@@ -286,10 +322,14 @@ public actor HaloSimulator: SimulatedTenant {
         }
         // Halo validates the whole array before it writes anything, and names every refused element.
         var refused: [String: String] = [:]
-        var updates: [(id: Int, inactive: Bool)] = []
+        var updates: [(id: Int, inactive: Bool, notes: String?)] = []
         for (index, item) in items.enumerated() {
-            if let unknown = item.keys.first(where: { !["id", "inactive"].contains($0) }) {
-                refused["[\(index)].\(unknown)"] = "The simulator accepts id and inactive only."
+            if let unknown = item.keys.first(where: { !["id", "inactive", "notes"].contains($0) }) {
+                refused["[\(index)].\(unknown)"] = "The simulator accepts id, inactive and notes only."
+                continue
+            }
+            if item["notes"] != nil, !(item["notes"] is String) {
+                refused["[\(index)].notes"] = "notes must be a string."
                 continue
             }
             guard let number = item["id"] as? NSNumber, let id = Int(exactly: number.doubleValue), id > 0 else {
@@ -304,11 +344,11 @@ public actor HaloSimulator: SimulatedTenant {
                 refused["[\(index)].inactive"] = message
                 continue
             }
-            updates.append((id, inactive))
+            updates.append((id, inactive, item["notes"] as? String))
         }
         guard refused.isEmpty else { return .json(400, refused) }
         var last: HaloDataset.Asset?
-        for (id, inactive) in updates {
+        for (id, inactive, notes) in updates {
             if let existing = data.assets.firstIndex(where: { $0.id == id }) {
                 updatedAssets.append(id)
                 if let lost = lostWrites[id], lost > 0 {
@@ -319,6 +359,7 @@ public actor HaloSimulator: SimulatedTenant {
                     continue
                 }
                 data.assets[existing].inactive = inactive
+                if let notes { notesByAsset[id] = notes }
                 last = data.assets[existing]
             } else {
                 let created = HaloDataset.Asset(id: id, clientID: 0, inventoryNumber: "", inactive: inactive)
@@ -340,7 +381,7 @@ public actor HaloSimulator: SimulatedTenant {
     private func assetJSON(_ asset: HaloDataset.Asset) -> [String: Any] {
         [
             "id": asset.id, "client_id": asset.clientID, "inventory_number": asset.inventoryNumber, "inactive": asset.inactive,
-            "assettype_name": asset.assetTypeName,
+            "assettype_name": asset.assetTypeName, "contract_id": assetContracts[asset.id] ?? 0, "notes": notesByAsset[asset.id] ?? "",
         ]
     }
 }

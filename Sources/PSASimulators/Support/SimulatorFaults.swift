@@ -150,4 +150,15 @@ public protocol SimulatedTenant: SimulatedPSA {
     func setCompanyType(_ name: String, ofClient id: Int) async
     /// Adds a contract (agreement) to the client: in effect, or ended at `end` (nil: no date).
     func addContract(toClient id: Int, contractID: Int, name: String, end: Date?, inEffect: Bool) async
+    /// Ties the configuration to the contract as the PSA records it (ConnectWise: attached to the
+    /// agreement; Autotask `contractID`; HaloPSA `contract_id`).
+    func tieConfiguration(_ id: Int, toContract contractID: Int) async
+    /// Opens an alert on the configuration: an open ticket of its client (ConnectWise, HaloPSA),
+    /// or one open RMM alert counted on the item (Autotask).
+    func openAlert(onConfiguration id: Int, ofClient client: Int, alertID: Int, summary: String) async
+    /// Everything written in the configuration's notes, one entry per line (ConnectWise, HaloPSA:
+    /// its notes field; Autotask: the descriptions of its notes, in order).
+    func noteLines(ofConfiguration id: Int) async -> [String]
+    /// Notes the MSP wrote on the configuration before the offboarding.
+    func addMSPNote(_ text: String, toConfiguration id: Int) async
 }

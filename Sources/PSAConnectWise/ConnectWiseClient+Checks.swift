@@ -1,0 +1,48 @@
+import Foundation
+import OffboardingCore
+import PSAHTTP
+
+/// The post-execution checks on ConnectWise: agreements still in effect with their additions and
+/// the configurations attached to them, and the client's open service tickets.
+extension ConnectWiseClient {
+    public func billingStillActive(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSABillingTie] {
+        let numeric = try Self.companyNumber(companyID)
+        let checked = Set(configurations.map(\.id))
+        let agreements: [ConnectWiseAgreement] = try await pages(
+            of: "/finance/agreements", query: [("conditions", "company/id=\(numeric) and cancelledFlag=false")], what: "agreements of company \(numeric)")
+        var ties: [PSABillingTie] = []
+        for agreement in agreements where Self.contract(of: agreement).inEffect {
+            let additions: [ConnectWiseAddition] = try await pages(
+                of: "/finance/agreements/\(agreement.id)/additions", query: [], what: "additions of agreement \(agreement.id)")
+            let billed = additions.filter { addition in
+                addition.agreementStatus?.lowercased() != "cancelled" && (addition.cancelledDate.flatMap(Self.parseDate).map { $0 > Date() } ?? true)
+            }
+            let attached: [ConnectWiseReference] = try await pages(
+                of: "/finance/agreements/\(agreement.id)/configurations", query: [], what: "configurations of agreement \(agreement.id)")
+            let names = billed.map { $0.product?.identifier ?? $0.description ?? "addition \($0.id)" }
+            ties.append(
+                PSABillingTie(
+                    kind: "agreement", id: String(agreement.id), name: agreement.name,
+                    configurationIDs: attached.map { String($0.id) }.filter(checked.contains).sorted(),
+                    detail: billed.isEmpty ? nil : "\(billed.count) additions still billed: \(names.joined(separator: ", "))"))
+        }
+        return ties
+    }
+
+    /// ConnectWise ties tickets to configurations through a child route this adapter does not rely
+    /// on (see docs/psa-facts.md): the client's open tickets are reported.
+    public func openAlerts(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSAOpenAlert] {
+        let numeric = try Self.companyNumber(companyID)
+        let tickets: [ConnectWiseTicket] = try await pages(
+            of: "/service/tickets", query: [("conditions", "company/id=\(numeric) and closedFlag=false"), ("fields", "id,summary")],
+            what: "open tickets of company \(numeric)")
+        return tickets.map { PSAOpenAlert(kind: "ticket", id: String($0.id), summary: $0.summary ?? "") }
+    }
+
+    static func companyNumber(_ companyID: String) throws(PSAError) -> Int {
+        guard let numeric = Int(companyID), numeric > 0 else {
+            throw PSAError(code: .clientNotFound, message: "ConnectWise company ids are positive numbers, not \"\(companyID)\"")
+        }
+        return numeric
+    }
+}
