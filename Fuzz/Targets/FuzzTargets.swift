@@ -73,6 +73,12 @@ public enum FuzzTargets {
             }
             _ = try? PSAJSON.decode(ConnectWiseCompany.self, from: response.body, psa: "ConnectWise")
             _ = try? PSAJSON.decode([ConnectWiseConfigurationStatus].self, from: response.body, psa: "ConnectWise")
+            _ = try? PSAJSON.decode([ConnectWiseCompanyStatus].self, from: response.body, psa: "ConnectWise")
+            if let agreements = try? PSAJSON.decode([ConnectWiseAgreement].self, from: response.body, psa: "ConnectWise") {
+                _ = agreements.map(ConnectWiseClient.contract(of:))
+            }
+            _ = try? PSAJSON.decode([ConnectWiseAddition].self, from: response.body, psa: "ConnectWise")
+            _ = try? PSAJSON.decode([ConnectWiseTicket].self, from: response.body, psa: "ConnectWise")
         },
         "autotask-answers": { bytes in
             let response = FuzzInput.response(bytes)
@@ -88,6 +94,10 @@ public enum FuzzTargets {
             _ = try? PSAJSON.decode(AutotaskPatchResponse.self, from: response.body, psa: "Autotask")
             if let zone = try? PSAJSON.decode(AutotaskZoneInformation.self, from: response.body, psa: "Autotask") { _ = PSAOrigin.refusal(of: zone.url) }
             _ = try? PSAJSON.decode(AutotaskEntityFields.self, from: response.body, psa: "Autotask")
+            if let page = try? PSAJSON.decode(AutotaskQueryResponse<AutotaskContract>.self, from: response.body, psa: "Autotask") {
+                _ = page.items.compactMap(\.endDate).map(AutotaskClient.parseDate)
+            }
+            _ = try? PSAJSON.decode(AutotaskQueryResponse<AutotaskItemNote>.self, from: response.body, psa: "Autotask")
         },
         "halopsa-answers": { bytes in
             let response = FuzzInput.response(bytes)
@@ -98,6 +108,12 @@ public enum FuzzTargets {
             if let token = try? PSAJSON.decode(HaloToken.self, from: response.body, psa: "HaloPSA") { _ = ContinuousClock.now + HaloClient.lifetime(of: token) }
             _ = try? PSAJSON.decode(HaloClientRecord.self, from: response.body, psa: "HaloPSA")
             _ = try? PSAJSON.decode(HaloClientList.self, from: response.body, psa: "HaloPSA")
+            if let contracts = try? PSAJSON.decode(HaloContractList.self, from: response.body, psa: "HaloPSA") {
+                _ = contracts.contracts.compactMap(\.end_date).map(HaloClient.parseDate)
+            }
+            _ = try? PSAJSON.decode(HaloRecurringInvoiceList.self, from: response.body, psa: "HaloPSA")
+            _ = try? PSAJSON.decode(HaloTicketList.self, from: response.body, psa: "HaloPSA")
+            _ = try? PSAJSON.decode([HaloClientType].self, from: response.body, psa: "HaloPSA")
         },
     ]
 }

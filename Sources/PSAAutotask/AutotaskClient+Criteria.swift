@@ -73,7 +73,7 @@ extension AutotaskClient {
         label.trimmingCharacters(in: .whitespaces).lowercased()
     }
 
-    static func parseDate(_ text: String) -> Date? {
+    package static func parseDate(_ text: String) -> Date? {
         if let date = try? Date(text, strategy: .iso8601) { return date }
         // Autotask also answers date-times without a zone (`2026-01-31T00:00:00`): UTC.
         return try? Date(text + "Z", strategy: .iso8601)

@@ -75,7 +75,7 @@ extension ConnectWiseClient {
 
     /// In effect: not cancelled, not in a closed state, and its end (if any) not passed. A
     /// cancelled agreement ended when it was cancelled.
-    static func contract(of agreement: ConnectWiseAgreement) -> PSAContract {
+    package static func contract(of agreement: ConnectWiseAgreement) -> PSAContract {
         let end = agreement.noEndingDateFlag == true ? nil : agreement.endDate.flatMap(parseDate)
         let cancelled = agreement.cancelledFlag == true
         let closedStates: Set<String> = ["cancelled", "expired", "inactive"]
@@ -86,7 +86,7 @@ extension ConnectWiseClient {
             id: String(agreement.id), name: agreement.name, companyID: agreement.company.map { String($0.id) } ?? "", endDate: ended, inEffect: inEffect)
     }
 
-    static func parseDate(_ text: String) -> Date? {
+    package static func parseDate(_ text: String) -> Date? {
         try? Date(text, strategy: .iso8601)
     }
 

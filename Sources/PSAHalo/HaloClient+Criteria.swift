@@ -68,7 +68,7 @@ extension HaloClient {
     }
 
     /// Halo writes local date-times without a zone, and `1900-01-01` for "none".
-    static func parseDate(_ text: String) -> Date? {
+    package static func parseDate(_ text: String) -> Date? {
         guard let date = (try? Date(text, strategy: .iso8601)) ?? (try? Date(text + "Z", strategy: .iso8601)) else { return nil }
         return date < Date(timeIntervalSince1970: -2_177_452_800 + 86_400 * 366) ? nil : date
     }

@@ -14,7 +14,7 @@ package struct AutotaskContract: Codable, Sendable {
     var contractName: String?
     var companyID: Int?
     var status: Int?
-    var endDate: String?
+    package var endDate: String?
 }
 
 package struct AutotaskConfigurationItem: Codable, Sendable {
@@ -36,7 +36,7 @@ package struct AutotaskItemResponse<Item: Codable & Sendable>: Codable, Sendable
 }
 
 package struct AutotaskQueryResponse<Item: Codable & Sendable>: Codable, Sendable {
-    var items: [Item]
+    package var items: [Item]
     package var pageDetails: PageDetails?
 
     package struct PageDetails: Codable, Sendable {

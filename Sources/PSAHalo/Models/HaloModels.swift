@@ -18,14 +18,14 @@ package struct HaloContract: Codable, Sendable {
     var id: Int
     var ref: String?
     var client_id: Int?
-    var end_date: String?
+    package var end_date: String?
     var expired: Bool?
     var active: Bool?
 }
 
 package struct HaloContractList: Codable, Sendable {
     var record_count: Int?
-    var contracts: [HaloContract]
+    package var contracts: [HaloContract]
 }
 
 package struct HaloClientList: Codable, Sendable {
