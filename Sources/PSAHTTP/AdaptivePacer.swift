@@ -69,8 +69,6 @@ public final class AdaptivePacer: Sendable {
         var lastRefusedAt: Double?
         var plateauSince: ContinuousClock.Instant?
         var holdUntil: ContinuousClock.Instant?
-        /// When a request last had to wait for its turn: the pacer, not the work, set the pace then.
-        var lastQueued: ContinuousClock.Instant?
         /// Moves on whenever the rate is lowered, so that turns given out before are taken again.
         var epoch = 0
         var slowDowns = 0
@@ -116,7 +114,6 @@ public final class AdaptivePacer: Sendable {
                 let rate = currentRate(&state, now: now)
                 let slot = max(now, state.nextSlot)
                 state.nextSlot = slot + .seconds(1 / rate)
-                if slot > now { state.lastQueued = now }
                 return (slot - now, state.epoch)
             }
             if wait > .zero {
@@ -163,16 +160,10 @@ public final class AdaptivePacer: Sendable {
             if let last = state.lastDecrease, sentAt < last { return }
             let current = currentRate(&state, now: now)
             let repeated = state.lastDecrease.map { now - $0 < .seconds(2) } ?? false
-            let base: Double
-            if repeated {
-                base = current
-            } else {
-                // What the PSA accepted in the last second is its limit only if the pacer, not the
-                // work, decided how many were sent: a refusal of an idle client says nothing about rates.
-                let saturated = state.lastQueued.map { now - $0 < .seconds(1) } ?? false
-                let acceptedLastSecond = Double(state.acceptedSends.count(now: now))
-                base = saturated && acceptedLastSecond > 0 ? min(current, acceptedLastSecond) : current
-            }
+            // Cut from what the PSA took in the last second, whoever set that pace: the pacer, or
+            // the work's own bounds (concurrency, Autotask's thread limit), where the pacer's rate
+            // is only a ceiling nobody reached and cutting it would change nothing.
+            let base = repeated ? current : accepted(&state, below: current, now: now)
             set(&state, rate: base * (repeated ? configuration.repeatedDecrease : configuration.decrease), refusedAt: base, now: now)
         }
     }
@@ -180,8 +171,15 @@ public final class AdaptivePacer: Sendable {
     /// Latency far above the usual: lower the rate a little, at most every two seconds.
     private func congested(_ state: inout State, now: ContinuousClock.Instant, sentAt: ContinuousClock.Instant) {
         if let last = state.lastDecrease, sentAt < last || now - last < .seconds(2) { return }
-        let current = currentRate(&state, now: now)
-        set(&state, rate: current * configuration.decrease, refusedAt: current * configuration.decrease / configuration.plateau, now: now)
+        let base = accepted(&state, below: currentRate(&state, now: now), now: now)
+        set(&state, rate: base * configuration.decrease, refusedAt: base * configuration.decrease / configuration.plateau, now: now)
+    }
+
+    /// What the PSA accepted in the last second, when it is below `current`; `current` when
+    /// nothing was accepted (no pace to learn from).
+    private func accepted(_ state: inout State, below current: Double, now: ContinuousClock.Instant) -> Double {
+        let acceptedLastSecond = Double(state.acceptedSends.count(now: now))
+        return acceptedLastSecond > 0 ? min(current, acceptedLastSecond) : current
     }
 
     private func set(_ state: inout State, rate: Double, refusedAt: Double, now: ContinuousClock.Instant) {

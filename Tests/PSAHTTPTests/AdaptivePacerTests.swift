@@ -15,7 +15,7 @@ import Testing
         let pacer = AdaptivePacer(configuration: .init(initialRate: 100), now: { clock.now })
         #expect(pacer.pacing.rate == nil, "starting up")
         pacer.slowDown(sentAt: clock.now, retryAfter: nil)
-        // Nothing queued behind the pacer: the refusal says nothing about a rate, so the rate is cut from its own.
+        // Nothing accepted yet: no pace to learn from, so the rate is cut from its own.
         #expect(pacer.pacing.rate == 95)
         // A request sent before the decrease is the same episode.
         pacer.slowDown(sentAt: clock.now - .milliseconds(1), retryAfter: nil)
@@ -23,6 +23,21 @@ import Testing
         clock.advance(.milliseconds(500))
         pacer.slowDown(sentAt: clock.now, retryAfter: nil)
         #expect(pacer.pacing.rate == 47.5 && pacer.pacing.slowDowns == 2)
+    }
+
+    /// The work's own bounds (concurrency, Autotask's thread limit) kept the pace below the
+    /// pacer's: a refusal then cuts from what the PSA took, or the pacer would stay out of reach.
+    @Test func aRefusalCutsFromWhatThePSATookWhenTheWorkSetThePace() {
+        let clock = ManualClock()
+        let pacer = AdaptivePacer(configuration: .init(initialRate: 100), now: { clock.now })
+        // Three seconds of start-up: the ramp allows 800/s, the work sends 60/s.
+        for _ in 0..<180 {
+            clock.advance(.microseconds(16_667))
+            pacer.accepted(sentAt: clock.now, latency: .milliseconds(20))
+        }
+        pacer.slowDown(sentAt: clock.now, retryAfter: nil)
+        let rate = try! #require(pacer.pacing.rate)
+        #expect(abs(rate - 0.95 * 60) <= 1, "\(rate)")
     }
 
     @Test func theRateRecoversToJustBelowTheRefusalThenProbesSlowly() {
