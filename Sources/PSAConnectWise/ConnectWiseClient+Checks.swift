@@ -12,13 +12,16 @@ extension ConnectWiseClient {
             of: "/finance/agreements", query: [("conditions", "company/id=\(numeric) and cancelledFlag=false")], what: "agreements of company \(numeric)")
         var ties: [PSABillingTie] = []
         for agreement in agreements where Self.contract(of: agreement).inEffect {
-            let additions: [ConnectWiseAddition] = try await pages(
-                of: "/finance/agreements/\(agreement.id)/additions", query: [], what: "additions of agreement \(agreement.id)")
-            let billed = additions.filter { addition in
+            async let additions = Result.of { () async throws(PSAError) -> [ConnectWiseAddition] in
+                try await pages(of: "/finance/agreements/\(agreement.id)/additions", query: [], what: "additions of agreement \(agreement.id)")
+            }
+            async let configurations = Result.of { () async throws(PSAError) -> [ConnectWiseReference] in
+                try await pages(of: "/finance/agreements/\(agreement.id)/configurations", query: [], what: "configurations of agreement \(agreement.id)")
+            }
+            let billed = try await additions.get().filter { addition in
                 addition.agreementStatus?.lowercased() != "cancelled" && (addition.cancelledDate.flatMap(Self.parseDate).map { $0 > Date() } ?? true)
             }
-            let attached: [ConnectWiseReference] = try await pages(
-                of: "/finance/agreements/\(agreement.id)/configurations", query: [], what: "configurations of agreement \(agreement.id)")
+            let attached = try await configurations.get()
             let names = billed.map { $0.product?.identifier ?? $0.description ?? "addition \($0.id)" }
             ties.append(
                 PSABillingTie(

@@ -31,6 +31,10 @@ public struct ConnectWiseClient: PSAClient {
     // MARK: PSAClient
 
     public func findCompany(_ reference: ClientReference) async throws(PSAError) -> PSACompany {
+        // Side by side with the company: its status's flag, and the configuration statuses the
+        // listing that follows needs (kept for the process), so a run's first round trips overlap.
+        async let statuses = Result.of { () async throws(PSAError) in try await companyStatuses() }
+        async let configurationStatuses = Result.of { () async throws(PSAError) in try await resolvedStatuses() }
         let company: ConnectWiseCompany
         switch reference {
         case .id(let id):
@@ -57,7 +61,9 @@ public struct ConnectWiseClient: PSAClient {
             }
             company = match
         }
-        return psaCompany(company, statuses: try await companyStatuses())
+        // A failure here is the listing's to report, when it asks again.
+        _ = await configurationStatuses
+        return psaCompany(company, statuses: try await statuses.get())
     }
 
     public func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration] {

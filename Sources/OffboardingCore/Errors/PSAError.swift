@@ -18,3 +18,15 @@ public struct PSAError: Error, Sendable, Hashable, CustomStringConvertible {
         "\(code): \(message)" + (httpStatus.map { " (HTTP \($0))" } ?? "")
     }
 }
+
+extension Result where Failure == PSAError {
+    /// The outcome of a PSA call as a value, so that calls can run side by side (`async let`)
+    /// without losing the typed error.
+    public static func of(_ call: () async throws(PSAError) -> Success) async -> Result<Success, PSAError> {
+        do {
+            return .success(try await call())
+        } catch {
+            return .failure(error)
+        }
+    }
+}

@@ -389,9 +389,10 @@ public struct Offboarder: Sendable {
             }
         }
         if !written.isEmpty {
+            async let findings = checkAfterwards(written, of: company, logger: logger)
             let confirmation = await confirmInactive(written, of: company, note: note, logger: logger)
             report(confirmation, of: written.count, into: &result, outcomes: &outcomes, retriable: &retriable)
-            await checkAfterwards(written, of: company, into: &result, logger: logger)
+            result.warnings += await findings
         }
         result.configs = listed.compactMap { outcomes[$0.id] }
         result.success = result.errors.isEmpty
