@@ -199,8 +199,13 @@ public final class KafkaProducer: Service, Sendable {
         }
         state.withLock { $0 = .closed }
         // Wakes the poll thread out of its 100 ms wait, so that a short-lived producer (`run`,
-        // `sweep`) does not spend up to that long on shutdown.
-        rd_kafka_yield(handle)
+        // `sweep`) does not spend that long on shutdown. `rd_kafka_yield` only stops a dispatcher
+        // from inside a callback; yielding the main queue, which `rd_kafka_poll` waits on, wakes it
+        // from another thread.
+        if let main = rd_kafka_queue_get_main(handle) {
+            rd_kafka_queue_yield(main)
+            rd_kafka_queue_destroy(main)
+        }
         context.quiet.withLock { $0 = true }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let alreadyDone = poller.withLock { poller -> Bool in
