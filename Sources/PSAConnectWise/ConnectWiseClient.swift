@@ -78,7 +78,7 @@ public struct ConnectWiseClient: PSAClient {
         var url: String? =
             configuration.baseURL + "/company/configurations?"
             + QueryString.encode([
-                ("conditions", condition), ("orderBy", "id asc"), ("fields", "id,name,type,status,company,activeFlag,notes"),
+                ("conditions", condition), ("orderBy", "id asc"), ("fields", "id,name,type,status,company,activeFlag,notes,_info/lastUpdated"),
                 ("page", "1"), ("pageSize", String(configuration.pageSize)),
             ])
         var configurations: [PSAConfiguration] = []
@@ -175,7 +175,8 @@ public struct ConnectWiseClient: PSAClient {
             let active = statusID.map { !closedIDs.contains($0) } ?? (config.activeFlag ?? true)
             return PSAConfiguration(
                 id: String(config.id), name: config.name, isActive: active, psaStatus: config.status?.name, typeName: config.type?.name,
-                notes: config.notes, companyID: config.company.map { String($0.id) })
+                notes: config.notes, companyID: config.company.map { String($0.id) }, statusID: statusID.map(String.init),
+                lastModified: config._info?.lastUpdated)
         }
     }
 

@@ -140,7 +140,8 @@ public struct HaloClient: PSAClient {
         let active = asset.inactive != true
         return PSAConfiguration(
             id: String(asset.id), name: name, isActive: active, psaStatus: active ? "Active" : "Inactive", typeName: asset.assettype_name,
-            notes: asset.notes, companyID: asset.client_id.map(String.init), contractID: asset.contract_id.flatMap { $0 > 0 ? String($0) : nil })
+            notes: asset.notes, companyID: asset.client_id.map(String.init), contractID: asset.contract_id.flatMap { $0 > 0 ? String($0) : nil },
+            statusID: asset.status_id.map(String.init))
     }
 
     // MARK: OAuth

@@ -61,10 +61,14 @@ public struct PSAConfiguration: Sendable, Hashable {
     public var contractID: String?
     /// Open alerts the PSA counts on the configuration (Autotask `rmmOpenAlertCount`), for the alert check.
     public var openAlertCount: Int?
+    /// The PSA's id of `psaStatus` (ConnectWise configuration status, HaloPSA `status_id`).
+    public var statusID: String?
+    /// The PSA's last-modified stamp, as it reports it (ConnectWise `_info.lastUpdated`, Autotask `lastModifiedTime`).
+    public var lastModified: String?
 
     public init(
         id: String, name: String, isActive: Bool, psaStatus: String? = nil, typeName: String? = nil, notes: String? = nil,
-        companyID: String? = nil, contractID: String? = nil, openAlertCount: Int? = nil
+        companyID: String? = nil, contractID: String? = nil, openAlertCount: Int? = nil, statusID: String? = nil, lastModified: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -75,6 +79,8 @@ public struct PSAConfiguration: Sendable, Hashable {
         self.companyID = companyID
         self.contractID = contractID
         self.openAlertCount = openAlertCount
+        self.statusID = statusID
+        self.lastModified = lastModified
     }
 }
 

@@ -72,6 +72,9 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         public var psaStatus: String?
         /// Why a configuration was skipped.
         public var skipReason: SkipReason?
+        /// For a configuration this run deactivated: its state in the PSA before, and the PSA's
+        /// stamp after, so that the offboarding can be undone exactly and an edit since is seen.
+        public var psaPrevious: PSAPrevious?
 
         public init(
             configID: String, configName: String, status: ConfigStatus, previousStatus: ConfigStatus, action: Action,
@@ -94,6 +97,39 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
             case action
             case psaStatus = "psa_status"
             case skipReason = "skip_reason"
+            case psaPrevious = "psa_previous"
+        }
+    }
+
+    /// A deactivated configuration's state in the PSA before the run, in the PSA's own terms.
+    public struct PSAPrevious: Sendable, Hashable, Codable {
+        /// Active before (Autotask `isActive`; HaloPSA `inactive` negated; ConnectWise: its status was not closed).
+        public var active: Bool
+        /// The status it had: ConnectWise's configuration status `{id, name}`, HaloPSA's `status_id`.
+        public var status: Status?
+        /// The PSA's last-modified stamp as it reported it after this run's write (ConnectWise
+        /// `_info.lastUpdated`, Autotask `lastModifiedTime`); absent where the PSA reports none.
+        public var lastModified: String?
+
+        public struct Status: Sendable, Hashable, Codable {
+            public var id: String
+            public var name: String?
+
+            public init(id: String, name: String? = nil) {
+                self.id = id
+                self.name = name
+            }
+        }
+
+        public init(active: Bool, status: Status? = nil, lastModified: String? = nil) {
+            self.active = active
+            self.status = status
+            self.lastModified = lastModified
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case active, status
+            case lastModified = "last_modified"
         }
     }
 

@@ -5,6 +5,8 @@ extension Offboarder {
     struct Confirmation {
         /// Listed inactive.
         var confirmed: Set<String> = []
+        /// The PSA's last-modified stamp of each confirmed one, as the read-back showed it.
+        var stamps: [String: String] = [:]
         /// Still listed active after a second write: reported failed and retried later.
         var stillActive: [PSAConfiguration] = []
         /// No longer listed for the client at all (deleted or moved since): reported, not written again.
@@ -40,7 +42,9 @@ extension Offboarder {
             var active: [PSAConfiguration] = []
             for config in pending {
                 switch listed[config.id]?.isActive {
-                case false?: confirmation.confirmed.insert(config.id)
+                case false?:
+                    confirmation.confirmed.insert(config.id)
+                    confirmation.stamps[config.id] = listed[config.id]?.lastModified
                 case true?: active.append(config)
                 case nil: confirmation.unlisted.append(config)
                 }

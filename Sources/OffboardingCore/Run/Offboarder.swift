@@ -392,6 +392,13 @@ public struct Offboarder: Sendable {
             async let findings = checkAfterwards(written, of: company, logger: logger)
             let confirmation = await confirmInactive(written, of: company, note: note, logger: logger)
             report(confirmation, of: written.count, into: &result, outcomes: &outcomes, retriable: &retriable)
+            // What restoring needs: the state each had before this run, and the stamp it left.
+            let resumedIDs = Set(recoveredConfigs.map(\.id))
+            for config in written where outcomes[config.id]?.action == .deactivated && !resumedIDs.contains(config.id) {
+                outcomes[config.id]?.psaPrevious = .init(
+                    active: config.isActive, status: config.statusID.map { .init(id: $0, name: config.psaStatus) },
+                    lastModified: confirmation.stamps[config.id])
+            }
             result.warnings += await findings
         }
         result.configs = listed.compactMap { outcomes[$0.id] }

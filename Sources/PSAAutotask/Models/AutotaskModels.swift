@@ -28,6 +28,8 @@ package struct AutotaskConfigurationItem: Codable, Sendable {
     var contractID: Int?
     /// Open RMM alerts on the item.
     var rmmOpenAlertCount: Int?
+    /// Tells whether the item changed since it was last read.
+    var lastModifiedTime: String?
 }
 
 package struct AutotaskItemResponse<Item: Codable & Sendable>: Codable, Sendable {

@@ -62,6 +62,12 @@ package struct ConnectWiseConfiguration: Codable, Sendable {
     var company: ConnectWiseReference?
     var activeFlag: Bool?
     var notes: String?
+    /// `lastUpdated` tells whether the configuration changed since it was last read.
+    var _info: Info?
+
+    package struct Info: Codable, Sendable {
+        var lastUpdated: String?
+    }
 }
 
 /// A master record of `/company/configurations/statuses`: the name is `description` here.

@@ -43,6 +43,8 @@ package struct HaloAsset: Codable, Sendable {
     /// The contract the asset is billed under; 0 or absent for none.
     var contract_id: Int?
     var notes: String?
+    /// The asset's status (Halo's own list), kept apart from `inactive`.
+    var status_id: Int?
 }
 
 /// A recurring invoice of `/api/RecurringInvoice` (list key `invoices`).

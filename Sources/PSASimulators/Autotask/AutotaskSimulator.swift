@@ -126,6 +126,16 @@ public actor AutotaskSimulator: SimulatedTenant {
         return .json(200, ["itemId": id])
     }
 
+    /// Each item's `lastModifiedTime`, as seconds after `stampEpoch`, moved on by every change.
+    private var itemModified: [Int: Int] = [:]
+    private var modifications = 0
+    private static let stampEpoch = Date(timeIntervalSince1970: 1_767_225_600)
+
+    private func touch(_ id: Int) {
+        modifications += 1
+        itemModified[id] = modifications
+    }
+
     /// Each item's `contractID` and `rmmOpenAlertCount`.
     private var itemContracts: [Int: Int] = [:]
     private var itemAlerts: [Int: Int] = [:]
@@ -446,6 +456,7 @@ public actor AutotaskSimulator: SimulatedTenant {
             lostWrites[id] = lost - 1
         } else {
             data.configurationItems[index].isActive = active
+            touch(id)
         }
         return .json(200, ["itemId": id])
     }
@@ -464,6 +475,7 @@ public actor AutotaskSimulator: SimulatedTenant {
             "id": item.id, "companyID": item.companyID, "referenceTitle": item.referenceTitle, "isActive": item.isActive,
             "configurationItemType": item.configurationItemType.map { $0 as Any } ?? NSNull(),
             "contractID": itemContracts[item.id].map { $0 as Any } ?? NSNull(), "rmmOpenAlertCount": itemAlerts[item.id] ?? 0,
+            "lastModifiedTime": Self.stampEpoch.addingTimeInterval(Double(itemModified[item.id] ?? 0)).formatted(.iso8601),
         ]
     }
 

@@ -53,6 +53,11 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     /// Company types by company (`types[]`), and the company statuses whose `inactiveFlag` is set.
     private var companyTypes: [Int: [String]] = [:]
     private var inactiveFlagged: Set<Int> = []
+    /// Each configuration's `_info.lastUpdated`, as seconds after `stampEpoch`.
+    private var lastUpdated: [Int: Int] = [:]
+    private var updates = 0
+    private static let stampEpoch = Date(timeIntervalSince1970: 1_767_225_600)
+
     /// `/finance/agreements`, each one's additions and attached configurations; `/service/tickets`.
     private var agreements: [[String: Any]] = []
     private var additions: [Int: [[String: Any]]] = [:]
@@ -298,10 +303,7 @@ public actor ConnectWiseSimulator: SimulatedTenant {
                 }
                 guard method == "PATCH" else {
                     var row = configurationJSON(config)
-                    if let fields = request.query["fields"] {
-                        let wanted = Set(fields.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-                        row = row.filter { wanted.contains($0.key) }
-                    }
+                    if let fields = request.query["fields"] { row = Self.select(fields, from: row) }
                     return .json(200, row)
                 }
                 return patchConfiguration(config, request)
@@ -403,8 +405,7 @@ public actor ConnectWiseSimulator: SimulatedTenant {
         }.sorted { $0.id < $1.id }
         var rows = matches.map(configurationJSON)
         if let fields = request.query["fields"] {
-            let wanted = Set(fields.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-            rows = rows.map { $0.filter { wanted.contains($0.key) } }
+            rows = rows.map { Self.select(fields, from: $0) }
         }
         return try page(rows, request)
     }
@@ -477,10 +478,41 @@ public actor ConnectWiseSimulator: SimulatedTenant {
         }
         if let newStatus { statusByConfiguration[id] = newStatus }
         if let newNotes { notesByConfiguration[id] = newNotes }
+        touch(id)
         return .json(200, configurationJSON(config))
     }
 
+    /// Moves the configuration's `_info.lastUpdated` on, a second per change, so that every change
+    /// shows however close together they come.
+    private func touch(_ id: Int) {
+        updates += 1
+        lastUpdated[id] = updates
+    }
+
+    /// Changes a configuration as someone in the PSA's UI would: its status, and its stamp.
+    public func edit(configuration id: Int, statusID: Int) {
+        statusByConfiguration[id] = statusID
+        touch(id)
+    }
+
     // MARK: JSON
+
+    /// ConnectWise's `fields`: top-level names, or `parent/child` for one member of an object.
+    private static func select(_ fields: String, from row: [String: Any]) -> [String: Any] {
+        var selected: [String: Any] = [:]
+        for field in fields.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            let path = field.split(separator: "/", maxSplits: 1).map(String.init)
+            guard let value = row[path[0]] else { continue }
+            if path.count == 2, let object = value as? [String: Any] {
+                var nested = selected[path[0]] as? [String: Any] ?? [:]
+                nested[path[1]] = object[path[1]]
+                selected[path[0]] = nested
+            } else {
+                selected[path[0]] = value
+            }
+        }
+        return selected
+    }
 
     private func companyJSON(_ company: ConnectWiseDataset.Company) -> [String: Any] {
         [
@@ -499,6 +531,7 @@ public actor ConnectWiseSimulator: SimulatedTenant {
             "status": ["id": status, "name": statusName],
             "company": ["id": config.companyID, "identifier": company?.identifier ?? "", "name": company?.name ?? ""],
             "activeFlag": !closedStatusIDs.contains(status), "notes": notesByConfiguration[config.id] ?? "",
+            "_info": ["lastUpdated": Self.stampEpoch.addingTimeInterval(Double(lastUpdated[config.id] ?? 0)).formatted(.iso8601), "updatedBy": "simulator"],
         ]
     }
 

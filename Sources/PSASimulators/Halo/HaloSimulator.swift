@@ -381,7 +381,7 @@ public actor HaloSimulator: SimulatedTenant {
     private func assetJSON(_ asset: HaloDataset.Asset) -> [String: Any] {
         [
             "id": asset.id, "client_id": asset.clientID, "inventory_number": asset.inventoryNumber, "inactive": asset.inactive,
-            "assettype_name": asset.assetTypeName, "contract_id": assetContracts[asset.id] ?? 0, "notes": notesByAsset[asset.id] ?? "",
+            "assettype_name": asset.assetTypeName, "contract_id": assetContracts[asset.id] ?? 0, "notes": notesByAsset[asset.id] ?? "", "status_id": 1,
         ]
     }
 }
