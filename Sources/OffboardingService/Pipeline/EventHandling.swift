@@ -85,7 +85,8 @@ extension OffboardingPipeline {
         let offboarder = self.offboarder
         // A status report let through only because other criteria might hold is a filtered event,
         // not a result, when the PSA says none does.
-        let quietWhenNotOffboarded = reportsStatus(event) && !configuration.criteria.with(statuses: options.offboardedStatuses).isOffboarded(status: event.status)
+        let offboardedNames = options.offboardedStatuses + (inactiveStatusNames.withLock { $0 } ?? [])
+        let quietWhenNotOffboarded = reportsStatus(event) && !configuration.criteria.with(statuses: offboardedNames).isOffboarded(status: event.status)
         await runAndPublish(work, request: request, attempt: attempt, journalAttempt: 1, logger: logger, quietWhenNotOffboarded: quietWhenNotOffboarded) { journaling in
             await offboarder.runDetailed(request, journaling: journaling)
         }
