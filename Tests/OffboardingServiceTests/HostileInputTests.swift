@@ -56,7 +56,7 @@ import Testing
             let body = Array(
                 #"{"MessageId":"\#(UUID().uuidString)","CompanyId":"\#(company)","Action":"updated","Type":"company","ID":\#(id),"Metadata":{"key_url":"\#(keyURL)"}}"#
                     .utf8)
-            let signature = WebhookTests.connectWiseSignature(body, signingKey: simulator.callbackSigningKey)
+            let signature = WebhookTests.connectWiseSignature(body, signingKey: await simulator.callbackSigningKey)
             return try await APIClient.call(.POST, "\(harness.apiBaseURL)/webhooks/connectwise", token: nil, headers: [("x-content-signature", signature)], body: body)
         }
         #expect(try await deliver(id: "1e19", company: "acme").status == 400)

@@ -36,7 +36,7 @@ import Testing
         let keyURL = "\(harness.server.baseURL)\(ConnectWiseSimulator.callbackKeyPath)?id=\(client.id)"
         let url = "\(harness.apiBaseURL)/webhooks/connectwise"
         let body = Self.connectWiseCallback(client: client.id, messageID: UUID().uuidString, status: "Offboarded", keyURL: keyURL)
-        let signature = Self.connectWiseSignature(body, signingKey: simulator.callbackSigningKey)
+        let signature = Self.connectWiseSignature(body, signingKey: await simulator.callbackSigningKey)
 
         // Forged, unsigned, from a key URL off the allow-list, malformed: refused, nothing produced.
         let forged = try await APIClient.call(.POST, url, token: nil, headers: [("x-content-signature", Self.connectWiseSignature(body, signingKey: "guess"))], body: body)
@@ -67,6 +67,39 @@ import Testing
         #expect(events.first?.trigger == .webhook)
     }
 
+    /// ConnectWise rotates its signing key: the service's cached key stops verifying, it fetches
+    /// the key once more, and callbacks signed with the new key pass while the old key is refused.
+    /// Its own harness: the rotation would break the shared one's other callbacks.
+    @Test func aRotatedConnectWiseSigningKeyIsFetchedAgainAndTheOldOneRefused() async throws {
+        let harness = try await PipelineHarness.isolated(.connectwise) { _ in }
+        do {
+            let simulator = try #require(harness.tenant as? ConnectWiseSimulator)
+            let client = await harness.makeClient(active: 1)
+            let keyURL = "\(harness.server.baseURL)\(ConnectWiseSimulator.callbackKeyPath)?id=\(client.id)"
+            let url = "\(harness.apiBaseURL)/webhooks/connectwise"
+            func deliver(signedWith key: String) async throws -> Int {
+                let body = Self.connectWiseCallback(client: client.id, messageID: UUID().uuidString, status: "Offboarded", keyURL: keyURL)
+                return try await APIClient.call(.POST, url, token: nil, headers: [("x-content-signature", Self.connectWiseSignature(body, signingKey: key))], body: body)
+                    .status
+            }
+            let old = await simulator.callbackSigningKey
+            #expect(try await deliver(signedWith: old) == 200)
+            #expect(try await deliver(signedWith: old) == 200)
+            #expect(await simulator.callbackKeyFetches == 1, "the key is cached")
+            await simulator.rotateCallbackSigningKey(to: "rotated-signing-key")
+            #expect(try await deliver(signedWith: "rotated-signing-key") == 200, "the cached key fails, the fetched one verifies")
+            #expect(await simulator.callbackKeyFetches == 2)
+            #expect(try await deliver(signedWith: "rotated-signing-key") == 200)
+            #expect(await simulator.callbackKeyFetches == 2, "the new key is cached in turn")
+            #expect(try await deliver(signedWith: old) == 401, "the old key no longer verifies anything")
+            #expect(await simulator.callbackKeyFetches == 3, "one more fetch to be sure, no more")
+            try await harness.stop()
+        } catch {
+            try? await harness.stop()
+            throw error
+        }
+    }
+
     @Test func aConnectWiseCallbackWithoutTheStatusReReadsTheCompany() async throws {
         let harness = try await PipelineHarness.shared(.connectwise)
         let simulator = try #require(harness.tenant as? ConnectWiseSimulator)
@@ -77,7 +110,7 @@ import Testing
             let keyURL = "\(harness.server.baseURL)\(ConnectWiseSimulator.callbackKeyPath)?id=\(client)"
             let body = Self.connectWiseCallback(client: client, messageID: UUID().uuidString, status: nil, keyURL: keyURL)
             let response = try await APIClient.call(
-                .POST, url, token: nil, headers: [("x-content-signature", Self.connectWiseSignature(body, signingKey: simulator.callbackSigningKey))], body: body)
+                .POST, url, token: nil, headers: [("x-content-signature", Self.connectWiseSignature(body, signingKey: await simulator.callbackSigningKey))], body: body)
             #expect(response.status == 200, "\(response.json)")
             #expect((response.json["event_id"] as? String != nil) == expectEvent)
         }

@@ -38,7 +38,9 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     /// Configurations a client's listing returns although they belong to another (`leakConfiguration`).
     private var leaked: [Int: Set<Int>] = [:]
     /// The key callbacks are signed with; served at `callbackKeyPath` as `{"signing_key": ...}`.
-    public nonisolated let callbackSigningKey: String
+    public private(set) var callbackSigningKey: String
+    /// How often the key was fetched.
+    public private(set) var callbackKeyFetches = 0
     public private(set) var appliedPatches: [AppliedPatch] = []
     public private(set) var requestCount = 0
     /// A request limit over a rolling window, when set (ConnectWise publishes none, only 429 with `Retry-After`).
@@ -145,6 +147,10 @@ public actor ConnectWiseSimulator: SimulatedTenant {
         if let index = data.companies.firstIndex(where: { $0.id == id }) { data.companies[index].status = status }
     }
 
+    /// ConnectWise rotates a callback signing key: from now on callbacks are signed with `key`,
+    /// and the key URL serves it.
+    public func rotateCallbackSigningKey(to key: String) { callbackSigningKey = key }
+
     public func setCompanyType(_ name: String, ofClient id: Int) { companyTypes[id] = [name] }
 
     /// An agreement in effect has no cancellation and its end (if any) ahead; one not in effect
@@ -207,6 +213,7 @@ public actor ConnectWiseSimulator: SimulatedTenant {
             guard request.method == "GET", request.query["id"].map({ !$0.isEmpty }) == true else {
                 return Self.error(400, "InvalidObject", "GET with an id is required")
             }
+            callbackKeyFetches += 1
             return .json(200, ["signing_key": callbackSigningKey])
         }
         guard request.path.hasPrefix(prefix + "/") else {
