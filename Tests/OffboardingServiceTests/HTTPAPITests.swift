@@ -47,6 +47,27 @@ import Testing
         #expect(await harness.tenant.deactivationWrites(forClient: client.id) == 0)
     }
 
+    /// Without `http.api_tokens` the API is closed, not open: every token is refused, while the
+    /// health routes still answer.
+    @Test func withoutTokensTheAPIIsClosed() async throws {
+        let harness = try await PipelineHarness.isolated(.connectwise) { configuration in
+            configuration.http?.apiTokens = []
+        }
+        do {
+            let client = await harness.makeClient(active: 1)
+            for token in [nil, PipelineHarness.apiToken, "", "Bearer"] {
+                let post = try await APIClient.call(
+                    .POST, "\(harness.apiBaseURL)/v1/offboardings", token: token, body: APIClient.json(["client_id": String(client.id)]))
+                #expect(post.status == 401 && post.errorCode == "Unauthorized", "\(String(describing: token)): \(post.status)")
+            }
+            #expect(try await APIClient.call(.GET, "\(harness.apiBaseURL)/health/live", token: nil).status == 200)
+            try await harness.stop()
+        } catch {
+            try? await harness.stop()
+            throw error
+        }
+    }
+
     @Test func theAPINeedsAValidBearerToken() async throws {
         let harness = try await PipelineHarness.shared(.connectwise)
         let client = await harness.makeClient(active: 1)
