@@ -95,7 +95,7 @@ public enum FuzzTargets {
             if let zone = try? PSAJSON.decode(AutotaskZoneInformation.self, from: response.body, psa: "Autotask") { _ = PSAOrigin.refusal(of: zone.url) }
             _ = try? PSAJSON.decode(AutotaskEntityFields.self, from: response.body, psa: "Autotask")
             if let page = try? PSAJSON.decode(AutotaskQueryResponse<AutotaskContract>.self, from: response.body, psa: "Autotask") {
-                _ = page.items.compactMap(\.endDate).map(AutotaskClient.parseDate)
+                _ = page.items.compactMap(\.endDate).map(PSADate.parse)
             }
             _ = try? PSAJSON.decode(AutotaskQueryResponse<AutotaskItemNote>.self, from: response.body, psa: "Autotask")
         },

@@ -31,7 +31,7 @@ extension AutotaskClient {
     private func contracts(_ filter: [AutotaskFilter], what: String) async throws(PSAError) -> [PSAContract] {
         let now = Date()
         return try await query(AutotaskContract.self, endpoint: "Contracts", filter: filter, what: what).map { contract in
-            let end = contract.endDate.flatMap(Self.parseDate)
+            let end = contract.endDate.flatMap(PSADate.parse)
             return PSAContract(
                 id: String(contract.id), name: contract.contractName ?? "Contract \(contract.id)", companyID: contract.companyID.map(String.init) ?? "",
                 endDate: end, inEffect: contract.status == 1 && (end.map { $0 > now } ?? true))
@@ -71,11 +71,5 @@ extension AutotaskClient {
 
     static func normalized(_ label: String) -> String {
         label.trimmingCharacters(in: .whitespaces).lowercased()
-    }
-
-    package static func parseDate(_ text: String) -> Date? {
-        if let date = try? Date(text, strategy: .iso8601) { return date }
-        // Autotask also answers date-times without a zone (`2026-01-31T00:00:00`): UTC.
-        return try? Date(text + "Z", strategy: .iso8601)
     }
 }

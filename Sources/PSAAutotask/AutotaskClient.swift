@@ -131,11 +131,11 @@ public struct AutotaskClient: PSAClient {
 
     /// Inactive companies (status `Inactive`) and companies whose type label is one of `statuses`.
     public func listCompanies(withStatuses statuses: [String]) async throws(PSAError) -> [PSACompany] {
-        let wanted = Set(statuses.map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+        let wanted = Set(statuses.map(Self.normalized))
         let labels = try await companyTypeLabels()
         var filters: [[AutotaskFilter]] = []
         if wanted.contains("inactive") { filters.append([AutotaskFilter(op: "eq", field: "isActive", value: .bool(false))]) }
-        for (type, label) in labels.sorted(by: { $0.key < $1.key }) where wanted.contains(label.lowercased()) {
+        for (type, label) in labels.sorted(by: { $0.key < $1.key }) where wanted.contains(Self.normalized(label)) {
             filters.append([AutotaskFilter(op: "eq", field: "companyType", value: .integer(type))])
         }
         return try await companies(matchingAny: filters)

@@ -19,7 +19,7 @@ extension ConnectWiseClient {
                 try await pages(of: "/finance/agreements/\(agreement.id)/configurations", query: [], what: "configurations of agreement \(agreement.id)")
             }
             let billed = try await additions.get().filter { addition in
-                addition.agreementStatus?.lowercased() != "cancelled" && (addition.cancelledDate.flatMap(Self.parseDate).map { $0 > Date() } ?? true)
+                addition.agreementStatus?.lowercased() != "cancelled" && (addition.cancelledDate.flatMap(PSADate.parse).map { $0 > Date() } ?? true)
             }
             let attached = try await configurations.get()
             let names = billed.map { $0.product?.identifier ?? $0.description ?? "addition \($0.id)" }

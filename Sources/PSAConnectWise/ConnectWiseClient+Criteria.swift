@@ -6,15 +6,8 @@ import PSAHTTP
 /// `inactiveFlag`, company types, and agreements (`/finance/agreements`).
 extension ConnectWiseClient {
     public func listCompanies(withTypes types: [String]) async throws(PSAError) -> [PSACompany] {
-        var companies: [Int: ConnectWiseCompany] = [:]
-        for type in types {
-            // `types` is an array on the company: its members are filtered with childConditions.
-            for company in try await self.companies(query: [("childConditions", "types/name=\(Self.quoted(type))")], what: "companies of type \(type)") {
-                companies[company.id] = company
-            }
-        }
-        let statuses = try await companyStatuses()
-        return companies.keys.sorted().map { psaCompany(companies[$0]!, statuses: statuses) }
+        // `types` is an array on the company: its members are filtered with childConditions.
+        try await companies(matchingAny: types.map { ("childConditions", "types/name=\(Self.quoted($0))") })
     }
 
     public func listContracts(companyID: String) async throws(PSAError) -> [PSAContract] {
@@ -51,9 +44,17 @@ extension ConnectWiseClient {
         return try decode([ConnectWiseCompanyStatus].self, from: try checked(response, what: "company statuses"))
     }
 
-    /// Every page of a company query, 1,000 at a time.
-    func companies(query: [(String, String)], what: String) async throws(PSAError) -> [ConnectWiseCompany] {
-        try await pages(of: "/company/companies", query: query, what: what)
+    /// The companies any of the filters (a query parameter and its condition) finds, each once,
+    /// by id, every page read; `statuses` when the caller has just read them.
+    func companies(matchingAny filters: [(String, String)], statuses: [ConnectWiseCompanyStatus]? = nil) async throws(PSAError) -> [PSACompany] {
+        var companies: [Int: ConnectWiseCompany] = [:]
+        for filter in filters {
+            let rows: [ConnectWiseCompany] = try await pages(of: "/company/companies", query: [filter], what: "companies with \(filter.1)")
+            for company in rows { companies[company.id] = company }
+        }
+        let known: [ConnectWiseCompanyStatus]
+        if let statuses { known = statuses } else { known = try await companyStatuses() }
+        return companies.keys.sorted().map { psaCompany(companies[$0]!, statuses: known) }
     }
 
     private func agreements(condition: String) async throws(PSAError) -> [ConnectWiseAgreement] {
@@ -76,18 +77,14 @@ extension ConnectWiseClient {
     /// In effect: not cancelled, not in a closed state, and its end (if any) not passed. A
     /// cancelled agreement ended when it was cancelled.
     package static func contract(of agreement: ConnectWiseAgreement) -> PSAContract {
-        let end = agreement.noEndingDateFlag == true ? nil : agreement.endDate.flatMap(parseDate)
+        let end = agreement.noEndingDateFlag == true ? nil : agreement.endDate.flatMap(PSADate.parse)
         let cancelled = agreement.cancelledFlag == true
         let closedStates: Set<String> = ["cancelled", "expired", "inactive"]
         let closed = agreement.agreementStatus.map { closedStates.contains($0.lowercased()) } ?? false
         let inEffect = !cancelled && !closed && (end.map { $0 > Date() } ?? true)
-        let ended = cancelled ? (agreement.dateCancelled.flatMap(parseDate) ?? end) : end
+        let ended = cancelled ? (agreement.dateCancelled.flatMap(PSADate.parse) ?? end) : end
         return PSAContract(
             id: String(agreement.id), name: agreement.name, companyID: agreement.company.map { String($0.id) } ?? "", endDate: ended, inEffect: inEffect)
-    }
-
-    package static func parseDate(_ text: String) -> Date? {
-        try? Date(text, strategy: .iso8601)
     }
 
     /// ConnectWise compares dates in conditions as `[yyyy-MM-ddTHH:mm:ssZ]`.

@@ -140,14 +140,9 @@ public struct ConnectWiseClient: PSAClient {
 
     /// Companies with one of the statuses by name, and with any status flagged inactive.
     public func listCompanies(withStatuses statuses: [String]) async throws(PSAError) -> [PSACompany] {
-        var conditions = statuses.map { "status/name=\(Self.quoted($0))" }
-        let statuses = try await companyStatuses()
-        conditions += statuses.filter { $0.inactiveFlag == true }.map { "status/id=\($0.id)" }
-        var companies: [Int: ConnectWiseCompany] = [:]
-        for condition in conditions {
-            for company in try await self.companies(query: [("conditions", condition)], what: "companies with \(condition)") { companies[company.id] = company }
-        }
-        return companies.keys.sorted().map { psaCompany(companies[$0]!, statuses: statuses) }
+        let known = try await companyStatuses()
+        let conditions = statuses.map { "status/name=\(Self.quoted($0))" } + known.filter { $0.inactiveFlag == true }.map { "status/id=\($0.id)" }
+        return try await companies(matchingAny: conditions.map { ("conditions", $0) }, statuses: known)
     }
 
     public func probe() async throws(PSAError) {

@@ -67,9 +67,9 @@ extension HaloClient {
         }
     }
 
-    /// Halo writes local date-times without a zone, and `1900-01-01` for "none".
+    /// Halo writes `1900-01-01` for "none".
     package static func parseDate(_ text: String) -> Date? {
-        guard let date = (try? Date(text, strategy: .iso8601)) ?? (try? Date(text + "Z", strategy: .iso8601)) else { return nil }
+        guard let date = PSADate.parse(text) else { return nil }
         return date < Date(timeIntervalSince1970: -2_177_452_800 + 86_400 * 366) ? nil : date
     }
 }
