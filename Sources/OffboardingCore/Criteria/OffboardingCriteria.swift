@@ -98,17 +98,11 @@ public struct OffboardingCriteria: Sendable, Hashable {
         guard !contracts.isEmpty, !contracts.contains(where: \.inEffect) else { return false }
         // An ended contract without a date cannot say when it ended: it does not count as long ago.
         guard contracts.allSatisfy({ $0.endDate != nil }), let last = contracts.compactMap(\.endDate).max() else { return false }
-        return last <= now.addingTimeInterval(-after.timeInterval)
+        return last <= now.addingTimeInterval(-after.seconds)
     }
 
+    /// Names as people type them: case and surrounding blanks do not count.
     static func same(_ a: String, _ b: String) -> Bool {
-        a.trimmingCharacters(in: .whitespacesAndNewlines).caseInsensitiveCompare(b.trimmingCharacters(in: .whitespacesAndNewlines)) == .orderedSame
-    }
-}
-
-extension Duration {
-    /// Seconds as a `TimeInterval`, for date arithmetic.
-    public var timeInterval: TimeInterval {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
+        OffboardingOptions.normalize(a) == OffboardingOptions.normalize(b)
     }
 }

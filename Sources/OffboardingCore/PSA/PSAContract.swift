@@ -11,15 +11,12 @@ public struct PSAContract: Sendable, Hashable {
     public var endDate: Date?
     /// Whether the PSA has it in effect now: not cancelled, not expired, its end not passed.
     public var inEffect: Bool
-    /// Configurations the PSA ties to it, where the PSA keeps that on the contract.
-    public var configurationIDs: [String]
 
-    public init(id: String, name: String, companyID: String, endDate: Date?, inEffect: Bool, configurationIDs: [String] = []) {
+    public init(id: String, name: String, companyID: String, endDate: Date?, inEffect: Bool) {
         self.id = id
         self.name = name
         self.companyID = companyID
         self.endDate = endDate
         self.inEffect = inEffect
-        self.configurationIDs = configurationIDs
     }
 }

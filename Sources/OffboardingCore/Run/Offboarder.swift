@@ -147,14 +147,13 @@ public struct Offboarder: Sendable {
     static func notOffboarded(_ company: PSACompany, criteria: OffboardingCriteria, matched: [OffboardingCriteria.Criterion], psa: PSAKind) -> String {
         var parts: [String] = []
         for criterion in criteria.configured {
-            let held = matched.contains(criterion) ? "holds" : "does not hold"
             switch criterion {
             case .status:
                 parts.append("status \(company.statusNames.map { "\"\($0)\"" }.joined(separator: " / ")) is \(matched.contains(.status) ? "" : "not ")one of \(criteria.statuses)")
             case .companyTypes:
                 parts.append("company types \(company.types) \(matched.contains(.companyTypes) ? "include" : "are not") one of \(criteria.companyTypes)")
             case .contractsEnded:
-                parts.append("contracts_ended \(held)")
+                parts.append("contracts_ended \(matched.contains(.contractsEnded) ? "holds" : "does not hold")")
             }
         }
         let rule = criteria.configured.count > 1 ? " (match: \(criteria.match.rawValue))" : ""

@@ -40,8 +40,13 @@ extension OffboardingPipeline {
     /// cannot decide: other criteria may hold whatever the status, or the PSA's own inactive
     /// statuses are not known.
     func filteringStatuses(_ statuses: [String]) -> [String]? {
-        guard configuration.criteria.statusIsRequired, let inactive = inactiveStatusNames.withLock({ $0 }) else { return nil }
-        return statuses + inactive
+        guard configuration.criteria.statusIsRequired, inactiveStatusNames.withLock({ $0 }) != nil else { return nil }
+        return offboardedNames(statuses)
+    }
+
+    /// The status names that count as offboarded: the given ones and those the PSA flags inactive.
+    func offboardedNames(_ statuses: [String]) -> [String] {
+        statuses + (inactiveStatusNames.withLock { $0 } ?? [])
     }
 
     func reportsStatus(_ event: CompanyStatusChangedEvent) -> Bool {
@@ -85,8 +90,8 @@ extension OffboardingPipeline {
         let offboarder = self.offboarder
         // A status report let through only because other criteria might hold is a filtered event,
         // not a result, when the PSA says none does.
-        let offboardedNames = options.offboardedStatuses + (inactiveStatusNames.withLock { $0 } ?? [])
-        let quietWhenNotOffboarded = reportsStatus(event) && !configuration.criteria.with(statuses: offboardedNames).isOffboarded(status: event.status)
+        let quietWhenNotOffboarded =
+            reportsStatus(event) && !configuration.criteria.with(statuses: offboardedNames(options.offboardedStatuses)).isOffboarded(status: event.status)
         await runAndPublish(work, request: request, attempt: attempt, journalAttempt: 1, logger: logger, quietWhenNotOffboarded: quietWhenNotOffboarded) { journaling in
             await offboarder.runDetailed(request, journaling: journaling)
         }

@@ -70,7 +70,7 @@ public struct Sweeper: Sendable {
         }
         var ended: Set<String> = []
         if let after = criteria.contractsEndedAfter {
-            let candidates = Set(try await psa.listContracts(endedBefore: now.addingTimeInterval(-after.timeInterval)).map(\.companyID))
+            let candidates = Set(try await psa.listContracts(endedBefore: now.addingTimeInterval(-after.seconds)).map(\.companyID))
             for id in candidates.sorted() {
                 do {
                     if OffboardingCriteria.contractsEnded(try await psa.listContracts(companyID: id), after: after, now: now) { ended.insert(id) }
@@ -85,7 +85,7 @@ public struct Sweeper: Sendable {
         for set in sets.dropFirst() {
             switch criteria.match {
             case .any: combined.merge(set) { known, other in known ?? other }
-            case .all: combined = combined.filter { set[$0.key] != nil }.mapValues { known in known }
+            case .all: combined = combined.filter { set[$0.key] != nil }
             }
         }
         var companies: [PSACompany] = []
