@@ -11,7 +11,7 @@ import Testing
 /// many. Halo writes one asset a request here, so that there are requests enough to pace.
 @Suite(.timeLimit(.minutes(3)))
 struct PacingAcrossPSAsTests {
-    static let limit = 30
+    static let limit = 60
 
     func offboardTwoClients(_ psa: PSAKind, adaptive: Bool) async throws -> (refused: Int, pacing: PSAPacing?, results: [OffboardingResult]) {
         let (tenant, configuration) = SimulatedPSAs.make(psa)
