@@ -8,18 +8,21 @@ import Testing
 
 /// A limit nobody configured, on every PSA: the adapter's pacer finds it at the cost of a few 429s,
 /// once for all the clients offboarded at the same time; without learning, the same work collects
-/// many. Halo writes one asset a request here, so that there are requests enough to pace.
+/// many. Halo writes one asset a request here, so that there are requests enough to pace. The limit
+/// sits well below what the work reaches on a loaded 2-core machine (at 60 a second it sometimes
+/// never bound, and there was nothing to learn), so the premise holds whatever the machine's speed.
 @Suite(.timeLimit(.minutes(3)))
 struct PacingAcrossPSAsTests {
-    static let limit = 60
+    static let limit = 20
+    static let perClient = 80
 
     func offboardTwoClients(_ psa: PSAKind, adaptive: Bool) async throws -> (refused: Int, pacing: PSAPacing?, results: [OffboardingResult]) {
         let (tenant, configuration) = SimulatedPSAs.make(psa)
         return try await SimulatorServer.serving(tenant) { server in
             await tenant.setRollingLimit(maxRequests: Self.limit, window: .seconds(1))
             await tenant.setLatency(.milliseconds(5))
-            let first = await tenant.addClient(id: 820_001, name: "Pacing One", offboarded: true, active: 150, inactive: 0)
-            let second = await tenant.addClient(id: 820_002, name: "Pacing Two", offboarded: true, active: 150, inactive: 0)
+            let first = await tenant.addClient(id: 820_001, name: "Pacing One", offboarded: true, active: Self.perClient, inactive: 0)
+            let second = await tenant.addClient(id: 820_002, name: "Pacing Two", offboarded: true, active: Self.perClient, inactive: 0)
             let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 8)
             let client = OffboarderRuntime.makePSAClient(
                 configuration(server.baseURL).adjusted(adaptive: adaptive, haloBatchSize: 1), httpClient: httpClient, logger: .test())
@@ -36,18 +39,21 @@ struct PacingAcrossPSAsTests {
     @Test(arguments: PSAKind.allCases)
     func anUnknownLimitCostsAFew429sSharedByEveryClient(psa: PSAKind) async throws {
         let learnt = try await offboardTwoClients(psa, adaptive: true)
-        #expect(learnt.results.allSatisfy { $0.success && $0.statistics.configsDeactivated == 150 })
+        #expect(learnt.results.allSatisfy { $0.success && $0.statistics.configsDeactivated == Self.perClient })
         // Finding the limit costs the requests in flight when it is met: a few, up to the two
         // clients' bounds (2 x 8) on a loaded machine where answers are slow; the benchmark gives
         // the figure on a quiet one. It is found once or twice, not again and again.
         #expect(learnt.refused <= 20, "\(psa): \(learnt.refused) answered 429, \(String(describing: learnt.pacing))")
-        #expect((learnt.pacing?.slowDowns ?? 0) <= 3, "\(psa): \(String(describing: learnt.pacing))")
+        // A stall on a loaded machine can bunch a few paced requests into one second of the PSA's
+        // window and cost one more slow-down of 5%; learning again and again would be dozens.
+        #expect((learnt.pacing?.slowDowns ?? 0) <= 5, "\(psa): \(String(describing: learnt.pacing))")
         let rate = try #require(learnt.pacing?.rate, "the pacer met the limit")
         // Near the limit: what the PSA accepted in a second is counted by send times, which a
         // loaded machine spreads, so the estimate can sit a little above the limit until the next refusal.
         #expect(rate <= Double(Self.limit) * 1.1 && rate >= Double(Self.limit) / 4, "\(psa): learnt \(rate)/s")
         // The same work without learning, for contrast: the simulator's limit does bind.
         let blind = try await offboardTwoClients(psa, adaptive: false)
+        print("pacing \(psa): learning \(learnt.refused) answered 429, \(String(describing: learnt.pacing)); without learning \(blind.refused) answered 429")
         #expect(blind.pacing == nil)
         #expect(blind.refused >= learnt.refused * 2 && blind.refused > learnt.refused + 3, "\(psa): \(blind.refused) answered 429 without learning, \(learnt.refused) learning")
     }
