@@ -74,6 +74,9 @@ public final class AdaptivePacer: Sendable {
         var slowDowns = 0
         /// When the requests the PSA accepted in the last second were sent.
         var acceptedSends = SlidingInstants(span: .seconds(1))
+        /// The most the PSA accepted in one second lately: a stall of our own just before a refusal
+        /// (a loaded machine, a slow listing) leaves the last second short of what the PSA takes.
+        var acceptedPeak = RecentPeak(span: .seconds(5))
         /// Recent answers per operation, the fastest of which is the usual latency.
         var latencies: [String: RecentLatencies] = [:]
 
@@ -130,6 +133,7 @@ public final class AdaptivePacer: Sendable {
         state.withLock { state in
             let now = self.now()
             state.acceptedSends.append(sentAt, now: now)
+            state.acceptedPeak.record(state.acceptedSends.count(now: now), at: now)
             if let signal = configuration.latencySignal, state.latencies[operation, default: RecentLatencies()].isSlow(latency, by: signal) {
                 congested(&state, now: now, sentAt: sentAt)
                 return
@@ -175,11 +179,11 @@ public final class AdaptivePacer: Sendable {
         set(&state, rate: base * configuration.decrease, refusedAt: base * configuration.decrease / configuration.plateau, now: now)
     }
 
-    /// What the PSA accepted in the last second, when it is below `current`; `current` when
+    /// The most the PSA accepted in a second lately, when it is below `current`; `current` when
     /// nothing was accepted (no pace to learn from).
     private func accepted(_ state: inout State, below current: Double, now: ContinuousClock.Instant) -> Double {
-        let acceptedLastSecond = Double(state.acceptedSends.count(now: now))
-        return acceptedLastSecond > 0 ? min(current, acceptedLastSecond) : current
+        let accepted = Double(max(state.acceptedSends.count(now: now), state.acceptedPeak.peak(now: now)))
+        return accepted > 0 ? min(current, accepted) : current
     }
 
     private func set(_ state: inout State, rate: Double, refusedAt: Double, now: ContinuousClock.Instant) {
@@ -249,3 +253,22 @@ struct SlidingInstants: Sendable {
     }
 }
 
+/// The highest count recorded within the last `span`.
+struct RecentPeak: Sendable {
+    let span: Duration
+    /// Counts in the order recorded, each lower than the one before: a count that a later, higher
+    /// one outlives can never be the peak again.
+    private var counts: [(at: ContinuousClock.Instant, count: Int)] = []
+
+    init(span: Duration) { self.span = span }
+
+    mutating func record(_ count: Int, at now: ContinuousClock.Instant) {
+        while let last = counts.last, last.count <= count { counts.removeLast() }
+        counts.append((now, count))
+    }
+
+    mutating func peak(now: ContinuousClock.Instant) -> Int {
+        counts.removeAll { $0.at <= now - span }
+        return counts.first?.count ?? 0
+    }
+}

@@ -40,6 +40,23 @@ import Testing
         #expect(abs(rate - 0.95 * 60) <= 1, "\(rate)")
     }
 
+    @Test func aStallOfOurOwnJustBeforeARefusalDoesNotPinTheRateLow() {
+        let clock = ManualClock()
+        let pacer = AdaptivePacer(configuration: .init(initialRate: 100), now: { clock.now })
+        for _ in 0..<180 {
+            clock.advance(.microseconds(16_667))
+            pacer.accepted(sentAt: clock.now, latency: .milliseconds(20))
+        }
+        // A loaded machine sends five in the last second, and the PSA then refuses one.
+        for _ in 0..<5 {
+            clock.advance(.milliseconds(200))
+            pacer.accepted(sentAt: clock.now, latency: .milliseconds(20))
+        }
+        pacer.slowDown(sentAt: clock.now, retryAfter: nil)
+        let rate = try! #require(pacer.pacing.rate)
+        #expect(abs(rate - 0.95 * 60) <= 1.5, "cut from the 60 a second the PSA took moments ago, not the 5 of the stall: \(rate)")
+    }
+
     @Test func theRateRecoversToJustBelowTheRefusalThenProbesSlowly() {
         let clock = ManualClock()
         let pacer = AdaptivePacer(configuration: .init(initialRate: 100, recovery: 0.02, plateau: 0.95, probeAfter: .seconds(30), probe: 0.01), now: { clock.now })
