@@ -21,6 +21,11 @@ public protocol OffboardingBackend: Sendable {
 
     func findCompany(_ reference: ClientReference) async throws(PSAError) -> PSACompany
 
+    /// What restoring the offboarding `eventID` would put back, from every result published for it.
+    /// - Throws: `RestoreRefusal` when it is unknown or has nothing to undo; any other error when
+    ///   the results topic could not be read.
+    func restorePlan(for eventID: String) async throws -> RestorePlan
+
     func liveness() -> HealthCheck
     func readiness() async -> [String: HealthCheck]
 }

@@ -213,10 +213,57 @@ public final class OffboarderRuntime: Sendable {
                         topic: topics.approvals, key: approval.approvalID, value: ApprovalMessage.record(approval).encoded(),
                         headers: [KafkaHeader(key: "content-type", string: "application/json")]))
             }
-            try await producer.send(
-                KafkaOutgoingRecord(
-                    topic: topics.results, key: outcome.result.clientID, value: try ResultEncoding.encode(outcome.result),
-                    headers: [KafkaHeader(key: "content-type", string: "application/json")]))
+            try await publish(outcome.result, to: topics.results, with: producer)
+        } catch {
+            run.publishFailure = "the result could not be published to \(topics.results): \(error)"
+        }
+        await producer.shutdown()
+        return run
+    }
+
+    /// With the headers the service's results carry, so that the ledger and a restore find it by its event id.
+    private static func publish(_ result: OffboardingResult, to topic: String, with producer: KafkaProducer) async throws {
+        try await producer.send(
+            KafkaOutgoingRecord(
+                topic: topic, key: result.clientID, value: try ResultEncoding.encode(result),
+                headers: [KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "offboarding.event.id", string: result.eventID)]))
+    }
+
+    /// Undoes one offboarding now (`restore`): reads every result of `eventID` from the results
+    /// topic, puts back what it deactivated, and publishes the restore's result.
+    /// - Throws: `RestoreRefusal` when there is nothing to undo, `KafkaUnreachable` when Kafka
+    ///   cannot be read; nothing was written to the PSA then.
+    public static func restoreOnce(
+        eventID: String, dryRun: Bool, reason: String?, configuration: OffboarderConfiguration, logger: Logger
+    ) async throws -> ManualRun {
+        let producer = try KafkaProducer(configuration: producerConfiguration(configuration), logger: logger)
+        let topics = configuration.kafka.topics
+        let results: [OffboardingResult]
+        do {
+            var properties = configuration.kafka.properties
+            properties.removeValue(forKey: "group.id")
+            results = try await ResultHistory.results(
+                of: eventID, bootstrapServers: configuration.kafka.bootstrapServers, topic: topics.results,
+                partitionCount: try await producer.partitionCount(of: topics.results, timeout: .seconds(10)), properties: properties, logger: logger)
+        } catch {
+            await producer.shutdown()
+            throw KafkaUnreachable(bootstrapServers: configuration.kafka.bootstrapServers, detail: "\(error)")
+        }
+        let plan: RestorePlan
+        do {
+            plan = try RestorePlan.make(eventID: eventID, from: results)
+        } catch {
+            await producer.shutdown()
+            throw error
+        }
+        let httpClient = makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
+        let client = makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
+        let outcome = await makeOffboarder(configuration, client: client, logger: logger).restore(
+            .init(eventID: UUID().uuidString.lowercased(), plan: plan, dryRun: dryRun, reason: reason))
+        try? await httpClient.shutdown()
+        var run = ManualRun(result: outcome.result)
+        do {
+            try await publish(outcome.result, to: topics.results, with: producer)
         } catch {
             run.publishFailure = "the result could not be published to \(topics.results): \(error)"
         }

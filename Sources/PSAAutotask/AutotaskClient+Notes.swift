@@ -5,7 +5,7 @@ import PSAHTTP
 /// never rewrites the MSP's text (the API returns rich-text fields as plain text, and sending one
 /// back loses its formatting), and one note per item per event (see `EventNotes`).
 extension AutotaskClient {
-    func writeNote(_ note: DeactivationNote, onItem id: Int) async throws(PSAError) {
+    func writeNote(_ note: ReasonNote, onItem id: Int) async throws(PSAError) {
         let title = Self.noteTitle(note)
         let noted = try await eventNotes.noted(eventID: note.eventID) { [self] in
             do throws(PSAError) {
@@ -26,8 +26,8 @@ extension AutotaskClient {
     }
 
     /// Names the event, so that its notes are found again by title; within Autotask's 250 characters.
-    static func noteTitle(_ note: DeactivationNote) -> String {
-        String("\(DeactivationNote.marker) deactivated (event \(note.eventID))".prefix(250))
+    static func noteTitle(_ note: ReasonNote) -> String {
+        String("\(ReasonNote.marker) \(note.change.verb) (event \(note.eventID))".prefix(250))
     }
 
     /// The first active `noteType` of the tenant: the picklist is each tenant's own.

@@ -97,11 +97,16 @@ public struct AutotaskClient: PSAClient {
     /// per item, and one query per event.
     public var writesNotes: Bool { true }
 
-    public func deactivate(_ config: PSAConfiguration, note: DeactivationNote?) async throws(PSAError) -> PSAConfiguration {
+    public func deactivate(_ config: PSAConfiguration, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
+        try await setActive(config, to: false, note: note)
+    }
+
+    /// `PATCH ConfigurationItems` with `isActive`, then the note.
+    func setActive(_ config: PSAConfiguration, to active: Bool, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
         guard let numeric = Int(config.id) else {
             throw PSAError(code: .configNotFound, message: "Autotask configuration item ids are numbers, not \"\(config.id)\"")
         }
-        let body = try PSAJSON.encode(AutotaskConfigurationItemPatch(id: numeric, isActive: false))
+        let body = try PSAJSON.encode(AutotaskConfigurationItemPatch(id: numeric, isActive: active))
         let response = try await send(.PATCH, endpoint: "ConfigurationItems", path: "/ConfigurationItems", body: body)
         switch response.status {
         case 200..<300:
@@ -111,8 +116,8 @@ public struct AutotaskClient: PSAClient {
                 throw PSAError(code: .configUpdateFailed, message: "Autotask confirmed item \(answer.itemId.map(String.init) ?? "none") instead of \(numeric)")
             }
             if let note {
-                // The item is inactive whatever happens to its note: a note that cannot be written
-                // is logged, and does not turn a deactivation that happened into a failure.
+                // The change stands whatever happens to its note: a note that cannot be written
+                // is logged, and does not turn a change that happened into a failure.
                 do {
                     try await writeNote(note, onItem: numeric)
                 } catch {
@@ -120,8 +125,8 @@ public struct AutotaskClient: PSAClient {
                 }
             }
             var updated = config
-            updated.isActive = false
-            updated.psaStatus = "Inactive"
+            updated.isActive = active
+            updated.psaStatus = active ? "Active" : "Inactive"
             return updated
         default:
             // Business-rule failures come back as 500 with `errors`.

@@ -105,12 +105,17 @@ public struct ConnectWiseClient: PSAClient {
     /// ConnectWise configurations have a `notes` field; the note goes into the same PATCH.
     public var writesNotes: Bool { true }
 
-    public func deactivate(_ config: PSAConfiguration, note: DeactivationNote?) async throws(PSAError) -> PSAConfiguration {
+    public func deactivate(_ config: PSAConfiguration, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
+        try await patch(config, status: try await resolvedStatuses().inactiveID, note: note)
+    }
+
+    /// Sets the configuration's status by JSON-Patch, with the note appended in the same PATCH.
+    func patch(_ config: PSAConfiguration, status: Int, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
         guard let numeric = Int(config.id) else {
             throw PSAError(code: .configNotFound, message: "ConnectWise configuration ids are numbers, not \"\(config.id)\"")
         }
         let statuses = try await resolvedStatuses()
-        var operations = [ConnectWisePatchOperation(op: "replace", path: "status", value: .reference(id: statuses.inactiveID))]
+        var operations = [ConnectWisePatchOperation(op: "replace", path: "status", value: .reference(id: status))]
         if let note {
             // A retry request carries no notes: read them, so that the PATCH appends rather than overwrites.
             var notes = config.notes

@@ -5,13 +5,25 @@ import PSAHTTP
 extension HaloClient {
     public var batchSize: Int { configuration.batchSize }
 
-    /// One `POST /api/Asset` for the whole batch, after checking against a recent listing of the
+    /// One `POST /api/Asset` for the whole batch (see `write`), after checking against a recent listing of the
     /// client that every asset still exists (Halo would create one it does not know). A 400 that
     /// names elements (`{"[3].inactive": "…"}`) fails those assets with Halo's message and sends
     /// the rest again; one that names none is split in halves until the refused asset is alone.
     /// Whether Halo applied every element of an accepted batch is not assumed: the run re-lists.
-    public func deactivate(batch: [PSAConfiguration], note: DeactivationNote?) async -> [Result<PSAConfiguration, PSAError>] {
+    public func deactivate(batch: [PSAConfiguration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>] {
         guard batch.count > 1 else { return await deactivateOneByOne(batch, note: note) }
+        return await write(batch.map { ($0, true) }, note: note)
+    }
+
+    /// The same array POST, setting `inactive` back to what each asset had before the offboarding.
+    public func restore(batch: [PSARestoration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>] {
+        guard batch.count > 1 else { return await restoreOneByOne(batch, note: note) }
+        return await write(batch.map { ($0.configuration, !$0.previous.active) }, note: note)
+    }
+
+    /// Sets each asset's `inactive` as given, in one POST per client.
+    private func write(_ changes: [(configuration: PSAConfiguration, inactive: Bool)], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>] {
+        let batch = changes.map(\.configuration)
         var outcomes = [Result<PSAConfiguration, PSAError>?](repeating: nil, count: batch.count)
         var writable: [(index: Int, id: Int)] = []
         for (index, config) in batch.enumerated() {
@@ -22,10 +34,10 @@ extension HaloClient {
             }
         }
         for (client, members) in Dictionary(grouping: writable, by: { batch[$0.index].companyID.flatMap { Int($0) } ?? 0 }) {
-            var listing = await existing(ofClient: client, maxAge: configuration.batchListingMaxAge)
+            var listing = await existing(ofClient: client, event: note?.eventID ?? "", maxAge: configuration.batchListingMaxAge)
             // A shared listing may predate an asset added since: one missing is looked for afresh.
             if case .success(let assets) = listing, members.contains(where: { assets[$0.id] == nil }) {
-                listing = await existing(ofClient: client, maxAge: .zero)
+                listing = await existing(ofClient: client, event: note?.eventID ?? "", maxAge: .zero)
             }
             switch listing {
             case .failure(let error):
@@ -36,13 +48,15 @@ extension HaloClient {
                         PSAError(code: .configNotFound, message: "HaloPSA no longer lists asset \(member.id) for client \(client)", httpStatus: 404))
                 }
                 let updates = members.compactMap { member in
-                    assets[member.id].map { notes in (member.index, HaloAssetUpdate(id: member.id, inactive: true, notes: note?.appended(to: notes))) }
+                    assets[member.id].map { notes in
+                        (member.index, HaloAssetUpdate(id: member.id, inactive: changes[member.index].inactive, notes: note?.appended(to: notes)))
+                    }
                 }
                 for (index, outcome) in await post(updates) {
                     outcomes[index] = outcome.map { _ in
                         var updated = batch[index]
-                        updated.isActive = false
-                        updated.psaStatus = "Inactive"
+                        updated.isActive = !changes[index].inactive
+                        updated.psaStatus = updated.isActive ? "Active" : "Inactive"
                         return updated
                     }
                 }
@@ -54,9 +68,9 @@ extension HaloClient {
     }
 
     /// The client's assets (id → notes) from a shared recent listing.
-    private func existing(ofClient client: Int, maxAge: Duration) async -> Result<[Int: String], PSAError> {
+    private func existing(ofClient client: Int, event: String, maxAge: Duration) async -> Result<[Int: String], PSAError> {
         guard client > 0 else { return .failure(PSAError(code: .ownershipMismatch, message: "HaloPSA listed assets without a client")) }
-        return await listings.assets(ofClient: client, maxAge: maxAge) { [self] in
+        return await listings.assets(ofClient: client, event: event, maxAge: maxAge) { [self] in
             do throws(PSAError) {
                 let assets = try await assets(ofClient: client, includeArchived: true)
                 return .success(Dictionary(assets.map { ($0.id, $0.notes ?? "") }, uniquingKeysWith: { first, _ in first }))

@@ -109,7 +109,12 @@ public struct HaloClient: PSAClient {
 
     public var pacing: PSAPacing? { transport.pacer?.pacing }
 
-    public func deactivate(_ config: PSAConfiguration, note: DeactivationNote?) async throws(PSAError) -> PSAConfiguration {
+    public func deactivate(_ config: PSAConfiguration, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
+        try await write(config, inactive: true, note: note)
+    }
+
+    /// Sets one asset's `inactive`, with the note appended in the same POST.
+    func write(_ config: PSAConfiguration, inactive: Bool, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
         guard let numeric = Int(config.id) else {
             throw PSAError(code: .configNotFound, message: "HaloPSA asset ids are numbers, not \"\(config.id)\"")
         }
@@ -119,16 +124,18 @@ public struct HaloClient: PSAClient {
             throw PSAError(code: .configNotFound, message: "HaloPSA has no asset \(numeric) any more", httpStatus: 404)
         }
         let asset = try decode(HaloAsset.self, from: try checked(current, what: "asset \(numeric)"))
-        let body = try PSAJSON.encode([HaloAssetUpdate(id: numeric, inactive: true, notes: note?.appended(to: asset.notes))])
+        let body = try PSAJSON.encode([HaloAssetUpdate(id: numeric, inactive: inactive, notes: note?.appended(to: asset.notes))])
         let response = try await send(.POST, path: "/api/Asset", body: body)
         switch response.status {
         case 200..<300:
-            if let updated = try? JSONDecoder().decode(HaloAsset.self, from: Data(response.body)), updated.id == numeric, updated.inactive == false {
-                throw PSAError(code: .configUpdateFailed, message: "HaloPSA still reports asset \(numeric) active after the update")
+            if let updated = try? JSONDecoder().decode(HaloAsset.self, from: Data(response.body)), updated.id == numeric,
+                (updated.inactive ?? false) != inactive
+            {
+                throw PSAError(code: .configUpdateFailed, message: "HaloPSA still reports asset \(numeric) \(inactive ? "active" : "inactive") after the update")
             }
             var updated = config
-            updated.isActive = false
-            updated.psaStatus = "Inactive"
+            updated.isActive = !inactive
+            updated.psaStatus = inactive ? "Inactive" : "Active"
             return updated
         default:
             throw Self.errors.updateError(for: response, detail: "asset \(numeric): \(Self.errorMessage(response))")

@@ -14,7 +14,7 @@ struct PSAOffboarderCommand: AsyncParsableCommand {
               psa-offboarder consume --config /etc/psa-offboarder/config.yaml
               psa-offboarder sweep --config /etc/psa-offboarder/config.yaml
             """,
-        subcommands: [ConsumeCommand.self, RunCommand.self, SweepCommand.self, DemoCommand.self, SandboxCommand.self, KafkaSandboxCommand.self]
+        subcommands: [ConsumeCommand.self, RunCommand.self, SweepCommand.self, RestoreCommand.self, DemoCommand.self, SandboxCommand.self, KafkaSandboxCommand.self]
     )
 
     /// Parses and runs, mapping failures to the contract's exit codes: 2 for bad usage or

@@ -47,7 +47,7 @@ import Testing
         func openAlerts(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSAOpenAlert] { [] }
         func probe() async throws(PSAError) {}
 
-        func deactivate(_ configuration: PSAConfiguration, note: DeactivationNote?) async throws(PSAError) -> PSAConfiguration {
+        func deactivate(_ configuration: PSAConfiguration, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
             inFlight.withLock { $0.now += 1; $0.max = max($0.max, $0.now) }
             written.withLock { $0.append(configuration.id) }
             await Task.yield()
@@ -59,6 +59,18 @@ import Testing
             var updated = configuration
             updated.isActive = false
             return updated
+        }
+
+        func restore(_ restoration: PSARestoration, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
+            let id = restoration.configuration.id
+            written.withLock { $0.append(id) }
+            if failing.contains(id) { throw PSAError(code: .configUpdateFailed, message: "rule", httpStatus: 500) }
+            return configs.withLock { configs in
+                guard let index = configs.firstIndex(where: { $0.id == id }) else { return restoration.configuration }
+                configs[index].isActive = restoration.previous.active
+                configs[index].statusID = restoration.previous.status?.id ?? configs[index].statusID
+                return configs[index]
+            }
         }
     }
 

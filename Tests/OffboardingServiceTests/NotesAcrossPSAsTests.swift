@@ -28,7 +28,7 @@ struct NotesAcrossPSAsTests {
         for config in configs {
             let lines = await reasonLines(config)
             #expect(lines.count == 1, "configuration \(config): \(lines)")
-            #expect(lines.first?.hasSuffix(": Contract ended") == true && lines.first?.hasPrefix(DeactivationNote.marker) == true)
+            #expect(lines.first?.hasSuffix(": Contract ended") == true && lines.first?.hasPrefix(ReasonNote.marker) == true)
         }
         #expect(await tenant.noteLines(ofConfiguration: configs[0]).first == "Rack 4, see KB-12 <b>keep</b>", "the MSP's text comes first, unchanged")
 

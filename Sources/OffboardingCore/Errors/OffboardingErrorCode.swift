@@ -54,4 +54,16 @@ public struct OffboardingErrorCode: RawRepresentable, Hashable, Sendable, Codabl
     public static let alertsStillOpen = Self(rawValue: "AlertsStillOpen")
     /// A warning: a post-execution check (billing, alerts) could not be made; the deactivation stands.
     public static let checkFailed = Self(rawValue: "CheckFailed")
+    /// A warning: a restore left configurations that were edited in the PSA since the offboarding
+    /// (their stamp moved, or they are no longer in the state it left them).
+    public static let changedSinceOffboarding = Self(rawValue: "ChangedSinceOffboarding")
+    /// A warning: a restore left configurations whose state before the offboarding its result does
+    /// not record (results published before `psa_previous` existed).
+    public static let previousStateUnknown = Self(rawValue: "PreviousStateUnknown")
+    /// A warning: a restore found configurations of the offboarding that the PSA reports
+    /// as restored and afterwards no longer confirmed in their previous state.
+    public static let notConfirmedRestored = Self(rawValue: "NotConfirmedRestored")
+    /// A failure: the event named in a restore has no result that can be undone (unknown, a dry run,
+    /// awaiting approval, a restore itself, or nothing was deactivated).
+    public static let notRestorable = Self(rawValue: "NotRestorable")
 }

@@ -35,7 +35,9 @@ public enum CloudEventDecoder {
             type: requiredString(fields, "type"),
             time: optionalString(fields, "time"),
             datacontenttype: optionalString(fields, "datacontenttype"),
-            trigger: optionalString(fields, "trigger")
+            trigger: optionalString(fields, "trigger"),
+            restores: optionalString(fields, "restores"),
+            requestedBy: optionalString(fields, "requestedby")
         )
         guard let data = fields["data"] else { throw InvalidEventError("data is missing") }
         return try makeEvent(attributes: attributes, data: data)
@@ -48,7 +50,8 @@ public enum CloudEventDecoder {
         }
         let attributes = try Attributes(
             specversion: header("specversion"), id: header("id"), source: header("source"), type: header("type"),
-            time: headers["ce_time"], datacontenttype: headers["content-type"], trigger: headers["ce_trigger"]
+            time: headers["ce_time"], datacontenttype: headers["content-type"], trigger: headers["ce_trigger"],
+            restores: headers["ce_restores"], requestedBy: headers["ce_requestedby"]
         )
         return try makeEvent(attributes: attributes, data: data)
     }
@@ -61,6 +64,8 @@ public enum CloudEventDecoder {
         var time: String?
         var datacontenttype: String?
         var trigger: String?
+        var restores: String?
+        var requestedBy: String?
     }
 
     private static func makeEvent(attributes: Attributes, data: JSONValue) throws(InvalidEventError) -> CompanyStatusChangedEvent {
@@ -79,9 +84,16 @@ public enum CloudEventDecoder {
         var trigger = OffboardingTrigger.event
         if let name = attributes.trigger {
             guard let known = OffboardingTrigger(rawValue: name) else {
-                throw InvalidEventError("trigger \(name) is not one of event, manual, api, schedule, webhook")
+                throw InvalidEventError("trigger \(name) is not one of event, manual, api, schedule, webhook, restore")
             }
             trigger = known
+        }
+        // A restore names the offboarding it undoes, and only a restore names one.
+        if trigger == .restore {
+            guard let restores = attributes.restores, !restores.isEmpty else { throw InvalidEventError("a restore event needs the restores attribute") }
+            guard restores.utf8.count <= 256 else { throw InvalidEventError("restores is longer than 256 bytes") }
+        } else if attributes.restores != nil || attributes.requestedBy != nil {
+            throw InvalidEventError("restores and requestedby belong to trigger restore, not \(trigger.rawValue)")
         }
         guard case .object(let fields) = data else { throw InvalidEventError("data is \(data.typeName), not an object") }
         let known: Set = ["psa", "company_id", "company_name", "previous_status", "status", "options"]
@@ -111,7 +123,8 @@ public enum CloudEventDecoder {
             id: attributes.id, source: attributes.source, time: attributes.time, psa: psa, companyID: companyID,
             companyName: try optionalString(fields, "company_name", path: "data."),
             previousStatus: try optionalString(fields, "previous_status", path: "data."),
-            status: try requiredString(fields, "status", path: "data."), options: options, trigger: trigger
+            status: try requiredString(fields, "status", path: "data."), options: options, trigger: trigger,
+            restores: attributes.restores, requestedBy: attributes.requestedBy
         )
     }
 

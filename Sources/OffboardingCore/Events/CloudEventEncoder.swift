@@ -14,6 +14,8 @@ public enum CloudEventEncoder {
         ]
         if let time = event.time { document["time"] = .string(time) }
         if event.trigger != .event { document["trigger"] = .string(event.trigger.rawValue) }
+        if let restores = event.restores { document["restores"] = .string(restores) }
+        if let requestedBy = event.requestedBy { document["requestedby"] = .string(requestedBy) }
         return ([("content-type", "application/cloudevents+json")], json(.object(document)))
     }
 
@@ -24,6 +26,8 @@ public enum CloudEventEncoder {
         ]
         if let time = event.time { headers.append(("ce_time", time)) }
         if event.trigger != .event { headers.append(("ce_trigger", event.trigger.rawValue)) }
+        if let restores = event.restores { headers.append(("ce_restores", restores)) }
+        if let requestedBy = event.requestedBy { headers.append(("ce_requestedby", requestedBy)) }
         return (headers, json(data(event)))
     }
 

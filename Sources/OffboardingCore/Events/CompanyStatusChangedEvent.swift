@@ -15,12 +15,19 @@ public struct CompanyStatusChangedEvent: Sendable, Hashable {
     /// What produced the event: the CloudEvents extension attribute `trigger` (binary mode:
     /// `ce_trigger`); absent means `event`, a status change reported by the PSA.
     public var trigger: OffboardingTrigger
+    /// With trigger `restore`: the event id of the offboarding to undo (extension attribute `restores`).
+    public var restores: String?
+    /// With trigger `restore`: who asked (extension attribute `requestedby`).
+    public var requestedBy: String?
 
     public init(
         id: String, source: String, time: String? = nil, psa: PSAKind, companyID: String, companyName: String? = nil,
-        previousStatus: String? = nil, status: String, options: OffboardingOptions.Overrides = .init(), trigger: OffboardingTrigger = .event
+        previousStatus: String? = nil, status: String, options: OffboardingOptions.Overrides = .init(), trigger: OffboardingTrigger = .event,
+        restores: String? = nil, requestedBy: String? = nil
     ) {
         self.trigger = trigger
+        self.restores = restores
+        self.requestedBy = requestedBy
         self.id = id
         self.source = source
         self.time = time

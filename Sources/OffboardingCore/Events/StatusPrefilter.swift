@@ -198,6 +198,9 @@ public struct StatusPrefilter: Sendable {
                     let (value, ok) = optionalString()
                     guard Self.first(1 << 7, in: &event.seen), ok else { return nil }
                     event.trigger = value
+                } else if matches(key, "restores") || matches(key, "requestedby") {
+                    // A restore's attributes: the decoder checks them against the trigger.
+                    return nil
                 } else {
                     // An extension attribute: only plain values are vouched for, each key once.
                     let text = UnsafeBufferPointer(rebasing: bytes[key])

@@ -99,7 +99,7 @@ public protocol PSAClient: Sendable {
     /// Sets one configuration inactive and returns it as the PSA now reports it. Re-applying is harmless.
     /// - Parameter note: a line for the configuration's notes field, on PSAs that have one
     ///   (`writesNotes`); appended once, in the same update, so a repeated update does not repeat it.
-    func deactivate(_ configuration: PSAConfiguration, note: DeactivationNote?) async throws(PSAError) -> PSAConfiguration
+    func deactivate(_ configuration: PSAConfiguration, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration
 
     /// Whether `deactivate(_:note:)` writes the note onto the configuration.
     var writesNotes: Bool { get }
@@ -111,7 +111,15 @@ public protocol PSAClient: Sendable {
     /// Sets up to `batchSize` configurations of one client inactive in as few requests as the PSA
     /// allows: one outcome per configuration, in order. A configuration the PSA refuses fails
     /// alone; the others are still written.
-    func deactivate(batch: [PSAConfiguration], note: DeactivationNote?) async -> [Result<PSAConfiguration, PSAError>]
+    func deactivate(batch: [PSAConfiguration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>]
+
+    /// Puts one configuration back to the state it had before an offboarding (`previous`) and
+    /// returns it as the PSA now reports it. Re-applying is harmless.
+    /// - Parameter note: the restore line, appended once as a deactivation's is.
+    func restore(_ restoration: PSARestoration, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration
+
+    /// As `deactivate(batch:note:)`, for a restore: one outcome per configuration, in order.
+    func restore(batch: [PSARestoration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>]
 
     /// Every company whose status (or label) is one of `statuses`, and on ConnectWise every
     /// company whose status has `inactiveFlag` set, for the scheduled sweep.
@@ -157,13 +165,30 @@ extension PSAClient {
 
     public func inactiveStatusNames() async throws(PSAError) -> [String] { [] }
 
-    public func deactivate(batch: [PSAConfiguration], note: DeactivationNote?) async -> [Result<PSAConfiguration, PSAError>] {
+    public func deactivate(batch: [PSAConfiguration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>] {
         await deactivateOneByOne(batch, note: note)
+    }
+
+    public func restore(batch: [PSARestoration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>] {
+        await restoreOneByOne(batch, note: note)
+    }
+
+    /// Each configuration with its own `restore(_:note:)`, in order.
+    public func restoreOneByOne(_ batch: [PSARestoration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>] {
+        var outcomes: [Result<PSAConfiguration, PSAError>] = []
+        for restoration in batch {
+            do {
+                outcomes.append(.success(try await restore(restoration, note: note)))
+            } catch {
+                outcomes.append(.failure(error))
+            }
+        }
+        return outcomes
     }
 
     /// Each configuration with its own `deactivate(_:note:)`, in order: the batch of a PSA that
     /// takes one at a time, and of one configuration anywhere.
-    public func deactivateOneByOne(_ batch: [PSAConfiguration], note: DeactivationNote?) async -> [Result<PSAConfiguration, PSAError>] {
+    public func deactivateOneByOne(_ batch: [PSAConfiguration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>] {
         var outcomes: [Result<PSAConfiguration, PSAError>] = []
         for configuration in batch {
             do {
@@ -176,15 +201,28 @@ extension PSAClient {
     }
 }
 
-/// The line written into a configuration's notes when it is deactivated.
-public struct DeactivationNote: Sendable, Hashable {
+/// The line written into a configuration's notes when it is deactivated or restored.
+public struct ReasonNote: Sendable, Hashable {
+    public enum Change: Sendable, Hashable {
+        case deactivated
+        /// Put back by a restore of the offboarding with this event id.
+        case restored(undoing: String)
+    }
+
     public static let marker = "[psa-offboarder]"
     public var eventID: String
+    public var change: Change
     public var line: String
 
-    public init(reason: String?, eventID: String, date: String) {
+    public init(reason: String?, eventID: String, date: String, change: Change = .deactivated) {
         self.eventID = eventID
-        self.line = "\(Self.marker) \(date) deactivated (event \(eventID))" + (reason.map { ": \($0)" } ?? "")
+        self.change = change
+        let undoing: String =
+            switch change {
+            case .deactivated: ""
+            case .restored(let original): " undoing event \(original)"
+            }
+        self.line = "\(Self.marker) \(date) \(change.verb) (event \(eventID))\(undoing)" + (reason.map { ": \($0)" } ?? "")
     }
 
     /// The notes with the line appended, or nil when this event's line is already there (an
@@ -193,5 +231,14 @@ public struct DeactivationNote: Sendable, Hashable {
         let existing = notes ?? ""
         if existing.contains("\(Self.marker)") && existing.contains("(event \(eventID))") { return nil }
         return existing.isEmpty ? line : existing + "\n" + line
+    }
+}
+
+extension ReasonNote.Change {
+    public var verb: String {
+        switch self {
+        case .deactivated: "deactivated"
+        case .restored: "restored"
+        }
     }
 }

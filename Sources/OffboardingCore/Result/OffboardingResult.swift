@@ -1,6 +1,6 @@
 /// What started a run.
 public enum OffboardingTrigger: String, Sendable, Hashable, Codable {
-    case event, manual, api, schedule, webhook
+    case event, manual, api, schedule, webhook, restore
 }
 
 /// The result record published per processed client: a superset of the seed workflow's returned data.
@@ -24,6 +24,10 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
     /// The criteria the client met (`status`, `company_types`, `contracts_ended`), when the PSA
     /// was asked whether the client is offboarded and it is.
     public var matched: [String]?
+    /// Set on a restore's result: the `event_id` of the offboarding it undoes.
+    public var restores: String?
+    /// Who asked for a restore, as the request named them.
+    public var requestedBy: String?
 
     public struct Statistics: Sendable, Hashable, Codable {
         public var configsFound: Int
@@ -33,13 +37,19 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         /// Of the configurations this run reports deactivated, how many a listing after the
         /// writes showed inactive; nil when nothing was written.
         public var configsConfirmed: Int?
+        /// A restore's count of configurations put back; nil on an offboarding.
+        public var configsRestored: Int?
 
-        public init(configsFound: Int = 0, configsDeactivated: Int = 0, configsSkipped: Int = 0, errors: Int = 0, configsConfirmed: Int? = nil) {
+        public init(
+            configsFound: Int = 0, configsDeactivated: Int = 0, configsSkipped: Int = 0, errors: Int = 0, configsConfirmed: Int? = nil,
+            configsRestored: Int? = nil
+        ) {
             self.configsFound = configsFound
             self.configsDeactivated = configsDeactivated
             self.configsSkipped = configsSkipped
             self.errors = errors
             self.configsConfirmed = configsConfirmed
+            self.configsRestored = configsRestored
         }
 
         enum CodingKeys: String, CodingKey {
@@ -48,6 +58,7 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
             case configsSkipped = "configs_skipped"
             case errors
             case configsConfirmed = "configs_confirmed"
+            case configsRestored = "configs_restored"
         }
     }
 
@@ -61,6 +72,10 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         case pendingApproval = "pending_approval"
         case skipped
         case failed
+        /// A restore put the configuration back to its state before the offboarding.
+        case restored
+        /// A dry-run restore would put it back.
+        case wouldRestore = "would_restore"
     }
 
     public struct Config: Sendable, Hashable, Codable {
@@ -138,6 +153,15 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         case outOfScope = "out_of_scope"
         case approvalRejected = "approval_rejected"
         case approvalExpired = "approval_expired"
+        /// A restore found the configuration already in its state before the offboarding.
+        case alreadyRestored = "already_restored"
+        /// A restore found the configuration edited in the PSA since the offboarding, and left it.
+        case changedSinceOffboarding = "changed_since_offboarding"
+        /// A restore found no state from before the offboarding to put back (a result from before
+        /// `psa_previous` was recorded), and left it.
+        case previousStateUnknown = "previous_state_unknown"
+        /// A restore found the configuration no longer listed for the client.
+        case notFound = "not_found"
     }
 
     public struct Warning: Sendable, Hashable, Codable {
@@ -252,7 +276,8 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         case clientName = "client_name"
         case timestamp
         case dryRun = "dry_run"
-        case reason, statistics, configs, warnings, errors, approval, attempt, matched
+        case reason, statistics, configs, warnings, errors, approval, attempt, matched, restores
+        case requestedBy = "requested_by"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -275,5 +300,7 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         try container.encodeIfPresent(approval, forKey: .approval)
         try container.encodeIfPresent(attempt, forKey: .attempt)
         try container.encodeIfPresent(matched, forKey: .matched)
+        try container.encodeIfPresent(restores, forKey: .restores)
+        try container.encodeIfPresent(requestedBy, forKey: .requestedBy)
     }
 }

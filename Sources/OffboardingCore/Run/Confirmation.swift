@@ -21,7 +21,7 @@ extension Offboarder {
     /// write lost behind a gateway). One that is still active is written once more and read back
     /// again; what stays active is the caller's to report.
     func confirmInactive(
-        _ written: [PSAConfiguration], of company: PSACompany, note: DeactivationNote?, logger: Logger
+        _ written: [PSAConfiguration], of company: PSACompany, note: ReasonNote?, logger: Logger
     ) async -> Confirmation {
         var confirmation = Confirmation()
         var pending = written

@@ -31,8 +31,8 @@ public struct Offboarder: Sendable {
 
     public let psa: any PSAClient
     public let configuration: Configuration
-    private let logger: Logger
-    private let now: @Sendable () -> Date
+    let logger: Logger
+    let now: @Sendable () -> Date
     let progress: @Sendable () -> Void
 
     /// - Parameter progress: called after each PSA call that returns, so that a long offboarding
@@ -354,7 +354,7 @@ public struct Offboarder: Sendable {
 
         let note =
             configuration.writeReasonToNotes && psa.writesNotes
-            ? DeactivationNote(reason: options.reason, eventID: request.eventID, date: Timestamp.string(now())) : nil
+            ? ReasonNote(reason: options.reason, eventID: request.eventID, date: Timestamp.string(now())) : nil
         if let journaling, !candidates.isEmpty {
             // The earlier run's configurations stay in the journal: this run may be interrupted too.
             var configs = journaling.earlier?.configs ?? []
@@ -391,9 +391,10 @@ public struct Offboarder: Sendable {
             async let findings = checkAfterwards(written, of: company, logger: logger)
             let confirmation = await confirmInactive(written, of: company, note: note, logger: logger)
             report(confirmation, of: written.count, into: &result, outcomes: &outcomes, retriable: &retriable)
-            // What restoring needs: the state each had before this run, and the stamp it left.
+            // What restoring needs: the state each had before this run, and the stamp it left. Only
+            // where the listing showed that state (a retry can find its own lost write already applied).
             let resumedIDs = Set(recoveredConfigs.map(\.id))
-            for config in written where outcomes[config.id]?.action == .deactivated && !resumedIDs.contains(config.id) {
+            for config in written where outcomes[config.id]?.action == .deactivated && !resumedIDs.contains(config.id) && config.isActive {
                 outcomes[config.id]?.psaPrevious = .init(
                     active: config.isActive, status: config.statusID.map { .init(id: $0, name: config.psaStatus) },
                     lastModified: confirmation.stamps[config.id])
@@ -471,9 +472,27 @@ public struct Offboarder: Sendable {
     /// Deactivates in batches of the PSA's batch size (one configuration each, on most PSAs),
     /// never more than `maxConcurrentUpdates` batches at once.
     func deactivateAll(
-        _ configs: [PSAConfiguration], note: DeactivationNote?, logger: Logger
+        _ configs: [PSAConfiguration], note: ReasonNote?, logger: Logger
     ) async -> [(PSAConfiguration, Result<PSAConfiguration, PSAError>)] {
         let psa = self.psa
+        return await inBatches(configs, id: \.id, logger: logger) { batch in
+            Self.checked(await psa.deactivate(batch: batch, note: note), of: batch.map(\.id), psa: psa.kind)
+        }
+    }
+
+    /// Restores as `deactivateAll` deactivates: the same batches, bound and checks.
+    func restoreAll(
+        _ restorations: [PSARestoration], note: ReasonNote?, logger: Logger
+    ) async -> [(PSARestoration, Result<PSAConfiguration, PSAError>)] {
+        let psa = self.psa
+        return await inBatches(restorations, id: \.configuration.id, logger: logger) { batch in
+            Self.checked(await psa.restore(batch: batch, note: note), of: batch.map(\.configuration.id), psa: psa.kind)
+        }
+    }
+
+    private func inBatches<Item: Sendable>(
+        _ configs: [Item], id: (Item) -> String, logger: Logger, write: @escaping @Sendable ([Item]) async -> [Result<PSAConfiguration, PSAError>]
+    ) async -> [(Item, Result<PSAConfiguration, PSAError>)] {
         let size = max(1, psa.batchSize)
         let batches = stride(from: 0, to: configs.count, by: size).map { $0..<min($0 + size, configs.count) }
         return await withTaskGroup(of: (Range<Int>, [Result<PSAConfiguration, PSAError>]).self) { group in
@@ -481,7 +500,7 @@ public struct Offboarder: Sendable {
             var pending = batches.makeIterator()
             func start(_ range: Range<Int>) {
                 let batch = Array(configs[range])
-                group.addTask { (range, await Self.deactivate(batch, note: note, with: psa)) }
+                group.addTask { (range, await write(batch)) }
             }
             for _ in 0..<configuration.maxConcurrentUpdates {
                 guard let range = pending.next() else { break }
@@ -491,7 +510,7 @@ public struct Offboarder: Sendable {
                 progress()
                 for (index, outcome) in zip(range, results) {
                     if case .failure(let error) = outcome {
-                        logger.warning("configuration update failed", metadata: ["psa.config.id": "\(configs[index].id)", "psa.error": "\(error)"])
+                        logger.warning("configuration update failed", metadata: ["psa.config.id": "\(id(configs[index]))", "psa.error": "\(error)"])
                     }
                     outcomes[index] = outcome
                 }
@@ -501,14 +520,13 @@ public struct Offboarder: Sendable {
         }
     }
 
-    private static func deactivate(
-        _ batch: [PSAConfiguration], note: DeactivationNote?, with psa: any PSAClient
-    ) async -> [Result<PSAConfiguration, PSAError>] {
-        let outcomes = await psa.deactivate(batch: batch, note: note)
-        // An adapter that answers for fewer configurations than it was given leaves the rest unconfirmed.
-        guard outcomes.count == batch.count else {
-            return batch.map { config in
-                .failure(PSAError(code: .configUpdateFailed, message: "\(psa.kind) answered \(outcomes.count) outcomes for a batch of \(batch.count); configuration \(config.id) is not known to be written", isRetriable: true))
+    /// An adapter that answers for fewer configurations than it was given leaves the rest unconfirmed.
+    private static func checked(
+        _ outcomes: [Result<PSAConfiguration, PSAError>], of ids: [String], psa: PSAKind
+    ) -> [Result<PSAConfiguration, PSAError>] {
+        guard outcomes.count == ids.count else {
+            return ids.map { id in
+                .failure(PSAError(code: .configUpdateFailed, message: "\(psa) answered \(outcomes.count) outcomes for a batch of \(ids.count); configuration \(id) is not known to be written", isRetriable: true))
             }
         }
         return outcomes

@@ -65,6 +65,39 @@ package struct ApprovalDecisionBody: Sendable, Hashable {
     }
 }
 
+/// The body of `POST /v1/offboardings/{event_id}/restore`; an empty body asks for a real restore.
+package struct RestoreRequestBody: Sendable, Hashable {
+    package var dryRun: Bool?
+    package var reason: String?
+    package var requestedBy: String?
+
+    package static func parse(_ body: [UInt8]) throws(InvalidEventError) -> RestoreRequestBody {
+        guard !body.isEmpty else { return RestoreRequestBody() }
+        let fields = try RequestJSON.object(body)
+        if let unknown = fields.keys.sorted().first(where: { !["dry_run", "reason", "requested_by"].contains($0) }) {
+            throw InvalidEventError("\(unknown) is not a known field")
+        }
+        var parsed = RestoreRequestBody()
+        switch fields["dry_run"] {
+        case nil, .null?: break
+        case .bool(let value)?: parsed.dryRun = value
+        default: throw InvalidEventError("dry_run must be true or false")
+        }
+        switch fields["reason"] {
+        case nil, .null?: break
+        case .string(let text)? where text.utf8.count <= 4096: parsed.reason = text
+        default: throw InvalidEventError("reason must be a string of at most 4096 bytes")
+        }
+        switch fields["requested_by"] {
+        case nil, .null?: break
+        // It travels as a CloudEvents attribute (a Kafka header in binary mode).
+        case .string(let text)? where !text.isEmpty && text.utf8.count <= 256: parsed.requestedBy = text
+        default: throw InvalidEventError("requested_by must be a non-empty string of at most 256 bytes")
+        }
+        return parsed
+    }
+}
+
 /// A request body that must be one JSON object.
 enum RequestJSON {
     static func object(_ body: [UInt8]) throws(InvalidEventError) -> [String: JSONValue] {

@@ -3,7 +3,8 @@ import Hummingbird
 import Logging
 import OffboardingCore
 
-/// `POST /v1/offboardings`, `GET /v1/offboardings/{event_id}` and `POST /v1/approvals/{approval_id}`.
+/// `POST /v1/offboardings`, `GET /v1/offboardings/{event_id}`, `POST /v1/offboardings/{event_id}/restore`
+/// and `POST /v1/approvals/{approval_id}`.
 struct OffboardingRoutes: Sendable {
     let backend: any OffboardingBackend
     let logger: Logger
@@ -11,6 +12,7 @@ struct OffboardingRoutes: Sendable {
     func register(on group: RouterGroup<BasicRequestContext>) {
         group.post("offboardings") { request, _ in try await self.create(request) }
         group.get("offboardings/:event_id") { _, context in self.show(context.parameters.get("event_id") ?? "") }
+        group.post("offboardings/:event_id/restore") { request, context in try await self.restore(request, eventID: context.parameters.get("event_id") ?? "") }
         group.post("approvals/:approval_id") { request, context in try await self.decide(request, approvalID: context.parameters.get("approval_id") ?? "") }
     }
 
@@ -49,6 +51,52 @@ struct OffboardingRoutes: Sendable {
         logger.info("API offboarding queued", metadata: ["offboarding.event.id": "\(event.id)", "psa.company.id": "\(company.id)"])
         return JSONResponses.json(
             .accepted, ["event_id": event.id, "client_id": company.id, "client_name": company.name],
+            headers: [.location: "/v1/offboardings/\(event.id)"])
+    }
+
+    /// Checks that the offboarding can be undone, then puts a restore event (trigger `restore`) on
+    /// the events topic; the pipeline runs it and publishes its result like any other.
+    func restore(_ request: Request, eventID: String) async throws -> Response {
+        let body: RestoreRequestBody
+        do {
+            body = try RestoreRequestBody.parse(try await JSONResponses.body(of: request))
+        } catch let error as InvalidEventError {
+            return JSONResponses.error(.badRequest, code: "InvalidRequest", error.message)
+        }
+        guard !eventID.isEmpty, eventID.utf8.count <= 256 else {
+            return JSONResponses.error(.badRequest, code: "InvalidRequest", "the event id must be 1 to 256 bytes")
+        }
+        let plan: RestorePlan
+        do {
+            plan = try await backend.restorePlan(for: eventID)
+        } catch let refusal as RestoreRefusal {
+            switch refusal.kind {
+            case .unknown: return JSONResponses.error(.notFound, code: "NotFound", refusal.message)
+            case .notRestorable: return JSONResponses.error(.conflict, code: OffboardingErrorCode.notRestorable.rawValue, refusal.message)
+            }
+        } catch {
+            logger.error("restore not queued: the results topic could not be read", metadata: ["kafka.error": "\(error)"])
+            return JSONResponses.error(.serviceUnavailable, code: "KafkaUnavailable", "the results topic could not be read; nothing was queued, try again")
+        }
+        let company: PSACompany
+        do {
+            company = try await backend.findCompany(.id(plan.clientID))
+        } catch {
+            return Self.psaFailure(error)
+        }
+        let event = CompanyStatusChangedEvent(
+            id: UUID().uuidString.lowercased(), source: "psa-offboarder/api", time: Timestamp.string(Date()), psa: backend.psa,
+            companyID: company.id, companyName: company.name, status: company.status.isEmpty ? "unknown" : company.status,
+            options: .init(dryRun: body.dryRun, reason: body.reason), trigger: .restore, restores: eventID, requestedBy: body.requestedBy)
+        do {
+            try await backend.submit(event)
+        } catch {
+            logger.error("restore not queued", metadata: ["kafka.error": "\(error)"])
+            return JSONResponses.error(.serviceUnavailable, code: "KafkaUnavailable", "the restore could not be written to Kafka; nothing was queued, try again")
+        }
+        logger.info("restore queued", metadata: ["offboarding.event.id": "\(event.id)", "offboarding.restores": "\(eventID)"])
+        return JSONResponses.json(
+            .accepted, ["event_id": event.id, "restores": eventID, "client_id": company.id, "configs": plan.configs.count],
             headers: [.location: "/v1/offboardings/\(event.id)"])
     }
 

@@ -60,6 +60,10 @@ final class ServiceBackend: OffboardingBackend {
         try await client.findCompany(reference)
     }
 
+    func restorePlan(for eventID: String) async throws -> RestorePlan {
+        try RestorePlan.make(eventID: eventID, from: try await pipeline.results(of: eventID))
+    }
+
     func liveness() -> HealthCheck {
         let health = pipeline.health()
         return HealthCheck(ok: health.isLive, detail: health.description)

@@ -85,6 +85,10 @@ extension OffboardingPipeline {
             complete(work, logger: logger)
             return
         }
+        if event.trigger == .restore {
+            await processRestore(event, options: options, work: work, logger: logger)
+            return
+        }
         let request = OffboardingRequest(
             eventID: event.id, trigger: event.trigger, client: .id(event.companyID), clientNameHint: event.companyName, options: options)
         let offboarder = self.offboarder

@@ -42,6 +42,9 @@ public actor AutotaskSimulator: SimulatedTenant {
     public private(set) var acceptedRequests = 0
     /// Items whose next updates are answered as applied but are not: a write lost inside Autotask.
     private var lostWrites: [Int: Int] = [:]
+    /// Items whose deactivation the API user may not make.
+    private var refusedDeactivations: Set<Int> = []
+    public func refuseDeactivation(ofConfiguration id: Int) { refusedDeactivations.insert(id) }
 
     public init(data: AutotaskDataset = .sample(), credentials: Credentials = .sandbox) {
         self.data = data
@@ -163,6 +166,16 @@ public actor AutotaskSimulator: SimulatedTenant {
     }
 
     public func removeConfiguration(_ id: Int) { data.configurationItems.removeAll { $0.id == id } }
+
+    public func setSecondOpenStatus(ofConfiguration id: Int) {}
+
+    public func statusID(ofConfiguration id: Int) -> Int? { nil }
+
+    public func editByHand(configuration id: Int) {
+        guard let index = data.configurationItems.firstIndex(where: { $0.id == id }) else { return }
+        data.configurationItems[index].referenceTitle = (data.configurationItems[index].referenceTitle ?? "Item") + " (renamed)"
+        touch(id)
+    }
 
     /// The type is a picklist value: a name the picklist lacks is added to it, as an admin would.
     public func setType(_ name: String, ofConfiguration id: Int) {
@@ -450,6 +463,9 @@ public actor AutotaskSimulator: SimulatedTenant {
         }
         guard let index = data.configurationItems.firstIndex(where: { $0.id == id }) else {
             return Self.errors(500, "The ConfigurationItem with id \(id) does not exist or you do not have access to it.")
+        }
+        if !active, refusedDeactivations.contains(id) {
+            return Self.errors(403, "The logged in Resource does not have the adequate permissions to update this ConfigurationItem.")
         }
         patchedItems.append(id)
         if let lost = lostWrites[id], lost > 0 {

@@ -87,6 +87,8 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     public func clearFaults() { faults.faults.removeAll() }
     public func setRollingLimit(maxRequests: Int, window: Duration) { rollingLimit = RollingLimit(maxRequests: maxRequests, window: window) }
     public func loseWrites(ofConfiguration id: Int, times: Int) { lostWrites[id] = times }
+    /// Status ids a PATCH may not set on a configuration.
+    private var refusedStatuses: [Int: Set<Int>] = [:]
     public func add(company: ConnectWiseDataset.Company?, configurations: [ConnectWiseDataset.Configuration]) {
         if let company { data.companies.append(company) }
         data.configurations.append(contentsOf: configurations)
@@ -462,6 +464,9 @@ public actor ConnectWiseSimulator: SimulatedTenant {
                 guard data.configurationStatuses.contains(where: { $0.id == statusID }) else {
                     return Self.invalidField("status", "Configuration status \(statusID) does not exist")
                 }
+                if refusedStatuses[id]?.contains(statusID) == true {
+                    return Self.invalidField("status", "Configuration \(id) may not be set to status \(statusID)")
+                }
                 newStatus = statusID
             case "notes", "/notes":
                 guard op == "replace" || op == "add", let text = operation["value"] as? String else {
@@ -494,6 +499,25 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     private func touch(_ id: Int) {
         updates += 1
         lastUpdated[id] = updates
+    }
+
+    public static let loanedConfigurationStatus = ConnectWiseDataset.ConfigurationStatus(id: 5, description: "Loaned", closedFlag: false)
+
+    public func setSecondOpenStatus(ofConfiguration id: Int) {
+        if !data.configurationStatuses.contains(where: { $0.id == Self.loanedConfigurationStatus.id }) {
+            data.configurationStatuses.append(Self.loanedConfigurationStatus)
+        }
+        statusByConfiguration[id] = Self.loanedConfigurationStatus.id
+        touch(id)
+    }
+
+    public func refuseDeactivation(ofConfiguration id: Int) {
+        refusedStatuses[id] = closedStatusIDs
+    }
+
+    public func editByHand(configuration id: Int) {
+        if let index = data.configurations.firstIndex(where: { $0.id == id }) { data.configurations[index].name += " (renamed)" }
+        touch(id)
     }
 
     /// Changes a configuration as someone in the PSA's UI would: its status, and its stamp.

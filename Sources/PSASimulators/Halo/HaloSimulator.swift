@@ -62,6 +62,7 @@ public actor HaloSimulator: SimulatedTenant {
     public func setRollingLimit(maxRequests: Int, window: Duration) { rollingLimit = RollingLimit(maxRequests: maxRequests, window: window) }
     /// Makes Halo refuse, with a 400 naming the element, any batch that sets this asset inactive.
     public func refuseUpdates(ofAsset id: Int, message: String) { refusedUpdates[id] = message }
+    public func refuseDeactivation(ofConfiguration id: Int) { refusedUpdates[id] = "This asset cannot be made inactive." }
     public func loseWrites(ofConfiguration id: Int, times: Int) { lostWrites[id] = times }
     /// Invalidates every token issued so far, as a restart of Halo's auth server would.
     public func revokeAllTokens() { tokens.removeAll() }
@@ -136,6 +137,12 @@ public actor HaloSimulator: SimulatedTenant {
     public func leakConfiguration(_ id: Int, intoListingOf client: Int) { leaked[client, default: []].insert(id) }
 
     public func isConfigurationActive(_ id: Int) -> Bool? { data.assets.first { $0.id == id }.map { !$0.inactive } }
+
+    /// Each asset's `status_id` where it is not 1, the default.
+    private var assetStatuses: [Int: Int] = [:]
+    public func setSecondOpenStatus(ofConfiguration id: Int) { assetStatuses[id] = 2 }
+    public func statusID(ofConfiguration id: Int) -> Int? { data.assets.contains { $0.id == id } ? assetStatuses[id] ?? 1 : nil }
+    public func editByHand(configuration id: Int) { assetStatuses[id] = 3 }
 
     public func deactivationWrites(forClient id: Int) -> Int {
         let ids = Set(data.assets.filter { $0.clientID == id }.map(\.id))
@@ -381,7 +388,8 @@ public actor HaloSimulator: SimulatedTenant {
     private func assetJSON(_ asset: HaloDataset.Asset) -> [String: Any] {
         [
             "id": asset.id, "client_id": asset.clientID, "inventory_number": asset.inventoryNumber, "inactive": asset.inactive,
-            "assettype_name": asset.assetTypeName, "contract_id": assetContracts[asset.id] ?? 0, "notes": notesByAsset[asset.id] ?? "", "status_id": 1,
+            "assettype_name": asset.assetTypeName, "contract_id": assetContracts[asset.id] ?? 0, "notes": notesByAsset[asset.id] ?? "",
+            "status_id": assetStatuses[asset.id] ?? 1,
         ]
     }
 }

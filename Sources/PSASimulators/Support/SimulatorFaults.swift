@@ -115,7 +115,7 @@ public protocol SimulatedTenant: SimulatedPSA {
     func addClient(id: Int, name: String, offboarded: Bool, active: Int, inactive: Int) async -> [Int]
     /// Whether the configuration is active now; nil when it does not exist.
     func isConfigurationActive(_ id: Int) async -> Bool?
-    /// How many deactivation writes the simulator accepted for the client's configurations.
+    /// How many configuration writes (deactivations and restores) the simulator accepted for the client's configurations.
     func deactivationWrites(forClient id: Int) async -> Int
     /// Makes the listing of this client's configurations fail.
     func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) async
@@ -161,4 +161,17 @@ public protocol SimulatedTenant: SimulatedPSA {
     func noteLines(ofConfiguration id: Int) async -> [String]
     /// Notes the MSP wrote on the configuration before the offboarding.
     func addMSPNote(_ text: String, toConfiguration id: Int) async
+    /// Gives the configuration an open status other than the default (ConnectWise "Loaned",
+    /// HaloPSA status 2), so that a restore must put back that exact status; Autotask items have
+    /// no status besides `isActive`, and this does nothing there.
+    func setSecondOpenStatus(ofConfiguration id: Int) async
+    /// The configuration's status id (ConnectWise configuration status, HaloPSA `status_id`); nil on Autotask.
+    func statusID(ofConfiguration id: Int) async -> Int?
+    /// Edits the configuration as a person in the PSA would after an offboarding: ConnectWise and
+    /// Autotask rename it (its stamp moves); HaloPSA, which reports no stamp, gets another status.
+    func editByHand(configuration id: Int) async
+    /// Refuses every deactivation of the configuration for good, as the PSA refuses what it will
+    /// not do: ConnectWise 400, Autotask 403 (the API user's security level), HaloPSA a 400 naming
+    /// the element. Other writes of it still pass.
+    func refuseDeactivation(ofConfiguration id: Int) async
 }
