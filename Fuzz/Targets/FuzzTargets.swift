@@ -48,6 +48,7 @@ public enum FuzzTargets {
         "webhook-halopsa": { bytes in _ = try? HaloWebhookPayload.parse(bytes) },
         "api-offboarding": { bytes in _ = try? OffboardingRequestBody.parse(bytes) },
         "api-approval": { bytes in _ = try? ApprovalDecisionBody.parse(bytes) },
+        "api-restore": { bytes in _ = try? RestoreRequestBody.parse(bytes) },
         "configuration": { bytes in
             guard let configuration = try? OffboarderConfiguration.parse(yaml: String(decoding: bytes, as: UTF8.self), environment: ["SECRET": "s"])
             else { return }

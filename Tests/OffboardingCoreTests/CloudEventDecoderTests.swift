@@ -54,6 +54,31 @@ import Testing
         }
     }
 
+    @Test func aRestoreEventNamesTheOffboardingItUndoesInBothModes() throws {
+        let event = CompanyStatusChangedEvent(
+            id: "r-1", source: "psa-offboarder/api", psa: .autotask, companyID: "9", status: "Active", options: .init(dryRun: true),
+            trigger: .restore, restores: "e-1", requestedBy: "jane")
+        for (headers, value) in [CloudEventEncoder.structured(event), CloudEventEncoder.binary(event)] {
+            let decoded = try CloudEventDecoder.decode(value: value, headers: Dictionary(headers, uniquingKeysWith: { $1 }))
+            #expect(decoded == event)
+        }
+    }
+
+    @Test(arguments: [
+        (#""trigger":"restore","#, "a restore event needs the restores attribute"),
+        (#""trigger":"restore","restores":"","#, "a restore event needs the restores attribute"),
+        (#""restores":"e-1","#, "restores and requestedby belong to trigger restore, not event"),
+        (#""trigger":"api","requestedby":"jane","#, "restores and requestedby belong to trigger restore, not api"),
+        (#""trigger":"restore","restores":7,"#, "restores is a number, not a string"),
+    ])
+    func restoreAttributesAreCheckedAgainstTheTrigger(attributes: String, message: String) throws {
+        let value = #"{"specversion":"1.0","id":"x","source":"s","type":"psa.company.status_changed","# + attributes
+            + #""data":{"psa":"connectwise","company_id":"1","status":"Active"}}"#
+        #expect(throws: InvalidEventError(message)) { try CloudEventDecoder.decode(value: Array(value.utf8), headers: [:]) }
+        // The prefilter never vouches for them: the decoder decides.
+        #expect(!StatusPrefilter(psa: .connectwise, offboardedStatuses: ["Offboarded"]).isFiltered(Array(value.utf8)))
+    }
+
     @Test func optionsFallBackToDefaultsAndCriteriaIgnoreCase() {
         let defaults = OffboardingOptions(dryRun: true, offboardedStatuses: ["Inactive", "Offboarded"])
         let resolved = OffboardingOptions.Overrides(includeArchived: true).resolved(defaults: defaults)

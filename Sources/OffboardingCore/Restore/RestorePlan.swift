@@ -6,6 +6,12 @@ public struct RestorePlan: Sendable, Hashable {
         public var configName: String
         /// Nil for results published before the previous state was recorded.
         public var previous: OffboardingResult.PSAPrevious?
+
+        public init(configID: String, configName: String, previous: OffboardingResult.PSAPrevious?) {
+            self.configID = configID
+            self.configName = configName
+            self.previous = previous
+        }
     }
 
     /// The offboarding undone.
@@ -16,6 +22,15 @@ public struct RestorePlan: Sendable, Hashable {
     public var reason: String?
     /// In the order the results first reported them.
     public var configs: [Entry]
+
+    public init(eventID: String, psa: PSAKind, clientID: String, clientName: String?, reason: String?, configs: [Entry]) {
+        self.eventID = eventID
+        self.psa = psa
+        self.clientID = clientID
+        self.clientName = clientName
+        self.reason = reason
+        self.configs = configs
+    }
 
     /// Builds the plan from every result published for `eventID`, in the order they were published.
     /// - Throws: `RestoreRefusal` when there is nothing that can be undone.
