@@ -12,6 +12,7 @@ struct RestoreAcrossPSAsTests {
     static func restore(_ harness: PipelineHarness, _ eventID: String, body: [String: Any] = [:]) async throws -> OffboardingResult {
         let response = try await APIClient.call(.POST, "\(harness.apiBaseURL)/v1/offboardings/\(eventID)/restore", body: APIClient.json(body))
         try #require(response.status == 202, "\(String(decoding: response.body, as: UTF8.self))")
+        #expect(try OpenAPIDocument().problems(path: "/v1/offboardings/{event_id}/restore", method: "POST", response: response) == [])
         #expect(response.json["restores"] as? String == eventID)
         let id = try #require(response.json["event_id"] as? String)
         return try await harness.result(for: id).result
@@ -111,6 +112,10 @@ struct RestoreAcrossPSAsTests {
 
         let badBody = try await APIClient.call(.POST, url(dry.id), body: APIClient.json(["dry_run": "yes"]))
         #expect(badBody.status == 400 && badBody.errorCode == "InvalidRequest")
+        let openAPI = try OpenAPIDocument()
+        for response in [unknown, refused, awaiting, badBody] {
+            #expect(openAPI.problems(path: "/v1/offboardings/{event_id}/restore", method: "POST", response: response) == [])
+        }
         let noToken = try await APIClient.call(.POST, url(dry.id), token: nil, body: APIClient.json([:]))
         #expect(noToken.status == 401)
         // None of them put anything on the events topic.
