@@ -55,7 +55,7 @@ struct CommandLineTests {
     }
 
     @Test func helpIsCompleteWithAnExample() async throws {
-        for command in ["consume", "run", "sweep", "demo", "sandbox", "kafka-sandbox"] {
+        for command in ["consume", "run", "sweep", "restore", "demo", "sandbox", "kafka-sandbox"] {
             let (status, stdout, _) = try await run([command, "--help"])
             #expect(status == 0)
             #expect(stdout.contains("Example:") && stdout.contains("psa-offboarder \(command)"), "\(command) --help")

@@ -175,24 +175,22 @@ extension PSAClient {
 
     /// Each configuration with its own `restore(_:note:)`, in order.
     public func restoreOneByOne(_ batch: [PSARestoration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>] {
-        var outcomes: [Result<PSAConfiguration, PSAError>] = []
-        for restoration in batch {
-            do {
-                outcomes.append(.success(try await restore(restoration, note: note)))
-            } catch {
-                outcomes.append(.failure(error))
-            }
-        }
-        return outcomes
+        await Self.oneByOne(batch) { (restoration) async throws(PSAError) in try await restore(restoration, note: note) }
     }
 
     /// Each configuration with its own `deactivate(_:note:)`, in order: the batch of a PSA that
     /// takes one at a time, and of one configuration anywhere.
     public func deactivateOneByOne(_ batch: [PSAConfiguration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>] {
+        await Self.oneByOne(batch) { (configuration) async throws(PSAError) in try await deactivate(configuration, note: note) }
+    }
+
+    private static func oneByOne<Item>(
+        _ items: [Item], _ write: (Item) async throws(PSAError) -> PSAConfiguration
+    ) async -> [Result<PSAConfiguration, PSAError>] {
         var outcomes: [Result<PSAConfiguration, PSAError>] = []
-        for configuration in batch {
+        for item in items {
             do {
-                outcomes.append(.success(try await deactivate(configuration, note: note)))
+                outcomes.append(.success(try await write(item)))
             } catch {
                 outcomes.append(.failure(error))
             }
