@@ -89,10 +89,21 @@ struct HaloClientTests {
         var data = HaloDataset.empty()
         data.clients = [.init(id: 1, name: "A", inactive: true)]
         data.assets = (1...1_234).map { .init(id: $0, clientID: 1, inventoryNumber: "a\($0)", inactive: $0 % 4 == 0) }
-        try await withSimulator(data) { simulator, client, _ in
+        try await withSimulator(data, configure: { $0.pageSize = 500 }) { simulator, client, server in
             #expect(try await client.listConfigurations(companyID: "1", includeArchived: true).count == 1_234)
             let active = try await client.listConfigurations(companyID: "1", includeArchived: false)
             #expect(active.count == 1_234 - 308)
+            // Every page asked for once, in order, and no more: 1,234 rows are 3 pages of 500, 926 are 2.
+            #expect(await simulator.assetListings.map(\.page) == [1, 2, 3, 1, 2])
+            // Halo itself, asked without pageinate, answers the whole list or its first `count` rows.
+            let token = try await Self.token(from: server)
+            for (query, rows) in [("", 926), ("&count=7", 7)] {
+                var request = HTTPClientRequest(url: server.baseURL + "/api/Asset?client_id=1" + query)
+                request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                let body = try await HTTPClient.shared.execute(request, timeout: .seconds(10)).body.collect(upTo: 16 << 20)
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])
+                #expect((json["assets"] as? [Any])?.count == rows && json["record_count"] as? Int == 926, "\(query)")
+            }
             let updated = try await client.deactivate(active[0])
             #expect(!updated.isActive)
             #expect(await simulator.isConfigurationActive(Int(active[0].id)!) == false)

@@ -38,6 +38,8 @@ public actor HaloSimulator: SimulatedTenant {
     public private(set) var updatedAssets: [Int] = []
     /// `POST /api/Asset` requests that were applied, and how many assets each carried.
     public private(set) var assetPostSizes: [Int] = []
+    /// Every asset listing served, as `(client_id, page_no)`; `page_no` nil without `pageinate`.
+    public private(set) var assetListings: [(client: Int?, page: Int?)] = []
     /// Assets whose update Halo refuses with a 400 naming the element, as a business rule would.
     private var refusedUpdates: [Int: String] = [:]
     /// Assets whose next updates are answered as applied but are not: a write lost inside Halo.
@@ -291,7 +293,14 @@ public actor HaloSimulator: SimulatedTenant {
             rows = rows.filter { $0.clientID == clientID || leakedIDs.contains($0.id) }
         }
         rows = rows.filter { visible(inactive: $0.inactive, request) }
+        let client = request.query["client_id"].flatMap(Int.init)
         guard request.query["pageinate"]?.lowercased() == "true" else {
+            // Halo's answer without paging: the whole list, or its first `count` rows.
+            assetListings.append((client, nil))
+            if let text = request.query["count"] {
+                guard let count = Int(text), count >= 1 else { return .json(400, ["count": "The value '\(text)' is not valid."]) }
+                return .json(200, ["record_count": rows.count, "assets": rows.prefix(count).map(assetJSON)])
+            }
             return .json(200, ["record_count": rows.count, "assets": rows.map(assetJSON)])
         }
         guard let size = request.query["page_size"].flatMap(Int.init), (1...Self.maxPageSize).contains(size) else {
@@ -300,6 +309,7 @@ public actor HaloSimulator: SimulatedTenant {
         guard let page = request.query["page_no"].flatMap(Int.init), page >= 1 else {
             return .json(400, ["page_no": "page_no must be a positive integer when pageinate is true."])
         }
+        assetListings.append((client, page))
         let slice = Array(rows.dropFirst((page - 1) * size).prefix(size))
         return .json(200, ["page_no": page, "page_size": size, "record_count": rows.count, "assets": slice.map(assetJSON)])
     }
