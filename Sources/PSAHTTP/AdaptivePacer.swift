@@ -77,6 +77,10 @@ public final class AdaptivePacer: Sendable {
         /// The most the PSA accepted in one second lately: a stall of our own just before a refusal
         /// (a loaded machine, a slow listing) leaves the last second short of what the PSA takes.
         var acceptedPeak = RecentPeak(span: .seconds(5))
+        /// The second before the last slow-down, and what the PSA accepted of the requests sent in
+        /// it so far: answers that arrive after the refusal (a slow PSA, a loaded machine) still
+        /// say what the PSA took, and raise the rate learnt from it.
+        var refusal: Refusal?
         /// Recent answers per operation, the fastest of which is the usual latency.
         var latencies: [String: RecentLatencies] = [:]
 
@@ -84,6 +88,14 @@ public final class AdaptivePacer: Sendable {
             self.nextSlot = nextSlot
             self.lastAdjust = lastAdjust
         }
+    }
+
+    private struct Refusal {
+        var from: ContinuousClock.Instant
+        var at: ContinuousClock.Instant
+        var accepted: Int
+        /// The rate when the PSA refused: late answers never raise the learnt rate above it.
+        var ceiling: Double
     }
 
     public let configuration: Configuration
@@ -134,6 +146,7 @@ public final class AdaptivePacer: Sendable {
             let now = self.now()
             state.acceptedSends.append(sentAt, now: now)
             state.acceptedPeak.record(state.acceptedSends.count(now: now), at: now)
+            countLate(&state, sentAt: sentAt, now: now)
             if let signal = configuration.latencySignal, state.latencies[operation, default: RecentLatencies()].isSlow(latency, by: signal) {
                 congested(&state, now: now, sentAt: sentAt)
                 return
@@ -169,12 +182,31 @@ public final class AdaptivePacer: Sendable {
             // is only a ceiling nobody reached and cutting it would change nothing.
             let base = repeated ? current : accepted(&state, below: current, now: now)
             set(&state, rate: base * (repeated ? configuration.repeatedDecrease : configuration.decrease), refusedAt: base, now: now)
+            state.refusal =
+                repeated ? nil : Refusal(from: now - .seconds(1), at: now, accepted: state.acceptedSends.count(now: now), ceiling: current)
         }
+    }
+
+    /// An answer, after a slow-down, to a request sent in the second before it: one more the PSA
+    /// took in that second. Counted for a few seconds, and only until the rate is lowered again.
+    private func countLate(_ state: inout State, sentAt: ContinuousClock.Instant, now: ContinuousClock.Instant) {
+        guard var refusal = state.refusal, now - refusal.at < .seconds(5) else {
+            state.refusal = nil
+            return
+        }
+        guard sentAt > refusal.from, sentAt <= refusal.at else { return }
+        refusal.accepted += 1
+        state.refusal = refusal
+        let base = min(refusal.ceiling, Double(refusal.accepted))
+        guard let refusedAt = state.lastRefusedAt, base > refusedAt else { return }
+        state.lastRefusedAt = base
+        state.rate = max(state.rate ?? 0, base * configuration.decrease)
     }
 
     /// Latency far above the usual: lower the rate a little, at most every two seconds.
     private func congested(_ state: inout State, now: ContinuousClock.Instant, sentAt: ContinuousClock.Instant) {
         if let last = state.lastDecrease, sentAt < last || now - last < .seconds(2) { return }
+        state.refusal = nil
         let base = accepted(&state, below: currentRate(&state, now: now), now: now)
         set(&state, rate: base * configuration.decrease, refusedAt: base * configuration.decrease / configuration.plateau, now: now)
     }

@@ -57,6 +57,28 @@ import Testing
         #expect(abs(rate - 0.95 * 60) <= 1.5, "cut from the 60 a second the PSA took moments ago, not the 5 of the stall: \(rate)")
     }
 
+    @Test func answersArrivingAfterARefusalStillCountTowardWhatThePSATook() {
+        let clock = ManualClock()
+        let pacer = AdaptivePacer(configuration: .init(initialRate: 100), now: { clock.now })
+        // Twenty sent within a second; on a slow PSA only five are answered when the 21st is refused.
+        var sent: [ContinuousClock.Instant] = []
+        for _ in 0..<20 {
+            clock.advance(.milliseconds(45))
+            sent.append(clock.now)
+        }
+        for instant in sent.prefix(5) { pacer.accepted(sentAt: instant, latency: .milliseconds(300)) }
+        pacer.slowDown(sentAt: clock.now, retryAfter: nil)
+        #expect(pacer.pacing.rate == 0.95 * 5)
+        clock.advance(.milliseconds(300))
+        for instant in sent.dropFirst(5) { pacer.accepted(sentAt: instant, latency: .milliseconds(600)) }
+        let rate = try! #require(pacer.pacing.rate)
+        #expect(abs(rate - 0.95 * 20) < 0.01, "the late answers count: \(rate)")
+        #expect(pacer.pacing.lastRefusedAt == 20)
+        // Answers to requests sent after the refusal are not part of that second.
+        pacer.accepted(sentAt: clock.now, latency: .milliseconds(20))
+        #expect(pacer.pacing.lastRefusedAt == 20)
+    }
+
     @Test func theRateRecoversToJustBelowTheRefusalThenProbesSlowly() {
         let clock = ManualClock()
         let pacer = AdaptivePacer(configuration: .init(initialRate: 100, recovery: 0.02, plateau: 0.95, probeAfter: .seconds(30), probe: 0.01), now: { clock.now })
