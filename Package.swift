@@ -220,6 +220,14 @@ let package = Package(
             dependencies: ["PSAHalo", "PSAHTTP", "PSASimulators", "OffboardingTestSupport"]
         ),
         .testTarget(
+            name: "OffboardingHTTPAPITests",
+            dependencies: [
+                "OffboardingCore", "OffboardingHTTPAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
             name: "OffboardingServiceTests",
             // The CLI is a dependency so that `swift test` builds the binary the process tests start.
             dependencies: [

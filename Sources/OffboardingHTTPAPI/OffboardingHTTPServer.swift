@@ -49,6 +49,29 @@ public final class OffboardingHTTPServer: Service, Sendable {
     private let bound = BoundPort()
 
     public init(configuration: Configuration, backend: any OffboardingBackend, httpClient: HTTPClient, logger: Logger) {
+        let router = Self.router(configuration: configuration, backend: backend, httpClient: httpClient, logger: logger)
+
+        let (ports, continuation) = AsyncStream<Int>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        self.ports = ports
+        let requested = configuration.port
+        let bound = self.bound
+        application = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "psa-offboarder"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? requested
+                bound.port.withLock { $0 = port }
+                logger.info("HTTP API listening", metadata: ["http.port": "\(port)"])
+                continuation.yield(port)
+                continuation.finish()
+            },
+            logger: logger)
+    }
+
+    /// Every route, on whatever backend: the server's, or a test's without Kafka or a PSA.
+    package static func router(
+        configuration: Configuration, backend: any OffboardingBackend, httpClient: HTTPClient, logger: Logger
+    ) -> Router<BasicRequestContext> {
         let router = Router()
         HealthRoutes(backend: backend).register(on: router)
         let api = router.group("v1").add(middleware: BearerTokenMiddleware(tokens: configuration.apiTokens))
@@ -69,22 +92,7 @@ public final class OffboardingHTTPServer: Service, Sendable {
             let handler = HaloWebhook(ingress: ingress, username: username, password: password)
             router.post("webhooks/halopsa") { request, _ in try await handler.handle(request) }
         }
-
-        let (ports, continuation) = AsyncStream<Int>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        self.ports = ports
-        let requested = configuration.port
-        let bound = self.bound
-        application = Application(
-            router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "psa-offboarder"),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? requested
-                bound.port.withLock { $0 = port }
-                logger.info("HTTP API listening", metadata: ["http.port": "\(port)"])
-                continuation.yield(port)
-                continuation.finish()
-            },
-            logger: logger)
+        return router
     }
 
     public func run() async throws {

@@ -1,0 +1,46 @@
+import Foundation
+import OffboardingCore
+import OffboardingHTTPAPI
+import Synchronization
+
+/// The service as a route sees it, without Kafka or a PSA: each answer set by the test, each
+/// submission recorded.
+final class FakeBackend: OffboardingBackend {
+    struct Answers {
+        var company: Result<PSACompany, PSAError> = .success(PSACompany(id: "12345", name: "Example Client", status: "Offboarded"))
+        var restorePlan: Result<RestorePlan, any Error> = .failure(RestoreRefusal(.unknown, "no result of an offboarding with event id e is on the results topic"))
+        var result: HeldResult = .none
+        var approvals: [String: ApprovalRecord] = [:]
+        var kafkaDown = false
+    }
+
+    struct KafkaDown: Error {}
+
+    let psa = PSAKind.connectwise
+    let defaults = OffboardingOptions(offboardedStatuses: ["Offboarded"])
+    let policy = OffboardingPolicy(offboardedStatuses: ["Offboarded"])
+    let answers: Mutex<Answers>
+    let events = Mutex<[CompanyStatusChangedEvent]>([])
+    let decisions = Mutex<[ApprovalDecision]>([])
+
+    init(_ answers: Answers = .init()) {
+        self.answers = Mutex(answers)
+    }
+
+    func submit(_ event: CompanyStatusChangedEvent) async throws {
+        if answers.withLock({ $0.kafkaDown }) { throw KafkaDown() }
+        events.withLock { $0.append(event) }
+    }
+
+    func submit(_ decision: ApprovalDecision) async throws {
+        if answers.withLock({ $0.kafkaDown }) { throw KafkaDown() }
+        decisions.withLock { $0.append(decision) }
+    }
+
+    func latestResult(for eventID: String) -> HeldResult { answers.withLock { $0.result } }
+    func approval(_ id: String) -> ApprovalRecord? { answers.withLock { $0.approvals[id] } }
+    func findCompany(_ reference: ClientReference) async throws(PSAError) -> PSACompany { try answers.withLock { $0.company }.get() }
+    func restorePlan(for eventID: String) async throws -> RestorePlan { try answers.withLock { $0.restorePlan }.get() }
+    func liveness() -> HealthCheck { HealthCheck(ok: true, detail: "polling") }
+    func readiness() async -> [String: HealthCheck] { ["kafka": HealthCheck(ok: true, detail: "ok")] }
+}

@@ -1,0 +1,158 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import OffboardingCore
+import Testing
+
+@testable import OffboardingHTTPAPI
+
+/// Each route's answers against a fake backend, through Hummingbird's in-memory router client: what
+/// a route decides (status, error code, what it submits) without Kafka, a PSA or a socket.
+@Suite struct RouteTests {
+    static let token = "route-test-token-0123456789"
+
+    func withRoutes(_ backend: FakeBackend, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let router = OffboardingHTTPServer.router(
+            configuration: .init(host: "127.0.0.1", port: 0, apiTokens: [Self.token]), backend: backend, httpClient: .shared,
+            logger: Logger(label: "route-tests"))
+        try await Application(router: router).test(.router, body)
+    }
+
+    static func json(_ buffer: ByteBuffer) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any]) ?? [:]
+    }
+
+    static func code(_ buffer: ByteBuffer) -> String? { (json(buffer)["error"] as? [String: Any])?["code"] as? String }
+
+    static let plan = RestorePlan(
+        eventID: "e-1", psa: .connectwise, clientID: "12345", clientName: "Example Client", reason: nil,
+        configs: [.init(configID: "1", configName: "a", previous: .init(active: true)), .init(configID: "2", configName: "b", previous: .init(active: true))])
+
+    func restore(_ client: any TestClientProtocol, _ eventID: String = "e-1", body: String = "", token: String? = RouteTests.token) async throws -> TestResponse {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        return try await client.execute(uri: "/v1/offboardings/\(eventID)/restore", method: .post, headers: headers, body: ByteBuffer(string: body))
+    }
+
+    @Test func aRestoreWithSomethingToUndoPutsOneRestoreEventOnTheTopic() async throws {
+        let backend = FakeBackend(.init(restorePlan: .success(Self.plan)))
+        try await withRoutes(backend) { client in
+            let response = try await restore(client, body: #"{"dry_run": true, "reason": "Back", "requested_by": "jane"}"#)
+            #expect(response.status == .accepted)
+            let json = Self.json(response.body)
+            #expect(json["restores"] as? String == "e-1" && json["client_id"] as? String == "12345" && json["configs"] as? Int == 2)
+            let events = backend.events.withLock { $0 }
+            #expect(events.count == 1)
+            let event = try #require(events.first)
+            #expect(event.id == json["event_id"] as? String && response.headers[.location] == "/v1/offboardings/\(event.id)")
+            #expect(event.trigger == .restore && event.restores == "e-1" && event.requestedBy == "jane" && event.companyID == "12345")
+            #expect(event.options.dryRun == true && event.options.reason == "Back")
+        }
+    }
+
+    @Test func anEmptyBodyAsksForARealRestore() async throws {
+        let backend = FakeBackend(.init(restorePlan: .success(Self.plan)))
+        try await withRoutes(backend) { client in
+            let response = try await restore(client)
+            #expect(response.status == .accepted)
+            #expect(backend.events.withLock { $0.first?.options.dryRun } == nil, "the configured default decides, not a preview")
+        }
+    }
+
+    @Test(arguments: [
+        (RestoreRefusal(.unknown, "no result"), 404, "NotFound"),
+        (RestoreRefusal(.notRestorable, "event e-1 was a dry run; it changed nothing to restore"), 409, "NotRestorable"),
+    ])
+    func whatCannotBeRestoredIsRefusedAndNothingIsQueued(refusal: RestoreRefusal, status: Int, code: String) async throws {
+        let backend = FakeBackend(.init(restorePlan: .failure(refusal)))
+        try await withRoutes(backend) { client in
+            let response = try await restore(client)
+            #expect(Int(response.status.code) == status && Self.code(response.body) == code)
+            #expect(((Self.json(response.body)["error"] as? [String: Any])?["message"] as? String) == refusal.message)
+            #expect(backend.events.withLock { $0 }.isEmpty)
+        }
+    }
+
+    @Test func anUnreadableResultsTopicOrKafkaDownIs503AndQueuesNothing() async throws {
+        struct Unreadable: Error {}
+        let unreadable = FakeBackend(.init(restorePlan: .failure(Unreadable())))
+        try await withRoutes(unreadable) { client in
+            let response = try await restore(client)
+            #expect(response.status == .serviceUnavailable && Self.code(response.body) == "KafkaUnavailable")
+        }
+        let down = FakeBackend(.init(restorePlan: .success(Self.plan), kafkaDown: true))
+        try await withRoutes(down) { client in
+            let response = try await restore(client)
+            #expect(response.status == .serviceUnavailable)
+            #expect(down.events.withLock { $0 }.isEmpty)
+        }
+        let gone = FakeBackend(.init(company: .failure(PSAError(code: .clientNotFound, message: "ConnectWise has no company 12345")), restorePlan: .success(Self.plan)))
+        try await withRoutes(gone) { client in
+            let response = try await restore(client)
+            #expect(response.status == .unprocessableContent && Self.code(response.body) == "ClientNotFound")
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"dry_run": "yes"}"#, "dry_run must be true or false"),
+        (#"{"requested_by": ""}"#, "requested_by must be a non-empty string of at most 256 bytes"),
+        (#"{"reason": 7}"#, "reason must be a string of at most 4096 bytes"),
+        (#"{"dryrun": true}"#, "dryrun is not a known field"),
+        (#"[]"#, "the body is an array, not an object"),
+    ])
+    func aBadBodyIsNamedAndQueuesNothing(body: String, message: String) async throws {
+        let backend = FakeBackend(.init(restorePlan: .success(Self.plan)))
+        try await withRoutes(backend) { client in
+            let response = try await restore(client, body: body)
+            #expect(response.status == .badRequest && Self.code(response.body) == "InvalidRequest")
+            #expect(((Self.json(response.body)["error"] as? [String: Any])?["message"] as? String) == message)
+            #expect(backend.events.withLock { $0 }.isEmpty)
+        }
+    }
+
+    @Test func withoutTheTokenNothingIsAskedOrQueued() async throws {
+        let backend = FakeBackend(.init(restorePlan: .success(Self.plan)))
+        try await withRoutes(backend) { client in
+            let missing = try await restore(client, token: nil)
+            let wrong = try await restore(client, token: "route-test-token-0123456788")
+            #expect(missing.status == .unauthorized && wrong.status == .unauthorized)
+            #expect(backend.events.withLock { $0 }.isEmpty)
+        }
+    }
+
+    @Test func theLatestResultIsServedOnceTheResultsTopicWasRead() async throws {
+        for (held, status) in [(HeldResult.notReady, HTTPResponse.Status.serviceUnavailable), (.none, .notFound), (.found(Array(#"{"success":true}"#.utf8)), .ok)] {
+            let backend = FakeBackend(.init(result: held))
+            try await withRoutes(backend) { client in
+                let response = try await client.execute(uri: "/v1/offboardings/e-1", method: .get, headers: [.authorization: "Bearer \(Self.token)"])
+                #expect(response.status == status)
+                if status == .serviceUnavailable { #expect(response.headers[.retryAfter] == "5") }
+            }
+        }
+    }
+
+    @Test func anApprovalIsDecidedOnceAndNotAfterItExpired() async throws {
+        func approval(state: ApprovalState, expiresAt: String) -> ApprovalRecord {
+            ApprovalRecord(
+                approvalID: "approval-e", state: state, eventID: "e", trigger: .api, psa: .connectwise, clientID: "1", clientName: "A", reason: nil,
+                offboardedStatuses: ["Offboarded"], cause: .requested, requestedAt: "2026-01-22T10:30:00Z", expiresAt: expiresAt, configs: [])
+        }
+        let decision = #"{"decision": "approve", "approver": "jane"}"#
+        let cases: [(ApprovalRecord?, HTTPResponse.Status, Int)] = [
+            (nil, .notFound, 0), (approval(state: .approved, expiresAt: "2099-01-01T00:00:00Z"), .conflict, 0),
+            (approval(state: .pending, expiresAt: "2020-01-01T00:00:00Z"), .gone, 0), (approval(state: .pending, expiresAt: "2099-01-01T00:00:00Z"), .accepted, 1),
+        ]
+        for (record, status, submitted) in cases {
+            let backend = FakeBackend(.init(approvals: record.map { ["approval-e": $0] } ?? [:]))
+            try await withRoutes(backend) { client in
+                let response = try await client.execute(
+                    uri: "/v1/approvals/approval-e", method: .post, headers: [.authorization: "Bearer \(Self.token)", .contentType: "application/json"],
+                    body: ByteBuffer(string: decision))
+                #expect(response.status == status)
+                #expect(backend.decisions.withLock { $0.count } == submitted)
+            }
+        }
+    }
+}
