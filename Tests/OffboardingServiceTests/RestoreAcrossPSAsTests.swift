@@ -88,6 +88,29 @@ struct RestoreAcrossPSAsTests {
         for id in configs { #expect(await harness.tenant.isConfigurationActive(id) == true, "\(psa) \(id)") }
     }
 
+    /// Every answer to one PATCH is lost although the PSA applied it: the retry finds the
+    /// configuration already inactive, and only the state the retry request carries says what it was.
+    @Test func aRetryThatFindsItsOwnUnansweredWriteAppliedStillKnowsTheStateBefore() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        try await harness.waitForAssignment()
+        let simulator = try #require(harness.tenant as? ConnectWiseSimulator)
+        let (client, configs) = await harness.makeClient(active: 2)
+        let unanswered = configs[0]
+        await simulator.setSecondOpenStatus(ofConfiguration: unanswered)
+        await simulator.inject(
+            SimulatorFault(method: "PATCH", pathContains: "configurations/\(unanswered)", status: 503, retryAfterSeconds: 0, times: 5, afterApplying: true))
+        let offboarding = harness.event(forClient: client)
+        try await harness.send(offboarding)
+        let results = try await harness.results(for: offboarding.id, count: 2)
+        #expect(results.map(\.attempt) == [nil, 2])
+        let retried = try #require(results[1].configs.first { $0.configID == String(unanswered) })
+        #expect(retried.action == .deactivated)
+        #expect(retried.psaPrevious?.status?.id == "5", "Loaned, as the first attempt listed it, not the closed status the retry found")
+        let restored = try await Self.restore(harness, offboarding.id)
+        #expect(restored.success && restored.configs.count == 2 && restored.configs.allSatisfy { $0.action == .restored })
+        #expect(await simulator.statusID(ofConfiguration: unanswered) == 5)
+    }
+
     @Test func whatCannotBeRestoredIsRefusedWithAClearAnswer() async throws {
         let harness = try await PipelineHarness.shared(.connectwise)
         try await harness.waitForAssignment()

@@ -7,15 +7,19 @@ public struct RetryRequest: Sendable, Hashable, Codable {
     public struct Config: Sendable, Hashable, Codable {
         public var configID: String
         public var configName: String
+        /// Its state before the offboarding, as the first attempt listed it (what a restore puts back).
+        public var previous: OffboardingResult.PSAPrevious?
 
-        public init(configID: String, configName: String) {
+        public init(configID: String, configName: String, previous: OffboardingResult.PSAPrevious? = nil) {
             self.configID = configID
             self.configName = configName
+            self.previous = previous
         }
 
         enum CodingKeys: String, CodingKey {
             case configID = "config_id"
             case configName = "config_name"
+            case previous = "psa_previous"
         }
     }
 
@@ -88,6 +92,11 @@ public struct RetryRequest: Sendable, Hashable, Codable {
         OffboardingRequest(
             eventID: eventID, trigger: trigger, client: .id(clientID), clientNameHint: clientName,
             options: OffboardingOptions(reason: reason, offboardedStatuses: offboardedStatuses))
+    }
+
+    /// The state before the offboarding of each configuration that carries one.
+    public var statesBefore: [String: OffboardingResult.PSAPrevious] {
+        Dictionary(configs.compactMap { config in config.previous.map { (config.configID, $0) } }, uniquingKeysWith: { first, _ in first })
     }
 
     public var configurations: [PSAConfiguration] {

@@ -68,6 +68,9 @@ public struct Offboarder: Sendable {
         public var interrupted: Bool
         /// Set when the client is not offboarded under the criteria: nothing was read past the company.
         public var notOffboarded: Bool
+        /// The state before the offboarding of each `retriable` configuration, where it is known,
+        /// for the retry request to carry.
+        public var statesBefore: [String: OffboardingResult.PSAPrevious] = [:]
 
         public init(
             result: OffboardingResult, retriable: [PSAConfiguration] = [], pendingApproval: ApprovalRecord? = nil, outage: PSAError? = nil,
@@ -106,10 +109,13 @@ public struct Offboarder: Sendable {
 
     /// Deactivates exactly these configurations again, for a retry request (attempt 2 and on),
     /// after checking that the client is still offboarded.
+    /// - Parameter statesBefore: each configuration's state before the offboarding, as the first
+    ///   attempt listed it: this attempt's listing may show its own earlier write, applied but unanswered.
     public func retry(
-        _ configurations: [PSAConfiguration], for request: OffboardingRequest, attempt: Int, journaling: Journaling? = nil
+        _ configurations: [PSAConfiguration], for request: OffboardingRequest, attempt: Int,
+        statesBefore: [String: OffboardingResult.PSAPrevious] = [:], journaling: Journaling? = nil
     ) async -> Outcome {
-        await perform(request, mode: .retry(configurations, attempt: attempt), journaling: journaling)
+        await perform(request, mode: .retry(configurations, attempt: attempt, statesBefore: statesBefore), journaling: journaling)
     }
 
     /// Carries out an approved approval: exactly the listed configurations that still exist are
@@ -162,7 +168,7 @@ public struct Offboarder: Sendable {
 
     private enum Mode {
         case full
-        case retry([PSAConfiguration], attempt: Int)
+        case retry([PSAConfiguration], attempt: Int, statesBefore: [String: OffboardingResult.PSAPrevious])
         case approved(ApprovalRecord)
     }
 
@@ -181,7 +187,7 @@ public struct Offboarder: Sendable {
             clientName: request.clientNameHint ?? { if case .name(let name) = request.client { return name } else { return nil } }(),
             timestamp: Timestamp.string(now()), dryRun: options.dryRun, reason: options.reason)
         var attempt = 1
-        if case .retry(_, let retryAttempt) = mode {
+        if case .retry(_, let retryAttempt, _) = mode {
             attempt = retryAttempt
             result.attempt = retryAttempt
         }
@@ -224,7 +230,7 @@ public struct Offboarder: Sendable {
                 if !options.includeArchived, !resumed.isEmpty {
                     listed.removeAll { !$0.isActive && !resumed.contains($0.id) }
                 }
-            case .retry(let configurations, _):
+            case .retry(let configurations, _, _):
                 // The ids come from the retry topic: only those the PSA lists for this client now are
                 // written (archived ones too: an update applied before its answer was lost).
                 let current = Dictionary(
@@ -391,18 +397,21 @@ public struct Offboarder: Sendable {
             async let findings = checkAfterwards(written, of: company, logger: logger)
             let confirmation = await confirmInactive(written, of: company, note: note, logger: logger)
             report(confirmation, of: written.count, into: &result, outcomes: &outcomes, retriable: &retriable)
-            // What restoring needs: the state each had before this run, and the stamp it left. Only
-            // where the listing showed that state (a retry can find its own lost write already applied).
+            // What restoring needs: the state each had before this run, and the stamp it left.
             let resumedIDs = Set(recoveredConfigs.map(\.id))
-            for config in written where outcomes[config.id]?.action == .deactivated && !resumedIDs.contains(config.id) && config.isActive {
-                outcomes[config.id]?.psaPrevious = .init(
-                    active: config.isActive, status: config.statusID.map { .init(id: $0, name: config.psaStatus) },
-                    lastModified: confirmation.stamps[config.id])
+            for config in written where outcomes[config.id]?.action == .deactivated && !resumedIDs.contains(config.id) {
+                outcomes[config.id]?.psaPrevious = stateBefore(config, mode: mode).map { before in
+                    var previous = before
+                    previous.lastModified = confirmation.stamps[config.id]
+                    return previous
+                }
             }
             result.warnings += await findings
         }
         result.configs = listed.compactMap { outcomes[$0.id] }
         result.success = result.errors.isEmpty
+        var statesBefore: [String: OffboardingResult.PSAPrevious] = [:]
+        for config in retriable { statesBefore[config.id] = stateBefore(config, mode: mode) }
         logger.info(
             "offboarding finished",
             metadata: [
@@ -410,7 +419,18 @@ public struct Offboarder: Sendable {
                 "offboarding.configs.deactivated": "\(result.statistics.configsDeactivated)",
                 "offboarding.errors": "\(result.statistics.errors)",
             ])
-        return Outcome(result: result, retriable: retriable)
+        var outcome = Outcome(result: result, retriable: retriable)
+        outcome.statesBefore = statesBefore
+        return outcome
+    }
+
+    /// The configuration's state before the offboarding: what a retry request carries, or what
+    /// the listing showed when the configuration was still active. Nil where neither is known (a
+    /// retry finding its own unanswered write applied, from a request that carries no state).
+    private func stateBefore(_ config: PSAConfiguration, mode: Mode) -> OffboardingResult.PSAPrevious? {
+        if case .retry(_, _, let carried) = mode, let before = carried[config.id] { return before }
+        guard config.isActive else { return nil }
+        return .init(active: true, status: config.statusID.map { .init(id: $0, name: config.psaStatus) })
     }
 
     /// Puts what the read-back showed into the result: a configuration still active after two

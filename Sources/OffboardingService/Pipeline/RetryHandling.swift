@@ -62,9 +62,10 @@ extension OffboardingPipeline {
         statistics.update { $0.retriesRun += 1 }
         let offboarder = self.offboarder
         await runAndPublish(
-            work, request: retry.request, attempt: retry.attempt, journalAttempt: retry.attempt, logger: logger, retrying: retry.configurations
+            work, request: retry.request, attempt: retry.attempt, journalAttempt: retry.attempt, logger: logger, retrying: retry.configurations,
+            retryingStates: retry.statesBefore
         ) { journaling in
-            await offboarder.retry(retry.configurations, for: retry.request, attempt: retry.attempt, journaling: journaling)
+            await offboarder.retry(retry.configurations, for: retry.request, attempt: retry.attempt, statesBefore: retry.statesBefore, journaling: journaling)
         }
     }
 
@@ -76,13 +77,13 @@ extension OffboardingPipeline {
     /// Puts the configurations that failed transiently on the retry topic for the next attempt, or
     /// on the dead-letter topic after the last one. False when the pipeline is stopping.
     func sendOnward(
-        _ failed: [PSAConfiguration], of request: OffboardingRequest, clientID: String, clientName: String?, error lastError: String,
-        after attempt: Int, work: Work, logger: Logger
+        _ failed: [PSAConfiguration], statesBefore: [String: OffboardingResult.PSAPrevious], of request: OffboardingRequest, clientID: String,
+        clientName: String?, error lastError: String, after attempt: Int, work: Work, logger: Logger
     ) async -> Bool {
         let next = RetryRequest(
             eventID: request.eventID, trigger: request.trigger, psa: configuration.psa, clientID: clientID, clientName: clientName,
             reason: request.options.reason, offboardedStatuses: request.options.offboardedStatuses, attempt: attempt + 1,
-            configs: failed.map { RetryRequest.Config(configID: $0.id, configName: $0.name) })
+            configs: failed.map { RetryRequest.Config(configID: $0.id, configName: $0.name, previous: statesBefore[$0.id]) })
         let source = work.record
         // On a retry request: the attempt it asks for; on a dead letter: the last attempt made.
         let attemptHeader = attempt < configuration.retryTopicMaxAttempts ? attempt + 1 : attempt
@@ -117,14 +118,19 @@ extension OffboardingPipeline {
     /// A record whose run found the PSA unreachable for longer than `retry.outage_max_wait`: moved
     /// to the retry topic as it is (an event or a decision) or as the next retry request, so that
     /// its partition moves on; after the last attempt, to the dead-letter topic.
-    func deferAfterOutage(_ work: Work, request: OffboardingRequest, retrying: [PSAConfiguration]?, attempt: Int, error: PSAError, logger: Logger) async {
+    func deferAfterOutage(
+        _ work: Work, request: OffboardingRequest, retrying: [PSAConfiguration]?, retryingStates: [String: OffboardingResult.PSAPrevious], attempt: Int,
+        error: PSAError, logger: Logger
+    ) async {
         statistics.update { $0.deferredAfterOutage += 1 }
         logger.error(
             "PSA unreachable past retry.outage_max_wait; the record moves to the retry topic",
             metadata: ["psa.error": "\(error.message)", "offboarding.attempt": "\(attempt)"])
         if let retrying {
             let clientID: String = if case .id(let id) = request.client { id } else { "" }
-            guard await sendOnward(retrying, of: request, clientID: clientID, clientName: request.clientNameHint, error: error.description, after: attempt, work: work, logger: logger)
+            guard await sendOnward(
+                retrying, statesBefore: retryingStates, of: request, clientID: clientID, clientName: request.clientNameHint, error: error.description,
+                after: attempt, work: work, logger: logger)
             else { return }
             complete(work, logger: logger)
             return

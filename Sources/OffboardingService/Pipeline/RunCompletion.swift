@@ -10,7 +10,7 @@ import OffboardingKafka
 extension OffboardingPipeline {
     func runAndPublish(
         _ work: Work, request: OffboardingRequest, attempt: Int, journalAttempt: Int, logger: Logger,
-        retrying: [PSAConfiguration]? = nil, quietWhenNotOffboarded: Bool = false,
+        retrying: [PSAConfiguration]? = nil, retryingStates: [String: OffboardingResult.PSAPrevious] = [:], quietWhenNotOffboarded: Bool = false,
         run: @escaping @Sendable (Offboarder.Journaling) async -> Offboarder.Outcome,
         then afterPublishing: @Sendable () async -> Bool = { true }
     ) async {
@@ -44,7 +44,7 @@ extension OffboardingPipeline {
             }
             heartbeat.outageEnded()
             if let error = current {
-                await deferAfterOutage(work, request: request, retrying: retrying, attempt: attempt, error: error, logger: logger)
+                await deferAfterOutage(work, request: request, retrying: retrying, retryingStates: retryingStates, attempt: attempt, error: error, logger: logger)
                 return
             }
         }
@@ -80,7 +80,7 @@ extension OffboardingPipeline {
         if !outcome.retriable.isEmpty {
             let lastError = result.errors.first { $0.configID == outcome.retriable.first?.id }?.message ?? "update failed"
             guard await sendOnward(
-                outcome.retriable, of: request, clientID: result.clientID, clientName: result.clientName, error: lastError, after: attempt, work: work,
+                outcome.retriable, statesBefore: outcome.statesBefore, of: request, clientID: result.clientID, clientName: result.clientName, error: lastError, after: attempt, work: work,
                 logger: logger)
             else { return }
         }
