@@ -74,6 +74,9 @@ public final class AdaptivePacer: Sendable {
         var slowDowns = 0
         /// When the requests the PSA accepted in the last second were sent.
         var acceptedSends = SlidingInstants(span: .seconds(1))
+        /// The same over five seconds, for the second before a refused request was sent: on a slow
+        /// PSA or a loaded machine its answer comes more than a second later.
+        var recentAcceptedSends = SlidingInstants(span: .seconds(5))
         /// The most the PSA accepted in one second lately: a stall of our own just before a refusal
         /// (a loaded machine, a slow listing) leaves the last second short of what the PSA takes.
         var acceptedPeak = RecentPeak(span: .seconds(5))
@@ -145,6 +148,7 @@ public final class AdaptivePacer: Sendable {
         state.withLock { state in
             let now = self.now()
             state.acceptedSends.append(sentAt, now: now)
+            state.recentAcceptedSends.append(sentAt, now: now)
             state.acceptedPeak.record(state.acceptedSends.count(now: now), at: now)
             countLate(&state, sentAt: sentAt, now: now)
             if let signal = configuration.latencySignal, state.latencies[operation, default: RecentLatencies()].isSlow(latency, by: signal) {
@@ -180,15 +184,16 @@ public final class AdaptivePacer: Sendable {
             // Cut from what the PSA took in the last second, whoever set that pace: the pacer, or
             // the work's own bounds (concurrency, Autotask's thread limit), where the pacer's rate
             // is only a ceiling nobody reached and cutting it would change nothing.
-            let base = repeated ? current : accepted(&state, below: current, now: now)
+            // The second before the refused request was sent is the PSA's window as it refused.
+            let beforeRefused = state.recentAcceptedSends.count(sentAfter: sentAt - .seconds(1), through: sentAt, now: now)
+            let base = repeated ? current : min(current, max(Double(beforeRefused), accepted(&state, below: current, now: now)))
             set(&state, rate: base * (repeated ? configuration.repeatedDecrease : configuration.decrease), refusedAt: base, now: now)
-            state.refusal =
-                repeated ? nil : Refusal(from: now - .seconds(1), at: now, accepted: state.acceptedSends.count(now: now), ceiling: current)
+            state.refusal = repeated ? nil : Refusal(from: sentAt - .seconds(1), at: sentAt, accepted: beforeRefused, ceiling: current)
         }
     }
 
-    /// An answer, after a slow-down, to a request sent in the second before it: one more the PSA
-    /// took in that second. Counted for a few seconds, and only until the rate is lowered again.
+    /// An answer, after a slow-down, to a request sent in the second before the refused one: one
+    /// more the PSA took in that second. Counted for a few seconds, until the rate is lowered again.
     private func countLate(_ state: inout State, sentAt: ContinuousClock.Instant, now: ContinuousClock.Instant) {
         guard var refusal = state.refusal, now - refusal.at < .seconds(5) else {
             state.refusal = nil
@@ -274,6 +279,12 @@ struct SlidingInstants: Sendable {
     mutating func count(now: ContinuousClock.Instant) -> Int {
         trim(now: now)
         return instants.count - head
+    }
+
+    /// How many of those kept fall after `start` and at or before `end`.
+    mutating func count(sentAfter start: ContinuousClock.Instant, through end: ContinuousClock.Instant, now: ContinuousClock.Instant) -> Int {
+        trim(now: now)
+        return instants[head...].count { $0 > start && $0 <= end }
     }
 
     private mutating func trim(now: ContinuousClock.Instant) {

@@ -79,6 +79,22 @@ import Testing
         #expect(pacer.pacing.lastRefusedAt == 20)
     }
 
+    @Test func onASlowPSATheSecondBeforeTheRefusedRequestWasSentIsWhatCounts() {
+        let clock = ManualClock()
+        let start = clock.now
+        let pacer = AdaptivePacer(configuration: .init(initialRate: 100), now: { clock.now })
+        // Twenty sent in the first second, answered 1.5 s later; the 21st, sent at 0.95 s, refused.
+        let sent = (0..<20).map { start + .milliseconds(45 * ($0 + 1)) }
+        clock.advance(.milliseconds(1_500))
+        for instant in sent {
+            clock.advance(.milliseconds(5))
+            pacer.accepted(sentAt: instant, latency: .milliseconds(1_500))
+        }
+        pacer.slowDown(sentAt: start + .milliseconds(950), retryAfter: nil)
+        let rate = try! #require(pacer.pacing.rate)
+        #expect(abs(rate - 0.95 * 20) < 0.01, "not the few sent within a second of the refusal's answer: \(rate)")
+    }
+
     @Test func theRateRecoversToJustBelowTheRefusalThenProbesSlowly() {
         let clock = ManualClock()
         let pacer = AdaptivePacer(configuration: .init(initialRate: 100, recovery: 0.02, plateau: 0.95, probeAfter: .seconds(30), probe: 0.01), now: { clock.now })
