@@ -62,6 +62,26 @@ struct CommandLineTests {
         }
     }
 
+    /// The README's promise: `kafka-sandbox` prints the bootstrap servers as its first stdout line,
+    /// a real client can use the topics it made there, and SIGTERM stops it with exit 0.
+    @Test func kafkaSandboxPrintsItsBootstrapServersFirstAndServesThem() async throws {
+        let sandbox = try OffboarderProcess(arguments: ["kafka-sandbox", "--topic", "sandbox.t:3"])
+        try await sandbox.waitForStdout(timeout: .seconds(30), "the first line") { $0.contains("\n") }
+        let first = try #require(sandbox.stdout.split(separator: "\n").first.map(String.init))
+        #expect(first.split(separator: ",").allSatisfy { $0.hasPrefix("127.0.0.1:") || $0.hasPrefix("localhost:") }, "\(first)")
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: first), logger: .test())
+        #expect(try await producer.partitionCount(of: "sandbox.t") == 3)
+        try await producer.send(KafkaOutgoingRecord(topic: "sandbox.t", key: "k", value: Array("v".utf8), headers: []))
+        await producer.shutdown()
+        let read = try TopicCollector(
+            bootstrapServers: first, partitions: (0..<3).map { KafkaTopicPartition(topic: "sandbox.t", partition: $0) }, logger: .test())
+        let records = try await read.wait(timeout: .seconds(30), for: "the record sent") { !$0.isEmpty }
+        #expect(records.first?.value == Array("v".utf8))
+        await read.stop()
+        sandbox.signal(SIGTERM)
+        #expect(await sandbox.waitForExit() == 0, "\(sandbox.stderr)")
+    }
+
     @Test func runPrintsTheResultAndExitsByItsSuccess() async throws {
         let logger = Logger.test()
         let cluster = try KafkaTestCluster(logger: logger)

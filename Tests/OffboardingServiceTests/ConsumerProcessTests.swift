@@ -146,6 +146,36 @@ struct ConsumerProcessTests {
         await setup.server.stop()
     }
 
+    /// The README's promises: SIGINT stops `consume` as SIGTERM does (exit 0), and even at trace
+    /// level the service's log holds no credential, in plain or as the Basic header made from it.
+    @Test func sigintStopsTheServiceAndATraceLevelLogHoldsNoSecret() async throws {
+        let token = "api-token-for-the-log-test-0123456789"
+        let setup = try await setUp(companies: 2, configsEach: 3, eventPartitions: 2, extraYAML: """
+
+            http: {listen: "127.0.0.1:0", api_tokens: ["${API_TOKEN}"]}
+            """)
+        var environment = setup.environment
+        environment["LOG_LEVEL"] = "trace"
+        environment["API_TOKEN"] = token
+        let process = try OffboarderProcess(arguments: ["consume", "--config", setup.configFile], environment: environment)
+        try await process.waitForStderr(timeout: .seconds(30), "the assignment", Self.ownsPartitions)
+        var ids: [String] = []
+        for company in setup.companies { ids.append(try await send(company, through: setup)) }
+        try await setup.results.wait(timeout: .seconds(60), for: "both results") { records in Set(records.compactMap(Self.eventID)).isSuperset(of: ids) }
+        process.signal(SIGINT)
+        #expect(await process.waitForExit() == 0, "\(Self.crashReport(process.stderr))")
+        let log = process.stderr + process.stdout
+        #expect(log.contains("trace"), "the log is at trace level")
+        let credentials = ConnectWiseSimulator.Credentials.sandbox
+        let basic = Data("acme+\(credentials.publicKey):\(credentials.privateKey)".utf8).base64EncodedString()
+        for secret in [credentials.publicKey, credentials.privateKey, credentials.clientID, token, basic] {
+            #expect(!log.contains(secret), "a secret reached the log")
+        }
+        await setup.results.stop()
+        await setup.producer.shutdown()
+        await setup.server.stop()
+    }
+
     @Test func sigtermMidStreamExitsZeroAndARestartFinishesTheRest() async throws {
         let companies = 150
         let setup = try await setUp(companies: companies, configsEach: 10, eventPartitions: 4)

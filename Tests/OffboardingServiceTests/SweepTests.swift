@@ -80,6 +80,44 @@ import Testing
         await events.stop()
         await server.stop()
     }
+
+    /// The README's promise: `sweep` exits 1 when a client could not be checked, and still sends
+    /// the events of the clients it could check.
+    @Test func theSweepCommandExitsOneWhenAClientCouldNotBeChecked() async throws {
+        let logger = Logger.test()
+        let cluster = try KafkaTestCluster(logger: logger)
+        try cluster.createTopic("sweep.events", partitions: 1)
+        let simulator = ConnectWiseSimulator(data: .empty())
+        _ = await simulator.addClient(id: 700_201, name: "Checked", offboarded: true, active: 2, inactive: 0)
+        _ = await simulator.addClient(id: 700_202, name: "Unreadable", offboarded: true, active: 2, inactive: 0)
+        await simulator.failListing(ofClient: 700_202, status: 403, retryAfterSeconds: nil, times: nil)
+        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
+        let credentials = ConnectWiseSimulator.Credentials.sandbox
+        let yaml = """
+            kafka:
+              bootstrap_servers: "\(cluster.bootstrapServers)"
+              group_id: sweep
+              topics: {events: sweep.events, results: r, dead_letter: d}
+            psa:
+              kind: connectwise
+              base_url: "\(server.baseURL)\(ConnectWiseSimulator.apiPath)"
+              connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
+            criteria:
+              offboarded_statuses: ["Inactive", "Offboarded"]
+            """
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-\(UUID().uuidString).yaml").path
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let process = try OffboarderProcess(
+            arguments: ["sweep", "--config", file],
+            environment: ["CW_PUBLIC_KEY": credentials.publicKey, "CW_PRIVATE_KEY": credentials.privateKey, "CW_CLIENT_ID": credentials.clientID])
+        #expect(await process.waitForExit() == 1, "\(process.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(process.stdout.utf8)) as? [String: Any])
+        #expect(summary["failures"] as? [String] == ["700202"])
+        let events = try #require(summary["events"] as? [String])
+        #expect(events.count == 1 && events[0].hasSuffix("-700201"), "the client that could be checked still gets its event: \(events)")
+        await server.stop()
+    }
 }
 
 @Suite struct CronScheduleTests {
