@@ -12,6 +12,7 @@ final class FakeBackend: OffboardingBackend {
         var result: HeldResult = .none
         var approvals: [String: ApprovalRecord] = [:]
         var kafkaDown = false
+        var readiness: [String: HealthCheck] = ["kafka": HealthCheck(ok: true, detail: "ok")]
     }
 
     struct KafkaDown: Error {}
@@ -42,5 +43,5 @@ final class FakeBackend: OffboardingBackend {
     func findCompany(_ reference: ClientReference) async throws(PSAError) -> PSACompany { try answers.withLock { $0.company }.get() }
     func restorePlan(for eventID: String) async throws -> RestorePlan { try answers.withLock { $0.restorePlan }.get() }
     func liveness() -> HealthCheck { HealthCheck(ok: true, detail: "polling") }
-    func readiness() async -> [String: HealthCheck] { ["kafka": HealthCheck(ok: true, detail: "ok")] }
+    func readiness() async -> [String: HealthCheck] { answers.withLock { $0.readiness } }
 }

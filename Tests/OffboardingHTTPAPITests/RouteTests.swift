@@ -15,8 +15,9 @@ import Testing
 
     func withRoutes(_ backend: FakeBackend, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let router = OffboardingHTTPServer.router(
-            configuration: .init(host: "127.0.0.1", port: 0, apiTokens: [Self.token]), backend: backend, httpClient: .shared,
-            logger: Logger(label: "route-tests"))
+            configuration: .init(
+                host: "127.0.0.1", port: 0, apiTokens: [Self.token], webhooks: .init(haloUsername: "halo-hook", haloPassword: "halo-hook-password")),
+            backend: backend, httpClient: .shared, logger: Logger(label: "route-tests"))
         try await Application(router: router).test(.router, body)
     }
 
@@ -119,6 +120,35 @@ import Testing
             let wrong = try await restore(client, token: "route-test-token-0123456788")
             #expect(missing.status == .unauthorized && wrong.status == .unauthorized)
             #expect(backend.events.withLock { $0 }.isEmpty)
+        }
+    }
+
+    /// The README's promise: a verified webhook whose company cannot be re-read gets 503 (the PSA
+    /// will deliver it again), with the contract's code and no event.
+    @Test func aWebhookWhoseCompanyCannotBeReReadIs503AndQueuesNothing() async throws {
+        let backend = FakeBackend(.init(company: .failure(PSAError(code: .psaConnectionError, message: "HaloPSA did not answer", isRetriable: true))))
+        try await withRoutes(backend) { client in
+            // Without the client's `inactive` flag, so the service must re-read the client.
+            let body = #"{"id": "d-1", "webhook_id": "w", "event": "Client Updated", "object_id": 12, "timestamp": "2026-11-22T06:41:08Z"}"#
+            let basic = "Basic " + Data("halo-hook:halo-hook-password".utf8).base64EncodedString()
+            let response = try await client.execute(
+                uri: "/webhooks/halopsa", method: .post, headers: [.authorization: basic, .contentType: "application/json"], body: ByteBuffer(string: body))
+            #expect(response.status == .serviceUnavailable && Self.code(response.body) == "PSAConnectionError")
+            #expect(backend.events.withLock { $0 }.isEmpty)
+        }
+    }
+
+    /// The README's promise: `/health/ready` answers 503 naming the failed check, without a token.
+    @Test func readinessNamesTheFailedCheck() async throws {
+        let backend = FakeBackend(
+            .init(readiness: ["kafka": HealthCheck(ok: true, detail: "ok"), "psa": HealthCheck(ok: false, detail: "halopsa probe failed: PSAConnectionError")]))
+        try await withRoutes(backend) { client in
+            let response = try await client.execute(uri: "/health/ready", method: .get)
+            #expect(response.status == .serviceUnavailable)
+            let json = Self.json(response.body)
+            #expect(json["status"] as? String == "not_ready")
+            let checks = try #require(json["checks"] as? [String: [String: Any]])
+            #expect(checks["psa"]?["ok"] as? Bool == false && checks["kafka"]?["ok"] as? Bool == true)
         }
     }
 
