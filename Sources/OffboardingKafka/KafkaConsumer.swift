@@ -450,7 +450,10 @@ public final class KafkaConsumer: Sendable {
         ) -> Void = { handle, err, partitions, opaque in
             guard let handle, let opaque else { return }
             let context = Unmanaged<Context>.fromOpaque(opaque).takeUnretainedValue()
-            let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+            // NULL once the member is leaving its group (seen in a revocation during close, which
+            // then crashed): the strategy this consumer configures is cooperative-sticky.
+            let protocolName = rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } ?? "COOPERATIVE"
+            let cooperative = protocolName == "COOPERATIVE"
             let changed = partitions.map(topicPartitions(of:)) ?? []
             switch err {
             case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
