@@ -195,7 +195,9 @@ struct ConnectWiseClientTests {
     @Test func deactivationsOfOneClientRunConcurrentlyUnderTheBound() async throws {
         // Without the pacer's start-up ramp, which at 100 requests a second would keep fewer in flight.
         try await withSimulator(configure: { $0.http.adaptive = nil }) { simulator, client, _ in
-            await simulator.setLatency(.milliseconds(30))
+            // Long enough that a loaded machine still gets the fourth request out while three are in
+            // the simulator (at 30 ms a CI run once saw a peak of 3).
+            await simulator.setLatency(.milliseconds(200))
             let offboarder = Offboarder(psa: client, configuration: .init(maxConcurrentUpdates: 4), logger: .test())
             let result = await offboarder.run(.init(eventID: "e", trigger: .manual, client: .id("12345"), options: .init(offboardedStatuses: ["Offboarded"])))
             #expect(result.statistics.configsDeactivated == 18)
