@@ -26,6 +26,9 @@ public protocol OffboardingBackend: Sendable {
     ///   the results topic could not be read.
     func restorePlan(for eventID: String) async throws -> RestorePlan
 
+    /// Every metric of the process, in Prometheus' text format.
+    func metricsExposition() -> [UInt8]
+
     func liveness() -> HealthCheck
     func readiness() async -> [String: HealthCheck]
 }

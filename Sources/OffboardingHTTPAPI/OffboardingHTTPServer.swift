@@ -74,6 +74,7 @@ public final class OffboardingHTTPServer: Service, Sendable {
     ) -> Router<BasicRequestContext> {
         let router = Router()
         HealthRoutes(backend: backend).register(on: router)
+        MetricsRoutes(backend: backend).register(on: router)
         let api = router.group("v1").add(middleware: BearerTokenMiddleware(tokens: configuration.apiTokens))
         OffboardingRoutes(backend: backend, logger: logger).register(on: api)
 

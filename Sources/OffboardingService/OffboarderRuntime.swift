@@ -22,6 +22,8 @@ public final class OffboarderRuntime: Sendable {
 
     /// - Parameter signals: the signals that start a graceful shutdown (none in tests and `demo`).
     public init(configuration: OffboarderConfiguration, logger: Logger, signals: [UnixSignal] = [.sigterm, .sigint]) throws {
+        // Before anything that counts is made: a metric made earlier would count nowhere.
+        ServiceMetrics.bootstrap()
         let httpClient = Self.makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
         do {
             let producer = try KafkaProducer(configuration: Self.producerConfiguration(configuration), logger: logger)

@@ -30,7 +30,7 @@ public struct AutotaskClient: PSAClient {
         self.transport = PSAHTTPTransport(
             httpClient: httpClient,
             configuration: configuration.http,
-            logger: logger, isSlowDown: Self.isThreadLimitError)
+            logger: logger, psa: "autotask", isSlowDown: Self.isThreadLimitError)
         self.endpoints = Dictionary(
             uniqueKeysWithValues: ["Companies", "ConfigurationItems", "Contracts", "ConfigurationItemNotes"].map { ($0, AsyncSemaphore(permits: configuration.threadsPerEndpoint)) })
     }

@@ -23,7 +23,7 @@ public struct ConnectWiseClient: PSAClient {
         self.transport = PSAHTTPTransport(
             httpClient: httpClient,
             configuration: configuration.http,
-            logger: logger)
+            logger: logger, psa: "connectwise")
         let credentials = "\(configuration.companyID)+\(configuration.publicKey):\(configuration.privateKey)"
         self.authorization = "Basic " + Data(credentials.utf8).base64EncodedString()
     }

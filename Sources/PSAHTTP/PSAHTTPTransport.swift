@@ -9,7 +9,7 @@ import OffboardingCore
 /// Sends one PSA API call and repeats it while the PSA says "slow down" (429, with `Retry-After`)
 /// or is briefly unable to answer (500, 502, 503, 504, connection failures): the statuses in
 /// `transientStatuses`. Every PSA deactivation is idempotent, so repeating a write is safe.
-public struct PSAHTTPTransport: Sendable {
+public final class PSAHTTPTransport: Sendable {
     public struct Configuration: Sendable, Hashable {
         public var requestTimeout: Duration
         public var maxAttempts: Int
@@ -75,13 +75,16 @@ public struct PSAHTTPTransport: Sendable {
     private let inFlight: AsyncSemaphore?
     /// The rate learnt from the PSA's answers, shared by every call through this transport.
     public let pacer: AdaptivePacer?
+    private let metrics: PSARequestMetrics
 
     /// - Parameter isSlowDown: recognises a PSA's own "slow down" answer that is not a 429, such as
     ///   Autotask's thread-limit error; such responses are repeated like a 429.
+    /// - Parameter psa: the PSA's name in the request metrics.
     public init(
-        httpClient: HTTPClient, configuration: Configuration = .init(), logger: Logger,
+        httpClient: HTTPClient, configuration: Configuration = .init(), logger: Logger, psa: String = "",
         isSlowDown: @escaping @Sendable (Response) -> Bool = { _ in false }
     ) {
+        self.metrics = PSARequestMetrics(psa: psa)
         self.httpClient = httpClient
         self.configuration = configuration
         self.logger = logger
@@ -114,6 +117,7 @@ public struct PSAHTTPTransport: Sendable {
             }
             let (outcome, latency) = await execute(request)
             if let ticket { rateLimiter?.finish(ticket) }
+            let status: Int? = if case .success(let response) = outcome { response.status } else { nil }
             if case .success(let response) = outcome {
                 if response.status == 429 || isSlowDown(response) {
                     // The PSA's wait holds every request, so no longer than a single call would wait.
@@ -125,6 +129,7 @@ public struct PSAHTTPTransport: Sendable {
                     pacer.accepted(sentAt: sentAt, latency: latency, operation: operation)
                 }
             }
+            metrics.record(method: method, status: status, latency: latency, learntRate: pacer?.pacing.rate)
             let delay: Duration?
             switch outcome {
             case .success(let response) where Self.transientStatuses.contains(response.status) || isSlowDown(response):
@@ -152,7 +157,7 @@ public struct PSAHTTPTransport: Sendable {
 
     /// The answer, and how long the PSA took to give it (not counting the wait for a free slot).
     private func execute(_ request: HTTPClientRequest) async -> (Result<Response, any Error>, Duration) {
-        let attempt = { () async -> (Result<Response, any Error>, Duration) in
+        let attempt = { [self] () async -> (Result<Response, any Error>, Duration) in
             let started = ContinuousClock.now
             do {
                 let response = try await httpClient.execute(request, timeout: .nanoseconds(configuration.requestTimeout.nanoseconds))

@@ -31,7 +31,7 @@ public struct HaloClient: PSAClient {
         self.transport = PSAHTTPTransport(
             httpClient: httpClient,
             configuration: configuration.http,
-            logger: logger)
+            logger: logger, psa: "halopsa")
     }
 
     // MARK: PSAClient

@@ -43,5 +43,6 @@ final class FakeBackend: OffboardingBackend {
     func findCompany(_ reference: ClientReference) async throws(PSAError) -> PSACompany { try answers.withLock { $0.company }.get() }
     func restorePlan(for eventID: String) async throws -> RestorePlan { try answers.withLock { $0.restorePlan }.get() }
     func liveness() -> HealthCheck { HealthCheck(ok: true, detail: "polling") }
+    func metricsExposition() -> [UInt8] { Array("# TYPE psa_offboarder_records_total counter\npsa_offboarder_records_total{outcome=\"received\"} 3\n".utf8) }
     func readiness() async -> [String: HealthCheck] { answers.withLock { $0.readiness } }
 }

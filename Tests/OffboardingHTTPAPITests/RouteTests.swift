@@ -152,6 +152,14 @@ import Testing
         }
     }
 
+    @Test func metricsAreServedWithoutATokenInPrometheusTextFormat() async throws {
+        try await withRoutes(FakeBackend()) { client in
+            let response = try await client.execute(uri: "/metrics", method: .get)
+            #expect(response.status == .ok && response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+            #expect(String(buffer: response.body).contains(#"psa_offboarder_records_total{outcome="received"} 3"#))
+        }
+    }
+
     @Test func theLatestResultIsServedOnceTheResultsTopicWasRead() async throws {
         for (held, status) in [(HeldResult.notReady, HTTPResponse.Status.serviceUnavailable), (.none, .notFound), (.found(Array(#"{"success":true}"#.utf8)), .ok)] {
             let backend = FakeBackend(.init(result: held))

@@ -64,6 +64,8 @@ final class ServiceBackend: OffboardingBackend {
         try RestorePlan.make(eventID: eventID, from: try await pipeline.results(of: eventID))
     }
 
+    func metricsExposition() -> [UInt8] { ServiceMetrics.exposition() }
+
     func liveness() -> HealthCheck {
         let health = pipeline.health()
         return HealthCheck(ok: health.isLive, detail: health.description)

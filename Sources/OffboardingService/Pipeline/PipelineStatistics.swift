@@ -1,6 +1,8 @@
+import Metrics
 import Synchronization
 
-/// Counters of what the pipeline did with the records it read.
+/// Counters of what the pipeline did with the records it read: kept for the health routes and
+/// tests, and each change counted in `psa_offboarder_records_total{outcome}` for Prometheus.
 public final class PipelineStatistics: Sendable {
     public struct Snapshot: Sendable, Hashable {
         public init() {}
@@ -50,12 +52,35 @@ public final class PipelineStatistics: Sendable {
     }
 
     private let state = Mutex(Snapshot())
+    /// One counter per outcome, made once: the filter path updates these per batch.
+    private let counters: [(counter: Counter, count: @Sendable (Snapshot) -> Int)]
 
-    public init() {}
+    public init() {
+        counters = Self.outcomes.map { outcome, count in
+            (Counter(label: "psa_offboarder_records_total", dimensions: [("outcome", outcome)]), count)
+        }
+    }
 
     public var snapshot: Snapshot { state.withLock { $0 } }
 
     func update(_ body: (inout Snapshot) -> Void) {
-        state.withLock { body(&$0) }
+        let (before, after) = state.withLock { state -> (Snapshot, Snapshot) in
+            let before = state
+            body(&state)
+            return (before, state)
+        }
+        for (counter, count) in counters {
+            let added = count(after) - count(before)
+            if added > 0 { counter.increment(by: added) }
+        }
     }
+
+    /// What became of the records read, by the name of the outcome.
+    private static let outcomes: [(String, @Sendable (Snapshot) -> Int)] = [
+        ("received", { $0.received }), ("filtered", { $0.filtered }), ("dead_lettered", { $0.deadLettered }),
+        ("result_published", { $0.resultsPublished }), ("already_published", { $0.alreadyPublished }),
+        ("sent_to_retry", { $0.retriesScheduled }), ("retry_run", { $0.retriesRun }), ("retries_exhausted", { $0.retriesExhausted }),
+        ("deferred_after_outage", { $0.deferredAfterOutage }), ("left_for_next_owner", { $0.leftForNextOwner }),
+        ("cancelled_at_grace", { $0.cancelledAtGrace }),
+    ]
 }

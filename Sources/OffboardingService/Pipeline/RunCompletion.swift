@@ -89,6 +89,7 @@ extension OffboardingPipeline {
         switch await publish(KafkaOutgoingRecord(topic: configuration.topics.results, key: result.clientID, value: value, headers: headers), logger: logger) {
         case .published:
             statistics.update { $0.resultsPublished += 1 }
+            ServiceMetrics.published(result)
             if attempt == 1 { ledger.withLock { $0 }?.record(request.eventID) }
         case .stopping:
             return

@@ -1,0 +1,65 @@
+import Foundation
+import OffboardingCore
+import OffboardingTestSupport
+import Testing
+
+/// `GET /metrics` on the running service, scraped over HTTP as Prometheus would: what an
+/// offboarding does shows in the counters, the PSA calls in the request counter and its latency
+/// histogram, and no label carries a client's id or name.
+@Suite(.timeLimit(.minutes(2)))
+struct MetricsTests {
+    /// Every sample of the exposition by its full name with labels, e.g. `a_total{x="y"}`.
+    static func samples(_ text: String) -> [String: Double] {
+        var samples: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            samples[String(line[..<space])] = value
+        }
+        return samples
+    }
+
+    static func scrape(_ harness: PipelineHarness) async throws -> (text: String, samples: [String: Double]) {
+        let response = try await APIClient.call(.GET, "\(harness.apiBaseURL)/metrics", token: nil)
+        try #require(response.status == 200)
+        #expect(response.headers.contains { $0.0.lowercased() == "content-type" && $0.1.hasPrefix("text/plain; version=0.0.4") })
+        let text = String(decoding: response.body, as: UTF8.self)
+        return (text, samples(text))
+    }
+
+    /// The sum of every sample of `name` whose labels include all of `labels`.
+    static func total(_ samples: [String: Double], _ name: String, _ labels: [String] = []) -> Double {
+        samples.filter { key, _ in key.hasPrefix(name + "{") && labels.allSatisfy { key.contains($0) } || key == name }.values.reduce(0, +)
+    }
+
+    @Test func anOffboardingShowsInTheCountersAndNoLabelNamesTheClient() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        try await harness.waitForAssignment()
+        let before = try await Self.scrape(harness).samples
+        let (client, _) = await harness.makeClient(active: 4, inactive: 1)
+        let event = harness.event(forClient: client, options: .init(includeArchived: true))
+        try await harness.send(event)
+        _ = try await harness.result(for: event.id)
+        let filtered = harness.event(forClient: client, status: "Active")
+        try await harness.send(filtered)
+        let marker = harness.event(forClient: client, options: .init(dryRun: true))
+        try await harness.send(marker)
+        _ = try await harness.result(for: marker.id)
+        let (text, after) = try await Self.scrape(harness)
+        func grew(_ name: String, _ labels: [String] = [], by least: Double) {
+            let added = Self.total(after, name, labels) - Self.total(before, name, labels)
+            #expect(added >= least, "\(name) \(labels) grew by \(added)")
+        }
+        // Other scenarios share this process, so each counter grew by at least what this one did.
+        grew("psa_offboarder_offboardings_total", [#"trigger="event""#, #"success="true""#, #"dry_run="false""#], by: 1)
+        grew("psa_offboarder_offboardings_total", [#"dry_run="true""#], by: 1)
+        grew("psa_offboarder_configurations_total", [#"action="deactivated""#], by: 4)
+        grew("psa_offboarder_configurations_total", [#"action="skipped""#], by: 1)
+        grew("psa_offboarder_records_total", [#"outcome="received""#], by: 3)
+        grew("psa_offboarder_records_total", [#"outcome="filtered""#], by: 1)
+        grew("psa_offboarder_records_total", [#"outcome="result_published""#], by: 2)
+        grew("psa_offboarder_psa_requests_total", [#"psa="connectwise""#, #"method="PATCH""#, #"status="200""#], by: 4)
+        grew("psa_offboarder_psa_request_duration_seconds_count", [#"psa="connectwise""#, #"method="PATCH""#], by: 4)
+        #expect(text.contains("psa_offboarder_psa_request_duration_seconds_bucket{"), "a latency histogram")
+        #expect(!text.contains(String(client)) && !text.contains("Client \(client)"), "label values stay bounded: no client ids or names")
+    }
+}
