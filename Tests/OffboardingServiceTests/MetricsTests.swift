@@ -60,6 +60,10 @@ struct MetricsTests {
         grew("psa_offboarder_psa_requests_total", [#"psa="connectwise""#, #"method="PATCH""#, #"status="200""#], by: 4)
         grew("psa_offboarder_psa_request_duration_seconds_count", [#"psa="connectwise""#, #"method="PATCH""#], by: 4)
         #expect(text.contains("psa_offboarder_psa_request_duration_seconds_bucket{"), "a latency histogram")
+        // The poll loop turns: its last poll is a timestamp of a moment ago, and what it holds is counted.
+        let lastPoll = try #require(after["psa_offboarder_last_poll_timestamp_seconds"])
+        #expect(abs(Date().timeIntervalSince1970 - lastPoll) < 60, "last poll at \(lastPoll)")
+        #expect(after["psa_offboarder_records_in_flight"].map { $0 >= 0 } == true)
         #expect(!text.contains(String(client)) && !text.contains("Client \(client)"), "label values stay bounded: no client ids or names")
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+import Metrics
 import Synchronization
 
 /// Whether the consumer loop is alive. librdkafka 2.0.2 does not put a member whose processing
@@ -38,7 +40,9 @@ public struct PipelineHealth: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(state), \(recordsInFlight) in flight, \(partitionsAssigned) partitions" }
 }
 
-/// The times the health check reads; written by the poll loop and by the work in flight.
+/// The times the health check reads; written by the poll loop and by the work in flight. The poll
+/// loop's turns are also metrics: when it last polled (Prometheus takes the time since from a
+/// timestamp), the records it holds, and those waiting out a PSA outage.
 final class PipelineHeartbeat: Sendable {
     struct Beats {
         var lastPoll: ContinuousClock.Instant?
@@ -50,18 +54,28 @@ final class PipelineHeartbeat: Sendable {
     }
 
     let beats = Mutex(Beats())
+    private let lastPollGauge = Gauge(label: "psa_offboarder_last_poll_timestamp_seconds")
+    private let inFlightGauge = Gauge(label: "psa_offboarder_records_in_flight")
+    private let waitingGauge = Gauge(label: "psa_offboarder_records_waiting_on_psa")
 
-    func polled() { beats.withLock { $0.lastPoll = .now } }
+    /// - Parameter inFlight: records fetched and not yet finished.
+    func polled(inFlight: Int) {
+        beats.withLock { $0.lastPoll = .now }
+        lastPollGauge.record(Date().timeIntervalSince1970)
+        inFlightGauge.record(inFlight)
+    }
     /// A record finished, or a PSA call within one returned.
     func progressed() { beats.withLock { $0.lastProgress = .now } }
     func stopped() { beats.withLock { $0.stopped = true } }
 
     func outageBegan(_ error: String) {
-        beats.withLock {
+        let waiting = beats.withLock {
             $0.waitingOnPSA += 1
             $0.outage = error
+            return $0.waitingOnPSA
         }
+        waitingGauge.record(waiting)
     }
 
-    func outageEnded() { beats.withLock { $0.waitingOnPSA -= 1 } }
+    func outageEnded() { waitingGauge.record(beats.withLock { $0.waitingOnPSA -= 1; return $0.waitingOnPSA }) }
 }

@@ -17,7 +17,7 @@ extension OffboardingPipeline {
         var known: Set<KafkaTopicPartition> = []
         let skip = skippingFilteredEvents()
         while !isStopping {
-            heartbeat.polled()
+            heartbeat.polled(inFlight: lanes.pending)
             let now = ContinuousClock.now
             let assigned = consumer.assignment
             for (partition, hold) in held where hold.due <= now || !assigned.contains(partition) {
