@@ -66,4 +66,15 @@ struct MetricsTests {
         #expect(after["psa_offboarder_records_in_flight"].map { $0 >= 0 } == true)
         #expect(!text.contains(String(client)) && !text.contains("Client \(client)"), "label values stay bounded: no client ids or names")
     }
+
+    @Test func aPendingApprovalIsCounted() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        try await harness.waitForAssignment()
+        let (client, _) = await harness.makeClient(active: 2)
+        let event = harness.event(forClient: client, options: .init(requireApproval: true))
+        try await harness.send(event)
+        #expect(try await harness.result(for: event.id).result.approval?.state == .pending)
+        let pending = try #require(try await Self.scrape(harness).samples["psa_offboarder_pending_approvals"])
+        #expect(pending >= 1, "\(pending) pending")
+    }
 }

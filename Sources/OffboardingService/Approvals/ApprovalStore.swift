@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import OffboardingCore
 import OffboardingKafka
 import Synchronization
@@ -43,6 +44,8 @@ final class ApprovalStore: Sendable {
 
     private let reader: TopicReader
     private let approvals: Mutex<Approvals>
+    /// The pending approvals as this replica has read the topic (every replica reads all of it).
+    private let pendingGauge = Gauge(label: "psa_offboarder_pending_approvals")
     private let journals = Mutex<[String: RunJournal]>([:])
     /// One decision per approval at a time, over the decision and expiry paths.
     let gate = DecisionGate()
@@ -61,7 +64,7 @@ final class ApprovalStore: Sendable {
     private func add(_ record: KafkaRecord) {
         if record.value == nil, let key = record.keyString {
             // A tombstone: compaction removes the approval or the finished run's journal.
-            approvals.withLock { $0.remove(key) }
+            change { $0.remove(key) }
             journals.withLock { _ = $0.removeValue(forKey: key) }
             return
         }
@@ -71,7 +74,7 @@ final class ApprovalStore: Sendable {
             return
         }
         guard case .record(let approval)? = message else { return }
-        approvals.withLock { approvals in
+        change { approvals in
             // A late `pending` (a run repeated after a crash) never reopens a decided approval.
             if approval.state == .pending, let known = approvals.entry(approval.approvalID), known.record.state != .pending { return }
             approvals.put(Entry(record: approval, partition: record.partition))
@@ -103,14 +106,22 @@ final class ApprovalStore: Sendable {
 
     /// Remembers a state this process has just written, before its own reader gets to it.
     func remember(_ approval: ApprovalRecord, partition: Int32?) {
-        approvals.withLock { approvals in
+        change { approvals in
             let known = approvals.entry(approval.approvalID)
             approvals.put(Entry(record: approval, partition: partition ?? known?.partition ?? 0))
         }
     }
 
     func forget(approval id: String) {
-        approvals.withLock { $0.remove(id) }
+        change { $0.remove(id) }
+    }
+
+    /// Every change to the approvals, and the pending count it leaves.
+    private func change(_ body: (inout Approvals) -> Void) {
+        pendingGauge.record(approvals.withLock { approvals in
+            body(&approvals)
+            return approvals.pending.count
+        })
     }
 
     /// The journal of an interrupted run of this event and attempt, as read so far.
