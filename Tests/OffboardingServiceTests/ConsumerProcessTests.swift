@@ -135,10 +135,17 @@ struct ConsumerProcessTests {
             }
         }
 
-        // One after the other: librdkafka 2.0.2 can assert when a cooperative-sticky member is
-        // destroyed while the rebalance caused by the other one leaving is still joining (#4312).
+        // One after the other, and the second only once it has taken over the first's partitions
+        // of both groups (events and approvals): librdkafka 2.0.2 asserts when a cooperative-sticky
+        // member is destroyed while the rebalance caused by the other one leaving is still joining
+        // (#4312), and that rebalance comes seconds after the first has exited.
+        let before = second.stderr.count
         first.signal(SIGTERM)
         #expect(await first.waitForExit() == 0, "first: \(Self.crashReport(first.stderr))")
+        try await second.waitForStderr(timeout: .seconds(60), "the first's partitions taken over") { text in
+            let since = text.dropFirst(before).split(separator: "\n").filter { $0.contains("partitions assigned") }
+            return since.contains { $0.contains("\(PipelineHarness.topics.events)[") } && since.contains { $0.contains("approvals[") }
+        }
         second.signal(SIGTERM)
         #expect(await second.waitForExit() == 0, "second: \(Self.crashReport(second.stderr))")
         await setup.results.stop()
