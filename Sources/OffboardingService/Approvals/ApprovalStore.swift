@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Metrics
 import OffboardingCore
 import OffboardingKafka
 import Synchronization
@@ -44,8 +43,6 @@ final class ApprovalStore: Sendable {
 
     private let reader: TopicReader
     private let approvals: Mutex<Approvals>
-    /// The pending approvals as this replica has read the topic (every replica reads all of it).
-    private let pendingGauge = Gauge(label: "psa_offboarder_pending_approvals")
     private let journals = Mutex<[String: RunJournal]>([:])
     /// One decision per approval at a time, over the decision and expiry paths.
     let gate = DecisionGate()
@@ -116,13 +113,12 @@ final class ApprovalStore: Sendable {
         change { $0.remove(id) }
     }
 
-    /// Every change to the approvals, and the pending count it leaves.
     private func change(_ body: (inout Approvals) -> Void) {
-        pendingGauge.record(approvals.withLock { approvals in
-            body(&approvals)
-            return approvals.pending.count
-        })
+        approvals.withLock { body(&$0) }
     }
+
+    /// The approvals waiting for a decision, as this replica has read the topic.
+    var pendingCount: Int { approvals.withLock { $0.pending.count } }
 
     /// The journal of an interrupted run of this event and attempt, as read so far.
     func journal(eventID: String, attempt: Int) -> RunJournal? {

@@ -64,7 +64,7 @@ final class ServiceBackend: OffboardingBackend {
         try RestorePlan.make(eventID: eventID, from: try await pipeline.results(of: eventID))
     }
 
-    func metricsExposition() -> [UInt8] { ServiceMetrics.exposition() }
+    func metricsExposition() -> [UInt8] { ServiceMetrics.exposition(pendingApprovals: pipeline.pendingApprovals) }
 
     func liveness() -> HealthCheck {
         let health = pipeline.health()

@@ -18,8 +18,18 @@ public enum ServiceMetrics {
         }
     }
 
-    /// The registry in Prometheus' text format.
-    public static func exposition() -> [UInt8] { registry.emitToBuffer() }
+    /// The registry in Prometheus' text format, with the pending approvals this replica holds:
+    /// read at the scrape from its own approval store, since a process-wide gauge would be the
+    /// last writer's among several pipelines in one process (as in the tests).
+    public static func exposition(pendingApprovals: Int?) -> [UInt8] {
+        var text = registry.emitToBuffer()
+        if let pendingApprovals {
+            text += Array(
+                ("# HELP psa_offboarder_pending_approvals Approvals waiting for a decision, as this replica read the approvals topic.\n"
+                    + "# TYPE psa_offboarder_pending_approvals gauge\npsa_offboarder_pending_approvals \(pendingApprovals)\n").utf8)
+        }
+        return text
+    }
 
     /// A result put on the results topic: the offboarding (or restore) by trigger and outcome, and
     /// its configurations by action.

@@ -203,6 +203,9 @@ public final class OffboardingPipeline: Service, Sendable {
 
     public var approvalsReady: Bool { approvals.withLock { $0 } != nil }
 
+    /// The approvals waiting for a decision, as this replica read the approvals topic; nil before it was read.
+    public var pendingApprovals: Int? { approvals.withLock { $0 }?.pendingCount }
+
     public func run() async throws {
         try await withGracefulShutdownHandler {
             try await consumeUntilStopped()
