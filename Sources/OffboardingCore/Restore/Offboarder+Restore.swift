@@ -134,14 +134,6 @@ extension Offboarder {
         return Outcome(result: result)
     }
 
-    /// The client's configurations as the PSA lists them now (archived ones too), by id; only those
-    /// the PSA says are the client's.
-    private func listed(ofClient clientID: String) async throws(PSAError) -> [String: PSAConfiguration] {
-        Dictionary(
-            try await psa.listConfigurations(companyID: clientID, includeArchived: true).filter { $0.companyID == clientID }.map { ($0.id, $0) },
-            uniquingKeysWith: { first, _ in first })
-    }
-
     /// Reads the restored configurations back: one that is not in its previous state is a failed one.
     private func confirmRestored(
         _ written: [PSARestoration], ofClient clientID: String, into result: inout OffboardingResult, outcomes: inout [String: OffboardingResult.Config],

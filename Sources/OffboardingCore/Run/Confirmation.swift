@@ -28,10 +28,7 @@ extension Offboarder {
         for round in 1...2 {
             let listed: [String: PSAConfiguration]
             do {
-                listed = Dictionary(
-                    try await psa.listConfigurations(companyID: company.id, includeArchived: true).filter { $0.companyID == company.id }
-                        .map { ($0.id, $0) },
-                    uniquingKeysWith: { first, _ in first })
+                listed = try await self.listed(ofClient: company.id)
             } catch {
                 logger.warning("the configurations could not be read back", metadata: ["psa.error": "\(error)"])
                 confirmation.unread = pending
@@ -62,5 +59,13 @@ extension Offboarder {
             if pending.isEmpty { return confirmation }
         }
         return confirmation
+    }
+
+    /// The client's configurations as the PSA lists them now (archived ones too), by id; only those
+    /// the PSA says are the client's. What a deactivation and a restore read back.
+    func listed(ofClient clientID: String) async throws(PSAError) -> [String: PSAConfiguration] {
+        Dictionary(
+            try await psa.listConfigurations(companyID: clientID, includeArchived: true).filter { $0.companyID == clientID }.map { ($0.id, $0) },
+            uniquingKeysWith: { first, _ in first })
     }
 }
