@@ -61,7 +61,7 @@ final class ApprovalStore: Sendable {
     private func add(_ record: KafkaRecord) {
         if record.value == nil, let key = record.keyString {
             // A tombstone: compaction removes the approval or the finished run's journal.
-            change { $0.remove(key) }
+            approvals.withLock { $0.remove(key) }
             journals.withLock { _ = $0.removeValue(forKey: key) }
             return
         }
@@ -71,7 +71,7 @@ final class ApprovalStore: Sendable {
             return
         }
         guard case .record(let approval)? = message else { return }
-        change { approvals in
+        approvals.withLock { approvals in
             // A late `pending` (a run repeated after a crash) never reopens a decided approval.
             if approval.state == .pending, let known = approvals.entry(approval.approvalID), known.record.state != .pending { return }
             approvals.put(Entry(record: approval, partition: record.partition))
@@ -103,18 +103,14 @@ final class ApprovalStore: Sendable {
 
     /// Remembers a state this process has just written, before its own reader gets to it.
     func remember(_ approval: ApprovalRecord, partition: Int32?) {
-        change { approvals in
+        approvals.withLock { approvals in
             let known = approvals.entry(approval.approvalID)
             approvals.put(Entry(record: approval, partition: partition ?? known?.partition ?? 0))
         }
     }
 
     func forget(approval id: String) {
-        change { $0.remove(id) }
-    }
-
-    private func change(_ body: (inout Approvals) -> Void) {
-        approvals.withLock { body(&$0) }
+        approvals.withLock { $0.remove(id) }
     }
 
     /// The approvals waiting for a decision, as this replica has read the topic.
