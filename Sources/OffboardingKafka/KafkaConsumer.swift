@@ -26,6 +26,9 @@ public final class KafkaConsumer: Sendable {
         public var consumption: Consumption
         /// Passed through to librdkafka; they win over the defaults except `enable.auto.offset.store`.
         public var properties: [String: String]
+        /// How often librdkafka reports the partitions' lag to `onStatistics`; nil for never.
+        /// `statistics.interval.ms` in `properties` wins.
+        public var statisticsInterval: Duration?
 
         public init(bootstrapServers: String, groupID: String, topics: [String], properties: [String: String] = [:]) {
             self.init(bootstrapServers: bootstrapServers, groupID: groupID, consumption: .group(topics: topics), properties: properties)
@@ -48,6 +51,9 @@ public final class KafkaConsumer: Sendable {
                 "auto.offset.reset": "earliest",
                 "enable.partition.eof": "false",
             ]
+            if let statisticsInterval {
+                result["statistics.interval.ms"] = String(statisticsInterval.milliseconds)
+            }
             result.merge(properties) { _, new in new }
             // An offset is stored only once its record's outcome is final; this is not negotiable.
             result["enable.auto.offset.store"] = "false"
@@ -71,11 +77,13 @@ public final class KafkaConsumer: Sendable {
     final class Context: RDKafkaClientContext, @unchecked Sendable {
         // `onRebalance` is immutable; `assignment` is behind its own lock.
         let onRebalance: (@Sendable (RebalanceEvent) -> Void)?
+        let onStatistics: (@Sendable (KafkaConsumerStatistics) -> Void)?
         /// The partitions owned now, whether any ever were, and when the assignment last changed.
         let assignment = Mutex<(current: Set<KafkaTopicPartition>, everAssigned: Bool, lastChange: ContinuousClock.Instant?)>(([], false, nil))
 
-        init(logger: Logger, onRebalance: (@Sendable (RebalanceEvent) -> Void)?) {
+        init(logger: Logger, onRebalance: (@Sendable (RebalanceEvent) -> Void)?, onStatistics: (@Sendable (KafkaConsumerStatistics) -> Void)?) {
             self.onRebalance = onRebalance
+            self.onStatistics = onStatistics
             super.init(logger: logger)
         }
     }
@@ -93,15 +101,17 @@ public final class KafkaConsumer: Sendable {
 
     public init(
         configuration: Configuration, logger: Logger,
-        onRebalance: (@Sendable (RebalanceEvent) -> Void)? = nil
+        onRebalance: (@Sendable (RebalanceEvent) -> Void)? = nil,
+        onStatistics: (@Sendable (KafkaConsumerStatistics) -> Void)? = nil
     ) throws(KafkaError) {
         self.logger = logger
         if case .group = configuration.consumption { isGroupMember = true } else { isGroupMember = false }
-        let context = Context(logger: logger, onRebalance: onRebalance)
+        let context = Context(logger: logger, onRebalance: onRebalance, onStatistics: onStatistics)
         self.context = context
         let conf = try RDKafkaConf.make(configuration.librdkafkaProperties)
         RDKafkaClientContext.installLogCallback(on: conf, context: context)
         rd_kafka_conf_set_rebalance_cb(conf, KafkaConsumer.rebalanceCallback)
+        if onStatistics != nil { rd_kafka_conf_set_stats_cb(conf, KafkaConsumer.statisticsCallback) }
         let handle = try RDKafkaConf.newClient(type: RD_KAFKA_CONSUMER, conf: conf)
         self.handle = handle
         rd_kafka_poll_set_consumer(handle)
@@ -164,7 +174,7 @@ public final class KafkaConsumer: Sendable {
     public func poll(
         maxRecords: Int, timeout: Duration, skipping: (@Sendable (RecordView) -> Bool)?
     ) async throws(KafkaError) -> Batch {
-        let timeoutMs = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let timeoutMs = Int32(clamping: timeout.milliseconds)
         let result: Result<Batch, KafkaError> = await withCheckedContinuation { continuation in
             queue.async { [self] in
                 continuation.resume(returning: pollBlocking(maxRecords: maxRecords, timeoutMs: timeoutMs, skipping: skipping))
@@ -501,6 +511,19 @@ public final class KafkaConsumer: Sendable {
                 _ = rd_kafka_assign(handle, nil)
             }
         }
+
+    /// Served inside `rd_kafka_consumer_poll`, so on the consumer's own queue.
+    private static let statisticsCallback: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = {
+        _, json, length, opaque in
+        guard let json, let opaque else { return 0 }
+        let context = Unmanaged<Context>.fromOpaque(opaque).takeUnretainedValue()
+        let assigned = context.assignment.withLock { $0.current }
+        if let statistics = KafkaConsumerStatistics.parse(UnsafeRawBufferPointer(start: json, count: length), partitions: assigned) {
+            context.onStatistics?(statistics)
+        }
+        // 0: librdkafka frees the JSON.
+        return 0
+    }
 
     private static func topicPartitions(of list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> [KafkaTopicPartition] {
         let count = Int(list.pointee.cnt)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import OffboardingKafka
 import OffboardingTestSupport
 import Testing
@@ -68,5 +69,42 @@ struct KafkaClientTests {
         #expect(again.map(\.offset) == [6, 7, 8, 9])
         #expect(throws: KafkaError.self) { try second.storeOffset(.init(topic: "stored", partition: 3), nextOffset: 1) }
         await second.close()
+    }
+
+    /// The lag counts from the offset stored as finished, not from what was fetched: a new group
+    /// that has fetched everything and finished nothing still owes all of it.
+    @Test func statisticsReportTheLagFromTheStoredOffset() async throws {
+        let cluster = try KafkaTestCluster(logger: .test())
+        try cluster.createTopic("lagging", partitions: 1)
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: .test())
+        for index in 0..<5 { try await producer.send(.init(topic: "lagging", key: "k", value: Array("\(index)".utf8))) }
+        await producer.shutdown()
+
+        var configuration = KafkaConsumer.Configuration(
+            bootstrapServers: cluster.bootstrapServers, groupID: "lag", topics: ["lagging"],
+            properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"])
+        configuration.statisticsInterval = .milliseconds(100)
+        let reports = Mutex<[Int64]>([])
+        let partition = KafkaTopicPartition(topic: "lagging", partition: 0)
+        let consumer = try KafkaConsumer(configuration: configuration, logger: .test(), onStatistics: { statistics in
+            if let lag = statistics.lag[partition] { reports.withLock { $0.append(lag) } }
+        })
+        var seen: [KafkaRecord] = []
+        while seen.count < 5 { seen += try await consumer.poll(maxRecords: 100, timeout: .milliseconds(200)) }
+        // Statistics are served by poll, so polling is what lets them arrive.
+        func pollUntilReported(_ lag: Int64) async throws {
+            reports.withLock { $0.removeAll() }
+            let deadline = ContinuousClock.now + .seconds(20)
+            while reports.withLock({ $0.last }) != lag {
+                guard ContinuousClock.now < deadline else { Issue.record("lag \(lag) never reported: \(reports.withLock { $0 })"); return }
+                _ = try await consumer.poll(maxRecords: 100, timeout: .milliseconds(100))
+            }
+        }
+        try await pollUntilReported(5)
+        try consumer.storeOffset(partition, nextOffset: 3)
+        try await pollUntilReported(2)
+        try consumer.storeOffset(partition, nextOffset: 5)
+        try await pollUntilReported(0)
+        await consumer.close()
     }
 }

@@ -78,3 +78,61 @@ struct MetricsTests {
         #expect(pending >= 1, "\(pending) pending")
     }
 }
+
+/// Consumer lag, from librdkafka's statistics: it rises while records wait on the PSA (their
+/// offsets unstored) and falls to zero once they are done. `kafka.properties` sets the interval,
+/// over the pipeline's own default.
+@Suite(.timeLimit(.minutes(3)))
+struct ConsumerLagMetricsTests {
+    static func lag(_ samples: [String: Double], group: String) -> [String: Double] {
+        samples.filter { $0.key.hasPrefix("psa_offboarder_consumer_lag_records{") && $0.key.contains(#"group="\#(group)""#) }
+    }
+
+    @Test func lagRisesWhileRecordsWaitOnThePSAAndFallsToZeroWhenTheyAreDone() async throws {
+        let harness = try await PipelineHarness.isolated(.connectwise) { configuration in
+            configuration.kafka.properties["statistics.interval.ms"] = "200"
+            configuration.outageBackoff = .milliseconds(100)
+            configuration.maxOutageBackoff = .milliseconds(200)
+            configuration.psa.updateHTTP { $0.maxAttempts = 1 }
+        }
+        try await harness.waitForAssignment()
+        let group = harness.configuration.kafka.groupID
+        let events = PipelineHarness.topics.events
+        let before = try await MetricsTests.scrape(harness).samples
+        var clients: [Int] = []
+        for _ in 0..<3 {
+            let (client, _) = await harness.makeClient(active: 2)
+            await harness.tenant.failListing(ofClient: client, status: 503, retryAfterSeconds: nil, times: nil)
+            clients.append(client)
+        }
+        let sent = clients.map { harness.event(forClient: $0) }
+        for event in sent { try await harness.send(event) }
+
+        // While the PSA is away the three records are read and held: the lag on the events topic
+        // is three, and the received counter moved.
+        var during: [String: Double] = [:]
+        try await StopAndCrashTests.waitUntil(timeout: .seconds(30), "a lag of 3 on the events topic") {
+            guard let samples = try? await MetricsTests.scrape(harness).samples else { return false }
+            during = samples
+            return Self.lag(samples, group: group).filter { $0.key.contains(#"topic="\#(events)""#) }.values.reduce(0, +) == 3
+        }
+        let received = MetricsTests.total(during, "psa_offboarder_records_total", [#"outcome="received""#])
+            - MetricsTests.total(before, "psa_offboarder_records_total", [#"outcome="received""#])
+        #expect(received >= 3, "received grew by \(received)")
+        #expect(MetricsTests.total(during, "psa_offboarder_records_waiting_on_psa") >= 1)
+
+        await harness.tenant.clearFaults()
+        for event in sent { _ = try await harness.result(for: event.id) }
+        var after: [String: Double] = [:]
+        try await StopAndCrashTests.waitUntil(timeout: .seconds(30), "the lag to fall to zero") {
+            guard let samples = try? await MetricsTests.scrape(harness).samples else { return false }
+            after = samples
+            let lag = Self.lag(samples, group: group).filter { $0.key.contains(#"topic="\#(events)""#) }
+            return !lag.isEmpty && lag.values.allSatisfy { $0 == 0 }
+        }
+        let published = MetricsTests.total(after, "psa_offboarder_records_total", [#"outcome="result_published""#])
+            - MetricsTests.total(during, "psa_offboarder_records_total", [#"outcome="result_published""#])
+        #expect(published >= 3, "results published grew by \(published)")
+        try await harness.stop()
+    }
+}

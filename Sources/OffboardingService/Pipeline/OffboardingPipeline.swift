@@ -69,6 +69,9 @@ public final class OffboardingPipeline: Service, Sendable {
         /// Kubernetes' default termination grace is 30 s.
         public var shutdownGrace: Duration = Self.defaultShutdownGrace
         public static let defaultShutdownGrace: Duration = .seconds(20)
+        /// How often the consumers' lag per partition is read for `/metrics` (librdkafka's
+        /// `statistics.interval.ms`, which `kafka.properties` can set instead).
+        public var lagReportInterval: Duration = .seconds(5)
 
         public init(
             consumer: KafkaConsumer.Configuration, topics: OffboarderConfiguration.Topics, psa: PSAKind, defaults: OffboardingOptions,
@@ -128,11 +131,13 @@ public final class OffboardingPipeline: Service, Sendable {
         self.tracker = tracker
         let grace = configuration.revocationGrace
         let statistics = self.statistics
+        let lagGauges = ConsumerLagGauges()
         let rebalance: @Sendable (KafkaConsumer.RebalanceEvent) -> Void = { event in
             switch event {
             case .assigned(let partitions):
                 tracker.assign(partitions)
             case .revoked(let partitions):
+                lagGauges.remove(partitions)
                 // Runs in the rebalance callback, on the consumer's own queue: waiting here holds
                 // the rebalance until running records have stored their offsets.
                 let (awaited, unfinished) = tracker.revoke(partitions, grace: grace)
@@ -141,14 +146,21 @@ public final class OffboardingPipeline: Service, Sendable {
                     logger.warning("partitions revoked with records still running; their next owner runs them again", metadata: ["pipeline.records": "\(unfinished)"])
                 }
             case .lost(let partitions):
+                lagGauges.remove(partitions)
                 tracker.revoke(partitions)
             }
         }
-        self.consumer = try KafkaConsumer(configuration: configuration.consumer, logger: logger, onRebalance: rebalance)
-        var approvals = configuration.consumer
+        var events = configuration.consumer
+        events.statisticsInterval = configuration.lagReportInterval
+        self.consumer = try KafkaConsumer(configuration: events, logger: logger, onRebalance: rebalance) { [group = events.groupID] in
+            lagGauges.record($0, group: group)
+        }
+        var approvals = events
         approvals.groupID += ".approvals"
         approvals.consumption = .group(topics: [configuration.topics.approvals])
-        self.approvalsConsumer = try KafkaConsumer(configuration: approvals, logger: logger, onRebalance: rebalance)
+        self.approvalsConsumer = try KafkaConsumer(configuration: approvals, logger: logger, onRebalance: rebalance) { [group = approvals.groupID] in
+            lagGauges.record($0, group: group)
+        }
     }
 
     /// Whether the poll loop turns and the work in flight moves; for liveness probes.
