@@ -115,14 +115,18 @@ public final class OffboarderRuntime: Sendable {
         }
     }
 
-    static func makeOffboarder(_ configuration: OffboarderConfiguration, client: any PSAClient, logger: Logger) -> Offboarder {
+    public typealias ProgressObserver = @Sendable (RunProgress, PSAPacing?) -> Void
+
+    static func makeOffboarder(
+        _ configuration: OffboarderConfiguration, client: any PSAClient, logger: Logger, progress: ProgressObserver? = nil
+    ) -> Offboarder {
         Offboarder(
             psa: client,
             configuration: .init(
                 maxConcurrentUpdates: configuration.maxConcurrentUpdates, scope: configuration.scope,
                 writeReasonToNotes: configuration.writeReasonToNotes, approvalLifetime: configuration.approvalLifetime,
                 policy: configuration.policy),
-            logger: logger)
+            logger: logger, progress: { [client] event in progress?(event, client.pacing) })
     }
 
     static func producerConfiguration(_ configuration: OffboarderConfiguration) -> KafkaProducer.Configuration {
@@ -187,8 +191,9 @@ public final class OffboarderRuntime: Sendable {
     /// offboards the client, keeps a pending approval on the approvals topic (as the service
     /// does, so that it can be approved later), and publishes the result to the results topic.
     /// - Throws: when Kafka cannot be reached before the run; nothing was written then.
+    /// - Parameter progress: told how the run goes, with the PSA's pacing at the time.
     public static func runOnce(
-        request: OffboardingRequest, configuration: OffboarderConfiguration, logger: Logger
+        request: OffboardingRequest, configuration: OffboarderConfiguration, logger: Logger, progress: ProgressObserver? = nil
     ) async throws -> ManualRun {
         let producer = try KafkaProducer(configuration: producerConfiguration(configuration), logger: logger)
         let topics = configuration.kafka.topics
@@ -204,7 +209,7 @@ public final class OffboarderRuntime: Sendable {
         }
         let httpClient = makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
         let client = makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
-        let outcome = await makeOffboarder(configuration, client: client, logger: logger).runDetailed(request)
+        let outcome = await makeOffboarder(configuration, client: client, logger: logger, progress: progress).runDetailed(request)
         try? await httpClient.shutdown()
         var run = ManualRun(result: outcome.result)
         do {
@@ -236,7 +241,7 @@ public final class OffboarderRuntime: Sendable {
     /// - Throws: `RestoreRefusal` when there is nothing to undo, `KafkaUnreachable` when Kafka
     ///   cannot be read; nothing was written to the PSA then.
     public static func restoreOnce(
-        eventID: String, dryRun: Bool, reason: String?, configuration: OffboarderConfiguration, logger: Logger
+        eventID: String, dryRun: Bool, reason: String?, configuration: OffboarderConfiguration, logger: Logger, progress: ProgressObserver? = nil
     ) async throws -> ManualRun {
         let producer = try KafkaProducer(configuration: producerConfiguration(configuration), logger: logger)
         let topics = configuration.kafka.topics
@@ -260,7 +265,7 @@ public final class OffboarderRuntime: Sendable {
         }
         let httpClient = makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
         let client = makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
-        let outcome = await makeOffboarder(configuration, client: client, logger: logger).restore(
+        let outcome = await makeOffboarder(configuration, client: client, logger: logger, progress: progress).restore(
             .init(eventID: UUID().uuidString.lowercased(), plan: plan, dryRun: dryRun, reason: reason))
         try? await httpClient.shutdown()
         var run = ManualRun(result: outcome.result)

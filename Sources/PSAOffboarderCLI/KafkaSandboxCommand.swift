@@ -9,7 +9,7 @@ struct KafkaSandboxCommand: AsyncParsableCommand {
         commandName: "kafka-sandbox",
         abstract: "Serve a local Kafka-protocol test cluster (librdkafka's mock cluster) until SIGTERM or SIGINT.",
         discussion: """
-            The first line on stdout is the bootstrap servers. Topics not created here are auto-created
+            The first line on stdout is the bootstrap servers. Topics not created here are auto-created \
             with 4 partitions on first use.
 
             Example:

@@ -15,6 +15,7 @@ struct PSAOffboarderCommand: AsyncParsableCommand {
               psa-offboarder sweep --config /etc/psa-offboarder/config.yaml
               psa-offboarder restore --config /etc/psa-offboarder/config.yaml --event-id 5f0c2b1e-7d1a-4c55-9a0e-2b7f1b3c9d10
             """,
+        version: Version.description,
         subcommands: [ConsumeCommand.self, RunCommand.self, SweepCommand.self, RestoreCommand.self, DemoCommand.self, SandboxCommand.self, KafkaSandboxCommand.self]
     )
 

@@ -7,12 +7,13 @@ struct RestoreCommand: AsyncParsableCommand {
         commandName: "restore",
         abstract: "Undo an offboarding: put every configuration it deactivated back to its previous PSA state, unless changed since.",
         discussion: """
-            Reads the offboarding's results (its first run, retries and approval) from the results
-            topic, restores each configuration it deactivated to the state recorded in the result,
-            skips any that was edited in the PSA since (ChangedSinceOffboarding), prints the result
-            (trigger "restore") and publishes it to the results topic. Restoring twice changes
-            nothing the second time. Exits 0 when the result's success is true; 1 when not, or
-            when the offboarding is unknown, was a dry run or awaits approval; 2 on bad usage or
+            Reads the offboarding's results (its first run, retries and approval) from the results \
+            topic, restores each configuration it deactivated to the state recorded in the result, \
+            skips any that was edited in the PSA since (ChangedSinceOffboarding), prints the result \
+            (trigger "restore"; a table at a terminal, JSON otherwise) and publishes it to the \
+            results topic. Restoring twice changes \
+            nothing the second time. Exits 0 when the result's success is true; 1 when not, or \
+            when the offboarding is unknown, was a dry run or awaits approval; 2 on bad usage or \
             configuration.
 
             Example:
@@ -27,6 +28,7 @@ struct RestoreCommand: AsyncParsableCommand {
     var dryRun = false
     @Option(name: .long, help: "Why the offboarding is undone; kept in the result and the notes.")
     var reason: String?
+    @OptionGroup var output: OutputOptions
 
     func validate() throws {
         guard !eventID.isEmpty, eventID.utf8.count <= 256 else { throw ValidationError("--event-id must be 1 to 256 bytes") }
@@ -35,9 +37,12 @@ struct RestoreCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try OffboarderConfiguration.load(file: config)
         let logger = CLILogging.bootstrap(defaultLevel: .warning)
-        let run = try await OffboarderRuntime.restoreOnce(eventID: eventID, dryRun: dryRun, reason: reason, configuration: configuration, logger: logger)
+        let progress = output.showsProgress ? ProgressLine(verb: dryRun ? "checked" : "written") : nil
+        let run = try await OffboarderRuntime.restoreOnce(
+            eventID: eventID, dryRun: dryRun, reason: reason, configuration: configuration, logger: logger, progress: progress?.observe)
+        progress?.finish()
         // Printed whatever happened to publishing: the PSA has been changed, and this is what changed.
-        print(String(decoding: try ResultEncoding.encode(run.result, pretty: true), as: UTF8.self))
+        try output.print(run.result)
         if let failure = run.publishFailure {
             FileHandle.standardError.write(Data("psa-offboarder: \(failure)\n".utf8))
             throw ExitCode(1)

@@ -6,8 +6,10 @@ import OffboardingService
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Offboard one client now: print the result JSON and publish it to the results topic.",
+        abstract: "Offboard one client now: print the result and publish it to the results topic.",
         discussion: """
+            At a terminal the result is a summary and a table of the configurations (id, name, \
+            type, previous status, action), with progress on stderr; piped, it is the result JSON. \
             Exits 0 when the result's success is true, 1 when not, 2 on bad usage or configuration.
 
             Example:
@@ -34,6 +36,7 @@ struct RunCommand: AsyncParsableCommand {
         name: .customLong("offboarded-status"),
         help: "A company status that counts as offboarded (repeatable); only some of criteria.offboarded_statuses, unless criteria.allow_request_override.")
     var offboardedStatuses: [String] = []
+    @OptionGroup var output: OutputOptions
 
     func validate() throws {
         guard (clientID == nil) != (clientName == nil) else {
@@ -52,9 +55,11 @@ struct RunCommand: AsyncParsableCommand {
         let request = OffboardingRequest(
             eventID: UUID().uuidString.lowercased(), trigger: .manual,
             client: clientID.map(ClientReference.id) ?? .name(clientName ?? ""), options: overrides.resolved(defaults: configuration.defaults))
-        let run = try await OffboarderRuntime.runOnce(request: request, configuration: configuration, logger: logger)
+        let progress = output.showsProgress ? ProgressLine(verb: request.options.dryRun ? "checked" : "written") : nil
+        let run = try await OffboarderRuntime.runOnce(request: request, configuration: configuration, logger: logger, progress: progress?.observe)
+        progress?.finish()
         // Printed whatever happened to publishing: the PSA has been changed, and this is what changed.
-        print(String(decoding: try ResultEncoding.encode(run.result, pretty: true), as: UTF8.self))
+        try output.print(run.result)
         if let failure = run.publishFailure {
             FileHandle.standardError.write(Data("psa-offboarder: \(failure)\n".utf8))
             throw ExitCode(1)

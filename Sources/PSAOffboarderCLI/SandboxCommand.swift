@@ -10,7 +10,7 @@ struct SandboxCommand: AsyncParsableCommand {
         commandName: "sandbox",
         abstract: "Serve a PSA simulator for trying psa-offboarder by hand, until SIGTERM or SIGINT.",
         discussion: """
-            Prints the psa block of a configuration that points at it (sandbox credentials), then serves
+            Prints the psa block of a configuration that points at it (sandbox credentials), then serves \
             the sample tenant, or the dataset given with --data (JSON in the simulator's format).
 
             Example:

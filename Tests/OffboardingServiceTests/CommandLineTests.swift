@@ -123,6 +123,46 @@ struct CommandLineTests {
         await server.stop()
     }
 
+    /// At a terminal `run` prints a summary and a table, with progress on stderr; `--output json`
+    /// there, or a pipe without asking, gives the result JSON; `--output table` gives the table anywhere.
+    @Test func runAtATerminalPrintsATableOfTheConfigurations() async throws {
+        let cluster = try KafkaTestCluster(logger: .test())
+        try cluster.createTopic(PipelineHarness.topics.results, partitions: 1)
+        try cluster.createTopic(PipelineHarness.topics.approvals, partitions: 1)
+        let (_, server, file, environment) = try await manualRunSetUp(bootstrapServers: cluster.bootstrapServers)
+        let arguments = ["run", "--config", file, "--client-name", "Northwind Traders", "--dry-run"]
+
+        let atTerminal = try OffboarderProcess(arguments: arguments, environment: environment, terminal: true)
+        #expect(await atTerminal.waitForExit() == 0, "\(atTerminal.stdout)")
+        let screen = atTerminal.stdout.replacingOccurrences(of: "\r\n", with: "\n")
+        #expect(!screen.contains("\"config_id\""), "no JSON at a terminal: \(screen)")
+        #expect(screen.contains("Offboarding of Northwind Traders (23456) on connectwise succeeded (dry run: nothing changed)"), "\(screen)")
+        #expect(screen.contains("found 7 · deactivated 0 · skipped 0"), "\(screen)")
+        let header = try #require(screen.split(separator: "\n").first { $0.hasPrefix("ID ") }, "a table header in \(screen)")
+        #expect(header.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") == "ID NAME TYPE PREVIOUS STATUS ACTION")
+        let rows = screen.split(separator: "\n").filter { $0.hasSuffix("would_deactivate") }
+        #expect(rows.count == 7, "\(screen)")
+        #expect(rows.allSatisfy { $0.contains("Active") }, "the PSA's status name as the previous status: \(rows)")
+        #expect(screen.contains("reading the PSA: "), "progress on the terminal's stderr: \(screen)")
+
+        let jsonAtTerminal = try OffboarderProcess(arguments: arguments + ["--output", "json"], environment: environment, terminal: true)
+        #expect(await jsonAtTerminal.waitForExit() == 0)
+        let json = jsonAtTerminal.stdout.replacingOccurrences(of: "\r\n", with: "\n")
+        let start = try #require(json.firstIndex(of: "{"))
+        #expect(try ValidatedResult.decode(Array(json[start...].utf8)).configs.count == 7)
+
+        let tableInPipe = try await run(arguments + ["--output", "table"], environment: environment)
+        #expect(tableInPipe.status == 0 && tableInPipe.stdout.contains("PREVIOUS STATUS") && !tableInPipe.stdout.contains("{"), "\(tableInPipe.stdout)")
+        #expect(!tableInPipe.stderr.contains("reading the PSA"), "no progress when stderr is not a terminal")
+        await server.stop()
+    }
+
+    @Test func versionNamesTheProductAndLibrdkafka() async throws {
+        let (status, stdout, _) = try await run(["--version"])
+        #expect(status == 0)
+        #expect(stdout.range(of: #"^psa-offboarder \d+\.\d+\.\d+ \(librdkafka \d+\.\d+\.\d+\)\n$"#, options: .regularExpression) != nil, "\(stdout)")
+    }
+
     /// A ConnectWise sandbox and a configuration file for `run` against `bootstrapServers`.
     func manualRunSetUp(bootstrapServers: String) async throws -> (ConnectWiseSimulator, SimulatorServer, String, [String: String]) {
         let simulator = ConnectWiseSimulator(data: .sample())

@@ -20,13 +20,22 @@ public final class OffboarderProcess: Sendable {
         return testBinary.deletingLastPathComponent().appendingPathComponent("psa-offboarder")
     }
 
-    public init(arguments: [String], environment: [String: String] = [:]) throws {
+    /// - Parameter terminal: run it with stdin, stdout and stderr on a pseudo-terminal (util-linux
+    ///   `script`, which copies the terminal's output, both streams in one, to `stdout`), as a
+    ///   person at a shell would.
+    public init(arguments: [String], environment: [String: String] = [:], terminal: Bool = false) throws {
         var env = ProcessInfo.processInfo.environment
         // A crashing child writes its reason to stderr and exits: Swift's backtracer, attached to a
         // child the test then kills, was seen blocking on the dead process for good, and the test with it.
         env["SWIFT_BACKTRACE"] = "enable=no"
         env.merge(environment) { _, new in new }
-        child = try SpawnedChild(executable: Self.executable.path, arguments: arguments, environment: env)
+        if terminal {
+            let command = ([Self.executable.path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: #"'\''"#) + "'" }.joined(separator: " ")
+            env["TERM"] = "xterm"
+            child = try SpawnedChild(executable: "/usr/bin/script", arguments: ["--quiet", "--return", "--command", command, "/dev/null"], environment: env)
+        } else {
+            child = try SpawnedChild(executable: Self.executable.path, arguments: arguments, environment: env)
+        }
         let shared = self.shared
         let (stdout, stderr) = (child.stdout, child.stderr)
         stdout.readabilityHandler = { handle in

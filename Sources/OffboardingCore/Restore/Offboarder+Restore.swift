@@ -69,7 +69,7 @@ extension Offboarder {
             result.errors.append(.init(code: error.code, message: error.message, timestamp: Timestamp.string(now())))
             return Outcome(result: result, outage: error.isRetriable ? error : nil)
         }
-        progress()
+        progress(.call)
         result.statistics.configsFound = plan.configs.count
 
         var outcomes: [String: OffboardingResult.Config] = [:]
@@ -83,7 +83,7 @@ extension Offboarder {
                 case .asLeft:
                     candidates.append(PSARestoration(configuration: config, previous: previous))
                     outcomes[entry.configID] = .init(
-                        configID: entry.configID, configName: config.name, status: .inactive, previousStatus: .inactive, action: .wouldRestore,
+                        configID: entry.configID, configName: config.name, configType: config.typeName, status: .inactive, previousStatus: .inactive, action: .wouldRestore,
                         psaStatus: config.psaStatus)
                     continue
                 case .restored: reason = .alreadyRestored
@@ -95,7 +95,7 @@ extension Offboarder {
             skipped[reason, default: []].append(entry.configID)
             let status: OffboardingResult.ConfigStatus = config.map { $0.isActive ? .active : .inactive } ?? .inactive
             outcomes[entry.configID] = .init(
-                configID: entry.configID, configName: config?.name ?? entry.configName, status: status, previousStatus: status, action: .skipped,
+                configID: entry.configID, configName: config?.name ?? entry.configName, configType: config?.typeName, status: status, previousStatus: status, action: .skipped,
                 psaStatus: config?.psaStatus, skipReason: reason)
         }
         result.statistics.configsSkipped = plan.configs.count - candidates.count
@@ -116,7 +116,7 @@ extension Offboarder {
             case .success(let updated):
                 written.append(restoration)
                 outcomes[config.id] = .init(
-                    configID: config.id, configName: config.name, status: updated.isActive ? .active : .inactive, previousStatus: .inactive,
+                    configID: config.id, configName: config.name, configType: config.typeName, status: updated.isActive ? .active : .inactive, previousStatus: .inactive,
                     action: .restored, psaStatus: updated.psaStatus)
             case .failure(let error):
                 outcomes[config.id] = failedRestore(config, code: error.code == .psaConnectionError ? .configUpdateFailed : error.code, message: error.description, into: &result)
@@ -150,7 +150,7 @@ extension Offboarder {
                     message: "\(written.count) restored configurations could not be read back (\(error.code): \(error.message)); the PSA accepted their updates"))
             return
         }
-        progress()
+        progress(.call)
         var confirmed = 0
         var notBack: [String] = []
         for restoration in written {
@@ -199,6 +199,6 @@ extension Offboarder {
     ) -> OffboardingResult.Config {
         result.statistics.errors += 1
         result.errors.append(.init(code: code, message: message, timestamp: Timestamp.string(now()), configID: config.id))
-        return .init(configID: config.id, configName: config.name, status: .inactive, previousStatus: .inactive, action: .failed, psaStatus: config.psaStatus)
+        return .init(configID: config.id, configName: config.name, configType: config.typeName, status: .inactive, previousStatus: .inactive, action: .failed, psaStatus: config.psaStatus)
     }
 }

@@ -81,6 +81,8 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
     public struct Config: Sendable, Hashable, Codable {
         public var configID: String
         public var configName: String
+        /// The configuration's type as the PSA names it, where the listing gave one.
+        public var configType: String?
         public var status: ConfigStatus
         public var previousStatus: ConfigStatus
         public var action: Action
@@ -92,9 +94,10 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         public var psaPrevious: PSAPrevious?
 
         public init(
-            configID: String, configName: String, status: ConfigStatus, previousStatus: ConfigStatus, action: Action,
+            configID: String, configName: String, configType: String? = nil, status: ConfigStatus, previousStatus: ConfigStatus, action: Action,
             psaStatus: String? = nil, skipReason: SkipReason? = nil
         ) {
+            self.configType = configType
             self.skipReason = skipReason
             self.configID = configID
             self.configName = configName
@@ -107,6 +110,7 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         enum CodingKeys: String, CodingKey {
             case configID = "config_id"
             case configName = "config_name"
+            case configType = "config_type"
             case status
             case previousStatus = "previous_status"
             case action

@@ -35,7 +35,7 @@ extension Offboarder {
                 confirmation.listingError = error
                 return confirmation
             }
-            progress()
+            progress(.call)
             var active: [PSAConfiguration] = []
             for config in pending {
                 switch listed[config.id]?.isActive {

@@ -33,13 +33,13 @@ public struct Offboarder: Sendable {
     public let configuration: Configuration
     let logger: Logger
     let now: @Sendable () -> Date
-    let progress: @Sendable () -> Void
+    let progress: @Sendable (RunProgress) -> Void
 
     /// - Parameter progress: called after each PSA call that returns, so that a long offboarding
-    ///   shows it is moving.
+    ///   shows it is moving, and as the writes go.
     public init(
         psa: any PSAClient, configuration: Configuration = .init(), logger: Logger, now: @escaping @Sendable () -> Date = Date.init,
-        progress: @escaping @Sendable () -> Void = {}
+        progress: @escaping @Sendable (RunProgress) -> Void = { _ in }
     ) {
         self.psa = psa
         self.configuration = configuration
@@ -49,7 +49,7 @@ public struct Offboarder: Sendable {
     }
 
     /// The same run with a progress callback.
-    public func reportingProgress(to progress: @escaping @Sendable () -> Void) -> Offboarder {
+    public func reportingProgress(to progress: @escaping @Sendable (RunProgress) -> Void) -> Offboarder {
         Offboarder(psa: psa, configuration: configuration, logger: logger, now: now, progress: progress)
     }
 
@@ -221,7 +221,7 @@ public struct Offboarder: Sendable {
                 return Outcome(result: result, notOffboarded: true)
             }
             result.matched = matched.map(\.rawValue)
-            progress()
+            progress(.call)
             switch mode {
             case .full:
                 listed = owned(
@@ -261,7 +261,7 @@ public struct Offboarder: Sendable {
                         .init(code: .outOfScope, message: "\(added) configurations of the client are active, not on the approved list, and were left as they are"))
                 }
             }
-            progress()
+            progress(.call)
         } catch {
             logger.warning("offboarding failed before any change", metadata: ["psa.error": "\(error)"])
             result.errors.append(.init(code: error.code, message: error.message, timestamp: Timestamp.string(now())))
@@ -292,19 +292,19 @@ public struct Offboarder: Sendable {
                 recoveredConfigs.append(config)
                 result.statistics.configsDeactivated += 1
                 outcomes[config.id] = .init(
-                    configID: config.id, configName: config.name, status: .inactive, previousStatus: .active, action: .deactivated,
+                    configID: config.id, configName: config.name, configType: config.typeName, status: .inactive, previousStatus: .active, action: .deactivated,
                     psaStatus: config.psaStatus)
             } else if case .retry = mode {
                 // Repeated as it was asked: an item found inactive may be the earlier write whose answer was lost.
                 candidates.append(config)
             } else if !config.isActive {
                 outcomes[config.id] = .init(
-                    configID: config.id, configName: config.name, status: .inactive, previousStatus: .inactive, action: .skipped,
+                    configID: config.id, configName: config.name, configType: config.typeName, status: .inactive, previousStatus: .inactive, action: .skipped,
                     psaStatus: config.psaStatus, skipReason: .alreadyInactive)
             } else if case .full = mode, !configuration.scope.contains(config) {
                 outOfScope += 1
                 outcomes[config.id] = .init(
-                    configID: config.id, configName: config.name, status: .active, previousStatus: .active, action: .skipped,
+                    configID: config.id, configName: config.name, configType: config.typeName, status: .active, previousStatus: .active, action: .skipped,
                     psaStatus: config.psaStatus, skipReason: .outOfScope)
             } else {
                 candidates.append(config)
@@ -341,7 +341,7 @@ public struct Offboarder: Sendable {
             let action: OffboardingResult.Action = options.dryRun ? .wouldDeactivate : .pendingApproval
             for config in candidates {
                 outcomes[config.id] = .init(
-                    configID: config.id, configName: config.name, status: .active, previousStatus: .active, action: action,
+                    configID: config.id, configName: config.name, configType: config.typeName, status: .active, previousStatus: .active, action: action,
                     psaStatus: config.psaStatus)
             }
             result.configs = listed.compactMap { outcomes[$0.id] }
@@ -383,7 +383,7 @@ public struct Offboarder: Sendable {
                     written.append(config)
                     result.statistics.configsDeactivated += 1
                     outcomes[config.id] = .init(
-                        configID: config.id, configName: config.name, status: .inactive, previousStatus: .active, action: .deactivated,
+                        configID: config.id, configName: config.name, configType: config.typeName, status: .inactive, previousStatus: .active, action: .deactivated,
                         psaStatus: updated.psaStatus)
                 }
             case .failure(let error):
@@ -485,7 +485,7 @@ public struct Offboarder: Sendable {
         result.statistics.errors += 1
         result.errors.append(.init(code: code, message: message, timestamp: Timestamp.string(now()), configID: config.id))
         return .init(
-            configID: config.id, configName: config.name, status: .active, previousStatus: .active, action: .failed,
+            configID: config.id, configName: config.name, configType: config.typeName, status: .active, previousStatus: .active, action: .failed,
             psaStatus: config.psaStatus)
     }
 
@@ -515,6 +515,7 @@ public struct Offboarder: Sendable {
     ) async -> [(Item, Result<PSAConfiguration, PSAError>)] {
         let size = max(1, psa.batchSize)
         let batches = stride(from: 0, to: configs.count, by: size).map { $0..<min($0 + size, configs.count) }
+        progress(.writing(total: configs.count))
         return await withTaskGroup(of: (Range<Int>, [Result<PSAConfiguration, PSAError>]).self) { group in
             var outcomes = [Result<PSAConfiguration, PSAError>?](repeating: nil, count: configs.count)
             var pending = batches.makeIterator()
@@ -527,7 +528,7 @@ public struct Offboarder: Sendable {
                 start(range)
             }
             while let (range, results) = await group.next() {
-                progress()
+                progress(.wrote(range.count))
                 for (index, outcome) in zip(range, results) {
                     if case .failure(let error) = outcome {
                         logger.warning("configuration update failed", metadata: ["psa.config.id": "\(id(configs[index]))", "psa.error": "\(error)"])

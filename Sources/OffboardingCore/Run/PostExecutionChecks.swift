@@ -37,7 +37,7 @@ extension Offboarder {
             logger.warning("alert check failed", metadata: ["psa.error": "\(error)"])
             warnings.append(.init(code: .checkFailed, message: "open alerts of the client could not be checked: \(error.description)"))
         }
-        progress()
+        progress(.call)
         return warnings
     }
 }

@@ -125,7 +125,7 @@ public final class OffboardingPipeline: Service, Sendable {
         self.configuration = configuration
         self.producer = producer
         let heartbeat = self.heartbeat
-        self.offboarder = offboarder.reportingProgress { heartbeat.progressed() }
+        self.offboarder = offboarder.reportingProgress { _ in heartbeat.progressed() }
         self.logger = logger
         let tracker = OffsetTracker()
         self.tracker = tracker
