@@ -1,13 +1,13 @@
 import Foundation
 import OffboardingFuzzTargets
+import OffboardingTestSupport
 import Testing
 
 /// Every committed fuzz input, run through its target in the regular suite: the seed corpus
 /// (`Fuzz/Corpus`) and the inputs that once trapped the process (`Fuzz/Crashes`). Reaching the
 /// end of this test is the assertion: a trap ends the test process.
 @Suite struct FuzzRegressionTests {
-    static let fuzzFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fuzz")
+    static let fuzzFolder = Repository.file("Fuzz")
 
     static func inputs(in folder: String) -> [(target: String, file: URL)] {
         let root = fuzzFolder.appendingPathComponent(folder)

@@ -14,10 +14,7 @@ public struct JSONSchemaValidator: Sendable {
     }
 
     /// `schemas/` at the repository root, found from this file's location.
-    public static var schemasDirectory: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("schemas")
-    }
+    public static var schemasDirectory: URL { Repository.file("schemas") }
 
     /// A validator whose `$ref`s resolve inside `document` (an OpenAPI document, say).
     public init(document: JSONValue) {
