@@ -18,6 +18,11 @@ public protocol OffboardingBackend: Sendable {
     func latestResult(for eventID: String) -> HeldResult
     /// The approval as read from the approvals topic; nil when unknown.
     func approval(_ id: String) -> ApprovalRecord?
+    /// The approvals waiting for a decision, oldest first; nil until the approvals topic has been read.
+    func pendingApprovals() -> [ApprovalRecord]?
+    /// The latest result of each of the `limit` events most recently published for, newest
+    /// first; nil until the results topic has been read.
+    func recentResults(limit: Int) -> [[UInt8]]?
 
     func findCompany(_ reference: ClientReference) async throws(PSAError) -> PSACompany
 

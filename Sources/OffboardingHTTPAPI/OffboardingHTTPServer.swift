@@ -6,7 +6,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// The HTTP side of the service (Hummingbird): the offboarding and approval API under `/v1`
-/// (bearer tokens), health probes, and webhook ingress for each PSA whose verification is
+/// (bearer tokens), the review console under `/console`, health probes, metrics, and webhook ingress for each PSA whose verification is
 /// configured. A `Service`: it stops accepting on graceful shutdown and finishes open requests.
 public final class OffboardingHTTPServer: Service, Sendable {
     public struct Configuration: Sendable {
@@ -77,6 +77,7 @@ public final class OffboardingHTTPServer: Service, Sendable {
         MetricsRoutes(backend: backend).register(on: router)
         let api = router.group("v1").add(middleware: BearerTokenMiddleware(tokens: configuration.apiTokens))
         OffboardingRoutes(backend: backend, logger: logger).register(on: api)
+        ConsoleRoutes(backend: backend, sessions: ConsoleSessions(apiTokens: configuration.apiTokens), logger: logger).register(on: router)
 
         let ingress = WebhookIngress(backend: backend, deliveries: WebhookDeliveries(), logger: logger)
         let webhooks = configuration.webhooks

@@ -11,6 +11,8 @@ final class FakeBackend: OffboardingBackend {
         var restorePlan: Result<RestorePlan, any Error> = .failure(RestoreRefusal(.unknown, "no result of an offboarding with event id e is on the results topic"))
         var result: HeldResult = .none
         var approvals: [String: ApprovalRecord] = [:]
+        /// Newest first, as the results topic's reader holds them.
+        var recentResults: [OffboardingResult] = []
         var kafkaDown = false
         var readiness: [String: HealthCheck] = ["kafka": HealthCheck(ok: true, detail: "ok")]
     }
@@ -40,6 +42,12 @@ final class FakeBackend: OffboardingBackend {
 
     func latestResult(for eventID: String) -> HeldResult { answers.withLock { $0.result } }
     func approval(_ id: String) -> ApprovalRecord? { answers.withLock { $0.approvals[id] } }
+    func pendingApprovals() -> [ApprovalRecord]? {
+        answers.withLock { $0.approvals.values.filter { $0.state == .pending }.sorted { $0.requestedAt < $1.requestedAt } }
+    }
+    func recentResults(limit: Int) -> [[UInt8]]? {
+        answers.withLock { $0.recentResults.prefix(limit).compactMap { try? ResultEncoding.encode($0) } }
+    }
     func findCompany(_ reference: ClientReference) async throws(PSAError) -> PSACompany { try answers.withLock { $0.company }.get() }
     func restorePlan(for eventID: String) async throws -> RestorePlan { try answers.withLock { $0.restorePlan }.get() }
     func liveness() -> HealthCheck { HealthCheck(ok: true, detail: "polling") }

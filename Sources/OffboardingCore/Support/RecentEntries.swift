@@ -53,6 +53,18 @@ public struct RecentEntries<Value: Sendable>: Sendable {
 
     public var values: [Value] { entries.values.map(\.value) }
 
+    /// Up to `limit` entries, the most recently added or replaced first.
+    public func newest(_ limit: Int) -> [(key: String, value: Value)] {
+        var found: [(key: String, value: Value)] = []
+        var index = order.count - 1
+        while index >= head, found.count < limit {
+            let (key, serial) = order[index]
+            if let entry = entries[key], entry.serial == serial { found.append((key, entry.value)) }
+            index -= 1
+        }
+        return found
+    }
+
 
     private mutating func compactIfNeeded() {
         // Replaced and removed entries leave stale order entries behind: keep them a fraction.

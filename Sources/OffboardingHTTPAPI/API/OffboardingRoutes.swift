@@ -3,8 +3,9 @@ import Hummingbird
 import Logging
 import OffboardingCore
 
-/// `POST /v1/offboardings`, `GET /v1/offboardings/{event_id}`, `POST /v1/offboardings/{event_id}/restore`
-/// and `POST /v1/approvals/{approval_id}`.
+/// `POST /v1/offboardings`, `GET /v1/offboardings/{event_id}` (and its `configs.csv`),
+/// `POST /v1/offboardings/{event_id}/restore`, `GET /v1/approvals?state=pending` and
+/// `POST /v1/approvals/{approval_id}`.
 struct OffboardingRoutes: Sendable {
     let backend: any OffboardingBackend
     let logger: Logger
@@ -12,6 +13,8 @@ struct OffboardingRoutes: Sendable {
     func register(on group: RouterGroup<BasicRequestContext>) {
         group.post("offboardings") { request, _ in try await self.create(request) }
         group.get("offboardings/:event_id") { _, context in self.show(context.parameters.get("event_id") ?? "") }
+        group.get("offboardings/:event_id/configs.csv") { _, context in self.csv(context.parameters.get("event_id") ?? "") }
+        group.get("approvals") { request, _ in self.pending(request) }
         group.post("offboardings/:event_id/restore") { request, context in try await self.restore(request, eventID: context.parameters.get("event_id") ?? "") }
         group.post("approvals/:approval_id") { request, context in try await self.decide(request, approvalID: context.parameters.get("approval_id") ?? "") }
     }
@@ -109,6 +112,48 @@ struct OffboardingRoutes: Sendable {
         }
     }
 
+    /// The latest result's configurations as CSV.
+    func csv(_ eventID: String) -> Response {
+        switch backend.latestResult(for: eventID) {
+        case .found(let bytes):
+            guard let result = try? ResultEncoding.decode(bytes) else {
+                return JSONResponses.error(.internalServerError, code: "InvalidResult", "the result of event \(eventID) on the results topic is not a result")
+            }
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "text/csv; charset=utf-8",
+                    .contentDisposition: "attachment; filename=\"\(Self.fileName(eventID))-configs.csv\"",
+                ],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: ConfigurationsCSV.render(result))))
+        case .none, .notReady:
+            return show(eventID)
+        }
+    }
+
+    /// An event id as part of a file name: ids are the caller's text.
+    static func fileName(_ eventID: String) -> String {
+        String(String.UnicodeScalarView(eventID.unicodeScalars.map { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" ? $0 : "_" }).prefix(64))
+    }
+
+    func pending(_ request: Request) -> Response {
+        let state = request.uri.queryParameters["state"].map(String.init) ?? "pending"
+        guard state == "pending" else {
+            return JSONResponses.error(.badRequest, code: "InvalidRequest", "state must be pending: decided approvals are on the results topic, with their results")
+        }
+        guard let approvals = backend.pendingApprovals() else {
+            return JSONResponses.error(.serviceUnavailable, code: "NotReady", "the approvals topic has not been read yet; try again", headers: [.retryAfter: "5"])
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = (try? encoder.encode(ApprovalList(approvals: approvals))) ?? Data(#"{"approvals":[]}"#.utf8)
+        return JSONResponses.json(.ok, Array(body))
+    }
+
+    private struct ApprovalList: Encodable {
+        var approvals: [ApprovalRecord]
+    }
+
     func decide(_ request: Request, approvalID: String) async throws -> Response {
         let body: ApprovalDecisionBody
         do {
@@ -116,26 +161,22 @@ struct OffboardingRoutes: Sendable {
         } catch let error as InvalidEventError {
             return JSONResponses.error(.badRequest, code: "InvalidRequest", error.message)
         }
-        let (verdict, approver, comment) = (body.verdict, body.approver, body.comment)
-        guard let approval = backend.approval(approvalID) else {
+        switch await ApprovalDecisions(backend: backend, logger: logger).decide(
+            approvalID: approvalID, verdict: body.verdict, approver: body.approver, comment: body.comment)
+        {
+        case .accepted(let eventID):
+            return JSONResponses.json(.accepted, ["approval_id": approvalID, "decision": body.verdict.rawValue, "event_id": eventID])
+        case .invalid(let message):
+            return JSONResponses.error(.badRequest, code: "InvalidRequest", message)
+        case .notFound:
             return JSONResponses.error(.notFound, code: "NotFound", "no approval \(approvalID)")
-        }
-        guard approval.state == .pending else {
-            return JSONResponses.error(.conflict, code: "AlreadyDecided", "approval \(approvalID) is already \(approval.state.rawValue)")
-        }
-        guard !approval.isExpired(at: Date()) else {
-            return JSONResponses.error(.gone, code: "ApprovalExpired", "approval \(approvalID) expired at \(approval.expiresAt)")
-        }
-        let decision = ApprovalDecision(
-            approvalID: approvalID, decision: verdict, approver: approver, comment: comment, decidedAt: Timestamp.string(Date()))
-        do {
-            try await backend.submit(decision)
-        } catch {
-            logger.error("approval decision not written", metadata: ["kafka.error": "\(error)"])
+        case .alreadyDecided(let state):
+            return JSONResponses.error(.conflict, code: "AlreadyDecided", "approval \(approvalID) is already \(state.rawValue)")
+        case .expired(let at):
+            return JSONResponses.error(.gone, code: "ApprovalExpired", "approval \(approvalID) expired at \(at)")
+        case .kafkaUnavailable:
             return JSONResponses.error(.serviceUnavailable, code: "KafkaUnavailable", "the decision could not be written to Kafka; try again")
         }
-        logger.info("approval decision written", metadata: ["offboarding.approval.id": "\(approvalID)", "offboarding.decision": "\(verdict.rawValue)"])
-        return JSONResponses.json(.accepted, ["approval_id": approvalID, "decision": verdict.rawValue, "event_id": approval.eventID])
     }
 
     static func psaFailure(_ error: PSAError) -> Response {

@@ -116,6 +116,11 @@ final class ApprovalStore: Sendable {
     /// The approvals waiting for a decision, as this replica has read the topic.
     var pendingCount: Int { approvals.withLock { $0.pending.count } }
 
+    /// Every approval waiting for a decision, the oldest request first.
+    var pending: [ApprovalRecord] {
+        approvals.withLock { $0.pending.values.map(\.record) }.sorted { ($0.requestedAt, $0.approvalID) < ($1.requestedAt, $1.approvalID) }
+    }
+
     /// The journal of an interrupted run of this event and attempt, as read so far.
     func journal(eventID: String, attempt: Int) -> RunJournal? {
         journals.withLock { $0[RunJournal.key(eventID: eventID, attempt: attempt)] }

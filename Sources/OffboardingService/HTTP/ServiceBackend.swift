@@ -56,6 +56,10 @@ final class ServiceBackend: OffboardingBackend {
 
     func approval(_ id: String) -> ApprovalRecord? { pipeline.approval(id) }
 
+    func pendingApprovals() -> [ApprovalRecord]? { pipeline.pendingApprovalRecords }
+
+    func recentResults(limit: Int) -> [[UInt8]]? { pipeline.recentResults(limit: limit) }
+
     func findCompany(_ reference: ClientReference) async throws(PSAError) -> PSACompany {
         try await client.findCompany(reference)
     }

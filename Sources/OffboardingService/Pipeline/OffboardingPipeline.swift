@@ -218,6 +218,15 @@ public final class OffboardingPipeline: Service, Sendable {
     /// The approvals waiting for a decision, as this replica read the approvals topic; nil before it was read.
     public var pendingApprovals: Int? { approvals.withLock { $0 }?.pendingCount }
 
+    /// The approvals waiting for a decision, oldest first; nil before the approvals topic was read.
+    public var pendingApprovalRecords: [ApprovalRecord]? { approvals.withLock { $0 }?.pending }
+
+    /// The latest result of the events most recently published for, newest first; nil before
+    /// the results topic was read.
+    public func recentResults(limit: Int) -> [[UInt8]]? {
+        ledger.withLock { $0 }?.recentResults(limit: limit)
+    }
+
     public func run() async throws {
         try await withGracefulShutdownHandler {
             try await consumeUntilStopped()

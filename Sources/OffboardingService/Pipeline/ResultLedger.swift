@@ -52,6 +52,11 @@ final class ResultLedger: Sendable {
         state.withLock { $0.bodies[eventID] }
     }
 
+    /// The latest result of each of the `limit` events most recently published for, newest first.
+    func recentResults(limit: Int) -> [[UInt8]] {
+        state.withLock { $0.bodies.newest(limit).map(\.value) }
+    }
+
     func contains(_ eventID: String) -> Bool {
         state.withLock { $0.ids.contains(eventID) }
     }

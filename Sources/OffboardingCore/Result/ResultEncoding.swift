@@ -1,5 +1,4 @@
 import Foundation
-import OffboardingCore
 
 /// The result record's JSON, as the contract and schemas/result.schema.json describe it.
 public enum ResultEncoding {

@@ -1,0 +1,186 @@
+import Foundation
+import Hummingbird
+import Logging
+import OffboardingCore
+
+/// `/console`: the review console. A person signs in with one of the API tokens and gets a
+/// session cookie (HttpOnly, SameSite=Strict, scoped to `/console`); every form carries the
+/// session's CSRF token; decisions go through the same checks as `POST /v1/approvals/{id}`.
+struct ConsoleRoutes: Sendable {
+    let backend: any OffboardingBackend
+    let sessions: ConsoleSessions
+    let logger: Logger
+
+    /// How many recent results the console lists.
+    static let recentResults = 50
+    /// A form's body, at most.
+    static let formLimit = 64 << 10
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("console") { request, _ in self.dashboard(request) }
+        router.get("console/login") { request, _ in self.loginPage(request, error: nil) }
+        router.post("console/login") { request, _ in try await self.login(request) }
+        router.post("console/logout") { request, _ in try await self.logout(request) }
+        router.post("console/approvals/:approval_id") { request, context in
+            try await self.decide(request, approvalID: context.parameters.get("approval_id") ?? "")
+        }
+        router.get("console/offboardings/:event_id") { request, context in self.result(request, eventID: context.parameters.get("event_id") ?? "") }
+        router.get("console/offboardings/:event_id/configs.csv") { request, context in
+            self.csv(request, eventID: context.parameters.get("event_id") ?? "")
+        }
+    }
+
+    // MARK: Pages
+
+    func dashboard(_ request: Request) -> Response {
+        guard let session = session(of: request) else { return Self.redirect("/console/login") }
+        let notice: String? =
+            switch request.uri.queryParameters["done"].map(String.init) {
+            case "approve"?: "Approved. The offboarding runs on the replica that owns the approval; its result replaces the pending one below."
+            case "reject"?: "Rejected. Nothing is changed in the PSA; the result below records the decision."
+            default: nil
+            }
+        guard let pending = backend.pendingApprovals(), let recent = backend.recentResults(limit: Self.recentResults) else {
+            return page(
+                .serviceUnavailable, "Not ready", session: session, template: "message",
+                ["error": "The service has not read the approvals and results topics yet. Reload in a few seconds."], headers: [.retryAfter: "5"])
+        }
+        let results = recent.compactMap { try? ResultEncoding.decode($0) }
+        let context = ConsolePages.dashboard(
+            pending: pending, results: results, latest: latestResult, notice: notice, error: nil, csrf: sessions.csrfToken(for: session))
+        return page(.ok, "Review", session: session, template: "dashboard", context)
+    }
+
+    func result(_ request: Request, eventID: String) -> Response {
+        guard let session = session(of: request) else { return Self.redirect("/console/login") }
+        guard let result = latestResult(eventID) else {
+            return page(.notFound, "Not found", session: session, template: "message", ["error": "No result of event \(eventID) is held by this replica."])
+        }
+        return page(.ok, "Offboarding \(eventID)", session: session, template: "result", ConsolePages.result(result))
+    }
+
+    func csv(_ request: Request, eventID: String) -> Response {
+        guard session(of: request) != nil else { return Self.redirect("/console/login") }
+        return OffboardingRoutes(backend: backend, logger: logger).csv(eventID)
+    }
+
+    // MARK: Sign-in
+
+    func loginPage(_ request: Request, error: String?, status: HTTPResponse.Status = .ok) -> Response {
+        guard sessions.isOpen else {
+            return page(.forbidden, "Closed", session: nil, template: "message", ["error": "The console is closed: no http.api_tokens are configured."])
+        }
+        let nonce = ConsoleSessions.randomNonce()
+        var context: [String: Any] = ["csrf": sessions.loginCSRFToken(nonce: nonce)]
+        if let error { context["error"] = error }
+        var response = page(status, "Sign in", session: nil, template: "login", context)
+        response.setCookie(Self.cookie(ConsoleSessions.loginCookieName, nonce, maxAge: Int(ConsoleSessions.loginLifetime)))
+        return response
+    }
+
+    private struct LoginForm: Decodable {
+        var token: String?
+        var csrf: String?
+    }
+
+    func login(_ request: Request) async throws -> Response {
+        guard let form: LoginForm = try await Self.form(request) else { return loginPage(request, error: "The form could not be read.", status: .badRequest) }
+        guard sessions.checksLoginCSRF(form.csrf, nonce: request.cookies[ConsoleSessions.loginCookieName]?.value) else {
+            return loginPage(request, error: "The sign-in form had expired or did not come from this console. Try again.", status: .forbidden)
+        }
+        guard let token = form.token, sessions.accepts(token: token), let session = sessions.newSession() else {
+            logger.notice("console sign-in refused")
+            return loginPage(request, error: "That token is not one of the service's API tokens.", status: .unauthorized)
+        }
+        logger.info("console sign-in")
+        var response = Self.redirect("/console")
+        response.setCookie(Self.cookie(ConsoleSessions.cookieName, session.cookie, maxAge: Int(ConsoleSessions.lifetime)))
+        response.setCookie(Self.cookie(ConsoleSessions.loginCookieName, "", maxAge: 0))
+        return response
+    }
+
+    private struct CSRFForm: Decodable {
+        var csrf: String?
+    }
+
+    func logout(_ request: Request) async throws -> Response {
+        if let session = session(of: request) {
+            let form: CSRFForm? = try await Self.form(request)
+            guard sessions.checksCSRF(form?.csrf, for: session) else { return forbidden(session) }
+        }
+        var response = Self.redirect("/console/login")
+        response.setCookie(Self.cookie(ConsoleSessions.cookieName, "", maxAge: 0))
+        return response
+    }
+
+    // MARK: Decisions
+
+    private struct DecisionForm: Decodable {
+        var csrf: String?
+        var verdict: String?
+        var approver: String?
+        var comment: String?
+    }
+
+    func decide(_ request: Request, approvalID: String) async throws -> Response {
+        guard let session = session(of: request) else {
+            return page(.unauthorized, "Signed out", session: nil, template: "message", ["error": "Your session has ended: sign in again; nothing was decided."])
+        }
+        let form: DecisionForm? = try await Self.form(request)
+        guard sessions.checksCSRF(form?.csrf, for: session) else { return forbidden(session) }
+        guard let form, let verdict = form.verdict.flatMap(ApprovalDecision.Verdict.init(rawValue:)) else {
+            return page(.badRequest, "Not decided", session: session, template: "message", ["error": "Choose Approve or Reject."])
+        }
+        let comment = form.comment.flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 }
+        let outcome = await ApprovalDecisions(backend: backend, logger: logger).decide(
+            approvalID: approvalID, verdict: verdict, approver: form.approver ?? "", comment: comment)
+        let (status, message): (HTTPResponse.Status, String)
+        switch outcome {
+        case .accepted: return Self.redirect("/console?done=\(verdict.rawValue)")
+        case .invalid(let problem): (status, message) = (.badRequest, "Not decided: \(problem).")
+        case .notFound: (status, message) = (.notFound, "There is no approval \(approvalID).")
+        case .alreadyDecided(let state): (status, message) = (.conflict, "Approval \(approvalID) is already \(state.rawValue).")
+        case .expired(let at): (status, message) = (.gone, "Approval \(approvalID) expired at \(at).")
+        case .kafkaUnavailable: (status, message) = (.serviceUnavailable, "The decision could not be written to Kafka. Try again.")
+        }
+        return page(status, "Not decided", session: session, template: "message", ["error": message])
+    }
+
+    // MARK: Helpers
+
+    private func session(of request: Request) -> ConsoleSessions.Session? {
+        sessions.session(fromCookie: request.cookies[ConsoleSessions.cookieName]?.value)
+    }
+
+    private func latestResult(_ eventID: String) -> OffboardingResult? {
+        guard case .found(let bytes) = backend.latestResult(for: eventID) else { return nil }
+        return try? ResultEncoding.decode(bytes)
+    }
+
+    private func forbidden(_ session: ConsoleSessions.Session) -> Response {
+        page(
+            .forbidden, "Refused", session: session, template: "message",
+            ["error": "The form had expired or did not come from this console (its CSRF token is missing or wrong). Nothing was changed."])
+    }
+
+    private func page(
+        _ status: HTTPResponse.Status, _ title: String, session: ConsoleSessions.Session?, template: String, _ context: [String: Any],
+        headers: HTTPFields = [:]
+    ) -> Response {
+        ConsolePages.html(
+            status, title: title, psa: backend.psa, csrf: session.map(sessions.csrfToken(for:)), template: template, context, headers: headers)
+    }
+
+    private static func form<Form: Decodable>(_ request: Request) async throws -> Form? {
+        let buffer = try await request.body.collect(upTo: formLimit)
+        return try? URLEncodedFormDecoder().decode(Form.self, from: String(buffer: buffer))
+    }
+
+    private static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+
+    private static func cookie(_ name: String, _ value: String, maxAge: Int) -> Cookie {
+        Cookie(name: name, value: value, maxAge: maxAge, path: "/console", httpOnly: true, sameSite: .strict)
+    }
+}

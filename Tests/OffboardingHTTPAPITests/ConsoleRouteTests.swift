@@ -1,0 +1,183 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import OffboardingCore
+import Testing
+
+@testable import OffboardingHTTPAPI
+
+/// The review console's routes against a fake backend: sign-in, the session cookie's attributes,
+/// CSRF on every form, escaping of names from the PSA, and decisions reaching the backend only
+/// through a valid form. (`ConsoleBrowserTests` drives the same console in Chromium.)
+@Suite struct ConsoleRouteTests {
+    static let hostileName = #"<script>alert("x")</script> & Sons"#
+    static let approval = ApprovalRecord(
+        approvalID: "approval-1", state: .pending, eventID: "event-1", trigger: .api, psa: .connectwise, clientID: "4242", clientName: hostileName,
+        reason: "Contract ended", offboardedStatuses: ["Offboarded"], cause: .requested, requestedAt: "2026-12-01T10:00:00Z",
+        expiresAt: "2099-01-01T00:00:00Z", configs: [.init(configID: "91", configName: "Firewall"), .init(configID: "92", configName: "=cmd()")])
+    static let pendingResult = OffboardingResult(
+        success: true, eventID: "event-1", trigger: .api, psa: .connectwise, clientID: "4242", clientName: hostileName, timestamp: "2026-12-01T10:00:00Z",
+        dryRun: false, reason: "Contract ended", statistics: .init(configsFound: 2),
+        configs: [
+            .init(configID: "91", configName: "Firewall", configType: "Firewall", status: .active, previousStatus: .active, action: .pendingApproval, psaStatus: "Active"),
+            .init(configID: "92", configName: "=cmd()", configType: "<b>Server</b>", status: .active, previousStatus: .active, action: .pendingApproval),
+        ],
+        approval: .init(id: "approval-1", state: .pending, expiresAt: "2099-01-01T00:00:00Z", cause: .requested))
+
+    static func backend() -> FakeBackend {
+        FakeBackend(.init(result: .found(try! ResultEncoding.encode(pendingResult)), approvals: ["approval-1": approval], recentResults: [pendingResult]))
+    }
+
+    func withRoutes(_ backend: FakeBackend, tokens: [String] = [RouteTests.token], _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let router = OffboardingHTTPServer.router(
+            configuration: .init(host: "127.0.0.1", port: 0, apiTokens: tokens), backend: backend, httpClient: .shared, logger: Logger(label: "console-tests"))
+        try await Application(router: router).test(.router, body)
+    }
+
+    /// `Set-Cookie` values by cookie name, with their attributes.
+    static func setCookies(_ response: TestResponse) -> [String: String] {
+        var cookies: [String: String] = [:]
+        for field in response.headers where field.name == .setCookie {
+            if let name = field.value.split(separator: "=").first { cookies[String(name)] = field.value }
+        }
+        return cookies
+    }
+
+    static func cookieValue(_ setCookie: String?) -> String? {
+        setCookie?.split(separator: ";").first.map { String($0.split(separator: "=", maxSplits: 1).last ?? "") }
+    }
+
+    static func hiddenCSRF(_ html: String) -> String? {
+        html.firstMatch(of: /name="csrf" value="([0-9a-f]+)"/).map { String($0.1) }
+    }
+
+    static func form(_ fields: [String: String]) -> ByteBuffer {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return ByteBuffer(string: fields.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }.joined(separator: "&"))
+    }
+
+    /// Signs in through the form; returns the session cookie and the dashboard's CSRF token.
+    func signIn(_ client: any TestClientProtocol, token: String = RouteTests.token) async throws -> (cookie: String, csrf: String) {
+        let loginPage = try await client.execute(uri: "/console/login", method: .get)
+        let loginCookie = try #require(Self.cookieValue(Self.setCookies(loginPage)[ConsoleSessions.loginCookieName]))
+        let loginCSRF = try #require(Self.hiddenCSRF(String(buffer: loginPage.body)))
+        let response = try await client.execute(
+            uri: "/console/login", method: .post,
+            headers: [.contentType: "application/x-www-form-urlencoded", .cookie: "\(ConsoleSessions.loginCookieName)=\(loginCookie)"],
+            body: Self.form(["token": token, "csrf": loginCSRF]))
+        #expect(response.status == .seeOther && response.headers[.location] == "/console")
+        let setCookie = try #require(Self.setCookies(response)[ConsoleSessions.cookieName])
+        let cookie = try #require(Self.cookieValue(setCookie))
+        let dashboard = try await client.execute(uri: "/console", method: .get, headers: [.cookie: "\(ConsoleSessions.cookieName)=\(cookie)"])
+        return (cookie, try #require(Self.hiddenCSRF(String(buffer: dashboard.body))))
+    }
+
+    @Test func signingInSetsAnHttpOnlyStrictSessionCookieScopedToTheConsole() async throws {
+        try await withRoutes(Self.backend()) { client in
+            let unsigned = try await client.execute(uri: "/console", method: .get)
+            #expect(unsigned.status == .seeOther && unsigned.headers[.location] == "/console/login")
+
+            let loginPage = try await client.execute(uri: "/console/login", method: .get)
+            let loginCookie = try #require(Self.setCookies(loginPage)[ConsoleSessions.loginCookieName])
+            #expect(loginCookie.contains("HttpOnly") && loginCookie.contains("SameSite=Strict") && loginCookie.contains("Path=/console"))
+            let csrf = try #require(Self.hiddenCSRF(String(buffer: loginPage.body)))
+            let headers: HTTPFields = [
+                .contentType: "application/x-www-form-urlencoded", .cookie: "\(ConsoleSessions.loginCookieName)=\(Self.cookieValue(loginCookie) ?? "")",
+            ]
+            let wrongToken = try await client.execute(uri: "/console/login", method: .post, headers: headers, body: Self.form(["token": "not-a-token-at-all", "csrf": csrf]))
+            #expect(wrongToken.status == .unauthorized && Self.setCookies(wrongToken)[ConsoleSessions.cookieName] == nil)
+            // A sign-in form posted from elsewhere has no token bound to the visitor's cookie.
+            let forged = try await client.execute(
+                uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: Self.form(["token": RouteTests.token]))
+            #expect(forged.status == .forbidden && Self.setCookies(forged)[ConsoleSessions.cookieName] == nil)
+
+            let signedIn = try await client.execute(uri: "/console/login", method: .post, headers: headers, body: Self.form(["token": RouteTests.token, "csrf": csrf]))
+            let session = try #require(Self.setCookies(signedIn)[ConsoleSessions.cookieName])
+            #expect(session.contains("HttpOnly") && session.contains("SameSite=Strict") && session.contains("Path=/console") && session.contains("Max-Age=28800"))
+            #expect(!session.contains(RouteTests.token), "the cookie does not carry the token")
+            // A tampered cookie is no session.
+            let value = try #require(Self.cookieValue(session))
+            let tampered = String(value.dropLast()) + (value.hasSuffix("0") ? "1" : "0")
+            let refused = try await client.execute(uri: "/console", method: .get, headers: [.cookie: "\(ConsoleSessions.cookieName)=\(tampered)"])
+            #expect(refused.status == .seeOther)
+        }
+    }
+
+    @Test func thePendingApprovalShowsItsConfigurationsAndNamesFromThePSAAreEscaped() async throws {
+        try await withRoutes(Self.backend()) { client in
+            let (cookie, _) = try await signIn(client)
+            let page = try await client.execute(uri: "/console", method: .get, headers: [.cookie: "\(ConsoleSessions.cookieName)=\(cookie)"])
+            #expect(page.status == .ok && page.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(page.headers[.contentSecurityPolicy]?.contains("default-src 'none'") == true)
+            let html = String(buffer: page.body)
+            #expect(!html.contains("<script"), "no script at all, and none from the PSA")
+            #expect(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Sons"))
+            #expect(html.contains("&lt;b&gt;Server&lt;/b&gt;") && !html.contains("<b>Server"))
+            #expect(html.contains("<td>91</td><td>Firewall</td><td>Firewall</td><td>Active</td>"), "each configuration with its type and status")
+            #expect(html.contains("2099-01-01T00:00:00Z") && html.contains("approval required by the request"))
+            #expect(html.contains(#"action="/console/approvals/approval-1""#))
+        }
+    }
+
+    @Test func aDecisionNeedsTheSessionsCSRFTokenAndThenReachesTheApprovalsTopic() async throws {
+        let backend = Self.backend()
+        try await withRoutes(backend) { client in
+            let (cookie, csrf) = try await signIn(client)
+            let headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .cookie: "\(ConsoleSessions.cookieName)=\(cookie)"]
+            let fields = ["verdict": "approve", "approver": "Jane Doe", "comment": "Checked with billing"]
+            let withoutToken = try await client.execute(uri: "/console/approvals/approval-1", method: .post, headers: headers, body: Self.form(fields))
+            #expect(withoutToken.status == .forbidden)
+            let otherSession = try await client.execute(
+                uri: "/console/approvals/approval-1", method: .post, headers: headers, body: Self.form(fields.merging(["csrf": String(repeating: "a", count: 64)]) { $1 }))
+            #expect(otherSession.status == .forbidden)
+            let withoutSession = try await client.execute(
+                uri: "/console/approvals/approval-1", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: Self.form(fields.merging(["csrf": csrf]) { $1 }))
+            #expect(withoutSession.status == .unauthorized)
+            #expect(backend.decisions.withLock { $0 }.isEmpty, "no decision from a refused form")
+
+            let noName = try await client.execute(
+                uri: "/console/approvals/approval-1", method: .post, headers: headers, body: Self.form(["verdict": "approve", "approver": " ", "csrf": csrf]))
+            #expect(noName.status == .badRequest && String(buffer: noName.body).contains("approver is required"))
+
+            let accepted = try await client.execute(
+                uri: "/console/approvals/approval-1", method: .post, headers: headers, body: Self.form(fields.merging(["csrf": csrf]) { $1 }))
+            #expect(accepted.status == .seeOther && accepted.headers[.location] == "/console?done=approve")
+            let decisions = backend.decisions.withLock { $0 }
+            #expect(decisions.map(\.approvalID) == ["approval-1"] && decisions.first?.decision == .approve)
+            #expect(decisions.first?.approver == "Jane Doe" && decisions.first?.comment == "Checked with billing")
+        }
+    }
+
+    @Test func theConsoleIsClosedWithoutAPITokens() async throws {
+        try await withRoutes(Self.backend(), tokens: []) { client in
+            #expect(try await client.execute(uri: "/console/login", method: .get).status == .forbidden)
+            let attempt = try await client.execute(
+                uri: "/console/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: Self.form(["token": ""]))
+            #expect(attempt.status == .forbidden && Self.setCookies(attempt)[ConsoleSessions.cookieName] == nil)
+        }
+    }
+
+    @Test func pendingApprovalsAndACSVOfTheConfigurationsAreInTheJSONAPI() async throws {
+        try await withRoutes(Self.backend()) { client in
+            let auth: HTTPFields = [.authorization: "Bearer \(RouteTests.token)"]
+            let listed = try await client.execute(uri: "/v1/approvals?state=pending", method: .get, headers: auth)
+            #expect(listed.status == .ok)
+            let approvals = try #require(RouteTests.json(listed.body)["approvals"] as? [[String: Any]])
+            #expect(approvals.map { $0["approval_id"] as? String } == ["approval-1"] && approvals.first?["client_name"] as? String == Self.hostileName)
+            #expect(try await client.execute(uri: "/v1/approvals?state=approved", method: .get, headers: auth).status == .badRequest)
+            #expect(try await client.execute(uri: "/v1/approvals?state=pending", method: .get).status == .unauthorized)
+
+            let csv = try await client.execute(uri: "/v1/offboardings/event-1/configs.csv", method: .get, headers: auth)
+            #expect(csv.status == .ok && csv.headers[.contentType] == "text/csv; charset=utf-8")
+            #expect(csv.headers[.contentDisposition] == #"attachment; filename="event-1-configs.csv""#)
+            let lines = String(buffer: csv.body).components(separatedBy: "\r\n")
+            #expect(lines[0] == "config_id,config_name,config_type,status,previous_status,action,psa_status,skip_reason")
+            #expect(lines[1] == "91,Firewall,Firewall,active,active,pending_approval,Active,")
+            // A name that a spreadsheet would run as a formula is written as text.
+            #expect(lines[2] == #"92,"'=cmd()",<b>Server</b>,active,active,pending_approval,,"#)
+        }
+    }
+}
