@@ -23,13 +23,16 @@ public final class OffboarderProcess: Sendable {
     /// - Parameter terminal: run it with stdin, stdout and stderr on a pseudo-terminal (util-linux
     ///   `script`, which copies the terminal's output, both streams in one, to `stdout`), as a
     ///   person at a shell would.
-    public init(arguments: [String], environment: [String: String] = [:], terminal: Bool = false) throws {
+    /// - Parameter executable: another program to run the same way (a test's own driver script).
+    public init(arguments: [String], environment: [String: String] = [:], terminal: Bool = false, executable: String? = nil) throws {
         var env = ProcessInfo.processInfo.environment
         // A crashing child writes its reason to stderr and exits: Swift's backtracer, attached to a
         // child the test then kills, was seen blocking on the dead process for good, and the test with it.
         env["SWIFT_BACKTRACE"] = "enable=no"
         env.merge(environment) { _, new in new }
-        if terminal {
+        if let executable {
+            child = try SpawnedChild(executable: executable, arguments: arguments, environment: env)
+        } else if terminal {
             let command = ([Self.executable.path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: #"'\''"#) + "'" }.joined(separator: " ")
             env["TERM"] = "xterm"
             child = try SpawnedChild(executable: "/usr/bin/script", arguments: ["--quiet", "--return", "--command", command, "/dev/null"], environment: env)

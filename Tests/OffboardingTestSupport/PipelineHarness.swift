@@ -156,12 +156,13 @@ public final class PipelineHarness: Sendable {
     }
 
     /// A client of its own for one scenario. Ids have six digits, so none is a prefix of another.
-    public func makeClient(offboarded: Bool = true, active: Int, inactive: Int = 0) async -> (id: Int, configurations: [Int]) {
+    /// - Parameter name: the client's name in the PSA; `Client {id}` by default.
+    public func makeClient(offboarded: Bool = true, active: Int, inactive: Int = 0, name: String? = nil) async -> (id: Int, configurations: [Int]) {
         let id = nextClient.withLock { next in
             defer { next += 1 }
             return next
         }
-        let configurations = await tenant.addClient(id: id, name: "Client \(id)", offboarded: offboarded, active: active, inactive: inactive)
+        let configurations = await tenant.addClient(id: id, name: name ?? "Client \(id)", offboarded: offboarded, active: active, inactive: inactive)
         return (id, configurations)
     }
 
