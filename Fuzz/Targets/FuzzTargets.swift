@@ -21,13 +21,17 @@ public enum FuzzTargets {
 
     public static let all: [String: Target] = [
         "cloudevent-structured": { bytes in
-            _ = try? CloudEventDecoder.decode(value: bytes, headers: ["content-type": "application/cloudevents+json"])
+            let event = try? CloudEventDecoder.decode(value: bytes, headers: ["content-type": "application/cloudevents+json"])
+            // The span's trace, read without decoding, is the event's own whenever the event decodes.
+            let trace = CloudEventDecoder.traceParent(value: bytes, headers: [:])
+            if let event { precondition(event.traceParent == trace, "the traceparent read without decoding differs from the event's") }
         },
         "cloudevent-binary": { bytes in
             let (headers, value) = FuzzInput.headersAndBody(bytes)
             var lowered: [String: String] = [:]
             for (name, text) in headers { lowered[name.lowercased()] = text }
             _ = try? CloudEventDecoder.decode(value: value, headers: lowered)
+            _ = CloudEventDecoder.traceParent(value: value, headers: lowered)
         },
         // The prefilter must never call filtered what the full decoder would not: a disagreement traps.
         "status-prefilter": { bytes in

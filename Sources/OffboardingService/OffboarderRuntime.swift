@@ -36,7 +36,12 @@ public final class OffboarderRuntime: Sendable {
             let backend = ServiceBackend(configuration: configuration, client: client, producer: producer, pipeline: pipeline)
             // Started in this order, stopped in reverse: the HTTP server and the schedule stop
             // first, then the pipeline drains, then the producer flushes.
-            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            // First, so that it stops last and exports the spans of everything that stopped before.
+            if let endpoint = configuration.tracingOTLPEndpoint, let tracing = try ServiceTracing.bootstrap(endpoint: endpoint, logger: logger) {
+                services.append(.init(service: tracing))
+            }
+            services += [
                 .init(service: producer),
                 .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
             ]

@@ -1,10 +1,10 @@
-import Foundation
-
 import AsyncHTTPClient
+import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
 import OffboardingCore
+import Tracing
 
 /// Sends one PSA API call and repeats it while the PSA says "slow down" (429, with `Retry-After`)
 /// or is briefly unable to answer (500, 502, 503, 504, connection failures): the statuses in
@@ -115,7 +115,7 @@ public final class PSAHTTPTransport: Sendable {
                 // Cancelled while waiting for its turn: the request is not sent at all.
                 throw PSAError(code: .psaConnectionError, message: "cancelled while waiting to send \(method) \(Self.redacted(url))", isRetriable: true)
             }
-            let (outcome, latency) = await execute(request)
+            let (outcome, latency) = await traced(method, url: url, attempt: attempt) { await execute(request) }
             if let ticket { rateLimiter?.finish(ticket) }
             let status: Int? = if case .success(let response) = outcome { response.status } else { nil }
             if case .success(let response) = outcome {
@@ -152,6 +152,30 @@ public final class PSAHTTPTransport: Sendable {
                 throw PSAError(code: .psaConnectionError, message: "cancelled while waiting to repeat \(method) \(Self.redacted(url))", isRetriable: true)
             }
             attempt += 1
+        }
+    }
+
+    /// One attempt as a client span, a child of the record's span: the PSA, the operation (ids
+    /// replaced, no query: it can name clients), the status, and whether it was a repeat.
+    private func traced(
+        _ method: HTTPMethod, url: String, attempt: Int, _ body: () async -> (Result<Response, any Error>, Duration)
+    ) async -> (Result<Response, any Error>, Duration) {
+        await withSpan("\(metrics.psa) \(method)", ofKind: .client) { span in
+            let answer = await body()
+            guard span.isRecording else { return answer }
+            span.attributes["http.request.method"] = "\(method)"
+            span.attributes["psa.name"] = metrics.psa
+            span.attributes["psa.operation"] = Self.operation(method, url)
+            if attempt > 1 { span.attributes["http.request.resend_count"] = attempt - 1 }
+            switch answer.0 {
+            case .success(let response):
+                span.attributes["http.response.status_code"] = response.status
+                if response.status >= 400 { span.setStatus(SpanStatus(code: .error, message: "HTTP \(response.status)")) }
+            case .failure(let error):
+                span.recordError(error)
+                span.setStatus(SpanStatus(code: .error))
+            }
+            return answer
         }
     }
 

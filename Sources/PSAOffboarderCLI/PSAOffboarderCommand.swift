@@ -59,11 +59,12 @@ enum CLILogging {
     /// Logs go to stderr so that stdout carries only results; the level comes from LOG_LEVEL.
     static func bootstrap(defaultLevel: Logger.Level) -> Logger {
         let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap(
+            { label, metadataProvider in
+                var handler = StreamLogHandler.standardError(label: label, metadataProvider: metadataProvider)
+                handler.logLevel = level
+                return handler
+            }, metadataProvider: ServiceTracing.loggingMetadataProvider)
         return Logger(label: "psa-offboarder")
     }
 }

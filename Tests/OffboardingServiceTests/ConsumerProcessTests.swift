@@ -155,6 +155,61 @@ struct ConsumerProcessTests {
 
     /// The README's promises: SIGINT stops `consume` as SIGTERM does (exit 0), and even at trace
     /// level the service's log holds no credential, in plain or as the Basic header made from it.
+    /// A W3C `traceparent` on an event: the result record's `traceparent` header continues the same
+    /// trace from the record's span, and the spans exported over OTLP (to a receiver in this test)
+    /// are the record's, a child of the event's sender, and its PSA calls, children of it. The log
+    /// lines of the record's work carry the trace id.
+    @Test func aTraceparentOnAnEventContinuesInTheResultAndTheExportedSpans() async throws {
+        let receiver = OTLPReceiver()
+        let collector = try await SimulatorServer.start(router: receiver.router(), logger: .test())
+        let setup = try await setUp(companies: 1, configsEach: 2, eventPartitions: 2, extraYAML: """
+
+            tracing: {otlp_endpoint: "\(collector.baseURL)"}
+            """)
+        var environment = setup.environment
+        environment["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] = "http/json"
+        environment["OTEL_BSP_SCHEDULE_DELAY"] = "100"
+        environment["LOG_LEVEL"] = "debug"
+        let process = try OffboarderProcess(arguments: ["consume", "--config", setup.configFile], environment: environment)
+        try await process.waitForStderr(timeout: .seconds(30), "the assignment", Self.ownsPartitions)
+
+        let hex = { (count: Int) in (0..<count).map { _ in String(format: "%x", Int.random(in: 0..<16)) }.joined() }
+        let sender = try #require(TraceParent(traceID: hex(32), parentID: hex(16)))
+        let company = try #require(setup.companies.first)
+        let event = CompanyStatusChangedEvent(
+            id: UUID().uuidString.lowercased(), source: "test", psa: .connectwise, companyID: String(company.id), companyName: company.name,
+            status: "Offboarded", traceParent: sender)
+        let (headers, value) = CloudEventEncoder.structured(event)
+        try await setup.producer.send(
+            KafkaOutgoingRecord(
+                topic: PipelineHarness.topics.events, key: event.companyID, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
+        let published = try await setup.results.wait(timeout: .seconds(60), for: "the result") { $0.contains { Self.eventID($0) == event.id } }
+        let result = try #require(published.last { Self.eventID($0) == event.id })
+        let passedOn = try #require(result.headers.last(named: "traceparent")?.stringValue.flatMap(TraceParent.init), "the result carries a traceparent")
+        #expect(passedOn.traceID == sender.traceID, "the same trace")
+        #expect(passedOn.parentID != sender.parentID, "continued from the service's own span")
+
+        try await StopAndCrashTests.waitUntil(timeout: .seconds(30), "the record's span and its PSA calls exported") {
+            let spans = receiver.spans.filter { $0.traceID == sender.traceID }
+            guard let record = spans.first(where: { $0.name.hasPrefix("offboarding.record") }) else { return false }
+            return spans.contains { $0.kind == 3 && $0.parentSpanID == record.spanID }
+        }
+        let spans = receiver.spans.filter { $0.traceID == sender.traceID }
+        let record = try #require(spans.first { $0.name.hasPrefix("offboarding.record") })
+        #expect(record.parentSpanID == sender.parentID && record.kind == 5, "a consumer span, child of the sender's")
+        #expect(record.spanID == passedOn.parentID, "the result names the record's span as its parent")
+        let calls = spans.filter { $0.parentSpanID == record.spanID && $0.kind == 3 }
+        #expect(calls.count >= 3 && calls.allSatisfy { $0.name.hasPrefix("connectwise ") }, "\(calls.map(\.name))")
+        #expect(process.stderr.split(separator: "\n").contains { $0.contains("trace_id=\(sender.traceID)") }, "log lines carry the trace id")
+
+        process.signal(SIGTERM)
+        #expect(await process.waitForExit() == 0, "\(Self.crashReport(process.stderr))")
+        await setup.results.stop()
+        await setup.producer.shutdown()
+        await setup.server.stop()
+        await collector.stop()
+    }
+
     @Test func sigintStopsTheServiceAndATraceLevelLogHoldsNoSecret() async throws {
         let token = "api-token-for-the-log-test-0123456789"
         let setup = try await setUp(companies: 2, configsEach: 3, eventPartitions: 2, extraYAML: """

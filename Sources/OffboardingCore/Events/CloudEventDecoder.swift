@@ -37,7 +37,8 @@ public enum CloudEventDecoder {
             datacontenttype: optionalString(fields, "datacontenttype"),
             trigger: optionalString(fields, "trigger"),
             restores: optionalString(fields, "restores"),
-            requestedBy: optionalString(fields, "requestedby")
+            requestedBy: optionalString(fields, "requestedby"),
+            traceParent: Self.traceParent(fields["traceparent"])
         )
         guard let data = fields["data"] else { throw InvalidEventError("data is missing") }
         return try makeEvent(attributes: attributes, data: data)
@@ -51,7 +52,8 @@ public enum CloudEventDecoder {
         let attributes = try Attributes(
             specversion: header("specversion"), id: header("id"), source: header("source"), type: header("type"),
             time: headers["ce_time"], datacontenttype: headers["content-type"], trigger: headers["ce_trigger"],
-            restores: headers["ce_restores"], requestedBy: headers["ce_requestedby"]
+            restores: headers["ce_restores"], requestedBy: headers["ce_requestedby"],
+            traceParent: (headers["ce_traceparent"] ?? headers["traceparent"]).flatMap(TraceParent.init)
         )
         return try makeEvent(attributes: attributes, data: data)
     }
@@ -66,6 +68,13 @@ public enum CloudEventDecoder {
         var trigger: String?
         var restores: String?
         var requestedBy: String?
+        var traceParent: TraceParent?
+    }
+
+    /// Tracing is not worth losing an event over: a `traceparent` that is not one is left out.
+    fileprivate static func traceParent(_ value: JSONValue?) -> TraceParent? {
+        guard case .string(let text)? = value else { return nil }
+        return TraceParent(text)
     }
 
     private static func makeEvent(attributes: Attributes, data: JSONValue) throws(InvalidEventError) -> CompanyStatusChangedEvent {
@@ -124,7 +133,7 @@ public enum CloudEventDecoder {
             companyName: try optionalString(fields, "company_name", path: "data."),
             previousStatus: try optionalString(fields, "previous_status", path: "data."),
             status: try requiredString(fields, "status", path: "data."), options: options, trigger: trigger,
-            restores: attributes.restores, requestedBy: attributes.requestedBy
+            restores: attributes.restores, requestedBy: attributes.requestedBy, traceParent: attributes.traceParent
         )
     }
 
@@ -140,5 +149,29 @@ public enum CloudEventDecoder {
         case .string(let value)?: return value
         case let other?: throw InvalidEventError("\(path)\(key) is \(other.typeName), not a string")
         }
+    }
+}
+
+extension CloudEventDecoder {
+    /// The trace a record belongs to, read without decoding the event: a `traceparent` header (what
+    /// the service itself writes), binary mode's `ce_traceparent`, or structured mode's attribute,
+    /// the value parsed only when it names one. Nil when there is none or it is not valid.
+    public static func traceParent(value: [UInt8]?, headers: [String: String]) -> TraceParent? {
+        if let header = headers["traceparent"] ?? headers["ce_traceparent"] { return TraceParent(header) }
+        // An escaped key (`\u0074raceparent`) names it too, so one with escapes is parsed as well.
+        guard let value, contains(value, Array(#"traceparent""#.utf8)) || contains(value, Array(#"\u"#.utf8)),
+            case .object(let fields)? = try? JSONValue.parse(value)
+        else { return nil }
+        return traceParent(fields["traceparent"])
+    }
+
+    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard haystack.count >= needle.count, let first = needle.first else { return false }
+        var index = 0
+        while index <= haystack.count - needle.count {
+            if haystack[index] == first, haystack[index..<(index + needle.count)].elementsEqual(needle) { return true }
+            index += 1
+        }
+        return false
     }
 }

@@ -16,6 +16,7 @@ public enum CloudEventEncoder {
         if event.trigger != .event { document["trigger"] = .string(event.trigger.rawValue) }
         if let restores = event.restores { document["restores"] = .string(restores) }
         if let requestedBy = event.requestedBy { document["requestedby"] = .string(requestedBy) }
+        if let traceParent = event.traceParent { document["traceparent"] = .string(traceParent.description) }
         return ([("content-type", "application/cloudevents+json")], json(.object(document)))
     }
 
@@ -28,6 +29,7 @@ public enum CloudEventEncoder {
         if event.trigger != .event { headers.append(("ce_trigger", event.trigger.rawValue)) }
         if let restores = event.restores { headers.append(("ce_restores", restores)) }
         if let requestedBy = event.requestedBy { headers.append(("ce_requestedby", requestedBy)) }
+        if let traceParent = event.traceParent { headers.append(("ce_traceparent", traceParent.description)) }
         return (headers, json(data(event)))
     }
 

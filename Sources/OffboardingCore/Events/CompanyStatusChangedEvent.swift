@@ -19,12 +19,16 @@ public struct CompanyStatusChangedEvent: Sendable, Hashable {
     public var restores: String?
     /// With trigger `restore`: who asked (extension attribute `requestedby`).
     public var requestedBy: String?
+    /// The trace the event belongs to (distributed-tracing extension `traceparent`); the service
+    /// continues it and passes it on.
+    public var traceParent: TraceParent?
 
     public init(
         id: String, source: String, time: String? = nil, psa: PSAKind, companyID: String, companyName: String? = nil,
         previousStatus: String? = nil, status: String, options: OffboardingOptions.Overrides = .init(), trigger: OffboardingTrigger = .event,
-        restores: String? = nil, requestedBy: String? = nil
+        restores: String? = nil, requestedBy: String? = nil, traceParent: TraceParent? = nil
     ) {
+        self.traceParent = traceParent
         self.trigger = trigger
         self.restores = restores
         self.requestedBy = requestedBy

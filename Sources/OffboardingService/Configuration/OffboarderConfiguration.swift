@@ -113,6 +113,9 @@ public struct OffboarderConfiguration: Sendable {
     public var webhooks = Webhooks()
     /// `schedule.cron`: when `consume` runs the sweep (UTC); never without it.
     public var schedule: CronSchedule?
+    /// `tracing.otlp_endpoint`: where spans go over OTLP/HTTP (e.g. `http://otel-collector:4318`);
+    /// nil: none are exported, and the `traceparent` an event came with is passed on as it is.
+    public var tracingOTLPEndpoint: String?
 
     public struct HTTP: Sendable {
         public var host: String
@@ -159,7 +162,7 @@ public struct OffboarderConfiguration: Sendable {
     public static func parse(yaml: String, environment: [String: String]) throws(ConfigurationError) -> Self {
         let (hour, day, week) = (Duration.seconds(3600), Duration.seconds(86_400), Duration.seconds(7 * 86_400))
         let root = try ConfigurationReader.load(yaml: yaml, environment: environment)
-            .allowing(["kafka", "psa", "criteria", "defaults", "rate_limit", "retry", "http", "webhooks", "approvals", "schedule", "scope", "notes", "shutdown"])
+            .allowing(["kafka", "psa", "criteria", "defaults", "rate_limit", "retry", "http", "webhooks", "approvals", "schedule", "scope", "notes", "shutdown", "tracing"])
 
         let kafkaSection = try root.requiredSection("kafka").allowing(["bootstrap_servers", "group_id", "topics", "properties"])
         let topicsSection = try kafkaSection.requiredSection("topics").allowing(["events", "results", "dead_letter", "retry", "approvals"])
@@ -387,6 +390,19 @@ public struct OffboarderConfiguration: Sendable {
                 try halo.finish()
             }
             try webhooks.finish()
+        }
+        if let tracing = try root.section("tracing")?.allowing(["otlp_endpoint"]) {
+            if let endpoint = try tracing.string("otlp_endpoint") {
+                guard let url = URL(string: endpoint), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false else {
+                    throw ConfigurationError(key: tracing.keyPath("otlp_endpoint"), "must be an http or https URL, such as http://otel-collector:4318")
+                }
+                // The endpoint is logged at start; credentials belong in OTEL_EXPORTER_OTLP_HEADERS.
+                guard url.user == nil, url.password == nil else {
+                    throw ConfigurationError(key: tracing.keyPath("otlp_endpoint"), "must not carry credentials; set OTEL_EXPORTER_OTLP_HEADERS instead")
+                }
+                configuration.tracingOTLPEndpoint = endpoint
+            }
+            try tracing.finish()
         }
         if let shutdown = try root.section("shutdown")?.allowing(["grace"]) {
             // Kubernetes kills after its own grace (30 s by default): the whole stop must fit in it.

@@ -18,11 +18,13 @@ extension OffboardingPipeline {
         logger[metadataKey: "kafka.topic"] = "\(record.topic)"
         logger[metadataKey: "kafka.partition"] = "\(record.partition)"
         logger[metadataKey: "kafka.offset"] = "\(record.offset)"
-        logger.debug("record started")
-        switch record.topic {
-        case configuration.topics.retry: await processRetry(work, logger: logger)
-        case configuration.topics.approvals: await processApproval(work, logger: logger)
-        default: await processEvent(work, attempt: 1, logger: logger)
+        await RecordTracing.withSpan(for: record) {
+            logger.debug("record started")
+            switch record.topic {
+            case configuration.topics.retry: await processRetry(work, logger: logger)
+            case configuration.topics.approvals: await processApproval(work, logger: logger)
+            default: await processEvent(work, attempt: 1, logger: logger)
+            }
         }
     }
 

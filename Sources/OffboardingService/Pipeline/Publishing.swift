@@ -36,13 +36,14 @@ extension OffboardingPipeline {
         }
     }
 
-    /// The headers of every result and approval this pipeline publishes.
+    /// The headers of every result and approval this pipeline publishes, with the trace of the
+    /// work that publishes it.
     func publishedHeaders(eventID: String) -> [KafkaHeader] {
         [
             KafkaHeader(key: "content-type", string: "application/json"),
             KafkaHeader(key: "offboarding.event.id", string: eventID),
             KafkaHeader(key: "offboarding.instance", string: configuration.instanceID),
-        ]
+        ] + RecordTracing.outgoingHeaders
     }
 
     /// schemas/dead-letter-headers.md: the code, the reason and where the record was read.
@@ -53,7 +54,7 @@ extension OffboardingPipeline {
             KafkaHeader(key: "dlq.source.topic", string: source.topic),
             KafkaHeader(key: "dlq.source.partition", string: String(source.partition)),
             KafkaHeader(key: "dlq.source.offset", string: String(source.offset)),
-        ]
+        ] + RecordTracing.outgoingHeaders
     }
 
     /// Puts the record as it was read on the dead-letter topic with the reason, and finishes it.
@@ -61,7 +62,7 @@ extension OffboardingPipeline {
         let record = work.record
         var outgoing = KafkaOutgoingRecord(
             topic: configuration.topics.deadLetter, partition: nil, key: record.key, value: record.value,
-            headers: record.headers + deadLetterHeaders(code: code, reason: reason, source: record))
+            headers: record.headers.filter { $0.key != "traceparent" } + deadLetterHeaders(code: code, reason: reason, source: record))
         var attempt = 0
         while true {
             switch await publish(outgoing, logger: logger) {

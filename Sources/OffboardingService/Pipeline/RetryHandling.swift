@@ -97,6 +97,7 @@ extension OffboardingPipeline {
         let outgoing: KafkaOutgoingRecord
         if attempt < configuration.retryTopicMaxAttempts {
             headers.append(KafkaHeader(key: "retry.due", string: dueStamp(after: attempt)))
+            headers += RecordTracing.outgoingHeaders
             outgoing = KafkaOutgoingRecord(topic: configuration.topics.retry, key: clientID, value: next.encoded(), headers: headers)
             statistics.update { $0.retriesScheduled += 1 }
         } else {
@@ -138,7 +139,7 @@ extension OffboardingPipeline {
         let source = work.record
         let kind: RetryKind = source.topic == configuration.topics.approvals || source.headers.last(named: "retry.kind")?.stringValue == RetryKind.decision.rawValue ? .decision : .event
         // The original record's own headers travel with it; the retry and source headers are replaced.
-        var headers = source.headers.filter { !$0.key.hasPrefix("retry.") && !$0.key.hasPrefix("dlq.") }
+        var headers = source.headers.filter { !$0.key.hasPrefix("retry.") && !$0.key.hasPrefix("dlq.") && $0.key != "traceparent" }
         let origin = (
             topic: source.headers.last(named: "retry.source.topic")?.stringValue ?? source.topic,
             partition: source.headers.last(named: "retry.source.partition")?.stringValue ?? String(source.partition),
@@ -155,7 +156,7 @@ extension OffboardingPipeline {
             headers += [
                 KafkaHeader(key: "retry.attempt", string: String(attempt + 1)),
                 KafkaHeader(key: "retry.due", string: dueStamp(after: attempt)),
-            ]
+            ] + RecordTracing.outgoingHeaders
             outgoing = KafkaOutgoingRecord(topic: configuration.topics.retry, partition: nil, key: source.key, value: source.value, headers: headers)
             statistics.update { $0.retriesScheduled += 1 }
         } else {
