@@ -57,6 +57,11 @@ struct MetricsTests {
         grew("psa_offboarder_records_total", [#"outcome="received""#], by: 3)
         grew("psa_offboarder_records_total", [#"outcome="filtered""#], by: 1)
         grew("psa_offboarder_records_total", [#"outcome="result_published""#], by: 2)
+        // By the topic the records came from, and only by it: no record of this test came from elsewhere.
+        let events = #"topic="\#(PipelineHarness.topics.events)""#
+        grew("psa_offboarder_records_total", [events, #"outcome="received""#], by: 3)
+        grew("psa_offboarder_records_total", [events, #"outcome="filtered""#], by: 1)
+        grew("psa_offboarder_records_total", [events, #"outcome="result_published""#], by: 2)
         grew("psa_offboarder_psa_requests_total", [#"psa="connectwise""#, #"method="PATCH""#, #"status="200""#], by: 4)
         grew("psa_offboarder_psa_request_duration_seconds_count", [#"psa="connectwise""#, #"method="PATCH""#], by: 4)
         #expect(text.contains("psa_offboarder_psa_request_duration_seconds_bucket{"), "a latency histogram")

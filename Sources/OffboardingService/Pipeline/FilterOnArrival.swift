@@ -60,7 +60,8 @@ extension OffboardingPipeline {
         }
         let stores = tracker.finishedOnArrival(ranges)
         let count = batch.skippedCount + filtered.count
-        statistics.update {
+        // Only the events topic's records are filtered on arrival.
+        statistics.update(topic: configuration.topics.events) {
             $0.received += count
             $0.filtered += count
         }

@@ -1,8 +1,9 @@
 import Metrics
 import Synchronization
+import Tracing
 
 /// Counters of what the pipeline did with the records it read: kept for the health routes and
-/// tests, and each change counted in `psa_offboarder_records_total{outcome}` for Prometheus.
+/// tests, and each change counted in `psa_offboarder_records_total{topic,outcome}` for Prometheus.
 public final class PipelineStatistics: Sendable {
     public struct Snapshot: Sendable, Hashable {
         public init() {}
@@ -52,26 +53,38 @@ public final class PipelineStatistics: Sendable {
     }
 
     private let state = Mutex(Snapshot())
-    /// One counter per outcome, made once: the filter path updates these per batch.
-    private let counters: [(counter: Counter, count: @Sendable (Snapshot) -> Int)]
+    /// One counter per topic and outcome, each made once: the filter path updates these per batch.
+    private let counters = Mutex<[String: [Counter]]>([:])
 
-    public init() {
-        counters = Self.outcomes.map { outcome, count in
-            (Counter(label: "psa_offboarder_records_total", dimensions: [("outcome", outcome)]), count)
-        }
-    }
+    public init() {}
 
     public var snapshot: Snapshot { state.withLock { $0 } }
 
-    func update(_ body: (inout Snapshot) -> Void) {
+    /// - Parameter topic: the topic of the records counted; by default the one of the record whose
+    ///   work is running (set by its span), and `none` outside any.
+    func update(topic: String? = nil, _ body: (inout Snapshot) -> Void) {
         let (before, after) = state.withLock { state -> (Snapshot, Snapshot) in
             let before = state
             body(&state)
             return (before, state)
         }
-        for (counter, count) in counters {
+        var counters: [Counter]?
+        for (index, (_, count)) in Self.outcomes.enumerated() {
             let added = count(after) - count(before)
-            if added > 0 { counter.increment(by: added) }
+            guard added > 0 else { continue }
+            counters = counters ?? self.counters(topic: topic ?? ServiceContext.current?.recordTopic ?? "none")
+            counters?[index].increment(by: added)
+        }
+    }
+
+    private func counters(topic: String) -> [Counter] {
+        counters.withLock { made in
+            if let existing = made[topic] { return existing }
+            let new = Self.outcomes.map { outcome, _ in
+                Counter(label: "psa_offboarder_records_total", dimensions: [("topic", topic), ("outcome", outcome)])
+            }
+            made[topic] = new
+            return new
         }
     }
 

@@ -119,7 +119,7 @@ extension OffboardingPipeline {
 
     private func enqueue(_ record: KafkaRecord, into group: inout DiscardingTaskGroup, keyPrefix: String = "") {
         // `received` counts the events and retry topics' records, as the statistics say.
-        if keyPrefix.isEmpty { statistics.update { $0.received += 1 } }
+        if keyPrefix.isEmpty { statistics.update(topic: record.topic) { $0.received += 1 } }
         guard let token = tracker.begin(record) else { return }
         let key = keyPrefix + (record.keyString ?? "partition-\(record.partition)")
         if lanes.enqueue(Work(record: record, token: token), key: key) {

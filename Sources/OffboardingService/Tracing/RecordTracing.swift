@@ -11,10 +11,21 @@ enum OutgoingTraceKey: ServiceContextKey {
     static var nameOverride: String? { "offboarding.traceparent" }
 }
 
+/// The topic of the record whose work is running, for the metrics that count it by topic.
+enum RecordTopicKey: ServiceContextKey {
+    typealias Value = String
+    static var nameOverride: String? { "offboarding.record.topic" }
+}
+
 extension ServiceContext {
     var outgoingTrace: TraceParent? {
         get { self[OutgoingTraceKey.self] }
         set { self[OutgoingTraceKey.self] = newValue }
+    }
+
+    var recordTopic: String? {
+        get { self[RecordTopicKey.self] }
+        set { self[RecordTopicKey.self] = newValue }
     }
 }
 
@@ -44,6 +55,7 @@ enum RecordTracing {
             span.attributes["messaging.kafka.offset"] = Int(record.offset)
             var inner = span.context
             inner.outgoingTrace = current(in: inner) ?? incoming
+            inner.recordTopic = record.topic
             return await ServiceContext.withValue(inner) { await operation() }
         }
     }
