@@ -129,7 +129,7 @@ public final class PSAHTTPTransport: Sendable {
                     pacer.accepted(sentAt: sentAt, latency: latency, operation: operation)
                 }
             }
-            metrics.record(method: method, status: status, latency: latency, learntRate: pacer?.pacing.rate)
+            metrics.record(method: method, url: url, status: status, latency: latency, learntRate: pacer?.pacing.rate)
             let delay: Duration?
             switch outcome {
             case .success(let response) where Self.transientStatuses.contains(response.status) || isSlowDown(response):

@@ -63,6 +63,7 @@ struct MetricsTests {
         grew("psa_offboarder_records_total", [events, #"outcome="filtered""#], by: 1)
         grew("psa_offboarder_records_total", [events, #"outcome="result_published""#], by: 2)
         grew("psa_offboarder_psa_requests_total", [#"psa="connectwise""#, #"method="PATCH""#, #"status="200""#], by: 4)
+        grew("psa_offboarder_psa_requests_total", [#"method="PATCH""#, #"operation="company/configurations/{id}""#], by: 4)
         grew("psa_offboarder_psa_request_duration_seconds_count", [#"psa="connectwise""#, #"method="PATCH""#], by: 4)
         #expect(text.contains("psa_offboarder_psa_request_duration_seconds_bucket{"), "a latency histogram")
         // The poll loop turns: its last poll is a timestamp of a moment ago, and what it holds is counted.
