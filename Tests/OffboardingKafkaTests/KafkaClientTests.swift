@@ -44,6 +44,37 @@ struct KafkaClientTests {
         }
     }
 
+    /// Properties win over the consumer's defaults: `auto.offset.reset: latest` makes a new group
+    /// start at the end (the default reads from the earliest), so a record produced before it
+    /// joined is never read, while those produced after are.
+    @Test func propertiesOverrideTheConsumersDefaults() async throws {
+        let cluster = try KafkaTestCluster(logger: .test())
+        try cluster.createTopic("overridden", partitions: 1)
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: .test())
+        try await producer.send(.init(topic: "overridden", key: "k", value: Array("before".utf8)))
+        let consumer = try KafkaConsumer(
+            configuration: .init(
+                bootstrapServers: cluster.bootstrapServers, groupID: "latest", topics: ["overridden"],
+                properties: ["auto.offset.reset": "latest", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
+            logger: .test())
+        // The end is looked up some time after the assignment: records sent before that are
+        // skipped too, so more are sent until one arrives. "before" precedes them all, so a
+        // consumer reading from the earliest would have read it first.
+        let deadline = ContinuousClock.now + .seconds(30)
+        var seen: [String] = []
+        var sent = 0
+        while seen.isEmpty && ContinuousClock.now < deadline {
+            if !consumer.assignment.isEmpty {
+                sent += 1
+                try await producer.send(.init(topic: "overridden", key: "k", value: Array("after \(sent)".utf8)))
+            }
+            seen += try await consumer.poll(maxRecords: 10, timeout: .milliseconds(200)).compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
+        }
+        #expect(!seen.isEmpty && !seen.contains("before"), "\(seen)")
+        await producer.shutdown()
+        await consumer.close()
+    }
+
     /// The at-least-once core: only stored offsets are committed, so a member that closes after
     /// storing up to N leaves the rest to the next member.
     @Test func onlyStoredOffsetsAreCommittedAtClose() async throws {

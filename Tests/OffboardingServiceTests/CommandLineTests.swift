@@ -47,6 +47,16 @@ struct CommandLineTests {
         #expect(stderr == "psa-offboarder: kafka.grup_id: is not a known key\n")
     }
 
+    /// `kafka.properties` reaches librdkafka (for the consumer and the producer alike): one it
+    /// refuses stops `consume` at start with one line naming it, before anything is read.
+    @Test func aKafkaPropertyLibrdkafkaRefusesStopsTheServiceNamingIt() async throws {
+        let yaml = ConfigurationTests.contractExample.replacingOccurrences(of: "properties: {}", with: #"properties: {"session.timeout.ms": "soon"}"#)
+        #expect(yaml.contains("session.timeout.ms"))
+        let (status, stdout, stderr) = try await run(["consume", "--config", try configFile(yaml)], environment: ConfigurationTests.environment)
+        #expect(status == 1 && stdout.isEmpty)
+        #expect(stderr.contains("property session.timeout.ms: "), "\(stderr)")
+    }
+
     @Test func secretsNeverAppearInOutput() async throws {
         let yaml = ConfigurationTests.contractExample.replacingOccurrences(of: "kind: connectwise", with: "kind: autotask")
         let (status, stdout, stderr) = try await run(["consume", "--config", try configFile(yaml)], environment: ConfigurationTests.environment)

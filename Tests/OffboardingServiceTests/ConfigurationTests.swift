@@ -100,7 +100,8 @@ import Testing
 
     @Test func retrySettingsReachTheAdapter() throws {
         let yaml = Self.contractExample + "\nretry: {max_attempts: 7, initial_backoff: 100ms, max_backoff: 5s, budget: 2m, max_retry_after: 30s}\n"
-        guard case .connectwise(let cw) = try OffboarderConfiguration.parse(yaml: yaml, environment: Self.environment).psa else { return }
+        let cw = try OffboarderConfiguration.parse(yaml: yaml, environment: Self.environment).psa
+        #expect(cw.kind == .connectwise)
         #expect(cw.http.maxAttempts == 7 && cw.http.initialBackoff == .milliseconds(100) && cw.http.maxBackoff == .seconds(5))
         #expect(cw.http.budget == .seconds(120) && cw.http.maxRetryAfter == .seconds(30))
         #expect {
@@ -109,21 +110,35 @@ import Testing
     }
 
     @Test func eachPSAGetsItsOwnPacingUnlessTheFileSaysOtherwise() throws {
-        let cw = try OffboarderConfiguration.parse(yaml: Self.contractExample, environment: Self.environment)
-        guard case .connectwise(let connectwise) = cw.psa else { return }
-        #expect(connectwise.http.rateLimit == nil && connectwise.http.maxInFlight == 16)
+        let connectwise = try OffboarderConfiguration.parse(yaml: Self.contractExample, environment: Self.environment).psa
+        #expect(connectwise.kind == .connectwise && connectwise.http.rateLimit == nil && connectwise.http.maxInFlight == 16)
 
         let halo = Self.contractExample
             .replacingOccurrences(of: "kind: connectwise ", with: "kind: halopsa ")
             .replacingOccurrences(of: "connectwise: {company_id: acme, public_key: \"${CW_PUBLIC_KEY}\", private_key: \"${CW_PRIVATE_KEY}\", client_id: \"${CW_CLIENT_ID}\"}", with: "halopsa: {client_id: c, client_secret: s}")
-        guard case .halopsa(let defaults) = try OffboarderConfiguration.parse(yaml: halo, environment: Self.environment).psa else { return }
-        #expect(defaults.http.rateLimit == .init(maxRequests: 300, per: .seconds(300)))
-        guard case .halopsa(let tuned) = try OffboarderConfiguration.parse(
-            yaml: halo + "\nrate_limit: {requests: 450, per: 5m, max_in_flight: 4}\n", environment: Self.environment).psa else { return }
+        let defaults = try OffboarderConfiguration.parse(yaml: halo, environment: Self.environment).psa
+        #expect(defaults.kind == .halopsa && defaults.http.rateLimit == .init(maxRequests: 300, per: .seconds(300)))
+        let tuned = try OffboarderConfiguration.parse(yaml: halo + "\nrate_limit: {requests: 450, per: 5m, max_in_flight: 4}\n", environment: Self.environment).psa
         #expect(tuned.http.rateLimit == .init(maxRequests: 450, per: .seconds(300)) && tuned.http.maxInFlight == 4)
         #expect {
             _ = try OffboarderConfiguration.parse(yaml: halo + "\nrate_limit: {requests: 450}\n", environment: Self.environment)
         } throws: { "\($0)" == "rate_limit.per: goes with rate_limit.requests" }
+    }
+
+    /// The README's promise: `requests: 0` turns the window off (HaloPSA's default included) and
+    /// `max_in_flight: 0` the bound (ConnectWise's default 16 included), and the adapter is built
+    /// without them.
+    @Test func zeroTurnsTheWindowAndTheInFlightBoundOff() throws {
+        let halo = Self.contractExample
+            .replacingOccurrences(of: "kind: connectwise ", with: "kind: halopsa ")
+            .replacingOccurrences(of: "connectwise: {company_id: acme, public_key: \"${CW_PUBLIC_KEY}\", private_key: \"${CW_PRIVATE_KEY}\", client_id: \"${CW_CLIENT_ID}\"}", with: "halopsa: {client_id: c, client_secret: s}")
+        let unlimited = try OffboarderConfiguration.parse(yaml: halo + "\nrate_limit: {requests: 0, per: 5m, max_in_flight: 0}\n", environment: Self.environment).psa
+        #expect(unlimited.kind == .halopsa && unlimited.http.rateLimit == nil && unlimited.http.maxInFlight == nil)
+        let unbounded = try OffboarderConfiguration.parse(yaml: Self.contractExample + "\nrate_limit: {max_in_flight: 0}\n", environment: Self.environment).psa
+        #expect(unbounded.kind == .connectwise && unbounded.http.maxInFlight == nil)
+        #expect {
+            _ = try OffboarderConfiguration.parse(yaml: Self.contractExample + "\nrate_limit: {max_in_flight: -1}\n", environment: Self.environment)
+        } throws: { "\($0)".hasPrefix("rate_limit.max_in_flight: ") }
     }
 
     @Test func secretsCanComeFromFiles() throws {
@@ -131,7 +146,10 @@ import Testing
         try "from-file\n".write(toFile: file, atomically: true, encoding: .utf8)
         let yaml = Self.contractExample.replacingOccurrences(of: "${CW_PRIVATE_KEY}", with: "${file:\(file)}")
         let configuration = try OffboarderConfiguration.parse(yaml: yaml, environment: Self.environment)
-        guard case .connectwise(let cw) = configuration.psa else { return }
+        guard case .connectwise(let cw) = configuration.psa else {
+            Issue.record("not a ConnectWise configuration: \(configuration.psa.kind)")
+            return
+        }
         #expect(cw.privateKey == "from-file")
     }
 

@@ -83,8 +83,8 @@ import Testing
             let yaml = ConfigurationTests.contractExample + "\nretry:\n  budget: \(value)\(unit ?? "s")"
             do {
                 let configuration = try OffboarderConfiguration.parse(yaml: yaml, environment: ConfigurationTests.environment)
-                guard case .connectwise(let cw) = configuration.psa else { return }
-                #expect(cw.http.budget >= .seconds(1) && cw.http.budget <= .seconds(86_400))
+                #expect(configuration.psa.kind == .connectwise)
+                #expect(configuration.psa.http.budget >= .seconds(1) && configuration.psa.http.budget <= .seconds(86_400))
             } catch {
                 #expect("\(error)".hasPrefix("retry.budget: "))
             }

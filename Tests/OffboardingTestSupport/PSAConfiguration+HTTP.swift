@@ -1,3 +1,4 @@
+import OffboardingCore
 import OffboardingService
 import PSAHTTP
 
@@ -14,6 +15,23 @@ extension OffboarderConfiguration.PSA {
         case .halopsa(var configuration):
             body(&configuration.http)
             self = .halopsa(configuration)
+        }
+    }
+
+    /// The HTTP settings of whichever PSA this is.
+    public var http: PSAHTTPTransport.Configuration {
+        switch self {
+        case .connectwise(let configuration): configuration.http
+        case .autotask(let configuration): configuration.http
+        case .halopsa(let configuration): configuration.http
+        }
+    }
+
+    public var kind: PSAKind {
+        switch self {
+        case .connectwise: .connectwise
+        case .autotask: .autotask
+        case .halopsa: .halopsa
         }
     }
 
