@@ -66,7 +66,10 @@ public final class OffboarderRuntime: Sendable {
                 services.append(
                     .init(
                         service: SweepScheduler(
-                            schedule: schedule, sweeper: sweeper, pipeline: pipeline, eventsTopic: configuration.kafka.topics.events,
+                            schedule: schedule, sweeper: sweeper,
+                            isSweeper: { [events = configuration.kafka.topics.events] in
+                                pipeline.assignment.contains(KafkaTopicPartition(topic: events, partition: 0))
+                            },
                             submit: { try await backend.submit($0) }, logger: logger)))
             }
             var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: signals, logger: logger)

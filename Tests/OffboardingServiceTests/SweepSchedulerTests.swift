@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+import OffboardingCore
+import OffboardingTestSupport
+import PSASimulators
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+@testable import OffboardingService
+
+/// The cron loop on a clock the test moves: each slot sweeps once on the replica that owns
+/// partition 0, none on the others, with the slot's own event ids; nothing waits for real minutes.
+@Suite(.timeLimit(.minutes(2)))
+struct SweepSchedulerTests {
+    /// Time stands still until the test moves it; a sleeper wakes once it reaches its date.
+    final class ManualClock: SweepClock {
+        private struct State {
+            var now: Date
+            var sleepers: [(until: Date, continuation: CheckedContinuation<Void, any Error>)] = []
+        }
+
+        private let state: Mutex<State>
+
+        init(_ now: Date) { state = Mutex(State(now: now)) }
+
+        var now: Date { state.withLock { $0.now } }
+        /// The dates sleepers wait for.
+        var waiting: [Date] { state.withLock { $0.sleepers.map(\.until) } }
+
+        func sleep(until date: Date) async throws {
+            try await withCheckedThrowingContinuation { continuation in
+                let ready = state.withLock { state -> Bool in
+                    guard date > state.now else { return true }
+                    state.sleepers.append((date, continuation))
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        }
+
+        func advance(to date: Date) {
+            let woken = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
+                state.now = date
+                let (due, later) = (state.sleepers.filter { $0.until <= date }, state.sleepers.filter { $0.until > date })
+                state.sleepers = later
+                return due.map(\.continuation)
+            }
+            for continuation in woken { continuation.resume() }
+        }
+
+        func cancelAll() {
+            let all = state.withLock { state in
+                defer { state.sleepers.removeAll() }
+                return state.sleepers.map(\.continuation)
+            }
+            for continuation in all { continuation.resume(throwing: CancellationError()) }
+        }
+    }
+
+    final class Submitted: Sendable {
+        let events = Mutex<[CompanyStatusChangedEvent]>([])
+        func add(_ event: CompanyStatusChangedEvent) { events.withLock { $0.append(event) } }
+        var ids: [String] { events.withLock { $0.map(\.id) } }
+    }
+
+    static func date(_ text: String) -> Date { Timestamp.date(from: text)! }
+
+    @Test func eachSlotSweepsOnceOnTheOwnerOfPartitionZeroAndNowhereElse() async throws {
+        let (tenant, configuration) = SimulatedPSAs.make(.connectwise)
+        let server = try await SimulatorServer.start(router: tenant.makeRouter(), logger: .test())
+        let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 4)
+        let client = OffboarderRuntime.makePSAClient(configuration(server.baseURL), httpClient: httpClient, logger: .test())
+        _ = await tenant.addClient(id: 710_001, name: "Left behind", offboarded: true, active: 2, inactive: 0)
+        let sweeper = Sweeper(psa: client, offboardedStatuses: ["Inactive", "Offboarded"], logger: .test())
+        let schedule = try CronSchedule(parsing: "*/5 * * * *")
+
+        let clock = ManualClock(Self.date("2026-12-02T10:02:00Z"))
+        let owner = Submitted()
+        let other = Submitted()
+        let ownsPartitionZero = Mutex(true)
+        let schedulers = [
+            SweepScheduler(schedule: schedule, sweeper: sweeper, isSweeper: { ownsPartitionZero.withLock { $0 } }, submit: { owner.add($0) }, clock: clock, logger: .test()),
+            SweepScheduler(schedule: schedule, sweeper: sweeper, isSweeper: { !ownsPartitionZero.withLock { $0 } }, submit: { other.add($0) }, clock: clock, logger: .test()),
+        ]
+        let group = ServiceGroup(configuration: .init(services: schedulers.map { .init(service: $0) }, logger: .test()))
+        let running = Task { try await group.run() }
+
+        /// Waits until both schedulers sleep towards `slot`, which means the slot before is done.
+        func bothWait(for slot: String) async throws {
+            try await StopAndCrashTests.waitUntil(timeout: .seconds(20), "both schedulers waiting for \(slot)") {
+                clock.waiting.filter { $0 == Self.date(slot) }.count == 2
+            }
+        }
+        try await bothWait(for: "2026-12-02T10:05:00Z")
+        #expect(owner.ids.isEmpty && other.ids.isEmpty, "nothing before the first slot")
+        clock.advance(to: Self.date("2026-12-02T10:05:00Z"))
+        try await bothWait(for: "2026-12-02T10:10:00Z")
+        #expect(owner.ids == ["schedule-20261202T1005Z-710001"] && other.ids.isEmpty)
+
+        // Partition 0 moves to the other replica: the next slot is its to sweep.
+        ownsPartitionZero.withLock { $0 = false }
+        clock.advance(to: Self.date("2026-12-02T10:10:00Z"))
+        try await bothWait(for: "2026-12-02T10:15:00Z")
+        #expect(owner.ids == ["schedule-20261202T1005Z-710001"] && other.ids == ["schedule-20261202T1010Z-710001"])
+
+        // A clock that jumps past several slots (a process paused) sweeps once, for the latest slot due.
+        clock.advance(to: Self.date("2026-12-02T10:21:00Z"))
+        try await bothWait(for: "2026-12-02T10:25:00Z")
+        #expect(other.ids == ["schedule-20261202T1010Z-710001", "schedule-20261202T1020Z-710001"] && owner.ids.count == 1)
+
+        await group.triggerGracefulShutdown()
+        clock.cancelAll()
+        try await running.value
+        try await httpClient.shutdown()
+        await server.stop()
+    }
+}
