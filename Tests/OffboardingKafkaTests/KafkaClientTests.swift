@@ -111,9 +111,10 @@ struct KafkaClientTests {
         for index in 0..<5 { try await producer.send(.init(topic: "lagging", key: "k", value: Array("\(index)".utf8))) }
         await producer.shutdown()
 
+        // Nothing is committed, so a lag counted from the committed offset would stay at 5.
         var configuration = KafkaConsumer.Configuration(
             bootstrapServers: cluster.bootstrapServers, groupID: "lag", topics: ["lagging"],
-            properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"])
+            properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "enable.auto.commit": "false"])
         configuration.statisticsInterval = .milliseconds(100)
         let reports = Mutex<[Int64]>([])
         let partition = KafkaTopicPartition(topic: "lagging", partition: 0)
