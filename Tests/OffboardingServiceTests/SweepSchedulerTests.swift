@@ -85,10 +85,28 @@ struct SweepSchedulerTests {
         ]
         let group = ServiceGroup(configuration: .init(services: schedulers.map { .init(service: $0) }, logger: .test()))
         let running = Task { try await group.run() }
+        // Stopped however the checks end: an HTTP client dropped unstopped traps the test process.
+        do {
+            try await runSlots(clock: clock, owner: owner, other: other, ownsPartitionZero: ownsPartitionZero)
+        } catch {
+            await group.triggerGracefulShutdown()
+            clock.cancelAll()
+            _ = try? await running.value
+            try? await httpClient.shutdown()
+            await server.stop()
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        clock.cancelAll()
+        try await running.value
+        try await httpClient.shutdown()
+        await server.stop()
+    }
 
+    private func runSlots(clock: ManualClock, owner: Submitted, other: Submitted, ownsPartitionZero: borrowing Mutex<Bool>) async throws {
         /// Waits until both schedulers sleep towards `slot`, which means the slot before is done.
         func bothWait(for slot: String) async throws {
-            try await StopAndCrashTests.waitUntil(timeout: .seconds(20), "both schedulers waiting for \(slot)") {
+            try await StopAndCrashTests.waitUntil(timeout: .seconds(60), "both schedulers waiting for \(slot)") {
                 clock.waiting.filter { $0 == Self.date(slot) }.count == 2
             }
         }
@@ -108,11 +126,5 @@ struct SweepSchedulerTests {
         clock.advance(to: Self.date("2026-12-02T10:21:00Z"))
         try await bothWait(for: "2026-12-02T10:25:00Z")
         #expect(other.ids == ["schedule-20261202T1010Z-710001", "schedule-20261202T1020Z-710001"] && owner.ids.count == 1)
-
-        await group.triggerGracefulShutdown()
-        clock.cancelAll()
-        try await running.value
-        try await httpClient.shutdown()
-        await server.stop()
     }
 }

@@ -100,6 +100,21 @@ import Testing
         }
     }
 
+    /// A signing key that cannot be fetched says nothing about the signature: the delivery is
+    /// answered 503 (deliver again), not refused as forged, and nothing is produced.
+    @Test func aSigningKeyThatCannotBeFetchedAsksForTheDeliveryAgain() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        let client = await harness.makeClient(active: 1)
+        let body = Self.connectWiseCallback(
+            client: client.id, messageID: UUID().uuidString, status: "Offboarded", keyURL: "\(harness.server.baseURL)/no-signing-key-here")
+        let response = try await APIClient.call(
+            .POST, "\(harness.apiBaseURL)/webhooks/connectwise", token: nil,
+            headers: [("x-content-signature", Self.connectWiseSignature(body, signingKey: "any"))], body: body)
+        #expect(response.status == 503 && response.headers.contains { $0.0.lowercased() == "retry-after" })
+        #expect((response.json["error"] as? [String: Any])?["code"] as? String == "SigningKeyUnavailable")
+        #expect(harness.eventRecords(forClient: client.id).isEmpty)
+    }
+
     @Test func aConnectWiseCallbackWithoutTheStatusReReadsTheCompany() async throws {
         let harness = try await PipelineHarness.shared(.connectwise)
         let simulator = try #require(harness.tenant as? ConnectWiseSimulator)

@@ -45,13 +45,22 @@ struct ConnectWiseWebhook: Sendable {
             return JSONResponses.error(.unauthorized, code: "InvalidSignature", "Metadata.key_url is not allowed: \(why)")
         }
         var verified = false
+        var keyKnown = false
         for refresh in [false, true] {
             // A cached key that no longer verifies may have been rotated: fetch it once more.
             guard let key = await keys.key(for: url.absoluteString, refresh: refresh) else { break }
+            keyKnown = true
             if ConstantTime.equal(Self.signature(of: body, signingKey: key), Array(given)) {
                 verified = true
                 break
             }
+        }
+        // Without the key nothing is known about the signature: a delivery refused as forged
+        // would be lost, one answered "try again" is delivered again.
+        guard keyKnown else {
+            return JSONResponses.error(
+                .serviceUnavailable, code: "SigningKeyUnavailable", "the signing key at Metadata.key_url could not be fetched; try again",
+                headers: [.retryAfter: "30"])
         }
         guard verified else {
             return JSONResponses.error(.unauthorized, code: "InvalidSignature", "x-content-signature does not match the body")
