@@ -40,7 +40,7 @@ struct RestoreCommand: AsyncParsableCommand {
         let progress = output.showsProgress ? ProgressLine(verb: dryRun ? "checked" : "written") : nil
         let run = try await OffboarderRuntime.restoreOnce(
             eventID: eventID, dryRun: dryRun, reason: reason, configuration: configuration, logger: logger, progress: progress?.observe)
-        progress?.finish()
+        await progress?.finish()
         // Printed whatever happened to publishing: the PSA has been changed, and this is what changed.
         try output.print(run.result)
         if let failure = run.publishFailure {

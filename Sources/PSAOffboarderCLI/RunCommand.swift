@@ -57,7 +57,7 @@ struct RunCommand: AsyncParsableCommand {
             client: clientID.map(ClientReference.id) ?? .name(clientName ?? ""), options: overrides.resolved(defaults: configuration.defaults))
         let progress = output.showsProgress ? ProgressLine(verb: request.options.dryRun ? "checked" : "written") : nil
         let run = try await OffboarderRuntime.runOnce(request: request, configuration: configuration, logger: logger, progress: progress?.observe)
-        progress?.finish()
+        await progress?.finish()
         // Printed whatever happened to publishing: the PSA has been changed, and this is what changed.
         try output.print(run.result)
         if let failure = run.publishFailure {

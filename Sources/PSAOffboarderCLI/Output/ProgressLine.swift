@@ -49,10 +49,15 @@ final class ProgressLine: Sendable {
         queue.async { FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8)) }
     }
 
-    /// Ends the line, so that what follows starts on a line of its own.
-    func finish() {
+    /// Clears the line once the writes queued before are out, so that what follows starts clean.
+    func finish() async {
         guard state.withLock({ $0.shown }) else { return }
-        queue.sync { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async {
+                FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+                continuation.resume()
+            }
+        }
     }
 
     private static func describe(_ state: State, now: ContinuousClock.Instant, verb: String) -> String {
