@@ -6,6 +6,7 @@ import OffboardingSandbox
 import OffboardingService
 import OffboardingTestSupport
 import PSASimulators
+import Synchronization
 import Testing
 
 /// A second member joins while the first is busy, so partitions are revoked mid-work: the records
@@ -65,46 +66,64 @@ struct RebalanceTests {
 
         let first = try OffboarderRuntime(configuration: configuration, logger: logger, signals: [])
         let firstRun = Task { try await first.run() }
-        // Wait until the first member has the records in flight (the TopicCollector's ticks pace the checks).
-        try await results.wait(timeout: .seconds(60), for: "the first member's work in flight") { _ in
-            first.pipeline.health().recordsInFlight >= 30
-        }
-        // The first member is busy: a second one joins and takes partitions away from it.
-        let second = try OffboarderRuntime(configuration: configuration, logger: logger, signals: [])
-        let secondRun = Task { try await second.run() }
-        let ids = eventIDs
-        let records = try await results.wait(timeout: .seconds(120), for: "every event's result") { records in
-            Set(records.compactMap { $0.headers.last(named: "offboarding.event.id")?.stringValue }).isSuperset(of: ids)
-        }
-        // The revoked partitions reach the second member, which reads them from the last commit:
-        // what the first member finished is skipped as already published, what it had not started
-        // is run there.
+        let secondMember = Mutex<(runtime: OffboarderRuntime, run: Task<Void, any Error>)?>(nil)
+        // Stopped however the checks end: members left running after a failed wait kept the test
+        // process from exiting once (a loaded run whose rebalance outlasted the time limit).
         do {
-            try await results.wait(timeout: .seconds(60), for: "the second member to take over and settle") { _ in
-                let snapshot = second.pipeline.statistics.snapshot
-                return !second.pipeline.assignment.isEmpty && second.pipeline.health().recordsInFlight == 0
-                    && snapshot.alreadyPublished + snapshot.resultsPublished + snapshot.leftForNextOwner == snapshot.received
+            // Wait until the first member has the records in flight (the TopicCollector's ticks pace the checks).
+            try await results.wait(timeout: .seconds(60), for: "the first member's work in flight") { _ in
+                first.pipeline.health().recordsInFlight >= 30
             }
+            // The first member is busy: a second one joins and takes partitions away from it.
+            let second = try OffboarderRuntime(configuration: configuration, logger: logger, signals: [])
+            let secondRun = Task { try await second.run() }
+            secondMember.withLock { $0 = (second, secondRun) }
+            let ids = eventIDs
+            let records = try await results.wait(timeout: .seconds(120), for: "every event's result") { records in
+                Set(records.compactMap { $0.headers.last(named: "offboarding.event.id")?.stringValue }).isSuperset(of: ids)
+            }
+            // The revoked partitions reach the second member, which reads them from the last commit:
+            // what the first member finished is skipped as already published, what it had not started
+            // is run there.
+            do {
+                try await results.wait(timeout: .seconds(60), for: "the second member to take over and settle") { _ in
+                    let snapshot = second.pipeline.statistics.snapshot
+                    return !second.pipeline.assignment.isEmpty && second.pipeline.health().recordsInFlight == 0
+                        && snapshot.alreadyPublished + snapshot.resultsPublished + snapshot.leftForNextOwner == snapshot.received
+                }
+            } catch {
+                Issue.record("not settled: second \(second.pipeline.statistics.snapshot), \(second.pipeline.health()), assigned \(second.pipeline.assignment); first \(first.pipeline.statistics.snapshot), \(first.pipeline.health())")
+                throw error
+            }
+            let statistics = [first.pipeline.statistics.snapshot, second.pipeline.statistics.snapshot]
+            #expect(statistics[0].awaitedAtRevocation > 0, "partitions were revoked while their records ran")
+            #expect(statistics[0].finishedAfterRevoke == 0, "the revocation waited for the records running on the revoked partitions")
+            #expect(statistics.allSatisfy { $0.offsetStoreFailures == 0 }, "no offset was stored for a partition no longer owned")
+            let decoded = try results.records.map { try ValidatedResult.decode($0.value ?? []) }
+            let byEvent = Dictionary(grouping: decoded, by: \.eventID)
+            #expect(Set(byEvent.keys) == eventIDs)
+            for (_, duplicates) in byEvent where duplicates.count > 1 {
+                #expect(Set(duplicates.map(\.success)).count == 1)
+            }
+            let deactivated = decoded.flatMap { $0.configs.filter { $0.action == .deactivated }.map(\.configID) }
+            #expect(deactivated.count == Set(deactivated).count, "a configuration was counted deactivated twice")
+            for config in configs { #expect(await sandbox.tenant.isConfigurationActive(config) == false) }
+            print(
+                "rebalance: \(eventIDs.count) events, \(results.records.count) results, redelivered to the second member \(statistics[1].received), awaited at revocation \(statistics[0].awaitedAtRevocation), left for the next owner \(statistics[0].leftForNextOwner), finished after revoke \(statistics.map(\.finishedAfterRevoke)), "
+                    + "skipped as already published \(statistics.map(\.alreadyPublished)), offset store failures \(statistics.map(\.offsetStoreFailures))")
         } catch {
-            Issue.record("not settled: second \(second.pipeline.statistics.snapshot), \(second.pipeline.health()), assigned \(second.pipeline.assignment); first \(first.pipeline.statistics.snapshot), \(first.pipeline.health())")
+            if let (second, secondRun) = secondMember.withLock({ $0 }) {
+                await second.triggerGracefulShutdown()
+                _ = try? await secondRun.value
+            }
+            await first.triggerGracefulShutdown()
+            _ = try? await firstRun.value
+            await results.stop()
+            await producer.shutdown()
+            await server.stop()
             throw error
         }
-        let statistics = [first.pipeline.statistics.snapshot, second.pipeline.statistics.snapshot]
-        #expect(statistics[0].awaitedAtRevocation > 0, "partitions were revoked while their records ran")
-        #expect(statistics[0].finishedAfterRevoke == 0, "the revocation waited for the records running on the revoked partitions")
-        #expect(statistics.allSatisfy { $0.offsetStoreFailures == 0 }, "no offset was stored for a partition no longer owned")
-        let decoded = try results.records.map { try ValidatedResult.decode($0.value ?? []) }
-        let byEvent = Dictionary(grouping: decoded, by: \.eventID)
-        #expect(Set(byEvent.keys) == eventIDs)
-        for (_, duplicates) in byEvent where duplicates.count > 1 {
-            #expect(Set(duplicates.map(\.success)).count == 1)
-        }
-        let deactivated = decoded.flatMap { $0.configs.filter { $0.action == .deactivated }.map(\.configID) }
-        #expect(deactivated.count == Set(deactivated).count, "a configuration was counted deactivated twice")
-        for config in configs { #expect(await sandbox.tenant.isConfigurationActive(config) == false) }
-        print(
-            "rebalance: \(eventIDs.count) events, \(results.records.count) results, redelivered to the second member \(statistics[1].received), awaited at revocation \(statistics[0].awaitedAtRevocation), left for the next owner \(statistics[0].leftForNextOwner), finished after revoke \(statistics.map(\.finishedAfterRevoke)), "
-                + "skipped as already published \(statistics.map(\.alreadyPublished)), offset store failures \(statistics.map(\.offsetStoreFailures))")
+        let (second, secondRun) = try #require(secondMember.withLock { $0 })
 
         // One after the other: librdkafka 2.0.2 can assert when a cooperative-sticky member is
         // destroyed while the rebalance caused by another member leaving is still joining (#4312).
