@@ -101,6 +101,9 @@ public final class PSAHTTPTransport: Sendable {
     ) async throws(PSAError) -> Response {
         var attempt = 1
         let started = ContinuousClock.now
+        // What the call addresses, named once for the pacer's latencies, the span and the metrics.
+        let resource = Self.resource(url)
+        let operation = "\(method) \(resource)"
         while true {
             var request = HTTPClientRequest(url: url)
             request.method = method
@@ -115,7 +118,7 @@ public final class PSAHTTPTransport: Sendable {
                 // Cancelled while waiting for its turn: the request is not sent at all.
                 throw PSAError(code: .psaConnectionError, message: "cancelled while waiting to send \(method) \(Self.redacted(url))", isRetriable: true)
             }
-            let (outcome, latency) = await traced(method, url: url, attempt: attempt) { await execute(request) }
+            let (outcome, latency) = await traced(method, operation: operation, attempt: attempt) { await execute(request) }
             if let ticket { rateLimiter?.finish(ticket) }
             let status: Int? = if case .success(let response) = outcome { response.status } else { nil }
             if case .success(let response) = outcome {
@@ -123,13 +126,11 @@ public final class PSAHTTPTransport: Sendable {
                     // The PSA's wait holds every request, so no longer than a single call would wait.
                     let asked = response.header("Retry-After").flatMap { Self.retryAfter($0) }
                     pacer?.slowDown(sentAt: sentAt, retryAfter: asked.map { min($0, configuration.maxRetryAfter) })
-                } else if let pacer {
-                    // Naming the operation costs a few allocations: only a pacer that reads latency needs it.
-                    let operation = pacer.configuration.latencySignal == nil ? "" : Self.operation(method, url)
-                    pacer.accepted(sentAt: sentAt, latency: latency, operation: operation)
+                } else {
+                    pacer?.accepted(sentAt: sentAt, latency: latency, operation: operation)
                 }
             }
-            metrics.record(method: method, url: url, status: status, latency: latency, learntRate: pacer?.pacing.rate)
+            metrics.record(method: method, resource: resource, status: status, latency: latency, learntRate: pacer?.pacing.rate)
             let delay: Duration?
             switch outcome {
             case .success(let response) where Self.transientStatuses.contains(response.status) || isSlowDown(response):
@@ -158,14 +159,14 @@ public final class PSAHTTPTransport: Sendable {
     /// One attempt as a client span, a child of the record's span: the PSA, the operation (ids
     /// replaced, no query: it can name clients), the status, and whether it was a repeat.
     private func traced(
-        _ method: HTTPMethod, url: String, attempt: Int, _ body: () async -> (Result<Response, any Error>, Duration)
+        _ method: HTTPMethod, operation: String, attempt: Int, _ body: () async -> (Result<Response, any Error>, Duration)
     ) async -> (Result<Response, any Error>, Duration) {
         await withSpan("\(metrics.psa) \(method)", ofKind: .client) { span in
             let answer = await body()
             guard span.isRecording else { return answer }
             span.attributes["http.request.method"] = "\(method)"
             span.attributes["psa.name"] = metrics.psa
-            span.attributes["psa.operation"] = Self.operation(method, url)
+            span.attributes["psa.operation"] = operation
             if attempt > 1 { span.attributes["http.request.resend_count"] = attempt - 1 }
             switch answer.0 {
             case .success(let response):
@@ -265,11 +266,13 @@ public final class PSAHTTPTransport: Sendable {
         return Date(timeIntervalSince1970: Double(days * 86_400 + hour * 3600 + minute * 60 + second))
     }
 
-    /// The kind of call, for comparing latencies: the method and the path without its query and
-    /// with numeric segments (record ids) blanked.
-    static func operation(_ method: HTTPMethod, _ url: String) -> String {
-        let path = redacted(url).split(separator: "/").map { $0.allSatisfy(\.isNumber) ? "{id}" : String($0) }
-        return "\(method) " + path.joined(separator: "/")
+    /// What a call addresses, as a bounded name for latencies, spans and metric labels: the path's
+    /// last three segments, without its query and with numeric segments (record ids) blanked
+    /// (`company/configurations/{id}`, `api/Asset`).
+    static func resource(_ url: String) -> String {
+        let path = redacted(url)
+        let afterHost = path.range(of: "://").map { path[$0.upperBound...].drop { $0 != "/" } } ?? Substring(path)
+        return afterHost.split(separator: "/").suffix(3).map { $0.allSatisfy(\.isNumber) ? "{id}" : String($0) }.joined(separator: "/")
     }
 
     /// URLs are logged without their query, which can carry names of clients.
