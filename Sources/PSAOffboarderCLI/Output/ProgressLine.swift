@@ -65,7 +65,7 @@ final class ProgressLine: Sendable {
         if let total = state.total {
             parts = ["\(state.written)/\(total) configurations \(verb)"]
             if let since = state.writingSince {
-                let seconds = Double((now - since).components.seconds) + Double((now - since).components.attoseconds) / 1e18
+                let seconds = (now - since).seconds
                 if seconds >= 0.5 { parts.append(String(format: "%.1f/s", Double(state.written) / seconds)) }
             }
         } else {
