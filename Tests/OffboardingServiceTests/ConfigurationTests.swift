@@ -109,13 +109,18 @@ import Testing
         } throws: { "\($0)" == "retry.budget: must be a duration such as 250ms, 30s, 5m, 1h or 3d, not \"soon\"" }
     }
 
+    /// The contract example for HaloPSA instead of ConnectWise.
+    static let haloExample = contractExample
+        .replacingOccurrences(of: "kind: connectwise ", with: "kind: halopsa ")
+        .replacingOccurrences(
+            of: "connectwise: {company_id: acme, public_key: \"${CW_PUBLIC_KEY}\", private_key: \"${CW_PRIVATE_KEY}\", client_id: \"${CW_CLIENT_ID}\"}",
+            with: "halopsa: {client_id: c, client_secret: s}")
+
     @Test func eachPSAGetsItsOwnPacingUnlessTheFileSaysOtherwise() throws {
         let connectwise = try OffboarderConfiguration.parse(yaml: Self.contractExample, environment: Self.environment).psa
         #expect(connectwise.kind == .connectwise && connectwise.http.rateLimit == nil && connectwise.http.maxInFlight == 16)
 
-        let halo = Self.contractExample
-            .replacingOccurrences(of: "kind: connectwise ", with: "kind: halopsa ")
-            .replacingOccurrences(of: "connectwise: {company_id: acme, public_key: \"${CW_PUBLIC_KEY}\", private_key: \"${CW_PRIVATE_KEY}\", client_id: \"${CW_CLIENT_ID}\"}", with: "halopsa: {client_id: c, client_secret: s}")
+        let halo = Self.haloExample
         let defaults = try OffboarderConfiguration.parse(yaml: halo, environment: Self.environment).psa
         #expect(defaults.kind == .halopsa && defaults.http.rateLimit == .init(maxRequests: 300, per: .seconds(300)))
         let tuned = try OffboarderConfiguration.parse(yaml: halo + "\nrate_limit: {requests: 450, per: 5m, max_in_flight: 4}\n", environment: Self.environment).psa
@@ -129,9 +134,7 @@ import Testing
     /// `max_in_flight: 0` the bound (ConnectWise's default 16 included), and the adapter is built
     /// without them.
     @Test func zeroTurnsTheWindowAndTheInFlightBoundOff() throws {
-        let halo = Self.contractExample
-            .replacingOccurrences(of: "kind: connectwise ", with: "kind: halopsa ")
-            .replacingOccurrences(of: "connectwise: {company_id: acme, public_key: \"${CW_PUBLIC_KEY}\", private_key: \"${CW_PRIVATE_KEY}\", client_id: \"${CW_CLIENT_ID}\"}", with: "halopsa: {client_id: c, client_secret: s}")
+        let halo = Self.haloExample
         let unlimited = try OffboarderConfiguration.parse(yaml: halo + "\nrate_limit: {requests: 0, per: 5m, max_in_flight: 0}\n", environment: Self.environment).psa
         #expect(unlimited.kind == .halopsa && unlimited.http.rateLimit == nil && unlimited.http.maxInFlight == nil)
         let unbounded = try OffboarderConfiguration.parse(yaml: Self.contractExample + "\nrate_limit: {max_in_flight: 0}\n", environment: Self.environment).psa

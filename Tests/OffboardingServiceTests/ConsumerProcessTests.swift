@@ -173,8 +173,7 @@ struct ConsumerProcessTests {
         let process = try OffboarderProcess(arguments: ["consume", "--config", setup.configFile], environment: environment)
         try await process.waitForStderr(timeout: .seconds(30), "the assignment", Self.ownsPartitions)
 
-        let hex = { (count: Int) in (0..<count).map { _ in String(format: "%x", Int.random(in: 0..<16)) }.joined() }
-        let sender = try #require(TraceParent(traceID: hex(32), parentID: hex(16)))
+        let sender = TraceParent.random()
         let company = try #require(setup.companies.first)
         let event = CompanyStatusChangedEvent(
             id: UUID().uuidString.lowercased(), source: "test", psa: .connectwise, companyID: String(company.id), companyName: company.name,

@@ -8,18 +8,13 @@ import Testing
 /// passed on: its result and its dead letter carry the same `traceparent`, from either CloudEvents mode.
 @Suite(.timeLimit(.minutes(2)))
 struct TracePropagationTests {
-    static func trace() -> TraceParent {
-        let hex = { (count: Int) in (0..<count).map { _ in String(format: "%x", Int.random(in: 1..<16)) }.joined() }
-        return TraceParent(traceID: hex(32), parentID: hex(16))!
-    }
-
     @Test(arguments: [false, true])
     func theResultCarriesTheEventsTraceparent(binary: Bool) async throws {
         let harness = try await PipelineHarness.shared(.connectwise)
         try await harness.waitForAssignment()
         let (client, _) = await harness.makeClient(active: 1)
         var event = harness.event(forClient: client, options: .init(dryRun: true))
-        let trace = Self.trace()
+        let trace = TraceParent.random()
         event.traceParent = trace
         try await harness.send(event, binary: binary)
         let (record, _) = try await harness.result(for: event.id)
@@ -31,7 +26,7 @@ struct TracePropagationTests {
         try await harness.waitForAssignment()
         let (client, _) = await harness.makeClient(active: 1)
         var event = harness.event(forClient: client, psa: .halopsa)
-        let trace = Self.trace()
+        let trace = TraceParent.random()
         event.traceParent = trace
         try await harness.send(event, binary: true)
         let letters = try await harness.deadLetters.wait(timeout: .seconds(30), for: "the dead letter") { records in
