@@ -103,6 +103,7 @@ public enum FuzzTargets {
                 _ = page.items.compactMap(\.endDate).map(PSADate.parse)
             }
             _ = try? PSAJSON.decode(AutotaskQueryResponse<AutotaskItemNote>.self, from: response.body, psa: "Autotask")
+            _ = try? PSAJSON.decode(AutotaskQueryResponse<AutotaskContractService>.self, from: response.body, psa: "Autotask")
         },
         "halopsa-answers": { bytes in
             let response = FuzzInput.response(bytes)

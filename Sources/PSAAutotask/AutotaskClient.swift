@@ -80,7 +80,9 @@ public struct AutotaskClient: PSAClient {
         if !includeArchived { filter.append(AutotaskFilter(op: "eq", field: "isActive", value: .bool(true))) }
         let items = try await query(
             AutotaskConfigurationItem.self, endpoint: "ConfigurationItems", filter: filter,
-            includeFields: ["id", "companyID", "referenceTitle", "isActive", "configurationItemType", "contractID", "rmmOpenAlertCount", "lastModifiedTime"],
+            includeFields: ["id", "companyID", "referenceTitle", "isActive", "configurationItemType", "contractID", "contractServiceID", "rmmOpenAlertCount",
+                "lastModifiedTime",
+            ],
             what: "configuration items of company \(numeric)")
         // The type is a picklist id; scope.* names types by their label, as the PSA shows them.
         let types = items.contains { $0.configurationItemType != nil } ? try await itemTypeLabels() : [:]
@@ -88,7 +90,8 @@ public struct AutotaskClient: PSAClient {
             PSAConfiguration(
                 id: String(item.id), name: item.referenceTitle ?? "Configuration item \(item.id)", isActive: item.isActive,
                 psaStatus: item.isActive ? "Active" : "Inactive", typeName: item.configurationItemType.flatMap { types[$0] },
-                companyID: item.companyID.map(String.init), contractID: item.contractID.map(String.init), openAlertCount: item.rmmOpenAlertCount,
+                companyID: item.companyID.map(String.init), contractID: item.contractID.map(String.init),
+                contractServiceID: item.contractServiceID.map(String.init), openAlertCount: item.rmmOpenAlertCount,
                 lastModified: item.lastModifiedTime)
         }
     }

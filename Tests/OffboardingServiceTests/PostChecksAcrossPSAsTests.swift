@@ -22,7 +22,13 @@ struct PostChecksAcrossPSAsTests {
         let ended = client * 10 + 1
         await tenant.addContract(toClient: client, contractID: current, name: "Managed services", end: Date() + 100 * Self.day, inEffect: true)
         await tenant.addContract(toClient: client, contractID: ended, name: "Old backup", end: Date() - 100 * Self.day, inEffect: false)
-        await tenant.tieConfiguration(configs[1], toContract: current)
+        let service = current * 10 + 7
+        if let autotask = tenant as? AutotaskSimulator {
+            // Billed through a service of the contract, the item naming the service only.
+            await autotask.tieConfiguration(configs[1], toService: service, ofContract: current)
+        } else {
+            await tenant.tieConfiguration(configs[1], toContract: current)
+        }
         await tenant.tieConfiguration(configs[0], toContract: current)
         await tenant.tieConfiguration(configs[2], toContract: ended)
         await tenant.openAlert(onConfiguration: configs[3], ofClient: client, alertID: client * 100, summary: "Disk almost full")
@@ -41,6 +47,9 @@ struct PostChecksAcrossPSAsTests {
         #expect(contract.message.contains("Managed services") && contract.message.contains(String(configs[0])), "\(contract.message)")
         #expect(!billing.contains { $0.psaRecord?.id == String(ended) }, "a contract that ended is not billing")
         if psa == .connectwise { #expect(contract.message.contains("MANAGED-ENDPOINT"), "the agreement's additions are named") }
+        if psa == .autotask {
+            #expect(contract.message.contains("configuration \(configs[1]) through contract service \(service)"), "\(contract.message)")
+        }
         if psa == .halopsa {
             #expect(billing.contains { $0.psaRecord == .init(kind: "recurring invoice", id: String(client * 1000), name: "RI-\(client * 1000)") })
         }

@@ -59,6 +59,9 @@ public struct PSAConfiguration: Sendable, Hashable {
     /// The contract the PSA ties the configuration to, where the configuration carries it
     /// (Autotask `contractID`, HaloPSA `contract_id`), for the billing check.
     public var contractID: String?
+    /// The contract's service that bills the configuration, where the PSA has such a tie (Autotask
+    /// `contractServiceID`), for the billing check.
+    public var contractServiceID: String?
     /// Open alerts the PSA counts on the configuration (Autotask `rmmOpenAlertCount`), for the alert check.
     public var openAlertCount: Int?
     /// The PSA's id of `psaStatus` (ConnectWise configuration status, HaloPSA `status_id`).
@@ -68,7 +71,7 @@ public struct PSAConfiguration: Sendable, Hashable {
 
     public init(
         id: String, name: String, isActive: Bool, psaStatus: String? = nil, typeName: String? = nil, notes: String? = nil,
-        companyID: String? = nil, contractID: String? = nil, openAlertCount: Int? = nil, statusID: String? = nil, lastModified: String? = nil
+        companyID: String? = nil, contractID: String? = nil, contractServiceID: String? = nil, openAlertCount: Int? = nil, statusID: String? = nil, lastModified: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -78,6 +81,7 @@ public struct PSAConfiguration: Sendable, Hashable {
         self.notes = notes
         self.companyID = companyID
         self.contractID = contractID
+        self.contractServiceID = contractServiceID
         self.openAlertCount = openAlertCount
         self.statusID = statusID
         self.lastModified = lastModified

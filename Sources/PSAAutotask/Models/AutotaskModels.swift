@@ -26,6 +26,8 @@ package struct AutotaskConfigurationItem: Codable, Sendable {
     var configurationItemType: Int?
     /// The contract that bills the item, if any.
     var contractID: Int?
+    /// The contract service whose units bill the item, if any.
+    var contractServiceID: Int?
     /// Open RMM alerts on the item.
     var rmmOpenAlertCount: Int?
     /// Tells whether the item changed since it was last read.
@@ -58,6 +60,8 @@ enum AutotaskFilterValue: Codable, Sendable {
     case date(String)
     case string(String)
     case bool(Bool)
+    /// The value of the `in` operator.
+    case integers([Int])
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
@@ -65,6 +69,7 @@ enum AutotaskFilterValue: Codable, Sendable {
         case .integer(let value): try container.encode(value)
         case .string(let value), .date(let value): try container.encode(value)
         case .bool(let value): try container.encode(value)
+        case .integers(let values): try container.encode(values)
         }
     }
 
@@ -74,6 +79,8 @@ enum AutotaskFilterValue: Codable, Sendable {
             self = .bool(value)
         } else if let value = try? container.decode(Int.self) {
             self = .integer(value)
+        } else if let values = try? container.decode([Int].self) {
+            self = .integers(values)
         } else {
             self = .string(try container.decode(String.self))
         }
@@ -112,6 +119,12 @@ package struct AutotaskEntityFields: Codable, Sendable {
         var value: String
         var label: String
     }
+}
+
+/// A service of a contract (`ContractServices`), to find the contract of an item billed through it.
+package struct AutotaskContractService: Codable, Sendable {
+    var id: Int
+    var contractID: Int?
 }
 
 /// Autotask's error body: `{"errors": ["..."]}`.

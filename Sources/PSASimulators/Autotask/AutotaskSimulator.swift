@@ -139,11 +139,22 @@ public actor AutotaskSimulator: SimulatedTenant {
         itemModified[id] = modifications
     }
 
-    /// Each item's `contractID` and `rmmOpenAlertCount`.
+    /// Each item's `contractID`, `contractServiceID` and `rmmOpenAlertCount`; `ContractServices`.
     private var itemContracts: [Int: Int] = [:]
+    private var itemServices: [Int: Int] = [:]
     private var itemAlerts: [Int: Int] = [:]
+    private var contractServices: [[String: Any]] = []
 
     public func tieConfiguration(_ id: Int, toContract contractID: Int) { itemContracts[id] = contractID }
+
+    /// Bills the item through a service of the contract, naming the service only (the item's
+    /// `contractID` left empty), so that the contract is found through `ContractServices`.
+    public func tieConfiguration(_ id: Int, toService serviceID: Int, ofContract contractID: Int) {
+        if !contractServices.contains(where: { $0["id"] as? Int == serviceID }) {
+            contractServices.append(["id": serviceID, "contractID": contractID, "serviceID": serviceID % 1000 + 1])
+        }
+        itemServices[id] = serviceID
+    }
 
     public func openAlert(onConfiguration id: Int, ofClient client: Int, alertID: Int, summary: String) { itemAlerts[id, default: 0] += 1 }
 
@@ -311,6 +322,8 @@ public actor AutotaskSimulator: SimulatedTenant {
             return query(request, entity: "contracts")
         case ("POST", ["configurationitemnotes", "query"]):
             return query(request, entity: "configurationitemnotes")
+        case ("POST", ["contractservices", "query"]):
+            return query(request, entity: "contractservices")
         case ("GET", ["configurationitemnotes", "entityinformation", "fields"]):
             return .json(200, [
                 "fields": [
@@ -320,7 +333,8 @@ public actor AutotaskSimulator: SimulatedTenant {
             ])
         case ("POST", let path) where path.count == 3 && path[0] == "configurationitems" && path[2] == "notes":
             return createNote(request, parent: path[1])
-        case ("GET", ["configurationitems", "query", "next"]), ("GET", ["companies", "query", "next"]), ("GET", ["contracts", "query", "next"]), ("GET", ["configurationitemnotes", "query", "next"]):
+        case ("GET", ["configurationitems", "query", "next"]), ("GET", ["companies", "query", "next"]), ("GET", ["contracts", "query", "next"]), ("GET", ["configurationitemnotes", "query", "next"]),
+            ("GET", ["contractservices", "query", "next"]):
             guard let token = request.query["paging"], let page = pagingTokens.removeValue(forKey: token) else {
                 return Self.errors(500, "The paging token is invalid or expired.")
             }
@@ -357,7 +371,8 @@ public actor AutotaskSimulator: SimulatedTenant {
         case "companies": ["id", "companyName", "isActive", "companyType", "classification"]
         case "contracts": ["id", "companyID", "contractName", "status", "endDate"]
         case "configurationitemnotes": ["id", "configurationItemID", "title", "description", "noteType"]
-        default: ["id", "companyID", "isActive", "referenceTitle", "configurationItemType", "contractID", "rmmOpenAlertCount"]
+        case "contractservices": ["id", "contractID", "serviceID"]
+        default: ["id", "companyID", "isActive", "referenceTitle", "configurationItemType", "contractID", "contractServiceID", "rmmOpenAlertCount"]
         }
     }
 
@@ -368,11 +383,12 @@ public actor AutotaskSimulator: SimulatedTenant {
             case "and", "or":
                 guard let items = condition["items"] as? [[String: Any]], !items.isEmpty else { return "\(op) needs items." }
                 if let problem = validate(items, entity: entity) { return problem }
-            case "eq", "noteq", "lt", "gt":
+            case "eq", "noteq", "lt", "gt", "in":
                 guard let field = condition["field"] as? String, fields(of: entity).contains(field) else {
                     return "Unable to find \(condition["field"] ?? "nil") in the \(entity) entity."
                 }
-                guard condition["value"] != nil else { return "The \(op) filter on \(field) needs a value." }
+                guard let value = condition["value"] else { return "The \(op) filter on \(field) needs a value." }
+                if op.lowercased() == "in", (value as? [Any])?.isEmpty != false { return "The in filter on \(field) needs a non-empty array of values." }
             default:
                 return "The operator \(op) is not supported by the simulator."
             }
@@ -386,6 +402,9 @@ public actor AutotaskSimulator: SimulatedTenant {
             switch op {
             case "and": return matches(record, condition["items"] as? [[String: Any]] ?? [])
             case "or": return (condition["items"] as? [[String: Any]] ?? []).contains { matches(record, [$0]) }
+            case "in":
+                let value = record[condition["field"] as? String ?? ""]
+                return (condition["value"] as? [Any] ?? []).contains { Self.same(value, $0) }
             case "lt", "gt":
                 guard let order = Self.order(record[condition["field"] as? String ?? ""], condition["value"]) else { return false }
                 return order == (op == "lt" ? .orderedAscending : .orderedDescending)
@@ -428,6 +447,7 @@ public actor AutotaskSimulator: SimulatedTenant {
             case "companies": data.companies.sorted { $0.id < $1.id }.map(companyJSON)
             case "contracts": contracts.sorted { ($0["id"] as! Int) < ($1["id"] as! Int) }
             case "configurationitemnotes": itemNotes
+            case "contractservices": contractServices
             default: data.configurationItems.sorted { $0.id < $1.id }.map(itemJSON)
             }
         let leakedIDs = Self.companyIDs(in: filter).flatMap { leaked[$0] ?? [] }
@@ -437,7 +457,7 @@ public actor AutotaskSimulator: SimulatedTenant {
         if offset + size < matching.count {
             let token = UUID().uuidString
             pagingTokens[token] = (entity, filter, offset + size, size)
-            let entityPath = entity == "companies" ? "Companies" : "ConfigurationItems"
+            let entityPath = ["companies": "Companies", "contracts": "Contracts", "configurationitemnotes": "ConfigurationItemNotes", "contractservices": "ContractServices"][entity] ?? "ConfigurationItems"
             next = "http://\(host)\(Self.apiPath)/\(entityPath)/query/next?paging=\(token)"
         }
         return .json(200, ["items": page, "pageDetails": ["count": page.count, "requestCount": size, "prevPageUrl": NSNull(), "nextPageUrl": next]])
@@ -490,7 +510,8 @@ public actor AutotaskSimulator: SimulatedTenant {
         [
             "id": item.id, "companyID": item.companyID, "referenceTitle": item.referenceTitle, "isActive": item.isActive,
             "configurationItemType": item.configurationItemType.map { $0 as Any } ?? NSNull(),
-            "contractID": itemContracts[item.id].map { $0 as Any } ?? NSNull(), "rmmOpenAlertCount": itemAlerts[item.id] ?? 0,
+            "contractID": itemContracts[item.id].map { $0 as Any } ?? NSNull(),
+            "contractServiceID": itemServices[item.id].map { $0 as Any } ?? NSNull(), "rmmOpenAlertCount": itemAlerts[item.id] ?? 0,
             "lastModifiedTime": Self.stampEpoch.addingTimeInterval(Double(itemModified[item.id] ?? 0)).formatted(.iso8601),
         ]
     }
