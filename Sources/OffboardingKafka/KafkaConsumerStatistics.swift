@@ -1,16 +1,18 @@
 import Foundation
 
-/// What librdkafka's statistics (`statistics.interval.ms`) say about a consumer's partitions:
-/// per assigned partition, how far its stored offset is behind the partition's end.
+/// What librdkafka's statistics (`statistics.interval.ms`) say about a consumer: per assigned
+/// partition, how far its stored offset is behind the partition's end; and its broker counters.
 public struct KafkaConsumerStatistics: Sendable, Hashable {
     /// Records between the offset stored for commit (the committed one until anything is
     /// stored, the partition's first while nothing ever was: where a consumer reading from the
     /// earliest would start again) and the partition's high watermark; absent while librdkafka
     /// has not learnt the watermarks.
     public var lag: [KafkaTopicPartition: Int64]
+    public var brokers: KafkaBrokerCounters
 
-    public init(lag: [KafkaTopicPartition: Int64]) {
+    public init(lag: [KafkaTopicPartition: Int64], brokers: KafkaBrokerCounters = .init()) {
         self.lag = lag
+        self.brokers = brokers
     }
 
     /// Reads the statistics JSON, keeping `partitions` only: librdkafka also lists the internal
@@ -29,11 +31,12 @@ public struct KafkaConsumerStatistics: Sendable, Hashable {
                 lag[key] = max(0, partition.hi_offset - finished)
             }
         }
-        return KafkaConsumerStatistics(lag: lag)
+        return KafkaConsumerStatistics(lag: lag, brokers: KafkaBrokerCounters(document.brokers))
     }
 
     private struct Document: Decodable {
         var topics: [String: Topic]?
+        var brokers: [String: KafkaBrokerCounters.Broker]?
     }
 
     private struct Topic: Decodable {

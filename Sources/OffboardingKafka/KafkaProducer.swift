@@ -15,6 +15,9 @@ public final class KafkaProducer: Service, Sendable {
         public var properties: [String: String]
         /// How long shutdown waits for outstanding records.
         public var flushTimeout: Duration
+        /// How often librdkafka reports the broker counters to `onStatistics`; nil for never.
+        /// `statistics.interval.ms` in `properties` wins.
+        public var statisticsInterval: Duration?
 
         public init(bootstrapServers: String, properties: [String: String] = [:], flushTimeout: Duration = .seconds(10)) {
             self.bootstrapServers = bootstrapServers
@@ -28,6 +31,9 @@ public final class KafkaProducer: Service, Sendable {
                 "linger.ms": "2",
                 "message.timeout.ms": "60000",
             ]
+            if let statisticsInterval {
+                result["statistics.interval.ms"] = String(statisticsInterval.milliseconds)
+            }
             result.merge(properties) { _, new in new }
             // The at-least-once pipeline relies on retries never reordering or duplicating results.
             result["enable.idempotence"] = "true"
@@ -48,9 +54,19 @@ public final class KafkaProducer: Service, Sendable {
 
     private enum State { case running, closing, closed }
 
+    final class Context: RDKafkaClientContext, @unchecked Sendable {
+        // Immutable after init.
+        let onStatistics: (@Sendable (KafkaBrokerCounters) -> Void)?
+
+        init(logger: Logger, onStatistics: (@Sendable (KafkaBrokerCounters) -> Void)?) {
+            self.onStatistics = onStatistics
+            super.init(logger: logger)
+        }
+    }
+
     // The handle is thread-safe per librdkafka; the context must outlive it, so it is kept here.
     private nonisolated(unsafe) let handle: OpaquePointer
-    private let context: RDKafkaClientContext
+    private let context: Context
     private let configuration: Configuration
     private let logger: Logger
     private let state = Mutex<State>(.running)
@@ -61,13 +77,22 @@ public final class KafkaProducer: Service, Sendable {
         var waiter: CheckedContinuation<Void, Never>?
     }
 
-    public init(configuration: Configuration, logger: Logger) throws(KafkaError) {
+    public init(configuration: Configuration, logger: Logger, onStatistics: (@Sendable (KafkaBrokerCounters) -> Void)? = nil) throws(KafkaError) {
         self.configuration = configuration
         self.logger = logger
-        let context = RDKafkaClientContext(logger: logger)
+        let context = Context(logger: logger, onStatistics: onStatistics)
         self.context = context
         let conf = try RDKafkaConf.make(configuration.librdkafkaProperties)
         RDKafkaClientContext.installLogCallback(on: conf, context: context)
+        if onStatistics != nil {
+            rd_kafka_conf_set_stats_cb(conf) { _, json, length, opaque in
+                guard let json, let opaque else { return 0 }
+                let context = Unmanaged<Context>.fromOpaque(opaque).takeUnretainedValue()
+                if let counters = KafkaBrokerCounters.parse(UnsafeRawBufferPointer(start: json, count: length)) { context.onStatistics?(counters) }
+                // 0: librdkafka frees the JSON.
+                return 0
+            }
+        }
         rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
             guard let message, let opaque = message.pointee._private else { return }
             let box = Unmanaged<DeliveryBox>.fromOpaque(opaque).takeRetainedValue()

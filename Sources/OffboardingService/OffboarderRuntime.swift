@@ -26,11 +26,15 @@ public final class OffboarderRuntime: Sendable {
         ServiceMetrics.bootstrap()
         let httpClient = Self.makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
         do {
-            let producer = try KafkaProducer(configuration: Self.producerConfiguration(configuration), logger: logger)
+            let pipelineConfiguration = Self.pipelineConfiguration(configuration)
+            let kafkaClients = KafkaClientCounters()
+            var producerConfiguration = Self.producerConfiguration(configuration)
+            producerConfiguration.statisticsInterval = pipelineConfiguration.statisticsInterval
+            let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger) { kafkaClients.record($0, client: "producer") }
             let client = Self.makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
             let offboarder = Self.makeOffboarder(configuration, client: client, logger: logger)
             let pipeline = try OffboardingPipeline(
-                configuration: Self.pipelineConfiguration(configuration), producer: producer, offboarder: offboarder, logger: logger)
+                configuration: pipelineConfiguration, producer: producer, offboarder: offboarder, kafkaClients: kafkaClients, logger: logger)
             self.producer = producer
             self.pipeline = pipeline
             let backend = ServiceBackend(configuration: configuration, client: client, producer: producer, pipeline: pipeline)

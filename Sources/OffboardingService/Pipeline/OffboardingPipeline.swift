@@ -69,9 +69,10 @@ public final class OffboardingPipeline: Service, Sendable {
         /// Kubernetes' default termination grace is 30 s.
         public var shutdownGrace: Duration = Self.defaultShutdownGrace
         public static let defaultShutdownGrace: Duration = .seconds(20)
-        /// How often the consumers' lag per partition is read for `/metrics` (librdkafka's
-        /// `statistics.interval.ms`, which `kafka.properties` can set instead).
-        public var lagReportInterval: Duration = .seconds(5)
+        /// How often the Kafka clients' statistics (the consumers' lag per partition, the broker
+        /// counters) are read for `/metrics` (librdkafka's `statistics.interval.ms`, which
+        /// `kafka.properties` can set instead).
+        public var statisticsInterval: Duration = .seconds(5)
 
         public init(
             consumer: KafkaConsumer.Configuration, topics: OffboarderConfiguration.Topics, psa: PSAKind, defaults: OffboardingOptions,
@@ -96,6 +97,8 @@ public final class OffboardingPipeline: Service, Sendable {
     }
 
     public let statistics = PipelineStatistics()
+    /// The Kafka clients' broker trouble that librdkafka rode out (retried requests, lost connections).
+    public let kafkaClients: KafkaClientCounters
     let heartbeat = PipelineHeartbeat()
     let ledger = Mutex<ResultLedger?>(nil)
     let approvals = Mutex<ApprovalStore?>(nil)
@@ -121,8 +124,13 @@ public final class OffboardingPipeline: Service, Sendable {
         var token: OffsetTracker.Token
     }
 
-    public init(configuration: Configuration, producer: KafkaProducer, offboarder: Offboarder, logger: Logger) throws(KafkaError) {
+    /// - Parameter kafkaClients: counts the consumers' broker trouble, beside the producer's.
+    public init(
+        configuration: Configuration, producer: KafkaProducer, offboarder: Offboarder, kafkaClients: KafkaClientCounters = KafkaClientCounters(),
+        logger: Logger
+    ) throws(KafkaError) {
         self.configuration = configuration
+        self.kafkaClients = kafkaClients
         self.producer = producer
         let heartbeat = self.heartbeat
         self.offboarder = offboarder.reportingProgress { _ in heartbeat.progressed() }
@@ -151,15 +159,17 @@ public final class OffboardingPipeline: Service, Sendable {
             }
         }
         var events = configuration.consumer
-        events.statisticsInterval = configuration.lagReportInterval
+        events.statisticsInterval = configuration.statisticsInterval
         self.consumer = try KafkaConsumer(configuration: events, logger: logger, onRebalance: rebalance) { [group = events.groupID] in
             lagGauges.record($0, group: group)
+            kafkaClients.record($0.brokers, client: "consumer")
         }
         var approvals = events
         approvals.groupID += ".approvals"
         approvals.consumption = .group(topics: [configuration.topics.approvals])
         self.approvalsConsumer = try KafkaConsumer(configuration: approvals, logger: logger, onRebalance: rebalance) { [group = approvals.groupID] in
             lagGauges.record($0, group: group)
+            kafkaClients.record($0.brokers, client: "approvals-consumer")
         }
     }
 
