@@ -226,7 +226,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PSAAutotaskTests",
-            dependencies: ["PSAAutotask", "PSASimulators", "OffboardingTestSupport"]
+            dependencies: ["PSAAutotask", "PSAHTTP", "PSASimulators", "OffboardingTestSupport"]
         ),
         .testTarget(
             name: "PSAHaloTests",

@@ -89,7 +89,7 @@ public final class PSAHTTPTransport: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.isSlowDown = isSlowDown
-        self.rateLimiter = configuration.rateLimit.map(RequestRateLimiter.init(limit:))
+        self.rateLimiter = configuration.rateLimit.map { RequestRateLimiter(limit: $0) }
         self.inFlight = configuration.maxInFlight.map(AsyncSemaphore.init(permits:))
         self.pacer = configuration.adaptive.map(AdaptivePacer.init(configuration:))
     }

@@ -1,5 +1,19 @@
 import Synchronization
 
+/// The time a `RequestRateLimiter` reads and waits on; tests move it by hand, so that an hourly
+/// window is tested in milliseconds.
+public protocol RateLimiterClock: Sendable {
+    var now: ContinuousClock.Instant { get }
+    /// Returns after `duration`, or throws when cancelled.
+    func sleep(for duration: Duration) async throws
+}
+
+public struct SystemRateLimiterClock: RateLimiterClock {
+    public init() {}
+    public var now: ContinuousClock.Instant { .now }
+    public func sleep(for duration: Duration) async throws { try await Task.sleep(for: duration) }
+}
+
 /// Paces requests to at most `maxRequests` in any window of `per` (a sliding window, as Autotask's
 /// rolling hour and HaloPSA's rolling five minutes are), so that a large offboarding slows itself
 /// down instead of collecting 429s.
@@ -29,10 +43,12 @@ public final class RequestRateLimiter: Sendable {
     }
 
     public let limit: Limit
+    private let clock: any RateLimiterClock
     private let state = Mutex(State())
 
-    public init(limit: Limit) {
+    public init(limit: Limit, clock: any RateLimiterClock = SystemRateLimiterClock()) {
         self.limit = limit
+        self.clock = clock
     }
 
     /// Returns once a request may start, and counts it until `per` after `finish`.
@@ -42,7 +58,7 @@ public final class RequestRateLimiter: Sendable {
         while true {
             if Task.isCancelled { throw CancellationError() }
             let outcome = state.withLock { state -> (ticket: Ticket?, wait: Duration) in
-                let now = ContinuousClock.now
+                let now = clock.now
                 state.held = state.held.filter { $0.value > now - limit.per }
                 guard state.held.count >= limit.maxRequests else {
                     let ticket = Ticket(id: state.nextID)
@@ -56,7 +72,7 @@ public final class RequestRateLimiter: Sendable {
             if let ticket = outcome.ticket { return ticket }
             // While the oldest request still runs its release time is unknown: look again after a window.
             do {
-                try await Task.sleep(for: min(outcome.wait, limit.per))
+                try await clock.sleep(for: min(outcome.wait, limit.per))
             } catch {
                 throw CancellationError()
             }
@@ -65,7 +81,7 @@ public final class RequestRateLimiter: Sendable {
 
     public func finish(_ ticket: Ticket) {
         state.withLock { state in
-            if state.held[ticket.id] != nil { state.held[ticket.id] = .now }
+            if state.held[ticket.id] != nil { state.held[ticket.id] = clock.now }
         }
     }
 }
