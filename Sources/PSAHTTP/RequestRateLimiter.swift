@@ -37,9 +37,25 @@ public final class RequestRateLimiter: Sendable {
     }
 
     private struct State {
-        /// Per request: when it started, replaced by when it finished.
-        var held: [Int: ContinuousClock.Instant] = [:]
+        /// Requests started and not finished: each holds its place until it finishes.
+        var running: Set<Int> = []
+        /// When each finished request finished, oldest first (the clock only moves forward), from
+        /// `firstHeld` on: the places still held in the window. Kept in order so that a request
+        /// costs the few places that expired, not a scan of the window (10,000 at Autotask's default).
+        var finished: [ContinuousClock.Instant] = []
+        var firstHeld = 0
         var nextID = 0
+
+        var held: Int { running.count + finished.count - firstHeld }
+
+        mutating func expire(before instant: ContinuousClock.Instant) {
+            while firstHeld < finished.count, finished[firstHeld] <= instant { firstHeld += 1 }
+            // Drop the expired front once it is most of the array.
+            if firstHeld > 1_024, firstHeld * 2 > finished.count {
+                finished.removeFirst(firstHeld)
+                firstHeld = 0
+            }
+        }
     }
 
     public let limit: Limit
@@ -59,18 +75,18 @@ public final class RequestRateLimiter: Sendable {
             if Task.isCancelled { throw CancellationError() }
             let outcome = state.withLock { state -> (ticket: Ticket?, wait: Duration) in
                 let now = clock.now
-                state.held = state.held.filter { $0.value > now - limit.per }
-                guard state.held.count >= limit.maxRequests else {
+                state.expire(before: now - limit.per)
+                guard state.held >= limit.maxRequests else {
                     let ticket = Ticket(id: state.nextID)
                     state.nextID += 1
-                    // A running request ends in the future: keep it counted until it finishes.
-                    state.held[ticket.id] = now + .seconds(86_400)
+                    state.running.insert(ticket.id)
                     return (ticket, .zero)
                 }
-                return (nil, state.held.values.min()! + limit.per - now)
+                guard state.firstHeld < state.finished.count else { return (nil, limit.per) }
+                return (nil, state.finished[state.firstHeld] + limit.per - now)
             }
             if let ticket = outcome.ticket { return ticket }
-            // While the oldest request still runs its release time is unknown: look again after a window.
+            // While every place is held by a running request its release time is unknown: look again after a window.
             do {
                 try await clock.sleep(for: min(outcome.wait, limit.per))
             } catch {
@@ -81,7 +97,7 @@ public final class RequestRateLimiter: Sendable {
 
     public func finish(_ ticket: Ticket) {
         state.withLock { state in
-            if state.held[ticket.id] != nil { state.held[ticket.id] = clock.now }
+            if state.running.remove(ticket.id) != nil { state.finished.append(clock.now) }
         }
     }
 }
