@@ -80,7 +80,8 @@ public struct AutotaskClient: PSAClient {
         if !includeArchived { filter.append(AutotaskFilter(op: "eq", field: "isActive", value: .bool(true))) }
         let items = try await query(
             AutotaskConfigurationItem.self, endpoint: "ConfigurationItems", filter: filter,
-            includeFields: ["id", "companyID", "referenceTitle", "isActive", "configurationItemType", "contractID", "contractServiceID", "rmmOpenAlertCount",
+            includeFields: [
+                "id", "companyID", "referenceTitle", "isActive", "configurationItemType", "contractID", "contractServiceID", "rmmOpenAlertCount",
                 "lastModifiedTime",
             ],
             what: "configuration items of company \(numeric)")

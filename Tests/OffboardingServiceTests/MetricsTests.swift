@@ -138,6 +138,10 @@ struct ConsumerLagMetricsTests {
         let published = MetricsTests.total(after, "psa_offboarder_records_total", [#"outcome="result_published""#])
             - MetricsTests.total(during, "psa_offboarder_records_total", [#"outcome="result_published""#])
         #expect(published >= 3, "results published grew by \(published)")
+        // The same statistics count each Kafka client's broker trouble (none here, but counted).
+        for client in ["consumer", "approvals-consumer", "producer"] {
+            #expect(after.keys.contains { $0.hasPrefix("psa_offboarder_kafka_disconnects_total{") && $0.contains(#"client="\#(client)""#) }, "\(client)")
+        }
         try await harness.stop()
     }
 }

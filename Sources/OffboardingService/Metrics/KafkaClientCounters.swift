@@ -13,24 +13,16 @@ public final class KafkaClientCounters: Sendable {
         let disconnects: Counter
     }
 
-    private struct State {
-        var clients: [String: Client] = [:]
-        var total = KafkaBrokerCounters()
-    }
-
-    private let state = Mutex(State())
+    private let clients = Mutex<[String: Client]>([:])
 
     public init() {}
 
-    /// Summed over the service's clients since they were made.
-    public var total: KafkaBrokerCounters { state.withLock { $0.total } }
-
     /// One client's (`consumer`, `approvals-consumer`, `producer`) since it was made.
-    public func counters(of client: String) -> KafkaBrokerCounters { state.withLock { $0.clients[client]?.last ?? .init() } }
+    public func counters(of client: String) -> KafkaBrokerCounters { clients.withLock { $0[client]?.last ?? .init() } }
 
     func record(_ counters: KafkaBrokerCounters, client name: String) {
-        state.withLock { state in
-            var client = state.clients[name] ?? Client(
+        clients.withLock { clients in
+            var client = clients[name] ?? Client(
                 retries: Counter(label: "psa_offboarder_kafka_request_retries_total", dimensions: [("client", name)]),
                 disconnects: Counter(label: "psa_offboarder_kafka_disconnects_total", dimensions: [("client", name)]))
             let retries = max(0, counters.requestRetries - client.last.requestRetries)
@@ -38,9 +30,7 @@ public final class KafkaClientCounters: Sendable {
             client.retries.increment(by: retries)
             client.disconnects.increment(by: disconnects)
             client.last = counters
-            state.clients[name] = client
-            state.total.requestRetries += retries
-            state.total.disconnects += disconnects
+            clients[name] = client
         }
     }
 }
