@@ -8,7 +8,8 @@ public final class OffboarderProcess: Sendable {
 
     /// State written by the pipe handlers and the exit watcher.
     private final class Shared: Sendable {
-        let output = Mutex<(stdout: String, stderr: String)>(("", ""))
+        /// Bytes as read: a chunk can end inside a character, so the text is decoded when read.
+        let output = Mutex<(stdout: Data, stderr: Data)>((Data(), Data()))
         let exit = Mutex<(status: Int32?, waiter: CheckedContinuation<Int32, Never>?)>((nil, nil))
         /// Woken on every chunk of stderr and at exit.
         let watchers = Mutex<[AsyncStream<Void>.Continuation]>([])
@@ -40,41 +41,30 @@ public final class OffboarderProcess: Sendable {
             child = try SpawnedChild(executable: Self.executable.path, arguments: arguments, environment: env)
         }
         let shared = self.shared
-        let (stdout, stderr) = (child.stdout, child.stderr)
-        stdout.readabilityHandler = { handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            shared.output.withLock { $0.stdout += text }
-            for watcher in shared.watchers.withLock({ $0 }) { watcher.yield() }
-        }
-        stderr.readabilityHandler = { handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            shared.output.withLock { $0.stderr += text }
-            for watcher in shared.watchers.withLock({ $0 }) { watcher.yield() }
-        }
-        child.onExit { status in
-            // The readability handlers may not have seen the last bytes yet: drain both pipes first.
-            stdout.readabilityHandler = nil
-            stderr.readabilityHandler = nil
-            let restOut = String(decoding: stdout.readDataToEndOfFile(), as: UTF8.self)
-            let restErr = String(decoding: stderr.readDataToEndOfFile(), as: UTF8.self)
-            shared.output.withLock {
-                $0.stdout += restOut
-                $0.stderr += restErr
-            }
-            let waiter = shared.exit.withLock { state -> CheckedContinuation<Int32, Never>? in
-                state.status = status
-                defer { state.waiter = nil }
-                return state.waiter
-            }
-            waiter?.resume(returning: status)
-            for watcher in shared.watchers.withLock({ $0 }) { watcher.yield() }
-        }
+        child.watch(
+            stdout: { data in
+                shared.output.withLock { $0.stdout += data }
+                for watcher in shared.watchers.withLock({ $0 }) { watcher.yield() }
+            },
+            stderr: { data in
+                shared.output.withLock { $0.stderr += data }
+                for watcher in shared.watchers.withLock({ $0 }) { watcher.yield() }
+            },
+            exit: { status in
+                let waiter = shared.exit.withLock { state -> CheckedContinuation<Int32, Never>? in
+                    state.status = status
+                    defer { state.waiter = nil }
+                    return state.waiter
+                }
+                waiter?.resume(returning: status)
+                for watcher in shared.watchers.withLock({ $0 }) { watcher.yield() }
+            })
     }
 
     private var isRunning: Bool { shared.exit.withLock { $0.status == nil } }
 
-    public var stdout: String { shared.output.withLock { $0.stdout } }
-    public var stderr: String { shared.output.withLock { $0.stderr } }
+    public var stdout: String { String(decoding: shared.output.withLock { $0.stdout }, as: UTF8.self) }
+    public var stderr: String { String(decoding: shared.output.withLock { $0.stderr }, as: UTF8.self) }
     public var pid: Int32 { child.pid }
 
     public func signal(_ signal: Int32) {

@@ -67,15 +67,40 @@ struct SpawnedChild: Sendable {
         return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
     }()
 
-    /// Waits for the child on a thread of its own (`waitpid` blocks) and reports how it ended:
-    /// its exit code, or the number of the signal that ended it, as `Process.terminationStatus` does.
-    func onExit(_ handler: @escaping @Sendable (Int32) -> Void) {
+    /// Reads stdout and stderr on threads of their own until their ends, and waits for the child
+    /// on a third (`read` and `waitpid` block). `exit` gets how it ended, its exit code or the
+    /// number of the signal that ended it as `Process.terminationStatus` does, once both pipes are
+    /// drained. Blocking reads rather than `FileHandle.readabilityHandler`: its dispatch sources,
+    /// cancelled while their pipes closed, crashed libdispatch's event loop in a full-suite run.
+    func watch(
+        stdout onStdout: @escaping @Sendable (Data) -> Void, stderr onStderr: @escaping @Sendable (Data) -> Void,
+        exit: @escaping @Sendable (Int32) -> Void
+    ) {
+        let drained = DispatchSemaphore(value: 0)
+        for (handle, body, name) in [(stdout, onStdout, "stdout"), (stderr, onStderr, "stderr")] {
+            let thread = Thread {
+                var buffer = [UInt8](repeating: 0, count: 1 << 16)
+                while true {
+                    let count = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+                    if count > 0 {
+                        body(Data(buffer[0..<count]))
+                    } else if count == 0 || errno != EINTR {
+                        break
+                    }
+                }
+                drained.signal()
+            }
+            thread.name = "spawned-child-\(pid)-\(name)"
+            thread.start()
+        }
         let pid = self.pid
         let thread = Thread {
             var status: Int32 = 0
             while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+            drained.wait()
+            drained.wait()
             let signalled = status & 0x7f
-            handler(signalled == 0 ? (status >> 8) & 0xff : signalled)
+            exit(signalled == 0 ? (status >> 8) & 0xff : signalled)
         }
         thread.name = "spawned-child-\(pid)"
         thread.start()
