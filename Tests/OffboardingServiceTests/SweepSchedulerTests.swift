@@ -17,7 +17,8 @@ struct SweepSchedulerTests {
     final class ManualClock: SweepClock {
         private struct State {
             var now: Date
-            var sleepers: [(until: Date, continuation: CheckedContinuation<Void, any Error>)] = []
+            var sleepers: [Int: (until: Date, continuation: CheckedContinuation<Void, any Error>)] = [:]
+            var nextID = 0
         }
 
         private let state: Mutex<State>
@@ -26,35 +27,38 @@ struct SweepSchedulerTests {
 
         var now: Date { state.withLock { $0.now } }
         /// The dates sleepers wait for.
-        var waiting: [Date] { state.withLock { $0.sleepers.map(\.until) } }
+        var waiting: [Date] { state.withLock { $0.sleepers.values.map(\.until) } }
 
+        /// Ends early, throwing, when the sleeping task is cancelled, as a graceful shutdown does:
+        /// a scheduler then stops the way it does in the service.
         func sleep(until date: Date) async throws {
-            try await withCheckedThrowingContinuation { continuation in
-                let ready = state.withLock { state -> Bool in
-                    guard date > state.now else { return true }
-                    state.sleepers.append((date, continuation))
-                    return false
+            let id = state.withLock { state in
+                defer { state.nextID += 1 }
+                return state.nextID
+            }
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    let outcome = state.withLock { state -> Result<Void, any Error>? in
+                        if Task.isCancelled { return .failure(CancellationError()) }
+                        guard date > state.now else { return .success(()) }
+                        state.sleepers[id] = (date, continuation)
+                        return nil
+                    }
+                    if let outcome { continuation.resume(with: outcome) }
                 }
-                if ready { continuation.resume() }
+            } onCancel: {
+                state.withLock { $0.sleepers.removeValue(forKey: id) }?.continuation.resume(throwing: CancellationError())
             }
         }
 
         func advance(to date: Date) {
             let woken = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
                 state.now = date
-                let (due, later) = (state.sleepers.filter { $0.until <= date }, state.sleepers.filter { $0.until > date })
-                state.sleepers = later
-                return due.map(\.continuation)
+                let due = state.sleepers.filter { $0.value.until <= date }
+                for id in due.keys { state.sleepers.removeValue(forKey: id) }
+                return due.values.map(\.continuation)
             }
             for continuation in woken { continuation.resume() }
-        }
-
-        func cancelAll() {
-            let all = state.withLock { state in
-                defer { state.sleepers.removeAll() }
-                return state.sleepers.map(\.continuation)
-            }
-            for continuation in all { continuation.resume(throwing: CancellationError()) }
         }
     }
 
@@ -86,21 +90,17 @@ struct SweepSchedulerTests {
         let group = ServiceGroup(configuration: .init(services: schedulers.map { .init(service: $0) }, logger: .test()))
         let running = Task { try await group.run() }
         // Stopped however the checks end: an HTTP client dropped unstopped traps the test process.
+        var failure: (any Error)?
         do {
             try await runSlots(clock: clock, owner: owner, other: other, ownsPartitionZero: ownsPartitionZero)
         } catch {
-            await group.triggerGracefulShutdown()
-            clock.cancelAll()
-            _ = try? await running.value
-            try? await httpClient.shutdown()
-            await server.stop()
-            throw error
+            failure = error
         }
         await group.triggerGracefulShutdown()
-        clock.cancelAll()
-        try await running.value
-        try await httpClient.shutdown()
+        do { try await running.value } catch { failure = failure ?? error }
+        try? await httpClient.shutdown()
         await server.stop()
+        if let failure { throw failure }
     }
 
     private func runSlots(clock: ManualClock, owner: Submitted, other: Submitted, ownsPartitionZero: borrowing Mutex<Bool>) async throws {
