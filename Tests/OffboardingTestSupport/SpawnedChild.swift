@@ -71,7 +71,8 @@ struct SpawnedChild: Sendable {
     /// on a third (`read` and `waitpid` block). `exit` gets how it ended, its exit code or the
     /// number of the signal that ended it as `Process.terminationStatus` does, once both pipes are
     /// drained. Blocking reads rather than `FileHandle.readabilityHandler`: its dispatch sources,
-    /// cancelled while their pipes closed, crashed libdispatch's event loop in a full-suite run.
+    /// cancelled as their pipes closed, are the likely cause of a crash in libdispatch's event
+    /// loop that ended a full-suite run.
     func watch(
         stdout onStdout: @escaping @Sendable (Data) -> Void, stderr onStderr: @escaping @Sendable (Data) -> Void,
         exit: @escaping @Sendable (Int32) -> Void
