@@ -9,12 +9,13 @@ import Testing
 /// A limit nobody configured, on every PSA: the adapter's pacer finds it at the cost of a few 429s,
 /// once for all the clients offboarded at the same time; without learning, the same work collects
 /// many. Halo writes one asset a request here, so that there are requests enough to pace. The limit
-/// sits well below what the work reaches on a loaded 2-core machine (at 60 a second it sometimes
-/// never bound, and there was nothing to learn), so the premise holds whatever the machine's speed.
+/// sits well below what the work reaches on a loaded 2-core machine, so that the premise holds
+/// whatever the machine's speed: at 60 a second it sometimes never bound, and at 20 ConnectWise
+/// (one request a configuration, the fewest of the three) twice never met it in a loaded full-suite run.
 @Suite(.timeLimit(.minutes(3)))
 struct PacingAcrossPSAsTests {
-    static let limit = 20
-    static let perClient = 80
+    static let limit = 10
+    static let perClient = 60
 
     func offboardTwoClients(_ psa: PSAKind, adaptive: Bool) async throws -> (refused: Int, pacing: PSAPacing?, results: [OffboardingResult]) {
         let (tenant, configuration) = SimulatedPSAs.make(psa)
@@ -49,7 +50,7 @@ struct PacingAcrossPSAsTests {
         // A stall on a loaded machine can bunch a few paced requests into one second of the PSA's
         // window and cost one more slow-down of 5%; learning again and again would be dozens.
         #expect((learnt.pacing?.slowDowns ?? 0) <= 5, "\(psa): \(String(describing: learnt.pacing))")
-        let rate = try #require(learnt.pacing?.rate, "the pacer met the limit")
+        let rate = try #require(learnt.pacing?.rate, "\(psa): the pacer met the limit (\(learnt.refused) answered 429)")
         // Near the limit: what the PSA accepted in a second is counted by send times, which a
         // loaded machine spreads, so the estimate can sit a little above the limit until the next refusal.
         #expect(rate <= Double(Self.limit) * 1.1 && rate >= Double(Self.limit) / 4, "\(psa): learnt \(rate)/s")
