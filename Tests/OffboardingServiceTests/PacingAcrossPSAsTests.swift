@@ -31,7 +31,11 @@ struct PacingAcrossPSAsTests {
             async let one = offboarder.run(.init(eventID: "one", trigger: .api, client: .id("820001"), options: .init(offboardedStatuses: ["Inactive", "Offboarded"])))
             async let two = offboarder.run(.init(eventID: "two", trigger: .api, client: .id("820002"), options: .init(offboardedStatuses: ["Inactive", "Offboarded"])))
             let results = await [one, two]
-            for id in first + second { #expect(await tenant.isConfigurationActive(id) == false, "\(psa) \(id)") }
+            // Learning finishes the work. Without it, a write can use up its repeats on 429s and
+            // stay active: that run is only the contrast in 429s.
+            if adaptive {
+                for id in first + second { #expect(await tenant.isConfigurationActive(id) == false, "\(psa) \(id)") }
+            }
             try await httpClient.shutdown()
             return (await tenant.rateLimited, client.pacing, results)
         }
