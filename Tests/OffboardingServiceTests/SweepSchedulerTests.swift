@@ -13,53 +13,14 @@ import Testing
 /// partition 0, none on the others, with the slot's own event ids; nothing waits for real minutes.
 @Suite(.timeLimit(.minutes(2)))
 struct SweepSchedulerTests {
-    /// Time stands still until the test moves it; a sleeper wakes once it reaches its date.
-    final class ManualClock: SweepClock {
-        private struct State {
-            var now: Date
-            var sleepers: [Int: (until: Date, continuation: CheckedContinuation<Void, any Error>)] = [:]
-            var nextID = 0
-        }
-
-        private let state: Mutex<State>
-
-        init(_ now: Date) { state = Mutex(State(now: now)) }
-
-        var now: Date { state.withLock { $0.now } }
-        /// The dates sleepers wait for.
-        var waiting: [Date] { state.withLock { $0.sleepers.values.map(\.until) } }
-
-        /// Ends early, throwing, when the sleeping task is cancelled, as a graceful shutdown does:
-        /// a scheduler then stops the way it does in the service.
-        func sleep(until date: Date) async throws {
-            let id = state.withLock { state in
-                defer { state.nextID += 1 }
-                return state.nextID
-            }
-            try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { continuation in
-                    let outcome = state.withLock { state -> Result<Void, any Error>? in
-                        if Task.isCancelled { return .failure(CancellationError()) }
-                        guard date > state.now else { return .success(()) }
-                        state.sleepers[id] = (date, continuation)
-                        return nil
-                    }
-                    if let outcome { continuation.resume(with: outcome) }
-                }
-            } onCancel: {
-                state.withLock { $0.sleepers.removeValue(forKey: id) }?.continuation.resume(throwing: CancellationError())
-            }
-        }
-
-        func advance(to date: Date) {
-            let woken = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
-                state.now = date
-                let due = state.sleepers.filter { $0.value.until <= date }
-                for id in due.keys { state.sleepers.removeValue(forKey: id) }
-                return due.values.map(\.continuation)
-            }
-            for continuation in woken { continuation.resume() }
-        }
+    /// The sweep's clock on time the test moves.
+    struct ManualClock: SweepClock {
+        let time: ManualTime<Date>
+        init(_ now: Date) { time = ManualTime(now) }
+        var now: Date { time.now }
+        var waiting: [Date] { time.waiting }
+        func sleep(until date: Date) async throws { try await time.sleep(until: date) }
+        func advance(to date: Date) { time.advance(to: date) }
     }
 
     final class Submitted: Sendable {

@@ -1,3 +1,4 @@
+import OffboardingTestSupport
 import PSAAutotask
 import PSAHTTP
 import Synchronization
@@ -57,63 +58,24 @@ struct AutotaskDefaultPacingTests {
     }
 }
 
-/// A `RateLimiterClock` that moves only when told, and counts who sleeps on it.
-final class ManualRateLimiterClock: RateLimiterClock {
-    private struct Sleeper {
-        var deadline: ContinuousClock.Instant
-        var continuation: CheckedContinuation<Void, any Error>
-    }
+/// The rate limiter's clock on time the test moves.
+struct ManualRateLimiterClock: RateLimiterClock {
+    let time = ManualTime(ContinuousClock.now)
 
-    private struct State {
-        var now = ContinuousClock.now
-        var sleepers: [Int: Sleeper] = [:]
-        var sleeps = 0
-    }
-
-    private let state = Mutex(State())
-
-    var now: ContinuousClock.Instant { state.withLock { $0.now } }
+    var now: ContinuousClock.Instant { time.now }
     /// Calls to `sleep` so far.
-    var sleeps: Int { state.withLock { $0.sleeps } }
+    var sleeps: Int { time.sleeps }
 
-    func sleep(for duration: Duration) async throws {
-        let id = state.withLock { state in
-            state.sleeps += 1
-            return state.sleeps
-        }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let outcome = state.withLock { state -> Result<Void, any Error>? in
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    guard duration > .zero else { return .success(()) }
-                    state.sleepers[id] = Sleeper(deadline: state.now + duration, continuation: continuation)
-                    return nil
-                }
-                if let outcome { continuation.resume(with: outcome) }
-            }
-        } onCancel: {
-            state.withLock { $0.sleepers.removeValue(forKey: id) }?.continuation.resume(throwing: CancellationError())
-        }
-    }
+    func sleep(for duration: Duration) async throws { try await time.sleep(until: time.now + duration) }
+    func advance(by duration: Duration) { time.advance(to: time.now + duration) }
+    func advance(to instant: ContinuousClock.Instant) { time.advance(to: instant) }
 
-    func advance(by duration: Duration) { advance(to: now + duration) }
-
-    func advance(to instant: ContinuousClock.Instant) {
-        let due = state.withLock { state -> [Sleeper] in
-            state.now = max(state.now, instant)
-            let due = state.sleepers.filter { $0.value.deadline <= state.now }
-            for id in due.keys { state.sleepers.removeValue(forKey: id) }
-            return Array(due.values)
-        }
-        for sleeper in due { sleeper.continuation.resume() }
-    }
-
-    /// Returns once `count` tasks sleep on the clock.
+    /// Returns once `count` tasks sleep on the clock, looking again every millisecond.
     func waitForSleepers(_ count: Int, timeout: Duration = .seconds(10)) async throws {
         let deadline = ContinuousClock.now + timeout
-        while state.withLock({ $0.sleepers.count }) != count {
+        while time.waiting.count != count {
             guard ContinuousClock.now < deadline else { throw ClockTimeout() }
-            await Task.yield()
+            try await Task.sleep(for: .milliseconds(1))
         }
     }
 

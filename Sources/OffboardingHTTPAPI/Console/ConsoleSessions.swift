@@ -72,7 +72,7 @@ struct ConsoleSessions: Sendable {
 
     static func randomNonce() -> String {
         var generator = SystemRandomNumberGenerator()
-        return hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        return (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }.hexEncoded
     }
 
     /// The sign-in form's token, bound to the pre-sign-in cookie's nonce.
@@ -85,10 +85,6 @@ struct ConsoleSessions: Sendable {
 
     private func mac(_ message: String) -> String? {
         guard let key else { return nil }
-        return Self.hex(HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: SymmetricKey(data: key)))
-    }
-
-    private static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
+        return HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: SymmetricKey(data: key)).hexEncoded
     }
 }

@@ -18,7 +18,7 @@ package enum WebhookContent: Sendable, Hashable {
 
     /// Delivery ids come from outside: hashed so that the event id has a fixed, safe shape.
     static func digest(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(text.utf8)).prefix(16).hexEncoded
     }
 }
 
