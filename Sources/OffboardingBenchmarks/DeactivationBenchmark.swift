@@ -31,7 +31,7 @@ func deactivationBenchmark(configCount: Int) async throws {
         let offboarder = Offboarder(psa: client, configuration: .init(maxConcurrentUpdates: bound), logger: logger)
         let start = ContinuousClock.now
         let result = await offboarder.run(.init(eventID: "bench", trigger: .manual, client: .id("1"), options: .init(offboardedStatuses: ["Offboarded"])))
-        let elapsed = seconds(ContinuousClock.now - start)
+        let elapsed = (ContinuousClock.now - start).seconds
         try await httpClient.shutdown()
         await server.stop()
         guard result.statistics.configsDeactivated == configCount else { throw SimulatorError("deactivated \(result.statistics.configsDeactivated)") }

@@ -54,7 +54,7 @@ func filterPathBenchmark(eventCount: Int, partitionCount: Int) async throws {
     let produceStart = ContinuousClock.now
     try await produce(smallCount, to: smallTopic)
     try await produce(eventCount, to: largeTopic)
-    print("produced in \(String(format: "%.2f", seconds(ContinuousClock.now - produceStart))) s")
+    print("produced in \(String(format: "%.2f", (ContinuousClock.now - produceStart).seconds)) s")
 
     /// `kcat -C -e` on the topic, start to exit.
     func kcatTime(_ topic: String, expecting count: Int) throws -> Double {
@@ -72,7 +72,7 @@ func filterPathBenchmark(eventCount: Int, partitionCount: Int) async throws {
             bytes += chunk.count
         }
         process.waitUntilExit()
-        let elapsed = seconds(ContinuousClock.now - start)
+        let elapsed = (ContinuousClock.now - start).seconds
         guard bytes == count else { throw SimulatorError("kcat read \(bytes) of \(count) records") }
         return elapsed
     }
@@ -95,7 +95,7 @@ func filterPathBenchmark(eventCount: Int, partitionCount: Int) async throws {
         while pipeline.statistics.snapshot.filtered < count {
             try await Task.sleep(for: .milliseconds(1))
         }
-        let elapsed = seconds(ContinuousClock.now - start)
+        let elapsed = (ContinuousClock.now - start).seconds
         pipeline.stop()
         try await running.value
         await benchProducer.shutdown()

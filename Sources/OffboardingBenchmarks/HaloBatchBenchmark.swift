@@ -34,7 +34,7 @@ func haloBatchBenchmark(unbatchedFor limit: Duration = .seconds(90)) async throw
             try await Task.sleep(for: limit)
             run.cancel()
             _ = await run.value
-            let elapsed = seconds(ContinuousClock.now - start)
+            let elapsed = (ContinuousClock.now - start).seconds
             let written = await simulator.deactivationWrites(forClient: 100_001)
             let requests = await simulator.acceptedRequests
             let refused = await simulator.rateLimited
@@ -42,7 +42,7 @@ func haloBatchBenchmark(unbatchedFor limit: Duration = .seconds(90)) async throw
                 "batch_size 1: stopped after \(format(elapsed)) s with \(written) of \(assets) assets written, \(requests) requests accepted, \(refused) answered 429; at the 300-per-5-minute pace the rest takes another \(format(Double(2 * (assets - written)))) s (two requests an asset), about \(format((elapsed + Double(2 * (assets - written))) / 60)) minutes in all")
         } else {
             let result = await run.value
-            let elapsed = seconds(ContinuousClock.now - start)
+            let elapsed = (ContinuousClock.now - start).seconds
             guard result.statistics.configsDeactivated == assets, result.statistics.configsConfirmed == assets else {
                 throw BenchmarkError("Halo batched run: \(result.statistics)")
             }

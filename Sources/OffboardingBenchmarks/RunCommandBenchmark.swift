@@ -44,7 +44,7 @@ func runCommandBenchmark(configCount: Int) async throws {
         try process.run()
         let stderr = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let elapsed = seconds(ContinuousClock.now - start)
+        let elapsed = (ContinuousClock.now - start).seconds
         guard process.terminationStatus == 0 else {
             throw BenchmarkError("\(executable.lastPathComponent) exited \(process.terminationStatus): \(String(decoding: stderr.suffix(2000), as: UTF8.self))")
         }

@@ -7,10 +7,6 @@ let logger: Logger = {
     return logger
 }()
 
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
 func format(_ value: Double) -> String { String(format: "%.0f", value) }
 
 func format2(_ value: Double) -> String { String(format: "%.2f", value) }

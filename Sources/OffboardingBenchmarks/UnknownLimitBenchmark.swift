@@ -30,7 +30,7 @@ func unknownLimitBenchmark() async throws {
             let start = ContinuousClock.now
             let result = await Offboarder(psa: client, logger: logger)
                 .run(.init(eventID: "bench-\(psa)", trigger: .manual, client: .id("200001"), options: .init(offboardedStatuses: ["Inactive", "Offboarded"])))
-            let elapsed = seconds(ContinuousClock.now - start)
+            let elapsed = (ContinuousClock.now - start).seconds
             guard result.statistics.configsDeactivated == configs else { throw BenchmarkError("\(psa): \(result.statistics) \(result.errors.prefix(3))") }
             let accepted = await tenant.acceptedRequests
             let refused = await tenant.rateLimited

@@ -553,8 +553,3 @@ public struct Offboarder: Sendable {
         return outcomes
     }
 }
-
-extension Duration {
-    /// The duration in seconds, for `Date` arithmetic and the service's delays.
-    public var seconds: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import OffboardingCore
 import Yams
 
 /// Reads one YAML mapping strictly: values are typed, `${NAME}` and `${file:PATH}` are expanded in
@@ -103,7 +104,7 @@ final class ConfigurationReader {
             guard let value = Double(text.dropLast(unit.count)), value.isFinite else { break }
             // Checked as a double first: converting an out-of-range one to a duration traps.
             let seconds = value * scale
-            guard seconds >= Self.seconds(range.lowerBound), seconds <= Self.seconds(range.upperBound) else {
+            guard seconds >= range.lowerBound.seconds, seconds <= range.upperBound.seconds else {
                 throw ConfigurationError(
                     key: keyPath(key), "must be from \(Self.text(range.lowerBound)) to \(Self.text(range.upperBound)), not \"\(text)\"")
             }
@@ -112,13 +113,9 @@ final class ConfigurationReader {
         throw ConfigurationError(key: keyPath(key), "must be a duration such as 250ms, 30s, 5m, 1h or 3d, not \"\(text)\"")
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
     /// A bound as it would be written in the file.
     static func text(_ duration: Duration) -> String {
-        let milliseconds = Int64((seconds(duration) * 1000).rounded())
+        let milliseconds = Int64((duration.seconds * 1000).rounded())
         for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] where milliseconds >= size && milliseconds % size == 0 {
             return "\(milliseconds / size)\(unit)"
         }

@@ -1,4 +1,5 @@
 import Foundation
+import OffboardingCore
 import OffboardingKafka
 import Synchronization
 
@@ -155,7 +156,7 @@ final class OffsetTracker: Sendable {
             for partition in partitions where state.partitions[partition] != nil { state.partitions[partition]!.revoking = true }
             return running(&state)
         }
-        let deadline = Date().addingTimeInterval(Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18)
+        let deadline = Date().addingTimeInterval(grace.seconds)
         revocation.lock()
         while state.withLock({ running(&$0) }) > 0, Date() < deadline {
             _ = revocation.wait(until: deadline)
