@@ -62,7 +62,7 @@ import Testing
         #expect(psa.written.withLock { $0 }.isEmpty)
     }
 
-    @Test func configurationsOfAnotherClientAreNeverWritten() async {
+    @Test func configurationsOfAnotherClientAreNeverWritten() async throws {
         let psa = MemoryPSA(
             company: .init(id: "1", name: "A", status: "Offboarded"),
             configs: [
@@ -74,8 +74,8 @@ import Testing
         #expect(psa.written.withLock { $0 } == ["1"])
         #expect(result.configs.map(\.configID) == ["1"])
         #expect(result.statistics.configsFound == 1 && result.statistics.configsDeactivated == 1)
-        let warning = try? #require(result.warnings.first { $0.code == .ownershipMismatch })
-        #expect(warning?.message.contains("[\"2\", \"3\"]") == true)
+        let warning = try #require(result.warnings.first { $0.code == .ownershipMismatch })
+        #expect(warning.message.contains("[\"2\", \"3\"]"))
         // A retry request naming a configuration the client does not have (here: another
         // client's) writes only what the PSA lists for the client.
         psa.written.withLock { $0 = [] }

@@ -79,7 +79,7 @@ struct RebalanceTests {
             let secondRun = Task { try await second.run() }
             secondMember.withLock { $0 = (second, secondRun) }
             let ids = eventIDs
-            let records = try await results.wait(timeout: .seconds(120), for: "every event's result") { records in
+            _ = try await results.wait(timeout: .seconds(120), for: "every event's result") { records in
                 Set(records.compactMap { $0.headers.last(named: "offboarding.event.id")?.stringValue }).isSuperset(of: ids)
             }
             // The revoked partitions reach the second member, which reads them from the last commit:
