@@ -18,7 +18,6 @@ struct SweepSchedulerTests {
         let time: ManualTime<Date>
         init(_ now: Date) { time = ManualTime(now) }
         var now: Date { time.now }
-        var waiting: [Date] { time.waiting }
         func sleep(until date: Date) async throws { try await time.sleep(until: date) }
         func advance(to date: Date) { time.advance(to: date) }
     }
@@ -67,8 +66,9 @@ struct SweepSchedulerTests {
     private func runSlots(clock: ManualClock, owner: Submitted, other: Submitted, ownsPartitionZero: borrowing Mutex<Bool>) async throws {
         /// Waits until both schedulers sleep towards `slot`, which means the slot before is done.
         func bothWait(for slot: String) async throws {
-            try await StopAndCrashTests.waitUntil(timeout: .seconds(60), "both schedulers waiting for \(slot)") {
-                clock.waiting.filter { $0 == Self.date(slot) }.count == 2
+            let date = Self.date(slot)
+            try await clock.time.waitForSleepers(timeout: .seconds(60), "both schedulers waiting for \(slot)") { deadlines in
+                deadlines.filter { $0 == date }.count == 2
             }
         }
         try await bothWait(for: "2026-12-02T10:05:00Z")

@@ -70,14 +70,8 @@ struct ManualRateLimiterClock: RateLimiterClock {
     func advance(by duration: Duration) { time.advance(to: time.now + duration) }
     func advance(to instant: ContinuousClock.Instant) { time.advance(to: instant) }
 
-    /// Returns once `count` tasks sleep on the clock, looking again every millisecond.
-    func waitForSleepers(_ count: Int, timeout: Duration = .seconds(10)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while time.waiting.count != count {
-            guard ContinuousClock.now < deadline else { throw ClockTimeout() }
-            try await Task.sleep(for: .milliseconds(1))
-        }
+    /// Returns once `count` tasks sleep on the clock.
+    func waitForSleepers(_ count: Int) async throws {
+        try await time.waitForSleepers("\(count) requests waiting for their turn") { $0.count == count }
     }
-
-    struct ClockTimeout: Error {}
 }
