@@ -48,8 +48,8 @@ public struct SimulatedResponse: Sendable {
     public static func json(_ status: Int, _ object: Any, headers: [(String, String)] = []) -> SimulatedResponse {
         // Keys in no particular order, as a PSA sends them; sorting costs the simulator more CPU
         // than the client it serves on the same machine.
-        let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data("null".utf8)
-        return SimulatedResponse(status: status, headers: [("Content-Type", "application/json; charset=utf-8")] + headers, body: Array(data))
+        SimulatedResponse(
+            status: status, headers: [("Content-Type", "application/json; charset=utf-8")] + headers, body: JSONText.bytes(object) ?? Array("null".utf8))
     }
 }
 
