@@ -48,8 +48,9 @@ enum JSONText {
         return true
     }
 
+    private static let hex = Array("0123456789abcdef".utf8)
+
     private static func writeString(_ string: String, into text: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
         text.append(UInt8(ascii: "\""))
         for byte in string.utf8 {
             switch byte {
