@@ -52,8 +52,10 @@ struct PacingAcrossPSAsTests {
         let slowDowns = max(1, learnt.pacing?.slowDowns ?? 1)
         #expect(learnt.refused <= 2 * 8 * slowDowns, "\(psa): \(learnt.refused) answered 429, \(String(describing: learnt.pacing))")
         // A stall on a loaded machine can bunch a few paced requests into one second of the PSA's
-        // window and cost one more slow-down of 5%; learning again and again would be dozens.
-        #expect((learnt.pacing?.slowDowns ?? 0) <= 5, "\(psa): \(String(describing: learnt.pacing))")
+        // window and cost one more slow-down of 5%: 1 to 5 in fifteen full-suite runs, 6 in one
+        // (HaloPSA). A pacer that never lowers its rate is refused again and again: 11 slow-downs
+        // on ConnectWise and 25 on the others when that was tried.
+        #expect((learnt.pacing?.slowDowns ?? 0) <= 8, "\(psa): \(String(describing: learnt.pacing))")
         let rate = try #require(learnt.pacing?.rate, "\(psa): the pacer met the limit (\(learnt.refused) answered 429)")
         // Near the limit: what the PSA accepted in a second is counted by send times, which a
         // loaded machine spreads, so the estimate can sit a little above the limit until the next refusal.
