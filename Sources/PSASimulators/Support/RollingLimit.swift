@@ -33,7 +33,6 @@ struct RollingLimit: Sendable {
 
     /// `Retry-After` in whole seconds, rounded up, as the PSAs send it.
     static func retryAfterSeconds(_ wait: Duration) -> Int {
-        let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
-        return max(1, Int(seconds.rounded(.up)))
+        max(1, Int((wait / .seconds(1)).rounded(.up)))
     }
 }
