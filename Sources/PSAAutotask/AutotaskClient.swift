@@ -267,7 +267,7 @@ public struct AutotaskClient: PSAClient {
     }
 
     package static func errorMessage(_ response: PSAHTTPTransport.Response) -> String {
-        if let body = try? JSONDecoder().decode(AutotaskErrorBody.self, from: Data(response.body)), let errors = body.errors, !errors.isEmpty {
+        if let body = PSAJSON.decodeIfPossible(AutotaskErrorBody.self, from: response.body), let errors = body.errors, !errors.isEmpty {
             return "HTTP \(response.status): \(errors.joined(separator: "; "))"
         }
         return "HTTP \(response.status)"

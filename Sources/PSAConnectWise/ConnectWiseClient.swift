@@ -233,7 +233,7 @@ public struct ConnectWiseClient: PSAClient {
     }
 
     package static func errorMessage(_ response: PSAHTTPTransport.Response) -> String {
-        if let body = try? JSONDecoder().decode(ConnectWiseErrorBody.self, from: Data(response.body)),
+        if let body = PSAJSON.decodeIfPossible(ConnectWiseErrorBody.self, from: response.body),
             let message = body.message ?? body.code
         {
             return "HTTP \(response.status) \(body.code ?? ""): \(message)"

@@ -128,7 +128,7 @@ public struct HaloClient: PSAClient {
         let response = try await send(.POST, path: "/api/Asset", body: body)
         switch response.status {
         case 200..<300:
-            if let updated = try? JSONDecoder().decode(HaloAsset.self, from: Data(response.body)), updated.id == numeric,
+            if let updated = PSAJSON.decodeIfPossible(HaloAsset.self, from: response.body), updated.id == numeric,
                 (updated.inactive ?? false) != inactive
             {
                 throw PSAError(code: .configUpdateFailed, message: "HaloPSA still reports asset \(numeric) \(inactive ? "active" : "inactive") after the update")
@@ -173,7 +173,7 @@ public struct HaloClient: PSAClient {
             .POST, url: url, headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
             body: Array(form.utf8))
         guard response.status == 200 else {
-            let oauth = try? JSONDecoder().decode(HaloOAuthError.self, from: Data(response.body))
+            let oauth = PSAJSON.decodeIfPossible(HaloOAuthError.self, from: response.body)
             let code: OffboardingErrorCode = oauth?.error == "invalid_scope" || response.status == 403 ? .permissionDenied : .psaConnectionError
             throw PSAError(
                 code: code, message: "HaloPSA token request failed: HTTP \(response.status) \(oauth?.error ?? "")", httpStatus: response.status)

@@ -93,7 +93,7 @@ import Testing
 
 @Suite struct JSONParserTests {
     @Test func parsesEveryKindOfValue() throws {
-        let value = try JSONValue.parse(Array(#" {"a":[1,-2.5e3,true,false,null],"b":"x\"\u00e9\ud83d\ude00\n","c":{}} "#.utf8))
+        let value = try JSONValue.parse(Array(#" {"a":[1,-2.5e3,true,false,null],"b":"x\"\u00e9\ud83d\ude00\n","c":{}} "#.utf8), limits: .result)
         #expect(value == .object([
             "a": .array([.number(1), .number(-2500), .bool(true), .bool(false), .null]),
             "b": .string("x\"é😀\n"), "c": .object([:]),
@@ -105,6 +105,6 @@ import Testing
         "{\"a\":1,\"a\":2}", "\"\\ud800\"", "[1] 2", "{a:1}", "\"tab\there\"", String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
     ])
     func rejectsMalformedJSON(text: String) {
-        #expect(throws: (any Error).self) { try JSONValue.parse(Array(text.utf8)) }
+        #expect(throws: (any Error).self) { try JSONValue.parse(Array(text.utf8), limits: .result) }
     }
 }

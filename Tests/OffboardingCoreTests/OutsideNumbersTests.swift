@@ -5,16 +5,16 @@ import Testing
 @Suite struct OutsideNumbersTests {
     @Test(arguments: ["1e19", "-1e19", "1e300", "9223372036854775808", "0.5", "-0.0000001", "1.5e2"])
     func aNumberOutOfRangeOrWithAFractionIsNoInteger(text: String) throws {
-        let value = try JSONValue.parse(Array(text.utf8))
+        let value = try JSONValue.parse(Array(text.utf8), limits: .result)
         #expect(value.integer(in: JSONValue.idRange) == nil || text == "1.5e2")
         #expect(value.integer() == nil || text == "1.5e2")
     }
 
     @Test func integersWithinRangeAreRead() throws {
-        #expect(try JSONValue.parse(Array("9007199254740991".utf8)).integer(in: JSONValue.idRange) == 9_007_199_254_740_991)
-        #expect(try JSONValue.parse(Array("150".utf8)).integer(in: JSONValue.idRange) == 150)
-        #expect(try JSONValue.parse(Array("0".utf8)).integer(in: JSONValue.idRange) == nil)
-        #expect(try JSONValue.parse(Array("-9223372036854775807".utf8)).integer() != nil)
+        #expect(try JSONValue.parse(Array("9007199254740991".utf8), limits: .result).integer(in: JSONValue.idRange) == 9_007_199_254_740_991)
+        #expect(try JSONValue.parse(Array("150".utf8), limits: .result).integer(in: JSONValue.idRange) == 150)
+        #expect(try JSONValue.parse(Array("0".utf8), limits: .result).integer(in: JSONValue.idRange) == nil)
+        #expect(try JSONValue.parse(Array("-9223372036854775807".utf8), limits: .result).integer() != nil)
         #expect(JSONValue.string("5").integer() == nil)
     }
 

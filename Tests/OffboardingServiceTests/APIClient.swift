@@ -68,7 +68,7 @@ struct OpenAPIDocument {
         let url = JSONSchemaValidator.schemasDirectory.appendingPathComponent("openapi.yaml")
         let loaded = try Yams.load(yaml: String(contentsOf: url, encoding: .utf8))
         let data = try JSONSerialization.data(withJSONObject: loaded as Any)
-        document = try JSONValue.parse(Array(data))
+        document = try JSONValue.parse(Array(data), limits: .result)
         validator = JSONSchemaValidator(document: document)
     }
 

@@ -20,6 +20,53 @@ import Testing
         ((response.json["error"] as? [String: Any])?["message"] as? String) ?? ""
     }
 
+    // MARK: Linear work
+
+    /// An event of almost 1 MB holding tens of thousands of distinct extension attributes. The
+    /// prefilter, which runs inside the consumer's poll, used to compare each key with every key
+    /// before it: minutes of work before the poll returned. Now it is left to the decoder, which
+    /// refuses it past the event's limit of keys and values; it is dead-lettered, the next event
+    /// of its partition runs, and liveness answers 200 throughout.
+    @Test func anEventOfTensOfThousandsOfKeysIsDeadLetteredWhileTheServiceStaysLive() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        try await harness.waitForAssignment()
+        let client = await harness.makeClient(active: 2)
+        let floodID = UUID().uuidString
+        var flood = Array(#"{"specversion":"1.0","id":"\#(floodID)","source":"psa/connectwise/test","type":"psa.company.status_changed","#.utf8)
+        var keys = 0
+        while flood.count < 900_000 {
+            flood += Array(#""k\#(keys)":true,"#.utf8)
+            keys += 1
+        }
+        flood += Array(#""data":{"psa":"connectwise","company_id":"\#(client.id)","status":"Active"}}"#.utf8)
+        #expect(keys > 50_000)
+        let watcher = Task { () -> [Int] in
+            var statuses: [Int] = []
+            // Sampling, not synchronisation: liveness is asked about as often as a kubelet would, ten times more.
+            while !Task.isCancelled {
+                statuses.append((try? await APIClient.call(.GET, "\(harness.apiBaseURL)/health/live", token: nil).status) ?? 0)
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            return statuses
+        }
+        let next = harness.event(forClient: client.id)
+        try await harness.sendRaw(key: String(client.id), value: flood)
+        try await harness.send(next)
+        // The same key, so the same partition: the next event runs only after the flood was dealt with.
+        let (_, result) = try await harness.result(for: next.id, timeout: .seconds(30))
+        watcher.cancel()
+        let statuses = await watcher.value
+        #expect(result.statistics.configsDeactivated == 2)
+        let letters = try await harness.deadLetters.wait(timeout: .seconds(30), for: "the flood's dead letter") { records in
+            records.contains { $0.keyString == String(client.id) }
+        }
+        let letter = try #require(letters.first { $0.keyString == String(client.id) })
+        #expect(letter.headers.last(named: "dlq.error.code")?.stringValue == "InvalidEvent")
+        #expect(letter.headers.last(named: "dlq.reason")?.stringValue?.contains("more than 4096 keys and values") == true)
+        #expect(!statuses.isEmpty)
+        #expect(statuses.allSatisfy { $0 == 200 }, "liveness answered \(statuses.filter { $0 != 200 })")
+    }
+
     // MARK: Numbers out of range
 
     @Test func aHaloWebhookWithAnObjectIDBeyond64BitsIsRefused() async throws {

@@ -10,7 +10,7 @@ public struct JSONSchemaValidator: Sendable {
 
     public init(schemaFile name: String) throws {
         let url = Self.schemasDirectory.appendingPathComponent(name)
-        root = try JSONValue.parse(Array(try Data(contentsOf: url)))
+        root = try JSONValue.parse(Array(try Data(contentsOf: url)), limits: .result)
     }
 
     /// `schemas/` at the repository root, found from this file's location.
@@ -23,7 +23,7 @@ public struct JSONSchemaValidator: Sendable {
 
     /// The problems found when validating against `schema`, a part of the document.
     public func problems(in bytes: [UInt8], schema: JSONValue) -> [String] {
-        guard let document = try? JSONValue.parse(bytes) else { return ["not JSON"] }
+        guard let document = try? JSONValue.parse(bytes, limits: .result) else { return ["not JSON"] }
         var problems: [String] = []
         validate(document, against: schema, at: "$", problems: &problems)
         return problems
@@ -31,7 +31,7 @@ public struct JSONSchemaValidator: Sendable {
 
     /// The problems found; empty when the document is valid.
     public func problems(in bytes: [UInt8]) -> [String] {
-        guard let document = try? JSONValue.parse(bytes) else { return ["not JSON"] }
+        guard let document = try? JSONValue.parse(bytes, limits: .result) else { return ["not JSON"] }
         var problems: [String] = []
         validate(document, against: root, at: "$", problems: &problems)
         return problems

@@ -9,9 +9,9 @@ public enum CloudEventDecoder {
         guard String(validating: value, as: UTF8.self) != nil else { throw InvalidEventError("value is not UTF-8") }
         let document: JSONValue
         do {
-            document = try JSONValue.parse(value)
+            document = try JSONValue.parse(value, limits: .event)
         } catch {
-            throw InvalidEventError("value is not JSON")
+            throw InvalidEventError(error.message("value"))
         }
         if headers["ce_specversion"] != nil {
             return try decodeBinary(data: document, headers: headers)
@@ -106,7 +106,7 @@ public enum CloudEventDecoder {
         }
         guard case .object(let fields) = data else { throw InvalidEventError("data is \(data.typeName), not an object") }
         let known: Set = ["psa", "company_id", "company_name", "previous_status", "status", "options"]
-        if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
+        if let unknown = JSONValue.firstUnknownKey(of: fields, known: known) {
             throw InvalidEventError("data.\(unknown) is not a known field")
         }
         let psaName = try requiredString(fields, "psa", path: "data.")
@@ -160,7 +160,7 @@ extension CloudEventDecoder {
         if let header = headers["traceparent"] ?? headers["ce_traceparent"] { return TraceParent(header) }
         // An escaped key (`\u0074raceparent`) names it too, so one with escapes is parsed as well.
         guard let value, contains(value, Array(#"traceparent""#.utf8)) || contains(value, Array(#"\u"#.utf8)),
-            case .object(let fields)? = try? JSONValue.parse(value)
+            case .object(let fields)? = try? JSONValue.parse(value, limits: .event)
         else { return nil }
         return traceParent(fields["traceparent"])
     }

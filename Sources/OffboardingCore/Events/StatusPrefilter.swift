@@ -8,6 +8,10 @@
 /// key, a timestamp it cannot vouch for) makes it answer `false`, and the full decoder decides.
 /// Property tests and a fuzz target hold it to that: whenever it says filtered, the full decoder
 /// decodes the event and filters it too.
+///
+/// It runs inside the consumer's poll, before the heartbeat: its work is linear in the bytes, and
+/// an event beyond the decoder's limits (size, extension attributes) is left to the decoder, which
+/// refuses it.
 public struct StatusPrefilter: Sendable {
     private let psa: [UInt8]
     /// The offboarded statuses as the criteria compare them (trimmed, lower-cased).
@@ -31,6 +35,7 @@ public struct StatusPrefilter: Sendable {
     }
 
     public func isFiltered(_ buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard buffer.count <= JSONLimits.event.bytes else { return false }
         var scanner = Scanner(bytes: buffer)
         guard let event = scanner.event(), scanner.atEnd else { return false }
         return verdict(event, in: buffer)
@@ -62,6 +67,10 @@ public struct StatusPrefilter: Sendable {
     private static let json = Array("application/json".utf8)
     private static let event = Array("event".utf8)
     private static let webhook = Array("webhook".utf8)
+
+    /// Extension attributes vouched for, at most: each new key is compared with those before it,
+    /// so the bound keeps that comparison from growing with the event.
+    public static let maxExtensions = 16
 
     private static func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
 
@@ -203,6 +212,7 @@ public struct StatusPrefilter: Sendable {
                     return nil
                 } else {
                     // An extension attribute: only plain values are vouched for, each key once.
+                    guard others.count < StatusPrefilter.maxExtensions else { return nil }
                     let text = UnsafeBufferPointer(rebasing: bytes[key])
                     guard !others.contains(where: { UnsafeBufferPointer(rebasing: bytes[$0]).elementsEqual(text) }) else { return nil }
                     others.append(key)

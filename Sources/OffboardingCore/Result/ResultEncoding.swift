@@ -9,6 +9,7 @@ public enum ResultEncoding {
     }
 
     public static func decode(_ bytes: [UInt8]) throws -> OffboardingResult {
-        try JSONDecoder().decode(OffboardingResult.self, from: Data(bytes))
+        try JSONLimits.result.check(bytes)
+        return try JSONDecoder().decode(OffboardingResult.self, from: Data(bytes))
     }
 }

@@ -10,7 +10,7 @@ package struct OffboardingRequestBody: Sendable, Hashable {
 
     package static func parse(_ body: [UInt8]) throws(InvalidEventError) -> OffboardingRequestBody {
         let fields = try RequestJSON.object(body)
-        if let unknown = fields.keys.sorted().first(where: { !optionKeys.contains($0) && $0 != "client_id" && $0 != "client_name" }) {
+        if let unknown = JSONValue.firstUnknownKey(of: fields, known: optionKeys.union(["client_id", "client_name"])) {
             throw InvalidEventError("\(unknown) is not a known field")
         }
         let client: ClientReference
@@ -48,7 +48,7 @@ package struct ApprovalDecisionBody: Sendable, Hashable {
 
     package static func parse(_ body: [UInt8]) throws(InvalidEventError) -> ApprovalDecisionBody {
         let fields = try RequestJSON.object(body)
-        if let unknown = fields.keys.sorted().first(where: { !["decision", "approver", "comment"].contains($0) }) {
+        if let unknown = JSONValue.firstUnknownKey(of: fields, known: ["decision", "approver", "comment"]) {
             throw InvalidEventError("\(unknown) is not a known field")
         }
         guard case .string(let verdictText)? = fields["decision"], let verdict = ApprovalDecision.Verdict(rawValue: verdictText) else {
@@ -74,7 +74,7 @@ package struct RestoreRequestBody: Sendable, Hashable {
     package static func parse(_ body: [UInt8]) throws(InvalidEventError) -> RestoreRequestBody {
         guard !body.isEmpty else { return RestoreRequestBody() }
         let fields = try RequestJSON.object(body)
-        if let unknown = fields.keys.sorted().first(where: { !["dry_run", "reason", "requested_by"].contains($0) }) {
+        if let unknown = JSONValue.firstUnknownKey(of: fields, known: ["dry_run", "reason", "requested_by"]) {
             throw InvalidEventError("\(unknown) is not a known field")
         }
         var parsed = RestoreRequestBody()
@@ -102,7 +102,12 @@ package struct RestoreRequestBody: Sendable, Hashable {
 enum RequestJSON {
     static func object(_ body: [UInt8]) throws(InvalidEventError) -> [String: JSONValue] {
         guard !body.isEmpty else { throw InvalidEventError("the body is empty; send a JSON object") }
-        guard let value = try? JSONValue.parse(body) else { throw InvalidEventError("the body is not JSON") }
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(body, limits: .request)
+        } catch {
+            throw InvalidEventError(error.message("the body"))
+        }
         guard case .object(let fields) = value else { throw InvalidEventError("the body is \(value.typeName), not an object") }
         return fields
     }

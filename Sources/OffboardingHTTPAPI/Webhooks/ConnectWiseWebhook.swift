@@ -155,7 +155,7 @@ final class CallbackKeyCache: Sendable {
             request.headers.add(name: "Accept", value: "application/json")
             let response = try await httpClient.execute(request, timeout: .seconds(10))
             let body = try await response.body.collect(upTo: 64 << 10)
-            guard response.status == .ok, let value = try? JSONValue.parse(Array(body.readableBytesView)), case .object(let fields) = value,
+            guard response.status == .ok, let value = try? JSONValue.parse(Array(body.readableBytesView), limits: .request), case .object(let fields) = value,
                 case .string(let key)? = fields["signing_key"], !key.isEmpty
             else {
                 logger.warning("ConnectWise signing key not served", metadata: ["http.status": "\(response.status.code)"])

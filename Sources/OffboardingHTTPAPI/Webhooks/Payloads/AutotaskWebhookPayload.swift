@@ -4,7 +4,7 @@ import OffboardingCore
 /// `SequenceNumber` (the two together identify a delivery).
 package enum AutotaskWebhookPayload {
     package static func parse(_ body: [UInt8]) throws(WebhookPayloadError) -> WebhookContent {
-        guard let value = try? JSONValue.parse(body), case .object(let payload) = value else {
+        guard let value = try? JSONValue.parse(body, limits: .request), case .object(let payload) = value else {
             throw WebhookPayloadError("the webhook body is not a JSON object")
         }
         // "Account" is the legacy name of companies.

@@ -11,7 +11,7 @@ package struct ConnectWiseCallbackPayload: Sendable {
     package var content: Result<WebhookContent, WebhookPayloadError>
 
     package static func parse(_ body: [UInt8]) throws(WebhookPayloadError) -> ConnectWiseCallbackPayload {
-        guard let value = try? JSONValue.parse(body), case .object(let payload) = value else {
+        guard let value = try? JSONValue.parse(body, limits: .request), case .object(let payload) = value else {
             throw WebhookPayloadError("the callback body is not a JSON object")
         }
         guard case .object(let metadata)? = payload["Metadata"], case .string(let keyURL)? = metadata["key_url"] else {
@@ -40,7 +40,7 @@ package struct ConnectWiseCallbackPayload: Sendable {
         // `Entity` is the record as a JSON string; CW sends no old values, and may leave it out.
         var status: String?
         var name: String?
-        if case .string(let entityText)? = payload["Entity"], let entity = try? JSONValue.parse(Array(entityText.utf8)), case .object(let record) = entity {
+        if case .string(let entityText)? = payload["Entity"], let entity = try? JSONValue.parse(Array(entityText.utf8), limits: .request), case .object(let record) = entity {
             if case .object(let statusObject)? = record["status"], case .string(let statusName)? = statusObject["name"], !statusName.isEmpty {
                 status = statusName
             }

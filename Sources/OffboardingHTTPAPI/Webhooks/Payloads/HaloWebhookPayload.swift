@@ -4,7 +4,7 @@ import OffboardingCore
 /// flag when present (else the client is re-read), the delivery from `id`.
 package enum HaloWebhookPayload {
     package static func parse(_ body: [UInt8]) throws(WebhookPayloadError) -> WebhookContent {
-        guard let value = try? JSONValue.parse(body), case .object(let payload) = value else {
+        guard let value = try? JSONValue.parse(body, limits: .request), case .object(let payload) = value else {
             throw WebhookPayloadError("the webhook body is not a JSON object")
         }
         var client: [String: JSONValue] = [:]

@@ -1,23 +1,39 @@
 /// A strict RFC 8259 parser straight into `JSONValue`. Events are decoded on the hot path of the
 /// consumer, and Foundation's decoders cost several times more per record (a `JSONValue` decoded
 /// through `Decodable` throws and catches once per type it tries).
+///
+/// Its work is linear in the input: one pass, objects built in hashed dictionaries (Swift seeds
+/// their hashing per process, so chosen keys cannot collide on purpose), and every document read
+/// under the `JSONLimits` of its kind.
 struct JSONParser {
-    struct Failure: Error {}
+    enum Failure: Error {
+        case syntax
+        case limit(JSONLimitExceeded)
+    }
 
     private let bytes: [UInt8]
+    private let limits: JSONLimits
     private var index = 0
-    private static let maxDepth = 64
+    private var values = 0
 
-    static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
-        var parser = JSONParser(bytes: bytes)
+    static func parse(_ bytes: [UInt8], limits: JSONLimits) throws(Failure) -> JSONValue {
+        guard bytes.count <= limits.bytes else { throw .limit(.bytes(limits.bytes)) }
+        var parser = JSONParser(bytes: bytes, limits: limits)
         let value = try parser.value(depth: 0)
         parser.skipWhitespace()
-        guard parser.index == bytes.count else { throw Failure() }
+        guard parser.index == bytes.count else { throw .syntax }
         return value
     }
 
-    private init(bytes: [UInt8]) {
+    private init(bytes: [UInt8], limits: JSONLimits) {
         self.bytes = bytes
+        self.limits = limits
+    }
+
+    /// Counts one more key or value against the limit.
+    private mutating func counted() throws(Failure) {
+        values += 1
+        guard values <= limits.values else { throw .limit(.values(limits.values)) }
     }
 
     private mutating func skipWhitespace() {
@@ -27,12 +43,13 @@ struct JSONParser {
     }
 
     private mutating func value(depth: Int) throws(Failure) -> JSONValue {
-        guard depth < Self.maxDepth else { throw Failure() }
+        try counted()
         skipWhitespace()
-        guard index < bytes.count else { throw Failure() }
+        guard index < bytes.count else { throw .syntax }
         switch bytes[index] {
-        case UInt8(ascii: "{"): return try object(depth: depth)
-        case UInt8(ascii: "["): return try array(depth: depth)
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            guard depth < limits.depth else { throw .limit(.depth(limits.depth)) }
+            return bytes[index] == UInt8(ascii: "{") ? try object(depth: depth) : try array(depth: depth)
         case UInt8(ascii: "\""): return .string(try string())
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
@@ -43,7 +60,7 @@ struct JSONParser {
 
     private mutating func literal(_ word: String) throws(Failure) {
         for expected in word.utf8 {
-            guard index < bytes.count, bytes[index] == expected else { throw Failure() }
+            guard index < bytes.count, bytes[index] == expected else { throw .syntax }
             index += 1
         }
     }
@@ -58,22 +75,23 @@ struct JSONParser {
         }
         while true {
             skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw Failure() }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw .syntax }
+            try counted()
             let key = try string()
             skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw Failure() }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw .syntax }
             index += 1
             // A repeated key is ambiguous input: refuse it rather than guess which one counts.
-            guard fields.updateValue(try value(depth: depth + 1), forKey: key) == nil else { throw Failure() }
+            guard fields.updateValue(try value(depth: depth + 1), forKey: key) == nil else { throw .syntax }
             skipWhitespace()
-            guard index < bytes.count else { throw Failure() }
+            guard index < bytes.count else { throw .syntax }
             if bytes[index] == UInt8(ascii: ",") {
                 index += 1
             } else if bytes[index] == UInt8(ascii: "}") {
                 index += 1
                 return .object(fields)
             } else {
-                throw Failure()
+                throw .syntax
             }
         }
     }
@@ -89,14 +107,14 @@ struct JSONParser {
         while true {
             items.append(try value(depth: depth + 1))
             skipWhitespace()
-            guard index < bytes.count else { throw Failure() }
+            guard index < bytes.count else { throw .syntax }
             if bytes[index] == UInt8(ascii: ",") {
                 index += 1
             } else if bytes[index] == UInt8(ascii: "]") {
                 index += 1
                 return .array(items)
             } else {
-                throw Failure()
+                throw .syntax
             }
         }
     }
@@ -109,10 +127,10 @@ struct JSONParser {
             index += 1
             switch byte {
             case UInt8(ascii: "\""):
-                guard let text = String(validating: utf8, as: UTF8.self) else { throw Failure() }
+                guard let text = String(validating: utf8, as: UTF8.self) else { throw .syntax }
                 return text
             case UInt8(ascii: "\\"):
-                guard index < bytes.count else { throw Failure() }
+                guard index < bytes.count else { throw .syntax }
                 let escape = bytes[index]
                 index += 1
                 switch escape {
@@ -126,29 +144,29 @@ struct JSONParser {
                     var scalar = try hex4()
                     if (0xD800..<0xDC00).contains(scalar) {
                         guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                            throw Failure()
+                            throw .syntax
                         }
                         index += 2
                         let low = try hex4()
-                        guard (0xDC00..<0xE000).contains(low) else { throw Failure() }
+                        guard (0xDC00..<0xE000).contains(low) else { throw .syntax }
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                     }
-                    guard let unicode = Unicode.Scalar(scalar) else { throw Failure() }
+                    guard let unicode = Unicode.Scalar(scalar) else { throw .syntax }
                     utf8.append(contentsOf: String(unicode).utf8)
                 default:
-                    throw Failure()
+                    throw .syntax
                 }
             case 0x00..<0x20:
-                throw Failure()
+                throw .syntax
             default:
                 utf8.append(byte)
             }
         }
-        throw Failure()
+        throw .syntax
     }
 
     private mutating func hex4() throws(Failure) -> UInt32 {
-        guard index + 4 <= bytes.count else { throw Failure() }
+        guard index + 4 <= bytes.count else { throw .syntax }
         var value: UInt32 = 0
         for _ in 0..<4 {
             let byte = bytes[index]
@@ -158,7 +176,7 @@ struct JSONParser {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
             case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
             case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw Failure()
+            default: throw .syntax
             }
             value = value << 4 | UInt32(digit)
         }
@@ -174,18 +192,19 @@ struct JSONParser {
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
         let integerStart = index
-        guard digits() > 0 else { throw Failure() }
-        if bytes[integerStart] == UInt8(ascii: "0"), index - integerStart > 1 { throw Failure() }
+        guard digits() > 0 else { throw .syntax }
+        if bytes[integerStart] == UInt8(ascii: "0"), index - integerStart > 1 { throw .syntax }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
-            guard digits() > 0 else { throw Failure() }
+            guard digits() > 0 else { throw .syntax }
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard digits() > 0 else { throw Failure() }
+            guard digits() > 0 else { throw .syntax }
         }
-        guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)), value.isFinite else { throw Failure() }
+        guard index - start <= JSONLimits.numberLength else { throw .limit(.number(JSONLimits.numberLength)) }
+        guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)), value.isFinite else { throw .syntax }
         return value
     }
 }

@@ -38,12 +38,16 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    /// Parses strict JSON (RFC 8259; duplicate keys and nesting deeper than 64 are refused).
-    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+    /// Parses strict JSON (RFC 8259; duplicate keys are refused) within the limits of the input's
+    /// kind; the error says which limit a document broke, or that it is not JSON.
+    public static func parse(_ bytes: [UInt8], limits: JSONLimits) throws(JSONReadError) -> JSONValue {
         do {
-            return try JSONParser.parse(bytes)
+            return try JSONParser.parse(bytes, limits: limits)
         } catch {
-            throw InvalidEventError("not valid JSON")
+            switch error {
+            case .syntax: throw .notJSON
+            case .limit(let exceeded): throw .exceeded(exceeded)
+            }
         }
     }
 
@@ -69,5 +73,27 @@ extension JSONValue {
     public func integer(in range: ClosedRange<Int64> = Int64.min...Int64.max) -> Int64? {
         guard case .number(let value) = self, let whole = Int64(exactly: value), range.contains(whole) else { return nil }
         return whole
+    }
+}
+
+/// Why a document was not read: it is not JSON, or it is beyond its input's limits.
+public enum JSONReadError: Error, Sendable, Hashable {
+    case notJSON
+    case exceeded(JSONLimitExceeded)
+
+    /// One line naming what was read: "value is not JSON", "the body is refused: it holds more than ...".
+    public func message(_ subject: String) -> String {
+        switch self {
+        case .notJSON: "\(subject) is not JSON"
+        case .exceeded(let limit): "\(subject) is refused: \(limit)"
+        }
+    }
+}
+
+extension JSONValue {
+    /// The first key, in sorted order, that is not in `known`; nil when there is none. Linear in
+    /// the keys: only the unknown ones are compared with each other.
+    public static func firstUnknownKey(of fields: [String: JSONValue], known: Set<String>) -> String? {
+        fields.keys.filter { !known.contains($0) }.min()
     }
 }
