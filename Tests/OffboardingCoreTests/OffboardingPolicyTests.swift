@@ -85,4 +85,106 @@ import Testing
         #expect(psa.written.withLock { $0 } == ["1"])
         #expect(retried.result.warnings.filter { $0.code == .ownershipMismatch }.contains { $0.message.contains("[\"2\", \"77\"]") })
     }
+
+    // MARK: Policy on retry and approval records
+
+    /// Three active configurations of an offboarded client: two firewalls and a switch.
+    func offboardedClient() -> MemoryPSA {
+        MemoryPSA(
+            company: .init(id: "1", name: "A", status: "Offboarded"),
+            configs: [
+                .init(id: "1", name: "fw1", isActive: true, typeName: "Firewall"), .init(id: "2", name: "fw2", isActive: true, typeName: "Firewall"),
+                .init(id: "3", name: "sw", isActive: true, typeName: "Switch"),
+            ])
+    }
+
+    func retrying(_ ids: [String], _ offboarder: Offboarder, statuses: [String] = ["Offboarded"], grant: RetryRequest.ApprovalGrant? = nil)
+        async -> Offboarder.Outcome
+    {
+        await offboarder.retry(ids.map { .init(id: $0, name: $0, isActive: true) }, for: request(statuses), attempt: 2, grant: grant)
+    }
+
+    @Test func anEmptyStatusListIsRefusedWhereStatusesAreConfigured() async {
+        let psa = offboardedClient()
+        let offboarder = Offboarder(psa: psa, configuration: .init(policy: policy), logger: .test())
+        // Under match: all, an empty list would drop the status criterion and leave the others to decide.
+        let retried = await retrying(["1"], offboarder, statuses: [])
+        #expect(retried.result.errors.map(\.code) == [.criteriaOverrideRefused])
+        #expect(retried.result.errors.first?.message.contains("empty") == true)
+        #expect(await offboarder.run(request([])).errors.map(\.code) == [.criteriaOverrideRefused])
+        #expect(psa.written.withLock { $0 }.isEmpty)
+        // Where the operator configured no status (other criteria decide), an empty list is the configuration.
+        #expect(OffboardingPolicy(offboardedStatuses: []).refusal(of: []) == nil)
+    }
+
+    @Test func aRetryWritesOnlyWhatTheScopeAllows() async {
+        let psa = offboardedClient()
+        let offboarder = Offboarder(psa: psa, configuration: .init(scope: .init(excludeTypes: ["switch"]), policy: policy), logger: .test())
+        let retried = await retrying(["1", "3"], offboarder)
+        #expect(psa.written.withLock { $0 } == ["1"])
+        #expect(retried.result.configs.first { $0.configID == "3" }?.skipReason == .outOfScope)
+    }
+
+    @Test func aRetryWithoutTheApprovalThePolicyRequiresWaitsForOne() async {
+        let psa = offboardedClient()
+        var strict = policy
+        strict.requireApproval = true
+        let offboarder = Offboarder(psa: psa, configuration: .init(policy: strict), logger: .test())
+        let retried = await retrying(["1", "2"], offboarder)
+        #expect(psa.written.withLock { $0 }.isEmpty, "nothing is written without an approval")
+        #expect(retried.pendingApproval?.approvalID == "approval-e#2", "an approval of its own: the first attempt's may be decided")
+        #expect(retried.pendingApproval?.configs.map(\.configID) == ["1", "2"])
+        #expect(retried.result.configs.map(\.action) == [.pendingApproval, .pendingApproval])
+        // The approval the first attempt ran under lets it through, for what it covers.
+        let grant = RetryRequest.ApprovalGrant(approvalID: "approval-e", approver: "jane", configIDs: ["1", "2"])
+        let covered = await retrying(["1", "2"], offboarder, grant: grant)
+        #expect(covered.pendingApproval == nil)
+        #expect(psa.written.withLock { $0 } == ["1", "2"])
+        #expect(covered.grant == grant, "a further retry carries it on")
+        // A configuration it does not cover waits, with the rest of that retry.
+        let beyond = await retrying(["2", "3"], offboarder, grant: grant)
+        #expect(beyond.pendingApproval?.configs.map(\.configID) == ["2", "3"])
+        #expect(psa.written.withLock { $0 } == ["1", "2"])
+    }
+
+    @Test func aRetryAboveTheBlastRadiusWaitsForAnApproval() async {
+        let psa = offboardedClient()
+        let offboarder = Offboarder(psa: psa, configuration: .init(scope: .init(maxConfigs: 2), policy: policy), logger: .test())
+        let retried = await retrying(["1", "2", "3"], offboarder)
+        #expect(retried.pendingApproval?.cause == .maxConfigs)
+        #expect(psa.written.withLock { $0 }.isEmpty)
+    }
+
+    @Test func aRetryThatDoesNotSayRunsAsTheDefaultsSay() async {
+        let psa = offboardedClient()
+        var previewing = policy
+        previewing.dryRun = true
+        let offboarder = Offboarder(psa: psa, configuration: .init(policy: previewing), logger: .test())
+        let defaults = OffboardingOptions(dryRun: true, offboardedStatuses: ["Offboarded"])
+        let silent = RetryRequest(
+            eventID: "e", trigger: .event, psa: .connectwise, clientID: "1", clientName: nil, reason: nil, offboardedStatuses: ["Offboarded"], attempt: 2,
+            configs: [.init(configID: "1", configName: "fw1")])
+        let previewed = await offboarder.retry(silent.configurations, for: silent.request(defaults: defaults), attempt: 2)
+        #expect(previewed.result.dryRun)
+        #expect(previewed.result.configs.map(\.action) == [.wouldDeactivate])
+        #expect(psa.written.withLock { $0 }.isEmpty)
+        // One written by a real run says so, and runs for real.
+        var carried = silent
+        carried.dryRun = false
+        _ = await offboarder.retry(carried.configurations, for: carried.request(defaults: defaults), attempt: 2)
+        #expect(psa.written.withLock { $0 } == ["1"])
+    }
+
+    @Test func anApprovalRunsUnderTheScopeOfToday() async throws {
+        let psa = offboardedClient()
+        let offboarder = Offboarder(psa: psa, configuration: .init(scope: .init(excludeTypes: ["Switch"]), policy: policy), logger: .test())
+        let approval = ApprovalRecord(
+            approvalID: "approval-e", state: .pending, eventID: "e", trigger: .event, psa: .connectwise, clientID: "1", clientName: "A", reason: nil,
+            offboardedStatuses: ["Offboarded"], cause: .requested, requestedAt: "2026-01-01T00:00:00Z", expiresAt: "2099-01-01T00:00:00Z",
+            configs: [.init(configID: "1", configName: "fw1"), .init(configID: "3", configName: "sw")])
+        let outcome = await offboarder.execute(approval, decision: .init(approvalID: "approval-e", decision: .approve, approver: "jane"))
+        #expect(psa.written.withLock { $0 } == ["1"], "the switch left the scope since it was approved")
+        #expect(outcome.result.configs.first { $0.configID == "3" }?.skipReason == .outOfScope)
+        #expect(outcome.grant?.configIDs == ["1", "3"])
+    }
 }

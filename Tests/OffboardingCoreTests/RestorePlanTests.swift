@@ -94,4 +94,29 @@ import Testing
         #expect(Set(outcome.result.warnings.map(\.code)) == [.changedSinceOffboarding, .configNotFound, .previousStateUnknown])
         #expect(outcome.retriable.isEmpty, "a restore never goes to the retry topic")
     }
+
+    /// A restore only puts configurations back to active. A result naming an active configuration
+    /// with a "previous" state that is not active (a forged one, or a bug) would have it set
+    /// inactive: it is skipped and reported, and nothing is written.
+    @Test func aRestoreNeverMovesAConfigurationAwayFromActive() async {
+        let configs = [
+            PSAConfiguration(id: "1", name: "live firewall", isActive: true, statusID: "1", lastModified: "t1"),
+            PSAConfiguration(id: "2", name: "archived switch", isActive: false, statusID: "3", lastModified: "t2"),
+        ]
+        let psa = OffboarderTests.MemoryPSA(company: .init(id: "7", name: "Seven", status: "Active"), configs: configs)
+        let plan = RestorePlan(
+            eventID: "e", psa: .connectwise, clientID: "7", clientName: "Seven", reason: nil,
+            configs: [
+                // Its stamp matches: as "the offboarding left it", were a previous inactive state believed.
+                .init(configID: "1", configName: "live firewall", previous: Previous(active: false, status: .init(id: "3"), lastModified: "t1")),
+                .init(configID: "2", configName: "archived switch", previous: Previous(active: false, status: .init(id: "3"), lastModified: "t0")),
+            ])
+        let outcome = await Offboarder(psa: psa, logger: .test()).restore(.init(eventID: "r", plan: plan))
+        #expect(psa.written.withLock { $0 }.isEmpty, "nothing is written")
+        #expect(outcome.result.configs.map(\.skipReason) == [.previousStateNotActive, .previousStateNotActive])
+        #expect(outcome.result.configs.map(\.action) == [.skipped, .skipped])
+        #expect(outcome.result.warnings.map(\.code) == [.previousStateNotActive])
+        #expect(outcome.result.warnings.first?.configIDs == ["1", "2"])
+        #expect(outcome.result.statistics.configsRestored == 0)
+    }
 }

@@ -31,11 +31,16 @@ public struct ApprovalRecord: Sendable, Hashable, Codable {
     /// Exactly the configurations an approval lets change.
     public var configs: [RetryRequest.Config]
     public var decision: ApprovalDecision?
+    /// Always false for approvals written now (a dry run never waits for one); nil in approvals
+    /// written before it was carried, which run as `defaults.dry_run` says.
+    public var dryRun: Bool?
+    /// The CloudEvents source of the event the approval belongs to.
+    public var eventSource: String?
 
     public init(
         approvalID: String, state: ApprovalState, eventID: String, trigger: OffboardingTrigger, psa: PSAKind, clientID: String,
         clientName: String?, reason: String?, offboardedStatuses: [String], cause: ApprovalCause, requestedAt: String, expiresAt: String,
-        configs: [RetryRequest.Config], decision: ApprovalDecision? = nil
+        configs: [RetryRequest.Config], decision: ApprovalDecision? = nil, dryRun: Bool? = false
     ) {
         self.approvalID = approvalID
         self.state = state
@@ -51,6 +56,7 @@ public struct ApprovalRecord: Sendable, Hashable, Codable {
         self.expiresAt = expiresAt
         self.configs = configs
         self.decision = decision
+        self.dryRun = dryRun
     }
 
     enum CodingKeys: String, CodingKey {
@@ -66,6 +72,8 @@ public struct ApprovalRecord: Sendable, Hashable, Codable {
         case requestedAt = "requested_at"
         case expiresAt = "expires_at"
         case configs, decision
+        case dryRun = "dry_run"
+        case eventSource = "event_source"
     }
 
     public func isExpired(at now: Date) -> Bool {
@@ -73,11 +81,17 @@ public struct ApprovalRecord: Sendable, Hashable, Codable {
         return now >= expiry
     }
 
-    /// The run the approval continues, with the options it was listed under.
-    public var request: OffboardingRequest {
+    /// The run the approval continues, with the options it was listed under; `dryRun` where the
+    /// approval does not say.
+    public func request(dryRun: Bool) -> OffboardingRequest {
         OffboardingRequest(
             eventID: eventID, trigger: trigger, client: .id(clientID), clientNameHint: clientName,
-            options: OffboardingOptions(reason: reason, offboardedStatuses: offboardedStatuses))
+            options: OffboardingOptions(dryRun: self.dryRun ?? dryRun, reason: reason, offboardedStatuses: offboardedStatuses), eventSource: eventSource)
+    }
+
+    /// What a retry of the run this approval allowed carries.
+    public var grant: RetryRequest.ApprovalGrant {
+        RetryRequest.ApprovalGrant(approvalID: approvalID, approver: decision?.approver, configIDs: configs.map(\.configID))
     }
 }
 
@@ -109,12 +123,48 @@ public struct ApprovalDecision: Sendable, Hashable, Codable {
     }
 }
 
-/// A record of the approvals topic: the state of an approval, a decision about one, or the
-/// journal of a run in progress (the topic is the service's compacted state).
+/// A console session ended by signing out (key `session:{id}`): every replica reads it and refuses
+/// the session's cookie until it would have expired anyway.
+public struct SessionRevocation: Sendable, Hashable, Codable {
+    public var session: String
+    /// When the session would have expired (RFC 3339).
+    public var until: String
+
+    public init(session: String, until: String) {
+        self.session = session
+        self.until = until
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind, session, until
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        session = try container.decode(String.self, forKey: .session)
+        until = try container.decode(String.self, forKey: .until)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(Self.kind, forKey: .kind)
+        try container.encode(session, forKey: .session)
+        try container.encode(until, forKey: .until)
+    }
+
+    /// The `kind` field that tells a revocation from an approval on the shared topic.
+    public static let kind = "session-revoked"
+
+    public var key: String { "session:\(session)" }
+}
+
+/// A record of the approvals topic: the state of an approval, a decision about one, the journal
+/// of a run in progress, or a console session ended (the topic is the service's compacted state).
 public enum ApprovalMessage: Sendable, Hashable {
     case record(ApprovalRecord)
     case decision(ApprovalDecision)
     case journal(RunJournal)
+    case sessionRevoked(SessionRevocation)
 
     public func encoded() -> [UInt8] {
         let encoder = JSONEncoder()
@@ -124,6 +174,7 @@ public enum ApprovalMessage: Sendable, Hashable {
             case .record(let record): try? encoder.encode(record)
             case .decision(let decision): try? encoder.encode(decision)
             case .journal(let journal): try? encoder.encode(journal)
+            case .sessionRevoked(let revocation): try? encoder.encode(revocation)
             }
         return Array(data ?? Data())
     }
@@ -134,9 +185,9 @@ public enum ApprovalMessage: Sendable, Hashable {
         guard let bytes, !bytes.isEmpty else { throw InvalidEventError("approval record has no value") }
         let document: JSONValue
         do {
-            document = try JSONValue.parse(bytes)
+            document = try JSONValue.parse(bytes, limits: .record)
         } catch {
-            throw InvalidEventError("approval record is not JSON")
+            throw InvalidEventError(error.message("approval record"))
         }
         guard case .object(let fields) = document else { throw InvalidEventError("approval record is \(document.typeName), not an object") }
         do {
@@ -147,11 +198,14 @@ public enum ApprovalMessage: Sendable, Hashable {
                 }
                 return .journal(journal)
             }
+            if case .string(SessionRevocation.kind)? = fields["kind"] {
+                return .sessionRevoked(try JSONDecoder().decode(SessionRevocation.self, from: Data(bytes)))
+            }
             if fields["state"] != nil {
                 return .record(try JSONDecoder().decode(ApprovalRecord.self, from: Data(bytes)))
             }
             let known: Set = ["approval_id", "decision", "approver", "comment", "decided_at"]
-            if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
+            if let unknown = JSONValue.firstUnknownKey(of: fields, known: known) {
                 throw InvalidEventError("\(unknown) is not a field of an approval decision")
             }
             guard case .string(let verdict)? = fields["decision"], ApprovalDecision.Verdict(rawValue: verdict) != nil else {

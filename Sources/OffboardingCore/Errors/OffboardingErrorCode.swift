@@ -22,6 +22,9 @@ public struct OffboardingErrorCode: RawRepresentable, Hashable, Sendable, Codabl
     /// Dead-letter reason: the record was processed but its outcome could not be published (for
     /// example a result larger than the broker accepts), after bounded attempts.
     public static let processingFailed = Self(rawValue: "ProcessingFailed")
+    /// Dead-letter reason: a record on the service's own topics (retry, approvals) or a restore
+    /// request without a valid signature of the service; nothing was done with it.
+    public static let unauthenticatedRecord = Self(rawValue: "UnauthenticatedRecord")
     /// Warning: the client's current status in the PSA is not an offboarded one, so nothing was touched.
     public static let clientNotOffboarded = Self(rawValue: "ClientNotOffboarded")
     /// Warning: changes wait for an approval.
@@ -60,6 +63,10 @@ public struct OffboardingErrorCode: RawRepresentable, Hashable, Sendable, Codabl
     /// A warning: a restore left configurations whose state before the offboarding its result does
     /// not record (results published before `psa_previous` existed).
     public static let previousStateUnknown = Self(rawValue: "PreviousStateUnknown")
+    /// A warning: a restore left configurations whose recorded state before the offboarding is not
+    /// active. A restore only ever puts a configuration back to active; a result that says otherwise
+    /// did not come from a deactivation, and is not acted on.
+    public static let previousStateNotActive = Self(rawValue: "PreviousStateNotActive")
     /// A warning: a restore found configurations of the offboarding that the PSA reports
     /// as restored and afterwards no longer confirmed in their previous state.
     public static let notConfirmedRestored = Self(rawValue: "NotConfirmedRestored")

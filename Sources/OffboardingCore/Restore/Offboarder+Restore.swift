@@ -78,7 +78,11 @@ extension Offboarder {
         for entry in plan.configs {
             let reason: OffboardingResult.SkipReason
             let config = current[entry.configID]
-            if let config, let previous = entry.previous {
+            if let config, let previous = entry.previous, !previous.active {
+                // Only deactivations are undone: a "previous" state that is not active would move the
+                // configuration away from active, which a restore never does.
+                reason = .previousStateNotActive
+            } else if let config, let previous = entry.previous {
                 switch Self.standing(of: config, previous: previous) {
                 case .asLeft:
                     candidates.append(PSARestoration(configuration: config, previous: previous))
@@ -186,6 +190,13 @@ extension Offboarder {
                 .init(
                     code: .previousStateUnknown,
                     message: "the results of offboarding \(plan.eventID) record no previous state for \(ids.count) configurations; they were left as they are",
+                    configIDs: ids))
+        }
+        if let ids = skipped[.previousStateNotActive] {
+            result.warnings.append(
+                .init(
+                    code: .previousStateNotActive,
+                    message: "the results of offboarding \(plan.eventID) record a state before it that is not active for \(ids.count) configurations; a restore only puts configurations back to active, and left them",
                     configIDs: ids))
         }
         if let ids = skipped[.notFound] {

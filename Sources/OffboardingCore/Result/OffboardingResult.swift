@@ -164,6 +164,9 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         /// A restore found no state from before the offboarding to put back (a result from before
         /// `psa_previous` was recorded), and left it.
         case previousStateUnknown = "previous_state_unknown"
+        /// A restore found a recorded state before the offboarding that is not active, and left it:
+        /// a restore only puts configurations back to active.
+        case previousStateNotActive = "previous_state_not_active"
         /// A restore found the configuration no longer listed for the client.
         case notFound = "not_found"
     }

@@ -23,6 +23,33 @@ public struct RetryRequest: Sendable, Hashable, Codable {
         }
     }
 
+    /// The approval a run carried out, as far as a retry of it needs to know: the retry writes
+    /// only configurations it covers without asking again.
+    public struct ApprovalGrant: Sendable, Hashable, Codable {
+        public var approvalID: String
+        public var approver: String?
+        /// The configurations the approval let change.
+        public var configIDs: [String]
+
+        public init(approvalID: String, approver: String?, configIDs: [String]) {
+            self.approvalID = approvalID
+            self.approver = approver
+            self.configIDs = configIDs
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case approvalID = "approval_id"
+            case approver
+            case configIDs = "config_ids"
+        }
+
+        /// Whether every one of `ids` is among the approved configurations.
+        public func covers(_ ids: some Sequence<String>) -> Bool {
+            let approved = Set(configIDs)
+            return ids.allSatisfy(approved.contains)
+        }
+    }
+
     public var eventID: String
     public var trigger: OffboardingTrigger
     public var psa: PSAKind
@@ -33,6 +60,14 @@ public struct RetryRequest: Sendable, Hashable, Codable {
     /// The attempt this request is for: 2 for the first retry.
     public var attempt: Int
     public var configs: [Config]
+    /// The first attempt's `dry_run` and `require_approval`, as it resolved them; nil in requests
+    /// written before they were carried, which then fall back to the configured defaults.
+    public var dryRun: Bool?
+    public var requireApproval: Bool?
+    /// The approval the first attempt ran under, when it did.
+    public var approval: ApprovalGrant?
+    /// The CloudEvents source of the event the retry continues.
+    public var eventSource: String?
 
     public init(
         eventID: String, trigger: OffboardingTrigger, psa: PSAKind, clientID: String, clientName: String?, reason: String?,
@@ -57,6 +92,10 @@ public struct RetryRequest: Sendable, Hashable, Codable {
         case reason
         case offboardedStatuses = "offboarded_statuses"
         case attempt, configs
+        case dryRun = "dry_run"
+        case requireApproval = "require_approval"
+        case approval
+        case eventSource = "event_source"
     }
 
     /// The attempts a retry request may carry (`retry.topic_max_attempts` is at most 100).
@@ -70,6 +109,11 @@ public struct RetryRequest: Sendable, Hashable, Codable {
 
     public static func decode(_ bytes: [UInt8]?) throws(InvalidEventError) -> RetryRequest {
         guard let bytes, !bytes.isEmpty else { throw InvalidEventError("retry request has no value") }
+        do throws(JSONLimitExceeded) {
+            try JSONLimits.record.check(bytes)
+        } catch {
+            throw InvalidEventError("retry request is refused: \(error)")
+        }
         do {
             let request = try JSONDecoder().decode(RetryRequest.self, from: Data(bytes))
             // The attempt comes from the topic: a bound keeps `attempt + 1` and the backoff's shift safe.
@@ -87,11 +131,13 @@ public struct RetryRequest: Sendable, Hashable, Codable {
         }
     }
 
-    /// The run this request continues.
-    public var request: OffboardingRequest {
-        OffboardingRequest(
-            eventID: eventID, trigger: trigger, client: .id(clientID), clientNameHint: clientName,
-            options: OffboardingOptions(reason: reason, offboardedStatuses: offboardedStatuses))
+    /// The run this request continues, its options resolved against the configured defaults as
+    /// any request's are: a request without `dry_run` runs as `defaults.dry_run` says.
+    public func request(defaults: OffboardingOptions) -> OffboardingRequest {
+        let options = OffboardingOptions.Overrides(dryRun: dryRun, requireApproval: requireApproval, reason: reason, offboardedStatuses: offboardedStatuses)
+        return OffboardingRequest(
+            eventID: eventID, trigger: trigger, client: .id(clientID), clientNameHint: clientName, options: options.resolved(defaults: defaults),
+            eventSource: eventSource)
     }
 
     /// The state before the offboarding of each configuration that carries one.

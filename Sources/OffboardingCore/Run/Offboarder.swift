@@ -71,6 +71,8 @@ public struct Offboarder: Sendable {
         /// The state before the offboarding of each `retriable` configuration, where it is known,
         /// for the retry request to carry.
         public var statesBefore: [String: OffboardingResult.PSAPrevious] = [:]
+        /// The approval the run wrote under, for the retry request to carry.
+        public var grant: RetryRequest.ApprovalGrant?
 
         public init(
             result: OffboardingResult, retriable: [PSAConfiguration] = [], pendingApproval: ApprovalRecord? = nil, outage: PSAError? = nil,
@@ -111,17 +113,22 @@ public struct Offboarder: Sendable {
     /// after checking that the client is still offboarded.
     /// - Parameter statesBefore: each configuration's state before the offboarding, as the first
     ///   attempt listed it: this attempt's listing may show its own earlier write, applied but unanswered.
+    /// - Parameter grant: the approval the first attempt ran under. Scope, `scope.max_configs`
+    ///   and the approval rule hold for a retry as for any run: what the grant does not cover waits
+    ///   for an approval of its own.
     public func retry(
         _ configurations: [PSAConfiguration], for request: OffboardingRequest, attempt: Int,
-        statesBefore: [String: OffboardingResult.PSAPrevious] = [:], journaling: Journaling? = nil
+        statesBefore: [String: OffboardingResult.PSAPrevious] = [:], grant: RetryRequest.ApprovalGrant? = nil, journaling: Journaling? = nil
     ) async -> Outcome {
-        await perform(request, mode: .retry(configurations, attempt: attempt, statesBefore: statesBefore), journaling: journaling)
+        await perform(request, mode: .retry(configurations, attempt: attempt, statesBefore: statesBefore, grant: grant), journaling: journaling)
     }
 
     /// Carries out an approved approval: exactly the listed configurations that still exist are
     /// deactivated; ones added since are not touched, ones gone since are reported.
     public func execute(_ approval: ApprovalRecord, decision: ApprovalDecision, journaling: Journaling? = nil) async -> Outcome {
-        var outcome = await perform(approval.request, mode: .approved(approval), journaling: journaling)
+        var decided = approval
+        decided.decision = decision
+        var outcome = await perform(approval.request(dryRun: configuration.policy?.dryRun ?? false), mode: .approved(decided), journaling: journaling)
         outcome.result.approval = .init(
             id: approval.approvalID, state: .approved, expiresAt: approval.expiresAt, cause: approval.cause, approver: decision.approver,
             comment: decision.comment, decidedAt: decision.decidedAt ?? Timestamp.string(now()))
@@ -168,8 +175,20 @@ public struct Offboarder: Sendable {
 
     private enum Mode {
         case full
-        case retry([PSAConfiguration], attempt: Int, statesBefore: [String: OffboardingResult.PSAPrevious])
+        case retry([PSAConfiguration], attempt: Int, statesBefore: [String: OffboardingResult.PSAPrevious], grant: RetryRequest.ApprovalGrant?)
         case approved(ApprovalRecord)
+
+        var isRetry: Bool { if case .retry = self { true } else { false } }
+        var isApproved: Bool { if case .approved = self { true } else { false } }
+
+        /// The approval this run writes under, if any.
+        var grant: RetryRequest.ApprovalGrant? {
+            switch self {
+            case .full: nil
+            case .retry(_, _, _, let grant): grant
+            case .approved(let approval): approval.grant
+            }
+        }
     }
 
     private func perform(_ request: OffboardingRequest, mode: Mode, journaling: Journaling?) async -> Outcome {
@@ -187,21 +206,17 @@ public struct Offboarder: Sendable {
             clientName: request.clientNameHint ?? { if case .name(let name) = request.client { return name } else { return nil } }(),
             timestamp: Timestamp.string(now()), dryRun: options.dryRun, reason: options.reason)
         var attempt = 1
-        if case .retry(_, let retryAttempt, _) = mode {
+        if case .retry(_, let retryAttempt, _, _) = mode {
             attempt = retryAttempt
             result.attempt = retryAttempt
         }
         // What an interrupted run of this event and attempt set inactive: listed whatever its
         // state now, and reported as deactivated by this offboarding.
         let resumed = Set(journaling?.earlier.map { $0.configs.map(\.configID) } ?? [])
-        if let policy = configuration.policy {
-            let widened = policy.widening(options.offboardedStatuses)
-            guard widened.isEmpty else {
-                let message = OffboardingPolicy.refusal(widened, configured: policy.offboardedStatuses)
-                logger.warning("request refused: it widens the configured criteria", metadata: ["offboarding.statuses": "\(widened)"])
-                result.errors.append(.init(code: .criteriaOverrideRefused, message: message, timestamp: Timestamp.string(now())))
-                return Outcome(result: result)
-            }
+        if let refusal = configuration.policy?.refusal(of: options.offboardedStatuses) {
+            logger.warning("request refused: it widens the configured criteria", metadata: ["offboarding.error": "\(refusal)"])
+            result.errors.append(.init(code: .criteriaOverrideRefused, message: refusal, timestamp: Timestamp.string(now())))
+            return Outcome(result: result)
         }
 
         let company: PSACompany
@@ -230,7 +245,7 @@ public struct Offboarder: Sendable {
                 if !options.includeArchived, !resumed.isEmpty {
                     listed.removeAll { !$0.isActive && !resumed.contains($0.id) }
                 }
-            case .retry(let configurations, _, _):
+            case .retry(let configurations, _, _, _):
                 // The ids come from the retry topic: only those the PSA lists for this client now are
                 // written (archived ones too: an update applied before its answer was lost).
                 let current = Dictionary(
@@ -294,18 +309,21 @@ public struct Offboarder: Sendable {
                 outcomes[config.id] = .init(
                     configID: config.id, configName: config.name, configType: config.typeName, status: .inactive, previousStatus: .active, action: .deactivated,
                     psaStatus: config.psaStatus)
-            } else if case .retry = mode {
+            } else if config.isActive || mode.isRetry, !configuration.scope.contains(config) {
+                // The operator's scope, whatever record the run comes from: a retry request or an
+                // approval names configurations, the scope says which may change now.
+                outOfScope += 1
+                let status: OffboardingResult.ConfigStatus = config.isActive ? .active : .inactive
+                outcomes[config.id] = .init(
+                    configID: config.id, configName: config.name, configType: config.typeName, status: status, previousStatus: status, action: .skipped,
+                    psaStatus: config.psaStatus, skipReason: .outOfScope)
+            } else if mode.isRetry {
                 // Repeated as it was asked: an item found inactive may be the earlier write whose answer was lost.
                 candidates.append(config)
             } else if !config.isActive {
                 outcomes[config.id] = .init(
                     configID: config.id, configName: config.name, configType: config.typeName, status: .inactive, previousStatus: .inactive, action: .skipped,
                     psaStatus: config.psaStatus, skipReason: .alreadyInactive)
-            } else if case .full = mode, !configuration.scope.contains(config) {
-                outOfScope += 1
-                outcomes[config.id] = .init(
-                    configID: config.id, configName: config.name, configType: config.typeName, status: .active, previousStatus: .active, action: .skipped,
-                    psaStatus: config.psaStatus, skipReason: .outOfScope)
             } else {
                 candidates.append(config)
             }
@@ -324,8 +342,11 @@ public struct Offboarder: Sendable {
                     message: "\(outOfScope) active configurations are out of scope (include_types \(configuration.scope.includeTypes), exclude_types \(configuration.scope.excludeTypes)) and were left as they are"))
         }
 
+        // The approval rule, for a first run and a retry alike: a retry writes without asking again
+        // only what the approval its first attempt ran under covers. An approved run is that approval.
         var cause: ApprovalCause?
-        if case .full = mode {
+        let approved = mode.grant?.covers(candidates.map(\.id)) == true
+        if !approved, !mode.isApproved {
             if options.requireApproval || configuration.policy?.requireApproval == true {
                 cause = .requested
             } else if let limit = configuration.scope.maxConfigs, candidates.count > limit, !options.dryRun {
@@ -347,11 +368,13 @@ public struct Offboarder: Sendable {
             result.configs = listed.compactMap { outcomes[$0.id] }
             result.success = true
             guard !options.dryRun, let cause else { return Outcome(result: result) }
-            let approval = ApprovalRecord(
-                approvalID: "approval-\(request.eventID)", state: .pending, eventID: request.eventID, trigger: request.trigger, psa: psa.kind,
+            // A retry's own approval has an id of its own: the first attempt's may be decided already.
+            var approval = ApprovalRecord(
+                approvalID: attempt > 1 ? "approval-\(request.eventID)#\(attempt)" : "approval-\(request.eventID)", state: .pending, eventID: request.eventID, trigger: request.trigger, psa: psa.kind,
                 clientID: company.id, clientName: company.name, reason: options.reason, offboardedStatuses: options.offboardedStatuses,
                 cause: cause, requestedAt: Timestamp.string(now()), expiresAt: Timestamp.string(now().addingTimeInterval(configuration.approvalLifetime.seconds)),
                 configs: candidates.map { RetryRequest.Config(configID: $0.id, configName: $0.name) })
+            approval.eventSource = request.eventSource
             result.warnings.append(
                 .init(code: .approvalRequired, message: "\(candidates.count) configurations wait for approval \(approval.approvalID); nothing was changed"))
             result.approval = .init(id: approval.approvalID, state: .pending, expiresAt: approval.expiresAt, cause: cause)
@@ -421,6 +444,7 @@ public struct Offboarder: Sendable {
             ])
         var outcome = Outcome(result: result, retriable: retriable)
         outcome.statesBefore = statesBefore
+        outcome.grant = mode.grant
         return outcome
     }
 
@@ -428,7 +452,7 @@ public struct Offboarder: Sendable {
     /// the listing showed when the configuration was still active. Nil where neither is known (a
     /// retry finding its own unanswered write applied, from a request that carries no state).
     private func stateBefore(_ config: PSAConfiguration, mode: Mode) -> OffboardingResult.PSAPrevious? {
-        if case .retry(_, _, let carried) = mode, let before = carried[config.id] { return before }
+        if case .retry(_, _, let carried, _) = mode, let before = carried[config.id] { return before }
         guard config.isActive else { return nil }
         return .init(active: true, status: config.statusID.map { .init(id: $0, name: config.psaStatus) })
     }

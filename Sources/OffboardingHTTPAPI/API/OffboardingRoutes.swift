@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import OffboardingCore
@@ -10,7 +11,7 @@ struct OffboardingRoutes: Sendable {
     let backend: any OffboardingBackend
     let logger: Logger
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<OffboardingRequestContext>) {
         group.post("offboardings") { request, _ in try await self.create(request) }
         group.get("offboardings/:event_id") { _, context in self.show(context.parameters.get("event_id") ?? "") }
         group.get("offboardings/:event_id/configs.csv") { _, context in self.csv(context.parameters.get("event_id") ?? "") }
@@ -28,12 +29,9 @@ struct OffboardingRoutes: Sendable {
             return JSONResponses.error(.badRequest, code: "InvalidRequest", error.message)
         }
         let (reference, options) = (parsed.client, parsed.options)
-        let widened = backend.policy.widening(options.offboardedStatuses ?? [])
-        guard widened.isEmpty else {
-            logger.warning("API offboarding refused: it widens the configured criteria", metadata: ["offboarding.statuses": "\(widened)"])
-            return JSONResponses.error(
-                .badRequest, code: OffboardingErrorCode.criteriaOverrideRefused.rawValue,
-                OffboardingPolicy.refusal(widened, configured: backend.policy.offboardedStatuses))
+        if let requested = options.offboardedStatuses, let refusal = backend.policy.refusal(of: requested) {
+            logger.warning("API offboarding refused: it widens the configured criteria", metadata: ["offboarding.error": "\(refusal)"])
+            return JSONResponses.error(.badRequest, code: OffboardingErrorCode.criteriaOverrideRefused.rawValue, refusal)
         }
         let company: PSACompany
         do {
@@ -124,6 +122,9 @@ struct OffboardingRoutes: Sendable {
                 headers: [
                     .contentType: "text/csv; charset=utf-8",
                     .contentDisposition: "attachment; filename=\"\(Self.fileName(eventID))-configs.csv\"",
+                    // A client's configurations: no cache keeps them, and no browser reads them as anything but CSV.
+                    .cacheControl: "no-store",
+                    HTTPField.Name("X-Content-Type-Options")!: "nosniff",
                 ],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: ConfigurationsCSV.render(result))))
         case .none, .notReady:

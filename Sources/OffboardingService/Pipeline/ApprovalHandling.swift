@@ -16,7 +16,7 @@ extension OffboardingPipeline {
         }
         let record = KafkaOutgoingRecord(
             topic: configuration.topics.approvals, key: approval.approvalID, value: ApprovalMessage.record(approval).encoded(),
-            headers: publishedHeaders(eventID: approval.eventID))
+            headers: publishedHeaders(eventID: approval.eventID, source: approval.eventSource))
         let outcome = await publish(record, logger: logger)
         if case .published = outcome {
             store?.remember(approval, partition: nil)
@@ -96,7 +96,7 @@ extension OffboardingPipeline {
         final.decision = state == .expired ? nil : decision
         let finalState = final
         let approvalLogger = logger
-        await runAndPublish(work, request: approval.request, attempt: attempt, journalAttempt: 1, logger: logger, run: run) {
+        await runAndPublish(work, request: approval.request(dryRun: configuration.defaults.dryRun), attempt: attempt, journalAttempt: 1, logger: logger, run: run) {
             switch await self.keep(finalState, logger: approvalLogger) {
             case .published: return true
             case .stopping: return false
@@ -141,7 +141,7 @@ extension OffboardingPipeline {
         let result = offboarder.decline(approval, state: .expired, decision: nil)
         guard let value = try? ResultEncoding.encode(result) else { return }
         let record = KafkaOutgoingRecord(
-            topic: configuration.topics.results, key: result.clientID, value: value, headers: publishedHeaders(eventID: approval.eventID))
+            topic: configuration.topics.results, key: result.clientID, value: value, headers: publishedHeaders(eventID: approval.eventID, source: approval.eventSource))
         guard case .published = await publish(record, logger: logger) else { return }
         statistics.update { $0.resultsPublished += 1 }
         var final = approval

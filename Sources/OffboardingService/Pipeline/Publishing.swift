@@ -38,12 +38,12 @@ extension OffboardingPipeline {
 
     /// The headers of every result and approval this pipeline publishes, with the trace of the
     /// work that publishes it.
-    func publishedHeaders(eventID: String) -> [KafkaHeader] {
+    func publishedHeaders(eventID: String, source: String?) -> [KafkaHeader] {
         [
             KafkaHeader(key: "content-type", string: "application/json"),
             KafkaHeader(key: "offboarding.event.id", string: eventID),
             KafkaHeader(key: "offboarding.instance", string: configuration.instanceID),
-        ] + RecordTracing.outgoingHeaders
+        ] + (source.map { [KafkaHeader(key: ResultLedger.sourceHeader, string: $0)] } ?? []) + RecordTracing.outgoingHeaders
     }
 
     /// schemas/dead-letter-headers.md: the code, the reason and where the record was read.

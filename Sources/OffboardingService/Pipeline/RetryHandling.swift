@@ -61,11 +61,13 @@ extension OffboardingPipeline {
         }
         statistics.update { $0.retriesRun += 1 }
         let offboarder = self.offboarder
+        let request = retry.request(defaults: configuration.defaults)
         await runAndPublish(
-            work, request: retry.request, attempt: retry.attempt, journalAttempt: retry.attempt, logger: logger, retrying: retry.configurations,
-            retryingStates: retry.statesBefore
+            work, request: request, attempt: retry.attempt, journalAttempt: retry.attempt, logger: logger, retrying: retry.configurations,
+            retryingStates: retry.statesBefore, retryingGrant: retry.approval
         ) { journaling in
-            await offboarder.retry(retry.configurations, for: retry.request, attempt: retry.attempt, statesBefore: retry.statesBefore, journaling: journaling)
+            await offboarder.retry(
+                retry.configurations, for: request, attempt: retry.attempt, statesBefore: retry.statesBefore, grant: retry.approval, journaling: journaling)
         }
     }
 
@@ -77,13 +79,18 @@ extension OffboardingPipeline {
     /// Puts the configurations that failed transiently on the retry topic for the next attempt, or
     /// on the dead-letter topic after the last one. False when the pipeline is stopping.
     func sendOnward(
-        _ failed: [PSAConfiguration], statesBefore: [String: OffboardingResult.PSAPrevious], of request: OffboardingRequest, clientID: String,
-        clientName: String?, error lastError: String, after attempt: Int, work: Work, logger: Logger
+        _ failed: [PSAConfiguration], statesBefore: [String: OffboardingResult.PSAPrevious], grant: RetryRequest.ApprovalGrant?, of request: OffboardingRequest,
+        clientID: String, clientName: String?, error lastError: String, after attempt: Int, work: Work, logger: Logger
     ) async -> Bool {
-        let next = RetryRequest(
+        var next = RetryRequest(
             eventID: request.eventID, trigger: request.trigger, psa: configuration.psa, clientID: clientID, clientName: clientName,
             reason: request.options.reason, offboardedStatuses: request.options.offboardedStatuses, attempt: attempt + 1,
             configs: failed.map { RetryRequest.Config(configID: $0.id, configName: $0.name, previous: statesBefore[$0.id]) })
+        // What the first attempt ran under travels with it, so that the next one is held to the same.
+        next.dryRun = request.options.dryRun
+        next.requireApproval = request.options.requireApproval
+        next.approval = grant
+        next.eventSource = request.eventSource
         let source = work.record
         // On a retry request: the attempt it asks for; on a dead letter: the last attempt made.
         let attemptHeader = attempt < configuration.retryTopicMaxAttempts ? attempt + 1 : attempt
@@ -120,8 +127,8 @@ extension OffboardingPipeline {
     /// to the retry topic as it is (an event or a decision) or as the next retry request, so that
     /// its partition moves on; after the last attempt, to the dead-letter topic.
     func deferAfterOutage(
-        _ work: Work, request: OffboardingRequest, retrying: [PSAConfiguration]?, retryingStates: [String: OffboardingResult.PSAPrevious], attempt: Int,
-        error: PSAError, logger: Logger
+        _ work: Work, request: OffboardingRequest, retrying: [PSAConfiguration]?, retryingStates: [String: OffboardingResult.PSAPrevious],
+        retryingGrant: RetryRequest.ApprovalGrant?, attempt: Int, error: PSAError, logger: Logger
     ) async {
         statistics.update { $0.deferredAfterOutage += 1 }
         logger.error(
@@ -130,7 +137,7 @@ extension OffboardingPipeline {
         if let retrying {
             let clientID: String = if case .id(let id) = request.client { id } else { "" }
             guard await sendOnward(
-                retrying, statesBefore: retryingStates, of: request, clientID: clientID, clientName: request.clientNameHint, error: error.description,
+                retrying, statesBefore: retryingStates, grant: retryingGrant, of: request, clientID: clientID, clientName: request.clientNameHint, error: error.description,
                 after: attempt, work: work, logger: logger)
             else { return }
             complete(work, logger: logger)

@@ -10,7 +10,8 @@ import OffboardingKafka
 extension OffboardingPipeline {
     func runAndPublish(
         _ work: Work, request: OffboardingRequest, attempt: Int, journalAttempt: Int, logger: Logger,
-        retrying: [PSAConfiguration]? = nil, retryingStates: [String: OffboardingResult.PSAPrevious] = [:], quietWhenNotOffboarded: Bool = false,
+        retrying: [PSAConfiguration]? = nil, retryingStates: [String: OffboardingResult.PSAPrevious] = [:], retryingGrant: RetryRequest.ApprovalGrant? = nil,
+        quietWhenNotOffboarded: Bool = false,
         run: @escaping @Sendable (Offboarder.Journaling) async -> Offboarder.Outcome,
         then afterPublishing: @Sendable () async -> Bool = { true }
     ) async {
@@ -44,7 +45,9 @@ extension OffboardingPipeline {
             }
             heartbeat.outageEnded()
             if let error = current {
-                await deferAfterOutage(work, request: request, retrying: retrying, retryingStates: retryingStates, attempt: attempt, error: error, logger: logger)
+                await deferAfterOutage(
+                    work, request: request, retrying: retrying, retryingStates: retryingStates, retryingGrant: retryingGrant, attempt: attempt, error: error,
+                    logger: logger)
                 return
             }
         }
@@ -80,17 +83,17 @@ extension OffboardingPipeline {
         if !outcome.retriable.isEmpty {
             let lastError = result.errors.first { $0.configID == outcome.retriable.first?.id }?.message ?? "update failed"
             guard await sendOnward(
-                outcome.retriable, statesBefore: outcome.statesBefore, of: request, clientID: result.clientID, clientName: result.clientName, error: lastError, after: attempt, work: work,
+                outcome.retriable, statesBefore: outcome.statesBefore, grant: outcome.grant, of: request, clientID: result.clientID, clientName: result.clientName, error: lastError, after: attempt, work: work,
                 logger: logger)
             else { return }
         }
-        var headers = publishedHeaders(eventID: request.eventID)
+        var headers = publishedHeaders(eventID: request.eventID, source: request.eventSource)
         if attempt > 1 { headers.append(KafkaHeader(key: "offboarding.attempt", string: String(attempt))) }
         switch await publish(KafkaOutgoingRecord(topic: configuration.topics.results, key: result.clientID, value: value, headers: headers), logger: logger) {
         case .published:
             statistics.update { $0.resultsPublished += 1 }
             ServiceMetrics.published(result)
-            if attempt == 1 { ledger.withLock { $0 }?.record(request.eventID) }
+            if attempt == 1 { ledger.withLock { $0 }?.record(source: request.eventSource, eventID: request.eventID) }
         case .stopping:
             return
         case .rejected(let error):
@@ -122,7 +125,7 @@ extension OffboardingPipeline {
     private func keep(_ journal: RunJournal, logger: Logger) async -> Bool {
         let record = KafkaOutgoingRecord(
             topic: configuration.topics.approvals, key: journal.key, value: ApprovalMessage.journal(journal).encoded(),
-            headers: publishedHeaders(eventID: journal.eventID))
+            headers: publishedHeaders(eventID: journal.eventID, source: nil))
         switch await publish(record, logger: logger) {
         case .published:
             approvals.withLock { $0 }?.remember(journal)
