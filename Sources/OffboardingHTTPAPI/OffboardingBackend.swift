@@ -1,3 +1,4 @@
+import Foundation
 import OffboardingCore
 
 /// What the HTTP API needs from the running service: the topics to write to, what has been read
@@ -30,6 +31,11 @@ public protocol OffboardingBackend: Sendable {
     /// - Throws: `RestoreRefusal` when it is unknown or has nothing to undo; any other error when
     ///   the results topic could not be read.
     func restorePlan(for eventID: String) async throws -> RestorePlan
+
+    /// Ends a console session on every replica, until it would have expired anyway.
+    func revokeSession(_ id: String, until: Date) async throws
+    /// Whether a console session was ended by signing out.
+    func isSessionRevoked(_ id: String) -> Bool
 
     /// Every metric of the process, in Prometheus' text format.
     func metricsExposition() -> [UInt8]

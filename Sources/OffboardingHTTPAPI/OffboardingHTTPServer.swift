@@ -15,6 +15,32 @@ public final class OffboardingHTTPServer: Service, Sendable {
         public var port: Int
         public var apiTokens: [String]
         public var webhooks: Webhooks
+        /// How long a connection may take over each part of a request, and how many may be open:
+        /// without them, a client that trickles its bytes holds a connection (and a file
+        /// descriptor) for ever, and the routes that need no token accept anyone.
+        public var timeouts = Timeouts()
+        /// Connections open at once (`http.max_connections`); a new one beyond is closed as it is accepted.
+        public var maxConnections = Self.defaultMaxConnections
+        public static let defaultMaxConnections = 512
+        /// The console's session cookie carries `Secure` (`http.secure_cookies`); off only for
+        /// plain http on loopback, where a browser would not send it back.
+        public var secureCookies = true
+        /// What the console's session key is derived from, with the API tokens: a server secret (the
+        /// first record signing key), never the tokens alone. Nil: a random one per process, and a
+        /// session then holds on the replica that issued it only.
+        public var sessionSecret: [UInt8]?
+
+        /// `http.timeouts`: each a bound on one part of a connection's life.
+        public struct Timeouts: Sendable, Hashable {
+            /// From a request's first byte to its complete head.
+            public var header: Duration = .seconds(10)
+            /// A kept-alive connection without a request, before it is closed.
+            public var idle: Duration = .seconds(60)
+            /// From a request's head to the end of its body.
+            public var body: Duration = .seconds(30)
+
+            public init() {}
+        }
 
         public struct Webhooks: Sendable {
             public var connectWiseKeyURLHosts: [String]?
@@ -44,19 +70,24 @@ public final class OffboardingHTTPServer: Service, Sendable {
         }
     }
 
-    private let application: Application<RouterResponder<BasicRequestContext>>
+    private let application: Application<RouterResponder<OffboardingRequestContext>>
     private let ports: AsyncStream<Int>
     private let bound = BoundPort()
 
     public init(configuration: Configuration, backend: any OffboardingBackend, httpClient: HTTPClient, logger: Logger) {
         let router = Self.router(configuration: configuration, backend: backend, httpClient: httpClient, logger: logger)
 
+        let limits = ConnectionGuard.Limits(
+            header: configuration.timeouts.header, idle: configuration.timeouts.idle, body: configuration.timeouts.body,
+            maxConnections: configuration.maxConnections)
+        let open = ConnectionGuard.OpenConnections()
         let (ports, continuation) = AsyncStream<Int>.makeStream(bufferingPolicy: .bufferingNewest(1))
         self.ports = ports
         let requested = configuration.port
         let bound = self.bound
         application = Application(
             router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: limits, open: open, logger: logger)])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "psa-offboarder"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? requested
@@ -71,13 +102,16 @@ public final class OffboardingHTTPServer: Service, Sendable {
     /// Every route, on whatever backend: the server's, or a test's without Kafka or a PSA.
     package static func router(
         configuration: Configuration, backend: any OffboardingBackend, httpClient: HTTPClient, logger: Logger
-    ) -> Router<BasicRequestContext> {
-        let router = Router()
+    ) -> Router<OffboardingRequestContext> {
+        let router = Router(context: OffboardingRequestContext.self)
         HealthRoutes(backend: backend).register(on: router)
         MetricsRoutes(backend: backend).register(on: router)
-        let api = router.group("v1").add(middleware: BearerTokenMiddleware(tokens: configuration.apiTokens))
+        let api = router.group("v1").add(middleware: BearerTokenMiddleware(tokens: configuration.apiTokens, throttle: FailedAuthThrottle(route: "api")))
         OffboardingRoutes(backend: backend, logger: logger).register(on: api)
-        ConsoleRoutes(backend: backend, sessions: ConsoleSessions(apiTokens: configuration.apiTokens), logger: logger).register(on: router)
+        ConsoleRoutes(
+            backend: backend, sessions: ConsoleSessions(apiTokens: configuration.apiTokens, secret: configuration.sessionSecret),
+            throttle: FailedAuthThrottle(route: "console"), secureCookies: configuration.secureCookies, logger: logger
+        ).register(on: router)
 
         let ingress = WebhookIngress(backend: backend, deliveries: WebhookDeliveries(), logger: logger)
         let webhooks = configuration.webhooks

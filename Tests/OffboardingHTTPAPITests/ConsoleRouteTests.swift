@@ -2,7 +2,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import HTTPTypes
 import OffboardingCore
+import Synchronization
 import Testing
 
 @testable import OffboardingHTTPAPI
@@ -96,6 +98,7 @@ import Testing
             let signedIn = try await client.execute(uri: "/console/login", method: .post, headers: headers, body: Self.form(["token": RouteTests.token, "csrf": csrf]))
             let session = try #require(Self.setCookies(signedIn)[ConsoleSessions.cookieName])
             #expect(session.contains("HttpOnly") && session.contains("SameSite=Strict") && session.contains("Path=/console") && session.contains("Max-Age=28800"))
+            #expect(session.contains("Secure"), "Secure unless http.secure_cookies turns it off")
             #expect(!session.contains(RouteTests.token), "the cookie does not carry the token")
             // A tampered cookie is no session.
             let value = try #require(Self.cookieValue(session))
@@ -173,11 +176,111 @@ import Testing
             let csv = try await client.execute(uri: "/v1/offboardings/event-1/configs.csv", method: .get, headers: auth)
             #expect(csv.status == .ok && csv.headers[.contentType] == "text/csv; charset=utf-8")
             #expect(csv.headers[.contentDisposition] == #"attachment; filename="event-1-configs.csv""#)
+            #expect(csv.headers[.cacheControl] == "no-store" && csv.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
             let lines = String(buffer: csv.body).components(separatedBy: "\r\n")
             #expect(lines[0] == "config_id,config_name,config_type,status,previous_status,action,psa_status,skip_reason")
             #expect(lines[1] == "91,Firewall,Firewall,active,active,pending_approval,Active,")
             // A name that a spreadsheet would run as a formula is written as text.
             #expect(lines[2] == #"92,"'=cmd()",<b>Server</b>,active,active,pending_approval,,"#)
+        }
+    }
+
+    // MARK: The sign-in oracle, throttling and signing out
+
+    /// The sign-in form's token is the random value of the pre-sign-in cookie, repeated: no MAC
+    /// over anything public that a key derived from the tokens would make, so the page offers
+    /// nothing to test token guesses against offline.
+    @Test func theSignInFormsTokenIsARandomDoubleSubmitValue() async throws {
+        try await withRoutes(Self.backend()) { client in
+            var tokens: Set<String> = []
+            for _ in 0..<2 {
+                let page = try await client.execute(uri: "/console/login", method: .get)
+                let cookie = try #require(Self.cookieValue(Self.setCookies(page)[ConsoleSessions.loginCookieName]))
+                let csrf = try #require(Self.hiddenCSRF(String(buffer: page.body)))
+                #expect(csrf == cookie, "the form repeats the cookie")
+                #expect(csrf.count == 32)
+                tokens.insert(csrf)
+            }
+            #expect(tokens.count == 2, "a new random value for each form")
+            // A form whose token is not the cookie's is refused, however well-formed.
+            let mismatched = try await client.execute(
+                uri: "/console/login", method: .post,
+                headers: [.contentType: "application/x-www-form-urlencoded", .cookie: "\(ConsoleSessions.loginCookieName)=\(String(repeating: "a", count: 32))"],
+                body: Self.form(["token": RouteTests.token, "csrf": String(repeating: "b", count: 32)]))
+            #expect(mismatched.status == .forbidden)
+        }
+    }
+
+    /// The session key comes from a server secret and the tokens together: the same tokens under
+    /// another secret make another key, so knowing the tokens' shape (or guessing them) signs nothing.
+    @Test func theSessionKeyIsNotDerivedFromTheTokensAlone() throws {
+        let tokens = [RouteTests.token]
+        let one = ConsoleSessions(apiTokens: tokens, secret: Array(repeating: 1, count: 32))
+        let other = ConsoleSessions(apiTokens: tokens, secret: Array(repeating: 2, count: 32))
+        let session = try #require(one.newSession())
+        #expect(one.session(fromCookie: session.cookie) != nil)
+        #expect(other.session(fromCookie: session.cookie) == nil)
+        #expect(one.csrfToken(for: session) != other.csrfToken(for: session))
+        // The same secret and tokens on another replica accept it: sessions still work behind a Service.
+        #expect(ConsoleSessions(apiTokens: tokens, secret: Array(repeating: 1, count: 32)).session(fromCookie: session.cookie) != nil)
+        // Changing the tokens still ends every session.
+        #expect(ConsoleSessions(apiTokens: tokens + ["another-token-0123456789"], secret: Array(repeating: 1, count: 32)).session(fromCookie: session.cookie) == nil)
+    }
+
+    @Test func failedSignInsAreThrottledPerAddress() async throws {
+        try await withRoutes(Self.backend()) { client in
+            func attempt(_ token: String) async throws -> TestResponse {
+                let page = try await client.execute(uri: "/console/login", method: .get)
+                let cookie = try #require(Self.cookieValue(Self.setCookies(page)[ConsoleSessions.loginCookieName]))
+                return try await client.execute(
+                    uri: "/console/login", method: .post,
+                    headers: [.contentType: "application/x-www-form-urlencoded", .cookie: "\(ConsoleSessions.loginCookieName)=\(cookie)"],
+                    body: Self.form(["token": token, "csrf": cookie]))
+            }
+            for guess in 0..<10 { #expect(try await attempt("wrong-guess-\(guess)-0123456789").status == .unauthorized) }
+            let throttled = try await attempt(RouteTests.token)
+            #expect(throttled.status == .tooManyRequests, "the right token too, while the address is throttled")
+            let wait = try #require(throttled.headers[.retryAfter].flatMap(Int.init))
+            #expect((1...60).contains(wait))
+            #expect(Self.setCookies(throttled)[ConsoleSessions.cookieName] == nil)
+        }
+    }
+
+    @Test func failedBearerTokensAreThrottledPerAddress() async throws {
+        try await withRoutes(Self.backend()) { client in
+            for guess in 0..<10 {
+                let response = try await client.execute(uri: "/v1/approvals", method: .get, headers: [.authorization: "Bearer wrong-guess-\(guess)-0123456789"])
+                #expect(response.status == .unauthorized)
+            }
+            let throttled = try await client.execute(uri: "/v1/approvals", method: .get, headers: [.authorization: "Bearer \(RouteTests.token)"])
+            #expect(throttled.status == .tooManyRequests)
+            #expect(throttled.headers[.retryAfter].flatMap(Int.init).map { (1...60).contains($0) } == true)
+        }
+    }
+
+    @Test func theThrottleLetsAnAddressTryAgainOnceItsFailuresLeaveTheWindow() {
+        let clock = Mutex(ContinuousClock.now)
+        let throttle = FailedAuthThrottle(route: "test", configuration: .init(limit: 3, window: .seconds(60))) { clock.withLock { $0 } }
+        for _ in 0..<3 { throttle.failed("10.0.0.1") }
+        #expect(throttle.retryAfter("10.0.0.1") == .seconds(60))
+        #expect(throttle.retryAfter("10.0.0.2") == nil, "another address is not held")
+        clock.withLock { $0 += .seconds(59) }
+        #expect(throttle.retryAfter("10.0.0.1") == .seconds(1))
+        clock.withLock { $0 += .seconds(1) }
+        #expect(throttle.retryAfter("10.0.0.1") == nil)
+    }
+
+    /// Signing out ends the session on the server: a copy of the cookie taken before is refused too.
+    @Test func signingOutEndsTheSessionOnTheServer() async throws {
+        let backend = Self.backend()
+        try await withRoutes(backend) { client in
+            let (cookie, csrf) = try await signIn(client)
+            let headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .cookie: "\(ConsoleSessions.cookieName)=\(cookie)"]
+            let out = try await client.execute(uri: "/console/logout", method: .post, headers: headers, body: Self.form(["csrf": csrf]))
+            #expect(out.status == .seeOther && out.headers[.location] == "/console/login")
+            #expect(backend.revokedSessions.withLock { $0.count } == 1)
+            let copy = try await client.execute(uri: "/console", method: .get, headers: [.cookie: "\(ConsoleSessions.cookieName)=\(cookie)"])
+            #expect(copy.status == .seeOther && copy.headers[.location] == "/console/login", "the copy taken before signing out is no session")
         }
     }
 }

@@ -25,6 +25,8 @@ final class FakeBackend: OffboardingBackend {
     let answers: Mutex<Answers>
     let events = Mutex<[CompanyStatusChangedEvent]>([])
     let decisions = Mutex<[ApprovalDecision]>([])
+    /// Console sessions ended by signing out.
+    let revokedSessions = Mutex<Set<String>>([])
 
     init(_ answers: Answers = .init()) {
         self.answers = Mutex(answers)
@@ -39,6 +41,13 @@ final class FakeBackend: OffboardingBackend {
         if answers.withLock({ $0.kafkaDown }) { throw KafkaDown() }
         decisions.withLock { $0.append(decision) }
     }
+
+    func revokeSession(_ id: String, until: Date) async throws {
+        guard !answers.withLock({ $0.kafkaDown }) else { throw KafkaDown() }
+        revokedSessions.withLock { _ = $0.insert(id) }
+    }
+
+    func isSessionRevoked(_ id: String) -> Bool { revokedSessions.withLock { $0.contains(id) } }
 
     func latestResult(for eventID: String) -> HeldResult { answers.withLock { $0.result } }
     func approval(_ id: String) -> ApprovalRecord? { answers.withLock { $0.approvals[id] } }

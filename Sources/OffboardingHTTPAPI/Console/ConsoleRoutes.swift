@@ -4,11 +4,15 @@ import Logging
 import OffboardingCore
 
 /// `/console`: the review console. A person signs in with one of the API tokens and gets a
-/// session cookie (HttpOnly, SameSite=Strict, scoped to `/console`); every form carries the
-/// session's CSRF token; decisions go through the same checks as `POST /v1/approvals/{id}`.
+/// session cookie (HttpOnly, SameSite=Strict, Secure unless turned off, scoped to `/console`);
+/// every form carries the session's CSRF token; decisions go through the same checks as
+/// `POST /v1/approvals/{id}`. Failed sign-ins are throttled per address; signing out ends the
+/// session on every replica, not only in the browser.
 struct ConsoleRoutes: Sendable {
     let backend: any OffboardingBackend
     let sessions: ConsoleSessions
+    let throttle: FailedAuthThrottle
+    let secureCookies: Bool
     let logger: Logger
 
     /// How many recent results the console lists.
@@ -16,10 +20,10 @@ struct ConsoleRoutes: Sendable {
     /// A form's body, at most.
     static let formLimit = 64 << 10
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<OffboardingRequestContext>) {
         router.get("console") { request, _ in self.dashboard(request) }
         router.get("console/login") { request, _ in self.loginPage(request, error: nil) }
-        router.post("console/login") { request, _ in try await self.login(request) }
+        router.post("console/login") { request, context in try await self.login(request, from: context.clientAddress) }
         router.post("console/logout") { request, _ in try await self.logout(request) }
         router.post("console/approvals/:approval_id") { request, context in
             try await self.decide(request, approvalID: context.parameters.get("approval_id") ?? "")
@@ -66,15 +70,15 @@ struct ConsoleRoutes: Sendable {
 
     // MARK: Sign-in
 
-    func loginPage(_ request: Request, error: String?, status: HTTPResponse.Status = .ok) -> Response {
+    func loginPage(_ request: Request, error: String?, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         guard sessions.isOpen else {
             return page(.forbidden, "Closed", session: nil, template: "message", ["error": "The console is closed: no http.api_tokens are configured."])
         }
-        let nonce = ConsoleSessions.randomNonce()
-        var context: [String: Any] = ["csrf": sessions.loginCSRFToken(nonce: nonce)]
+        let token = ConsoleSessions.randomNonce()
+        var context: [String: Any] = ["csrf": token]
         if let error { context["error"] = error }
-        var response = page(status, "Sign in", session: nil, template: "login", context)
-        response.setCookie(Self.cookie(ConsoleSessions.loginCookieName, nonce, maxAge: Int(ConsoleSessions.loginLifetime)))
+        var response = page(status, "Sign in", session: nil, template: "login", context, headers: headers)
+        response.setCookie(cookie(ConsoleSessions.loginCookieName, token, maxAge: Int(ConsoleSessions.loginLifetime)))
         return response
     }
 
@@ -83,19 +87,25 @@ struct ConsoleRoutes: Sendable {
         var csrf: String?
     }
 
-    func login(_ request: Request) async throws -> Response {
+    func login(_ request: Request, from address: String) async throws -> Response {
+        if let wait = throttle.retryAfter(address) {
+            return loginPage(
+                request, error: "Too many failed sign-ins from your address. Try again in \(FailedAuthThrottle.seconds(wait)) seconds.",
+                status: .tooManyRequests, headers: [.retryAfter: FailedAuthThrottle.seconds(wait)])
+        }
         guard let form: LoginForm = try await Self.form(request) else { return loginPage(request, error: "The form could not be read.", status: .badRequest) }
-        guard sessions.checksLoginCSRF(form.csrf, nonce: request.cookies[ConsoleSessions.loginCookieName]?.value) else {
+        guard sessions.checksLoginCSRF(form.csrf, cookie: request.cookies[ConsoleSessions.loginCookieName]?.value) else {
             return loginPage(request, error: "The sign-in form had expired or did not come from this console. Try again.", status: .forbidden)
         }
         guard let token = form.token, sessions.accepts(token: token), let session = sessions.newSession() else {
+            throttle.failed(address)
             logger.notice("console sign-in refused")
             return loginPage(request, error: "That token is not one of the service's API tokens.", status: .unauthorized)
         }
         logger.info("console sign-in")
         var response = Self.redirect("/console")
-        response.setCookie(Self.cookie(ConsoleSessions.cookieName, session.cookie, maxAge: Int(ConsoleSessions.lifetime)))
-        response.setCookie(Self.cookie(ConsoleSessions.loginCookieName, "", maxAge: 0))
+        response.setCookie(cookie(ConsoleSessions.cookieName, session.cookie, maxAge: Int(ConsoleSessions.lifetime)))
+        response.setCookie(cookie(ConsoleSessions.loginCookieName, "", maxAge: 0))
         return response
     }
 
@@ -107,9 +117,19 @@ struct ConsoleRoutes: Sendable {
         if let session = session(of: request) {
             let form: CSRFForm? = try await Self.form(request)
             guard sessions.checksCSRF(form?.csrf, for: session) else { return forbidden(session) }
+            // Ended on the server, for every replica: a copy of the cookie taken before is no good either.
+            do {
+                try await backend.revokeSession(session.nonce, until: Date(timeIntervalSince1970: Double(session.expiry)))
+            } catch {
+                logger.error("console sign-out not recorded", metadata: ["kafka.error": "\(error)"])
+                return page(
+                    .serviceUnavailable, "Not signed out", session: session, template: "message",
+                    ["error": "The sign-out could not be recorded, so the session is still valid. Try again."])
+            }
+            logger.info("console sign-out")
         }
         var response = Self.redirect("/console/login")
-        response.setCookie(Self.cookie(ConsoleSessions.cookieName, "", maxAge: 0))
+        response.setCookie(cookie(ConsoleSessions.cookieName, "", maxAge: 0))
         return response
     }
 
@@ -149,7 +169,10 @@ struct ConsoleRoutes: Sendable {
     // MARK: Helpers
 
     private func session(of request: Request) -> ConsoleSessions.Session? {
-        sessions.session(fromCookie: request.cookies[ConsoleSessions.cookieName]?.value)
+        guard let session = sessions.session(fromCookie: request.cookies[ConsoleSessions.cookieName]?.value), !backend.isSessionRevoked(session.nonce) else {
+            return nil
+        }
+        return session
     }
 
     private func latestResult(_ eventID: String) -> OffboardingResult? {
@@ -180,7 +203,7 @@ struct ConsoleRoutes: Sendable {
         Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
     }
 
-    private static func cookie(_ name: String, _ value: String, maxAge: Int) -> Cookie {
-        Cookie(name: name, value: value, maxAge: maxAge, path: "/console", httpOnly: true, sameSite: .strict)
+    private func cookie(_ name: String, _ value: String, maxAge: Int) -> Cookie {
+        Cookie(name: name, value: value, maxAge: maxAge, path: "/console", secure: secureCookies, httpOnly: true, sameSite: .strict)
     }
 }

@@ -1,15 +1,17 @@
 import Crypto
 import Foundation
 
-/// The console's sessions and CSRF tokens, signed rather than stored: every replica behind the
-/// Service checks a cookie another replica issued, as long as they share the API tokens the key
-/// comes from. Changing the tokens ends every session.
+/// The console's sessions, signed rather than stored: every replica behind the Service checks a
+/// cookie another replica issued. The key is an HMAC of the API tokens under a server secret (the
+/// first record signing key), so it is never derived from the tokens alone, where a page showing
+/// a MAC would let anyone test token guesses offline; changing the tokens ends every session.
 ///
 /// A session cookie is `expiry.nonce.mac`; the CSRF token of a session is a MAC of its nonce, so a
-/// page from one session is no good in another, and a site that cannot read the page cannot forge it.
+/// page from one session is no good in another. The sign-in form's token is a random value that
+/// the form and a pre-sign-in cookie both carry (a double submit): it is no MAC over anything public.
 struct ConsoleSessions: Sendable {
     static let cookieName = "psa_offboarder_session"
-    /// The pre-sign-in cookie whose nonce the sign-in form's CSRF token is bound to.
+    /// The pre-sign-in cookie whose value the sign-in form must repeat.
     static let loginCookieName = "psa_offboarder_login"
     static let lifetime: TimeInterval = 8 * 3600
     static let loginLifetime: TimeInterval = 600
@@ -18,20 +20,22 @@ struct ConsoleSessions: Sendable {
     private let key: [UInt8]?
     private let tokens: [String]
 
-    /// - Parameter apiTokens: the bearer tokens of `/v1`; with none, nobody signs in.
-    init(apiTokens: [String]) {
+    /// - Parameters:
+    ///   - apiTokens: the bearer tokens of `/v1`; with none, nobody signs in.
+    ///   - secret: the server secret; nil: a random one, good for this process only.
+    init(apiTokens: [String], secret: [UInt8]?) {
         tokens = apiTokens
         guard !apiTokens.isEmpty else {
             key = nil
             return
         }
-        var hash = SHA256()
-        hash.update(data: Array("psa-offboarder console v1".utf8))
+        let secret = secret ?? Self.randomBytes(32)
+        var message = Array("psa-offboarder console v2".utf8)
         for token in apiTokens.sorted() {
-            hash.update(data: [0])
-            hash.update(data: Array(token.utf8))
+            message.append(0)
+            message += Array(token.utf8)
         }
-        key = Array(hash.finalize())
+        key = Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: secret)))
     }
 
     struct Session: Sendable, Hashable {
@@ -70,17 +74,17 @@ struct ConsoleSessions: Sendable {
         return ConstantTime.equal(expected, token)
     }
 
-    static func randomNonce() -> String {
+    static func randomNonce() -> String { randomBytes(16).hexEncoded }
+
+    private static func randomBytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }.hexEncoded
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
     }
 
-    /// The sign-in form's token, bound to the pre-sign-in cookie's nonce.
-    func loginCSRFToken(nonce: String) -> String { mac("login|\(nonce)") ?? "" }
-
-    func checksLoginCSRF(_ token: String?, nonce: String?) -> Bool {
-        guard let token, let nonce, nonce.count == 32, let expected = mac("login|\(nonce)") else { return false }
-        return ConstantTime.equal(expected, token)
+    /// The sign-in form's token: the pre-sign-in cookie's random value, repeated in the form.
+    func checksLoginCSRF(_ token: String?, cookie: String?) -> Bool {
+        guard let token, let cookie, cookie.count == 32 else { return false }
+        return ConstantTime.equal(cookie, token)
     }
 
     private func mac(_ message: String) -> String? {

@@ -6,7 +6,7 @@ import Hummingbird
 struct HealthRoutes: Sendable {
     let backend: any OffboardingBackend
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<OffboardingRequestContext>) {
         router.get("health/live") { _, _ in
             let check = backend.liveness()
             return JSONResponses.json(check.ok ? .ok : .serviceUnavailable, ["status": check.ok ? "live" : "stalled", "consumer": check.detail])

@@ -6,7 +6,7 @@ import NIOCore
 struct MetricsRoutes: Sendable {
     let backend: any OffboardingBackend
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<OffboardingRequestContext>) {
         router.get("metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
