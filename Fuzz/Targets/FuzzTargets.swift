@@ -45,6 +45,8 @@ public enum FuzzTargets {
         },
         "retry-request": { bytes in _ = try? RetryRequest.decode(bytes) },
         "approval-message": { bytes in _ = try? ApprovalMessage.decode(bytes) },
+        // What a restore and the console read back from the results topic.
+        "result-record": { bytes in _ = try? ResultEncoding.decode(bytes) },
         "webhook-connectwise": { bytes in
             if let payload = try? ConnectWiseCallbackPayload.parse(bytes) { _ = URL(string: payload.keyURL) }
         },
@@ -54,10 +56,10 @@ public enum FuzzTargets {
         "api-approval": { bytes in _ = try? ApprovalDecisionBody.parse(bytes) },
         "api-restore": { bytes in _ = try? RestoreRequestBody.parse(bytes) },
         "configuration": { bytes in
-            guard let configuration = try? OffboarderConfiguration.parse(yaml: String(decoding: bytes, as: UTF8.self), environment: ["SECRET": "s"])
+            guard let configuration = try? OffboarderConfiguration.parse(yaml: String(decoding: bytes, as: UTF8.self), environment: ["SECRET": "s", "SIGNING_KEY": "fuzz-signing-key-0123456789abcdef-0123"])
             else { return }
             // What the service derives from the settings at start and on every retry.
-            _ = OffboarderRuntime.pipelineConfiguration(configuration)
+            _ = try? OffboarderRuntime.pipelineConfiguration(configuration)
             let http: PSAHTTPTransport.Configuration =
                 switch configuration.psa {
                 case .connectwise(let cw): cw.http

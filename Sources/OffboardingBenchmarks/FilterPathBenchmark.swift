@@ -87,7 +87,7 @@ func filterPathBenchmark(eventCount: Int, partitionCount: Int) async throws {
         let configuration = OffboardingPipeline.Configuration(
             consumer: .init(bootstrapServers: cluster.bootstrapServers, groupID: group, topics: [topic], properties: fetchProperties),
             topics: .init(events: topic, results: "bench.results", deadLetter: "bench.dlq"), psa: .connectwise,
-            defaults: OffboardingOptions(offboardedStatuses: ["Offboarded"]))
+            defaults: OffboardingOptions(offboardedStatuses: ["Offboarded"]), signer: RecordSigner(keys: [Array(RecordSigner.randomKey().utf8)]))
         let pipeline = try OffboardingPipeline(configuration: configuration, producer: benchProducer, offboarder: Offboarder(psa: psa, logger: logger), logger: logger)
         let start = ContinuousClock.now
         let running = Task { try await pipeline.run() }

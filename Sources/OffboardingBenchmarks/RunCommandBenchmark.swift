@@ -2,6 +2,7 @@ import Foundation
 import OffboardingCore
 import OffboardingKafka
 import OffboardingSandbox
+import OffboardingService
 import PSASimulators
 
 /// The whole `psa-offboarder run` command (process start to exit: configuration, Kafka check,
@@ -55,6 +56,7 @@ func runCommandBenchmark(configCount: Int) async throws {
         try await withTenant { url, sandbox in
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("psa-offboarder-bench-\(UUID().uuidString).yaml")
             let yaml = """
+                security: {signing_keys: ["\(RecordSigner.randomKey())"]}
                 kafka:
                   bootstrap_servers: "\(cluster.bootstrapServers)"
                   group_id: bench

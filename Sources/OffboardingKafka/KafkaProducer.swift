@@ -18,6 +18,9 @@ public final class KafkaProducer: Service, Sendable {
         /// How often librdkafka reports the broker counters to `onStatistics`; nil for never.
         /// `statistics.interval.ms` in `properties` wins.
         public var statisticsInterval: Duration?
+        /// Applied to every record before it is produced: the service signs its records here, so
+        /// that no path that writes can forget to.
+        public var seal: (@Sendable (inout KafkaOutgoingRecord) -> Void)?
 
         public init(bootstrapServers: String, properties: [String: String] = [:], flushTimeout: Duration = .seconds(10)) {
             self.bootstrapServers = bootstrapServers
@@ -137,6 +140,8 @@ public final class KafkaProducer: Service, Sendable {
         guard state.withLock({ $0 }) == .running else {
             throw KafkaError(code: .closed, message: "producer is shut down")
         }
+        var record = record
+        configuration.seal?(&record)
         return try await withCheckedThrowingContinuation { continuation in
             let box = Unmanaged.passRetained(DeliveryBox(continuation, topic: record.topic))
             let headers = rd_kafka_headers_new(record.headers.count)

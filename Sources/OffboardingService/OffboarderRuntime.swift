@@ -24,11 +24,12 @@ public final class OffboarderRuntime: Sendable {
     public init(configuration: OffboarderConfiguration, logger: Logger, signals: [UnixSignal] = [.sigterm, .sigint]) throws {
         // Before anything that counts is made: a metric made earlier would count nowhere.
         ServiceMetrics.bootstrap()
+        let signer = try configuration.requireSigner()
         let httpClient = Self.makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
         do {
-            let pipelineConfiguration = Self.pipelineConfiguration(configuration)
+            let pipelineConfiguration = try Self.pipelineConfiguration(configuration)
             let kafkaClients = KafkaClientCounters()
-            var producerConfiguration = Self.producerConfiguration(configuration)
+            var producerConfiguration = try Self.producerConfiguration(configuration)
             producerConfiguration.statisticsInterval = pipelineConfiguration.statisticsInterval
             let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger) { kafkaClients.record($0, client: "producer") }
             let client = Self.makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
@@ -52,16 +53,19 @@ public final class OffboarderRuntime: Sendable {
             if let http = configuration.http {
                 let webhooks = configuration.webhooks
                 let connectWiseCompany: String? = if case .connectwise(let cw) = configuration.psa { cw.companyID } else { nil }
-                let server = OffboardingHTTPServer(
-                    configuration: .init(
-                        host: http.host, port: http.port, apiTokens: http.apiTokens,
-                        webhooks: .init(
-                            connectWiseKeyURLHosts: webhooks.connectWiseKeyURLHosts, connectWiseCompanyID: connectWiseCompany,
-                            autotaskSecret: webhooks.autotaskSecret, haloUsername: webhooks.haloCredentials?.username,
-                            haloPassword: webhooks.haloCredentials?.password)),
-                    backend: backend, httpClient: httpClient, logger: logger)
-                self.httpServer = server
-                services.append(.init(service: server, failureTerminationBehavior: .gracefullyShutdownGroup))
+                var server = OffboardingHTTPServer.Configuration(
+                    host: http.host, port: http.port, apiTokens: http.apiTokens,
+                    webhooks: .init(
+                        connectWiseKeyURLHosts: webhooks.connectWiseKeyURLHosts, connectWiseCompanyID: connectWiseCompany,
+                        autotaskSecret: webhooks.autotaskSecret, haloUsername: webhooks.haloCredentials?.username,
+                        haloPassword: webhooks.haloCredentials?.password))
+                server.timeouts = http.timeouts
+                server.maxConnections = http.maxConnections
+                server.secureCookies = http.secureCookies
+                server.sessionSecret = signer.primaryKey
+                let httpServer = OffboardingHTTPServer(configuration: server, backend: backend, httpClient: httpClient, logger: logger)
+                self.httpServer = httpServer
+                services.append(.init(service: httpServer, failureTerminationBehavior: .gracefullyShutdownGroup))
             } else {
                 self.httpServer = nil
             }
@@ -141,16 +145,20 @@ public final class OffboarderRuntime: Sendable {
             logger: logger, progress: { [client] event in progress?(event, client.pacing) })
     }
 
-    static func producerConfiguration(_ configuration: OffboarderConfiguration) -> KafkaProducer.Configuration {
-        KafkaProducer.Configuration(bootstrapServers: configuration.kafka.bootstrapServers, properties: configuration.kafka.properties)
+    /// Every producer of the service signs what it writes.
+    static func producerConfiguration(_ configuration: OffboarderConfiguration) throws(ConfigurationError) -> KafkaProducer.Configuration {
+        let signer = try configuration.requireSigner()
+        var producer = KafkaProducer.Configuration(bootstrapServers: configuration.kafka.bootstrapServers, properties: configuration.kafka.properties)
+        producer.seal = { signer.sign(&$0) }
+        return producer
     }
 
-    public static func pipelineConfiguration(_ configuration: OffboarderConfiguration) -> OffboardingPipeline.Configuration {
+    public static func pipelineConfiguration(_ configuration: OffboarderConfiguration) throws(ConfigurationError) -> OffboardingPipeline.Configuration {
         var pipeline = OffboardingPipeline.Configuration(
             consumer: KafkaConsumer.Configuration(
                 bootstrapServers: configuration.kafka.bootstrapServers, groupID: configuration.kafka.groupID,
                 topics: [configuration.kafka.topics.events, configuration.kafka.topics.retry], properties: configuration.kafka.properties),
-            topics: configuration.kafka.topics, psa: configuration.psa.kind, defaults: configuration.defaults,
+            topics: configuration.kafka.topics, psa: configuration.psa.kind, defaults: configuration.defaults, signer: try configuration.requireSigner(),
             outageBackoff: configuration.outageBackoff, maxOutageBackoff: configuration.maxOutageBackoff)
         pipeline.criteria = configuration.criteria
         pipeline.retryTopicMaxAttempts = configuration.retryTopicMaxAttempts
@@ -169,7 +177,7 @@ public final class OffboarderRuntime: Sendable {
         let httpClient = makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
         let producer: KafkaProducer
         do {
-            producer = try KafkaProducer(configuration: producerConfiguration(configuration), logger: logger)
+            producer = try KafkaProducer(configuration: try producerConfiguration(configuration), logger: logger)
         } catch {
             try await httpClient.shutdown()
             throw error
@@ -207,7 +215,7 @@ public final class OffboarderRuntime: Sendable {
     public static func runOnce(
         request: OffboardingRequest, configuration: OffboarderConfiguration, logger: Logger, progress: ProgressObserver? = nil
     ) async throws -> ManualRun {
-        let producer = try KafkaProducer(configuration: producerConfiguration(configuration), logger: logger)
+        let producer = try KafkaProducer(configuration: try producerConfiguration(configuration), logger: logger)
         let topics = configuration.kafka.topics
         do {
             // A result that cannot be published after the PSA was changed would be known to nobody.
@@ -255,7 +263,7 @@ public final class OffboarderRuntime: Sendable {
     public static func restoreOnce(
         eventID: String, dryRun: Bool, reason: String?, configuration: OffboarderConfiguration, logger: Logger, progress: ProgressObserver? = nil
     ) async throws -> ManualRun {
-        let producer = try KafkaProducer(configuration: producerConfiguration(configuration), logger: logger)
+        let producer = try KafkaProducer(configuration: try producerConfiguration(configuration), logger: logger)
         let topics = configuration.kafka.topics
         let results: [OffboardingResult]
         do {
@@ -263,7 +271,8 @@ public final class OffboarderRuntime: Sendable {
             properties.removeValue(forKey: "group.id")
             results = try await ResultHistory.results(
                 of: eventID, bootstrapServers: configuration.kafka.bootstrapServers, topic: topics.results,
-                partitionCount: try await producer.partitionCount(of: topics.results, timeout: .seconds(10)), properties: properties, logger: logger)
+                partitionCount: try await producer.partitionCount(of: topics.results, timeout: .seconds(10)), properties: properties,
+                signer: try configuration.requireSigner(), logger: logger)
         } catch {
             await producer.shutdown()
             throw KafkaUnreachable(bootstrapServers: configuration.kafka.bootstrapServers, detail: "\(error)")

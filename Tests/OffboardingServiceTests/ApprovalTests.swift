@@ -107,7 +107,7 @@ import Testing
         let approvalID = try #require(pending.approval?.id)
         // A replica that starts now, with nothing but the topic.
         let approvals = try await OffboardingPipeline.readApprovals(
-            bootstrapServers: harness.cluster.bootstrapServers, topic: PipelineHarness.topics.approvals, logger: .test())
+            bootstrapServers: harness.cluster.bootstrapServers, topic: PipelineHarness.topics.approvals, signer: harness.signer, logger: .test())
         let found = try #require(approvals.first { $0.approvalID == approvalID })
         #expect(found.state == .pending)
         #expect(Set(found.configs.map(\.configID)) == Set(client.configurations.map(String.init)))

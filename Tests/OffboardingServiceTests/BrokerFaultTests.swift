@@ -32,11 +32,12 @@ struct BrokerFaultTests {
         let sandbox = try PSASandbox.make(.connectwise, dataset: .empty)
         let server = try await SimulatorServer.start(router: sandbox.tenant.makeRouter(), logger: logger)
         let groupID = "faults-\(UUID().uuidString)"
-        let configuration = OffboarderConfiguration(
+        var configuration = OffboarderConfiguration(
             kafka: .init(
                 bootstrapServers: cluster.bootstrapServers, groupID: groupID, topics: topics,
                 properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
             psa: sandbox.configuration(server.baseURL), defaults: OffboardingOptions(offboardedStatuses: ["Offboarded"]))
+        configuration.signingKeys = [PipelineHarness.signingKey]
         let results = try TopicCollector(
             bootstrapServers: cluster.bootstrapServers, partitions: (0..<4).map { .init(topic: topics.results, partition: $0) }, logger: logger)
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)

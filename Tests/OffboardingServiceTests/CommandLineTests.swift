@@ -100,6 +100,7 @@ struct CommandLineTests {
         let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
         let credentials = ConnectWiseSimulator.Credentials.sandbox
         let yaml = """
+            security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
             kafka:
               bootstrap_servers: "\(cluster.bootstrapServers)"
               group_id: cli
@@ -179,6 +180,7 @@ struct CommandLineTests {
         let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())
         let credentials = ConnectWiseSimulator.Credentials.sandbox
         let yaml = """
+            security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
             kafka:
               bootstrap_servers: "\(bootstrapServers)"
               group_id: cli

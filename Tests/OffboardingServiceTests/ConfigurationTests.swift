@@ -4,7 +4,15 @@ import PSAHTTP
 import Testing
 
 @Suite struct ConfigurationTests {
-    static let contractExample = """
+    /// The contract's example with the one key this version requires beside it: a signing key.
+    static let contractExample = contractText + """
+
+        security:
+          signing_keys: ["${OFFBOARDER_SIGNING_KEY}"]
+        """
+
+    /// The example in `../shared/contract.md`, as it is written there.
+    static let contractText = """
         kafka:
           bootstrap_servers: "127.0.0.1:9092"
           group_id: psa-offboarder
@@ -24,7 +32,28 @@ import Testing
           require_approval: false
           include_archived: false
         """
-    static let environment = ["CW_PUBLIC_KEY": "pub", "CW_PRIVATE_KEY": "priv", "CW_CLIENT_ID": "cid"]
+    static let environment = [
+        "CW_PUBLIC_KEY": "pub", "CW_PRIVATE_KEY": "priv", "CW_CLIENT_ID": "cid", "OFFBOARDER_SIGNING_KEY": "configuration-test-signing-key-0123456789",
+    ]
+
+    /// There is no unsigned mode: without a key the service does not start, and says which key
+    /// is missing and how to make one; a short key is refused, naming it.
+    @Test func aSigningKeyIsRequiredAndLongEnough() throws {
+        #expect {
+            _ = try OffboarderConfiguration.parse(yaml: Self.contractText, environment: Self.environment)
+        } throws: { error in
+            "\(error)".hasPrefix("security.signing_keys: is required") && "\(error)".contains("openssl rand -base64 32")
+        }
+        #expect {
+            _ = try OffboarderConfiguration.parse(yaml: Self.contractText + "\nsecurity: {signing_keys: [\"${A}\", short]}", environment: ["A": String(repeating: "k", count: 32)].merging(Self.environment) { $1 })
+        } throws: { error in
+            "\(error)" == "security.signing_keys[1]: is 5 bytes; use at least 32 (openssl rand -base64 32)"
+        }
+        let rotated = try OffboarderConfiguration.parse(
+            yaml: Self.contractText + "\nsecurity: {signing_keys: [\"${NEW}\", \"${OLD}\"]}",
+            environment: Self.environment.merging(["NEW": String(repeating: "n", count: 40), "OLD": String(repeating: "o", count: 40)]) { $1 })
+        #expect(rotated.signingKeys == [String(repeating: "n", count: 40), String(repeating: "o", count: 40)], "the first signs, every one verifies")
+    }
 
     @Test func theContractsExampleParsesWithSecretsFromTheEnvironment() throws {
         let configuration = try OffboarderConfiguration.parse(yaml: Self.contractExample, environment: Self.environment)

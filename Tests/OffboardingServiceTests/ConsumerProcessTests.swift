@@ -52,6 +52,7 @@ struct ConsumerProcessTests {
         let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
         let configFile = FileManager.default.temporaryDirectory.appendingPathComponent("psa-offboarder-\(UUID().uuidString).yaml").path
         let yaml = """
+            security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
             kafka:
               bootstrap_servers: "\(cluster.bootstrapServers)"
               group_id: process-test-\(UUID().uuidString)

@@ -163,8 +163,9 @@ struct PipelineScenarioTests {
         let harness = try await PipelineHarness.shared(.connectwise)
         let topic = "test.side.\(UUID().uuidString)"
         try harness.cluster.createTopic(topic, partitions: 2)
-        let producer = try KafkaProducer(
-            configuration: .init(bootstrapServers: harness.cluster.bootstrapServers, properties: producerProperties), logger: .test())
+        var producerConfiguration = KafkaProducer.Configuration(bootstrapServers: harness.cluster.bootstrapServers, properties: producerProperties)
+        producerConfiguration.seal = { [signer = harness.signer] in signer.sign(&$0) }
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: .test())
         let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 8)
         let offboarder = Offboarder(
             psa: OffboarderRuntime.makePSAClient(psa ?? harness.configuration.psa, httpClient: httpClient, logger: .test()), logger: .test())
@@ -176,7 +177,7 @@ struct PipelineScenarioTests {
         let pipeline = try OffboardingPipeline(
             configuration: .init(
                 consumer: .init(bootstrapServers: harness.cluster.bootstrapServers, groupID: "side-\(UUID().uuidString)", topics: [topic]),
-                topics: topics, psa: .connectwise, defaults: harness.configuration.defaults, maxInFlightRecords: maxInFlightRecords,
+                topics: topics, psa: .connectwise, defaults: harness.configuration.defaults, signer: harness.signer, maxInFlightRecords: maxInFlightRecords,
                 progressStallTimeout: progressStallTimeout),
             producer: producer, offboarder: offboarder, logger: .test())
         let running = Task { try await pipeline.run() }

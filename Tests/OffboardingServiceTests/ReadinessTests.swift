@@ -28,6 +28,7 @@ struct ReadinessTests {
                         baseURL: server.baseURL + ConnectWiseSimulator.apiPath, companyID: credentials.companyID, publicKey: credentials.publicKey,
                         privateKey: credentials.privateKey, clientID: credentials.clientID)),
                 defaults: OffboardingOptions(offboardedStatuses: ["Offboarded"]))
+            configuration.signingKeys = [PipelineHarness.signingKey]
             configuration.http = .init(host: "127.0.0.1", port: 0, apiTokens: [PipelineHarness.apiToken])
             let runtime = try OffboarderRuntime(configuration: configuration, logger: logger, signals: [])
             let run = Task { try await runtime.run() }

@@ -34,6 +34,7 @@ struct RebalanceTests {
                 // record here is short (under a second), and the lanes are long.
                 properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
             psa: sandbox.configuration(server.baseURL), defaults: OffboardingOptions(offboardedStatuses: ["Offboarded"]))
+        configuration.signingKeys = [PipelineHarness.signingKey]
         configuration.maxConcurrentUpdates = 2
         // The records running at the revocation finish within it even on a loaded machine.
         configuration.revocationGrace = .seconds(60)

@@ -10,6 +10,7 @@ import Testing
 struct RestoreCommandTests {
     func restore(_ arguments: [String], harness: PipelineHarness) async throws -> (status: Int32, stdout: String, stderr: String) {
         let yaml = """
+            security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
             kafka:
               bootstrap_servers: "\(harness.cluster.bootstrapServers)"
               group_id: cli

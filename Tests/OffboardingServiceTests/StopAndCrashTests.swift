@@ -25,6 +25,7 @@ struct StopAndCrashTests {
 
     static func yaml(cluster: KafkaTestCluster, group: String, psa: String, extra: String) -> String {
         """
+        security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
         kafka:
           bootstrap_servers: "\(cluster.bootstrapServers)"
           group_id: \(group)

@@ -50,6 +50,7 @@ import Testing
         let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
         let credentials = ConnectWiseSimulator.Credentials.sandbox
         let yaml = """
+            security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
             kafka:
               bootstrap_servers: "\(cluster.bootstrapServers)"
               group_id: sweep
@@ -94,6 +95,7 @@ import Testing
         let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
         let credentials = ConnectWiseSimulator.Credentials.sandbox
         let yaml = """
+            security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
             kafka:
               bootstrap_servers: "\(cluster.bootstrapServers)"
               group_id: sweep

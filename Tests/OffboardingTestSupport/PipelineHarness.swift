@@ -61,6 +61,7 @@ public final class PipelineHarness: Sendable {
                 properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
             psa: psaConfiguration(server.baseURL),
             defaults: OffboardingOptions(offboardedStatuses: ["Inactive", "Offboarded"]))
+        configuration.signingKeys = [Self.signingKey]
         // Retries come due quickly in tests; three attempts in all.
         configuration.retryTopicInitialDelay = .milliseconds(300)
         configuration.retryTopicMaxAttempts = 3
@@ -86,6 +87,7 @@ public final class PipelineHarness: Sendable {
             bootstrapServers: cluster.bootstrapServers, partitions: (0..<4).map { KafkaTopicPartition(topic: topics.events, partition: $0) },
             logger: logger)
         producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        signer = try configuration.requireSigner()
         runtime = try OffboarderRuntime(configuration: configuration, logger: logger, signals: [])
         let runtime = self.runtime
         runTask = Task { try await runtime.run() }
@@ -115,6 +117,10 @@ public final class PipelineHarness: Sendable {
     }
 
     public static let apiToken = "test-api-token-0123456789abcdef"
+    /// The service's record signing key in the tests: a record a test writes with it is one the
+    /// service wrote, as far as the service can tell; one without it is a forgery.
+    public static let signingKey = "test-signing-key-0123456789abcdef-0123456789"
+    public let signer: RecordSigner
     public static let autotaskWebhookSecret = "autotask-webhook-secret"
     public static let haloWebhookCredentials = (username: "halo-hook", password: "halo-hook-password")
 
@@ -150,9 +156,12 @@ public final class PipelineHarness: Sendable {
         return eventRecords(forClient: id).filter { $0.id != marker.id }
     }
 
-    /// Sends a record to any topic of the cluster.
-    public func sendRecord(topic: String, key: String?, value: [UInt8]?, headers: [(String, String)] = []) async throws {
-        try await producer.send(KafkaOutgoingRecord(topic: topic, key: key, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) }))
+    /// Sends a record to any topic of the cluster, signed with the service's key as the service
+    /// signs what it writes, or (`signed: false`) as anyone else who can write to the topic.
+    public func sendRecord(topic: String, key: String?, value: [UInt8]?, headers: [(String, String)] = [], signed: Bool = true) async throws {
+        var record = KafkaOutgoingRecord(topic: topic, key: key, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) })
+        if signed { signer.sign(&record) }
+        try await producer.send(record)
     }
 
     /// A client of its own for one scenario. Ids have six digits, so none is a prefix of another.

@@ -63,6 +63,7 @@ public enum Demo {
         print("Kafka test cluster at \(cluster.bootstrapServers)")
 
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let signingKey = RecordSigner.randomKey()
         var runtimes: [OffboarderRuntime] = []
         var servers: [SimulatorServer] = []
         var expectedResults = 0
@@ -77,9 +78,11 @@ public enum Demo {
             try cluster.createTopic(topics.events, partitions: 4)
             try cluster.createTopic(topics.retry, partitions: 1)
             try cluster.createTopic(topics.approvals, partitions: 1)
-            let configuration = OffboarderConfiguration(
+            var configuration = OffboarderConfiguration(
                 kafka: .init(bootstrapServers: cluster.bootstrapServers, groupID: "psa-offboarder-demo-\(psa)", topics: topics),
                 psa: sandbox.configuration(server.baseURL), defaults: OffboardingOptions(offboardedStatuses: ["Inactive", "Offboarded"]))
+            // A key of its own: the demo's records are signed as a deployment's are.
+            configuration.signingKeys = [signingKey]
             print("\(psa) sandbox at \(server.baseURL)")
             for sample in sampleEvents(for: psa) {
                 try await producer.send(.event(sample.event, topic: topics.events, binary: sample.binary))

@@ -42,14 +42,21 @@ final class ApprovalStore: Sendable {
     }
 
     private let reader: TopicReader
+    private let signer: RecordSigner
+    private let logger: Logger
     private let approvals: Mutex<Approvals>
     private let journals = Mutex<[String: RunJournal]>([:])
+    /// Console sessions ended by signing out, until they would have expired.
+    private let revokedSessions = Mutex(RecentEntries<Date>(budget: 1 << 20))
     /// One decision per approval at a time, over the decision and expiry paths.
     let gate = DecisionGate()
 
     init(
-        bootstrapServers: String, topic: String, partitionCount: Int32, properties: [String: String], decidedBytes: Int = 32 << 20, logger: Logger
+        bootstrapServers: String, topic: String, partitionCount: Int32, properties: [String: String], signer: RecordSigner, decidedBytes: Int = 32 << 20,
+        logger: Logger
     ) throws(KafkaError) {
+        self.signer = signer
+        self.logger = logger
         approvals = Mutex(Approvals(decided: RecentEntries(budget: decidedBytes)))
         reader = try TopicReader(
             bootstrapServers: bootstrapServers, topic: topic, partitionCount: partitionCount, groupID: "psa-offboarder-approvals",
@@ -59,15 +66,23 @@ final class ApprovalStore: Sendable {
     }
 
     private func add(_ record: KafkaRecord) {
+        // Approvals, journals, tombstones and sign-outs are all the service's own: only what it
+        // signed creates, decides or removes anything.
+        guard signer.admits(record, reader: "approvals", logger: logger) else { return }
         if record.value == nil, let key = record.keyString {
             // A tombstone: compaction removes the approval or the finished run's journal.
             approvals.withLock { $0.remove(key) }
             journals.withLock { _ = $0.removeValue(forKey: key) }
+            revokedSessions.withLock { $0.remove(key) }
             return
         }
         let message = try? ApprovalMessage.decode(record.value)
         if case .journal(let journal)? = message {
             journals.withLock { $0[journal.key] = journal }
+            return
+        }
+        if case .sessionRevoked(let revocation)? = message {
+            remember(revocation)
             return
         }
         guard case .record(let approval)? = message else { return }
@@ -136,6 +151,16 @@ final class ApprovalStore: Sendable {
     }
 
     var journalCount: Int { journals.withLock { $0.count } }
+
+    /// Remembers a session ended by signing out, read or written by this process.
+    func remember(_ revocation: SessionRevocation) {
+        guard let until = Timestamp.date(from: revocation.until) else { return }
+        revokedSessions.withLock { $0.set(revocation.key, until) }
+    }
+
+    func isRevoked(session id: String, now: Date = Date()) -> Bool {
+        revokedSessions.withLock { $0[SessionRevocation(session: id, until: "").key] }.map { $0 > now } ?? false
+    }
 
     /// Returns once the partition has been read past `offset`, so that everything written to it
     /// before a record (the pending approval before its decision) is known.

@@ -1,5 +1,6 @@
 import Foundation
 import OffboardingCore
+import OffboardingHTTPAPI
 import PSAAutotask
 import PSAConnectWise
 import PSAHalo
@@ -99,7 +100,7 @@ public struct OffboarderConfiguration: Sendable {
 
     /// The criteria and approval rule every request is held to.
     public var policy: OffboardingPolicy {
-        OffboardingPolicy(criteria: criteria, allowRequestOverride: allowRequestOverride, requireApproval: defaults.requireApproval)
+        OffboardingPolicy(criteria: criteria, allowRequestOverride: allowRequestOverride, requireApproval: defaults.requireApproval, dryRun: defaults.dryRun)
     }
     /// `approvals.expire_after`: how long an approval stays open.
     public var approvalLifetime: Duration = .seconds(72 * 3600)
@@ -113,6 +114,27 @@ public struct OffboarderConfiguration: Sendable {
     public var webhooks = Webhooks()
     /// `schedule.cron`: when `consume` runs the sweep (UTC); never without it.
     public var schedule: CronSchedule?
+    /// `security.signing_keys`: the first signs every record the service writes to its own topics,
+    /// each one verifies what it reads back (so keys rotate: add the new one first, then drop the
+    /// old once no record signed by it is left to read). Required: there is no unsigned mode.
+    public var signingKeys: [String] = []
+
+    /// What signs and checks the service's records; nil when no key is configured, and then
+    /// nothing may start (`requireSigner()`).
+    public var signer: RecordSigner? {
+        signingKeys.isEmpty ? nil : RecordSigner(keys: signingKeys.map { Array($0.utf8) })
+    }
+
+    /// The signer, or the error that names the missing key.
+    public func requireSigner() throws(ConfigurationError) -> RecordSigner {
+        guard let signer else { throw Self.signingKeysRequired }
+        return signer
+    }
+
+    static let signingKeysRequired = ConfigurationError(
+        key: "security.signing_keys",
+        "is required: the service signs the records it writes to its own topics and trusts only those; give at least one key of \(RecordSigner.minimumKeyLength) or more characters from the environment or a file, such as \"${OFFBOARDER_SIGNING_KEY}\" (openssl rand -base64 32)")
+
     /// `tracing.otlp_endpoint`: where spans go over OTLP/HTTP (e.g. `http://otel-collector:4318`);
     /// nil: none are exported, and the `traceparent` an event came with is passed on as it is.
     public var tracingOTLPEndpoint: String?
@@ -122,6 +144,10 @@ public struct OffboarderConfiguration: Sendable {
         public var port: Int
         /// Bearer tokens accepted on `/v1/*`.
         public var apiTokens: [String]
+        /// `http.timeouts`, `http.max_connections`, `http.secure_cookies`; the defaults are the server's.
+        public var timeouts = OffboardingHTTPServer.Configuration.Timeouts()
+        public var maxConnections = OffboardingHTTPServer.Configuration.defaultMaxConnections
+        public var secureCookies = true
 
         public init(host: String, port: Int, apiTokens: [String]) {
             self.host = host
@@ -162,7 +188,10 @@ public struct OffboarderConfiguration: Sendable {
     public static func parse(yaml: String, environment: [String: String]) throws(ConfigurationError) -> Self {
         let (hour, day, week) = (Duration.seconds(3600), Duration.seconds(86_400), Duration.seconds(7 * 86_400))
         let root = try ConfigurationReader.load(yaml: yaml, environment: environment)
-            .allowing(["kafka", "psa", "criteria", "defaults", "rate_limit", "retry", "http", "webhooks", "approvals", "schedule", "scope", "notes", "shutdown", "tracing"])
+            .allowing([
+                "kafka", "psa", "criteria", "defaults", "rate_limit", "retry", "http", "webhooks", "approvals", "schedule", "scope", "notes", "shutdown",
+                "tracing", "security",
+            ])
 
         let kafkaSection = try root.requiredSection("kafka").allowing(["bootstrap_servers", "group_id", "topics", "properties"])
         let topicsSection = try kafkaSection.requiredSection("topics").allowing(["events", "results", "dead_letter", "retry", "approvals"])
@@ -330,6 +359,17 @@ public struct OffboarderConfiguration: Sendable {
         configuration.contractsEndedAfter = contractsEndedAfter
         configuration.criteriaMatch = match
         try readSafeguards(root, environment: environment, into: &configuration)
+        // Read last, so that every other key is checked even in a file that lacks it.
+        if let security = try root.section("security")?.allowing(["signing_keys"]) {
+            let keys = try security.stringList("signing_keys") ?? []
+            if let short = keys.firstIndex(where: { $0.utf8.count < RecordSigner.minimumKeyLength }) {
+                throw ConfigurationError(
+                    key: "\(security.keyPath("signing_keys"))[\(short)]", "is \(keys[short].utf8.count) bytes; use at least \(RecordSigner.minimumKeyLength) (openssl rand -base64 32)")
+            }
+            configuration.signingKeys = keys
+            try security.finish()
+        }
+        guard !configuration.signingKeys.isEmpty else { throw signingKeysRequired }
         try root.finish()
         configuration.outageMaxWait = outageMaxWait
         configuration.outageBackoff = outageBackoff
@@ -347,7 +387,7 @@ public struct OffboarderConfiguration: Sendable {
     private static func readSafeguards(
         _ root: ConfigurationReader, environment: [String: String], into configuration: inout OffboarderConfiguration
     ) throws(ConfigurationError) {
-        if let http = try root.section("http")?.allowing(["listen", "api_tokens"]) {
+        if let http = try root.section("http")?.allowing(["listen", "api_tokens", "timeouts", "max_connections", "secure_cookies"]) {
             let listen = try http.requiredString("listen")
             guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port),
                 colon > listen.startIndex
@@ -366,7 +406,17 @@ public struct OffboarderConfiguration: Sendable {
             }
             var host = String(listen[..<colon])
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            configuration.http = HTTP(host: host, port: port, apiTokens: tokens + environmentTokens)
+            var settings = HTTP(host: host, port: port, apiTokens: tokens + environmentTokens)
+            if let timeouts = try http.section("timeouts")?.allowing(["header", "idle", "body"]) {
+                let hour = Duration.seconds(3600)
+                settings.timeouts.header = try timeouts.duration("header", range: .milliseconds(100)...hour) ?? settings.timeouts.header
+                settings.timeouts.idle = try timeouts.duration("idle", range: .milliseconds(100)...hour) ?? settings.timeouts.idle
+                settings.timeouts.body = try timeouts.duration("body", range: .milliseconds(100)...hour) ?? settings.timeouts.body
+                try timeouts.finish()
+            }
+            settings.maxConnections = try http.int("max_connections", range: 1...65_536) ?? settings.maxConnections
+            settings.secureCookies = try http.bool("secure_cookies") ?? settings.secureCookies
+            configuration.http = settings
             try http.finish()
         }
         if let webhooks = try root.section("webhooks")?.allowing(["connectwise", "autotask", "halopsa"]) {

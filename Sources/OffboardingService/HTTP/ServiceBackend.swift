@@ -46,6 +46,17 @@ final class ServiceBackend: OffboardingBackend {
                 headers: [KafkaHeader(key: "content-type", string: "application/json")]))
     }
 
+    func revokeSession(_ id: String, until: Date) async throws {
+        let revocation = SessionRevocation(session: id, until: Timestamp.string(until))
+        try await producer.send(
+            KafkaOutgoingRecord(
+                topic: topics.approvals, key: revocation.key, value: ApprovalMessage.sessionRevoked(revocation).encoded(),
+                headers: [KafkaHeader(key: "content-type", string: "application/json")]))
+        pipeline.remember(revocation)
+    }
+
+    func isSessionRevoked(_ id: String) -> Bool { pipeline.isSessionRevoked(id) }
+
     func latestResult(for eventID: String) -> HeldResult {
         switch pipeline.latestResult(for: eventID) {
         case .notReady: .notReady

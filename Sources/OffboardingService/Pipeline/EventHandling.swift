@@ -20,6 +20,11 @@ extension OffboardingPipeline {
         logger[metadataKey: "kafka.offset"] = "\(record.offset)"
         await RecordTracing.withSpan(for: record) {
             logger.debug("record started")
+            // The retry and approvals topics are the service's own: what it did not sign, it does not act on.
+            if record.topic == configuration.topics.retry || record.topic == configuration.topics.approvals, !configuration.signer.verifies(record) {
+                await refuseUnsigned(work, logger: logger)
+                return
+            }
             switch record.topic {
             case configuration.topics.retry: await processRetry(work, logger: logger)
             case configuration.topics.approvals: await processApproval(work, logger: logger)
@@ -81,18 +86,24 @@ extension OffboardingPipeline {
             complete(work, logger: logger)
             return
         }
-        if ledger.withLock({ $0 })?.contains(event.id) == true {
+        if ledger.withLock({ $0 })?.contains(source: event.source, eventID: event.id) == true {
             statistics.update { $0.alreadyPublished += 1 }
             logger.info("event already has a result; not run again")
             complete(work, logger: logger)
             return
         }
         if event.trigger == .restore {
+            // Only the service's own API asks for a restore: one it did not sign is not acted on.
+            guard configuration.signer.verifies(record) else {
+                await refuseUnsigned(work, logger: logger)
+                return
+            }
             await processRestore(event, options: options, work: work, logger: logger)
             return
         }
         let request = OffboardingRequest(
-            eventID: event.id, trigger: event.trigger, client: .id(event.companyID), clientNameHint: event.companyName, options: options)
+            eventID: event.id, trigger: event.trigger, client: .id(event.companyID), clientNameHint: event.companyName, options: options,
+            eventSource: event.source)
         let offboarder = self.offboarder
         // A status report let through only because other criteria might hold is a filtered event,
         // not a result, when the PSA says none does.
@@ -101,5 +112,14 @@ extension OffboardingPipeline {
         await runAndPublish(work, request: request, attempt: attempt, journalAttempt: 1, logger: logger, quietWhenNotOffboarded: quietWhenNotOffboarded) { journaling in
             await offboarder.runDetailed(request, journaling: journaling)
         }
+    }
+
+    /// A record that claims the service's authority without its signature: dead-lettered, nothing done.
+    func refuseUnsigned(_ work: Work, logger: Logger) async {
+        statistics.update { $0.unauthenticated += 1 }
+        logger.warning("record without a valid signature of this service dead-lettered; nothing was done with it")
+        await deadLetter(
+            work, code: .unauthenticatedRecord,
+            reason: "the record has no valid \(RecordSigner.header) of this service (security.signing_keys); nothing was done with it", logger: logger)
     }
 }

@@ -27,6 +27,10 @@ public final class OffboardingPipeline: Service, Sendable {
     public struct Configuration: Sendable {
         public var consumer: KafkaConsumer.Configuration
         public var topics: OffboarderConfiguration.Topics
+        /// Signs what the pipeline writes (through its producer) and checks what it reads back from
+        /// its own topics: a retry, approval or journal record, a result or a restore request
+        /// without a valid signature is not acted on.
+        public var signer: RecordSigner
         public var psa: PSAKind
         public var defaults: OffboardingOptions
         /// What makes a client offboarded; its statuses are `defaults.offboardedStatuses`.
@@ -75,7 +79,7 @@ public final class OffboardingPipeline: Service, Sendable {
         public var statisticsInterval: Duration = .seconds(5)
 
         public init(
-            consumer: KafkaConsumer.Configuration, topics: OffboarderConfiguration.Topics, psa: PSAKind, defaults: OffboardingOptions,
+            consumer: KafkaConsumer.Configuration, topics: OffboarderConfiguration.Topics, psa: PSAKind, defaults: OffboardingOptions, signer: RecordSigner,
             maxInFlightRecords: Int = 512, pollTimeout: Duration = .milliseconds(100),
             instanceID: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)",
             outageBackoff: Duration = .seconds(1), maxOutageBackoff: Duration = .seconds(60),
@@ -88,6 +92,7 @@ public final class OffboardingPipeline: Service, Sendable {
             self.maxOutageBackoff = maxOutageBackoff
             self.consumer = consumer
             self.topics = topics
+            self.signer = signer
             self.psa = psa
             self.defaults = defaults
             self.criteria = OffboardingCriteria(statuses: defaults.offboardedStatuses)
@@ -224,6 +229,16 @@ public final class OffboardingPipeline: Service, Sendable {
     }
 
     public var approvalsReady: Bool { approvals.withLock { $0 } != nil }
+
+    /// Whether a console session was ended by signing out, as this replica read the approvals topic.
+    public func isSessionRevoked(_ id: String) -> Bool {
+        approvals.withLock { $0 }?.isRevoked(session: id) ?? false
+    }
+
+    /// Remembers a sign-out this process has just written, before its own reader gets to it.
+    func remember(_ revocation: SessionRevocation) {
+        approvals.withLock { $0 }?.remember(revocation)
+    }
 
     /// The approvals waiting for a decision, as this replica read the approvals topic; nil before it was read.
     public var pendingApprovals: Int? { approvals.withLock { $0 }?.pendingCount }

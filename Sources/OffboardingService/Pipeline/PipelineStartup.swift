@@ -13,7 +13,7 @@ extension OffboardingPipeline {
             let partitions = try await producer.partitionCount(of: configuration.topics.results)
             let ledger = try ResultLedger(
                 bootstrapServers: configuration.consumer.bootstrapServers, topic: configuration.topics.results, partitionCount: partitions,
-                properties: readerProperties, tail: 10_000, logger: logger)
+                properties: readerProperties, tail: 10_000, signer: configuration.signer, logger: logger)
             do {
                 try await ledger.catchUp(timeout: .seconds(60))
             } catch {
@@ -52,7 +52,7 @@ extension OffboardingPipeline {
         let partitions = try await producer.partitionCount(of: topic)
         let store = try ApprovalStore(
             bootstrapServers: configuration.consumer.bootstrapServers, topic: topic, partitionCount: partitions, properties: readerProperties,
-            logger: logger)
+            signer: configuration.signer, logger: logger)
         do {
             try await store.catchUp(timeout: .seconds(120))
         } catch {
@@ -70,11 +70,12 @@ extension OffboardingPipeline {
     }
 
     /// Every approval on the topic, read from the beginning as a starting replica reads it.
-    public static func readApprovals(bootstrapServers: String, topic: String, logger: Logger) async throws -> [ApprovalRecord] {
+    public static func readApprovals(bootstrapServers: String, topic: String, signer: RecordSigner, logger: Logger) async throws -> [ApprovalRecord] {
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: bootstrapServers), logger: logger)
         let partitions = try await producer.partitionCount(of: topic)
         await producer.shutdown()
-        let store = try ApprovalStore(bootstrapServers: bootstrapServers, topic: topic, partitionCount: partitions, properties: [:], logger: logger)
+        let store = try ApprovalStore(
+            bootstrapServers: bootstrapServers, topic: topic, partitionCount: partitions, properties: [:], signer: signer, logger: logger)
         do {
             try await store.catchUp(timeout: .seconds(60))
         } catch {

@@ -50,6 +50,9 @@ public final class PipelineStatistics: Sendable {
         public var approvalsDecided = 0
         /// Decisions about an approval that was already decided.
         public var approvalDecisionsIgnored = 0
+        /// Records of the service's own topics, and restore requests, without a valid signature:
+        /// dead-lettered, nothing done.
+        public var unauthenticated = 0
     }
 
     private let state = Mutex(Snapshot())
@@ -94,6 +97,6 @@ public final class PipelineStatistics: Sendable {
         ("result_published", { $0.resultsPublished }), ("already_published", { $0.alreadyPublished }),
         ("sent_to_retry", { $0.retriesScheduled }), ("retry_run", { $0.retriesRun }), ("retries_exhausted", { $0.retriesExhausted }),
         ("deferred_after_outage", { $0.deferredAfterOutage }), ("left_for_next_owner", { $0.leftForNextOwner }),
-        ("cancelled_at_grace", { $0.cancelledAtGrace }),
+        ("cancelled_at_grace", { $0.cancelledAtGrace }), ("unauthenticated", { $0.unauthenticated }),
     ]
 }

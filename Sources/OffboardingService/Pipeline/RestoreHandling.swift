@@ -12,7 +12,8 @@ extension OffboardingPipeline {
         var logger = logger
         logger[metadataKey: "offboarding.restores"] = "\(restores)"
         let request = OffboardingRequest(
-            eventID: event.id, trigger: .restore, client: .id(event.companyID), clientNameHint: event.companyName, options: options)
+            eventID: event.id, trigger: .restore, client: .id(event.companyID), clientNameHint: event.companyName, options: options,
+            eventSource: event.source)
         let plan: Result<RestorePlan, RestoreRefusal>
         do {
             let results = try await self.results(of: restores)
@@ -40,7 +41,8 @@ extension OffboardingPipeline {
     func results(of eventID: String) async throws -> [OffboardingResult] {
         try await ResultHistory.results(
             of: eventID, bootstrapServers: configuration.consumer.bootstrapServers, topic: configuration.topics.results,
-            partitionCount: try await producer.partitionCount(of: configuration.topics.results), properties: readerProperties, logger: logger)
+            partitionCount: try await producer.partitionCount(of: configuration.topics.results), properties: readerProperties,
+            signer: configuration.signer, logger: logger)
     }
 }
 

@@ -7,6 +7,10 @@ import Synchronization
 /// crash or a rebalance (its result published, its offset not yet committed) is then recognised
 /// and not run again, so the PSA is not asked twice and no second, disagreeing result appears.
 ///
+/// Events are known by their CloudEvents source and id together (`offboarding.event.source` and
+/// `offboarding.event.id` on each result): ids are each source's own, so a result of one source's
+/// event never suppresses another source's event of the same id.
+///
 /// It reads the tail of every results partition outside any group, and keeps reading. It also
 /// holds the latest result of recent events for `GET /v1/offboardings/{event_id}`.
 final class ResultLedger: Sendable {
@@ -18,15 +22,19 @@ final class ResultLedger: Sendable {
 
     private let reader: TopicReader
     private let state: Mutex<State>
+    private let signer: RecordSigner
+    private let logger: Logger
 
     /// - Parameters:
     ///   - tail: how many of the latest records of each partition are read at start.
     ///   - idBytes: the memory the remembered event ids may take; the oldest are forgotten first.
     ///   - bodyBytes: the memory the held result bodies may take.
     init(
-        bootstrapServers: String, topic: String, partitionCount: Int32, properties: [String: String], tail: Int64, idBytes: Int = 16 << 20,
-        bodyBytes: Int = 64 << 20, logger: Logger
+        bootstrapServers: String, topic: String, partitionCount: Int32, properties: [String: String], tail: Int64, signer: RecordSigner,
+        idBytes: Int = 16 << 20, bodyBytes: Int = 64 << 20, logger: Logger
     ) throws(KafkaError) {
+        self.signer = signer
+        self.logger = logger
         state = Mutex(State(ids: RecentEntries(budget: idBytes), bodies: RecentEntries(budget: bodyBytes)))
         reader = try TopicReader(
             bootstrapServers: bootstrapServers, topic: topic, partitionCount: partitionCount, groupID: "psa-offboarder-ledger", start: .tail(tail),
@@ -35,14 +43,25 @@ final class ResultLedger: Sendable {
         reader.start { [self] record in add(record) }
     }
 
+    static let sourceHeader = "offboarding.event.source"
+
+    /// What the ledger knows an event by. A result without a source (one published before results
+    /// carried it, or by `run`) is known to no event.
+    private static func key(source: String?, eventID: String) -> String? {
+        guard let source, !source.isEmpty else { return nil }
+        return "\(source)\u{0}\(eventID)"
+    }
+
     private func add(_ record: KafkaRecord) {
         let id = record.headers.last(named: "offboarding.event.id")?.stringValue
-        guard let id else { return }
+        // A result the service did not sign neither suppresses an event nor is served as its result.
+        guard let id, signer.admits(record, reader: "results", logger: logger) else { return }
+        let key = Self.key(source: record.headers.last(named: Self.sourceHeader)?.stringValue, eventID: id)
         // A follow-up (a retry's result, `offboarding.attempt` 2 and on) is not the event's own
         // result: the event itself may still have to run, when its run was cut short before publishing.
         let isFollowUp = record.headers.last(named: "offboarding.attempt") != nil
         state.withLock { state in
-            if !isFollowUp, !state.ids.contains(id) { state.ids.set(id, ()) }
+            if !isFollowUp, let key, !state.ids.contains(key) { state.ids.set(key, ()) }
             if let value = record.value { state.bodies.set(id, value, size: value.count) }
         }
     }
@@ -57,15 +76,18 @@ final class ResultLedger: Sendable {
         state.withLock { $0.bodies.newest(limit).map(\.value) }
     }
 
-    func contains(_ eventID: String) -> Bool {
-        state.withLock { $0.ids.contains(eventID) }
+    /// Whether the event of this source and id already has its own result.
+    func contains(source: String, eventID: String) -> Bool {
+        guard let key = Self.key(source: source, eventID: eventID) else { return false }
+        return state.withLock { $0.ids.contains(key) }
     }
 
     /// Remembers an event's own result (attempt 1) this process has just published. Its value is taken only from the
     /// reader, which sees an event's results in order (they share a key, so a partition).
-    func record(_ eventID: String) {
+    func record(source: String?, eventID: String) {
+        guard let key = Self.key(source: source, eventID: eventID) else { return }
         state.withLock { state in
-            if !state.ids.contains(eventID) { state.ids.set(eventID, ()) }
+            if !state.ids.contains(key) { state.ids.set(key, ()) }
         }
     }
 

@@ -10,7 +10,7 @@ import Synchronization
 /// A restore is rare and manual: one read of the topic per restore is its cost (see the README).
 enum ResultHistory {
     static func results(
-        of eventID: String, bootstrapServers: String, topic: String, partitionCount: Int32, properties: [String: String],
+        of eventID: String, bootstrapServers: String, topic: String, partitionCount: Int32, properties: [String: String], signer: RecordSigner,
         timeout: Duration = .seconds(120), logger: Logger
     ) async throws -> [OffboardingResult] {
         let found = Mutex<[(partition: Int32, offset: Int64, value: [UInt8])]>([])
@@ -27,6 +27,8 @@ enum ResultHistory {
             } else if !Self.contains(value, wanted) {
                 return
             }
+            // A restore puts back what a result says was there: only a result the service signed says so.
+            guard signer.admits(record, reader: "restore", logger: logger) else { return }
             found.withLock { $0.append((record.partition, record.offset, value)) }
         }
         do {
@@ -41,7 +43,7 @@ enum ResultHistory {
         var results: [OffboardingResult] = []
         for record in records {
             do {
-                let result = try JSONDecoder().decode(OffboardingResult.self, from: Data(record.value))
+                let result = try ResultEncoding.decode(record.value)
                 if result.eventID == eventID { results.append(result) }
             } catch {
                 logger.warning(
