@@ -1,5 +1,7 @@
 import Foundation
 import OffboardingCore
+import OffboardingKafka
+import OffboardingTestSupport
 @testable import OffboardingService
 import Synchronization
 import Testing
@@ -180,6 +182,44 @@ struct ConcurrencyPiecesTests {
         // Larger than the whole budget: not kept, and nothing else is pushed out for it.
         bodies.set("huge", [UInt8](repeating: 4, count: 20_000), size: 20_000)
         #expect(bodies["huge"] == nil && bodies.count == 2)
+    }
+
+    @Test func aCountBoundShedsTheOldestAndSaysHowMany() {
+        var entries = RecentEntries<Int>(budget: 1 << 20, maxCount: 2)
+        #expect(entries.set("a", 1) == 0 && entries.set("b", 2) == 0)
+        #expect(entries.set("c", 3) == 1, "one entry dropped to make room")
+        #expect(!entries.contains("a") && entries.count == 2)
+        #expect(entries.set("c", 4) == 0, "replacing drops nothing")
+    }
+
+    /// The approvals topic is read into memory whole: pending approvals and run journals are held
+    /// within a count (here 2), the oldest shed first, counted and logged.
+    @Test func theApprovalStoreHoldsPendingApprovalsAndJournalsWithinItsBound() async throws {
+        let cluster = try KafkaTestCluster(brokers: 1, logger: .test())
+        try cluster.createTopic("approvals", partitions: 1)
+        let signer = RecordSigner(keys: [Array(PipelineHarness.signingKey.utf8)])
+        var configuration = KafkaProducer.Configuration(bootstrapServers: cluster.bootstrapServers)
+        configuration.seal = { signer.sign(&$0) }
+        let producer = try KafkaProducer(configuration: configuration, logger: .test())
+        for index in 1...3 {
+            let approval = ApprovalRecord(
+                approvalID: "approval-\(index)", state: .pending, eventID: "e\(index)", trigger: .api, psa: .connectwise, clientID: "1", clientName: nil,
+                reason: nil, offboardedStatuses: ["Offboarded"], cause: .requested, requestedAt: "2026-01-01T00:00:0\(index)Z",
+                expiresAt: "2099-01-01T00:00:00Z", configs: [])
+            try await producer.send(.init(topic: "approvals", key: approval.approvalID, value: ApprovalMessage.record(approval).encoded()))
+            let journal = RunJournal(eventID: "e\(index)", attempt: 1, psa: .connectwise, clientID: "1", startedAt: "2026-01-01T00:00:00Z", configs: [])
+            try await producer.send(.init(topic: "approvals", key: journal.key, value: ApprovalMessage.journal(journal).encoded()))
+        }
+        await producer.shutdown()
+        var limits = ApprovalStore.Limits()
+        limits.pendingApprovals = 2
+        limits.journals = 2
+        let store = try ApprovalStore(
+            bootstrapServers: cluster.bootstrapServers, topic: "approvals", partitionCount: 1, properties: [:], signer: signer, limits: limits, logger: .test())
+        try await store.catchUp(timeout: .seconds(60))
+        #expect(store.pending.map(\.approvalID) == ["approval-2", "approval-3"])
+        #expect(store.journalCount == 2 && store.journal(eventID: "e1", attempt: 1) == nil)
+        await store.stop()
     }
 
     @Test func replacingOneKeyForeverKeepsMemoryBounded() {

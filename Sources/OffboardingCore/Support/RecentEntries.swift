@@ -7,6 +7,8 @@ public struct RecentEntries<Value: Sendable>: Sendable {
     public static var overhead: Int { 64 }
 
     public let budget: Int
+    /// At most this many entries, whatever their size.
+    public let maxCount: Int
     private var entries: [String: (value: Value, cost: Int, serial: Int)] = [:]
     /// Keys in the order they were added or replaced; an entry whose serial no longer matches is stale.
     private var order: [(key: String, serial: Int)] = []
@@ -14,8 +16,9 @@ public struct RecentEntries<Value: Sendable>: Sendable {
     private var nextSerial = 0
     public private(set) var bytes = 0
 
-    public init(budget: Int) {
+    public init(budget: Int, maxCount: Int = .max) {
         self.budget = max(0, budget)
+        self.maxCount = max(1, maxCount)
     }
 
     public var count: Int { entries.count }
@@ -25,24 +28,29 @@ public struct RecentEntries<Value: Sendable>: Sendable {
     public subscript(key: String) -> Value? { entries[key]?.value }
 
     /// Adds or replaces the entry, as the newest; `size` is the value's bytes. Older entries are
-    /// dropped until the whole fits the budget (an entry larger than the budget is not kept).
-    public mutating func set(_ key: String, _ value: Value, size: Int = 0) {
+    /// dropped until the whole fits the budget and the count (an entry larger than the budget is
+    /// not kept). Returns how many entries were dropped (the new one included, when it is not kept).
+    @discardableResult
+    public mutating func set(_ key: String, _ value: Value, size: Int = 0) -> Int {
         remove(key)
         let cost = key.utf8.count + max(0, size) + Self.overhead
-        guard cost <= budget else { return }
+        guard cost <= budget else { return 1 }
         entries[key] = (value, cost, nextSerial)
         order.append((key, nextSerial))
         nextSerial += 1
         bytes += cost
-        while bytes > budget, head < order.count {
+        var dropped = 0
+        while bytes > budget || entries.count > maxCount, head < order.count {
             let oldest = order[head]
             head += 1
             if let entry = entries[oldest.key], entry.serial == oldest.serial {
                 entries[oldest.key] = nil
                 bytes -= entry.cost
+                dropped += 1
             }
         }
         compactIfNeeded()
+        return dropped
     }
 
     public mutating func remove(_ key: String) {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import OffboardingCore
 import OffboardingKafka
 import Synchronization
@@ -15,49 +16,65 @@ final class ApprovalStore: Sendable {
         var partition: Int32
     }
 
-    /// Pending approvals are all kept (each expires); decided ones are kept within a byte budget,
-    /// the oldest forgotten first, and tombstoned on the topic after `decidedRetention`.
+    /// Pending approvals (each expires) and decided ones (tombstoned on the topic after
+    /// `decidedRetention`), each within a count and a byte budget, the oldest forgotten first: the
+    /// topic is written by the service alone, but what it holds is read into memory whole.
     private struct Approvals {
-        var pending: [String: Entry] = [:]
+        var pending: RecentEntries<Entry>
         var decided: RecentEntries<Entry>
 
         func entry(_ id: String) -> Entry? { pending[id] ?? decided[id] }
 
-        mutating func put(_ entry: Entry) {
+        /// Returns how many pending approvals the bound shed to make room.
+        mutating func put(_ entry: Entry) -> Int {
             let id = entry.record.approvalID
+            // About what the record takes: its configurations dominate.
+            let size = 512 + entry.record.configs.count * 64
             if entry.record.state == .pending {
                 decided.remove(id)
-                pending[id] = entry
-            } else {
-                pending[id] = nil
-                // About what the record takes: its configurations dominate.
-                decided.set(id, entry, size: 512 + entry.record.configs.count * 64)
+                return pending.set(id, entry, size: size)
             }
+            pending.remove(id)
+            decided.set(id, entry, size: size)
+            return 0
         }
 
         mutating func remove(_ id: String) {
-            pending[id] = nil
+            pending.remove(id)
             decided.remove(id)
         }
+    }
+
+    /// The bounds on what the store holds.
+    struct Limits: Sendable {
+        var pendingApprovals = 10_000
+        var pendingBytes = 32 << 20
+        var decidedBytes = 32 << 20
+        var journals = 10_000
+        var journalBytes = 16 << 20
     }
 
     private let reader: TopicReader
     private let signer: RecordSigner
     private let logger: Logger
     private let approvals: Mutex<Approvals>
-    private let journals = Mutex<[String: RunJournal]>([:])
+    private let journals: Mutex<RecentEntries<RunJournal>>
     /// Console sessions ended by signing out, until they would have expired.
     private let revokedSessions = Mutex(RecentEntries<Date>(budget: 1 << 20))
     /// One decision per approval at a time, over the decision and expiry paths.
     let gate = DecisionGate()
 
     init(
-        bootstrapServers: String, topic: String, partitionCount: Int32, properties: [String: String], signer: RecordSigner, decidedBytes: Int = 32 << 20,
+        bootstrapServers: String, topic: String, partitionCount: Int32, properties: [String: String], signer: RecordSigner, limits: Limits = .init(),
         logger: Logger
     ) throws(KafkaError) {
         self.signer = signer
         self.logger = logger
-        approvals = Mutex(Approvals(decided: RecentEntries(budget: decidedBytes)))
+        approvals = Mutex(
+            Approvals(
+                pending: RecentEntries(budget: limits.pendingBytes, maxCount: limits.pendingApprovals),
+                decided: RecentEntries(budget: limits.decidedBytes)))
+        journals = Mutex(RecentEntries(budget: limits.journalBytes, maxCount: limits.journals))
         reader = try TopicReader(
             bootstrapServers: bootstrapServers, topic: topic, partitionCount: partitionCount, groupID: "psa-offboarder-approvals",
             start: .beginning, properties: properties, logger: logger)
@@ -72,13 +89,13 @@ final class ApprovalStore: Sendable {
         if record.value == nil, let key = record.keyString {
             // A tombstone: compaction removes the approval or the finished run's journal.
             approvals.withLock { $0.remove(key) }
-            journals.withLock { _ = $0.removeValue(forKey: key) }
+            journals.withLock { $0.remove(key) }
             revokedSessions.withLock { $0.remove(key) }
             return
         }
         let message = try? ApprovalMessage.decode(record.value)
         if case .journal(let journal)? = message {
-            journals.withLock { $0[journal.key] = journal }
+            remember(journal)
             return
         }
         if case .sessionRevoked(let revocation)? = message {
@@ -86,11 +103,20 @@ final class ApprovalStore: Sendable {
             return
         }
         guard case .record(let approval)? = message else { return }
-        approvals.withLock { approvals in
+        let shed = approvals.withLock { approvals -> Int in
             // A late `pending` (a run repeated after a crash) never reopens a decided approval.
-            if approval.state == .pending, let known = approvals.entry(approval.approvalID), known.record.state != .pending { return }
-            approvals.put(Entry(record: approval, partition: record.partition))
+            if approval.state == .pending, let known = approvals.entry(approval.approvalID), known.record.state != .pending { return 0 }
+            return approvals.put(Entry(record: approval, partition: record.partition))
         }
+        shedding(shed, of: "pending_approvals")
+    }
+
+    /// Counts and logs what a bound dropped to make room: a replica that sheds pending approvals
+    /// no longer lists or expires the oldest of them (the topic still holds them).
+    private func shedding(_ count: Int, of store: String) {
+        guard count > 0 else { return }
+        Counter(label: "psa_offboarder_state_shed_total", dimensions: [("store", store)]).increment(by: count)
+        logger.error("the approvals topic holds more than this replica keeps; the oldest entries were dropped from memory", metadata: ["pipeline.store": "\(store)", "pipeline.dropped": "\(count)"])
     }
 
     func approval(_ id: String) -> ApprovalRecord? {
@@ -118,10 +144,11 @@ final class ApprovalStore: Sendable {
 
     /// Remembers a state this process has just written, before its own reader gets to it.
     func remember(_ approval: ApprovalRecord, partition: Int32?) {
-        approvals.withLock { approvals in
+        let shed = approvals.withLock { approvals in
             let known = approvals.entry(approval.approvalID)
-            approvals.put(Entry(record: approval, partition: partition ?? known?.partition ?? 0))
+            return approvals.put(Entry(record: approval, partition: partition ?? known?.partition ?? 0))
         }
+        shedding(shed, of: "pending_approvals")
     }
 
     func forget(approval id: String) {
@@ -143,11 +170,12 @@ final class ApprovalStore: Sendable {
 
     /// Remembers a journal this process has just written, or forgets it once its run is published.
     func remember(_ journal: RunJournal) {
-        journals.withLock { $0[journal.key] = journal }
+        let shed = journals.withLock { $0.set(journal.key, journal, size: 256 + journal.configs.count * 64) }
+        shedding(shed, of: "run_journals")
     }
 
     func forget(journal key: String) {
-        journals.withLock { _ = $0.removeValue(forKey: key) }
+        journals.withLock { $0.remove(key) }
     }
 
     var journalCount: Int { journals.withLock { $0.count } }
