@@ -28,8 +28,8 @@ public protocol OffboardingBackend: Sendable {
     func findCompany(_ reference: ClientReference) async throws(PSAError) -> PSACompany
 
     /// What restoring the offboarding `eventID` would put back, from every result published for it.
-    /// - Throws: `RestoreRefusal` when it is unknown or has nothing to undo; any other error when
-    ///   the results topic could not be read.
+    /// - Throws: `RestoreRefusal` when it is unknown or has nothing to undo; `BackendBusy` when
+    ///   too many restores are being looked up; any other error when the results topic could not be read.
     func restorePlan(for eventID: String) async throws -> RestorePlan
 
     /// Ends a console session on every replica, until it would have expired anyway.
@@ -58,5 +58,14 @@ public struct HealthCheck: Sendable, Hashable {
     public init(ok: Bool, detail: String) {
         self.ok = ok
         self.detail = detail
+    }
+}
+
+/// The backend is doing as much of this work as it allows at once: answered 429 with `Retry-After`.
+public struct BackendBusy: Error, Sendable {
+    public var retryAfterSeconds: Int
+
+    public init(retryAfterSeconds: Int) {
+        self.retryAfterSeconds = retryAfterSeconds
     }
 }

@@ -1,11 +1,15 @@
+import AsyncHTTPClient
 import Crypto
 import Foundation
+import NIOCore
 import NIOHTTP1
 import OffboardingCore
 import OffboardingKafka
 import OffboardingTestSupport
 import PSASimulators
 import Testing
+
+@testable import OffboardingService
 
 /// Inputs an attacker or a careless integrator sends to the running service: numbers out of
 /// range, requests that try to widen the operator's policy, records naming another client's
@@ -65,6 +69,63 @@ import Testing
         #expect(letter.headers.last(named: "dlq.reason")?.stringValue?.contains("more than 4096 keys and values") == true)
         #expect(!statuses.isEmpty)
         #expect(statuses.allSatisfy { $0 == 200 }, "liveness answered \(statuses.filter { $0 != 200 })")
+    }
+
+    // MARK: Restores at the edge
+
+    /// Each restore reads the results topic with a consumer of its own. Forty asked for at once
+    /// are held to the bound (two reading, eight waiting, the rest answered 429 with
+    /// `Retry-After`), liveness answers 200 throughout, and an id the ledger knows was never
+    /// published is answered 404 without a read. A pipeline of its own, so that the counts are
+    /// this test's alone.
+    @Test func fortyConcurrentRestoresAreHeldToTheBoundWhileTheServiceAnswers() async throws {
+        let harness = try await PipelineHarness.isolated(.connectwise) { _ in }
+        try await harness.waitForAssignment()
+        let client = await harness.makeClient(active: 2)
+        let event = harness.event(forClient: client.id)
+        try await harness.send(event)
+        _ = try await harness.result(for: event.id)
+        let reads = harness.runtime.pipeline.restoreReads
+        let unknown = try await APIClient.call(.POST, "\(harness.apiBaseURL)/v1/offboardings/\(UUID().uuidString)/restore", body: Array("{}".utf8))
+        #expect(unknown.status == 404)
+        #expect(reads.started == 0, "an id that has no result is answered without reading the topic")
+
+        // Forty connections at once: the shared client keeps eight per host.
+        var pool = HTTPClient.Configuration()
+        pool.connectionPool = .init(idleTimeout: .seconds(10), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: pool)
+        let watcher = Task { () -> [Int] in
+            var statuses: [Int] = []
+            while !Task.isCancelled {
+                statuses.append((try? await APIClient.call(.GET, "\(harness.apiBaseURL)/health/live", token: nil).status) ?? 0)
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            return statuses
+        }
+        let answers = await withTaskGroup(of: (status: Int, retryAfter: String?).self) { group in
+            for _ in 0..<40 {
+                group.addTask {
+                    var request = HTTPClientRequest(url: "\(harness.apiBaseURL)/v1/offboardings/\(event.id)/restore")
+                    request.method = .POST
+                    request.headers.add(name: "Authorization", value: "Bearer \(PipelineHarness.apiToken)")
+                    request.body = .bytes(ByteBuffer(string: #"{"dry_run":true}"#))
+                    guard let response = try? await http.execute(request, timeout: .seconds(60)) else { return (0, nil) }
+                    _ = try? await response.body.collect(upTo: 1 << 20)
+                    return (Int(response.status.code), response.headers.first(name: "Retry-After"))
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        watcher.cancel()
+        let live = await watcher.value
+        try await http.shutdown()
+        let statuses = answers.map(\.status)
+        #expect(statuses.allSatisfy { $0 == 202 || $0 == 429 }, "\(statuses)")
+        #expect(statuses.contains(429), "more asked at once than may read and wait: \(statuses)")
+        #expect(answers.filter { $0.status == 429 }.allSatisfy { $0.retryAfter == "5" })
+        #expect(reads.mostAtOnce <= RestoreReads.defaultLimit, "at most \(RestoreReads.defaultLimit) reads of the results topic at once, saw \(reads.mostAtOnce)")
+        #expect(!live.isEmpty && live.allSatisfy { $0 == 200 }, "liveness answered \(live.filter { $0 != 200 })")
+        try await harness.stop()
     }
 
     // MARK: Numbers out of range

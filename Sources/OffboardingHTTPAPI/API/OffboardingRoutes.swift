@@ -75,6 +75,10 @@ struct OffboardingRoutes: Sendable {
             case .unknown: return JSONResponses.error(.notFound, code: "NotFound", refusal.message)
             case .notRestorable: return JSONResponses.error(.conflict, code: OffboardingErrorCode.notRestorable.rawValue, refusal.message)
             }
+        } catch let busy as BackendBusy {
+            return JSONResponses.error(
+                .tooManyRequests, code: "TooManyRestores", "too many restores are being looked up at once; nothing was queued, try again",
+                headers: [.retryAfter: String(busy.retryAfterSeconds)])
         } catch {
             logger.error("restore not queued: the results topic could not be read", metadata: ["kafka.error": "\(error)"])
             return JSONResponses.error(.serviceUnavailable, code: "KafkaUnavailable", "the results topic could not be read; nothing was queued, try again")

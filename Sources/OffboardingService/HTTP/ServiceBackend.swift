@@ -76,7 +76,11 @@ final class ServiceBackend: OffboardingBackend {
     }
 
     func restorePlan(for eventID: String) async throws -> RestorePlan {
-        try RestorePlan.make(eventID: eventID, from: try await pipeline.results(of: eventID))
+        do {
+            return try RestorePlan.make(eventID: eventID, from: try await pipeline.results(of: eventID, waiting: false))
+        } catch is RestoreReadsBusy {
+            throw BackendBusy(retryAfterSeconds: 5)
+        }
     }
 
     func metricsExposition() -> [UInt8] { ServiceMetrics.exposition(pendingApprovals: pipeline.pendingApprovals) }

@@ -117,6 +117,8 @@ public final class OffboardingPipeline: Service, Sendable {
     let tracker: OffsetTracker
     let lanes = KeyedLanes<Work>()
     let stopSignal = StopSignal()
+    /// Reads of the results topic for restores, a few at a time.
+    let restoreReads = RestoreReads()
     /// Company status names the PSA itself calls inactive (ConnectWise's `inactiveFlag`), read
     /// before the first poll; nil when they could not be read, and then no event is filtered by
     /// its status alone.

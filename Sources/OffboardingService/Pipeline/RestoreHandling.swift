@@ -37,13 +37,25 @@ extension OffboardingPipeline {
 }
 
 extension OffboardingPipeline {
-    /// Every result published for the event, from the results topic's beginning.
-    func results(of eventID: String) async throws -> [OffboardingResult] {
-        try await ResultHistory.results(
-            of: eventID, bootstrapServers: configuration.consumer.bootstrapServers, topic: configuration.topics.results,
-            partitionCount: try await producer.partitionCount(of: configuration.topics.results), properties: readerProperties,
-            signer: configuration.signer, logger: logger)
+    /// Every result published for the event, from the results topic's beginning. An event the
+    /// ledger knows it has never seen (it holds every event of the topic) is answered without a
+    /// read. A read waits for a slot among the few that may run at once, or, for a request from the
+    /// HTTP API (`waiting` false), is refused with `RestoreReadsBusy` while every slot is taken.
+    func results(of eventID: String, waiting: Bool = true) async throws -> [OffboardingResult] {
+        if let ledger = ledger.withLock({ $0 }), ledger.knowsEveryEvent, try await !ledger.knows(eventID: eventID, timeout: .seconds(10)) { return [] }
+        if !waiting, restoreReads.isFull { throw RestoreReadsBusy() }
+        return try await restoreReads.read {
+            try await ResultHistory.results(
+                of: eventID, bootstrapServers: configuration.consumer.bootstrapServers, topic: configuration.topics.results,
+                partitionCount: try await producer.partitionCount(of: configuration.topics.results), properties: readerProperties,
+                signer: configuration.signer, logger: logger)
+        }
     }
+}
+
+/// Every slot for reading the results topic is taken; the request may be made again shortly.
+struct RestoreReadsBusy: Error, CustomStringConvertible {
+    var description: String { "every read of the results topic for a restore is taken; try again shortly" }
 }
 
 extension OffboardingResult {

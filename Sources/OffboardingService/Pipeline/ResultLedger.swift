@@ -18,12 +18,19 @@ final class ResultLedger: Sendable {
         var ids: RecentEntries<Void>
         /// The latest result value per event id, for the most recent events that fit.
         var bodies: RecentEntries<[UInt8]>
+        /// Every event id a signed result names, whatever its source and attempt: what a restore asks about.
+        var eventIDs: RecentEntries<Void>
+        /// The tail read at start was every partition whole.
+        var startedWhole = false
+        /// An event id was dropped for room.
+        var shed = false
     }
 
     private let reader: TopicReader
     private let state: Mutex<State>
     private let signer: RecordSigner
     private let logger: Logger
+    private let tail: Int64
 
     /// - Parameters:
     ///   - tail: how many of the latest records of each partition are read at start.
@@ -35,7 +42,8 @@ final class ResultLedger: Sendable {
     ) throws(KafkaError) {
         self.signer = signer
         self.logger = logger
-        state = Mutex(State(ids: RecentEntries(budget: idBytes), bodies: RecentEntries(budget: bodyBytes)))
+        state = Mutex(State(ids: RecentEntries(budget: idBytes), bodies: RecentEntries(budget: bodyBytes), eventIDs: RecentEntries(budget: idBytes)))
+        self.tail = tail
         reader = try TopicReader(
             bootstrapServers: bootstrapServers, topic: topic, partitionCount: partitionCount, groupID: "psa-offboarder-ledger", start: .tail(tail),
             properties: properties, logger: logger)
@@ -63,6 +71,7 @@ final class ResultLedger: Sendable {
         state.withLock { state in
             if !isFollowUp, let key, !state.ids.contains(key) { state.ids.set(key, ()) }
             if let value = record.value { state.bodies.set(id, value, size: value.count) }
+            if !state.eventIDs.contains(id), state.eventIDs.set(id, ()) > 0 { state.shed = true }
         }
     }
 
@@ -91,9 +100,25 @@ final class ResultLedger: Sendable {
         }
     }
 
-    /// Returns once every partition has been read up to where it ended when this was called.
+    /// Returns once every partition has been read up to where it ended when this was called, and
+    /// notes whether the tail read at start was the whole topic.
     func catchUp(timeout: Duration) async throws {
+        // Looked at first: a topic that grows meanwhile only makes the answer more cautious.
+        let whole = try await reader.holdsAtMost(tail)
         try await reader.catchUp(timeout: timeout)
+        state.withLock { $0.startedWhole = whole }
+    }
+
+    /// Whether the ledger holds every event id of the topic, so that one it does not know has no
+    /// result there: it read every partition from its beginning and dropped no id since.
+    var knowsEveryEvent: Bool { state.withLock { $0.startedWhole && !$0.shed } }
+
+    /// Whether a signed result names this event id (under any source), once the ledger has read
+    /// the topic up to where it ends now: a result published a moment ago is known.
+    func knows(eventID: String, timeout: Duration) async throws -> Bool {
+        if state.withLock({ $0.eventIDs.contains(eventID) }) { return true }
+        try await reader.catchUp(timeout: timeout)
+        return state.withLock { $0.eventIDs.contains(eventID) }
     }
 
     var count: Int { state.withLock { $0.ids.count } }

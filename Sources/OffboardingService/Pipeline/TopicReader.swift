@@ -138,6 +138,15 @@ final class TopicReader: Sendable {
         await wait(for: [partition: offset + 1], timeout: timeout)
     }
 
+    /// Whether every partition holds at most `count` records now (a tail of that many is all of it).
+    func holdsAtMost(_ count: Int64) async throws -> Bool {
+        for partition in partitions {
+            let (low, high) = try await consumer.watermarks(of: partition)
+            if high - low > count { return false }
+        }
+        return true
+    }
+
     /// Returns once every partition has been read up to where it ended when this was called.
     func catchUp(timeout: Duration) async throws {
         var targets: [Int32: Int64] = [:]

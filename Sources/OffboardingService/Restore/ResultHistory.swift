@@ -15,9 +15,13 @@ enum ResultHistory {
     ) async throws -> [OffboardingResult] {
         let found = Mutex<[(partition: Int32, offset: Int64, value: [UInt8])]>([])
         let wanted = Array(eventID.utf8)
+        // A read of the whole topic needs no deep prefetch: librdkafka's default queues up to 64 MiB
+        // per partition, which a few restores at once would multiply.
+        var bounded = properties
+        bounded["queued.max.messages.kbytes"] = String(Self.prefetchKilobytes)
         let reader = try TopicReader(
             bootstrapServers: bootstrapServers, topic: topic, partitionCount: partitionCount, groupID: "psa-offboarder-restore", start: .beginning,
-            properties: properties, logger: logger)
+            properties: bounded, logger: logger)
         reader.start { record in
             guard let value = record.value else { return }
             // The header names the event without decoding; results published without it are
@@ -53,6 +57,9 @@ enum ResultHistory {
         }
         return results
     }
+
+    /// What a restore's reader prefetches per partition, at most (librdkafka: 64 MiB).
+    static let prefetchKilobytes = 1024
 
     private static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
         guard !needle.isEmpty, bytes.count >= needle.count else { return false }
