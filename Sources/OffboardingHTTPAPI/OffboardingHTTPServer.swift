@@ -49,6 +49,8 @@ public final class OffboardingHTTPServer: Service, Sendable {
             public var autotaskSecret: String?
             public var haloUsername: String?
             public var haloPassword: String?
+            /// How often one ConnectWise key URL path may be fetched, at most.
+            public var connectWiseKeyRefreshInterval = CallbackKeyCache.defaultRefreshInterval
 
             public init(
                 connectWiseKeyURLHosts: [String]? = nil, connectWiseCompanyID: String? = nil, autotaskSecret: String? = nil,
@@ -71,11 +73,18 @@ public final class OffboardingHTTPServer: Service, Sendable {
     }
 
     private let application: Application<RouterResponder<OffboardingRequestContext>>
+    /// ConnectWise signing keys are fetched on a client and pool of their own: a flood of
+    /// callbacks naming key URLs neither reaches the PSA's connections nor waits behind them.
+    private let keyClient: HTTPClient
     private let ports: AsyncStream<Int>
     private let bound = BoundPort()
 
-    public init(configuration: Configuration, backend: any OffboardingBackend, httpClient: HTTPClient, logger: Logger) {
-        let router = Self.router(configuration: configuration, backend: backend, httpClient: httpClient, logger: logger)
+    public init(configuration: Configuration, backend: any OffboardingBackend, logger: Logger) {
+        var keys = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(10)))
+        keys.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 2)
+        let keyClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: keys)
+        self.keyClient = keyClient
+        let router = Self.router(configuration: configuration, backend: backend, httpClient: keyClient, logger: logger)
 
         let limits = ConnectionGuard.Limits(
             header: configuration.timeouts.header, idle: configuration.timeouts.idle, body: configuration.timeouts.body,
@@ -100,6 +109,7 @@ public final class OffboardingHTTPServer: Service, Sendable {
     }
 
     /// Every route, on whatever backend: the server's, or a test's without Kafka or a PSA.
+    /// - Parameter httpClient: fetches ConnectWise signing keys.
     package static func router(
         configuration: Configuration, backend: any OffboardingBackend, httpClient: HTTPClient, logger: Logger
     ) -> Router<OffboardingRequestContext> {
@@ -117,7 +127,8 @@ public final class OffboardingHTTPServer: Service, Sendable {
         let webhooks = configuration.webhooks
         if let hosts = webhooks.connectWiseKeyURLHosts, let companyID = webhooks.connectWiseCompanyID {
             let handler = ConnectWiseWebhook(
-                ingress: ingress, keyURLHosts: hosts, keys: CallbackKeyCache(httpClient: httpClient, logger: logger), companyID: companyID)
+                ingress: ingress, keyURLHosts: hosts,
+                keys: CallbackKeyCache(httpClient: httpClient, refreshInterval: webhooks.connectWiseKeyRefreshInterval, logger: logger), companyID: companyID)
             router.post("webhooks/connectwise") { request, _ in try await handler.handle(request) }
         }
         if let secret = webhooks.autotaskSecret {
@@ -132,7 +143,13 @@ public final class OffboardingHTTPServer: Service, Sendable {
     }
 
     public func run() async throws {
-        try await application.run()
+        do {
+            try await application.run()
+        } catch {
+            try? await keyClient.shutdown()
+            throw error
+        }
+        try await keyClient.shutdown()
     }
 
     /// The port the server listens on, once it does.

@@ -63,7 +63,8 @@ public final class OffboarderRuntime: Sendable {
                 server.maxConnections = http.maxConnections
                 server.secureCookies = http.secureCookies
                 server.sessionSecret = signer.primaryKey
-                let httpServer = OffboardingHTTPServer(configuration: server, backend: backend, httpClient: httpClient, logger: logger)
+                server.webhooks.connectWiseKeyRefreshInterval = webhooks.connectWiseKeyRefreshInterval
+                let httpServer = OffboardingHTTPServer(configuration: server, backend: backend, logger: logger)
                 self.httpServer = httpServer
                 services.append(.init(service: httpServer, failureTerminationBehavior: .gracefullyShutdownGroup))
             } else {

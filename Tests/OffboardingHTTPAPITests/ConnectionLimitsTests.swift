@@ -21,7 +21,7 @@ import Testing
         configuration.timeouts.idle = .milliseconds(1500)
         configuration.timeouts.body = .milliseconds(800)
         configuration.maxConnections = maxConnections
-        let server = OffboardingHTTPServer(configuration: configuration, backend: FakeBackend(), httpClient: .shared, logger: Logger(label: "edge-tests"))
+        let server = OffboardingHTTPServer(configuration: configuration, backend: FakeBackend(), logger: Logger(label: "edge-tests"))
         let group = ServiceGroup(services: [server], logger: Logger(label: "edge-tests"))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }

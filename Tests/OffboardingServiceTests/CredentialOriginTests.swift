@@ -88,7 +88,7 @@ import Testing
 
     static func keyServer(fetches: Counter) async throws -> SimulatorServer {
         let router = Router()
-        router.get("key") { _, _ in
+        router.get(":name") { _, _ in
             fetches.value.withLock { $0 += 1 }
             try await Task.sleep(for: .milliseconds(50))
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(string: #"{"signing_key":"k"}"#)))
@@ -99,7 +99,7 @@ import Testing
     @Test func aKeyURLIsFetchedOnceHoweverManyDeliveriesNameIt() async throws {
         let fetches = Counter()
         let server = try await Self.keyServer(fetches: fetches)
-        let keys = CallbackKeyCache(httpClient: .shared, logger: .test())
+        let keys = CallbackKeyCache(httpClient: .shared, refreshInterval: .zero, logger: .test())
         let url = server.baseURL + "/key?id=1"
         let answers = await withTaskGroup(of: String?.self) { group in
             for _ in 0..<20 { group.addTask { await keys.key(for: url, refresh: false) } }
@@ -107,11 +107,24 @@ import Testing
         }
         #expect(answers == Array(repeating: "k", count: 20))
         #expect(fetches.value.withLock { $0 } == 1)
-        // Cached afterwards; a refresh (rotation) fetches once more.
-        _ = await keys.key(for: url, refresh: false)
+        // Cached afterwards, whatever the query; a refresh (rotation) fetches once more.
+        _ = await keys.key(for: server.baseURL + "/key?id=2", refresh: false)
         #expect(fetches.value.withLock { $0 } == 1)
         _ = await keys.key(for: url, refresh: true)
         #expect(fetches.value.withLock { $0 } == 2)
+        await server.stop()
+    }
+
+    /// Within the refresh interval a path is not fetched again: a cached key is taken as current
+    /// (a refresh answers nothing new), whatever query a delivery adds.
+    @Test func aKeyURLPathIsFetchedAtMostOncePerInterval() async throws {
+        let fetches = Counter()
+        let server = try await Self.keyServer(fetches: fetches)
+        let keys = CallbackKeyCache(httpClient: .shared, refreshInterval: .seconds(3600), logger: .test())
+        #expect(await keys.key(for: server.baseURL + "/key?id=1", refresh: false) == "k")
+        for id in 0..<20 { #expect(await keys.key(for: server.baseURL + "/key?id=\(id)&n=\(id)", refresh: true) == nil) }
+        #expect(await keys.key(for: server.baseURL + "/key?id=9", refresh: false) == "k")
+        #expect(fetches.value.withLock { $0 } == 1)
         await server.stop()
     }
 
@@ -119,7 +132,7 @@ import Testing
         let fetches = Counter()
         let server = try await Self.keyServer(fetches: fetches)
         let keys = CallbackKeyCache(httpClient: .shared, capacity: 8, logger: .test())
-        for id in 0..<30 { _ = await keys.key(for: server.baseURL + "/key?id=\(id)", refresh: false) }
+        for id in 0..<30 { _ = await keys.key(for: server.baseURL + "/key\(id)?id=\(id)", refresh: false) }
         #expect(fetches.value.withLock { $0 } == 30)
         #expect(keys.count == 8)
         await server.stop()

@@ -69,9 +69,10 @@ import Testing
 
     /// ConnectWise rotates its signing key: the service's cached key stops verifying, it fetches
     /// the key once more, and callbacks signed with the new key pass while the old key is refused.
-    /// Its own harness: the rotation would break the shared one's other callbacks.
+    /// Its own harness: the rotation would break the shared one's other callbacks; and one that may
+    /// fetch a key URL again at once (by default once a minute at most, see the next test).
     @Test func aRotatedConnectWiseSigningKeyIsFetchedAgainAndTheOldOneRefused() async throws {
-        let harness = try await PipelineHarness.isolated(.connectwise) { _ in }
+        let harness = try await PipelineHarness.isolated(.connectwise) { $0.webhooks.connectWiseKeyRefreshInterval = .zero }
         do {
             let simulator = try #require(harness.tenant as? ConnectWiseSimulator)
             let client = await harness.makeClient(active: 1)
@@ -93,6 +94,35 @@ import Testing
             #expect(await simulator.callbackKeyFetches == 2, "the new key is cached in turn")
             #expect(try await deliver(signedWith: old) == 401, "the old key no longer verifies anything")
             #expect(await simulator.callbackKeyFetches == 3, "one more fetch to be sure, no more")
+            try await harness.stop()
+        } catch {
+            try? await harness.stop()
+            throw error
+        }
+    }
+
+    /// A forged signature makes the service want a fresher key, and a fresh query on the key URL
+    /// each time would have made it fetch each time: the key URL's path is fetched once a minute
+    /// at most, whatever the query, so twenty forged deliveries cost the PSA one fetch and produce
+    /// nothing. Its own harness, so that the fetch count is this test's.
+    @Test func forgedCallbacksWithFreshKeyURLQueriesFetchTheKeyOnce() async throws {
+        let harness = try await PipelineHarness.isolated(.connectwise) { _ in }
+        do {
+            let simulator = try #require(harness.tenant as? ConnectWiseSimulator)
+            let client = await harness.makeClient(active: 1)
+            var statuses: [Int] = []
+            for attempt in 0..<20 {
+                let keyURL = "\(harness.server.baseURL)\(ConnectWiseSimulator.callbackKeyPath)?id=\(attempt)&nonce=\(UUID().uuidString)"
+                let body = Self.connectWiseCallback(client: client.id, messageID: UUID().uuidString, status: "Offboarded", keyURL: keyURL)
+                let response = try await APIClient.call(
+                    .POST, "\(harness.apiBaseURL)/webhooks/connectwise", token: nil,
+                    headers: [("x-content-signature", Self.connectWiseSignature(body, signingKey: "not-the-key"))], body: body)
+                statuses.append(response.status)
+            }
+            #expect(await simulator.callbackKeyFetches == 1, "one fetch for twenty forged deliveries")
+            #expect(statuses.first == 401, "the first is checked against the key it fetched")
+            #expect(statuses.dropFirst().allSatisfy { $0 == 401 || $0 == 503 }, "\(statuses)")
+            #expect(harness.eventRecords(forClient: client.id).isEmpty)
             try await harness.stop()
         } catch {
             try? await harness.stop()

@@ -47,7 +47,9 @@ struct ConnectWiseWebhook: Sendable {
         var verified = false
         var keyKnown = false
         for refresh in [false, true] {
-            // A cached key that no longer verifies may have been rotated: fetch it once more.
+            // A cached key that no longer verifies may have been rotated: fetch it once more, when
+            // the key URL's path was not fetched within the refresh interval (a forged signature
+            // with a fresh query each time must not make the service fetch each time).
             guard let key = await keys.key(for: url.absoluteString, refresh: refresh) else { break }
             keyKnown = true
             if ConstantTime.equal(Self.signature(of: body, signingKey: key), Array(given)) {
@@ -87,9 +89,11 @@ struct ConnectWiseWebhook: Sendable {
     }
 }
 
-/// Signing keys by key URL, fetched once and kept for an hour. A key URL is fetched by one
-/// request at a time however many deliveries name it, and at most `capacity` keys are kept (the
-/// oldest go first), since the URLs come from payloads.
+/// Signing keys by key URL, fetched once and kept for an hour. A key URL is known by its path: its
+/// query (an id ConnectWise appends, and which a forged delivery can vary at will) is ignored, so
+/// the key is fetched once for every delivery that names the path, by one request at a time, and
+/// at most once per `refreshInterval` (a cached key is taken as current within it). At most
+/// `capacity` keys are kept (the oldest go first), since the URLs come from payloads.
 final class CallbackKeyCache: Sendable {
     private struct Entry {
         var key: String
@@ -99,49 +103,68 @@ final class CallbackKeyCache: Sendable {
     private enum Lookup {
         case cached(String)
         case fetching(Task<String?, Never>)
+        case unavailable
     }
 
     private struct State {
         var keys: [String: Entry] = [:]
         var fetching: [String: Task<String?, Never>] = [:]
+        /// When each key URL path was last fetched.
+        var lastFetch: RecentEntries<ContinuousClock.Instant>
     }
 
     static let lifetime = Duration.seconds(3600)
+    static let defaultRefreshInterval = Duration.seconds(60)
     private let httpClient: HTTPClient
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     private let capacity: Int
+    private let refreshInterval: Duration
     private let logger: Logger
 
-    init(httpClient: HTTPClient, capacity: Int = 64, logger: Logger) {
+    init(httpClient: HTTPClient, capacity: Int = 64, refreshInterval: Duration = defaultRefreshInterval, logger: Logger) {
         self.httpClient = httpClient
         self.capacity = max(1, capacity)
+        self.refreshInterval = refreshInterval
         self.logger = logger
+        state = Mutex(State(lastFetch: RecentEntries(budget: 1 << 20, maxCount: 4 * self.capacity)))
     }
 
     var count: Int { state.withLock { $0.keys.count } }
 
+    /// The key URL without its query and fragment: what the fetch interval is counted by.
+    static func path(of url: String) -> String {
+        String(url.prefix { $0 != "?" && $0 != "#" })
+    }
+
     func key(for url: String, refresh: Bool) async -> String? {
+        let path = Self.path(of: url)
         let lookup = state.withLock { state -> Lookup in
-            if !refresh, let cached = state.keys[url], ContinuousClock.now - cached.fetched < Self.lifetime {
-                return .cached(cached.key)
+            let cached = state.keys[path].flatMap { ContinuousClock.now - $0.fetched < Self.lifetime ? $0.key : nil }
+            if !refresh, let cached { return .cached(cached) }
+            if let running = state.fetching[path] { return .fetching(running) }
+            if let last = state.lastFetch[path], ContinuousClock.now - last < refreshInterval {
+                // Fetched a moment ago: a cached key is current; without one, the delivery waits its turn.
+                return cached.map(Lookup.cached) ?? .unavailable
             }
-            if let running = state.fetching[url] { return .fetching(running) }
-            let fetching = Task { await self.fetch(url) }
-            state.fetching[url] = fetching
+            state.lastFetch.set(path, .now)
+            let fetching = Task { await self.fetch(url, as: path) }
+            state.fetching[path] = fetching
             return .fetching(fetching)
         }
         switch lookup {
-        case .cached(let key): return key
+        case .cached(let key): return refresh ? nil : key
         case .fetching(let fetching): return await fetching.value
+        case .unavailable: return nil
         }
     }
 
-    private func fetch(_ url: String) async -> String? {
+    /// Fetches the key at `url` (as the delivery named it) and keeps it for `path`.
+    private func fetch(_ url: String, as path: String) async -> String? {
         let key = await download(url)
         state.withLock { state in
-            state.fetching[url] = nil
+            state.fetching[path] = nil
             guard let key else { return }
-            state.keys[url] = Entry(key: key, fetched: .now)
+            state.keys[path] = Entry(key: key, fetched: .now)
             while state.keys.count > capacity, let oldest = state.keys.min(by: { $0.value.fetched < $1.value.fetched })?.key {
                 state.keys[oldest] = nil
             }

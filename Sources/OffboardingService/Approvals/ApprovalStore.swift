@@ -183,7 +183,7 @@ final class ApprovalStore: Sendable {
     /// Remembers a session ended by signing out, read or written by this process.
     func remember(_ revocation: SessionRevocation) {
         guard let until = Timestamp.date(from: revocation.until) else { return }
-        revokedSessions.withLock { $0.set(revocation.key, until) }
+        _ = revokedSessions.withLock { $0.set(revocation.key, until) }
     }
 
     func isRevoked(session id: String, now: Date = Date()) -> Bool {
