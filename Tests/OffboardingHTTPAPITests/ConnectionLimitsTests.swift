@@ -167,6 +167,22 @@ import Testing
         }
     }
 
+    /// A route may answer before the body is read (a 401 from the token check): the rest of the
+    /// body keeps its deadline, and once it has arrived the connection is idle and closed as any
+    /// other, rather than left without a deadline while the client holds it.
+    @Test func aRequestAnsweredBeforeItsBodyStillMeetsTheDeadlines() async throws {
+        try await withServer { port in
+            let connection = try await RawConnection.open(port: port)
+            try await connection.send("POST /v1/offboardings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n")
+            try await connection.answered()
+            // The body after the answer, then nothing: the connection holds no request now.
+            try await connection.send("{\"a\":\"bc\"}")
+            let (answer, after) = try await connection.untilClosed()
+            #expect(String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 401"))
+            #expect(after < .seconds(5), "closed once idle: \(after)")
+        }
+    }
+
     @Test func connectionsBeyondTheBoundAreClosedAsTheyAreAccepted() async throws {
         try await withServer(maxConnections: 3) { port in
             var open: [RawConnection] = []

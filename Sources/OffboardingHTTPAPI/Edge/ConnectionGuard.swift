@@ -36,7 +36,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case idle
         /// Bytes arrived: the head is being read.
         case head
-        /// The head arrived: the body is being read.
+        /// The head arrived: the body is being read (also after an early answer, such as a 401
+        /// before the body was read, while the server reads and drops the rest).
         case body
         /// The request is read and its response not yet written.
         case responding
@@ -46,6 +47,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private let open: OpenConnections
     private let logger: Logger
     private var phase = Phase.idle
+    /// The current request's response has ended while its body was still being read.
+    private var answeredEarly = false
     private var timer: Scheduled<Void>?
     private var counted = false
     private var context: ChannelHandlerContext?
@@ -83,21 +86,38 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head:
             phase = .body
+            answeredEarly = false
             arm(limits.body, reason: "body")
         case .body:
             break
         case .end:
-            phase = .responding
-            cancelTimer()
+            if answeredEarly {
+                // Answered already: the connection is idle from here.
+                answeredEarly = false
+                phase = .idle
+                arm(limits.idle, reason: "idle")
+            } else {
+                phase = .responding
+                cancelTimer()
+            }
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), phase == .responding || phase == .body {
-            // The next request may come on this connection: it is idle until its first byte.
-            phase = .idle
-            arm(limits.idle, reason: "idle")
+        if case .end = unwrapOutboundIn(data) {
+            switch phase {
+            case .responding:
+                // The next request may come on this connection: it is idle until its first byte.
+                phase = .idle
+                arm(limits.idle, reason: "idle")
+            case .body:
+                // Answered before its body was read: the rest of the body still has the body
+                // deadline it was given, and the connection is idle once it has arrived.
+                answeredEarly = true
+            case .idle, .head:
+                break
+            }
         }
         context.write(data, promise: promise)
     }
