@@ -92,7 +92,9 @@ struct ConnectWiseWebhook: Sendable {
 /// Signing keys by key URL, fetched once and kept for an hour. A key URL is known by its path: its
 /// query (an id ConnectWise appends, and which a forged delivery can vary at will) is ignored, so
 /// the key is fetched once for every delivery that names the path, by one request at a time, and
-/// at most once per `refreshInterval` (a cached key is taken as current within it). At most
+/// at most once per `refreshInterval` after a fetch that got a key (a cached key is taken as current
+/// within it, even past its hour) and once per `retryInterval` after one that did not, so that a
+/// forged key URL that fails to fetch holds a real delivery back for seconds only. At most
 /// `capacity` keys are kept (the oldest go first), since the URLs come from payloads.
 final class CallbackKeyCache: Sendable {
     private struct Entry {
@@ -109,12 +111,14 @@ final class CallbackKeyCache: Sendable {
     private struct State {
         var keys: [String: Entry] = [:]
         var fetching: [String: Task<String?, Never>] = [:]
-        /// When each key URL path was last fetched.
-        var lastFetch: RecentEntries<ContinuousClock.Instant>
+        /// Per key URL path, until when it is not fetched again.
+        var nextFetch: RecentEntries<ContinuousClock.Instant>
     }
 
     static let lifetime = Duration.seconds(3600)
     static let defaultRefreshInterval = Duration.seconds(60)
+    /// After a fetch that got no key.
+    static let retryInterval = Duration.seconds(5)
     private let httpClient: HTTPClient
     private let state: Mutex<State>
     private let capacity: Int
@@ -126,7 +130,7 @@ final class CallbackKeyCache: Sendable {
         self.capacity = max(1, capacity)
         self.refreshInterval = refreshInterval
         self.logger = logger
-        state = Mutex(State(lastFetch: RecentEntries(budget: 1 << 20, maxCount: 4 * self.capacity)))
+        state = Mutex(State(nextFetch: RecentEntries(budget: 1 << 20, maxCount: 4 * self.capacity)))
     }
 
     var count: Int { state.withLock { $0.keys.count } }
@@ -139,14 +143,15 @@ final class CallbackKeyCache: Sendable {
     func key(for url: String, refresh: Bool) async -> String? {
         let path = Self.path(of: url)
         let lookup = state.withLock { state -> Lookup in
-            let cached = state.keys[path].flatMap { ContinuousClock.now - $0.fetched < Self.lifetime ? $0.key : nil }
-            if !refresh, let cached { return .cached(cached) }
+            let held = state.keys[path]
+            if !refresh, let held, ContinuousClock.now - held.fetched < Self.lifetime { return .cached(held.key) }
             if let running = state.fetching[path] { return .fetching(running) }
-            if let last = state.lastFetch[path], ContinuousClock.now - last < refreshInterval {
-                // Fetched a moment ago: a cached key is current; without one, the delivery waits its turn.
-                return cached.map(Lookup.cached) ?? .unavailable
+            if let next = state.nextFetch[path], ContinuousClock.now < next {
+                // Fetched a moment ago: a key held is current; without one, the delivery waits its turn.
+                return held.map { Lookup.cached($0.key) } ?? .unavailable
             }
-            state.lastFetch.set(path, .now)
+            // Held until the fetch ends, and then for the interval its outcome sets.
+            state.nextFetch.set(path, .now + Self.lifetime)
             let fetching = Task { await self.fetch(url, as: path) }
             state.fetching[path] = fetching
             return .fetching(fetching)
@@ -163,6 +168,7 @@ final class CallbackKeyCache: Sendable {
         let key = await download(url)
         state.withLock { state in
             state.fetching[path] = nil
+            state.nextFetch.set(path, .now + (key == nil ? min(Self.retryInterval, refreshInterval) : refreshInterval))
             guard let key else { return }
             state.keys[path] = Entry(key: key, fetched: .now)
             while state.keys.count > capacity, let oldest = state.keys.min(by: { $0.value.fetched < $1.value.fetched })?.key {
