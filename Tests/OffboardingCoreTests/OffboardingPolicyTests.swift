@@ -187,4 +187,24 @@ import Testing
         #expect(outcome.result.configs.first { $0.configID == "3" }?.skipReason == .outOfScope)
         #expect(outcome.grant?.configIDs == ["1", "3"])
     }
+
+    /// A retry whose earlier write landed unanswered finds its configuration inactive. When the
+    /// retry has to wait for an approval, the approval keeps what the configuration was before, and
+    /// the approved run reports it deactivated with that state, so that a restore can put it back.
+    @Test func anApprovalMadeForARetryKeepsTheStateBeforeTheOffboarding() async throws {
+        let psa = MemoryPSA(
+            company: .init(id: "1", name: "A", status: "Offboarded"), configs: [.init(id: "1", name: "fw1", isActive: false, statusID: "9")])
+        var strict = policy
+        strict.requireApproval = true
+        let offboarder = Offboarder(psa: psa, configuration: .init(policy: strict), logger: .test())
+        let before = OffboardingResult.PSAPrevious(active: true, status: .init(id: "1", name: "Active"))
+        let retried = await offboarder.retry([.init(id: "1", name: "fw1", isActive: true)], for: request(["Offboarded"]), attempt: 2, statesBefore: ["1": before])
+        let approval = try #require(retried.pendingApproval)
+        #expect(approval.configs.first?.previous == before)
+        #expect(retried.result.configs.first?.status == .inactive, "reported as the PSA lists it now")
+        let outcome = await offboarder.execute(approval, decision: .init(approvalID: approval.approvalID, decision: .approve, approver: "jane"))
+        #expect(psa.written.withLock { $0 } == ["1"], "written again, as the retry would have")
+        #expect(outcome.result.configs.first?.action == .deactivated)
+        #expect(outcome.result.configs.first?.psaPrevious?.status?.id == "1", "what a restore puts back")
+    }
 }

@@ -179,6 +179,17 @@ public struct Offboarder: Sendable {
         case approved(ApprovalRecord)
 
         var isRetry: Bool { if case .retry = self { true } else { false } }
+
+        /// Whether a configuration found inactive is written all the same: a retry repeats what it
+        /// was asked (its earlier write may have landed unanswered), and so does an approval made for
+        /// a retry, for a configuration it records as active before the offboarding.
+        func writesAgain(_ id: String) -> Bool {
+            switch self {
+            case .full: false
+            case .retry: true
+            case .approved(let approval): approval.configs.first { $0.configID == id }?.previous?.active == true
+            }
+        }
         var isApproved: Bool { if case .approved = self { true } else { false } }
 
         /// The approval this run writes under, if any.
@@ -309,7 +320,7 @@ public struct Offboarder: Sendable {
                 outcomes[config.id] = .init(
                     configID: config.id, configName: config.name, configType: config.typeName, status: .inactive, previousStatus: .active, action: .deactivated,
                     psaStatus: config.psaStatus)
-            } else if config.isActive || mode.isRetry, !configuration.scope.contains(config) {
+            } else if config.isActive || mode.writesAgain(config.id), !configuration.scope.contains(config) {
                 // The operator's scope, whatever record the run comes from: a retry request or an
                 // approval names configurations, the scope says which may change now.
                 outOfScope += 1
@@ -317,7 +328,7 @@ public struct Offboarder: Sendable {
                 outcomes[config.id] = .init(
                     configID: config.id, configName: config.name, configType: config.typeName, status: status, previousStatus: status, action: .skipped,
                     psaStatus: config.psaStatus, skipReason: .outOfScope)
-            } else if mode.isRetry {
+            } else if mode.writesAgain(config.id) {
                 // Repeated as it was asked: an item found inactive may be the earlier write whose answer was lost.
                 candidates.append(config)
             } else if !config.isActive {
@@ -361,8 +372,10 @@ public struct Offboarder: Sendable {
         if options.dryRun || (cause != nil && !candidates.isEmpty) {
             let action: OffboardingResult.Action = options.dryRun ? .wouldDeactivate : .pendingApproval
             for config in candidates {
+                // A retry's candidate may be inactive already: its earlier write landed unanswered.
+                let status: OffboardingResult.ConfigStatus = config.isActive ? .active : .inactive
                 outcomes[config.id] = .init(
-                    configID: config.id, configName: config.name, configType: config.typeName, status: .active, previousStatus: .active, action: action,
+                    configID: config.id, configName: config.name, configType: config.typeName, status: status, previousStatus: status, action: action,
                     psaStatus: config.psaStatus)
             }
             result.configs = listed.compactMap { outcomes[$0.id] }
@@ -373,7 +386,9 @@ public struct Offboarder: Sendable {
                 approvalID: attempt > 1 ? "approval-\(request.eventID)#\(attempt)" : "approval-\(request.eventID)", state: .pending, eventID: request.eventID, trigger: request.trigger, psa: psa.kind,
                 clientID: company.id, clientName: company.name, reason: options.reason, offboardedStatuses: options.offboardedStatuses,
                 cause: cause, requestedAt: Timestamp.string(now()), expiresAt: Timestamp.string(now().addingTimeInterval(configuration.approvalLifetime.seconds)),
-                configs: candidates.map { RetryRequest.Config(configID: $0.id, configName: $0.name) })
+                // With the state before, where known: a retry's candidates may be inactive by now,
+                // and the approved run must still record what a restore puts back.
+                configs: candidates.map { RetryRequest.Config(configID: $0.id, configName: $0.name, previous: mode.isRetry ? stateBefore($0, mode: mode) : nil) })
             approval.eventSource = request.eventSource
             result.warnings.append(
                 .init(code: .approvalRequired, message: "\(candidates.count) configurations wait for approval \(approval.approvalID); nothing was changed"))
@@ -453,6 +468,7 @@ public struct Offboarder: Sendable {
     /// retry finding its own unanswered write applied, from a request that carries no state).
     private func stateBefore(_ config: PSAConfiguration, mode: Mode) -> OffboardingResult.PSAPrevious? {
         if case .retry(_, _, let carried, _) = mode, let before = carried[config.id] { return before }
+        if case .approved(let approval) = mode, let before = approval.configs.first(where: { $0.configID == config.id })?.previous { return before }
         guard config.isActive else { return nil }
         return .init(active: true, status: config.statusID.map { .init(id: $0, name: config.psaStatus) })
     }
