@@ -20,6 +20,19 @@ import Testing
         #expect(live.status == 200, "the service still answers")
     }
 
+    /// Asks `/health/live` every 100 ms until cancelled, and returns every status it got. Sampling,
+    /// not synchronisation: ten times as often as a kubelet would.
+    func watchLiveness(_ harness: PipelineHarness) -> Task<[Int], Never> {
+        Task {
+            var statuses: [Int] = []
+            while !Task.isCancelled {
+                statuses.append((try? await APIClient.call(.GET, "\(harness.apiBaseURL)/health/live", token: nil).status) ?? 0)
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            return statuses
+        }
+    }
+
     func message(_ response: APIResponse) -> String {
         ((response.json["error"] as? [String: Any])?["message"] as? String) ?? ""
     }
@@ -44,15 +57,7 @@ import Testing
         }
         flood += Array(#""data":{"psa":"connectwise","company_id":"\#(client.id)","status":"Active"}}"#.utf8)
         #expect(keys > 50_000)
-        let watcher = Task { () -> [Int] in
-            var statuses: [Int] = []
-            // Sampling, not synchronisation: liveness is asked about as often as a kubelet would, ten times more.
-            while !Task.isCancelled {
-                statuses.append((try? await APIClient.call(.GET, "\(harness.apiBaseURL)/health/live", token: nil).status) ?? 0)
-                try? await Task.sleep(for: .milliseconds(100))
-            }
-            return statuses
-        }
+        let watcher = watchLiveness(harness)
         let next = harness.event(forClient: client.id)
         try await harness.sendRaw(key: String(client.id), value: flood)
         try await harness.send(next)
@@ -94,14 +99,7 @@ import Testing
         var pool = HTTPClient.Configuration()
         pool.connectionPool = .init(idleTimeout: .seconds(10), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: pool)
-        let watcher = Task { () -> [Int] in
-            var statuses: [Int] = []
-            while !Task.isCancelled {
-                statuses.append((try? await APIClient.call(.GET, "\(harness.apiBaseURL)/health/live", token: nil).status) ?? 0)
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-            return statuses
-        }
+        let watcher = watchLiveness(harness)
         let answers = await withTaskGroup(of: (status: Int, retryAfter: String?).self) { group in
             for _ in 0..<40 {
                 group.addTask {

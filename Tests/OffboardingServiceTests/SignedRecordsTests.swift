@@ -119,6 +119,35 @@ import Testing
         #expect(harness.runtime.pipeline.latestResult(for: restorable).isNone, "not served as a result either")
     }
 
+    /// Event ids are each source's own: a result (signed, so the service's) of one source's event
+    /// suppresses a redelivery of that event, never another source's event of the same id.
+    @Test func oneSourcesResultDoesNotSuppressAnotherSourcesEventOfTheSameID() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        try await harness.waitForAssignment()
+        let client = await harness.makeClient(active: 1)
+        let other = await harness.makeClient(active: 1)
+        var first = harness.event(forClient: client.id)
+        first.source = "psa/connectwise/first"
+        try await harness.send(first)
+        _ = try await harness.result(for: first.id)
+        // The same id from another source is another event: it runs.
+        var second = harness.event(forClient: other.id)
+        second.id = first.id
+        second.source = "psa/connectwise/second"
+        try await harness.send(second)
+        let results = try await harness.results(for: first.id, count: 2)
+        #expect(Set(results.map(\.clientID)) == [String(client.id), String(other.id)])
+        #expect(await harness.tenant.isConfigurationActive(other.configurations[0]) == false)
+        // The first source's event again (a redelivery): it has a result, and is not run twice.
+        // A later event of the same client (so the same partition) runs after it: once its result
+        // is out, the redelivery has been dealt with.
+        try await harness.send(first)
+        let marker = harness.event(forClient: client.id)
+        try await harness.send(marker)
+        _ = try await harness.result(for: marker.id)
+        #expect(harness.results(for: first.id).count == 2)
+    }
+
     /// A billing consumer can check a result with nothing but the README's description: here
     /// Python's `hmac`, in `scripts/verify-record.py`, accepts a published result, and refuses it
     /// with one byte of its value changed or under another key.

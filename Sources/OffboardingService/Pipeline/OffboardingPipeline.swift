@@ -232,9 +232,10 @@ public final class OffboardingPipeline: Service, Sendable {
 
     public var approvalsReady: Bool { approvals.withLock { $0 } != nil }
 
-    /// Whether a console session was ended by signing out, as this replica read the approvals topic.
+    /// Whether a console session was ended by signing out, as this replica read the approvals topic;
+    /// before the topic is read, every session counts as ended (a page then asks to sign in again).
     public func isSessionRevoked(_ id: String) -> Bool {
-        approvals.withLock { $0 }?.isRevoked(session: id) ?? false
+        approvals.withLock { $0 }?.isRevoked(session: id) ?? true
     }
 
     /// Remembers a sign-out this process has just written, before its own reader gets to it.

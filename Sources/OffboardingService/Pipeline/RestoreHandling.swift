@@ -42,13 +42,18 @@ extension OffboardingPipeline {
     /// read. A read waits for a slot among the few that may run at once, or, for a request from the
     /// HTTP API (`waiting` false), is refused with `RestoreReadsBusy` while every slot is taken.
     func results(of eventID: String, waiting: Bool = true) async throws -> [OffboardingResult] {
-        if let ledger = ledger.withLock({ $0 }), ledger.knowsEveryEvent, try await !ledger.knows(eventID: eventID, timeout: .seconds(10)) { return [] }
+        let partitions = try await producer.partitionCount(of: configuration.topics.results)
+        // A partition added since the ledger started is one it does not read.
+        if let ledger = ledger.withLock({ $0 }), ledger.knowsEveryEvent, ledger.partitionCount == partitions,
+            try await !ledger.knows(eventID: eventID, timeout: .seconds(10))
+        {
+            return []
+        }
         if !waiting, restoreReads.isFull { throw RestoreReadsBusy() }
         return try await restoreReads.read {
             try await ResultHistory.results(
                 of: eventID, bootstrapServers: configuration.consumer.bootstrapServers, topic: configuration.topics.results,
-                partitionCount: try await producer.partitionCount(of: configuration.topics.results), properties: readerProperties,
-                signer: configuration.signer, logger: logger)
+                partitionCount: partitions, properties: readerProperties, signer: configuration.signer, logger: logger)
         }
     }
 }

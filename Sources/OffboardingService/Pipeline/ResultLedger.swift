@@ -31,6 +31,8 @@ final class ResultLedger: Sendable {
     private let signer: RecordSigner
     private let logger: Logger
     private let tail: Int64
+    /// The partitions it reads: those the topic had when it started.
+    let partitionCount: Int32
 
     /// - Parameters:
     ///   - tail: how many of the latest records of each partition are read at start.
@@ -44,6 +46,7 @@ final class ResultLedger: Sendable {
         self.logger = logger
         state = Mutex(State(ids: RecentEntries(budget: idBytes), bodies: RecentEntries(budget: bodyBytes), eventIDs: RecentEntries(budget: idBytes)))
         self.tail = tail
+        self.partitionCount = partitionCount
         reader = try TopicReader(
             bootstrapServers: bootstrapServers, topic: topic, partitionCount: partitionCount, groupID: "psa-offboarder-ledger", start: .tail(tail),
             properties: properties, logger: logger)
