@@ -84,21 +84,23 @@ public struct RecordSigner: Sendable {
     /// The bytes the MAC covers (see the type's description).
     static func message(topic: String, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader]) -> [UInt8] {
         var message = Array("psa-offboarder record v1\n".utf8)
+        func number(_ value: Int) {
+            let count = UInt32(clamping: value)
+            message += [UInt8(count >> 24), UInt8(count >> 16 & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count & 0xFF)]
+        }
         func field(_ bytes: [UInt8]?) {
             guard let bytes, !bytes.isEmpty else {
                 message += [0xFF, 0xFF, 0xFF, 0xFF]
                 return
             }
-            let count = UInt32(clamping: bytes.count)
-            message += [UInt8(count >> 24), UInt8(count >> 16 & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count & 0xFF)]
+            number(bytes.count)
             message += bytes
         }
         field(Array(topic.utf8))
         field(key)
         field(value)
         let signed = headers.filter { !unsigned.contains($0.key) }
-        let count = UInt32(clamping: signed.count)
-        message += [UInt8(count >> 24), UInt8(count >> 16 & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count & 0xFF)]
+        number(signed.count)
         for header in signed {
             field(Array(header.key.utf8))
             field(header.value)
