@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import OffboardingKafka
+import Synchronization
 
 /// What the service writes to its own topics it signs, and what it reads back from them it trusts
 /// only when it signed it: a record on the retry or approvals topic, or a result, without a valid
@@ -112,13 +113,26 @@ public struct RecordSigner: Sendable {
 extension RecordSigner {
     /// Whether a record read back from the service's own topics (by the approvals store, the result
     /// ledger, a restore's read) may be used: one without a valid signature is left out, counted in
-    /// `psa_offboarder_unsigned_records_ignored_total{reader}` and logged.
+    /// `psa_offboarder_unsigned_records_ignored_total{reader}` and logged, the first and then every
+    /// thousandth of each reader (a topic written before signing existed holds thousands).
     func admits(_ record: KafkaRecord, reader: String, logger: Logger) -> Bool {
         guard !verifies(record) else { return true }
         Counter(label: "psa_offboarder_unsigned_records_ignored_total", dimensions: [("reader", reader)]).increment()
-        logger.warning(
-            "a record without a valid signature of this service was ignored",
-            metadata: ["kafka.topic": "\(record.topic)", "kafka.partition": "\(record.partition)", "kafka.offset": "\(record.offset)"])
+        let seen = Self.ignored.withLock { counts in
+            counts[reader, default: 0] += 1
+            return counts[reader, default: 0]
+        }
+        if seen % 1000 == 1 {
+            logger.warning(
+                "a record without a valid signature of this service was ignored",
+                metadata: [
+                    "kafka.topic": "\(record.topic)", "kafka.partition": "\(record.partition)", "kafka.offset": "\(record.offset)",
+                    "signing.ignored": "\(seen)",
+                ])
+        }
         return false
     }
+
+    /// Unsigned records ignored so far, per reader, for the log's sampling.
+    private static let ignored = Mutex<[String: Int]>([:])
 }
