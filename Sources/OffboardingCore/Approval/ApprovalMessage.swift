@@ -155,7 +155,10 @@ public struct SessionRevocation: Sendable, Hashable, Codable {
     /// The `kind` field that tells a revocation from an approval on the shared topic.
     public static let kind = "session-revoked"
 
-    public var key: String { "session:\(session)" }
+    public var key: String { Self.key(session: session) }
+
+    /// The record key of a session's sign-out.
+    public static func key(session: String) -> String { "session:\(session)" }
 }
 
 /// A record of the approvals topic: the state of an approval, a decision about one, the journal

@@ -187,7 +187,7 @@ final class ApprovalStore: Sendable {
     }
 
     func isRevoked(session id: String, now: Date = Date()) -> Bool {
-        revokedSessions.withLock { $0[SessionRevocation(session: id, until: "").key] }.map { $0 > now } ?? false
+        revokedSessions.withLock { $0[SessionRevocation.key(session: id)] }.map { $0 > now } ?? false
     }
 
     /// Returns once the partition has been read past `offset`, so that everything written to it
