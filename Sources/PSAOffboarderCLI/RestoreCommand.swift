@@ -38,7 +38,7 @@ struct RestoreCommand: AsyncParsableCommand {
         let configuration = try OffboarderConfiguration.load(file: config)
         let logger = CLILogging.bootstrap(defaultLevel: .warning)
         let progress = output.showsProgress ? ProgressLine(verb: dryRun ? "checked" : "written") : nil
-        let run = try await OffboarderRuntime.restoreOnce(
+        let run = try await ManualCommands.restore(
             eventID: eventID, dryRun: dryRun, reason: reason, configuration: configuration, logger: logger, progress: progress?.observe)
         await progress?.finish()
         // Printed whatever happened to publishing: the PSA has been changed, and this is what changed.

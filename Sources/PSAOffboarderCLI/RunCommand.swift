@@ -56,7 +56,7 @@ struct RunCommand: AsyncParsableCommand {
             eventID: UUID().uuidString.lowercased(), trigger: .manual,
             client: clientID.map(ClientReference.id) ?? .name(clientName ?? ""), options: overrides.resolved(defaults: configuration.defaults))
         let progress = output.showsProgress ? ProgressLine(verb: request.options.dryRun ? "checked" : "written") : nil
-        let run = try await OffboarderRuntime.runOnce(request: request, configuration: configuration, logger: logger, progress: progress?.observe)
+        let run = try await ManualCommands.run(request, configuration: configuration, logger: logger, progress: progress?.observe)
         await progress?.finish()
         // Printed whatever happened to publishing: the PSA has been changed, and this is what changed.
         try output.print(run.result)

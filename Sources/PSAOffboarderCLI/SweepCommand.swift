@@ -24,7 +24,7 @@ struct SweepCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try OffboarderConfiguration.load(file: config)
         let logger = CLILogging.bootstrap(defaultLevel: .warning)
-        let report = try await OffboarderRuntime.sweepOnce(configuration: configuration, logger: logger)
+        let report = try await ManualCommands.sweep(configuration: configuration, logger: logger)
         try output.print(report)
         if !report.failures.isEmpty { throw ExitCode(1) }
     }

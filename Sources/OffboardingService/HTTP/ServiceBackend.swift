@@ -77,7 +77,7 @@ final class ServiceBackend: OffboardingBackend {
 
     func restorePlan(for eventID: String) async throws -> RestorePlan {
         do {
-            return try RestorePlan.make(eventID: eventID, from: try await pipeline.results(of: eventID, waiting: false))
+            return try await pipeline.restores.plan(of: eventID, waiting: false)
         } catch is RestoreReadsBusy {
             throw BackendBusy(retryAfterSeconds: 5)
         }

@@ -5,24 +5,18 @@ import OffboardingKafka
 import ServiceLifecycle
 import Synchronization
 
-/// The consumer loop: consume → decode and validate → filter by criteria → offboard through the
-/// PSA → publish the result (and a retry request for updates that failed transiently) → store the
-/// offset. Invalid records and records for another PSA go to the dead-letter topic. Records of one
-/// key run in order; different keys run concurrently.
-///
-/// An offset is stored only when its record's outcome is final (result, retry request or dead
-/// letter acknowledged by the broker, or filtered) and every earlier record of its partition is too.
-///
-/// The jobs live in their own files: the poll loop with partitions, lanes and offsets
-/// (`PollLoop`), one handler per kind of record (`EventHandling`, `RetryHandling`,
-/// `ApprovalHandling`), the run-to-result step with outage waits and journals (`RunCompletion`),
-/// and what goes to Kafka (`Publishing`). Start-up reads are in `PipelineStartup`.
+/// The consumer service: it wires the chain together and runs it until stopped. A record flows one
+/// way: the `RecordSource` polls it and decodes it once; the `Admission` decides whether and how it
+/// runs; the `RunDriver` runs it (journal, outage wait); the `OutcomePublisher` writes what it ended
+/// in; the `OffsetCommitter` stores its offset once that end is final. `RecordProcessor` is the one
+/// place a record's end is decided. Records of one key run in order (`RecordLanes`); different
+/// keys run concurrently.
 ///
 /// The approvals topic is consumed by a second consumer in the group `{group_id}.approvals`
 /// (in the main group, the assignor balances partition counts over all topics and could leave a
 /// member without event partitions): a decision record carries out (or declines) the pending
 /// approval it names, on the member that owns its partition; that member also expires approvals
-/// left without a decision.
+/// left without a decision (`ApprovalExpiry`).
 public final class OffboardingPipeline: Service, Sendable {
     public struct Configuration: Sendable {
         public var consumer: KafkaConsumer.Configuration
@@ -40,6 +34,7 @@ public final class OffboardingPipeline: Service, Sendable {
         public var pollTimeout: Duration
         /// Names this process in the `offboarding.instance` header of what it publishes.
         public var instanceID: String
+        public static var defaultInstanceID: String { "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)" }
         /// While the PSA cannot be reached, a record is tried again after this, doubling up to
         /// `maxOutageBackoff`; its offset stays unstored meanwhile.
         public var outageBackoff: Duration
@@ -80,8 +75,7 @@ public final class OffboardingPipeline: Service, Sendable {
 
         public init(
             consumer: KafkaConsumer.Configuration, topics: OffboarderConfiguration.Topics, psa: PSAKind, defaults: OffboardingOptions, signer: RecordSigner,
-            maxInFlightRecords: Int = 512, pollTimeout: Duration = .milliseconds(100),
-            instanceID: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)",
+            maxInFlightRecords: Int = 512, pollTimeout: Duration = .milliseconds(100), instanceID: String = Self.defaultInstanceID,
             outageBackoff: Duration = .seconds(1), maxOutageBackoff: Duration = .seconds(60),
             pollStallTimeout: Duration = .seconds(60), progressStallTimeout: Duration = .seconds(300)
         ) {
@@ -99,37 +93,38 @@ public final class OffboardingPipeline: Service, Sendable {
             self.maxInFlightRecords = max(1, maxInFlightRecords)
             self.pollTimeout = pollTimeout
         }
+
+        var publishing: OutcomePublisher.Configuration {
+            .init(
+                topics: topics, psa: psa, instanceID: instanceID, retryTopicMaxAttempts: retryTopicMaxAttempts, retryTopicInitialDelay: retryTopicInitialDelay,
+                retryTopicMaxDelay: retryTopicMaxDelay)
+        }
+
+        /// What the reads of the service's own topics use: the consumer's properties without its group.
+        var readerProperties: [String: String] {
+            var properties = consumer.properties
+            properties.removeValue(forKey: "group.id")
+            return properties
+        }
     }
 
     public let statistics = PipelineStatistics()
     /// The Kafka clients' broker trouble that librdkafka rode out (retried requests, lost connections).
     public let kafkaClients: KafkaClientCounters
     let heartbeat = PipelineHeartbeat()
-    let ledger = Mutex<ResultLedger?>(nil)
-    let approvals = Mutex<ApprovalStore?>(nil)
-    let capacity = CapacitySignal()
+    let views = PipelineViews()
     let configuration: Configuration
     let consumer: KafkaConsumer
     let approvalsConsumer: KafkaConsumer
     let producer: KafkaProducer
     let offboarder: Offboarder
     let logger: Logger
-    let tracker: OffsetTracker
-    let lanes = KeyedLanes<Work>()
     let stopSignal = StopSignal()
-    /// Reads of the results topic for restores, a few at a time.
-    let restoreReads = RestoreReads()
-    /// Company status names the PSA itself calls inactive (ConnectWise's `inactiveFlag`), read
-    /// before the first poll; nil when they could not be read, and then no event is filtered by
-    /// its status alone.
-    let inactiveStatusNames = Mutex<[String]?>([])
-    /// The latest read of the approvals topic to its end, started when partitions were assigned.
-    let journalsRead = Mutex<Task<Void, Never>?>(nil)
-
-    struct Work: Sendable {
-        var record: KafkaRecord
-        var token: OffsetTracker.Token
-    }
+    let publisher: OutcomePublisher
+    let restores: RestoreLookup
+    private let lanes: RecordLanes
+    private let source: RecordSource
+    private let expiry: ApprovalExpiry
 
     /// - Parameter kafkaClients: counts the consumers' broker trouble, beside the producer's.
     public init(
@@ -140,21 +135,77 @@ public final class OffboardingPipeline: Service, Sendable {
         self.kafkaClients = kafkaClients
         self.producer = producer
         let heartbeat = self.heartbeat
-        self.offboarder = offboarder.reportingProgress { _ in heartbeat.progressed() }
+        let offboarder = offboarder.reportingProgress { _ in heartbeat.progressed() }
+        self.offboarder = offboarder
         self.logger = logger
         let tracker = OffsetTracker()
-        self.tracker = tracker
-        let grace = configuration.revocationGrace
         let statistics = self.statistics
         let lagGauges = ConsumerLagGauges()
-        let rebalance: @Sendable (KafkaConsumer.RebalanceEvent) -> Void = { event in
+        let rebalance = Self.rebalanceHandler(tracker: tracker, grace: configuration.revocationGrace, lagGauges: lagGauges, statistics: statistics, logger: logger)
+        var events = configuration.consumer
+        events.statisticsInterval = configuration.statisticsInterval
+        let consumer = try KafkaConsumer(configuration: events, logger: logger, onRebalance: rebalance) { [group = events.groupID] in
+            lagGauges.record($0, group: group)
+            kafkaClients.record($0.brokers, client: "consumer")
+        }
+        var approvals = events
+        approvals.groupID += ".approvals"
+        approvals.consumption = .group(topics: [configuration.topics.approvals])
+        let approvalsConsumer = try KafkaConsumer(configuration: approvals, logger: logger, onRebalance: rebalance) { [group = approvals.groupID] in
+            lagGauges.record($0, group: group)
+            kafkaClients.record($0.brokers, client: "approvals-consumer")
+        }
+        self.consumer = consumer
+        self.approvalsConsumer = approvalsConsumer
+
+        let views = self.views
+        let stopSignal = self.stopSignal
+        let committer = OffsetCommitter(
+            tracker: tracker, events: consumer, approvals: approvalsConsumer, approvalsTopic: configuration.topics.approvals, statistics: statistics, logger: logger)
+        let publisher = OutcomePublisher(
+            configuration: configuration.publishing, sending: KafkaSending(producer: producer, stopSignal: stopSignal, statistics: statistics, patience: nil),
+            views: views)
+        self.publisher = publisher
+        let restores = RestoreLookup(
+            configuration: .init(
+                bootstrapServers: configuration.consumer.bootstrapServers, resultsTopic: configuration.topics.results, properties: configuration.readerProperties,
+                signer: configuration.signer),
+            producer: producer, views: views, reads: RestoreReads(), logger: logger)
+        self.restores = restores
+        let driver = RunDriver(
+            configuration: .init(
+                outageBackoff: configuration.outageBackoff, maxOutageBackoff: configuration.maxOutageBackoff, outageMaxWait: configuration.outageMaxWait),
+            offboarder: offboarder, publisher: publisher, restores: restores, views: views, heartbeat: heartbeat, stopSignal: stopSignal)
+        let admission = Admission(psa: configuration.psa, defaults: configuration.defaults, criteria: configuration.criteria)
+        let processor = RecordProcessor(
+            admission: { views.current(admission) },
+            views: views, driver: driver, publisher: publisher, committer: committer, tracker: tracker, statistics: statistics, logger: logger)
+        let lanes = RecordLanes(heartbeat: heartbeat) { await processor.process($0) }
+        self.lanes = lanes
+        self.source = RecordSource(
+            configuration: .init(
+                topics: configuration.topics, maxInFlightRecords: configuration.maxInFlightRecords, pollTimeout: configuration.pollTimeout,
+                retryTopicMaxDelay: configuration.retryTopicMaxDelay),
+            consumer: consumer, approvalsConsumer: approvalsConsumer, decoder: RecordDecoder(topics: configuration.topics, signer: configuration.signer),
+            tracker: tracker, lanes: lanes, committer: committer, statistics: statistics, heartbeat: heartbeat, stopSignal: stopSignal, logger: logger,
+            onAssignment: { Self.readJournalsOfPreviousOwners(views: views, logger: logger) })
+        self.expiry = ApprovalExpiry(
+            interval: configuration.approvalExpiryInterval, decidedRetention: configuration.decidedApprovalRetention, psa: configuration.psa,
+            approvalsTopic: configuration.topics.approvals, consumer: approvalsConsumer, offboarder: offboarder, publisher: publisher, stopSignal: stopSignal,
+            logger: logger)
+    }
+
+    /// Partitions assigned, revoked or lost: the offset tracker follows, and a revocation waits (on
+    /// the consumer's own queue, holding the rebalance) until the running records have stored their offsets.
+    private static func rebalanceHandler(
+        tracker: OffsetTracker, grace: Duration, lagGauges: ConsumerLagGauges, statistics: PipelineStatistics, logger: Logger
+    ) -> @Sendable (KafkaConsumer.RebalanceEvent) -> Void {
+        { event in
             switch event {
             case .assigned(let partitions):
                 tracker.assign(partitions)
             case .revoked(let partitions):
                 lagGauges.remove(partitions)
-                // Runs in the rebalance callback, on the consumer's own queue: waiting here holds
-                // the rebalance until running records have stored their offsets.
                 let (awaited, unfinished) = tracker.revoke(partitions, grace: grace)
                 statistics.update { $0.awaitedAtRevocation += awaited }
                 if unfinished > 0 {
@@ -165,94 +216,21 @@ public final class OffboardingPipeline: Service, Sendable {
                 tracker.revoke(partitions)
             }
         }
-        var events = configuration.consumer
-        events.statisticsInterval = configuration.statisticsInterval
-        self.consumer = try KafkaConsumer(configuration: events, logger: logger, onRebalance: rebalance) { [group = events.groupID] in
-            lagGauges.record($0, group: group)
-            kafkaClients.record($0.brokers, client: "consumer")
+    }
+
+    /// A partition taken over from another member may hold a record whose run was interrupted
+    /// there: before its records run, the approvals topic is read to its end, so that the run's
+    /// journal is known.
+    private static func readJournalsOfPreviousOwners(views: PipelineViews, logger: Logger) {
+        guard let store = views.approvals.withLock({ $0 }) else { return }
+        let reading = Task {
+            do {
+                try await store.catchUp(timeout: .seconds(30))
+            } catch {
+                logger.warning("approvals topic not read to its end after an assignment; an interrupted run may not be recognised", metadata: ["kafka.error": "\(error)"])
+            }
         }
-        var approvals = events
-        approvals.groupID += ".approvals"
-        approvals.consumption = .group(topics: [configuration.topics.approvals])
-        self.approvalsConsumer = try KafkaConsumer(configuration: approvals, logger: logger, onRebalance: rebalance) { [group = approvals.groupID] in
-            lagGauges.record($0, group: group)
-            kafkaClients.record($0.brokers, client: "approvals-consumer")
-        }
-    }
-
-    /// Whether the poll loop turns and the work in flight moves; for liveness probes.
-    public func health() -> PipelineHealth {
-        let beats = heartbeat.beats.withLock { $0 }
-        let inFlight = lanes.pending
-        let assigned = consumer.assignment.count
-        let now = ContinuousClock.now
-        let state: PipelineHealth.State
-        if beats.stopped {
-            state = .stopped
-        } else if let failure = approvals.withLock({ $0 })?.readerFailure {
-            // Decisions and journals would go unread: restarting is the remedy. The log has the
-            // error; the health routes answer anyone, so only its kind is named here.
-            state = .stalled(reason: "the approvals topic reader stopped (kafka \(failure.code))")
-        } else if let failure = ledger.withLock({ $0 })?.readerFailure {
-            state = .stalled(reason: "the results topic reader stopped (kafka \(failure.code))")
-        } else if let lastPoll = beats.lastPoll, now - lastPoll > configuration.pollStallTimeout {
-            state = .stalled(reason: "the poll loop has not turned for \(now - lastPoll)")
-        } else if beats.waitingOnPSA > 0 {
-            state = .waitingOnPSA(reason: "\(beats.waitingOnPSA) records wait for the PSA: \(beats.outage)")
-        } else if inFlight > 0, now - beats.lastProgress > configuration.progressStallTimeout {
-            state = .stalled(reason: "\(inFlight) records in flight and no progress for \(now - beats.lastProgress)")
-        } else if beats.lastPoll == nil || assigned == 0 {
-            state = .starting
-        } else {
-            state = .healthy
-        }
-        return PipelineHealth(state: state, recordsInFlight: inFlight, partitionsAssigned: assigned)
-    }
-
-    /// The partitions this member owns now.
-    public var assignment: Set<KafkaTopicPartition> { consumer.assignment }
-
-    /// What `GET /v1/offboardings/{event_id}` answers.
-    public enum HeldResult: Sendable {
-        /// The results topic has not been read yet.
-        case notReady
-        case none
-        case found([UInt8])
-    }
-
-    public func latestResult(for eventID: String) -> HeldResult {
-        guard let ledger = ledger.withLock({ $0 }) else { return .notReady }
-        return ledger.latestResult(for: eventID).map(HeldResult.found) ?? .none
-    }
-
-    /// The approval as this replica has read it from the approvals topic; nil when unknown or not read yet.
-    public func approval(_ id: String) -> ApprovalRecord? {
-        approvals.withLock { $0 }?.approval(id)
-    }
-
-    public var approvalsReady: Bool { approvals.withLock { $0 } != nil }
-
-    /// Whether a console session was ended by signing out, as this replica read the approvals topic;
-    /// before the topic is read, every session counts as ended (a page then asks to sign in again).
-    public func isSessionRevoked(_ id: String) -> Bool {
-        approvals.withLock { $0 }?.isRevoked(session: id) ?? true
-    }
-
-    /// Remembers a sign-out this process has just written, before its own reader gets to it.
-    func remember(_ revocation: SessionRevocation) {
-        approvals.withLock { $0 }?.remember(revocation)
-    }
-
-    /// The approvals waiting for a decision, as this replica read the approvals topic; nil before it was read.
-    public var pendingApprovals: Int? { approvals.withLock { $0 }?.pendingCount }
-
-    /// The approvals waiting for a decision, oldest first; nil before the approvals topic was read.
-    public var pendingApprovalRecords: [ApprovalRecord]? { approvals.withLock { $0 }?.pending }
-
-    /// The latest result of the events most recently published for, newest first; nil before
-    /// the results topic was read.
-    public func recentResults(limit: Int) -> [[UInt8]]? {
-        ledger.withLock { $0 }?.recentResults(limit: limit)
+        views.journalsRead.withLock { $0 = reading }
     }
 
     public func run() async throws {
@@ -268,15 +246,12 @@ public final class OffboardingPipeline: Service, Sendable {
     public func stop() {
         stopSignal.stop()
         lanes.drain()
-        capacity.signal()
     }
-
-    var isStopping: Bool { stopSignal.isStopped }
 
     private func consumeUntilStopped() async throws {
         logger.info("consumer pipeline starting", metadata: ["kafka.librdkafka.version": "\(RDKafkaVersion.string)"])
         let ledger = await startLedger()
-        self.ledger.withLock { $0 = ledger }
+        views.ledger.withLock { $0 = ledger }
         await readInactiveStatusNames()
         let store: ApprovalStore
         do {
@@ -290,11 +265,15 @@ public final class OffboardingPipeline: Service, Sendable {
             await approvalsConsumer.close()
             throw error
         }
-        approvals.withLock { $0 = store }
+        views.approvals.withLock { $0 = store }
+        let filter = ArrivalFilter(eventsTopic: configuration.topics.events, admission: admission)
         let failure: (any Error)? = await withDiscardingTaskGroup { group -> (any Error)? in
-            group.addTask { await self.expireApprovals(store) }
-            group.addTask { await self.consumeApprovals() }
-            let failure = await pollEvents(startingLanesIn: &group)
+            group.addTask { await self.expiry.run(store) }
+            group.addTask {
+                if await self.source.pollApprovals() != nil { self.stop() }
+            }
+            let failure = await source.pollEvents(filter: filter, startingLanesIn: &group)
+            if failure != nil { stop() }
             if !(await drainWithinGrace()) {
                 // Cancelled work publishes nothing and stores no offset: it is redelivered, and
                 // its journal lets the rerun report what it had already changed.
@@ -312,6 +291,11 @@ public final class OffboardingPipeline: Service, Sendable {
         if let failure { throw failure }
     }
 
+    /// The admission as it stands once the PSA's inactive statuses are read.
+    var admission: Admission {
+        views.current(Admission(psa: configuration.psa, defaults: configuration.defaults, criteria: configuration.criteria))
+    }
+
     /// Waits, at most `shutdownGrace`, for running records to finish; false when some are left.
     private func drainWithinGrace() async -> Bool {
         let deadline = ContinuousClock.now + configuration.shutdownGrace
@@ -324,8 +308,14 @@ public final class OffboardingPipeline: Service, Sendable {
                     metadata: ["pipeline.records": "\(lanes.pending)", "shutdown.grace": "\(configuration.shutdownGrace)"])
                 return false
             }
-            _ = await capacity.wait(upTo: left)
+            _ = await lanes.capacity.wait(upTo: left)
         }
         return true
     }
+
+    /// Records fetched and not yet finished.
+    var recordsInFlight: Int { lanes.pending }
+
+    /// Reads of the results topic for restores; for tests and diagnostics.
+    var restoreReads: RestoreReads { restores.reads }
 }

@@ -13,7 +13,7 @@ extension OffboardingPipeline {
             let partitions = try await producer.partitionCount(of: configuration.topics.results)
             let ledger = try ResultLedger(
                 bootstrapServers: configuration.consumer.bootstrapServers, topic: configuration.topics.results, partitionCount: partitions,
-                properties: readerProperties, tail: 10_000, signer: configuration.signer, logger: logger)
+                properties: configuration.readerProperties, tail: 10_000, signer: configuration.signer, logger: logger)
             do {
                 try await ledger.catchUp(timeout: .seconds(60))
             } catch {
@@ -37,10 +37,10 @@ extension OffboardingPipeline {
         guard configuration.criteria.statusIsRequired else { return }
         do {
             let names = try await offboarder.psa.inactiveStatusNames()
-            inactiveStatusNames.withLock { $0 = names }
+            views.inactiveStatusNames.withLock { $0 = names }
             if !names.isEmpty { logger.info("company statuses the PSA flags inactive", metadata: ["psa.statuses": "\(names)"]) }
         } catch {
-            inactiveStatusNames.withLock { $0 = nil }
+            views.inactiveStatusNames.withLock { $0 = nil }
             logger.error("inactive company statuses not read; every status-change event is checked in the PSA", metadata: ["psa.error": "\(error)"])
         }
     }
@@ -51,7 +51,7 @@ extension OffboardingPipeline {
         let topic = configuration.topics.approvals
         let partitions = try await producer.partitionCount(of: topic)
         let store = try ApprovalStore(
-            bootstrapServers: configuration.consumer.bootstrapServers, topic: topic, partitionCount: partitions, properties: readerProperties,
+            bootstrapServers: configuration.consumer.bootstrapServers, topic: topic, partitionCount: partitions, properties: configuration.readerProperties,
             signer: configuration.signer, logger: logger)
         do {
             try await store.catchUp(timeout: .seconds(120))
@@ -61,12 +61,6 @@ extension OffboardingPipeline {
         }
         logger.info("approvals read", metadata: ["pipeline.approvals": "\(store.count)", "pipeline.journals": "\(store.journalCount)"])
         return store
-    }
-
-    var readerProperties: [String: String] {
-        var properties = configuration.consumer.properties
-        properties.removeValue(forKey: "group.id")
-        return properties
     }
 
     /// Every approval on the topic, read from the beginning as a starting replica reads it.
