@@ -108,4 +108,29 @@ import Testing
         #expect(result.statistics.configsDeactivated == 0)
         #expect(psa.inFlight.withLock { $0.max } == 0)
     }
+
+    @Test func aPlanWritesNothingAndItsJournalNamesWhatTheWriteThenDeactivates() async throws {
+        let configs: [PSAConfiguration] = [.init(id: "1", name: "a", isActive: true), .init(id: "2", name: "b", isActive: false), .init(id: "3", name: "c", isActive: true)]
+        let psa = MemoryPSA(company: .init(id: "1", name: "A", status: "Offboarded"), configs: configs)
+        let offboarder = Offboarder(psa: psa, logger: .test())
+        let request = OffboardingRequest(eventID: "e", trigger: .event, client: .id("1"), options: OffboardingOptions(offboardedStatuses: ["Offboarded"]))
+        guard case .writes(let plan) = await offboarder.plan(.offboard(request)) else {
+            Issue.record("two active configurations are written")
+            return
+        }
+        #expect(psa.written.withLock { $0 }.isEmpty, "planning writes nothing")
+        #expect(plan.journal?.configs.map(\.configID) == ["1", "3"])
+        #expect(plan.journal?.eventID == "e" && plan.journal?.attempt == 1)
+        // A preview ends at the plan.
+        var preview = request
+        preview.options.dryRun = true
+        guard case .finished(let previewed) = await offboarder.plan(.offboard(preview)) else {
+            Issue.record("a dry run writes nothing")
+            return
+        }
+        #expect(previewed.result.configs.filter { $0.action == .wouldDeactivate }.map(\.configID) == ["1", "3"])
+        let outcome = await offboarder.write(plan)
+        #expect(psa.written.withLock { $0 }.sorted() == ["1", "3"])
+        #expect(outcome.result.statistics.configsDeactivated == 2)
+    }
 }

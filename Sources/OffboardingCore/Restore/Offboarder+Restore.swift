@@ -78,7 +78,7 @@ extension Offboarder {
         for entry in plan.configs {
             let reason: OffboardingResult.SkipReason
             let config = current[entry.configID]
-            if let config, let previous = entry.previous, !previous.active {
+            if config != nil, let previous = entry.previous, !previous.active {
                 // Only deactivations are undone: a "previous" state that is not active would move the
                 // configuration away from active, which a restore never does.
                 reason = .previousStateNotActive

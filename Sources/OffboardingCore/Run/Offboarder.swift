@@ -64,8 +64,6 @@ public struct Offboarder: Sendable {
         /// Set when the run failed before any change because the PSA could not be reached (not
         /// because it refused the request): the run is worth repeating as it is.
         public var outage: PSAError?
-        /// Set when the journal could not be kept before the writes: nothing was written.
-        public var interrupted: Bool
         /// Set when the client is not offboarded under the criteria: nothing was read past the company.
         public var notOffboarded: Bool
         /// The state before the offboarding of each `retriable` configuration, where it is known,
@@ -76,63 +74,71 @@ public struct Offboarder: Sendable {
 
         public init(
             result: OffboardingResult, retriable: [PSAConfiguration] = [], pendingApproval: ApprovalRecord? = nil, outage: PSAError? = nil,
-            interrupted: Bool = false, notOffboarded: Bool = false
+            notOffboarded: Bool = false
         ) {
             self.result = result
             self.retriable = retriable
             self.pendingApproval = pendingApproval
             self.outage = outage
-            self.interrupted = interrupted
             self.notOffboarded = notOffboarded
         }
     }
 
-    /// Where a run keeps its journal before its first write, and what an earlier, interrupted run
-    /// of the same event and attempt wrote there. Without one, a run writes no journal.
-    public struct Journaling: Sendable {
-        /// The interrupted run's journal, when the pipeline found one.
-        public var earlier: RunJournal?
-        /// Keeps the journal; false when it could not, and the run then writes nothing.
-        public var keep: @Sendable (RunJournal) async -> Bool
+    /// What a run is asked to do.
+    public enum Job: Sendable {
+        /// An offboarding of the request's client.
+        case offboard(OffboardingRequest)
+        /// Deactivates exactly these configurations again, for a retry request (attempt 2 and on),
+        /// after checking that the client is still offboarded. `statesBefore` is each
+        /// configuration's state before the offboarding as the first attempt listed it (this
+        /// attempt's listing may show its own earlier write, applied but unanswered); `grant` is
+        /// the approval the first attempt ran under. Scope, `scope.max_configs` and the approval
+        /// rule hold for a retry as for any run: what the grant does not cover waits for an
+        /// approval of its own.
+        case retry(
+            [PSAConfiguration], for: OffboardingRequest, attempt: Int, statesBefore: [String: OffboardingResult.PSAPrevious] = [:],
+            grant: RetryRequest.ApprovalGrant? = nil)
+        /// Carries out an approved approval: exactly the listed configurations that still exist are
+        /// deactivated; ones added since are not touched, ones gone since are reported.
+        case execute(ApprovalRecord, ApprovalDecision)
+    }
 
-        public init(earlier: RunJournal?, keep: @escaping @Sendable (RunJournal) async -> Bool) {
-            self.earlier = earlier
-            self.keep = keep
-        }
+    /// A run planned up to its first write: either it ends there (a preview, an approval to wait
+    /// for, nothing to do, a failure before any change), or it writes.
+    public enum Planned: Sendable {
+        case finished(Outcome)
+        /// Keep `journal` before calling `write(_:)`, when there is one: a rerun after a crash in
+        /// the middle of the writes then knows what they changed.
+        case writes(WritePlan)
     }
 
     public func run(_ request: OffboardingRequest) async -> OffboardingResult {
         await runDetailed(request).result
     }
 
-    public func runDetailed(_ request: OffboardingRequest, journaling: Journaling? = nil) async -> Outcome {
-        await perform(request, mode: .full, journaling: journaling)
+    /// Plans and writes with no journal (a library caller, the `run` command).
+    public func runDetailed(_ request: OffboardingRequest) async -> Outcome {
+        await perform(.offboard(request))
     }
 
-    /// Deactivates exactly these configurations again, for a retry request (attempt 2 and on),
-    /// after checking that the client is still offboarded.
-    /// - Parameter statesBefore: each configuration's state before the offboarding, as the first
-    ///   attempt listed it: this attempt's listing may show its own earlier write, applied but unanswered.
-    /// - Parameter grant: the approval the first attempt ran under. Scope, `scope.max_configs`
-    ///   and the approval rule hold for a retry as for any run: what the grant does not cover waits
-    ///   for an approval of its own.
+    /// A retry request's run with no journal; see `Job.retry`.
     public func retry(
         _ configurations: [PSAConfiguration], for request: OffboardingRequest, attempt: Int,
-        statesBefore: [String: OffboardingResult.PSAPrevious] = [:], grant: RetryRequest.ApprovalGrant? = nil, journaling: Journaling? = nil
+        statesBefore: [String: OffboardingResult.PSAPrevious] = [:], grant: RetryRequest.ApprovalGrant? = nil
     ) async -> Outcome {
-        await perform(request, mode: .retry(configurations, attempt: attempt, statesBefore: statesBefore, grant: grant), journaling: journaling)
+        await perform(.retry(configurations, for: request, attempt: attempt, statesBefore: statesBefore, grant: grant))
     }
 
-    /// Carries out an approved approval: exactly the listed configurations that still exist are
-    /// deactivated; ones added since are not touched, ones gone since are reported.
-    public func execute(_ approval: ApprovalRecord, decision: ApprovalDecision, journaling: Journaling? = nil) async -> Outcome {
-        var decided = approval
-        decided.decision = decision
-        var outcome = await perform(approval.request(dryRun: configuration.policy?.dryRun ?? false), mode: .approved(decided), journaling: journaling)
-        outcome.result.approval = .init(
-            id: approval.approvalID, state: .approved, expiresAt: approval.expiresAt, cause: approval.cause, approver: decision.approver,
-            comment: decision.comment, decidedAt: decision.decidedAt ?? Timestamp.string(now()))
-        return outcome
+    /// An approved approval's run with no journal; see `Job.execute`.
+    public func execute(_ approval: ApprovalRecord, decision: ApprovalDecision) async -> Outcome {
+        await perform(.execute(approval, decision))
+    }
+
+    private func perform(_ job: Job) async -> Outcome {
+        switch await plan(job) {
+        case .finished(let outcome): outcome
+        case .writes(let plan): await write(plan)
+        }
     }
 
     /// The result of an approval that ends without changes: rejected, or expired before a decision.
@@ -173,7 +179,7 @@ public struct Offboarder: Sendable {
         return "client is not offboarded in \(psa)\(rule): \(parts.joined(separator: "; ")); nothing was changed"
     }
 
-    private enum Mode {
+    fileprivate enum Mode: Sendable {
         case full
         case retry([PSAConfiguration], attempt: Int, statesBefore: [String: OffboardingResult.PSAPrevious], grant: RetryRequest.ApprovalGrant?)
         case approved(ApprovalRecord)
@@ -202,7 +208,51 @@ public struct Offboarder: Sendable {
         }
     }
 
-    private func perform(_ request: OffboardingRequest, mode: Mode, journaling: Journaling?) async -> Outcome {
+    /// Everything a run decided before its first write, for `write(_:)`.
+    public struct WritePlan: Sendable {
+        /// What to keep before the writes; nil when the run only reports what an interrupted run wrote.
+        public let journal: RunJournal?
+        fileprivate let mode: Mode
+        fileprivate let company: PSACompany
+        fileprivate let listed: [PSAConfiguration]
+        fileprivate let candidates: [PSAConfiguration]
+        fileprivate let recovered: [PSAConfiguration]
+        fileprivate let outcomes: [String: OffboardingResult.Config]
+        fileprivate let result: OffboardingResult
+        fileprivate let note: ReasonNote?
+    }
+
+    /// Policy, criteria, the listing the job calls for and what each configuration gets, up to the
+    /// first write. Nothing is written.
+    /// - Parameter earlier: the journal an interrupted run of the same event and attempt left:
+    ///   what it set inactive is listed whatever its state now, and reported as deactivated.
+    public func plan(_ job: Job, earlier: RunJournal? = nil) async -> Planned {
+        switch job {
+        case .offboard(let request):
+            return await plan(request, mode: .full, earlier: earlier)
+        case .retry(let configurations, let request, let attempt, let statesBefore, let grant):
+            return await plan(request, mode: .retry(configurations, attempt: attempt, statesBefore: statesBefore, grant: grant), earlier: earlier)
+        case .execute(let approval, let decision):
+            var decided = approval
+            decided.decision = decision
+            switch await plan(approval.request(dryRun: configuration.policy?.dryRun ?? false), mode: .approved(decided), earlier: earlier) {
+            case .finished(let outcome): return .finished(reportingApproval(outcome, mode: .approved(decided)))
+            case .writes(let plan): return .writes(plan)
+            }
+        }
+    }
+
+    /// An approved run's result names the approval and its decision.
+    private func reportingApproval(_ outcome: Outcome, mode: Mode) -> Outcome {
+        guard case .approved(let approval) = mode, let decision = approval.decision else { return outcome }
+        var outcome = outcome
+        outcome.result.approval = .init(
+            id: approval.approvalID, state: .approved, expiresAt: approval.expiresAt, cause: approval.cause, approver: decision.approver,
+            comment: decision.comment, decidedAt: decision.decidedAt ?? Timestamp.string(now()))
+        return outcome
+    }
+
+    private func plan(_ request: OffboardingRequest, mode: Mode, earlier: RunJournal?) async -> Planned {
         var logger = self.logger
         logger[metadataKey: "offboarding.event.id"] = "\(request.eventID)"
         logger[metadataKey: "offboarding.client"] = "\(request.client)"
@@ -223,11 +273,11 @@ public struct Offboarder: Sendable {
         }
         // What an interrupted run of this event and attempt set inactive: listed whatever its
         // state now, and reported as deactivated by this offboarding.
-        let resumed = Set(journaling?.earlier.map { $0.configs.map(\.configID) } ?? [])
+        let resumed = Set(earlier.map { $0.configs.map(\.configID) } ?? [])
         if let refusal = configuration.policy?.refusal(of: options.offboardedStatuses) {
             logger.warning("request refused: it widens the configured criteria", metadata: ["offboarding.error": "\(refusal)"])
             result.errors.append(.init(code: .criteriaOverrideRefused, message: refusal, timestamp: Timestamp.string(now())))
-            return Outcome(result: result)
+            return .finished(Outcome(result: result))
         }
 
         let company: PSACompany
@@ -244,7 +294,7 @@ public struct Offboarder: Sendable {
                 logger.info("client is not offboarded in the PSA; nothing touched", metadata: ["psa.company.status": "\(company.status)"])
                 result.success = true
                 result.warnings.append(.init(code: .clientNotOffboarded, message: Self.notOffboarded(company, criteria: criteria, matched: matched, psa: psa.kind)))
-                return Outcome(result: result, notOffboarded: true)
+                return .finished(Outcome(result: result, notOffboarded: true))
             }
             result.matched = matched.map(\.rawValue)
             progress(.call)
@@ -291,7 +341,7 @@ public struct Offboarder: Sendable {
         } catch {
             logger.warning("offboarding failed before any change", metadata: ["psa.error": "\(error)"])
             result.errors.append(.init(code: error.code, message: error.message, timestamp: Timestamp.string(now())))
-            return Outcome(result: result, outage: error.isRetriable ? error : nil)
+            return .finished(Outcome(result: result, outage: error.isRetriable ? error : nil))
         }
         for config in gone {
             result.warnings.append(
@@ -304,7 +354,7 @@ public struct Offboarder: Sendable {
                 result.warnings.append(.init(code: .configNotFound, message: "client \(company.id) has no configurations to deactivate"))
             }
             result.success = true
-            return Outcome(result: result)
+            return .finished(Outcome(result: result))
         }
 
         var outcomes: [String: OffboardingResult.Config] = [:]
@@ -380,7 +430,7 @@ public struct Offboarder: Sendable {
             }
             result.configs = listed.compactMap { outcomes[$0.id] }
             result.success = true
-            guard !options.dryRun, let cause else { return Outcome(result: result) }
+            guard !options.dryRun, let cause else { return .finished(Outcome(result: result)) }
             // A retry's own approval has an id of its own: the first attempt's may be decided already.
             var approval = ApprovalRecord(
                 approvalID: attempt > 1 ? "approval-\(request.eventID)#\(attempt)" : "approval-\(request.eventID)", state: .pending, eventID: request.eventID, trigger: request.trigger, psa: psa.kind,
@@ -393,22 +443,36 @@ public struct Offboarder: Sendable {
             result.warnings.append(
                 .init(code: .approvalRequired, message: "\(candidates.count) configurations wait for approval \(approval.approvalID); nothing was changed"))
             result.approval = .init(id: approval.approvalID, state: .pending, expiresAt: approval.expiresAt, cause: cause)
-            return Outcome(result: result, pendingApproval: approval)
+            return .finished(Outcome(result: result, pendingApproval: approval))
         }
 
         let note =
             configuration.writeReasonToNotes && psa.writesNotes
             ? ReasonNote(reason: options.reason, eventID: request.eventID, date: Timestamp.string(now())) : nil
-        if let journaling, !candidates.isEmpty {
-            // The earlier run's configurations stay in the journal: this run may be interrupted too.
-            var configs = journaling.earlier?.configs ?? []
+        // The earlier run's configurations stay in the journal: this run may be interrupted too.
+        var journal: RunJournal?
+        if !candidates.isEmpty {
+            var configs = earlier?.configs ?? []
             let known = Set(configs.map(\.configID))
             configs += candidates.filter { !known.contains($0.id) }.map { RetryRequest.Config(configID: $0.id, configName: $0.name) }
-            let journal = RunJournal(
-                eventID: request.eventID, attempt: attempt, psa: psa.kind, clientID: company.id, startedAt: Timestamp.string(now()),
-                configs: configs)
-            guard await journaling.keep(journal) else { return Outcome(result: result, interrupted: true) }
+            journal = RunJournal(
+                eventID: request.eventID, attempt: attempt, psa: psa.kind, clientID: company.id, startedAt: Timestamp.string(now()), configs: configs)
         }
+        return .writes(
+            WritePlan(
+                journal: journal, mode: mode, company: company, listed: listed, candidates: candidates, recovered: recoveredConfigs, outcomes: outcomes,
+                result: result, note: note))
+    }
+
+    /// Deactivates the plan's configurations (batches, read-back, post-execution checks) and
+    /// builds the result.
+    public func write(_ plan: WritePlan) async -> Outcome {
+        let (mode, company, listed, candidates, note) = (plan.mode, plan.company, plan.listed, plan.candidates, plan.note)
+        var (result, outcomes) = (plan.result, plan.outcomes)
+        var logger = self.logger
+        logger[metadataKey: "offboarding.event.id"] = "\(result.eventID)"
+        logger[metadataKey: "offboarding.client"] = "\(company.id)"
+        let recoveredConfigs = plan.recovered
         var retriable: [PSAConfiguration] = []
         var written = recoveredConfigs
         let updates = await deactivateAll(candidates, note: note, logger: logger)
@@ -460,7 +524,7 @@ public struct Offboarder: Sendable {
         var outcome = Outcome(result: result, retriable: retriable)
         outcome.statesBefore = statesBefore
         outcome.grant = mode.grant
-        return outcome
+        return reportingApproval(outcome, mode: mode)
     }
 
     /// The configuration's state before the offboarding: what a retry request carries, or what

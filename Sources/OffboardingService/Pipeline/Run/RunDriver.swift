@@ -40,9 +40,8 @@ struct RunDriver: Sendable {
             statistics.update { $0.runsResumed += 1 }
             logger.warning("an earlier run of this event stopped before its result; this run finishes it")
         }
-        let journaling = Offboarder.Journaling(earlier: earlier) { [publisher] journal in await publisher.keep(journal, logger: logger) }
-        var outcome = await run(journaling)
-        if let outage = outcome.outage {
+        var outcome = await run(earlier)
+        if let outage = outcome?.outage {
             // Nothing was changed and nothing is lost: keep the offset and try again later, so that
             // the offboarding happens once the PSA is back instead of ending as a failure result.
             // The health routes answer anyone: the code and status only, never the PSA's own text.
@@ -57,31 +56,31 @@ struct RunDriver: Sendable {
                 logger.error("PSA unreachable; the record waits", metadata: ["psa.error": "\(error.description)", "retry.after": "\(backoff)"])
                 guard await stopSignal.sleep(for: backoff) else { return .stopped }
                 backoff = min(backoff * 2, configuration.maxOutageBackoff)
-                outcome = await run(journaling)
-                current = outcome.outage
+                outcome = await run(earlier)
+                current = outcome?.outage
             }
         }
         // Cancelled at the end of the shutdown grace, or the journal could not be kept: no final
         // outcome, so nothing is published and the record is redelivered.
-        guard !Task.isCancelled, !outcome.interrupted else { return .stopped }
+        guard !Task.isCancelled, let outcome else { return .stopped }
         return .ran(outcome)
     }
 
-    /// The run the order asks for, repeatable through an outage; a restore's plan is read once,
-    /// when the record is processed, so that follow-ups published since the request are part of it.
-    private func prepare(_ order: Admission.Order, logger: Logger) async -> @Sendable (Offboarder.Journaling) async -> Offboarder.Outcome {
-        let offboarder = self.offboarder
+    /// The run the order asks for, repeatable through an outage: planned, its journal kept before
+    /// the first write, then written. Nil when the journal could not be kept (nothing was written).
+    /// A restore's plan is read once, when the record is processed, so that follow-ups published
+    /// since the request are part of it.
+    private func prepare(_ order: Admission.Order, logger: Logger) async -> @Sendable (RunJournal?) async -> Offboarder.Outcome? {
+        let (offboarder, publisher) = (self.offboarder, self.publisher)
         let request = order.request
+        let job: Offboarder.Job
         switch order.work {
         case .offboard:
-            return { await offboarder.runDetailed(request, journaling: $0) }
+            job = .offboard(request)
         case .retry(let retry):
-            return {
-                await offboarder.retry(
-                    retry.configurations, for: request, attempt: retry.attempt, statesBefore: retry.statesBefore, grant: retry.approval, journaling: $0)
-            }
+            job = .retry(retry.configurations, for: request, attempt: retry.attempt, statesBefore: retry.statesBefore, grant: retry.approval)
         case .execute(let approval, let decision):
-            return { await offboarder.execute(approval, decision: decision, journaling: $0) }
+            job = .execute(approval, decision)
         case .decline(let approval, let state, let decision):
             return { _ in Offboarder.Outcome(result: offboarder.decline(approval, state: state, decision: decision)) }
         case .restore(let event):
@@ -104,6 +103,15 @@ struct RunDriver: Sendable {
                 case .failure(let refusal):
                     Offboarder.Outcome(result: .refusedRestore(of: event, psa: psa, options: options, refusal: refusal))
                 }
+            }
+        }
+        return { earlier in
+            switch await offboarder.plan(job, earlier: earlier) {
+            case .finished(let outcome):
+                return outcome
+            case .writes(let plan):
+                if let journal = plan.journal, !(await publisher.keep(journal, logger: logger)) { return nil }
+                return await offboarder.write(plan)
             }
         }
     }
