@@ -1,11 +1,10 @@
 import Logging
-import OffboardingKafka
 import Synchronization
 
 /// Reads every partition of a topic outside any group and keeps reading, handing each record to
 /// a handler, and knows how far it has read. The result ledger and the approval store are built on it.
-final class TopicReader: Sendable {
-    enum Start: Sendable {
+public final class TopicReader: Sendable {
+    public enum Start: Sendable {
         case beginning
         /// The latest `count` records of each partition.
         case tail(Int64)
@@ -32,14 +31,14 @@ final class TopicReader: Sendable {
         }
     }
 
-    let topic: String
+    public let topic: String
     private let consumer: KafkaConsumer
     private let partitions: [KafkaTopicPartition]
     private let logger: Logger
     private let state = Mutex(State())
     private let task = Mutex<Task<Void, Never>?>(nil)
 
-    init(
+    public init(
         bootstrapServers: String, topic: String, partitionCount: Int32, groupID: String, start: Start, properties: [String: String],
         logger: Logger
     ) throws(KafkaError) {
@@ -58,7 +57,7 @@ final class TopicReader: Sendable {
     }
 
     /// Starts reading. The handler is held until `stop()`.
-    func start(handle: @escaping @Sendable (KafkaRecord) -> Void) {
+    public func start(handle: @escaping @Sendable (KafkaRecord) -> Void) {
         let loop = Task { [self] in
             while !Task.isCancelled {
                 let batch: [KafkaRecord]
@@ -80,7 +79,7 @@ final class TopicReader: Sendable {
     }
 
     /// Why the reader stopped reading on its own; nil while it reads.
-    var failure: KafkaError? { state.withLock { $0.failure } }
+    public var failure: KafkaError? { state.withLock { $0.failure } }
 
     private func advance(past batch: [KafkaRecord]) {
         let ready = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
@@ -134,12 +133,12 @@ final class TopicReader: Sendable {
     }
 
     /// Returns once the partition has been read past `offset`; false after `timeout`.
-    func waitUntilRead(partition: Int32, offset: Int64, timeout: Duration) async -> Bool {
+    public func waitUntilRead(partition: Int32, offset: Int64, timeout: Duration) async -> Bool {
         await wait(for: [partition: offset + 1], timeout: timeout)
     }
 
     /// Whether every partition holds at most `count` records now (a tail of that many is all of it).
-    func holdsAtMost(_ count: Int64) async throws -> Bool {
+    public func holdsAtMost(_ count: Int64) async throws -> Bool {
         for partition in partitions {
             let (low, high) = try await consumer.watermarks(of: partition)
             if high - low > count { return false }
@@ -148,7 +147,7 @@ final class TopicReader: Sendable {
     }
 
     /// Returns once every partition has been read up to where it ended when this was called.
-    func catchUp(timeout: Duration) async throws {
+    public func catchUp(timeout: Duration) async throws {
         var targets: [Int32: Int64] = [:]
         for partition in partitions {
             let (low, high) = try await consumer.watermarks(of: partition)
@@ -161,7 +160,7 @@ final class TopicReader: Sendable {
         }
     }
 
-    func stop() async {
+    public func stop() async {
         let loop = task.withLock { $0 }
         loop?.cancel()
         await loop?.value
