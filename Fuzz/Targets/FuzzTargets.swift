@@ -60,12 +60,7 @@ public enum FuzzTargets {
             else { return }
             // What the service derives from the settings at start and on every retry.
             _ = try? OffboarderRuntime.pipelineConfiguration(configuration)
-            let http: PSAHTTPTransport.Configuration =
-                switch configuration.psa {
-                case .connectwise(let cw): cw.http
-                case .autotask(let at): at.http
-                case .halopsa(let halo): halo.http
-                }
+            let http = configuration.psa.http
             let transport = PSAHTTPTransport(httpClient: .shared, configuration: http, logger: Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() })
             for attempt in 1...30 { _ = transport.retryDelay(after: attempt, retryAfter: nil) }
             _ = ContinuousClock.now + http.requestTimeout + http.budget + configuration.retryTopicMaxDelay + configuration.approvalLifetime

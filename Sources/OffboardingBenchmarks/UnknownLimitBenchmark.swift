@@ -47,15 +47,8 @@ func unknownLimitBenchmark() async throws {
 /// The PSA's own default pacing (as a configuration file without `rate_limit` gets), with or
 /// without learning.
 private func withDefaultPacing(_ psa: OffboarderConfiguration.PSA, adaptive: Bool) -> OffboarderConfiguration.PSA {
-    switch psa {
-    case .connectwise(var configuration):
-        configuration.http = ConnectWiseClient.Configuration.defaultHTTP
-        if !adaptive { configuration.http.adaptive = nil }
-        return .connectwise(configuration)
-    case .autotask(var configuration):
-        configuration.http = AutotaskClient.Configuration.defaultHTTP
-        if !adaptive { configuration.http.adaptive = nil }
-        return .autotask(configuration)
-    case .halopsa: return psa
-    }
+    var paced = psa
+    paced.http = type(of: psa.settings).defaultHTTP
+    if !adaptive { paced.http.adaptive = nil }
+    return paced
 }

@@ -4,9 +4,6 @@ import Logging
 import OffboardingCore
 import OffboardingHTTPAPI
 import OffboardingKafka
-import PSAAutotask
-import PSAConnectWise
-import PSAHalo
 import ServiceLifecycle
 import UnixSignals
 
@@ -51,19 +48,13 @@ public final class OffboarderRuntime: Sendable {
                 .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
             ]
             if let http = configuration.http {
-                let webhooks = configuration.webhooks
-                let connectWiseCompany: String? = if case .connectwise(let cw) = configuration.psa { cw.companyID } else { nil }
-                var server = OffboardingHTTPServer.Configuration(
-                    host: http.host, port: http.port, apiTokens: http.apiTokens,
-                    webhooks: .init(
-                        connectWiseKeyURLHosts: webhooks.connectWiseKeyURLHosts, connectWiseCompanyID: connectWiseCompany,
-                        autotaskSecret: webhooks.autotaskSecret, haloUsername: webhooks.haloCredentials?.username,
-                        haloPassword: webhooks.haloCredentials?.password))
+                var server = OffboardingHTTPServer.Configuration(host: http.host, port: http.port, apiTokens: http.apiTokens)
+                configuration.psa.settings.configure(&server.webhooks, from: configuration.webhooks)
                 server.timeouts = http.timeouts
                 server.maxConnections = http.maxConnections
                 server.secureCookies = http.secureCookies
                 server.sessionSecret = signer.primaryKey
-                server.webhooks.connectWiseKeyRefreshInterval = webhooks.connectWiseKeyRefreshInterval
+                server.webhooks.connectWiseKeyRefreshInterval = configuration.webhooks.connectWiseKeyRefreshInterval
                 let httpServer = OffboardingHTTPServer(configuration: server, backend: backend, logger: logger)
                 self.httpServer = httpServer
                 services.append(.init(service: httpServer, failureTerminationBehavior: .gracefullyShutdownGroup))
@@ -122,14 +113,7 @@ public final class OffboarderRuntime: Sendable {
 
     /// Makes the PSA adapter the configuration names.
     public static func makePSAClient(_ psa: OffboarderConfiguration.PSA, httpClient: HTTPClient, logger: Logger) -> any PSAClient {
-        switch psa {
-        case .connectwise(let configuration):
-            ConnectWiseClient(configuration: configuration, httpClient: httpClient, logger: logger)
-        case .autotask(let configuration):
-            AutotaskClient(configuration: configuration, httpClient: httpClient, logger: logger)
-        case .halopsa(let configuration):
-            HaloClient(configuration: configuration, httpClient: httpClient, logger: logger)
-        }
+        psa.makeClient(httpClient: httpClient, logger: logger)
     }
 
     public typealias ProgressObserver = @Sendable (RunProgress, PSAPacing?) -> Void

@@ -1,5 +1,7 @@
 import Foundation
 import OffboardingService
+import PSAConnectWise
+import PSAHalo
 import PSAHTTP
 import Testing
 
@@ -93,7 +95,7 @@ import Testing
         func halo(_ batch: String) throws -> OffboarderConfiguration {
             try OffboarderConfiguration.parse(yaml: Self.halo.replacingOccurrences(of: ", BATCH", with: batch), environment: Self.environment)
         }
-        guard case .halopsa(let defaults) = try halo("").psa, case .halopsa(let one) = try halo(", batch_size: 1").psa else {
+        guard let defaults = try halo("").psa.settings(as: HaloClient.Configuration.self), let one = try halo(", batch_size: 1").psa.settings(as: HaloClient.Configuration.self) else {
             Issue.record("not a HaloPSA configuration")
             return
         }
@@ -105,7 +107,7 @@ import Testing
 
     @Test func adaptivePacingIsOnUnlessTurnedOff() throws {
         func http(_ extra: String) throws -> PSAHTTPTransport.Configuration? {
-            guard case .connectwise(let configuration) = try OffboarderConfiguration.parse(yaml: Self.with(extra), environment: Self.environment).psa else {
+            guard let configuration = try OffboarderConfiguration.parse(yaml: Self.with(extra), environment: Self.environment).psa.settings(as: ConnectWiseClient.Configuration.self) else {
                 return nil
             }
             return configuration.http

@@ -1,5 +1,8 @@
 import Foundation
 import OffboardingService
+import PSAAutotask
+import PSAConnectWise
+import PSAHalo
 import PSAHTTP
 import Testing
 
@@ -62,7 +65,7 @@ import Testing
         #expect(configuration.kafka.topics.retry == "psa.offboarding.retry")
         #expect(configuration.defaults.offboardedStatuses == ["Inactive", "Offboarded"])
         #expect(configuration.maxConcurrentUpdates == 8)
-        guard case .connectwise(let cw) = configuration.psa else { Issue.record("not connectwise"); return }
+        guard let cw = configuration.psa.settings(as: ConnectWiseClient.Configuration.self) else { Issue.record("not connectwise"); return }
         #expect(cw.publicKey == "pub" && cw.privateKey == "priv" && cw.clientID == "cid" && cw.companyID == "acme")
     }
 
@@ -97,7 +100,7 @@ import Testing
               kind: autotask
               autotask: {api_integration_code: CODE, username: api@example.com, secret: "${CW_PRIVATE_KEY}"}
             """)
-        guard case .autotask(let at) = try OffboarderConfiguration.parse(yaml: autotask, environment: Self.environment).psa else {
+        guard let at = try OffboarderConfiguration.parse(yaml: autotask, environment: Self.environment).psa.settings(as: AutotaskClient.Configuration.self) else {
             Issue.record("not autotask")
             return
         }
@@ -115,7 +118,7 @@ import Testing
               base_url: "https://acme.halopsa.com"
               halopsa: {client_id: c, client_secret: "${CW_PRIVATE_KEY}", tenant: acme}
             """)
-        guard case .halopsa(let hp) = try OffboarderConfiguration.parse(yaml: halo, environment: Self.environment).psa else {
+        guard let hp = try OffboarderConfiguration.parse(yaml: halo, environment: Self.environment).psa.settings(as: HaloClient.Configuration.self) else {
             Issue.record("not halopsa")
             return
         }
@@ -178,7 +181,7 @@ import Testing
         try "from-file\n".write(toFile: file, atomically: true, encoding: .utf8)
         let yaml = Self.contractExample.replacingOccurrences(of: "${CW_PRIVATE_KEY}", with: "${file:\(file)}")
         let configuration = try OffboarderConfiguration.parse(yaml: yaml, environment: Self.environment)
-        guard case .connectwise(let cw) = configuration.psa else {
+        guard let cw = configuration.psa.settings(as: ConnectWiseClient.Configuration.self) else {
             Issue.record("not a ConnectWise configuration: \(configuration.psa.kind)")
             return
         }

@@ -5,6 +5,7 @@ import OffboardingKafka
 import OffboardingSandbox
 import OffboardingService
 import OffboardingTestSupport
+import PSAConnectWise
 import PSASimulators
 import Synchronization
 import Testing
@@ -41,7 +42,7 @@ struct RebalanceTests {
         // 200 ms a PSA request and two at a time per client: one client's first event takes about a
         // second, its later ones (nothing left to change) less; twenty events a client make lanes
         // that outlast the second member's join by seconds.
-        if case .connectwise(var connectwise) = configuration.psa {
+        if var connectwise = configuration.psa.settings(as: ConnectWiseClient.Configuration.self) {
             connectwise.http.maxInFlight = 64
             configuration.psa = .connectwise(connectwise)
         }

@@ -1,9 +1,6 @@
 import Foundation
 import OffboardingCore
 import OffboardingHTTPAPI
-import PSAAutotask
-import PSAConnectWise
-import PSAHalo
 import PSAHTTP
 
 /// Everything `consume` and `run` need, read from the YAML file the contract describes.
@@ -39,20 +36,6 @@ public struct OffboarderConfiguration: Sendable {
             self.deadLetter = deadLetter
             self.retry = retry
             self.approvals = approvals
-        }
-    }
-
-    public enum PSA: Sendable {
-        case connectwise(ConnectWiseClient.Configuration)
-        case autotask(AutotaskClient.Configuration)
-        case halopsa(HaloClient.Configuration)
-
-        public var kind: PSAKind {
-            switch self {
-            case .connectwise: .connectwise
-            case .autotask: .autotask
-            case .halopsa: .halopsa
-            }
         }
     }
 
@@ -216,13 +199,11 @@ public struct OffboarderConfiguration: Sendable {
         guard let kind = PSAKind(rawValue: kindText) else {
             throw ConfigurationError(key: psaSection.keyPath("kind"), "must be connectwise, autotask or halopsa, not \"\(kindText)\"")
         }
+        guard let module = PSAModules.module(for: kind) else {
+            throw ConfigurationError(key: psaSection.keyPath("kind"), "names a PSA this build does not speak")
+        }
         // The PSA's own pacing first, then what the file says.
-        var http: PSAHTTPTransport.Configuration =
-            switch kind {
-            case .connectwise: ConnectWiseClient.Configuration.defaultHTTP
-            case .autotask: AutotaskClient.Configuration.defaultHTTP
-            case .halopsa: HaloClient.Configuration.defaultHTTP
-            }
+        var http = module.defaultHTTP
         var outageBackoff = Duration.seconds(1)
         var maxOutageBackoff = Duration.seconds(60)
         var retryTopicMaxAttempts = 5
@@ -268,50 +249,7 @@ public struct OffboarderConfiguration: Sendable {
         for other in PSAKind.allCases where other != kind && psaSection.contains(other.rawValue) {
             throw ConfigurationError(key: psaSection.keyPath(other.rawValue), "does not go with psa.kind \(kind)")
         }
-        let psa: PSA
-        switch kind {
-        case .connectwise:
-            let baseURL = try psaSection.requiredString("base_url")
-            try requirePSAURL(baseURL, key: psaSection.keyPath("base_url"))
-            let cw = try psaSection.requiredSection("connectwise")
-                .allowing(["company_id", "public_key", "private_key", "client_id", "inactive_status"])
-            psa = .connectwise(
-                ConnectWiseClient.Configuration(
-                    baseURL: baseURL,
-                    companyID: try cw.requiredString("company_id"),
-                    publicKey: try cw.requiredString("public_key"),
-                    privateKey: try cw.requiredString("private_key"),
-                    clientID: try cw.requiredString("client_id"),
-                    inactiveStatusName: try cw.string("inactive_status"), http: http))
-            try cw.finish()
-        case .autotask:
-            let baseURL = try psaSection.string("base_url")
-            if let baseURL { try requirePSAURL(baseURL, key: psaSection.keyPath("base_url")) }
-            let at = try psaSection.requiredSection("autotask")
-                .allowing(["api_integration_code", "username", "secret", "zone_information_url"])
-            var autotask = AutotaskClient.Configuration(
-                baseURL: baseURL, apiIntegrationCode: try at.requiredString("api_integration_code"),
-                username: try at.requiredString("username"), secret: try at.requiredString("secret"), http: http)
-            if let zone = try at.string("zone_information_url") {
-                try requirePSAURL(zone, key: at.keyPath("zone_information_url"))
-                autotask.zoneInformationURL = zone
-            }
-            try at.finish()
-            psa = .autotask(autotask)
-        case .halopsa:
-            let baseURL = try psaSection.requiredString("base_url")
-            try requirePSAURL(baseURL, key: psaSection.keyPath("base_url"))
-            let halo = try psaSection.requiredSection("halopsa").allowing(["client_id", "client_secret", "tenant", "auth_url", "scope", "batch_size"])
-            let authURL = try halo.string("auth_url") ?? (baseURL.hasSuffix("/") ? baseURL + "auth" : baseURL + "/auth")
-            try requirePSAURL(authURL, key: halo.keyPath("auth_url"))
-            psa = .halopsa(
-                HaloClient.Configuration(
-                    baseURL: baseURL, authURL: authURL, clientID: try halo.requiredString("client_id"),
-                    clientSecret: try halo.requiredString("client_secret"), tenant: try halo.string("tenant"),
-                    scope: try halo.string("scope") ?? "all",
-                    batchSize: try halo.int("batch_size", range: 1...HaloClient.Configuration.maxBatchSize) ?? HaloClient.Configuration.defaultBatchSize, http: http))
-            try halo.finish()
-        }
+        let psa = PSA(try module.read(psaSection, http: http))
         try psaSection.finish()
 
         var statuses = ["Inactive", "Offboarded"]
@@ -421,25 +359,13 @@ public struct OffboarderConfiguration: Sendable {
             configuration.http = settings
             try http.finish()
         }
-        if let webhooks = try root.section("webhooks")?.allowing(["connectwise", "autotask", "halopsa"]) {
+        if let webhooks = try root.section("webhooks")?.allowing(Set(PSAKind.allCases.map(\.rawValue))) {
             // A webhook of another PSA would put that PSA's company ids into this one's pipeline.
             for other in PSAKind.allCases where other != configuration.psa.kind && webhooks.contains(other.rawValue) {
                 throw ConfigurationError(key: webhooks.keyPath(other.rawValue), "does not go with psa.kind \(configuration.psa.kind)")
             }
-            if let cw = try webhooks.section("connectwise")?.allowing(["key_url_hosts"]) {
-                guard let hosts = try cw.stringList("key_url_hosts"), !hosts.isEmpty, !hosts.contains(where: \.isEmpty) else {
-                    throw ConfigurationError(key: cw.keyPath("key_url_hosts"), "must list at least one host")
-                }
-                configuration.webhooks.connectWiseKeyURLHosts = hosts.map { $0.lowercased() }
-                try cw.finish()
-            }
-            if let at = try webhooks.section("autotask")?.allowing(["secret"]) {
-                configuration.webhooks.autotaskSecret = try at.requiredString("secret")
-                try at.finish()
-            }
-            if let halo = try webhooks.section("halopsa")?.allowing(["username", "password"]) {
-                configuration.webhooks.haloCredentials = (try halo.requiredString("username"), try halo.requiredString("password"))
-                try halo.finish()
+            if let section = try webhooks.section(configuration.psa.kind.rawValue) {
+                try PSAModules.module(for: configuration.psa.kind)?.readWebhooks(section, into: &configuration.webhooks)
             }
             try webhooks.finish()
         }
@@ -486,19 +412,12 @@ public struct OffboarderConfiguration: Sendable {
         if let notes = try root.section("notes")?.allowing(["write_reason"]) {
             let writeReason = try notes.bool("write_reason")
             // Asked for explicitly where the adapter cannot write notes: refused, never ignored.
-            if writeReason == true, configuration.psa.kind != .connectwise {
+            if writeReason == true, !type(of: configuration.psa.settings).writesNotes {
                 throw ConfigurationError(
                     key: notes.keyPath("write_reason"), "\(configuration.psa.kind) configurations have no notes field this service writes; remove the key or set it to false")
             }
             configuration.writeReasonToNotes = writeReason ?? true
             try notes.finish()
-        }
-    }
-
-    /// PSA credentials go to this URL: https, or http to a loopback host only.
-    private static func requirePSAURL(_ text: String, key: String) throws(ConfigurationError) {
-        if let why = PSAOrigin.refusal(of: text) {
-            throw ConfigurationError(key: key, "\(why), not \"\(text)\"")
         }
     }
 }
