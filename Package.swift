@@ -50,7 +50,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // HTTP plumbing shared by the PSA adapters: retries on 429/5xx with Retry-After, query encoding, paging links.
+        // HTTP plumbing shared by the PSA adapters: retries on 429/5xx with Retry-After, query encoding, answers read into
+        // the contract's errors, one pager, and one rule each for record ids and names from outside.
         .target(
             name: "PSAHTTP",
             dependencies: [

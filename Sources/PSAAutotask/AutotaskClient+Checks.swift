@@ -1,4 +1,5 @@
 import OffboardingCore
+import PSAHTTP
 
 /// The post-execution checks on Autotask: contracts in effect and the items they bill (the item's
 /// `contractID`, or the contract of its `contractServiceID`), and the open RMM alerts the items
@@ -21,7 +22,7 @@ extension AutotaskClient {
     /// The contract of each service, for items that name only the service: one query per 500
     /// services, the most values an `in` condition is given here.
     private func contractsOfServices(_ ids: [String]) async throws(PSAError) -> [String: String] {
-        let numeric = Set(ids.compactMap { Int($0) }).sorted()
+        let numeric = Set(ids.compactMap(PSARecordID.parse)).sorted()
         var contracts: [String: String] = [:]
         for start in stride(from: 0, to: numeric.count, by: 500) {
             let chunk = Array(numeric[start..<min(start + 500, numeric.count)])

@@ -18,9 +18,7 @@ extension AutotaskClient {
     }
 
     public func listContracts(companyID: String) async throws(PSAError) -> [PSAContract] {
-        guard let numeric = Int(companyID), numeric > 0 else {
-            throw PSAError(code: .clientNotFound, message: "Autotask company ids are positive numbers, not \"\(companyID)\"")
-        }
+        let numeric = try Self.records.companyNumber(companyID)
         return try await contracts([AutotaskFilter(op: "eq", field: "companyID", value: .integer(numeric))], what: "contracts of company \(numeric)")
     }
 

@@ -21,7 +21,7 @@ extension AutotaskClient {
         let body = try PSAJSON.encode(
             AutotaskItemNote(configurationItemID: id, title: title, description: note.line, noteType: try await noteTypeValue()))
         let response = try await send(.POST, endpoint: "ConfigurationItems", path: "/ConfigurationItems/\(id)/Notes", body: body)
-        _ = try checked(response, what: "note on configuration item \(id)")
+        _ = try Self.answers.body(of: response, what: "note on configuration item \(id)")
         eventNotes.created(id, eventID: note.eventID)
     }
 

@@ -16,6 +16,7 @@ public struct AutotaskClient: PSAClient {
     private let configuration: Configuration
     private let transport: PSAHTTPTransport
     private let logger: Logger
+    let pager: PSAPager
     private let baseURL = CachedValue<String>()
     private let companyTypes = CachedValue<[Int: String]>()
     let classifications = CachedValue<[Int: String]>()
@@ -27,6 +28,7 @@ public struct AutotaskClient: PSAClient {
     public init(configuration: Configuration, httpClient: HTTPClient, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        self.pager = PSAPager(psa: Self.answers.psa, logger: logger)
         self.transport = PSAHTTPTransport(
             httpClient: httpClient,
             configuration: configuration.http,
@@ -48,34 +50,24 @@ public struct AutotaskClient: PSAClient {
         let company: AutotaskCompany
         switch reference {
         case .id(let id):
-            guard let numeric = Int(id), numeric > 0 else {
-                throw PSAError(code: .clientNotFound, message: "Autotask company ids are positive numbers, not \"\(id)\"")
-            }
+            let numeric = try Self.records.companyNumber(id)
             let response = try await send(.GET, endpoint: "Companies", path: "/Companies/\(numeric)")
-            let item = try decode(AutotaskItemResponse<AutotaskCompany>.self, from: try checked(response, what: "company \(numeric)"))
+            let item = try Self.answers.decode(AutotaskItemResponse<AutotaskCompany>.self, of: response, what: "company \(numeric)")
             guard let found = item.item else {
                 throw PSAError(code: .clientNotFound, message: "Autotask has no company \(numeric) (or the API user may not see it)")
             }
             company = found
         case .name(let name):
-            let matches = try await query(
+            let candidates = try await query(
                 AutotaskCompany.self, endpoint: "Companies",
-                filter: [AutotaskFilter(op: "eq", field: "companyName", value: .string(name))], what: "companies named \(name)"
-            ).filter { $0.companyName == name }
-            guard let match = matches.first else { throw PSAError(code: .clientNotFound, message: "Autotask has no company named \"\(name)\"") }
-            guard matches.count == 1 else {
-                throw PSAError(
-                    code: .clientNotFound, message: "\(matches.count) Autotask companies are named \"\(name)\" (ids \(matches.map(\.id))); use the company id")
-            }
-            company = match
+                filter: [AutotaskFilter(op: "eq", field: "companyName", value: .string(name))], what: "companies named \(name)")
+            company = try Self.records.exactlyOne(candidates, named: name, by: \.companyName, id: \.id)
         }
         return try await psaCompany(company)
     }
 
     public func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration] {
-        guard let numeric = Int(companyID) else {
-            throw PSAError(code: .clientNotFound, message: "Autotask company ids are numbers, not \"\(companyID)\"")
-        }
+        let numeric = try Self.records.companyNumber(companyID)
         var filter = [AutotaskFilter(op: "eq", field: "companyID", value: .integer(numeric))]
         if !includeArchived { filter.append(AutotaskFilter(op: "eq", field: "isActive", value: .bool(true))) }
         let items = try await query(
@@ -107,15 +99,13 @@ public struct AutotaskClient: PSAClient {
 
     /// `PATCH ConfigurationItems` with `isActive`, then the note.
     func setActive(_ config: PSAConfiguration, to active: Bool, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
-        guard let numeric = Int(config.id) else {
-            throw PSAError(code: .configNotFound, message: "Autotask configuration item ids are numbers, not \"\(config.id)\"")
-        }
+        let numeric = try Self.records.configurationNumber(config.id)
         let body = try PSAJSON.encode(AutotaskConfigurationItemPatch(id: numeric, isActive: active))
         let response = try await send(.PATCH, endpoint: "ConfigurationItems", path: "/ConfigurationItems", body: body)
         switch response.status {
         case 200..<300:
             // Autotask answers only `{"itemId": N}`; a 2xx for this id means the change was saved.
-            let answer = try decode(AutotaskPatchResponse.self, from: response.body)
+            let answer = try Self.answers.decode(AutotaskPatchResponse.self, from: response.body)
             guard answer.itemId == numeric else {
                 throw PSAError(code: .configUpdateFailed, message: "Autotask confirmed item \(answer.itemId.map(String.init) ?? "none") instead of \(numeric)")
             }
@@ -134,7 +124,7 @@ public struct AutotaskClient: PSAClient {
             return updated
         default:
             // Business-rule failures come back as 500 with `errors`.
-            throw Self.errors.updateError(for: response, detail: "configuration item \(numeric): \(Self.errorMessage(response))")
+            throw Self.answers.updateError(for: response, what: "configuration item \(numeric)")
         }
     }
 
@@ -151,7 +141,8 @@ public struct AutotaskClient: PSAClient {
     }
 
     public func probe() async throws(PSAError) {
-        _ = try checked(try await send(.GET, endpoint: "ThresholdInformation", path: "/ThresholdInformation"), what: "threshold information")
+        let response = try await send(.GET, endpoint: "ThresholdInformation", path: "/ThresholdInformation")
+        _ = try Self.answers.body(of: response, what: "threshold information")
     }
 
     public var pacing: PSAPacing? { transport.pacer?.pacing }
@@ -162,21 +153,14 @@ public struct AutotaskClient: PSAClient {
         _ type: Item.Type, endpoint: String, filter: [AutotaskFilter], includeFields: [String]? = nil, what: String
     ) async throws(PSAError) -> [Item] {
         let body = try PSAJSON.encode(AutotaskQuery(MaxRecords: configuration.pageSize, IncludeFields: includeFields, filter: filter))
-        var response = try await send(.POST, endpoint: endpoint, path: "/\(endpoint)/query", body: body)
-        var items: [Item] = []
-        var pages = 0
-        while true {
-            pages += 1
-            let page = try decode(AutotaskQueryResponse<Item>.self, from: try checked(response, what: what))
-            items += page.items
-            guard let next = page.pageDetails?.nextPageUrl, !next.isEmpty, !page.items.isEmpty, pages < 100_000 else { break }
-            let base = try await resolvedBaseURL()
-            guard PSAOrigin.isWithin(next, base: base) else {
-                throw PSAError(code: .psaConnectionError, message: "Autotask paging link leaves the configured host: \(next)")
-            }
-            response = try await send(.GET, endpoint: endpoint, url: next)
+        func page(_ response: PSAHTTPTransport.Response) throws(PSAError) -> (items: [Item], next: String?) {
+            let page = try Self.answers.decode(AutotaskQueryResponse<Item>.self, of: response, what: what)
+            return (page.items, page.pageDetails?.nextPageUrl.flatMap { $0.isEmpty ? nil : $0 })
         }
-        return items
+        return try await pager.following(
+            base: try await resolvedBaseURL(), what: what,
+            first: { () async throws(PSAError) in try page(await send(.POST, endpoint: endpoint, path: "/\(endpoint)/query", body: body)) },
+            next: { (url: String) async throws(PSAError) in try page(await send(.GET, endpoint: endpoint, url: url)) })
     }
 
     func companyTypeLabels() async throws(PSAError) -> [Int: String] {
@@ -195,7 +179,7 @@ public struct AutotaskClient: PSAClient {
     /// each tenant's own, so they are read, never assumed.
     func picklist(_ field: String, of entity: String) async throws(PSAError) -> [Int: String] {
         let response = try await send(.GET, endpoint: entity, path: "/\(entity)/entityInformation/fields")
-        let fields = try decode(AutotaskEntityFields.self, from: try checked(response, what: "\(entity) fields"))
+        let fields = try Self.answers.decode(AutotaskEntityFields.self, of: response, what: "\(entity) fields")
         var labels: [Int: String] = [:]
         for value in fields.fields.first(where: { $0.name == field })?.picklistValues ?? [] {
             if let key = Int(value.value) { labels[key] = value.label }
@@ -216,7 +200,7 @@ public struct AutotaskClient: PSAClient {
                     code: .psaConnectionError, message: "Autotask zone lookup for the API user failed: \(Self.errorMessage(response))",
                     httpStatus: response.status)
             }
-            let zone = try decode(AutotaskZoneInformation.self, from: response.body)
+            let zone = try Self.answers.decode(AutotaskZoneInformation.self, from: response.body)
             // The zone URL is where the credentials go next: it must pass the same rule as a configured one.
             if let why = PSAOrigin.refusal(of: zone.url) {
                 throw PSAError(code: .psaConnectionError, message: "Autotask zone lookup named \(zone.url), which is refused: \(why)")
@@ -253,27 +237,19 @@ public struct AutotaskClient: PSAClient {
         return try outcome.get()
     }
 
-    private static let errors = PSAErrorMapping(
-        unauthorized: "Autotask rejected the API credentials", forbidden: "the API user's security level does not allow",
-        notFound: "check base_url")
+    static let answers = PSAAnswers(
+        psa: "Autotask",
+        mapping: PSAErrorMapping(
+            unauthorized: "Autotask rejected the API credentials", forbidden: "the API user's security level does not allow",
+            notFound: "check base_url"),
+        message: errorMessage)
 
-    /// The body of a 2xx response; anything else becomes the contract's error for it.
-    func checked(_ response: PSAHTTPTransport.Response, what: String) throws(PSAError) -> [UInt8] {
-        try Self.errors.body(of: response, detail: "\(what): \(Self.errorMessage(response))")
-    }
-
-    private func classify(_ response: PSAHTTPTransport.Response, what: String) -> PSAError {
-        Self.errors.error(for: response, detail: "\(what): \(Self.errorMessage(response))")
-    }
+    static let records = PSARecords(psa: "Autotask", company: "company", companies: "companies", configuration: "configuration item")
 
     package static func errorMessage(_ response: PSAHTTPTransport.Response) -> String {
         if let body = PSAJSON.decodeIfPossible(AutotaskErrorBody.self, from: response.body), let errors = body.errors, !errors.isEmpty {
             return "HTTP \(response.status): \(errors.joined(separator: "; "))"
         }
         return "HTTP \(response.status)"
-    }
-
-    func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws(PSAError) -> T {
-        try PSAJSON.decode(type, from: body, psa: "Autotask")
     }
 }

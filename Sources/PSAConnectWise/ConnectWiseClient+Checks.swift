@@ -6,7 +6,7 @@ import PSAHTTP
 /// the configurations attached to them, and the client's open service tickets.
 extension ConnectWiseClient {
     public func billingStillActive(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSABillingTie] {
-        let numeric = try Self.companyNumber(companyID)
+        let numeric = try Self.records.companyNumber(companyID)
         let checked = Set(configurations.map(\.id))
         let agreements: [ConnectWiseAgreement] = try await pages(
             of: "/finance/agreements", query: [("conditions", "company/id=\(numeric) and cancelledFlag=false")], what: "agreements of company \(numeric)")
@@ -35,17 +35,10 @@ extension ConnectWiseClient {
     /// ConnectWise ties tickets to configurations through a child route this adapter does not rely
     /// on (see docs/psa-facts.md): the client's open tickets are reported.
     public func openAlerts(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSAOpenAlert] {
-        let numeric = try Self.companyNumber(companyID)
+        let numeric = try Self.records.companyNumber(companyID)
         let tickets: [ConnectWiseTicket] = try await pages(
             of: "/service/tickets", query: [("conditions", "company/id=\(numeric) and closedFlag=false"), ("fields", "id,summary")],
             what: "open tickets of company \(numeric)")
         return tickets.map { PSAOpenAlert(kind: "ticket", id: String($0.id), summary: $0.summary ?? "") }
-    }
-
-    static func companyNumber(_ companyID: String) throws(PSAError) -> Int {
-        guard let numeric = Int(companyID), numeric > 0 else {
-            throw PSAError(code: .clientNotFound, message: "ConnectWise company ids are positive numbers, not \"\(companyID)\"")
-        }
-        return numeric
     }
 }

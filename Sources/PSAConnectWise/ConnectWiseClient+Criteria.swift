@@ -11,9 +11,7 @@ extension ConnectWiseClient {
     }
 
     public func listContracts(companyID: String) async throws(PSAError) -> [PSAContract] {
-        guard let numeric = Int(companyID), numeric > 0 else {
-            throw PSAError(code: .clientNotFound, message: "ConnectWise company ids are positive numbers, not \"\(companyID)\"")
-        }
+        let numeric = try Self.records.companyNumber(companyID)
         return try await agreements(condition: "company/id=\(numeric)").map(Self.contract(of:))
     }
 
@@ -41,7 +39,7 @@ extension ConnectWiseClient {
     /// runs, and a cached list would miss it.
     func companyStatuses() async throws(PSAError) -> [ConnectWiseCompanyStatus] {
         let response = try await get("/company/companies/statuses", query: [("pageSize", "1000")])
-        return try decode([ConnectWiseCompanyStatus].self, from: try checked(response, what: "company statuses"))
+        return try Self.answers.decode([ConnectWiseCompanyStatus].self, of: response, what: "company statuses")
     }
 
     /// The companies any of the filters (a query parameter and its condition) finds, each once,
@@ -61,17 +59,13 @@ extension ConnectWiseClient {
         try await pages(of: "/finance/agreements", query: [("conditions", condition)], what: "agreements with \(condition)")
     }
 
+    /// Every row, by page number: a page short of the 1,000 asked for is the last.
     func pages<Row: Decodable>(of path: String, query: [(String, String)], what: String) async throws(PSAError) -> [Row] {
-        var rows: [Row] = []
-        var page = 1
-        while page <= 10_000 {
+        try await pager.collect(from: 1, what: what) { (page: Int, _) async throws(PSAError) -> (items: [Row], next: Int?) in
             let response = try await get(path, query: query + [("orderBy", "id asc"), ("page", String(page)), ("pageSize", "1000")])
-            let batch = try decode([Row].self, from: try checked(response, what: what))
-            rows += batch
-            guard batch.count == 1000 else { break }
-            page += 1
+            let rows = try Self.answers.decode([Row].self, of: response, what: what)
+            return (rows, rows.count == 1000 ? page + 1 : nil)
         }
-        return rows
     }
 
     /// In effect: not cancelled, not in a closed state, and its end (if any) not passed. A

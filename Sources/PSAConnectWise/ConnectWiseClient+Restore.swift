@@ -1,10 +1,11 @@
 import OffboardingCore
+import PSAHTTP
 
 extension ConnectWiseClient {
     /// The configuration's previous status, by the id the offboarding recorded: the exact status it
     /// had, not just some open one.
     public func restore(_ restoration: PSARestoration, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
-        guard let previous = restoration.previous.status?.id, let status = Int(previous), status > 0 else {
+        guard let status = restoration.previous.status.flatMap({ PSARecordID.parse($0.id) }) else {
             throw PSAError(
                 code: .configUpdateFailed,
                 message: "configuration \(restoration.configuration.id): no previous ConnectWise status id was recorded to restore")

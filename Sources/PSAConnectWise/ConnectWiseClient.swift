@@ -14,12 +14,14 @@ public struct ConnectWiseClient: PSAClient {
     private let configuration: Configuration
     private let transport: PSAHTTPTransport
     private let logger: Logger
+    let pager: PSAPager
     private let statuses = CachedValue<Statuses>()
     private let authorization: String
 
     public init(configuration: Configuration, httpClient: HTTPClient, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        self.pager = PSAPager(psa: Self.answers.psa, logger: logger)
         self.transport = PSAHTTPTransport(
             httpClient: httpClient,
             configuration: configuration.http,
@@ -38,28 +40,17 @@ public struct ConnectWiseClient: PSAClient {
         let company: ConnectWiseCompany
         switch reference {
         case .id(let id):
-            guard let numeric = Int(id), numeric > 0 else {
-                throw PSAError(code: .clientNotFound, message: "ConnectWise company ids are positive numbers, not \"\(id)\"")
-            }
+            let numeric = try Self.records.companyNumber(id)
             let response = try await get("/company/companies/\(numeric)")
             if response.status == 404 {
                 throw PSAError(code: .clientNotFound, message: "ConnectWise has no company \(numeric)", httpStatus: 404)
             }
-            company = try decode(ConnectWiseCompany.self, from: try checked(response, what: "company \(numeric)"))
+            company = try Self.answers.decode(ConnectWiseCompany.self, of: response, what: "company \(numeric)")
         case .name(let name):
             let condition = "name=\(Self.quoted(name))"
             let response = try await get("/company/companies", query: [("conditions", condition), ("pageSize", "25")])
-            let matches = try decode([ConnectWiseCompany].self, from: try checked(response, what: "companies named \(name)"))
-                .filter { $0.name == name }
-            guard let match = matches.first else {
-                throw PSAError(code: .clientNotFound, message: "ConnectWise has no company named \"\(name)\"")
-            }
-            guard matches.count == 1 else {
-                throw PSAError(
-                    code: .clientNotFound,
-                    message: "\(matches.count) ConnectWise companies are named \"\(name)\" (ids \(matches.map(\.id))); use the company id")
-            }
-            company = match
+            let candidates = try Self.answers.decode([ConnectWiseCompany].self, of: response, what: "companies named \(name)")
+            company = try Self.records.exactlyOne(candidates, named: name, by: \.name, id: \.id)
         }
         // A failure here is the listing's to report, when it asks again.
         _ = await configurationStatuses
@@ -67,37 +58,29 @@ public struct ConnectWiseClient: PSAClient {
     }
 
     public func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration] {
-        guard let numeric = Int(companyID) else {
-            throw PSAError(code: .clientNotFound, message: "ConnectWise company ids are numbers, not \"\(companyID)\"")
-        }
+        let numeric = try Self.records.companyNumber(companyID)
         let statuses = try await resolvedStatuses()
         var condition = "company/id=\(numeric)"
         if !includeArchived {
             for closed in statuses.closedIDs.sorted() { condition += " and status/id!=\(closed)" }
         }
-        var url: String? =
+        let first =
             configuration.baseURL + "/company/configurations?"
             + QueryString.encode([
                 ("conditions", condition), ("orderBy", "id asc"), ("fields", "id,name,type,status,company,activeFlag,notes,_info/lastUpdated"),
                 ("page", "1"), ("pageSize", String(configuration.pageSize)),
             ])
-        var configurations: [PSAConfiguration] = []
+        let what = "configurations of company \(numeric)"
         var pages = 0
-        while let pageURL = url {
+        func page(at url: String) async throws(PSAError) -> (items: [ConnectWiseConfiguration], next: String?) {
             pages += 1
-            let response = try await transport.send(.GET, url: pageURL, headers: headers())
-            let page = try decode([ConnectWiseConfiguration].self, from: try checked(response, what: "configurations of company \(numeric)"))
-            configurations += page.map { statuses.map($0) }
-            url = nil
-            if let link = response.header("Link"), let next = LinkHeader.url(forRelation: "next", in: link) {
-                // Credentials go only to the configured API host, whatever a Link header says.
-                guard PSAOrigin.isWithin(next, base: configuration.baseURL) else {
-                    throw PSAError(code: .psaConnectionError, message: "ConnectWise paging link leaves the configured base URL: \(next)")
-                }
-                guard !page.isEmpty, pages < 100_000 else { break }
-                url = next
-            }
+            let response = try await transport.send(.GET, url: url, headers: headers())
+            let rows = try Self.answers.decode([ConnectWiseConfiguration].self, of: response, what: what)
+            return (rows, response.header("Link").flatMap { LinkHeader.url(forRelation: "next", in: $0) })
         }
+        let configurations = try await pager.following(
+            base: configuration.baseURL, what: what, first: { () async throws(PSAError) in try await page(at: first) }, next: page(at:)
+        ).map { statuses.map($0) }
         logger.debug("listed configurations", metadata: ["psa.company.id": "\(numeric)", "psa.configs": "\(configurations.count)", "psa.pages": "\(pages)"])
         return configurations
     }
@@ -111,9 +94,7 @@ public struct ConnectWiseClient: PSAClient {
 
     /// Sets the configuration's status by JSON-Patch, with the note appended in the same PATCH.
     func patch(_ config: PSAConfiguration, status: Int, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
-        guard let numeric = Int(config.id) else {
-            throw PSAError(code: .configNotFound, message: "ConnectWise configuration ids are numbers, not \"\(config.id)\"")
-        }
+        let numeric = try Self.records.configurationNumber(config.id)
         let statuses = try await resolvedStatuses()
         var operations = [ConnectWisePatchOperation(op: "replace", path: "status", value: .reference(id: status))]
         if let note {
@@ -124,7 +105,7 @@ public struct ConnectWiseClient: PSAClient {
                 if response.status == 404 {
                     throw PSAError(code: .configNotFound, message: "ConnectWise has no configuration \(numeric)", httpStatus: 404)
                 }
-                notes = try decode(ConnectWiseConfiguration.self, from: try checked(response, what: "configuration \(numeric)")).notes ?? ""
+                notes = try Self.answers.decode(ConnectWiseConfiguration.self, of: response, what: "configuration \(numeric)").notes ?? ""
             }
             if let appended = note.appended(to: notes) {
                 operations.append(ConnectWisePatchOperation(op: "replace", path: "notes", value: .text(appended)))
@@ -135,11 +116,11 @@ public struct ConnectWiseClient: PSAClient {
             .PATCH, url: configuration.baseURL + "/company/configurations/\(numeric)", headers: headers(json: true), body: body)
         switch response.status {
         case 200..<300:
-            return statuses.map(try decode(ConnectWiseConfiguration.self, from: response.body))
+            return statuses.map(try Self.answers.decode(ConnectWiseConfiguration.self, from: response.body))
         case 404:
             throw PSAError(code: .configNotFound, message: "ConnectWise has no configuration \(numeric)", httpStatus: 404)
         default:
-            throw Self.errors.updateError(for: response, detail: "configuration \(numeric): \(Self.errorMessage(response))")
+            throw Self.answers.updateError(for: response, what: "configuration \(numeric)")
         }
     }
 
@@ -151,7 +132,7 @@ public struct ConnectWiseClient: PSAClient {
     }
 
     public func probe() async throws(PSAError) {
-        _ = try checked(try await get("/system/info"), what: "system info")
+        _ = try Self.answers.body(of: try await get("/system/info"), what: "system info")
     }
 
     public var pacing: PSAPacing? { transport.pacer?.pacing }
@@ -186,7 +167,7 @@ public struct ConnectWiseClient: PSAClient {
 
     private func fetchStatuses() async throws(PSAError) -> Statuses {
         let response = try await get("/company/configurations/statuses", query: [("pageSize", "1000")])
-        let all = try decode([ConnectWiseConfigurationStatus].self, from: try checked(response, what: "configuration statuses"))
+        let all = try Self.answers.decode([ConnectWiseConfigurationStatus].self, of: response, what: "configuration statuses")
         let closed = all.filter(\.closedFlag)
         let chosen: ConnectWiseConfigurationStatus?
         if let wanted = configuration.inactiveStatusName {
@@ -218,19 +199,14 @@ public struct ConnectWiseClient: PSAClient {
         return try await transport.send(.GET, url: url, headers: headers())
     }
 
-    /// The body of a 2xx response; anything else becomes the contract's error for it.
-    private static let errors = PSAErrorMapping(
-        unauthorized: "ConnectWise rejected the credentials", forbidden: "the API member's security role does not allow",
-        notFound: "check base_url and codebase (a wrong cloud host or codebase often answers 404)")
+    static let answers = PSAAnswers(
+        psa: "ConnectWise",
+        mapping: PSAErrorMapping(
+            unauthorized: "ConnectWise rejected the credentials", forbidden: "the API member's security role does not allow",
+            notFound: "check base_url and codebase (a wrong cloud host or codebase often answers 404)"),
+        message: errorMessage)
 
-    /// The body of a 2xx response; anything else becomes the contract's error for it.
-    func checked(_ response: PSAHTTPTransport.Response, what: String) throws(PSAError) -> [UInt8] {
-        try Self.errors.body(of: response, detail: "\(what): \(Self.errorMessage(response))")
-    }
-
-    private func classify(_ response: PSAHTTPTransport.Response, what: String) -> PSAError {
-        Self.errors.error(for: response, detail: "\(what): \(Self.errorMessage(response))")
-    }
+    static let records = PSARecords(psa: "ConnectWise", company: "company", companies: "companies", configuration: "configuration")
 
     package static func errorMessage(_ response: PSAHTTPTransport.Response) -> String {
         if let body = PSAJSON.decodeIfPossible(ConnectWiseErrorBody.self, from: response.body),
@@ -244,9 +220,5 @@ public struct ConnectWiseClient: PSAClient {
     /// ConnectWise condition strings quote with `"` and escape it with a backslash.
     static func quoted(_ value: String) -> String {
         "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-    }
-
-    func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws(PSAError) -> T {
-        try PSAJSON.decode(type, from: body, psa: "ConnectWise")
     }
 }

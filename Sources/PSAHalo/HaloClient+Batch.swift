@@ -27,13 +27,13 @@ extension HaloClient {
         var outcomes = [Result<PSAConfiguration, PSAError>?](repeating: nil, count: batch.count)
         var writable: [(index: Int, id: Int)] = []
         for (index, config) in batch.enumerated() {
-            if let id = Int(config.id), id > 0 {
-                writable.append((index, id))
-            } else {
-                outcomes[index] = .failure(PSAError(code: .configNotFound, message: "HaloPSA asset ids are positive numbers, not \"\(config.id)\""))
+            do throws(PSAError) {
+                writable.append((index, try Self.records.configurationNumber(config.id)))
+            } catch {
+                outcomes[index] = .failure(error)
             }
         }
-        for (client, members) in Dictionary(grouping: writable, by: { batch[$0.index].companyID.flatMap { Int($0) } ?? 0 }) {
+        for (client, members) in Dictionary(grouping: writable, by: { batch[$0.index].companyID.flatMap(PSARecordID.parse) ?? 0 }) {
             var listing = await existing(ofClient: client, event: note?.eventID ?? "", maxAge: configuration.batchListingMaxAge)
             // A shared listing may predate an asset added since: one missing is looked for afresh.
             if case .success(let assets) = listing, members.contains(where: { assets[$0.id] == nil }) {
@@ -112,7 +112,7 @@ extension HaloClient {
             return refused + (await post(rest))
         default:
             let what = members.count == 1 ? "asset \(members[0].update.id)" : "assets \(members.map(\.update.id))"
-            let error = Self.errors.updateError(for: response, detail: "\(what): \(Self.errorMessage(response))")
+            let error = Self.answers.updateError(for: response, what: what)
             return members.map { ($0.index, .failure(error)) }
         }
     }

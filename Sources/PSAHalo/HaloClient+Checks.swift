@@ -11,7 +11,8 @@ extension HaloClient {
                 configurationIDs: configurations.filter { $0.contractID == contract.id }.map(\.id).sorted())
         }
         let response = try await get("/api/RecurringInvoice", query: [("client_id", companyID)])
-        let invoices = try decode(HaloRecurringInvoiceList.self, from: try checked(response, what: "recurring invoices of client \(companyID)")).invoices
+        let what = "recurring invoices of client \(companyID)"
+        let invoices = try Self.answers.decode(HaloRecurringInvoiceList.self, of: response, what: what).invoices
         ties += invoices.filter { $0.inactive != true }.map { invoice in
             PSABillingTie(
                 kind: "recurring invoice", id: String(invoice.id), name: invoice.invoicenumber ?? "Recurring invoice \(invoice.id)",
@@ -24,7 +25,7 @@ extension HaloClient {
     /// adapter relies on (see docs/psa-facts.md), so the client's open tickets are reported.
     public func openAlerts(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSAOpenAlert] {
         let response = try await get("/api/Tickets", query: [("client_id", companyID), ("open_only", "true")])
-        let tickets = try decode(HaloTicketList.self, from: try checked(response, what: "open tickets of client \(companyID)")).tickets
+        let tickets = try Self.answers.decode(HaloTicketList.self, of: response, what: "open tickets of client \(companyID)").tickets
         return tickets.map { PSAOpenAlert(kind: "ticket", id: String($0.id), summary: $0.summary ?? "") }
     }
 }

@@ -12,7 +12,7 @@ extension HaloClient {
         let wanted = Set(names.filter { entry in types.contains { $0.trimmingCharacters(in: .whitespaces).caseInsensitiveCompare(entry.value) == .orderedSame } }.keys)
         guard !wanted.isEmpty else { return [] }
         let response = try await get("/api/Client", query: [("includeinactive", "true"), ("includeactive", "true")])
-        let clients = try decode(HaloClientList.self, from: try checked(response, what: "clients")).clients
+        let clients = try Self.answers.decode(HaloClientList.self, of: response, what: "clients").clients
         var found: [PSACompany] = []
         for client in clients.filter({ $0.customertype.map(wanted.contains) == true }).sorted(by: { $0.id < $1.id }) {
             found.append(try await psaCompany(client))
@@ -21,9 +21,7 @@ extension HaloClient {
     }
 
     public func listContracts(companyID: String) async throws(PSAError) -> [PSAContract] {
-        guard let numeric = Int(companyID), numeric > 0 else {
-            throw PSAError(code: .clientNotFound, message: "HaloPSA client ids are positive numbers, not \"\(companyID)\"")
-        }
+        let numeric = try Self.records.companyNumber(companyID)
         return try await contracts(query: [("client_id", String(numeric))], what: "contracts of client \(numeric)")
     }
 
@@ -33,15 +31,11 @@ extension HaloClient {
     }
 
     private func contracts(query: [(String, String)], what: String) async throws(PSAError) -> [PSAContract] {
-        var contracts: [HaloContract] = []
-        var page = 1
-        while true {
+        let contracts = try await pager.numbered(what: what) { (page: Int) async throws(PSAError) in
             let response = try await get(
                 "/api/ClientContract", query: query + [("pageinate", "true"), ("page_size", String(configuration.pageSize)), ("page_no", String(page))])
-            let body = try decode(HaloContractList.self, from: try checked(response, what: what))
-            contracts += body.contracts
-            guard !body.contracts.isEmpty, contracts.count < (body.record_count ?? contracts.count), page < 100_000 else { break }
-            page += 1
+            let body = try Self.answers.decode(HaloContractList.self, of: response, what: what)
+            return (body.contracts, body.record_count)
         }
         let now = Date()
         return contracts.map { contract in
@@ -62,7 +56,7 @@ extension HaloClient {
     func clientTypeNames() async throws(PSAError) -> [Int: String] {
         try await clientTypes.get { () async throws(PSAError) -> [Int: String] in
             let response = try await get("/api/CustomerType")
-            let types = try decode([HaloClientType].self, from: try checked(response, what: "client types"))
+            let types = try Self.answers.decode([HaloClientType].self, of: response, what: "client types")
             return Dictionary(types.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
         }
     }

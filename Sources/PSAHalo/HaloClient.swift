@@ -20,6 +20,7 @@ public struct HaloClient: PSAClient {
     let configuration: Configuration
     private let transport: PSAHTTPTransport
     let logger: Logger
+    let pager: PSAPager
     private let token = CachedValue<Token>()
     let clientTypes = CachedValue<[Int: String]>()
     let listings: ClientAssetListings
@@ -27,6 +28,7 @@ public struct HaloClient: PSAClient {
     public init(configuration: Configuration, httpClient: HTTPClient, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        self.pager = PSAPager(psa: Self.answers.psa, logger: logger)
         self.listings = ClientAssetListings(retention: configuration.batchListingMaxAge)
         self.transport = PSAHTTPTransport(
             httpClient: httpClient,
@@ -40,51 +42,37 @@ public struct HaloClient: PSAClient {
         let client: HaloClientRecord
         switch reference {
         case .id(let id):
-            guard let numeric = Int(id), numeric > 0 else {
-                throw PSAError(code: .clientNotFound, message: "HaloPSA client ids are positive numbers, not \"\(id)\"")
-            }
+            let numeric = try Self.records.companyNumber(id)
             let response = try await get("/api/Client/\(numeric)")
             if response.status == 404 { throw PSAError(code: .clientNotFound, message: "HaloPSA has no client \(numeric)", httpStatus: 404) }
-            client = try decode(HaloClientRecord.self, from: try checked(response, what: "client \(numeric)"))
+            client = try Self.answers.decode(HaloClientRecord.self, of: response, what: "client \(numeric)")
         case .name(let name):
             // Halo hides inactive clients unless asked, and offboarded clients are usually inactive.
             let response = try await get("/api/Client", query: [("search", name), ("includeactive", "true"), ("includeinactive", "true")])
-            let matches = try decode(HaloClientList.self, from: try checked(response, what: "clients named \(name)")).clients.filter { $0.name == name }
-            guard let match = matches.first else { throw PSAError(code: .clientNotFound, message: "HaloPSA has no client named \"\(name)\"") }
-            guard matches.count == 1 else {
-                throw PSAError(
-                    code: .clientNotFound, message: "\(matches.count) HaloPSA clients are named \"\(name)\" (ids \(matches.map(\.id))); use the client id")
-            }
-            client = match
+            let candidates = try Self.answers.decode(HaloClientList.self, of: response, what: "clients named \(name)").clients
+            client = try Self.records.exactlyOne(candidates, named: name, by: \.name, id: \.id)
         }
         return try await psaCompany(client)
     }
 
     public func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration] {
-        guard let numeric = Int(companyID) else {
-            throw PSAError(code: .clientNotFound, message: "HaloPSA client ids are numbers, not \"\(companyID)\"")
-        }
+        let numeric = try Self.records.companyNumber(companyID)
         return try await assets(ofClient: numeric, includeArchived: includeArchived).map(Self.configuration(of:))
     }
 
     /// Every asset of the client, over all pages.
     func assets(ofClient numeric: Int, includeArchived: Bool) async throws(PSAError) -> [HaloAsset] {
-        var assets: [HaloAsset] = []
-        var page = 1
-        while true {
+        let what = "assets of client \(numeric)"
+        return try await pager.numbered(what: what) { (page: Int) async throws(PSAError) in
             let response = try await get(
                 "/api/Asset",
                 query: [
                     ("client_id", String(numeric)), ("includeactive", "true"), ("includeinactive", includeArchived ? "true" : "false"),
                     ("pageinate", "true"), ("page_size", String(configuration.pageSize)), ("page_no", String(page)),
                 ])
-            let body = try decode(HaloAssetPage.self, from: try checked(response, what: "assets of client \(numeric)"))
-            assets += body.assets
-            let total = body.record_count ?? assets.count
-            guard !body.assets.isEmpty, assets.count < total, page < 100_000 else { break }
-            page += 1
+            let body = try Self.answers.decode(HaloAssetPage.self, of: response, what: what)
+            return (body.assets, body.record_count)
         }
-        return assets
     }
 
     /// Assets have a `notes` field (S2-10, Asset.json): the line is appended to the notes the
@@ -97,14 +85,14 @@ public struct HaloClient: PSAClient {
             return []
         }
         let response = try await get("/api/Client", query: [("includeinactive", "true"), ("includeactive", "false")])
-        let clients = try decode(HaloClientList.self, from: try checked(response, what: "inactive clients")).clients
+        let clients = try Self.answers.decode(HaloClientList.self, of: response, what: "inactive clients").clients
         var found: [PSACompany] = []
         for client in clients.filter({ $0.inactive == true }).sorted(by: { $0.id < $1.id }) { found.append(try await psaCompany(client)) }
         return found
     }
 
     public func probe() async throws(PSAError) {
-        _ = try checked(try await get("/api/Client", query: [("count", "1")]), what: "clients")
+        _ = try Self.answers.body(of: try await get("/api/Client", query: [("count", "1")]), what: "clients")
     }
 
     public var pacing: PSAPacing? { transport.pacer?.pacing }
@@ -115,15 +103,13 @@ public struct HaloClient: PSAClient {
 
     /// Sets one asset's `inactive`, with the note appended in the same POST.
     func write(_ config: PSAConfiguration, inactive: Bool, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
-        guard let numeric = Int(config.id) else {
-            throw PSAError(code: .configNotFound, message: "HaloPSA asset ids are numbers, not \"\(config.id)\"")
-        }
+        let numeric = try Self.records.configurationNumber(config.id)
         // Halo's POST creates a record for an id it does not know: make sure the asset is there first.
         let current = try await get("/api/Asset/\(numeric)")
         if current.status == 404 {
             throw PSAError(code: .configNotFound, message: "HaloPSA has no asset \(numeric) any more", httpStatus: 404)
         }
-        let asset = try decode(HaloAsset.self, from: try checked(current, what: "asset \(numeric)"))
+        let asset = try Self.answers.decode(HaloAsset.self, of: current, what: "asset \(numeric)")
         let body = try PSAJSON.encode([HaloAssetUpdate(id: numeric, inactive: inactive, notes: note?.appended(to: asset.notes))])
         let response = try await send(.POST, path: "/api/Asset", body: body)
         switch response.status {
@@ -138,7 +124,7 @@ public struct HaloClient: PSAClient {
             updated.psaStatus = inactive ? "Inactive" : "Active"
             return updated
         default:
-            throw Self.errors.updateError(for: response, detail: "asset \(numeric): \(Self.errorMessage(response))")
+            throw Self.answers.updateError(for: response, what: "asset \(numeric)")
         }
     }
 
@@ -178,7 +164,7 @@ public struct HaloClient: PSAClient {
             throw PSAError(
                 code: code, message: "HaloPSA token request failed: HTTP \(response.status) \(oauth?.error ?? "")", httpStatus: response.status)
         }
-        let issued = try decode(HaloToken.self, from: response.body)
+        let issued = try Self.answers.decode(HaloToken.self, from: response.body)
         return Token(value: issued.access_token, expiresAt: .now + Self.lifetime(of: issued))
     }
 
@@ -207,18 +193,14 @@ public struct HaloClient: PSAClient {
         }
     }
 
-    static let errors = PSAErrorMapping(
-        unauthorized: "HaloPSA refused a freshly issued token", forbidden: "the application or its agent may not",
-        notFound: "check base_url")
+    static let answers = PSAAnswers(
+        psa: "HaloPSA",
+        mapping: PSAErrorMapping(
+            unauthorized: "HaloPSA refused a freshly issued token", forbidden: "the application or its agent may not",
+            notFound: "check base_url"),
+        message: errorMessage)
 
-    /// The body of a 2xx response; anything else becomes the contract's error for it.
-    func checked(_ response: PSAHTTPTransport.Response, what: String) throws(PSAError) -> [UInt8] {
-        try Self.errors.body(of: response, detail: "\(what): \(Self.errorMessage(response))")
-    }
-
-    private func classify(_ response: PSAHTTPTransport.Response, what: String) -> PSAError {
-        Self.errors.error(for: response, detail: "\(what): \(Self.errorMessage(response))")
-    }
+    static let records = PSARecords(psa: "HaloPSA", company: "client", companies: "clients", configuration: "asset")
 
     /// Halo's error bodies come in several shapes: field-keyed 400s, `Message`, `errorMessage`, OAuth `error`.
     package static func errorMessage(_ response: PSAHTTPTransport.Response) -> String {
@@ -230,9 +212,5 @@ public struct HaloClient: PSAClient {
         }
         let fields = object.compactMap { key, value in (value as? String).map { "\(key): \($0)" } }.sorted()
         return fields.isEmpty ? "HTTP \(response.status)" : "HTTP \(response.status): \(fields.joined(separator: "; "))"
-    }
-
-    func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws(PSAError) -> T {
-        try PSAJSON.decode(type, from: body, psa: "HaloPSA")
     }
 }

@@ -76,6 +76,15 @@ struct AutotaskClientTests {
         }
     }
 
+    /// No company is 0 or below, nor has a second spelling: such an id is refused before a request carries it.
+    @Test(arguments: ["0", "-1", "+29683001"])
+    func aCompanyIdThatNamesNoCompanyIsNotListed(companyID: String) async throws {
+        try await withSimulator { simulator, client, _ in
+            let (error, requests) = await client.listingFailure(companyID: companyID, tenant: simulator)
+            #expect(error?.code == .clientNotFound && requests == 0, "\(String(describing: error))")
+        }
+    }
+
     @Test func neverMoreThanThreeRequestsInFlightPerEndpoint() async throws {
         var data = AutotaskDataset.empty()
         data.companies = [.init(id: 1, companyName: "A", isActive: false)]

@@ -48,6 +48,15 @@ struct ConnectWiseClientTests {
         }
     }
 
+    /// No company is 0 or below, nor has a second spelling: such an id is refused before a request carries it.
+    @Test(arguments: ["0", "-1", "+12345"])
+    func aCompanyIdThatNamesNoCompanyIsNotListed(companyID: String) async throws {
+        try await withSimulator { simulator, client, _ in
+            let (error, requests) = await client.listingFailure(companyID: companyID, tenant: simulator)
+            #expect(error?.code == .clientNotFound && requests == 0, "\(String(describing: error))")
+        }
+    }
+
     @Test func namesWithQuotesSurviveTheConditionsGrammar() async throws {
         var data = ConnectWiseDataset.empty()
         data.companies = [.init(id: 7, identifier: "Q", name: #"Bob's "Best" \ Co"#, status: ConnectWiseDataset.offboardedCompanyStatus)]

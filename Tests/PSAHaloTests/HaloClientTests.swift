@@ -85,6 +85,15 @@ struct HaloClientTests {
         }
     }
 
+    /// No client is 0 or below, nor has a second spelling: such an id is refused before a request carries it.
+    @Test(arguments: ["0", "-1", "+12"])
+    func aClientIdThatNamesNoClientIsNotListed(companyID: String) async throws {
+        try await withSimulator { simulator, client, _ in
+            let (error, requests) = await client.listingFailure(companyID: companyID, tenant: simulator)
+            #expect(error?.code == .clientNotFound && requests == 0, "\(String(describing: error))")
+        }
+    }
+
     @Test func pagesUntilRecordCountAndNeverCreatesAssets() async throws {
         var data = HaloDataset.empty()
         data.clients = [.init(id: 1, name: "A", inactive: true)]
