@@ -5,11 +5,11 @@ import PSAHTTP
 /// `contractID`, or the contract of its `contractServiceID`), and the open RMM alerts the items
 /// count (`rmmOpenAlertCount`), both read with the listing the run already made.
 extension AutotaskClient {
-    public func billingStillActive(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSABillingTie] {
+    public func billingStillActive(companyID: String, configurations: [PSAItem]) async throws(PSAError) -> [PSABillingTie] {
         let contracts = try await listContracts(companyID: companyID).filter(\.inEffect)
         guard !contracts.isEmpty else { return [] }
         let serviceContracts = try await contractsOfServices(configurations.filter { $0.contractID == nil }.compactMap(\.contractServiceID))
-        func contractID(of config: PSAConfiguration) -> String? { config.contractID ?? config.contractServiceID.flatMap { serviceContracts[$0] } }
+        func contractID(of config: PSAItem) -> String? { config.contractID ?? config.contractServiceID.flatMap { serviceContracts[$0] } }
         return contracts.map { contract in
             let billed = configurations.filter { contractID(of: $0) == contract.id }.sorted { $0.id < $1.id }
             let services = billed.compactMap { config in config.contractServiceID.map { "configuration \(config.id) through contract service \($0)" } }
@@ -34,7 +34,7 @@ extension AutotaskClient {
         return contracts
     }
 
-    public func openAlerts(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSAOpenAlert] {
+    public func openAlerts(companyID: String, configurations: [PSAItem]) async throws(PSAError) -> [PSAOpenAlert] {
         configurations.compactMap { config in
             guard let count = config.openAlertCount, count > 0 else { return nil }
             return PSAOpenAlert(kind: "rmm alerts", id: config.id, summary: "\(count) open RMM alerts on \(config.name)", configurationIDs: [config.id])

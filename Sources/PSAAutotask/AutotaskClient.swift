@@ -66,7 +66,7 @@ public struct AutotaskClient: PSAClient {
         return try await psaCompany(company)
     }
 
-    public func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration] {
+    public func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAItem] {
         let numeric = try Self.records.companyNumber(companyID)
         var filter = [AutotaskFilter(op: "eq", field: "companyID", value: .integer(numeric))]
         if !includeArchived { filter.append(AutotaskFilter(op: "eq", field: "isActive", value: .bool(true))) }
@@ -80,7 +80,7 @@ public struct AutotaskClient: PSAClient {
         // The type is a picklist id; scope.* names types by their label, as the PSA shows them.
         let types = items.contains { $0.configurationItemType != nil } ? try await itemTypeLabels() : [:]
         return items.map { item in
-            PSAConfiguration(
+            PSAItem(
                 id: String(item.id), name: item.referenceTitle ?? "Configuration item \(item.id)", isActive: item.isActive,
                 psaStatus: item.isActive ? "Active" : "Inactive", typeName: item.configurationItemType.flatMap { types[$0] },
                 companyID: item.companyID.map(String.init), contractID: item.contractID.map(String.init),
@@ -93,12 +93,12 @@ public struct AutotaskClient: PSAClient {
     /// per item, and one query per event.
     public var writesNotes: Bool { true }
 
-    public func deactivate(_ config: PSAConfiguration, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
+    public func deactivate(_ config: PSAItem, note: ReasonNote?) async throws(PSAError) -> PSAItem {
         try await setActive(config, to: false, note: note)
     }
 
     /// `PATCH ConfigurationItems` with `isActive`, then the note.
-    func setActive(_ config: PSAConfiguration, to active: Bool, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
+    func setActive(_ config: PSAItem, to active: Bool, note: ReasonNote?) async throws(PSAError) -> PSAItem {
         let numeric = try Self.records.configurationNumber(config.id)
         let body = try PSAJSON.encode(AutotaskConfigurationItemPatch(id: numeric, isActive: active))
         let response = try await send(.PATCH, endpoint: "ConfigurationItems", path: "/ConfigurationItems", body: body)

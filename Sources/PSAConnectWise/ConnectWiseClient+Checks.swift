@@ -5,7 +5,7 @@ import PSAHTTP
 /// The post-execution checks on ConnectWise: agreements still in effect with their additions and
 /// the configurations attached to them, and the client's open service tickets.
 extension ConnectWiseClient {
-    public func billingStillActive(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSABillingTie] {
+    public func billingStillActive(companyID: String, configurations: [PSAItem]) async throws(PSAError) -> [PSABillingTie] {
         let numeric = try Self.records.companyNumber(companyID)
         let checked = Set(configurations.map(\.id))
         let agreements: [ConnectWiseAgreement] = try await pages(
@@ -34,7 +34,7 @@ extension ConnectWiseClient {
 
     /// ConnectWise ties tickets to configurations through a child route this adapter does not rely
     /// on (see docs/psa-facts.md): the client's open tickets are reported.
-    public func openAlerts(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSAOpenAlert] {
+    public func openAlerts(companyID: String, configurations: [PSAItem]) async throws(PSAError) -> [PSAOpenAlert] {
         let numeric = try Self.records.companyNumber(companyID)
         let tickets: [ConnectWiseTicket] = try await pages(
             of: "/service/tickets", query: [("conditions", "company/id=\(numeric) and closedFlag=false"), ("fields", "id,summary")],

@@ -57,7 +57,7 @@ public struct ConnectWiseClient: PSAClient {
         return psaCompany(company, statuses: try await statuses.get())
     }
 
-    public func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration] {
+    public func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAItem] {
         let numeric = try Self.records.companyNumber(companyID)
         let statuses = try await resolvedStatuses()
         var condition = "company/id=\(numeric)"
@@ -88,12 +88,12 @@ public struct ConnectWiseClient: PSAClient {
     /// ConnectWise configurations have a `notes` field; the note goes into the same PATCH.
     public var writesNotes: Bool { true }
 
-    public func deactivate(_ config: PSAConfiguration, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
+    public func deactivate(_ config: PSAItem, note: ReasonNote?) async throws(PSAError) -> PSAItem {
         try await patch(config, status: try await resolvedStatuses().inactiveID, note: note)
     }
 
     /// Sets the configuration's status by JSON-Patch, with the note appended in the same PATCH.
-    func patch(_ config: PSAConfiguration, status: Int, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
+    func patch(_ config: PSAItem, status: Int, note: ReasonNote?) async throws(PSAError) -> PSAItem {
         let numeric = try Self.records.configurationNumber(config.id)
         let statuses = try await resolvedStatuses()
         var operations = [ConnectWisePatchOperation(op: "replace", path: "status", value: .reference(id: status))]
@@ -151,10 +151,10 @@ public struct ConnectWiseClient: PSAClient {
             self.closedIDs = closedIDs
         }
 
-        package func map(_ config: ConnectWiseConfiguration) -> PSAConfiguration {
+        package func map(_ config: ConnectWiseConfiguration) -> PSAItem {
             let statusID = config.status?.id
             let active = statusID.map { !closedIDs.contains($0) } ?? (config.activeFlag ?? true)
-            return PSAConfiguration(
+            return PSAItem(
                 id: String(config.id), name: config.name, isActive: active, psaStatus: config.status?.name, typeName: config.type?.name,
                 notes: config.notes, companyID: config.company.map { String($0.id) }, statusID: statusID.map(String.init),
                 lastModified: config._info?.lastUpdated)

@@ -10,21 +10,21 @@ extension HaloClient {
     /// names elements (`{"[3].inactive": "…"}`) fails those assets with Halo's message and sends
     /// the rest again; one that names none is split in halves until the refused asset is alone.
     /// Whether Halo applied every element of an accepted batch is not assumed: the run re-lists.
-    public func deactivate(batch: [PSAConfiguration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>] {
+    public func deactivate(batch: [PSAItem], note: ReasonNote?) async -> [Result<PSAItem, PSAError>] {
         guard batch.count > 1 else { return await deactivateOneByOne(batch, note: note) }
         return await write(batch.map { ($0, true) }, note: note)
     }
 
     /// The same array POST, setting `inactive` back to what each asset had before the offboarding.
-    public func restore(batch: [PSARestoration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>] {
+    public func restore(batch: [PSARestoration], note: ReasonNote?) async -> [Result<PSAItem, PSAError>] {
         guard batch.count > 1 else { return await restoreOneByOne(batch, note: note) }
         return await write(batch.map { ($0.configuration, !$0.previous.active) }, note: note)
     }
 
     /// Sets each asset's `inactive` as given, in one POST per client.
-    private func write(_ changes: [(configuration: PSAConfiguration, inactive: Bool)], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>] {
+    private func write(_ changes: [(configuration: PSAItem, inactive: Bool)], note: ReasonNote?) async -> [Result<PSAItem, PSAError>] {
         let batch = changes.map(\.configuration)
-        var outcomes = [Result<PSAConfiguration, PSAError>?](repeating: nil, count: batch.count)
+        var outcomes = [Result<PSAItem, PSAError>?](repeating: nil, count: batch.count)
         var writable: [(index: Int, id: Int)] = []
         for (index, config) in batch.enumerated() {
             do throws(PSAError) {

@@ -4,7 +4,7 @@ import PSAHTTP
 /// The post-execution checks on HaloPSA: client contracts in effect and the assets they bill (the
 /// asset's `contract_id`), recurring invoices of the client, and its open tickets.
 extension HaloClient {
-    public func billingStillActive(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSABillingTie] {
+    public func billingStillActive(companyID: String, configurations: [PSAItem]) async throws(PSAError) -> [PSABillingTie] {
         var ties = try await listContracts(companyID: companyID).filter(\.inEffect).map { contract in
             PSABillingTie(
                 kind: "contract", id: contract.id, name: contract.name,
@@ -23,7 +23,7 @@ extension HaloClient {
 
     /// Halo's ticket list is filtered by client; which asset a ticket concerns is not a filter this
     /// adapter relies on (see docs/psa-facts.md), so the client's open tickets are reported.
-    public func openAlerts(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSAOpenAlert] {
+    public func openAlerts(companyID: String, configurations: [PSAItem]) async throws(PSAError) -> [PSAOpenAlert] {
         let response = try await get("/api/Tickets", query: [("client_id", companyID), ("open_only", "true")])
         let tickets = try Self.answers.decode(HaloTicketList.self, of: response, what: "open tickets of client \(companyID)").tickets
         return tickets.map { PSAOpenAlert(kind: "ticket", id: String($0.id), summary: $0.summary ?? "") }

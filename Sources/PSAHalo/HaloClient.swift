@@ -55,7 +55,7 @@ public struct HaloClient: PSAClient {
         return try await psaCompany(client)
     }
 
-    public func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration] {
+    public func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAItem] {
         let numeric = try Self.records.companyNumber(companyID)
         return try await assets(ofClient: numeric, includeArchived: includeArchived).map(Self.configuration(of:))
     }
@@ -97,12 +97,12 @@ public struct HaloClient: PSAClient {
 
     public var pacing: PSAPacing? { transport.pacer?.pacing }
 
-    public func deactivate(_ config: PSAConfiguration, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
+    public func deactivate(_ config: PSAItem, note: ReasonNote?) async throws(PSAError) -> PSAItem {
         try await write(config, inactive: true, note: note)
     }
 
     /// Sets one asset's `inactive`, with the note appended in the same POST.
-    func write(_ config: PSAConfiguration, inactive: Bool, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
+    func write(_ config: PSAItem, inactive: Bool, note: ReasonNote?) async throws(PSAError) -> PSAItem {
         let numeric = try Self.records.configurationNumber(config.id)
         // Halo's POST creates a record for an id it does not know: make sure the asset is there first.
         let current = try await get("/api/Asset/\(numeric)")
@@ -128,10 +128,10 @@ public struct HaloClient: PSAClient {
         }
     }
 
-    package static func configuration(of asset: HaloAsset) -> PSAConfiguration {
+    package static func configuration(of asset: HaloAsset) -> PSAItem {
         let name = [asset.inventory_number, asset.key_field].compactMap { $0 }.first { !$0.isEmpty } ?? "Asset \(asset.id)"
         let active = asset.inactive != true
-        return PSAConfiguration(
+        return PSAItem(
             id: String(asset.id), name: name, isActive: active, psaStatus: active ? "Active" : "Inactive", typeName: asset.assettype_name,
             notes: asset.notes, companyID: asset.client_id.map(String.init), contractID: asset.contract_id.flatMap { $0 > 0 ? String($0) : nil },
             statusID: asset.status_id.map(String.init))

@@ -10,13 +10,13 @@ import Testing
     final class MemoryPSA: PSAClient {
         let kind = PSAKind.connectwise
         let company: PSACompany
-        let configs: Mutex<[PSAConfiguration]>
+        let configs: Mutex<[PSAItem]>
         let failing: Set<String>
         let inFlight = Mutex((now: 0, max: 0))
         /// Every configuration a deactivation was sent for, in order.
         let written = Mutex<[String]>([])
 
-        init(company: PSACompany, configs: [PSAConfiguration], failing: Set<String> = []) {
+        init(company: PSACompany, configs: [PSAItem], failing: Set<String> = []) {
             self.company = company
             self.configs = Mutex(configs)
             self.failing = failing
@@ -30,7 +30,7 @@ import Testing
         }
 
         /// Every configuration belongs to the one company, as a PSA's listing by company says.
-        func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration] {
+        func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAItem] {
             configs.withLock { $0 }.filter { includeArchived || $0.isActive }.map { config in
                 var owned = config
                 owned.companyID = owned.companyID ?? company.id
@@ -43,11 +43,11 @@ import Testing
         func listCompanies(withTypes types: [String]) async throws(PSAError) -> [PSACompany] { [] }
         func listContracts(companyID: String) async throws(PSAError) -> [PSAContract] { [] }
         func listContracts(endedBefore date: Date) async throws(PSAError) -> [PSAContract] { [] }
-        func billingStillActive(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSABillingTie] { [] }
-        func openAlerts(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSAOpenAlert] { [] }
+        func billingStillActive(companyID: String, configurations: [PSAItem]) async throws(PSAError) -> [PSABillingTie] { [] }
+        func openAlerts(companyID: String, configurations: [PSAItem]) async throws(PSAError) -> [PSAOpenAlert] { [] }
         func probe() async throws(PSAError) {}
 
-        func deactivate(_ configuration: PSAConfiguration, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
+        func deactivate(_ configuration: PSAItem, note: ReasonNote?) async throws(PSAError) -> PSAItem {
             inFlight.withLock { $0.now += 1; $0.max = max($0.max, $0.now) }
             written.withLock { $0.append(configuration.id) }
             await Task.yield()
@@ -61,7 +61,7 @@ import Testing
             return updated
         }
 
-        func restore(_ restoration: PSARestoration, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration {
+        func restore(_ restoration: PSARestoration, note: ReasonNote?) async throws(PSAError) -> PSAItem {
             let id = restoration.configuration.id
             written.withLock { $0.append(id) }
             if failing.contains(id) { throw PSAError(code: .configUpdateFailed, message: "rule", httpStatus: 500) }
@@ -77,7 +77,7 @@ import Testing
     let options = OffboardingOptions(offboardedStatuses: ["Offboarded"])
 
     @Test func failedUpdatesAreReportedPerConfigAndStatisticsAddUp() async {
-        let configs = (1...20).map { PSAConfiguration(id: "\($0)", name: "c\($0)", isActive: $0 <= 17) }
+        let configs = (1...20).map { PSAItem(id: "\($0)", name: "c\($0)", isActive: $0 <= 17) }
         let psa = MemoryPSA(company: .init(id: "1", name: "A", status: "Offboarded"), configs: configs, failing: ["3", "5"])
         let result = await Offboarder(psa: psa, configuration: .init(maxConcurrentUpdates: 4), logger: .test())
             .run(.init(eventID: "e", trigger: .manual, client: .name("A"), options: OffboardingOptions(includeArchived: true, offboardedStatuses: ["offboarded"])))
@@ -110,7 +110,7 @@ import Testing
     }
 
     @Test func aPlanWritesNothingAndItsJournalNamesWhatTheWriteThenDeactivates() async throws {
-        let configs: [PSAConfiguration] = [.init(id: "1", name: "a", isActive: true), .init(id: "2", name: "b", isActive: false), .init(id: "3", name: "c", isActive: true)]
+        let configs: [PSAItem] = [.init(id: "1", name: "a", isActive: true), .init(id: "2", name: "b", isActive: false), .init(id: "3", name: "c", isActive: true)]
         let psa = MemoryPSA(company: .init(id: "1", name: "A", status: "Offboarded"), configs: configs)
         let offboarder = Offboarder(psa: psa, logger: .test())
         let request = OffboardingRequest(eventID: "e", trigger: .event, client: .id("1"), options: OffboardingOptions(offboardedStatuses: ["Offboarded"]))

@@ -66,11 +66,11 @@ import Testing
 
     @Test func aRestoreOverMemoryPutsBackThePreviousStatusAndLeavesWhatMovedOn() async {
         let configs = [
-            PSAConfiguration(id: "1", name: "a", isActive: false, statusID: "3", lastModified: "t1"),
-            PSAConfiguration(id: "2", name: "b", isActive: false, statusID: "3", lastModified: "t2-edited"),
-            PSAConfiguration(id: "3", name: "c", isActive: true, statusID: "1", lastModified: "t9"),
-            PSAConfiguration(id: "4", name: "d", isActive: true, statusID: "7", lastModified: "t9"),
-            PSAConfiguration(id: "6", name: "f", isActive: false, statusID: "3", lastModified: "t6"),
+            PSAItem(id: "1", name: "a", isActive: false, statusID: "3", lastModified: "t1"),
+            PSAItem(id: "2", name: "b", isActive: false, statusID: "3", lastModified: "t2-edited"),
+            PSAItem(id: "3", name: "c", isActive: true, statusID: "1", lastModified: "t9"),
+            PSAItem(id: "4", name: "d", isActive: true, statusID: "7", lastModified: "t9"),
+            PSAItem(id: "6", name: "f", isActive: false, statusID: "3", lastModified: "t6"),
         ]
         let psa = OffboarderTests.MemoryPSA(company: .init(id: "7", name: "Seven", status: "Active"), configs: configs)
         let previous = { (stamp: String) in Previous(active: true, status: .init(id: "1"), lastModified: stamp) }
@@ -100,8 +100,8 @@ import Testing
     /// inactive: it is skipped and reported, and nothing is written.
     @Test func aRestoreNeverMovesAConfigurationAwayFromActive() async {
         let configs = [
-            PSAConfiguration(id: "1", name: "live firewall", isActive: true, statusID: "1", lastModified: "t1"),
-            PSAConfiguration(id: "2", name: "archived switch", isActive: false, statusID: "3", lastModified: "t2"),
+            PSAItem(id: "1", name: "live firewall", isActive: true, statusID: "1", lastModified: "t1"),
+            PSAItem(id: "2", name: "archived switch", isActive: false, statusID: "3", lastModified: "t2"),
         ]
         let psa = OffboarderTests.MemoryPSA(company: .init(id: "7", name: "Seven", status: "Active"), configs: configs)
         let plan = RestorePlan(

@@ -211,10 +211,10 @@ struct ConcurrencyPiecesTests {
             try await producer.send(.init(topic: "approvals", key: journal.key, value: ApprovalMessage.journal(journal).encoded()))
         }
         await producer.shutdown()
-        var limits = ApprovalStore.Limits()
+        var limits = ApprovalsTopicView.Limits()
         limits.pendingApprovals = 2
         limits.journals = 2
-        let store = try ApprovalStore(
+        let store = try ApprovalsTopicView(
             bootstrapServers: cluster.bootstrapServers, topic: "approvals", partitionCount: 1, properties: [:], signer: signer, limits: limits, logger: .test())
         try await store.catchUp(timeout: .seconds(60))
         #expect(store.pending.map(\.approvalID) == ["approval-2", "approval-3"])

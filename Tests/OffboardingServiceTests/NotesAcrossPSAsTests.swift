@@ -38,7 +38,7 @@ struct NotesAcrossPSAsTests {
         let request = OffboardingRequest(
             eventID: event.id, trigger: .event, client: .id(String(client)), options: .init(reason: "Contract ended", offboardedStatuses: ["Offboarded"]))
         let retried = await Offboarder(psa: psaClient, logger: .test()).retry(
-            configs.map { PSAConfiguration(id: String($0), name: "", isActive: true) }, for: request, attempt: 2)
+            configs.map { PSAItem(id: String($0), name: "", isActive: true) }, for: request, attempt: 2)
         try await httpClient.shutdown()
         #expect(retried.result.success, "\(retried.result.errors)")
         for config in configs { #expect(await reasonLines(config).count == 1, "configuration \(config) after the retry") }

@@ -80,12 +80,12 @@ import Testing
         #expect(notes.hasPrefix("Installed 2019\n[psa-offboarder] "))
         #expect(notes.hasSuffix("deactivated (event \(first.eventID)): Contract ended"))
         // The same event again (a retry request carries no notes): read, and not written twice.
-        _ = await Offboarder(psa: client, logger: .test()).retry([PSAConfiguration(id: "2", name: "Server", isActive: true)], for: first, attempt: 2)
+        _ = await Offboarder(psa: client, logger: .test()).retry([PSAItem(id: "2", name: "Server", isActive: true)], for: first, attempt: 2)
         #expect(await simulator.notes(ofConfiguration: 2) == notes)
         // Switched off: no notes operation at all.
         await simulator.setNotes("", ofConfiguration: 3)
         let quiet = Offboarder(psa: client, configuration: .init(writeReasonToNotes: false), logger: .test())
-        _ = await quiet.retry([PSAConfiguration(id: "3", name: "Laptop", isActive: true)], for: request(), attempt: 2)
+        _ = await quiet.retry([PSAItem(id: "3", name: "Laptop", isActive: true)], for: request(), attempt: 2)
         #expect(await simulator.notes(ofConfiguration: 3) == "")
         try await httpClient.shutdown()
         await server.stop()

@@ -29,7 +29,7 @@ public struct ApprovalRecord: Sendable, Hashable, Codable {
     public var requestedAt: String
     public var expiresAt: String
     /// Exactly the configurations an approval lets change.
-    public var configs: [RetryRequest.Config]
+    public var configs: [RetryRequest.Item]
     public var decision: ApprovalDecision?
     /// Always false for approvals written now (a dry run never waits for one); nil in approvals
     /// written before it was carried, which run as `defaults.dry_run` says.
@@ -40,7 +40,7 @@ public struct ApprovalRecord: Sendable, Hashable, Codable {
     public init(
         approvalID: String, state: ApprovalState, eventID: String, trigger: OffboardingTrigger, psa: PSAKind, clientID: String,
         clientName: String?, reason: String?, offboardedStatuses: [String], cause: ApprovalCause, requestedAt: String, expiresAt: String,
-        configs: [RetryRequest.Config], decision: ApprovalDecision? = nil, dryRun: Bool? = false
+        configs: [RetryRequest.Item], decision: ApprovalDecision? = nil, dryRun: Bool? = false
     ) {
         self.approvalID = approvalID
         self.state = state

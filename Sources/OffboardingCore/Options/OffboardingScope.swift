@@ -16,7 +16,7 @@ public struct OffboardingScope: Sendable, Hashable {
     public var isUnrestricted: Bool { includeTypes.isEmpty && excludeTypes.isEmpty }
 
     /// Type names are typed by people, so case and surrounding blanks are ignored.
-    public func contains(_ configuration: PSAConfiguration) -> Bool {
+    public func contains(_ configuration: PSAItem) -> Bool {
         let type = configuration.typeName.map(Self.normalize)
         if !includeTypes.isEmpty {
             guard let type, includeTypes.contains(where: { Self.normalize($0) == type }) else { return false }

@@ -43,7 +43,7 @@ public struct PSACompany: Sendable, Hashable {
 }
 
 /// A configuration item (ConnectWise configuration, Autotask configuration item, Halo asset).
-public struct PSAConfiguration: Sendable, Hashable {
+public struct PSAItem: Sendable, Hashable {
     public var id: String
     public var name: String
     public var isActive: Bool
@@ -98,12 +98,12 @@ public protocol PSAClient: Sendable {
     func findCompany(_ reference: ClientReference) async throws(PSAError) -> PSACompany
 
     /// Every configuration of the company, over all pages. Inactive (archived) ones only when `includeArchived`.
-    func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAConfiguration]
+    func listConfigurations(companyID: String, includeArchived: Bool) async throws(PSAError) -> [PSAItem]
 
     /// Sets one configuration inactive and returns it as the PSA now reports it. Re-applying is harmless.
     /// - Parameter note: a line for the configuration's notes field, on PSAs that have one
     ///   (`writesNotes`); appended once, in the same update, so a repeated update does not repeat it.
-    func deactivate(_ configuration: PSAConfiguration, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration
+    func deactivate(_ configuration: PSAItem, note: ReasonNote?) async throws(PSAError) -> PSAItem
 
     /// Whether `deactivate(_:note:)` writes the note onto the configuration.
     var writesNotes: Bool { get }
@@ -115,15 +115,15 @@ public protocol PSAClient: Sendable {
     /// Sets up to `batchSize` configurations of one client inactive in as few requests as the PSA
     /// allows: one outcome per configuration, in order. A configuration the PSA refuses fails
     /// alone; the others are still written.
-    func deactivate(batch: [PSAConfiguration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>]
+    func deactivate(batch: [PSAItem], note: ReasonNote?) async -> [Result<PSAItem, PSAError>]
 
     /// Puts one configuration back to the state it had before an offboarding (`previous`) and
     /// returns it as the PSA now reports it. Re-applying is harmless.
     /// - Parameter note: the restore line, appended once as a deactivation's is.
-    func restore(_ restoration: PSARestoration, note: ReasonNote?) async throws(PSAError) -> PSAConfiguration
+    func restore(_ restoration: PSARestoration, note: ReasonNote?) async throws(PSAError) -> PSAItem
 
     /// As `deactivate(batch:note:)`, for a restore: one outcome per configuration, in order.
-    func restore(batch: [PSARestoration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>]
+    func restore(batch: [PSARestoration], note: ReasonNote?) async -> [Result<PSAItem, PSAError>]
 
     /// Every company whose status (or label) is one of `statuses`, and on ConnectWise every
     /// company whose status has `inactiveFlag` set, for the scheduled sweep.
@@ -141,11 +141,11 @@ public protocol PSAClient: Sendable {
 
     /// Post-execution check: billing the PSA still ties to the client or to these (deactivated)
     /// configurations. Report only: nothing is cancelled.
-    func billingStillActive(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSABillingTie]
+    func billingStillActive(companyID: String, configurations: [PSAItem]) async throws(PSAError) -> [PSABillingTie]
 
     /// Post-execution check: open alerts and tickets tied to these configurations, or to the client
     /// where the PSA cannot tie them to one.
-    func openAlerts(companyID: String, configurations: [PSAConfiguration]) async throws(PSAError) -> [PSAOpenAlert]
+    func openAlerts(companyID: String, configurations: [PSAItem]) async throws(PSAError) -> [PSAOpenAlert]
 
     /// Company status names that mean inactive whatever they are called (ConnectWise's
     /// `inactiveFlag`), for the event filter; empty where the PSA has no such flag.
@@ -159,7 +159,7 @@ public protocol PSAClient: Sendable {
 }
 
 extension PSAClient {
-    public func deactivate(_ configuration: PSAConfiguration) async throws(PSAError) -> PSAConfiguration {
+    public func deactivate(_ configuration: PSAItem) async throws(PSAError) -> PSAItem {
         try await deactivate(configuration, note: nil)
     }
 
@@ -169,29 +169,29 @@ extension PSAClient {
 
     public func inactiveStatusNames() async throws(PSAError) -> [String] { [] }
 
-    public func deactivate(batch: [PSAConfiguration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>] {
+    public func deactivate(batch: [PSAItem], note: ReasonNote?) async -> [Result<PSAItem, PSAError>] {
         await deactivateOneByOne(batch, note: note)
     }
 
-    public func restore(batch: [PSARestoration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>] {
+    public func restore(batch: [PSARestoration], note: ReasonNote?) async -> [Result<PSAItem, PSAError>] {
         await restoreOneByOne(batch, note: note)
     }
 
     /// Each configuration with its own `restore(_:note:)`, in order.
-    public func restoreOneByOne(_ batch: [PSARestoration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>] {
+    public func restoreOneByOne(_ batch: [PSARestoration], note: ReasonNote?) async -> [Result<PSAItem, PSAError>] {
         await Self.oneByOne(batch) { (restoration) async throws(PSAError) in try await restore(restoration, note: note) }
     }
 
     /// Each configuration with its own `deactivate(_:note:)`, in order: the batch of a PSA that
     /// takes one at a time, and of one configuration anywhere.
-    public func deactivateOneByOne(_ batch: [PSAConfiguration], note: ReasonNote?) async -> [Result<PSAConfiguration, PSAError>] {
+    public func deactivateOneByOne(_ batch: [PSAItem], note: ReasonNote?) async -> [Result<PSAItem, PSAError>] {
         await Self.oneByOne(batch) { (configuration) async throws(PSAError) in try await deactivate(configuration, note: note) }
     }
 
     private static func oneByOne<Item>(
-        _ items: [Item], _ write: (Item) async throws(PSAError) -> PSAConfiguration
-    ) async -> [Result<PSAConfiguration, PSAError>] {
-        var outcomes: [Result<PSAConfiguration, PSAError>] = []
+        _ items: [Item], _ write: (Item) async throws(PSAError) -> PSAItem
+    ) async -> [Result<PSAItem, PSAError>] {
+        var outcomes: [Result<PSAItem, PSAError>] = []
         for item in items {
             do {
                 outcomes.append(.success(try await write(item)))

@@ -30,7 +30,7 @@ extension Offboarder {
         case changed
     }
 
-    static func standing(of current: PSAConfiguration, previous: OffboardingResult.PSAPrevious) -> RestoreStanding {
+    static func standing(of current: PSAItem, previous: OffboardingResult.PSAPrevious) -> RestoreStanding {
         let statusAsBefore = previous.status.map { $0.id == current.statusID } ?? true
         if current.isActive == previous.active, statusAsBefore { return .restored }
         guard current.isActive != previous.active else { return .changed }
@@ -61,7 +61,7 @@ extension Offboarder {
                 .init(code: .notRestorable, message: "offboarding \(plan.eventID) was on \(plan.psa); this service restores on \(psa.kind)", timestamp: Timestamp.string(now())))
             return Outcome(result: result)
         }
-        let current: [String: PSAConfiguration]
+        let current: [String: PSAItem]
         do {
             current = try await listed(ofClient: plan.clientID)
         } catch {
@@ -143,7 +143,7 @@ extension Offboarder {
         _ written: [PSARestoration], ofClient clientID: String, into result: inout OffboardingResult, outcomes: inout [String: OffboardingResult.Config],
         logger: Logger
     ) async {
-        let current: [String: PSAConfiguration]
+        let current: [String: PSAItem]
         do {
             current = try await listed(ofClient: clientID)
         } catch {
@@ -206,7 +206,7 @@ extension Offboarder {
     }
 
     private func failedRestore(
-        _ config: PSAConfiguration, code: OffboardingErrorCode, message: String, into result: inout OffboardingResult
+        _ config: PSAItem, code: OffboardingErrorCode, message: String, into result: inout OffboardingResult
     ) -> OffboardingResult.Config {
         result.statistics.errors += 1
         result.errors.append(.init(code: code, message: message, timestamp: Timestamp.string(now()), configID: config.id))

@@ -4,7 +4,8 @@ import Foundation
 /// failed transiently. Key: the client id. Headers carry the attempt, the due time and the source
 /// of the original event (see schemas/retry-request.schema.json).
 public struct RetryRequest: Sendable, Hashable, Codable {
-    public struct Config: Sendable, Hashable, Codable {
+    /// One configuration item of the request.
+    public struct Item: Sendable, Hashable, Codable {
         public var configID: String
         public var configName: String
         /// Its state before the offboarding, as the first attempt listed it (what a restore puts back).
@@ -59,7 +60,7 @@ public struct RetryRequest: Sendable, Hashable, Codable {
     public var offboardedStatuses: [String]
     /// The attempt this request is for: 2 for the first retry.
     public var attempt: Int
-    public var configs: [Config]
+    public var configs: [Item]
     /// The first attempt's `dry_run` and `require_approval`, as it resolved them; nil in requests
     /// written before they were carried, which then fall back to the configured defaults.
     public var dryRun: Bool?
@@ -71,7 +72,7 @@ public struct RetryRequest: Sendable, Hashable, Codable {
 
     public init(
         eventID: String, trigger: OffboardingTrigger, psa: PSAKind, clientID: String, clientName: String?, reason: String?,
-        offboardedStatuses: [String], attempt: Int, configs: [Config]
+        offboardedStatuses: [String], attempt: Int, configs: [Item]
     ) {
         self.eventID = eventID
         self.trigger = trigger
@@ -145,7 +146,7 @@ public struct RetryRequest: Sendable, Hashable, Codable {
         Dictionary(configs.compactMap { config in config.previous.map { (config.configID, $0) } }, uniquingKeysWith: { first, _ in first })
     }
 
-    public var configurations: [PSAConfiguration] {
-        configs.map { PSAConfiguration(id: $0.configID, name: $0.configName, isActive: true) }
+    public var configurations: [PSAItem] {
+        configs.map { PSAItem(id: $0.configID, name: $0.configName, isActive: true) }
     }
 }

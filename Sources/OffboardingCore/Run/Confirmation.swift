@@ -8,11 +8,11 @@ extension Offboarder {
         /// The PSA's last-modified stamp of each confirmed one, as the read-back showed it.
         var stamps: [String: String] = [:]
         /// Still listed active after a second write: reported failed and retried later.
-        var stillActive: [PSAConfiguration] = []
+        var stillActive: [PSAItem] = []
         /// No longer listed for the client at all (deleted or moved since): reported, not written again.
-        var unlisted: [PSAConfiguration] = []
+        var unlisted: [PSAItem] = []
         /// The listing failed: these could not be confirmed either way.
-        var unread: [PSAConfiguration] = []
+        var unread: [PSAItem] = []
         var listingError: PSAError?
     }
 
@@ -21,12 +21,12 @@ extension Offboarder {
     /// write lost behind a gateway). One that is still active is written once more and read back
     /// again; what stays active is the caller's to report.
     func confirmInactive(
-        _ written: [PSAConfiguration], of company: PSACompany, note: ReasonNote?, logger: Logger
+        _ written: [PSAItem], of company: PSACompany, note: ReasonNote?, logger: Logger
     ) async -> Confirmation {
         var confirmation = Confirmation()
         var pending = written
         for round in 1...2 {
-            let listed: [String: PSAConfiguration]
+            let listed: [String: PSAItem]
             do {
                 listed = try await self.listed(ofClient: company.id)
             } catch {
@@ -36,7 +36,7 @@ extension Offboarder {
                 return confirmation
             }
             progress(.call)
-            var active: [PSAConfiguration] = []
+            var active: [PSAItem] = []
             for config in pending {
                 switch listed[config.id]?.isActive {
                 case false?:
@@ -63,7 +63,7 @@ extension Offboarder {
 
     /// The client's configurations as the PSA lists them now (archived ones too), by id; only those
     /// the PSA says are the client's. What a deactivation and a restore read back.
-    func listed(ofClient clientID: String) async throws(PSAError) -> [String: PSAConfiguration] {
+    func listed(ofClient clientID: String) async throws(PSAError) -> [String: PSAItem] {
         Dictionary(
             try await psa.listConfigurations(companyID: clientID, includeArchived: true).filter { $0.companyID == clientID }.map { ($0.id, $0) },
             uniquingKeysWith: { first, _ in first })

@@ -59,7 +59,7 @@ public struct Offboarder: Sendable {
     /// could not be reached before anything was changed, that outage.
     public struct Outcome: Sendable {
         public var result: OffboardingResult
-        public var retriable: [PSAConfiguration]
+        public var retriable: [PSAItem]
         public var pendingApproval: ApprovalRecord?
         /// Set when the run failed before any change because the PSA could not be reached (not
         /// because it refused the request): the run is worth repeating as it is.
@@ -73,7 +73,7 @@ public struct Offboarder: Sendable {
         public var grant: RetryRequest.ApprovalGrant?
 
         public init(
-            result: OffboardingResult, retriable: [PSAConfiguration] = [], pendingApproval: ApprovalRecord? = nil, outage: PSAError? = nil,
+            result: OffboardingResult, retriable: [PSAItem] = [], pendingApproval: ApprovalRecord? = nil, outage: PSAError? = nil,
             notOffboarded: Bool = false
         ) {
             self.result = result
@@ -96,7 +96,7 @@ public struct Offboarder: Sendable {
         /// rule hold for a retry as for any run: what the grant does not cover waits for an
         /// approval of its own.
         case retry(
-            [PSAConfiguration], for: OffboardingRequest, attempt: Int, statesBefore: [String: OffboardingResult.PSAPrevious] = [:],
+            [PSAItem], for: OffboardingRequest, attempt: Int, statesBefore: [String: OffboardingResult.PSAPrevious] = [:],
             grant: RetryRequest.ApprovalGrant? = nil)
         /// Carries out an approved approval: exactly the listed configurations that still exist are
         /// deactivated; ones added since are not touched, ones gone since are reported.
@@ -123,7 +123,7 @@ public struct Offboarder: Sendable {
 
     /// A retry request's run with no journal; see `Job.retry`.
     public func retry(
-        _ configurations: [PSAConfiguration], for request: OffboardingRequest, attempt: Int,
+        _ configurations: [PSAItem], for request: OffboardingRequest, attempt: Int,
         statesBefore: [String: OffboardingResult.PSAPrevious] = [:], grant: RetryRequest.ApprovalGrant? = nil
     ) async -> Outcome {
         await perform(.retry(configurations, for: request, attempt: attempt, statesBefore: statesBefore, grant: grant))
@@ -181,7 +181,7 @@ public struct Offboarder: Sendable {
 
     fileprivate enum Mode: Sendable {
         case full
-        case retry([PSAConfiguration], attempt: Int, statesBefore: [String: OffboardingResult.PSAPrevious], grant: RetryRequest.ApprovalGrant?)
+        case retry([PSAItem], attempt: Int, statesBefore: [String: OffboardingResult.PSAPrevious], grant: RetryRequest.ApprovalGrant?)
         case approved(ApprovalRecord)
 
         var isRetry: Bool { if case .retry = self { true } else { false } }
@@ -214,9 +214,9 @@ public struct Offboarder: Sendable {
         public let journal: RunJournal?
         fileprivate let mode: Mode
         fileprivate let company: PSACompany
-        fileprivate let listed: [PSAConfiguration]
-        fileprivate let candidates: [PSAConfiguration]
-        fileprivate let recovered: [PSAConfiguration]
+        fileprivate let listed: [PSAItem]
+        fileprivate let candidates: [PSAItem]
+        fileprivate let recovered: [PSAItem]
         fileprivate let outcomes: [String: OffboardingResult.Config]
         fileprivate let result: OffboardingResult
         fileprivate let note: ReasonNote?
@@ -281,8 +281,8 @@ public struct Offboarder: Sendable {
         }
 
         let company: PSACompany
-        var listed: [PSAConfiguration]
-        var gone: [RetryRequest.Config] = []
+        var listed: [PSAItem]
+        var gone: [RetryRequest.Item] = []
         do {
             company = try await psa.findCompany(request.client)
             result.clientID = company.id
@@ -358,10 +358,10 @@ public struct Offboarder: Sendable {
         }
 
         var outcomes: [String: OffboardingResult.Config] = [:]
-        var candidates: [PSAConfiguration] = []
+        var candidates: [PSAItem] = []
         var outOfScope = 0
         var recovered = 0
-        var recoveredConfigs: [PSAConfiguration] = []
+        var recoveredConfigs: [PSAItem] = []
         for config in listed {
             if !config.isActive, resumed.contains(config.id), !options.dryRun {
                 recovered += 1
@@ -438,7 +438,7 @@ public struct Offboarder: Sendable {
                 cause: cause, requestedAt: Timestamp.string(now()), expiresAt: Timestamp.string(now().addingTimeInterval(configuration.approvalLifetime.seconds)),
                 // With the state before, where known: a retry's candidates may be inactive by now,
                 // and the approved run must still record what a restore puts back.
-                configs: candidates.map { RetryRequest.Config(configID: $0.id, configName: $0.name, previous: mode.isRetry ? stateBefore($0, mode: mode) : nil) })
+                configs: candidates.map { RetryRequest.Item(configID: $0.id, configName: $0.name, previous: mode.isRetry ? stateBefore($0, mode: mode) : nil) })
             approval.eventSource = request.eventSource
             result.warnings.append(
                 .init(code: .approvalRequired, message: "\(candidates.count) configurations wait for approval \(approval.approvalID); nothing was changed"))
@@ -454,7 +454,7 @@ public struct Offboarder: Sendable {
         if !candidates.isEmpty {
             var configs = earlier?.configs ?? []
             let known = Set(configs.map(\.configID))
-            configs += candidates.filter { !known.contains($0.id) }.map { RetryRequest.Config(configID: $0.id, configName: $0.name) }
+            configs += candidates.filter { !known.contains($0.id) }.map { RetryRequest.Item(configID: $0.id, configName: $0.name) }
             journal = RunJournal(
                 eventID: request.eventID, attempt: attempt, psa: psa.kind, clientID: company.id, startedAt: Timestamp.string(now()), configs: configs)
         }
@@ -473,7 +473,7 @@ public struct Offboarder: Sendable {
         logger[metadataKey: "offboarding.event.id"] = "\(result.eventID)"
         logger[metadataKey: "offboarding.client"] = "\(company.id)"
         let recoveredConfigs = plan.recovered
-        var retriable: [PSAConfiguration] = []
+        var retriable: [PSAItem] = []
         var written = recoveredConfigs
         let updates = await deactivateAll(candidates, note: note, logger: logger)
         for (config, outcome) in updates {
@@ -530,7 +530,7 @@ public struct Offboarder: Sendable {
     /// The configuration's state before the offboarding: what a retry request carries, or what
     /// the listing showed when the configuration was still active. Nil where neither is known (a
     /// retry finding its own unanswered write applied, from a request that carries no state).
-    private func stateBefore(_ config: PSAConfiguration, mode: Mode) -> OffboardingResult.PSAPrevious? {
+    private func stateBefore(_ config: PSAItem, mode: Mode) -> OffboardingResult.PSAPrevious? {
         if case .retry(_, _, let carried, _) = mode, let before = carried[config.id] { return before }
         if case .approved(let approval) = mode, let before = approval.configs.first(where: { $0.configID == config.id })?.previous { return before }
         guard config.isActive else { return nil }
@@ -541,7 +541,7 @@ public struct Offboarder: Sendable {
     /// writes is a failed one, retried later; ones that could not be read back are named.
     private func report(
         _ confirmation: Confirmation, of count: Int, into result: inout OffboardingResult, outcomes: inout [String: OffboardingResult.Config],
-        retriable: inout [PSAConfiguration]
+        retriable: inout [PSAItem]
     ) {
         result.statistics.configsConfirmed = confirmation.confirmed.count
         for config in confirmation.stillActive {
@@ -572,7 +572,7 @@ public struct Offboarder: Sendable {
     }
 
     /// The configurations the PSA says belong to `company`; any other is reported and never written.
-    private func owned(_ configs: [PSAConfiguration], by company: PSACompany, into result: inout OffboardingResult) -> [PSAConfiguration] {
+    private func owned(_ configs: [PSAItem], by company: PSACompany, into result: inout OffboardingResult) -> [PSAItem] {
         let foreign = configs.filter { $0.companyID != company.id }
         guard !foreign.isEmpty else { return configs }
         logger.error("the PSA listed configurations of another client; they are not written", metadata: ["psa.config.ids": "\(foreign.map(\.id))"])
@@ -584,7 +584,7 @@ public struct Offboarder: Sendable {
     }
 
     private func failed(
-        _ config: PSAConfiguration, code: OffboardingErrorCode, message: String, into result: inout OffboardingResult
+        _ config: PSAItem, code: OffboardingErrorCode, message: String, into result: inout OffboardingResult
     ) -> OffboardingResult.Config {
         result.statistics.errors += 1
         result.errors.append(.init(code: code, message: message, timestamp: Timestamp.string(now()), configID: config.id))
@@ -596,8 +596,8 @@ public struct Offboarder: Sendable {
     /// Deactivates in batches of the PSA's batch size (one configuration each, on most PSAs),
     /// never more than `maxConcurrentUpdates` batches at once.
     func deactivateAll(
-        _ configs: [PSAConfiguration], note: ReasonNote?, logger: Logger
-    ) async -> [(PSAConfiguration, Result<PSAConfiguration, PSAError>)] {
+        _ configs: [PSAItem], note: ReasonNote?, logger: Logger
+    ) async -> [(PSAItem, Result<PSAItem, PSAError>)] {
         let psa = self.psa
         return await inBatches(configs, id: \.id, logger: logger) { batch in
             Self.checked(await psa.deactivate(batch: batch, note: note), of: batch.map(\.id), psa: psa.kind)
@@ -607,7 +607,7 @@ public struct Offboarder: Sendable {
     /// Restores as `deactivateAll` deactivates: the same batches, bound and checks.
     func restoreAll(
         _ restorations: [PSARestoration], note: ReasonNote?, logger: Logger
-    ) async -> [(PSARestoration, Result<PSAConfiguration, PSAError>)] {
+    ) async -> [(PSARestoration, Result<PSAItem, PSAError>)] {
         let psa = self.psa
         return await inBatches(restorations, id: \.configuration.id, logger: logger) { batch in
             Self.checked(await psa.restore(batch: batch, note: note), of: batch.map(\.configuration.id), psa: psa.kind)
@@ -615,13 +615,13 @@ public struct Offboarder: Sendable {
     }
 
     private func inBatches<Item: Sendable>(
-        _ configs: [Item], id: (Item) -> String, logger: Logger, write: @escaping @Sendable ([Item]) async -> [Result<PSAConfiguration, PSAError>]
-    ) async -> [(Item, Result<PSAConfiguration, PSAError>)] {
+        _ configs: [Item], id: (Item) -> String, logger: Logger, write: @escaping @Sendable ([Item]) async -> [Result<PSAItem, PSAError>]
+    ) async -> [(Item, Result<PSAItem, PSAError>)] {
         let size = max(1, psa.batchSize)
         let batches = stride(from: 0, to: configs.count, by: size).map { $0..<min($0 + size, configs.count) }
         progress(.writing(total: configs.count))
-        return await withTaskGroup(of: (Range<Int>, [Result<PSAConfiguration, PSAError>]).self) { group in
-            var outcomes = [Result<PSAConfiguration, PSAError>?](repeating: nil, count: configs.count)
+        return await withTaskGroup(of: (Range<Int>, [Result<PSAItem, PSAError>]).self) { group in
+            var outcomes = [Result<PSAItem, PSAError>?](repeating: nil, count: configs.count)
             var pending = batches.makeIterator()
             func start(_ range: Range<Int>) {
                 let batch = Array(configs[range])
@@ -647,8 +647,8 @@ public struct Offboarder: Sendable {
 
     /// An adapter that answers for fewer configurations than it was given leaves the rest unconfirmed.
     private static func checked(
-        _ outcomes: [Result<PSAConfiguration, PSAError>], of ids: [String], psa: PSAKind
-    ) -> [Result<PSAConfiguration, PSAError>] {
+        _ outcomes: [Result<PSAItem, PSAError>], of ids: [String], psa: PSAKind
+    ) -> [Result<PSAItem, PSAError>] {
         guard outcomes.count == ids.count else {
             return ids.map { id in
                 .failure(PSAError(code: .configUpdateFailed, message: "\(psa) answered \(outcomes.count) outcomes for a batch of \(ids.count); configuration \(id) is not known to be written", isRetriable: true))

@@ -5,7 +5,7 @@ import Logging
 /// configurations; nothing is cancelled, and a check that cannot be made does not undo the run.
 extension Offboarder {
     /// The checks' warnings; both checks run side by side (and beside the read-back).
-    func checkAfterwards(_ deactivated: [PSAConfiguration], of company: PSACompany, logger: Logger) async -> [OffboardingResult.Warning] {
+    func checkAfterwards(_ deactivated: [PSAItem], of company: PSACompany, logger: Logger) async -> [OffboardingResult.Warning] {
         async let billing = Result.of { () async throws(PSAError) in try await psa.billingStillActive(companyID: company.id, configurations: deactivated) }
         async let alerts = Result.of { () async throws(PSAError) in try await psa.openAlerts(companyID: company.id, configurations: deactivated) }
         var warnings: [OffboardingResult.Warning] = []

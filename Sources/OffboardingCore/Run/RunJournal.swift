@@ -10,9 +10,9 @@ public struct RunJournal: Sendable, Hashable, Codable {
     public var psa: PSAKind
     public var clientID: String
     public var startedAt: String
-    public var configs: [RetryRequest.Config]
+    public var configs: [RetryRequest.Item]
 
-    public init(eventID: String, attempt: Int, psa: PSAKind, clientID: String, startedAt: String, configs: [RetryRequest.Config]) {
+    public init(eventID: String, attempt: Int, psa: PSAKind, clientID: String, startedAt: String, configs: [RetryRequest.Item]) {
         self.eventID = eventID
         self.attempt = attempt
         self.psa = psa
@@ -37,7 +37,7 @@ public struct RunJournal: Sendable, Hashable, Codable {
         psa = try container.decode(PSAKind.self, forKey: .psa)
         clientID = try container.decode(String.self, forKey: .clientID)
         startedAt = try container.decode(String.self, forKey: .startedAt)
-        configs = try container.decode([RetryRequest.Config].self, forKey: .configs)
+        configs = try container.decode([RetryRequest.Item].self, forKey: .configs)
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -20,7 +20,7 @@ struct ApprovalExpiry: Sendable {
     let stopSignal: StopSignal
     let logger: Logger
 
-    func run(_ store: ApprovalStore) async {
+    func run(_ store: ApprovalsTopicView) async {
         while await stopSignal.sleep(for: interval) {
             let owned = Set(consumer.assignment.filter { $0.topic == approvalsTopic }.map(\.partition))
             guard !owned.isEmpty else { continue }

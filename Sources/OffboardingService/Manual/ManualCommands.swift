@@ -37,7 +37,7 @@ public enum ManualCommands {
         var run = Outcome(result: outcome.result)
         if let approval = outcome.pendingApproval {
             // Kept before the result is visible, as the service does.
-            run.publishFailure = failure(of: await kafka.publisher.keep(approval, logger: logger), topic: topics.approvals)
+            run.publishFailure = failure(of: await kafka.publisher.write(approval: approval, logger: logger), topic: topics.approvals)
         }
         if run.publishFailure == nil {
             run.publishFailure = failure(of: await kafka.publisher.publishResult(outcome.result, of: request, attempt: 1, logger: logger), topic: topics.results)

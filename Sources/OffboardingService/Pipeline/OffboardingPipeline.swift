@@ -253,7 +253,7 @@ public final class OffboardingPipeline: Service, Sendable {
         let ledger = await startLedger()
         views.ledger.withLock { $0 = ledger }
         await readInactiveStatusNames()
-        let store: ApprovalStore
+        let store: ApprovalsTopicView
         do {
             // Without it a decision could not be told from an unknown approval: do not start.
             store = try await startApprovals()

@@ -47,10 +47,10 @@ extension OffboardingPipeline {
 
     /// Reads the whole approvals topic before the first record, so that every pending approval
     /// and every interrupted run's journal is known.
-    func startApprovals() async throws -> ApprovalStore {
+    func startApprovals() async throws -> ApprovalsTopicView {
         let topic = configuration.topics.approvals
         let partitions = try await producer.partitionCount(of: topic)
-        let store = try ApprovalStore(
+        let store = try ApprovalsTopicView(
             bootstrapServers: configuration.consumer.bootstrapServers, topic: topic, partitionCount: partitions, properties: configuration.readerProperties,
             signer: configuration.signer, logger: logger)
         do {
@@ -68,7 +68,7 @@ extension OffboardingPipeline {
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: bootstrapServers), logger: logger)
         let partitions = try await producer.partitionCount(of: topic)
         await producer.shutdown()
-        let store = try ApprovalStore(
+        let store = try ApprovalsTopicView(
             bootstrapServers: bootstrapServers, topic: topic, partitionCount: partitions, properties: [:], signer: signer, logger: logger)
         do {
             try await store.catchUp(timeout: .seconds(60))

@@ -55,7 +55,7 @@ final class OutcomePublisher: Sendable {
     func publish(_ outcome: Offboarder.Outcome, of order: Admission.Order, source: KafkaRecord?, logger: Logger) async -> Published {
         let result = outcome.result
         if let approval = outcome.pendingApproval {
-            switch await keep(approval, logger: logger) {
+            switch await write(approval: approval, logger: logger) {
             case .published: break
             case .stopping, .gaveUp: return .notFinal
             case .rejected(let error): return .refused("the pending approval could not be kept on the approvals topic: \(error)")
@@ -80,7 +80,7 @@ final class OutcomePublisher: Sendable {
         }
         await forgetJournal(eventID: order.request.eventID, attempt: order.journalAttempt, logger: logger)
         if let final = order.finalApproval {
-            switch await keep(final, logger: logger) {
+            switch await write(approval: final, logger: logger) {
             case .published: break
             case .stopping, .gaveUp: return .notFinal
             case .rejected(let error):
@@ -114,7 +114,7 @@ final class OutcomePublisher: Sendable {
     // MARK: Approvals and journals
 
     /// Writes an approval's state to the approvals topic.
-    func keep(_ approval: ApprovalRecord, logger: Logger) async -> KafkaSending.Sent {
+    func write(approval: ApprovalRecord, logger: Logger) async -> KafkaSending.Sent {
         let store = views.approvals.withLock { $0 }
         if approval.state == .pending, let known = store?.approval(approval.approvalID), known.state != .pending {
             // A run repeated after a crash: the approval was decided meanwhile and stays so.
@@ -136,7 +136,7 @@ final class OutcomePublisher: Sendable {
         guard case .published = await publishResult(result, of: approval.request(dryRun: false), attempt: 1, logger: logger) else { return }
         var final = approval
         final.state = .expired
-        _ = await keep(final, logger: logger)
+        _ = await write(approval: final, logger: logger)
     }
 
     /// A decided approval past the retention: a tombstone, so that compaction removes it.
@@ -149,7 +149,7 @@ final class OutcomePublisher: Sendable {
 
     /// Keeps a run's journal before its first write; false when the pipeline stopped first
     /// (nothing is written then).
-    func keep(_ journal: RunJournal, logger: Logger) async -> Bool {
+    func write(journal: RunJournal, logger: Logger) async -> Bool {
         let record = KafkaOutgoingRecord(
             topic: configuration.topics.approvals, key: journal.key, value: ApprovalMessage.journal(journal).encoded(),
             headers: headers(eventID: journal.eventID, source: nil))
@@ -181,13 +181,13 @@ final class OutcomePublisher: Sendable {
     /// Puts the configurations that failed transiently on the retry topic for the next attempt, or
     /// on the dead-letter topic after the last one. False when the pipeline is stopping.
     private func sendOnward(
-        _ failed: [PSAConfiguration], statesBefore: [String: OffboardingResult.PSAPrevious], grant: RetryRequest.ApprovalGrant?, of request: OffboardingRequest,
+        _ failed: [PSAItem], statesBefore: [String: OffboardingResult.PSAPrevious], grant: RetryRequest.ApprovalGrant?, of request: OffboardingRequest,
         clientID: String, clientName: String?, error lastError: String, after attempt: Int, source: KafkaRecord, logger: Logger
     ) async -> Bool {
         var next = RetryRequest(
             eventID: request.eventID, trigger: request.trigger, psa: configuration.psa, clientID: clientID, clientName: clientName,
             reason: request.options.reason, offboardedStatuses: request.options.offboardedStatuses, attempt: attempt + 1,
-            configs: failed.map { RetryRequest.Config(configID: $0.id, configName: $0.name, previous: statesBefore[$0.id]) })
+            configs: failed.map { RetryRequest.Item(configID: $0.id, configName: $0.name, previous: statesBefore[$0.id]) })
         // What the first attempt ran under travels with it, so that the next one is held to the same.
         next.dryRun = request.options.dryRun
         next.requireApproval = request.options.requireApproval

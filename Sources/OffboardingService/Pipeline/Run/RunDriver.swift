@@ -110,7 +110,7 @@ struct RunDriver: Sendable {
             case .finished(let outcome):
                 return outcome
             case .writes(let plan):
-                if let journal = plan.journal, !(await publisher.keep(journal, logger: logger)) { return nil }
+                if let journal = plan.journal, !(await publisher.write(journal: journal, logger: logger)) { return nil }
                 return await offboarder.write(plan)
             }
         }

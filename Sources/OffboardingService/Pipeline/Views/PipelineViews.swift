@@ -5,7 +5,7 @@ import Synchronization
 /// record, shared by the chain's steps. Each is set once at start-up; nil until then.
 final class PipelineViews: Sendable {
     let ledger = Mutex<ResultLedger?>(nil)
-    let approvals = Mutex<ApprovalStore?>(nil)
+    let approvals = Mutex<ApprovalsTopicView?>(nil)
     /// Company status names the PSA itself calls inactive (ConnectWise's `inactiveFlag`); nil when
     /// they could not be read, and then no event is filtered by its status alone.
     let inactiveStatusNames = Mutex<[String]?>([])

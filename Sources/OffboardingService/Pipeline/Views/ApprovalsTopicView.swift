@@ -9,7 +9,7 @@ import Synchronization
 /// in progress. The topic is the only store (compacted, key = approval id or `run:…`), so pending
 /// approvals and interrupted runs survive restarts and every replica sees the same ones. Each
 /// replica reads all partitions from the beginning, outside any group, and keeps reading.
-final class ApprovalStore: Sendable {
+final class ApprovalsTopicView: Sendable {
     struct Entry: Sendable {
         var record: ApprovalRecord
         /// Where the latest state was read: only the owner of this partition expires it.
