@@ -41,13 +41,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Kafka over librdkafka: consumer, producer, mock test cluster.
+        // Kafka over librdkafka: consumer, producer, topic reader; every call into librdkafka is in its `RDKafka/` folder.
         .target(
             name: "OffboardingKafka",
             dependencies: [
                 "Crdkafka",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // librdkafka's mock cluster, for tests, `demo` and `kafka-sandbox`; the service does not link it.
+        .target(
+            name: "OffboardingKafkaTesting",
+            dependencies: [
+                "OffboardingKafka",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // HTTP plumbing shared by the PSA adapters: retries on 429/5xx with Retry-After, query encoding, answers read into
@@ -155,6 +163,7 @@ let package = Package(
             dependencies: [
                 "OffboardingCore",
                 "OffboardingKafka",
+                "OffboardingKafkaTesting",
                 "OffboardingService",
                 "PSAAutotask",
                 "PSAConnectWise",
@@ -168,6 +177,7 @@ let package = Package(
             name: "PSAOffboarderCLI",
             dependencies: [
                 "OffboardingKafka",
+                "OffboardingKafkaTesting",
                 "OffboardingSandbox",
                 "OffboardingService",
                 "PSASimulators",
@@ -180,6 +190,7 @@ let package = Package(
             dependencies: [
                 "OffboardingCore",
                 "OffboardingKafka",
+                "OffboardingKafkaTesting",
                 "OffboardingSandbox",
                 "OffboardingService",
                 "PSAAutotask",
@@ -210,7 +221,7 @@ let package = Package(
         ),
         .target(
             name: "OffboardingTestSupport",
-            dependencies: ["OffboardingSandbox", "OffboardingService", "PSAAutotask", "PSAConnectWise", "PSAHalo", "PSAHTTP", "PSASimulators"],
+            dependencies: ["OffboardingKafkaTesting", "OffboardingSandbox", "OffboardingService", "PSAAutotask", "PSAConnectWise", "PSAHalo", "PSAHTTP", "PSASimulators"],
             path: "Tests/OffboardingTestSupport"
         ),
         .testTarget(
@@ -219,7 +230,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OffboardingKafkaTests",
-            dependencies: ["OffboardingKafka", "OffboardingTestSupport"]
+            dependencies: ["OffboardingKafka", "OffboardingKafkaTesting", "OffboardingTestSupport"]
         ),
         .testTarget(
             name: "PSAConnectWiseTests",
@@ -250,7 +261,7 @@ let package = Package(
             name: "OffboardingServiceTests",
             // The CLI is a dependency so that `swift test` builds the binary the process tests start.
             dependencies: [
-                "OffboardingFuzzTargets", "OffboardingHTTPAPI", "OffboardingSandbox", "OffboardingService", "OffboardingTestSupport", "PSAAutotask", "PSAConnectWise", "PSAHalo",
+                "OffboardingFuzzTargets", "OffboardingHTTPAPI", "OffboardingKafkaTesting", "OffboardingSandbox", "OffboardingService", "OffboardingTestSupport", "PSAAutotask", "PSAConnectWise", "PSAHalo",
                 "PSAHTTP", "PSAOffboarderCLI",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

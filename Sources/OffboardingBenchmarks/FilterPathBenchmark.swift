@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import OffboardingCore
 import OffboardingKafka
+import OffboardingKafkaTesting
 import OffboardingService
 import PSAConnectWise
 import PSASimulators

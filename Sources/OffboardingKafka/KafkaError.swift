@@ -1,5 +1,3 @@
-import Crdkafka
-
 /// An error from librdkafka or from this layer's use of it.
 public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
@@ -45,19 +43,9 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         "kafka \(code): \(message)" + (rdKafkaCode.map { " (rd_kafka_resp_err_t \($0))" } ?? "")
     }
 
-    /// librdkafka's codes for a record that no repetition will get accepted.
-    private static let permanentRecordErrors: Set<Int32> = [
-        // Also raised by librdkafka itself above message.max.bytes.
-        RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE.rawValue,
-        RD_KAFKA_RESP_ERR_INVALID_RECORD.rawValue,
-        // CORRUPT_MESSAGE in the protocol's own words.
-        RD_KAFKA_RESP_ERR_INVALID_MSG.rawValue,
-        RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE.rawValue,
-    ]
-
     /// True when the broker or librdkafka refuses this record for good (too large, invalid);
     /// anything else (a broker down, a leader moving, a timeout) may pass when repeated.
     public var refusesRecordForGood: Bool {
-        rdKafkaCode.map(Self.permanentRecordErrors.contains) ?? false
+        rdKafkaCode.map(RDKafkaError.refusesRecordForGood) ?? false
     }
 }

@@ -1,4 +1,3 @@
-import Crdkafka
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -44,32 +43,10 @@ public final class KafkaProducer: Service, Sendable {
         }
     }
 
-    /// Holds one record's continuation until its delivery report arrives.
-    private final class DeliveryBox: @unchecked Sendable {
-        // Written once before produce, resumed exactly once by the delivery callback.
-        let continuation: CheckedContinuation<KafkaDeliveryReport, any Error>
-        let topic: String
-        init(_ continuation: CheckedContinuation<KafkaDeliveryReport, any Error>, topic: String) {
-            self.continuation = continuation
-            self.topic = topic
-        }
-    }
-
     private enum State { case running, closing, closed }
 
-    final class Context: RDKafkaClientContext, @unchecked Sendable {
-        // Immutable after init.
-        let onStatistics: (@Sendable (KafkaBrokerCounters) -> Void)?
-
-        init(logger: Logger, onStatistics: (@Sendable (KafkaBrokerCounters) -> Void)?) {
-            self.onStatistics = onStatistics
-            super.init(logger: logger)
-        }
-    }
-
-    // The handle is thread-safe per librdkafka; the context must outlive it, so it is kept here.
-    private nonisolated(unsafe) let handle: OpaquePointer
-    private let context: Context
+    /// Every call on librdkafka; its handle is destroyed in `deinit`, after the poll thread stopped.
+    private let client: RDKafkaProducerClient
     private let configuration: Configuration
     private let logger: Logger
     private let state = Mutex<State>(.running)
@@ -83,42 +60,17 @@ public final class KafkaProducer: Service, Sendable {
     public init(configuration: Configuration, logger: Logger, onStatistics: (@Sendable (KafkaBrokerCounters) -> Void)? = nil) throws(KafkaError) {
         self.configuration = configuration
         self.logger = logger
-        let context = Context(logger: logger, onStatistics: onStatistics)
-        self.context = context
-        let conf = try RDKafkaConf.make(configuration.librdkafkaProperties)
-        RDKafkaClientContext.installLogCallback(on: conf, context: context)
-        if onStatistics != nil {
-            rd_kafka_conf_set_stats_cb(conf) { _, json, length, opaque in
-                guard let json, let opaque else { return 0 }
-                let context = Unmanaged<Context>.fromOpaque(opaque).takeUnretainedValue()
-                if let counters = KafkaBrokerCounters.parse(UnsafeRawBufferPointer(start: json, count: length)) { context.onStatistics?(counters) }
-                // 0: librdkafka frees the JSON.
-                return 0
-            }
-        }
-        rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
-            guard let message, let opaque = message.pointee._private else { return }
-            let box = Unmanaged<DeliveryBox>.fromOpaque(opaque).takeRetainedValue()
-            let m = message.pointee
-            if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                box.continuation.resume(returning: KafkaDeliveryReport(topic: box.topic, partition: m.partition, offset: m.offset))
-            } else {
-                box.continuation.resume(
-                    throwing: KafkaError(
-                        code: .delivery, message: "\(box.topic): \(RDKafkaError.describe(m.err))", rdKafkaCode: m.err.rawValue))
-            }
-        }
-        self.handle = try RDKafkaConf.newClient(type: RD_KAFKA_PRODUCER, conf: conf)
+        client = try RDKafkaProducerClient(properties: configuration.librdkafkaProperties, logger: logger, onStatistics: onStatistics)
         startPoller()
     }
 
     private func startPoller() {
         let thread = Thread { [self] in
             while state.withLock({ $0 }) != .closed {
-                rd_kafka_poll(handle, 100)
+                client.poll(timeoutMs: 100)
             }
             // Serve the last reports before the handle goes away.
-            rd_kafka_poll(handle, 0)
+            client.poll(timeoutMs: 0)
             let waiter = poller.withLock { poller -> CheckedContinuation<Void, Never>? in
                 poller.finished = true
                 return poller.waiter
@@ -131,7 +83,7 @@ public final class KafkaProducer: Service, Sendable {
 
     deinit {
         // The poll thread holds `self` until `shutdown()` has stopped it, so the handle is idle here.
-        rd_kafka_destroy(handle)
+        client.destroy()
     }
 
     /// Produces one record and waits for the broker's acknowledgement (`acks=all`, idempotent).
@@ -143,35 +95,8 @@ public final class KafkaProducer: Service, Sendable {
         var record = record
         configuration.seal?(&record)
         return try await withCheckedThrowingContinuation { continuation in
-            let box = Unmanaged.passRetained(DeliveryBox(continuation, topic: record.topic))
-            let headers = rd_kafka_headers_new(record.headers.count)
-            for header in record.headers {
-                if let value = header.value {
-                    value.withUnsafeBytes { _ = rd_kafka_header_add(headers, header.key, -1, $0.baseAddress, $0.count) }
-                } else {
-                    _ = rd_kafka_header_add(headers, header.key, -1, nil, 0)
-                }
-            }
-            let err = Self.withOptionalBytes(record.key) { keyPointer, keyLength in
-                Self.withOptionalBytes(record.value) { valuePointer, valueLength in
-                    psa_rdkafka_produce(
-                        handle, record.topic, record.partition ?? RD_KAFKA_PARTITION_UA,
-                        keyPointer, keyLength, valuePointer, valueLength, headers, box.toOpaque())
-                }
-            }
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                rd_kafka_headers_destroy(headers)
-                box.release()
-                continuation.resume(
-                    throwing: KafkaError(
-                        code: .produce, message: "\(record.topic): \(RDKafkaError.describe(err))", rdKafkaCode: err.rawValue))
-            }
+            client.produce(record, continuation: continuation)
         }
-    }
-
-    private static func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawPointer?, Int) -> R) -> R {
-        guard let bytes else { return body(nil, 0) }
-        return bytes.withUnsafeBytes { body($0.baseAddress, $0.count) }
     }
 
     /// The topic's partition count from the cluster's metadata.
@@ -179,28 +104,8 @@ public final class KafkaProducer: Service, Sendable {
         let timeoutMs = Int32(clamping: timeout.components.seconds * 1000)
         let result: Result<Int32, KafkaError> = await withCheckedContinuation { continuation in
             // rd_kafka_metadata blocks: keep it off the cooperative pool.
-            DispatchQueue.global().async { [self] in
-                guard let topicHandle = rd_kafka_topic_new(handle, topic, nil) else {
-                    continuation.resume(returning: .failure(KafkaError(code: .consume, message: "cannot name topic \(topic)")))
-                    return
-                }
-                defer { rd_kafka_topic_destroy(topicHandle) }
-                var metadata: UnsafePointer<rd_kafka_metadata>?
-                let err = rd_kafka_metadata(handle, 0, topicHandle, &metadata, timeoutMs)
-                guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-                    continuation.resume(
-                        returning: .failure(KafkaError(code: .consume, message: "metadata of \(topic): \(RDKafkaError.describe(err))", rdKafkaCode: err.rawValue)))
-                    return
-                }
-                defer { rd_kafka_metadata_destroy(metadata) }
-                let topics = UnsafeBufferPointer(start: metadata.pointee.topics, count: Int(metadata.pointee.topic_cnt))
-                guard let entry = topics.first, entry.err == RD_KAFKA_RESP_ERR_NO_ERROR, entry.partition_cnt > 0 else {
-                    let topicErr = topics.first?.err ?? RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
-                    continuation.resume(
-                        returning: .failure(KafkaError(code: .consume, message: "topic \(topic): \(RDKafkaError.describe(topicErr))", rdKafkaCode: topicErr.rawValue)))
-                    return
-                }
-                continuation.resume(returning: .success(Int32(entry.partition_cnt)))
+            DispatchQueue.global().async { [client] in
+                continuation.resume(returning: client.partitionCount(of: topic, timeoutMs: timeoutMs))
             }
         }
         return try result.get()
@@ -218,25 +123,18 @@ public final class KafkaProducer: Service, Sendable {
         // rd_kafka_flush blocks: keep it off the cooperative pool.
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async { [self] in
-                let err = rd_kafka_flush(handle, timeoutMs)
-                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                if let failure = client.flush(timeoutMs: timeoutMs) {
                     logger.error(
-                        "producer flush left records undelivered",
-                        metadata: ["kafka.error": "\(RDKafkaError.describe(err))", "kafka.outq": "\(rd_kafka_outq_len(handle))"])
+                        "producer flush left records undelivered", metadata: ["kafka.error": "\(failure.error)", "kafka.outq": "\(failure.outstanding)"])
                 }
                 continuation.resume()
             }
         }
         state.withLock { $0 = .closed }
         // Wakes the poll thread out of its 100 ms wait, so that a short-lived producer (`run`,
-        // `sweep`) does not spend that long on shutdown. `rd_kafka_yield` only stops a dispatcher
-        // from inside a callback; yielding the main queue, which `rd_kafka_poll` waits on, wakes it
-        // from another thread.
-        if let main = rd_kafka_queue_get_main(handle) {
-            rd_kafka_queue_yield(main)
-            rd_kafka_queue_destroy(main)
-        }
-        context.quiet.withLock { $0 = true }
+        // `sweep`) does not spend that long on shutdown.
+        client.wakePoll()
+        client.context.quiet.withLock { $0 = true }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let alreadyDone = poller.withLock { poller -> Bool in
                 if poller.finished { return true }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import OffboardingKafka
+import OffboardingKafkaTesting
 import UnixSignals
 
 struct KafkaSandboxCommand: AsyncParsableCommand {

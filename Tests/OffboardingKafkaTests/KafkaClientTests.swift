@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import OffboardingKafka
+import OffboardingKafkaTesting
 import OffboardingTestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import OffboardingCore
 import OffboardingKafka
+import OffboardingKafkaTesting
 import OffboardingTestSupport
 @testable import OffboardingService
 import Synchronization

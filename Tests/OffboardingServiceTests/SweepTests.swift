@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import OffboardingCore
 import OffboardingKafka
+import OffboardingKafkaTesting
 import OffboardingSandbox
 import OffboardingService
 import OffboardingTestSupport

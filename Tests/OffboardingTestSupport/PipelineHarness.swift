@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import OffboardingCore
 import OffboardingKafka
+import OffboardingKafkaTesting
 import OffboardingSandbox
 import OffboardingService
 import PSASimulators

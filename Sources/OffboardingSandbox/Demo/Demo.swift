@@ -3,6 +3,7 @@ import Logging
 import OffboardingCore
 import OffboardingService
 import OffboardingKafka
+import OffboardingKafkaTesting
 import PSASimulators
 
 /// `psa-offboarder demo`: an in-process Kafka test cluster and a sandbox of each PSA with sample

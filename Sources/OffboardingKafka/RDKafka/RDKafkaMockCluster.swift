@@ -1,17 +1,16 @@
 import Crdkafka
 import Logging
 
-/// librdkafka's in-process mock cluster: real Kafka protocol brokers listening on loopback, reachable
-/// from other processes through `bootstrapServers`. For tests, `demo` and `kafka-sandbox` only:
-/// librdkafka marks the mock API experimental.
-public final class KafkaTestCluster: Sendable {
+/// librdkafka's in-process mock cluster, as the calls that make and steer it. Only
+/// `OffboardingKafkaTesting.KafkaTestCluster` uses it: the service itself never makes one.
+package final class RDKafkaMockCluster: Sendable {
     // The cluster lives inside `handle`'s librdkafka instance; both are destroyed together in deinit.
     private nonisolated(unsafe) let handle: OpaquePointer
     private nonisolated(unsafe) let cluster: OpaquePointer
     private let context: RDKafkaClientContext
-    public let bootstrapServers: String
+    package let bootstrapServers: String
 
-    public init(brokers: Int = 1, logger: Logger) throws(KafkaError) {
+    package init(brokers: Int = 1, logger: Logger) throws(KafkaError) {
         let context = RDKafkaClientContext(logger: logger)
         self.context = context
         let conf = try RDKafkaConf.make(["client.id": "psa-offboarder-mock-cluster"])
@@ -31,7 +30,7 @@ public final class KafkaTestCluster: Sendable {
         rd_kafka_destroy(handle)
     }
 
-    public func createTopic(_ name: String, partitions: Int32, replicationFactor: Int32 = 1) throws(KafkaError) {
+    package func createTopic(_ name: String, partitions: Int32, replicationFactor: Int32 = 1) throws(KafkaError) {
         let err = rd_kafka_mock_topic_create(cluster, name, partitions, replicationFactor)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(code: .cluster, message: "create topic \(name): \(RDKafkaError.describe(err))", rdKafkaCode: err.rawValue)
@@ -39,27 +38,27 @@ public final class KafkaTestCluster: Sendable {
     }
 
     /// The next `errors.count` requests of this Kafka API key fail with these error codes, in order.
-    public func pushRequestErrors(apiKey: Int16, errors: [Int32]) {
+    package func pushRequestErrors(apiKey: Int16, errors: [Int32]) {
         var codes = errors.map { rd_kafka_resp_err_t(rawValue: $0) }
         rd_kafka_mock_push_request_errors_array(cluster, apiKey, codes.count, &codes)
     }
 
-    public func setBrokerDown(_ brokerID: Int32) {
+    package func setBrokerDown(_ brokerID: Int32) {
         _ = rd_kafka_mock_broker_set_down(cluster, brokerID)
     }
 
     /// Makes `brokerID` the partition's leader. The mock elects no leader of its own when a broker
     /// goes down, so this is how a test puts a topic on a broker it will take down.
-    public func setPartitionLeader(topic: String, partition: Int32, brokerID: Int32) {
+    package func setPartitionLeader(topic: String, partition: Int32, brokerID: Int32) {
         _ = rd_kafka_mock_partition_set_leader(cluster, topic, partition, brokerID)
     }
 
     /// Makes `brokerID` the coordinator of this consumer group.
-    public func setGroupCoordinator(_ group: String, brokerID: Int32) {
+    package func setGroupCoordinator(_ group: String, brokerID: Int32) {
         _ = rd_kafka_mock_coordinator_set(cluster, "group", group, brokerID)
     }
 
-    public func setBrokerUp(_ brokerID: Int32) {
+    package func setBrokerUp(_ brokerID: Int32) {
         _ = rd_kafka_mock_broker_set_up(cluster, brokerID)
     }
 }
