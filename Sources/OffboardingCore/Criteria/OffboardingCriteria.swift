@@ -28,6 +28,9 @@ public struct OffboardingCriteria: Sendable, Hashable {
     public var contractsEndedAfter: Duration?
     public var match: Match
 
+    /// `criteria.offboarded_statuses` when the file does not say.
+    public static let defaultStatuses = ["Inactive", "Offboarded"]
+
     public init(statuses: [String], companyTypes: [String] = [], contractsEndedAfter: Duration? = nil, match: Match = .any) {
         self.statuses = statuses
         self.companyTypes = companyTypes

@@ -17,9 +17,12 @@ public struct Offboarder: Sendable {
         /// where there is no operator (a library caller that builds each request itself).
         public var policy: OffboardingPolicy?
 
+        public static let defaultMaxConcurrentUpdates = 8
+        public static let defaultApprovalLifetime: Duration = .seconds(72 * 3600)
+
         public init(
-            maxConcurrentUpdates: Int = 8, scope: OffboardingScope = .init(), writeReasonToNotes: Bool = true,
-            approvalLifetime: Duration = .seconds(72 * 3600), policy: OffboardingPolicy? = nil
+            maxConcurrentUpdates: Int = Self.defaultMaxConcurrentUpdates, scope: OffboardingScope = .init(), writeReasonToNotes: Bool = true,
+            approvalLifetime: Duration = Self.defaultApprovalLifetime, policy: OffboardingPolicy? = nil
         ) {
             self.maxConcurrentUpdates = max(1, maxConcurrentUpdates)
             self.scope = scope

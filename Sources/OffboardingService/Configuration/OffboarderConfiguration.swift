@@ -27,10 +27,10 @@ public struct OffboarderConfiguration: Sendable {
         public var retry: String
         public var approvals: String
 
-        public init(
-            events: String, results: String, deadLetter: String, retry: String = "psa.offboarding.retry",
-            approvals: String = "psa.offboarding.approvals"
-        ) {
+        public static let defaultRetry = "psa.offboarding.retry"
+        public static let defaultApprovals = "psa.offboarding.approvals"
+
+        public init(events: String, results: String, deadLetter: String, retry: String = Self.defaultRetry, approvals: String = Self.defaultApprovals) {
             self.events = events
             self.results = results
             self.deadLetter = deadLetter
@@ -47,8 +47,8 @@ public struct OffboarderConfiguration: Sendable {
     public var maxConcurrentUpdates: Int
     /// While the PSA cannot be reached, an event is tried again after this, doubling up to
     /// `maxOutageBackoff` (`retry.outage_backoff`, `retry.max_outage_backoff`).
-    public var outageBackoff: Duration = .seconds(1)
-    public var maxOutageBackoff: Duration = .seconds(60)
+    public var outageBackoff = OffboardingPipeline.Configuration.defaultOutageBackoff
+    public var maxOutageBackoff = OffboardingPipeline.Configuration.defaultMaxOutageBackoff
     /// `retry.outage_max_wait`: how long a record waits out an outage in place before it moves to
     /// the retry topic.
     public var outageMaxWait = OffboardingPipeline.Configuration.defaultOutageMaxWait
@@ -57,9 +57,9 @@ public struct OffboarderConfiguration: Sendable {
     /// Attempts per event before configurations still failing are dead-lettered
     /// (`retry.topic_max_attempts`); the waits between them (`retry.topic_initial_delay`, doubling
     /// up to `retry.topic_max_delay`).
-    public var retryTopicMaxAttempts = 5
-    public var retryTopicInitialDelay: Duration = .seconds(60)
-    public var retryTopicMaxDelay: Duration = .seconds(3600)
+    public var retryTopicMaxAttempts = OffboardingPipeline.Configuration.defaultRetryTopicMaxAttempts
+    public var retryTopicInitialDelay = OffboardingPipeline.Configuration.defaultRetryTopicInitialDelay
+    public var retryTopicMaxDelay = OffboardingPipeline.Configuration.defaultRetryTopicMaxDelay
 
     /// `scope.*`: which configurations may change, and the blast-radius limit.
     public var scope = OffboardingScope()
@@ -86,7 +86,7 @@ public struct OffboarderConfiguration: Sendable {
         OffboardingPolicy(criteria: criteria, allowRequestOverride: allowRequestOverride, requireApproval: defaults.requireApproval, dryRun: defaults.dryRun)
     }
     /// `approvals.expire_after`: how long an approval stays open.
-    public var approvalLifetime: Duration = .seconds(72 * 3600)
+    public var approvalLifetime = Offboarder.Configuration.defaultApprovalLifetime
     /// How often approvals past their expiry are looked for (not in the file: tests shorten it).
     public var approvalExpiryInterval = OffboardingPipeline.Configuration.defaultApprovalExpiryInterval
     /// How long a revocation waits for the running records of its partitions (not in the file).
@@ -156,7 +156,7 @@ public struct OffboarderConfiguration: Sendable {
         }
     }
 
-    public init(kafka: Kafka, psa: PSA, defaults: OffboardingOptions, maxConcurrentUpdates: Int = 8) {
+    public init(kafka: Kafka, psa: PSA, defaults: OffboardingOptions, maxConcurrentUpdates: Int = Offboarder.Configuration.defaultMaxConcurrentUpdates) {
         self.kafka = kafka
         self.psa = psa
         self.defaults = defaults
@@ -184,8 +184,8 @@ public struct OffboarderConfiguration: Sendable {
             events: try topicsSection.requiredString("events"),
             results: try topicsSection.requiredString("results"),
             deadLetter: try topicsSection.requiredString("dead_letter"),
-            retry: try topicsSection.string("retry") ?? "psa.offboarding.retry",
-            approvals: try topicsSection.string("approvals") ?? "psa.offboarding.approvals")
+            retry: try topicsSection.string("retry") ?? Topics.defaultRetry,
+            approvals: try topicsSection.string("approvals") ?? Topics.defaultApprovals)
         try topicsSection.finish()
         let kafka = Kafka(
             bootstrapServers: try kafkaSection.requiredString("bootstrap_servers"),
@@ -204,12 +204,13 @@ public struct OffboarderConfiguration: Sendable {
         }
         // The PSA's own pacing first, then what the file says.
         var http = module.defaultHTTP
-        var outageBackoff = Duration.seconds(1)
-        var maxOutageBackoff = Duration.seconds(60)
-        var retryTopicMaxAttempts = 5
-        var retryTopicInitialDelay = Duration.seconds(60)
-        var retryTopicMaxDelay = Duration.seconds(3600)
-        var outageMaxWait = OffboardingPipeline.Configuration.defaultOutageMaxWait
+        typealias Pipeline = OffboardingPipeline.Configuration
+        var outageBackoff = Pipeline.defaultOutageBackoff
+        var maxOutageBackoff = Pipeline.defaultMaxOutageBackoff
+        var retryTopicMaxAttempts = Pipeline.defaultRetryTopicMaxAttempts
+        var retryTopicInitialDelay = Pipeline.defaultRetryTopicInitialDelay
+        var retryTopicMaxDelay = Pipeline.defaultRetryTopicMaxDelay
+        var outageMaxWait = Pipeline.defaultOutageMaxWait
         if let section = try root.section("retry")?.allowing([
             "max_attempts", "initial_backoff", "max_backoff", "budget", "max_retry_after", "outage_backoff", "max_outage_backoff",
             "topic_max_attempts", "topic_initial_delay", "topic_max_delay", "outage_max_wait",
@@ -228,9 +229,9 @@ public struct OffboarderConfiguration: Sendable {
             try section.finish()
         }
 
-        var maxConcurrentUpdates = 8
+        var maxConcurrentUpdates = Offboarder.Configuration.defaultMaxConcurrentUpdates
         if let section = try root.section("rate_limit")?.allowing(["max_concurrent_updates", "requests", "per", "max_in_flight", "adaptive"]) {
-            maxConcurrentUpdates = try section.int("max_concurrent_updates", range: 1...256) ?? 8
+            maxConcurrentUpdates = try section.int("max_concurrent_updates", range: 1...256) ?? maxConcurrentUpdates
             let requests = try section.int("requests", range: 0...1_000_000)
             let per = try section.duration("per", range: .milliseconds(1)...day)
             guard (requests == nil) == (per == nil) else {
@@ -252,7 +253,7 @@ public struct OffboarderConfiguration: Sendable {
         let psa = PSA(try module.read(psaSection, http: http))
         try psaSection.finish()
 
-        var statuses = ["Inactive", "Offboarded"]
+        var statuses = OffboardingCriteria.defaultStatuses
         var allowRequestOverride = false
         var companyTypes: [String] = []
         var contractsEndedAfter: Duration?
@@ -260,7 +261,7 @@ public struct OffboarderConfiguration: Sendable {
         if let criteria = try root.section("criteria")?.allowing(
             ["offboarded_statuses", "allow_request_override", "company_types", "contracts_ended", "match"])
         {
-            allowRequestOverride = try criteria.bool("allow_request_override") ?? false
+            allowRequestOverride = try criteria.bool("allow_request_override") ?? allowRequestOverride
             companyTypes = try criteria.stringList("company_types") ?? []
             guard !companyTypes.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) else {
                 throw ConfigurationError(key: criteria.keyPath("company_types"), "must list non-empty type names")
@@ -288,9 +289,9 @@ public struct OffboarderConfiguration: Sendable {
         }
         var defaults = OffboardingOptions(offboardedStatuses: statuses)
         if let section = try root.section("defaults")?.allowing(["dry_run", "require_approval", "include_archived"]) {
-            defaults.dryRun = try section.bool("dry_run") ?? false
-            defaults.requireApproval = try section.bool("require_approval") ?? false
-            defaults.includeArchived = try section.bool("include_archived") ?? false
+            defaults.dryRun = try section.bool("dry_run") ?? defaults.dryRun
+            defaults.requireApproval = try section.bool("require_approval") ?? defaults.requireApproval
+            defaults.includeArchived = try section.bool("include_archived") ?? defaults.includeArchived
             try section.finish()
         }
         var configuration = OffboarderConfiguration(kafka: kafka, psa: psa, defaults: defaults, maxConcurrentUpdates: maxConcurrentUpdates)
@@ -416,7 +417,7 @@ public struct OffboarderConfiguration: Sendable {
                 throw ConfigurationError(
                     key: notes.keyPath("write_reason"), "\(configuration.psa.kind) configurations have no notes field this service writes; remove the key or set it to false")
             }
-            configuration.writeReasonToNotes = writeReason ?? true
+            configuration.writeReasonToNotes = writeReason ?? configuration.writeReasonToNotes
             try notes.finish()
         }
     }

@@ -43,12 +43,17 @@ public final class OffboardingPipeline: Service, Sendable {
         /// (`retry.outage_max_wait`).
         public var outageMaxWait: Duration = Self.defaultOutageMaxWait
         public static let defaultOutageMaxWait: Duration = .seconds(15 * 60)
+        public static let defaultOutageBackoff: Duration = .seconds(1)
+        public static let defaultMaxOutageBackoff: Duration = .seconds(60)
         /// Attempts per event, the first included, before configurations still failing go to the
         /// dead-letter topic; the retry topic carries attempts 2 and on.
-        public var retryTopicMaxAttempts: Int = 5
+        public var retryTopicMaxAttempts: Int = Self.defaultRetryTopicMaxAttempts
+        public static let defaultRetryTopicMaxAttempts = 5
         /// The wait before attempt 2, doubled for each further attempt up to `retryTopicMaxDelay`.
-        public var retryTopicInitialDelay: Duration = .seconds(60)
-        public var retryTopicMaxDelay: Duration = .seconds(3600)
+        public var retryTopicInitialDelay: Duration = Self.defaultRetryTopicInitialDelay
+        public static let defaultRetryTopicInitialDelay: Duration = .seconds(60)
+        public var retryTopicMaxDelay: Duration = Self.defaultRetryTopicMaxDelay
+        public static let defaultRetryTopicMaxDelay: Duration = .seconds(3600)
         /// Skip events whose result is already on the results topic (see `ResultLedger`).
         public var skipEventsWithResults: Bool = true
         /// How often approvals past their expiry are looked for.
@@ -76,7 +81,7 @@ public final class OffboardingPipeline: Service, Sendable {
         public init(
             consumer: KafkaConsumer.Configuration, topics: OffboarderConfiguration.Topics, psa: PSAKind, defaults: OffboardingOptions, signer: RecordSigner,
             maxInFlightRecords: Int = 512, pollTimeout: Duration = .milliseconds(100), instanceID: String = Self.defaultInstanceID,
-            outageBackoff: Duration = .seconds(1), maxOutageBackoff: Duration = .seconds(60),
+            outageBackoff: Duration = Self.defaultOutageBackoff, maxOutageBackoff: Duration = Self.defaultMaxOutageBackoff,
             pollStallTimeout: Duration = .seconds(60), progressStallTimeout: Duration = .seconds(300)
         ) {
             self.pollStallTimeout = pollStallTimeout
