@@ -20,39 +20,18 @@ public enum Demo {
         var what: String
     }
 
+    /// Makes a sample event: id, company id, name, status, options.
+    typealias EventMaker = (String, String, String?, String, OffboardingOptions.Overrides) -> CompanyStatusChangedEvent
+
     /// The sample events per PSA; the ids match the sandboxes' sample tenants.
     static func sampleEvents(for psa: PSAKind) -> [SampleEvent] {
         let source = "psa/\(psa)/demo"
-        func event(_ id: String, _ company: String, _ name: String?, status: String, options: OffboardingOptions.Overrides = .init()) -> CompanyStatusChangedEvent {
+        let event: EventMaker = { id, company, name, status, options in
             CompanyStatusChangedEvent(
                 id: id, source: source, time: "2026-01-22T10:30:00Z", psa: psa, companyID: company, companyName: name, previousStatus: "Active",
                 status: status, options: options)
         }
-        switch psa {
-        case .connectwise:
-            return [
-                SampleEvent(event: event("cw-1", "12345", "Example Client", status: "Offboarded", options: .init(includeArchived: true, reason: "Contract ended")),
-                            what: "offboard Example Client (archived configs listed too)"),
-                SampleEvent(event: event("cw-2", "23456", "Northwind Traders", status: "Offboarded", options: .init(dryRun: true, reason: "Preview")),
-                            binary: true, what: "dry run for Northwind Traders (binary-mode event)"),
-                SampleEvent(event: event("cw-3", "34567", "Contoso Dental", status: "Active"), what: "Contoso Dental became Active: filtered, no result"),
-                SampleEvent(event: event("cw-4", "34567", "Contoso Dental", status: "Offboarded"), what: "stale event: Contoso Dental is Active in the PSA"),
-                SampleEvent(event: event("cw-5", "99999", nil, status: "Offboarded"), what: "unknown client 99999"),
-            ]
-        case .autotask:
-            return [
-                SampleEvent(event: event("at-1", "29683001", "Example Client", status: "Inactive", options: .init(reason: "Contract ended")),
-                            what: "offboard Example Client (Autotask: company set inactive)"),
-                SampleEvent(event: event("at-2", "29683002", "Tailspin Toys", status: "Cancelation", options: .init(dryRun: true, offboardedStatuses: ["Cancelation"])),
-                            what: "dry run for Tailspin Toys, offboarded by its company type Cancelation"),
-            ]
-        case .halopsa:
-            return [
-                SampleEvent(event: event("halo-1", "12", "Example Client", status: "Inactive", options: .init(includeArchived: true, reason: "Contract ended")),
-                            what: "offboard Example Client (archived assets listed too)"),
-                SampleEvent(event: event("halo-2", "13", "Adventure Works", status: "Inactive"), what: "stale event: Adventure Works is active in HaloPSA"),
-            ]
-        }
+        return PSASandbox.sandboxed(psa)?.sampleEvents(event) ?? []
     }
 
     public static func run(logger: Logger, print: @Sendable (String) -> Void) async throws -> Report {
@@ -81,7 +60,7 @@ public enum Demo {
             try cluster.createTopic(topics.approvals, partitions: 1)
             var configuration = OffboarderConfiguration(
                 kafka: .init(bootstrapServers: cluster.bootstrapServers, groupID: "psa-offboarder-demo-\(psa)", topics: topics),
-                psa: sandbox.configuration(server.baseURL), defaults: OffboardingOptions(offboardedStatuses: ["Inactive", "Offboarded"]))
+                psa: sandbox.configuration(server.baseURL), defaults: OffboardingOptions(offboardedStatuses: OffboardingCriteria.defaultStatuses))
             // A key of its own: the demo's records are signed as a deployment's are.
             configuration.signingKeys = [signingKey]
             print("\(psa) sandbox at \(server.baseURL)")

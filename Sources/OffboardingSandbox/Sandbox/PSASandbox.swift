@@ -1,14 +1,12 @@
 import Foundation
 import OffboardingCore
 import OffboardingService
-import PSAAutotask
-import PSAConnectWise
-import PSAHalo
 import PSAHTTP
 import PSASimulators
 
-/// One place per PSA that pairs its simulator with the configuration pointing the real adapter at
-/// it: used by `sandbox`, `demo` and the contract tests, so a new PSA is one more case here.
+/// Each PSA's simulator paired with the configuration pointing the real adapter at it, for
+/// `sandbox`, `demo` and the contract tests. Each PSA is a `SandboxedPSA` in a file of its own,
+/// listed once in `all`: a new PSA adds a file and an entry.
 public enum PSASandbox {
     public enum Dataset: Sendable {
         /// The sample tenant of `demo` and `sandbox`.
@@ -31,70 +29,41 @@ public enum PSASandbox {
     /// (Autotask's hour, HaloPSA's five minutes) would only slow demos and tests down.
     static let unpaced = PSAHTTPTransport.Configuration()
 
+    static let all: [any SandboxedPSA.Type] = [ConnectWiseSandbox.self, AutotaskSandbox.self, HaloSandbox.self]
+
     public static func make(_ kind: PSAKind, dataset: Dataset = .sample) throws -> Instance {
-        func decode<T: Decodable>(_ type: T.Type, sample: T, empty: T) throws -> T {
-            switch dataset {
-            case .sample: return sample
-            case .empty: return empty
-            case .json(let data): return try JSONDecoder().decode(type, from: data)
-            }
+        guard let psa = all.first(where: { $0.kind == kind }) else {
+            throw SandboxUnavailable(kind: kind)
         }
-        switch kind {
-        case .connectwise:
-            let credentials = ConnectWiseSimulator.Credentials.sandbox
-            let simulator = ConnectWiseSimulator(data: try decode(ConnectWiseDataset.self, sample: .sample(), empty: .empty()), credentials: credentials)
-            return Instance(
-                tenant: simulator,
-                configuration: { url in
-                    .connectwise(.init(
-                        baseURL: url + ConnectWiseSimulator.apiPath, companyID: credentials.companyID, publicKey: credentials.publicKey,
-                        privateKey: credentials.privateKey, clientID: credentials.clientID, http: unpaced))
-                },
-                yaml: { url in
-                    """
-                    psa:
-                      kind: connectwise
-                      base_url: "\(url)\(ConnectWiseSimulator.apiPath)"
-                      connectwise: {company_id: \(credentials.companyID), public_key: \(credentials.publicKey), private_key: \(credentials.privateKey), client_id: \(credentials.clientID)}
-                    """
-                })
-        case .autotask:
-            let credentials = AutotaskSimulator.Credentials.sandbox
-            let simulator = AutotaskSimulator(data: try decode(AutotaskDataset.self, sample: .sample(), empty: .empty()), credentials: credentials)
-            // No base URL: the zone is discovered through zoneInformation, as on a fresh installation.
-            return Instance(
-                tenant: simulator,
-                configuration: { url in
-                    .autotask(.init(
-                        baseURL: nil, zoneInformationURL: url + AutotaskSimulator.apiPath + "/zoneInformation",
-                        apiIntegrationCode: credentials.apiIntegrationCode, username: credentials.username, secret: credentials.secret,
-                        http: unpaced))
-                },
-                yaml: { url in
-                    """
-                    psa:
-                      kind: autotask
-                      autotask: {api_integration_code: \(credentials.apiIntegrationCode), username: \(credentials.username), secret: \(credentials.secret), zone_information_url: "\(url)\(AutotaskSimulator.apiPath)/zoneInformation"}
-                    """
-                })
-        case .halopsa:
-            let credentials = HaloSimulator.Credentials.sandbox
-            let simulator = HaloSimulator(data: try decode(HaloDataset.self, sample: .sample(), empty: .empty()), credentials: credentials)
-            return Instance(
-                tenant: simulator,
-                configuration: { url in
-                    .halopsa(.init(
-                        baseURL: url, authURL: url + HaloSimulator.authPath, clientID: credentials.clientID,
-                        clientSecret: credentials.clientSecret, tenant: credentials.tenant, http: unpaced))
-                },
-                yaml: { url in
-                    """
-                    psa:
-                      kind: halopsa
-                      base_url: "\(url)"
-                      halopsa: {client_id: \(credentials.clientID), client_secret: \(credentials.clientSecret), tenant: \(credentials.tenant), auth_url: "\(url)\(HaloSimulator.authPath)", scope: all}
-                    """
-                })
+        return try psa.make(dataset: dataset)
+    }
+
+    static func sandboxed(_ kind: PSAKind) -> (any SandboxedPSA.Type)? {
+        all.first { $0.kind == kind }
+    }
+}
+
+/// One PSA in the sandbox: its simulator, the configuration a user would write for it, and the
+/// sample events `demo` sends it (their ids match the sample tenant's).
+protocol SandboxedPSA {
+    static var kind: PSAKind { get }
+    static func make(dataset: PSASandbox.Dataset) throws -> PSASandbox.Instance
+    static func sampleEvents(_ event: Demo.EventMaker) -> [Demo.SampleEvent]
+}
+
+extension PSASandbox.Dataset {
+    /// The dataset in the simulator's own format.
+    func decode<T: Decodable>(_ type: T.Type, sample: T, empty: T) throws -> T {
+        switch self {
+        case .sample: sample
+        case .empty: empty
+        case .json(let data): try JSONDecoder().decode(type, from: data)
         }
     }
+}
+
+/// No sandbox for this PSA in this build.
+struct SandboxUnavailable: Error, CustomStringConvertible {
+    var kind: PSAKind
+    var description: String { "no sandbox for \(kind)" }
 }
