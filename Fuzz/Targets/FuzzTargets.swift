@@ -59,7 +59,7 @@ public enum FuzzTargets {
             guard let configuration = try? OffboarderConfiguration.parse(yaml: String(decoding: bytes, as: UTF8.self), environment: ["SECRET": "s", "SIGNING_KEY": "fuzz-signing-key-0123456789abcdef-0123"])
             else { return }
             // What the service derives from the settings at start and on every retry.
-            _ = try? OffboarderRuntime.pipelineConfiguration(configuration)
+            _ = try? configuration.pipelineConfiguration()
             let http = configuration.psa.http
             let transport = PSAHTTPTransport(httpClient: .shared, configuration: http, logger: Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() })
             for attempt in 1...30 { _ = transport.retryDelay(after: attempt, retryAfter: nil) }

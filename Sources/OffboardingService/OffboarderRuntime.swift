@@ -24,9 +24,9 @@ public final class OffboarderRuntime: Sendable {
         let signer = try configuration.requireSigner()
         let httpClient = Self.makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
         do {
-            let pipelineConfiguration = try Self.pipelineConfiguration(configuration)
+            let pipelineConfiguration = try configuration.pipelineConfiguration()
             let kafkaClients = KafkaClientCounters()
-            var producerConfiguration = try Self.producerConfiguration(configuration)
+            var producerConfiguration = try configuration.producerConfiguration()
             producerConfiguration.statisticsInterval = pipelineConfiguration.statisticsInterval
             let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger) { kafkaClients.record($0, client: "producer") }
             let client = Self.makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
@@ -47,14 +47,7 @@ public final class OffboarderRuntime: Sendable {
                 .init(service: producer),
                 .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
             ]
-            if let http = configuration.http {
-                var server = OffboardingHTTPServer.Configuration(host: http.host, port: http.port, apiTokens: http.apiTokens)
-                configuration.psa.settings.configure(&server.webhooks, from: configuration.webhooks)
-                server.timeouts = http.timeouts
-                server.maxConnections = http.maxConnections
-                server.secureCookies = http.secureCookies
-                server.sessionSecret = signer.primaryKey
-                server.webhooks.connectWiseKeyRefreshInterval = configuration.webhooks.connectWiseKeyRefreshInterval
+            if let server = configuration.httpServerConfiguration(signer: signer) {
                 let httpServer = OffboardingHTTPServer(configuration: server, backend: backend, logger: logger)
                 self.httpServer = httpServer
                 services.append(.init(service: httpServer, failureTerminationBehavior: .gracefullyShutdownGroup))
@@ -62,15 +55,7 @@ public final class OffboarderRuntime: Sendable {
                 self.httpServer = nil
             }
             if let schedule = configuration.schedule {
-                let sweeper = Sweeper(psa: client, criteria: configuration.criteria, logger: logger)
-                services.append(
-                    .init(
-                        service: SweepScheduler(
-                            schedule: schedule, sweeper: sweeper,
-                            isSweeper: { [events = configuration.kafka.topics.events] in
-                                pipeline.assignment.contains(KafkaTopicPartition(topic: events, partition: 0))
-                            },
-                            submit: { try await backend.submit($0) }, logger: logger)))
+                services.append(.init(service: Self.sweepScheduler(schedule, configuration: configuration, client: client, pipeline: pipeline, backend: backend, logger: logger)))
             }
             var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: signals, logger: logger)
             // Beyond the pipeline's own bound (its grace, then commit, close and flush), so that
@@ -82,6 +67,18 @@ public final class OffboarderRuntime: Sendable {
             throw error
         }
         self.httpClient = httpClient
+    }
+
+    /// The sweep on `schedule.cron`, run by the replica that owns the events topic's partition 0,
+    /// whose events go onto the events topic as the API's do.
+    private static func sweepScheduler(
+        _ schedule: CronSchedule, configuration: OffboarderConfiguration, client: any PSAClient, pipeline: OffboardingPipeline, backend: ServiceBackend,
+        logger: Logger
+    ) -> SweepScheduler {
+        SweepScheduler(
+            schedule: schedule, sweeper: Sweeper(psa: client, criteria: configuration.criteria, logger: logger),
+            isSweeper: { [events = configuration.kafka.topics.events] in pipeline.assignment.contains(KafkaTopicPartition(topic: events, partition: 0)) },
+            submit: { try await backend.submit($0) }, logger: logger)
     }
 
     /// Runs until a graceful shutdown (signal or `triggerGracefulShutdown()`) has drained the
@@ -122,37 +119,11 @@ public final class OffboarderRuntime: Sendable {
         _ configuration: OffboarderConfiguration, client: any PSAClient, logger: Logger, progress: ProgressObserver? = nil
     ) -> Offboarder {
         Offboarder(
-            psa: client,
-            configuration: .init(
-                maxConcurrentUpdates: configuration.maxConcurrentUpdates, scope: configuration.scope,
-                writeReasonToNotes: configuration.writeReasonToNotes, approvalLifetime: configuration.approvalLifetime,
-                policy: configuration.policy),
-            logger: logger, progress: { [client] event in progress?(event, client.pacing) })
-    }
-
-    /// Every producer of the service signs what it writes.
-    static func producerConfiguration(_ configuration: OffboarderConfiguration) throws(ConfigurationError) -> KafkaProducer.Configuration {
-        let signer = try configuration.requireSigner()
-        var producer = KafkaProducer.Configuration(bootstrapServers: configuration.kafka.bootstrapServers, properties: configuration.kafka.properties)
-        producer.seal = { signer.sign(&$0) }
-        return producer
+            psa: client, configuration: configuration.offboarderConfiguration, logger: logger,
+            progress: { [client] event in progress?(event, client.pacing) })
     }
 
     public static func pipelineConfiguration(_ configuration: OffboarderConfiguration) throws(ConfigurationError) -> OffboardingPipeline.Configuration {
-        var pipeline = OffboardingPipeline.Configuration(
-            consumer: KafkaConsumer.Configuration(
-                bootstrapServers: configuration.kafka.bootstrapServers, groupID: configuration.kafka.groupID,
-                topics: [configuration.kafka.topics.events, configuration.kafka.topics.retry], properties: configuration.kafka.properties),
-            topics: configuration.kafka.topics, psa: configuration.psa.kind, defaults: configuration.defaults, signer: try configuration.requireSigner(),
-            outageBackoff: configuration.outageBackoff, maxOutageBackoff: configuration.maxOutageBackoff)
-        pipeline.criteria = configuration.criteria
-        pipeline.retryTopicMaxAttempts = configuration.retryTopicMaxAttempts
-        pipeline.retryTopicInitialDelay = configuration.retryTopicInitialDelay
-        pipeline.retryTopicMaxDelay = configuration.retryTopicMaxDelay
-        pipeline.approvalExpiryInterval = configuration.approvalExpiryInterval
-        pipeline.revocationGrace = configuration.revocationGrace
-        pipeline.outageMaxWait = configuration.outageMaxWait
-        pipeline.shutdownGrace = configuration.shutdownGrace
-        return pipeline
+        try configuration.pipelineConfiguration()
     }
 }

@@ -110,8 +110,8 @@ public enum ManualCommands {
         let restores: RestoreLookup
 
         init(configuration: OffboarderConfiguration, logger: Logger) throws {
-            let pipeline = try OffboarderRuntime.pipelineConfiguration(configuration)
-            producer = try KafkaProducer(configuration: try OffboarderRuntime.producerConfiguration(configuration), logger: logger)
+            let pipeline = try configuration.pipelineConfiguration()
+            producer = try KafkaProducer(configuration: try configuration.producerConfiguration(), logger: logger)
             let sending = KafkaSending(producer: producer, stopSignal: StopSignal(), statistics: PipelineStatistics(), patience: .zero)
             publisher = OutcomePublisher(configuration: pipeline.publishing, sending: sending, views: PipelineViews())
             restores = RestoreLookup(
