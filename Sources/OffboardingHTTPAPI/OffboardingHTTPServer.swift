@@ -14,7 +14,8 @@ public final class OffboardingHTTPServer: Service, Sendable {
         /// 0 lets the OS choose; `boundPort()` tells which.
         public var port: Int
         public var apiTokens: [String]
-        public var webhooks: Webhooks
+        /// The PSA's webhook ingress; nil: no webhook route (404).
+        package var webhook: (any PSAWebhook)?
         /// How long a connection may take over each part of a request, and how many may be open:
         /// without them, a client that trickles its bytes holds a connection (and a file
         /// descriptor) for ever, and the routes that need no token accept anyone.
@@ -42,33 +43,10 @@ public final class OffboardingHTTPServer: Service, Sendable {
             public init() {}
         }
 
-        public struct Webhooks: Sendable {
-            public var connectWiseKeyURLHosts: [String]?
-            /// The configured ConnectWise login company; a callback for another is refused.
-            public var connectWiseCompanyID: String?
-            public var autotaskSecret: String?
-            public var haloUsername: String?
-            public var haloPassword: String?
-            /// How often one ConnectWise key URL path may be fetched, at most.
-            public var connectWiseKeyRefreshInterval = CallbackKeyCache.defaultRefreshInterval
-
-            public init(
-                connectWiseKeyURLHosts: [String]? = nil, connectWiseCompanyID: String? = nil, autotaskSecret: String? = nil,
-                haloUsername: String? = nil, haloPassword: String? = nil
-            ) {
-                self.connectWiseKeyURLHosts = connectWiseKeyURLHosts
-                self.connectWiseCompanyID = connectWiseCompanyID
-                self.autotaskSecret = autotaskSecret
-                self.haloUsername = haloUsername
-                self.haloPassword = haloPassword
-            }
-        }
-
-        public init(host: String, port: Int, apiTokens: [String], webhooks: Webhooks = .init()) {
+        public init(host: String, port: Int, apiTokens: [String]) {
             self.host = host
             self.port = port
             self.apiTokens = apiTokens
-            self.webhooks = webhooks
         }
     }
 
@@ -124,20 +102,9 @@ public final class OffboardingHTTPServer: Service, Sendable {
         ).register(on: router)
 
         let ingress = WebhookIngress(backend: backend, deliveries: WebhookDeliveries(), logger: logger)
-        let webhooks = configuration.webhooks
-        if let hosts = webhooks.connectWiseKeyURLHosts, let companyID = webhooks.connectWiseCompanyID {
-            let handler = ConnectWiseWebhook(
-                ingress: ingress, keyURLHosts: hosts,
-                keys: CallbackKeyCache(httpClient: httpClient, refreshInterval: webhooks.connectWiseKeyRefreshInterval, logger: logger), companyID: companyID)
-            router.post("webhooks/connectwise") { request, _ in try await handler.handle(request) }
-        }
-        if let secret = webhooks.autotaskSecret {
-            let handler = AutotaskWebhook(ingress: ingress, secret: secret)
-            router.post("webhooks/autotask") { request, _ in try await handler.handle(request) }
-        }
-        if let username = webhooks.haloUsername, let password = webhooks.haloPassword {
-            let handler = HaloWebhook(ingress: ingress, username: username, password: password)
-            router.post("webhooks/halopsa") { request, _ in try await handler.handle(request) }
+        if let webhook = configuration.webhook {
+            let handle = webhook.handler(ingress: ingress, keyClient: httpClient, logger: logger)
+            router.post("webhooks/\(webhook.route)") { request, _ in try await handle(request) }
         }
         return router
     }

@@ -14,10 +14,9 @@ import Testing
     static let token = "route-test-token-0123456789"
 
     func withRoutes(_ backend: FakeBackend, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let router = OffboardingHTTPServer.router(
-            configuration: .init(
-                host: "127.0.0.1", port: 0, apiTokens: [Self.token], webhooks: .init(haloUsername: "halo-hook", haloPassword: "halo-hook-password")),
-            backend: backend, httpClient: .shared, logger: Logger(label: "route-tests"))
+        var configuration = OffboardingHTTPServer.Configuration(host: "127.0.0.1", port: 0, apiTokens: [Self.token])
+        configuration.webhook = HaloWebhook.Settings(username: "halo-hook", password: "halo-hook-password")
+        let router = OffboardingHTTPServer.router(configuration: configuration, backend: backend, httpClient: .shared, logger: Logger(label: "route-tests"))
         try await Application(router: router).test(.router, body)
     }
 

@@ -1,13 +1,30 @@
+import AsyncHTTPClient
 import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import OffboardingCore
 
 /// `POST /webhooks/autotask`: Autotask company webhooks. `X-Hook-Signature` must be `sha1=` +
 /// base64(HMAC-SHA1(key = the webhook's secret, message = the raw body)), checked on the bytes
 /// as received.
-struct AutotaskWebhook: Sendable {
+package struct AutotaskWebhook: Sendable {
+    /// `webhooks.autotask`.
+    package struct Settings: PSAWebhook {
+        package var secret: String
+        package var route: String { "autotask" }
+
+        package init(secret: String) {
+            self.secret = secret
+        }
+
+        package func handler(ingress: WebhookIngress, keyClient: HTTPClient, logger: Logger) -> @Sendable (Request) async throws -> Response {
+            let webhook = AutotaskWebhook(ingress: ingress, secret: secret)
+            return { try await webhook.handle($0) }
+        }
+    }
+
     let ingress: WebhookIngress
     let secret: String
 

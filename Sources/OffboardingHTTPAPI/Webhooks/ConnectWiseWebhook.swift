@@ -13,7 +13,29 @@ import Synchronization
 /// base64(HMAC-SHA256(key = SHA-256 of the signing key, message = raw body)); the signing key is
 /// fetched from the payload's `Metadata.key_url`, but only from an allowed host, over https (http
 /// for loopback hosts only), so that a forged payload cannot point the check at a key it chose.
-struct ConnectWiseWebhook: Sendable {
+package struct ConnectWiseWebhook: Sendable {
+    /// `webhooks.connectwise`, with the login company the callbacks must name.
+    package struct Settings: PSAWebhook {
+        package var keyURLHosts: [String]
+        package var companyID: String
+        /// How often one key URL path may be fetched, at most.
+        package var keyRefreshInterval = Self.defaultKeyRefreshInterval
+        package static var defaultKeyRefreshInterval: Duration { CallbackKeyCache.defaultRefreshInterval }
+        package var route: String { "connectwise" }
+
+        package init(keyURLHosts: [String], companyID: String) {
+            self.keyURLHosts = keyURLHosts
+            self.companyID = companyID
+        }
+
+        package func handler(ingress: WebhookIngress, keyClient: HTTPClient, logger: Logger) -> @Sendable (Request) async throws -> Response {
+            let webhook = ConnectWiseWebhook(
+                ingress: ingress, keyURLHosts: keyURLHosts, keys: CallbackKeyCache(httpClient: keyClient, refreshInterval: keyRefreshInterval, logger: logger),
+                companyID: companyID)
+            return { try await webhook.handle($0) }
+        }
+    }
+
     let ingress: WebhookIngress
     let keyURLHosts: [String]
     let keys: CallbackKeyCache
@@ -116,7 +138,7 @@ final class CallbackKeyCache: Sendable {
     }
 
     static let lifetime = Duration.seconds(3600)
-    static let defaultRefreshInterval = Duration.seconds(60)
+    package static let defaultRefreshInterval = Duration.seconds(60)
     /// After a fetch that got no key.
     static let retryInterval = Duration.seconds(5)
     private let httpClient: HTTPClient

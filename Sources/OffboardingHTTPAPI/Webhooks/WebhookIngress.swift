@@ -8,7 +8,7 @@ import OffboardingCore
 /// The part every webhook shares once the delivery is verified and parsed: re-read the company
 /// when the payload lacks its status, keep only offboarded statuses, put one event per delivery
 /// on the events topic (trigger `webhook`).
-struct WebhookIngress: Sendable {
+package struct WebhookIngress: Sendable {
     let backend: any OffboardingBackend
     let deliveries: WebhookDeliveries
     let logger: Logger

@@ -42,8 +42,7 @@ extension OffboarderConfiguration {
     func httpServerConfiguration(signer: RecordSigner) -> OffboardingHTTPServer.Configuration? {
         guard let http else { return nil }
         var server = OffboardingHTTPServer.Configuration(host: http.host, port: http.port, apiTokens: http.apiTokens)
-        psa.settings.configure(&server.webhooks, from: webhooks)
-        server.webhooks.connectWiseKeyRefreshInterval = webhooks.connectWiseKeyRefreshInterval
+        server.webhook = psa.webhook(from: webhooks)
         server.timeouts = http.timeouts
         server.maxConnections = http.maxConnections
         server.secureCookies = http.secureCookies

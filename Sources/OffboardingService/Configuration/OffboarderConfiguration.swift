@@ -147,7 +147,7 @@ public struct OffboarderConfiguration: Sendable {
         /// `webhooks.halopsa.username` / `password`; nil: HaloPSA webhooks off.
         public var haloCredentials: (username: String, password: String)?
         /// How often one ConnectWise key URL path may be fetched (not in the file: tests shorten it).
-        public var connectWiseKeyRefreshInterval = OffboardingHTTPServer.Configuration.Webhooks().connectWiseKeyRefreshInterval
+        public var connectWiseKeyRefreshInterval = ConnectWiseWebhook.Settings.defaultKeyRefreshInterval
 
         public init(connectWiseKeyURLHosts: [String]? = nil, autotaskSecret: String? = nil, haloCredentials: (username: String, password: String)? = nil) {
             self.connectWiseKeyURLHosts = connectWiseKeyURLHosts

@@ -13,8 +13,8 @@ extension AutotaskClient.Configuration: PSAConfigurationBlock {
         AutotaskClient(configuration: self, httpClient: httpClient, logger: logger)
     }
 
-    public func configure(_ webhooks: inout OffboardingHTTPServer.Configuration.Webhooks, from settings: OffboarderConfiguration.Webhooks) {
-        webhooks.autotaskSecret = settings.autotaskSecret
+    func webhook(from settings: OffboarderConfiguration.Webhooks) -> (any PSAWebhook)? {
+        settings.autotaskSecret.map { AutotaskWebhook.Settings(secret: $0) }
     }
 
     /// No `base_url` needed: the zone is discovered through `zoneInformation`.

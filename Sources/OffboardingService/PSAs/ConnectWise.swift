@@ -13,10 +13,12 @@ extension ConnectWiseClient.Configuration: PSAConfigurationBlock {
         ConnectWiseClient(configuration: self, httpClient: httpClient, logger: logger)
     }
 
-    public func configure(_ webhooks: inout OffboardingHTTPServer.Configuration.Webhooks, from settings: OffboarderConfiguration.Webhooks) {
-        webhooks.connectWiseKeyURLHosts = settings.connectWiseKeyURLHosts
-        // A callback names the login company it was registered under: another one's is refused.
-        webhooks.connectWiseCompanyID = companyID
+    /// A callback names the login company it was registered under: another one's is refused.
+    func webhook(from settings: OffboarderConfiguration.Webhooks) -> (any PSAWebhook)? {
+        guard let hosts = settings.connectWiseKeyURLHosts else { return nil }
+        var webhook = ConnectWiseWebhook.Settings(keyURLHosts: hosts, companyID: companyID)
+        webhook.keyRefreshInterval = settings.connectWiseKeyRefreshInterval
+        return webhook
     }
 
     static func read(_ psa: ConfigurationReader, http: PSAHTTPTransport.Configuration) throws(ConfigurationError) -> Self {

@@ -13,9 +13,8 @@ extension HaloClient.Configuration: PSAConfigurationBlock {
         HaloClient(configuration: self, httpClient: httpClient, logger: logger)
     }
 
-    public func configure(_ webhooks: inout OffboardingHTTPServer.Configuration.Webhooks, from settings: OffboarderConfiguration.Webhooks) {
-        webhooks.haloUsername = settings.haloCredentials?.username
-        webhooks.haloPassword = settings.haloCredentials?.password
+    func webhook(from settings: OffboarderConfiguration.Webhooks) -> (any PSAWebhook)? {
+        settings.haloCredentials.map { HaloWebhook.Settings(username: $0.username, password: $0.password) }
     }
 
     static func read(_ psa: ConfigurationReader, http: PSAHTTPTransport.Configuration) throws(ConfigurationError) -> Self {

@@ -19,8 +19,6 @@ public protocol PSAModule: Sendable {
     static var writesNotes: Bool { get }
     var http: PSAHTTPTransport.Configuration { get set }
     func makeClient(httpClient: HTTPClient, logger: Logger) -> any PSAClient
-    /// Adds what this PSA's webhook ingress needs to the HTTP server's settings.
-    func configure(_ webhooks: inout OffboardingHTTPServer.Configuration.Webhooks, from settings: OffboarderConfiguration.Webhooks)
 }
 
 /// How a PSA's blocks of the configuration file are read.
@@ -29,6 +27,8 @@ protocol PSAConfigurationBlock: PSAModule {
     static func read(_ psa: ConfigurationReader, http: PSAHTTPTransport.Configuration) throws(ConfigurationError) -> Self
     /// Reads `webhooks.<kind>`.
     static func readWebhooks(_ section: ConfigurationReader, into webhooks: inout OffboarderConfiguration.Webhooks) throws(ConfigurationError)
+    /// The PSA's webhook ingress as the file configures it; nil when it is off.
+    func webhook(from settings: OffboarderConfiguration.Webhooks) -> (any PSAWebhook)?
 }
 
 /// Every PSA the service speaks.
@@ -73,6 +73,11 @@ extension OffboarderConfiguration {
 
         public func makeClient(httpClient: HTTPClient, logger: Logger) -> any PSAClient {
             settings.makeClient(httpClient: httpClient, logger: logger)
+        }
+
+        /// The PSA's webhook ingress as the file configures it; nil when it is off.
+        func webhook(from webhooks: OffboarderConfiguration.Webhooks) -> (any PSAWebhook)? {
+            (settings as? any PSAConfigurationBlock)?.webhook(from: webhooks)
         }
     }
 }
