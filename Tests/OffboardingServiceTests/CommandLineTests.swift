@@ -94,15 +94,14 @@ struct CommandLineTests {
 
     @Test func runPrintsTheResultAndExitsByItsSuccess() async throws {
         let logger = Logger.test()
-        let cluster = try KafkaTestCluster(logger: logger)
-        try cluster.createTopic(PipelineHarness.topics.results, partitions: 1)
+        let kafka = try KafkaFixture(partitions: .init(results: 1), logger: logger)
         let simulator = ConnectWiseSimulator(data: .sample())
         let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
         let credentials = ConnectWiseSimulator.Credentials.sandbox
         let yaml = """
             security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
             kafka:
-              bootstrap_servers: "\(cluster.bootstrapServers)"
+              bootstrap_servers: "\(kafka.bootstrapServers)"
               group_id: cli
               topics: {events: e, results: \(PipelineHarness.topics.results), dead_letter: d}
             psa:
@@ -114,8 +113,7 @@ struct CommandLineTests {
         let environment = [
             "CW_PUBLIC_KEY": credentials.publicKey, "CW_PRIVATE_KEY": credentials.privateKey, "CW_CLIENT_ID": credentials.clientID,
         ]
-        let published = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: [.init(topic: PipelineHarness.topics.results, partition: 0)], logger: logger)
+        let published = try kafka.collector(of: kafka.topics.results)
 
         let dry = try await run(["run", "--config", file, "--client-name", "Northwind Traders", "--dry-run", "--reason", "Preview"], environment: environment)
         #expect(dry.status == 0, "stderr: \(dry.stderr)")
@@ -137,10 +135,8 @@ struct CommandLineTests {
     /// At a terminal `run` prints a summary and a table, with progress on stderr; `--output json`
     /// there, or a pipe without asking, gives the result JSON; `--output table` gives the table anywhere.
     @Test func runAtATerminalPrintsATableOfTheConfigurations() async throws {
-        let cluster = try KafkaTestCluster(logger: .test())
-        try cluster.createTopic(PipelineHarness.topics.results, partitions: 1)
-        try cluster.createTopic(PipelineHarness.topics.approvals, partitions: 1)
-        let (_, server, file, environment) = try await manualRunSetUp(bootstrapServers: cluster.bootstrapServers)
+        let kafka = try KafkaFixture(partitions: .init(results: 1, approvals: 1))
+        let (_, server, file, environment) = try await manualRunSetUp(bootstrapServers: kafka.bootstrapServers)
         let arguments = ["run", "--config", file, "--client-name", "Northwind Traders", "--dry-run"]
 
         let atTerminal = try OffboarderProcess(arguments: arguments, environment: environment, terminal: true)
@@ -199,12 +195,9 @@ struct CommandLineTests {
 
     @Test func runWithRequireApprovalKeepsTheApprovalOnTheApprovalsTopic() async throws {
         let logger = Logger.test()
-        let cluster = try KafkaTestCluster(logger: logger)
-        try cluster.createTopic(PipelineHarness.topics.results, partitions: 1)
-        try cluster.createTopic(PipelineHarness.topics.approvals, partitions: 1)
-        let (simulator, server, file, environment) = try await manualRunSetUp(bootstrapServers: cluster.bootstrapServers)
-        let approvals = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: [.init(topic: PipelineHarness.topics.approvals, partition: 0)], logger: logger)
+        let kafka = try KafkaFixture(partitions: .init(results: 1, approvals: 1), logger: logger)
+        let (simulator, server, file, environment) = try await manualRunSetUp(bootstrapServers: kafka.bootstrapServers)
+        let approvals = try kafka.collector(of: kafka.topics.approvals)
         let pending = try await run(["run", "--config", file, "--client-name", "Northwind Traders", "--require-approval"], environment: environment)
         #expect(pending.status == 0, "stderr: \(pending.stderr)")
         let result = try ValidatedResult.decode(Array(pending.stdout.utf8))

@@ -13,7 +13,7 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct ConsumerProcessTests {
     struct Setup {
-        let cluster: KafkaTestCluster
+        let kafka: KafkaFixture
         let simulator: ConnectWiseSimulator
         let server: SimulatorServer
         let configFile: String
@@ -32,13 +32,8 @@ struct ConsumerProcessTests {
 
     func setUp(companies count: Int, configsEach: Int, eventPartitions: Int32, bystanders: Int = 0, extraYAML: String = "") async throws -> Setup {
         let logger = Logger.test()
-        let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
-        let topics = PipelineHarness.topics
-        try cluster.createTopic(topics.events, partitions: eventPartitions)
-        try cluster.createTopic(topics.results, partitions: 4)
-        try cluster.createTopic(topics.deadLetter, partitions: 1)
-        try cluster.createTopic(topics.retry, partitions: 4)
-        try cluster.createTopic(topics.approvals, partitions: 2)
+        let kafka = try KafkaFixture(partitions: .service(events: eventPartitions), logger: logger)
+        let topics = kafka.topics
         var data = ConnectWiseDataset.empty()
         for index in 0..<(count + bystanders) {
             let id = 500 + index
@@ -54,7 +49,7 @@ struct ConsumerProcessTests {
         let yaml = """
             security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
             kafka:
-              bootstrap_servers: "\(cluster.bootstrapServers)"
+              bootstrap_servers: "\(kafka.bootstrapServers)"
               group_id: process-test-\(UUID().uuidString)
               topics:
                 events: \(topics.events)
@@ -71,12 +66,10 @@ struct ConsumerProcessTests {
               offboarded_statuses: ["Inactive", "Offboarded"]
             """ + extraYAML
         try yaml.write(toFile: configFile, atomically: true, encoding: .utf8)
-        let results = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers,
-            partitions: (0..<4).map { KafkaTopicPartition(topic: topics.results, partition: $0) }, logger: logger)
-        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let results = try kafka.collector(of: topics.results)
+        let producer = try kafka.makeProducer()
         return Setup(
-            cluster: cluster, simulator: simulator, server: server, configFile: configFile, results: results, producer: producer,
+            kafka: kafka, simulator: simulator, server: server, configFile: configFile, results: results, producer: producer,
             companies: data.companies, environment: Self.secrets)
     }
 

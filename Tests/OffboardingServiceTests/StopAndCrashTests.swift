@@ -15,19 +15,15 @@ import Testing
 struct StopAndCrashTests {
     static let topics = PipelineHarness.topics
 
-    static func createTopics(on cluster: KafkaTestCluster) throws {
-        try cluster.createTopic(topics.events, partitions: 2)
-        try cluster.createTopic(topics.results, partitions: 2)
-        try cluster.createTopic(topics.deadLetter, partitions: 1)
-        try cluster.createTopic(topics.retry, partitions: 2)
-        try cluster.createTopic(topics.approvals, partitions: 2)
+    static func kafka(brokers: Int, logger: Logger) throws -> KafkaFixture {
+        try KafkaFixture(brokers: brokers, partitions: .service(events: 2, results: 2, retry: 2), logger: logger)
     }
 
-    static func yaml(cluster: KafkaTestCluster, group: String, psa: String, extra: String) -> String {
+    static func yaml(kafka: KafkaFixture, group: String, psa: String, extra: String) -> String {
         """
         security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
         kafka:
-          bootstrap_servers: "\(cluster.bootstrapServers)"
+          bootstrap_servers: "\(kafka.bootstrapServers)"
           group_id: \(group)
           topics:
             events: \(topics.events)
@@ -80,8 +76,7 @@ struct StopAndCrashTests {
     /// must end the process within the grace.
     @Test func sigtermWithAPacedOffboardingInFlightExitsWithinTheGraceAndARestartFinishesIt() async throws {
         let logger = Logger.test()
-        let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
-        try Self.createTopics(on: cluster)
+        let kafka = try Self.kafka(brokers: 1, logger: logger)
         let sandbox = try PSASandbox.make(.halopsa, dataset: .empty)
         let halo = try #require(sandbox.tenant as? HaloSimulator)
         await halo.setRollingLimit(maxRequests: 300, window: .seconds(300))
@@ -91,12 +86,11 @@ struct StopAndCrashTests {
         let grace = 3
         // The file's pacing is Halo's default; the restart lifts it so that the test ends soon.
         let oneByOne = sandbox.yaml(server.baseURL).replacingOccurrences(of: "scope: all}", with: "scope: all, batch_size: 1}")
-        let paced = try Self.write(Self.yaml(cluster: cluster, group: group, psa: oneByOne, extra: "shutdown: {grace: \(grace)s}\n"))
+        let paced = try Self.write(Self.yaml(kafka: kafka, group: group, psa: oneByOne, extra: "shutdown: {grace: \(grace)s}\n"))
         let unpaced = try Self.write(
-            Self.yaml(cluster: cluster, group: group, psa: sandbox.yaml(server.baseURL), extra: "rate_limit: {requests: 0, per: 1s}\n"))
-        let results = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: (0..<2).map { .init(topic: Self.topics.results, partition: $0) }, logger: logger)
-        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+            Self.yaml(kafka: kafka, group: group, psa: sandbox.yaml(server.baseURL), extra: "rate_limit: {requests: 0, per: 1s}\n"))
+        let results = try kafka.collector(of: Self.topics.results)
+        let producer = try kafka.makeProducer()
         let environment = ["LOG_LEVEL": "info"]
 
         let first = try OffboarderProcess(arguments: ["consume", "--config", paced], environment: environment)
@@ -153,8 +147,8 @@ struct StopAndCrashTests {
     /// the kill, and the retry request still runs.
     @Test func aKillBetweenTheRetryRequestAndTheResultLosesNeitherAndTheRerunReportsWhatWasDone() async throws {
         let logger = Logger.test()
-        let cluster = try KafkaTestCluster(brokers: 2, logger: logger)
-        try Self.createTopics(on: cluster)
+        let kafka = try Self.kafka(brokers: 2, logger: logger)
+        let cluster = kafka.cluster
         let group = "kill-\(UUID().uuidString)"
         // Everything on broker 1 but the results topic, which broker 2 leads.
         for topic in [Self.topics.events, Self.topics.retry, Self.topics.approvals, Self.topics.deadLetter, Self.topics.results] {
@@ -174,13 +168,11 @@ struct StopAndCrashTests {
         // the rerun would rightly count 20 as resumed, not 19.
         let file = try Self.write(
             Self.yaml(
-                cluster: cluster, group: group, psa: sandbox.yaml(server.baseURL),
+                kafka: kafka, group: group, psa: sandbox.yaml(server.baseURL),
                 extra: "retry: {max_attempts: 2, initial_backoff: 10ms, topic_initial_delay: 15s}\n"))
-        let results = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: (0..<2).map { .init(topic: Self.topics.results, partition: $0) }, logger: logger)
-        let retries = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: (0..<2).map { .init(topic: Self.topics.retry, partition: $0) }, logger: logger)
-        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let results = try kafka.collector(of: Self.topics.results)
+        let retries = try kafka.collector(of: Self.topics.retry)
+        let producer = try kafka.makeProducer()
 
         let first = try OffboarderProcess(arguments: ["consume", "--config", file], environment: ["LOG_LEVEL": "info"])
         try await first.waitForStderr(timeout: .seconds(60), "the assignment", Self.assigned)

@@ -12,6 +12,8 @@ import Testing
 /// The scheduled trigger: the sweep over each PSA's simulator, and `psa-offboarder sweep` putting
 /// its events on a real topic.
 @Suite struct SweepTests {
+    static let topics = OffboarderConfiguration.Topics(events: "sweep.events", results: "r", deadLetter: "d")
+
     @Test(arguments: PSAKind.allCases)
     func theSweepFindsOffboardedClientsThatStillHaveActiveConfigurations(psa: PSAKind) async throws {
         let (tenant, configuration) = SimulatedPSAs.make(psa)
@@ -43,8 +45,7 @@ import Testing
 
     @Test func theSweepCommandPutsOneEventPerClientOnTheEventsTopic() async throws {
         let logger = Logger.test()
-        let cluster = try KafkaTestCluster(logger: logger)
-        try cluster.createTopic("sweep.events", partitions: 2)
+        let kafka = try KafkaFixture(topics: Self.topics, partitions: .init(events: 2), logger: logger)
         let simulator = ConnectWiseSimulator(data: .sample())
         _ = await simulator.addClient(id: 700_101, name: "Sweep me", offboarded: true, active: 3, inactive: 0)
         let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
@@ -52,7 +53,7 @@ import Testing
         let yaml = """
             security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
             kafka:
-              bootstrap_servers: "\(cluster.bootstrapServers)"
+              bootstrap_servers: "\(kafka.bootstrapServers)"
               group_id: sweep
               topics: {events: sweep.events, results: r, dead_letter: d}
             psa:
@@ -71,8 +72,7 @@ import Testing
         let reported = try #require(summary["events"] as? [String])
         #expect(reported.contains { $0.hasSuffix("-700101") })
 
-        let events = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: (0..<2).map { KafkaTopicPartition(topic: "sweep.events", partition: $0) }, logger: logger)
+        let events = try kafka.collector(of: Self.topics.events)
         let records = try await events.wait(timeout: .seconds(30), for: "the sweep's events") { $0.count >= reported.count }
         let decoded = try records.map { try CloudEventDecoder.decode(value: $0.value, headers: $0.headerStrings) }
         #expect(Set(decoded.map(\.id)) == Set(reported))
@@ -86,8 +86,7 @@ import Testing
     /// the events of the clients it could check.
     @Test func theSweepCommandExitsOneWhenAClientCouldNotBeChecked() async throws {
         let logger = Logger.test()
-        let cluster = try KafkaTestCluster(logger: logger)
-        try cluster.createTopic("sweep.events", partitions: 1)
+        let kafka = try KafkaFixture(topics: Self.topics, partitions: .init(events: 1), logger: logger)
         let simulator = ConnectWiseSimulator(data: .empty())
         _ = await simulator.addClient(id: 700_201, name: "Checked", offboarded: true, active: 2, inactive: 0)
         _ = await simulator.addClient(id: 700_202, name: "Unreadable", offboarded: true, active: 2, inactive: 0)
@@ -97,7 +96,7 @@ import Testing
         let yaml = """
             security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
             kafka:
-              bootstrap_servers: "\(cluster.bootstrapServers)"
+              bootstrap_servers: "\(kafka.bootstrapServers)"
               group_id: sweep
               topics: {events: sweep.events, results: r, dead_letter: d}
             psa:
