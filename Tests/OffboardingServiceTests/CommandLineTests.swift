@@ -97,22 +97,12 @@ struct CommandLineTests {
         let kafka = try KafkaFixture(partitions: .init(results: 1), logger: logger)
         let simulator = ConnectWiseSimulator(data: .sample())
         let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
-        let credentials = ConnectWiseSimulator.Credentials.sandbox
-        let yaml = """
-            security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
-            kafka:
-              bootstrap_servers: "\(kafka.bootstrapServers)"
-              group_id: cli
-              topics: {events: e, results: \(PipelineHarness.topics.results), dead_letter: d}
-            psa:
-              kind: connectwise
-              base_url: "\(server.baseURL)\(ConnectWiseSimulator.apiPath)"
-              connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
-            """
-        let file = try configFile(yaml)
-        let environment = [
-            "CW_PUBLIC_KEY": credentials.publicKey, "CW_PRIVATE_KEY": credentials.privateKey, "CW_CLIENT_ID": credentials.clientID,
-        ]
+        var configuration = ConfigurationYAML(
+            bootstrapServers: kafka.bootstrapServers, groupID: "cli", topics: .init(events: "e", results: kafka.topics.results, deadLetter: "d"),
+            psa: ConfigurationYAML.connectWiseFromEnvironment(serverURL: server.baseURL))
+        configuration.offboardedStatuses = nil
+        let file = try configuration.write()
+        let environment = ConfigurationYAML.connectWiseEnvironment
         let published = try kafka.collector(of: kafka.topics.results)
 
         let dry = try await run(["run", "--config", file, "--client-name", "Northwind Traders", "--dry-run", "--reason", "Preview"], environment: environment)
@@ -174,23 +164,13 @@ struct CommandLineTests {
     func manualRunSetUp(bootstrapServers: String) async throws -> (ConnectWiseSimulator, SimulatorServer, String, [String: String]) {
         let simulator = ConnectWiseSimulator(data: .sample())
         let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())
-        let credentials = ConnectWiseSimulator.Credentials.sandbox
-        let yaml = """
-            security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
-            kafka:
-              bootstrap_servers: "\(bootstrapServers)"
-              group_id: cli
-              topics: {events: e, results: \(PipelineHarness.topics.results), dead_letter: d, approvals: \(PipelineHarness.topics.approvals)}
-              properties: {"socket.connection.setup.timeout.ms": "2000"}
-            psa:
-              kind: connectwise
-              base_url: "\(server.baseURL)\(ConnectWiseSimulator.apiPath)"
-              connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
-            """
-        let environment = [
-            "CW_PUBLIC_KEY": credentials.publicKey, "CW_PRIVATE_KEY": credentials.privateKey, "CW_CLIENT_ID": credentials.clientID,
-        ]
-        return (simulator, server, try configFile(yaml), environment)
+        var configuration = ConfigurationYAML(
+            bootstrapServers: bootstrapServers, groupID: "cli",
+            topics: .init(events: "e", results: PipelineHarness.topics.results, deadLetter: "d", approvals: PipelineHarness.topics.approvals),
+            psa: ConfigurationYAML.connectWiseFromEnvironment(serverURL: server.baseURL), kafkaProperties: ["socket.connection.setup.timeout.ms": "2000"])
+        configuration.namesRetryAndApprovalsTopics = true
+        configuration.offboardedStatuses = nil
+        return (simulator, server, try configuration.write(), ConfigurationYAML.connectWiseEnvironment)
     }
 
     @Test func runWithRequireApprovalKeepsTheApprovalOnTheApprovalsTopic() async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import OffboardingService
+import OffboardingTestSupport
 import PSAAutotask
 import PSAConnectWise
 import PSAHalo
@@ -38,6 +39,26 @@ import Testing
     static let environment = [
         "CW_PUBLIC_KEY": "pub", "CW_PRIVATE_KEY": "priv", "CW_CLIENT_ID": "cid", "OFFBOARDER_SIGNING_KEY": "configuration-test-signing-key-0123456789",
     ]
+
+    /// The tests' configuration builder (`ConfigurationYAML`) writes what the parser reads back,
+    /// quoting included.
+    @Test func theTestConfigurationBuilderWritesWhatTheParserReads() throws {
+        var yaml = ConfigurationYAML(
+            bootstrapServers: "127.0.0.1:9092", groupID: #"group "quoted" \ slashed/"#,
+            psa: ConfigurationYAML.connectWiseFromEnvironment(serverURL: "http://127.0.0.1:1"), kafkaProperties: ["session.timeout.ms": "6000"])
+        yaml.namesRetryAndApprovalsTopics = true
+        yaml.cron = "0 2 * * *"
+        yaml.sections = ["rate_limit: {max_in_flight: 2}"]
+        let parsed = try OffboarderConfiguration.parse(yaml: yaml.rendered, environment: ConfigurationYAML.connectWiseEnvironment)
+        #expect(parsed.kafka.bootstrapServers == "127.0.0.1:9092")
+        #expect(parsed.kafka.groupID == #"group "quoted" \ slashed/"#)
+        #expect(parsed.kafka.topics == KafkaFixture.topics)
+        #expect(parsed.kafka.properties == ["session.timeout.ms": "6000"])
+        #expect(parsed.defaults.offboardedStatuses == ["Inactive", "Offboarded"])
+        #expect(parsed.signingKeys == [PipelineHarness.signingKey])
+        #expect(parsed.schedule != nil)
+        #expect(parsed.psa.kind == .connectwise)
+    }
 
     /// There is no unsigned mode: without a key the service does not start, and says which key
     /// is missing and how to make one; a short key is refused, naming it.

@@ -19,30 +19,12 @@ struct StopAndCrashTests {
         try KafkaFixture(brokers: brokers, partitions: .service(events: 2, results: 2, retry: 2), logger: logger)
     }
 
-    static func yaml(kafka: KafkaFixture, group: String, psa: String, extra: String) -> String {
-        """
-        security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
-        kafka:
-          bootstrap_servers: "\(kafka.bootstrapServers)"
-          group_id: \(group)
-          topics:
-            events: \(topics.events)
-            results: \(topics.results)
-            dead_letter: \(topics.deadLetter)
-          properties:
-            session.timeout.ms: "6000"
-            heartbeat.interval.ms: "500"
-            fetch.wait.max.ms: "50"
-        \(psa)
-        criteria:
-          offboarded_statuses: ["Inactive", "Offboarded"]
-        """ + "\n" + extra
-    }
-
-    static func write(_ text: String) throws -> String {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("psa-offboarder-\(UUID().uuidString).yaml").path
-        try text.write(toFile: file, atomically: true, encoding: .utf8)
-        return file
+    static func configuration(kafka: KafkaFixture, group: String, psa: String, section: String) throws -> String {
+        var configuration = ConfigurationYAML(
+            bootstrapServers: kafka.bootstrapServers, groupID: group, psa: psa,
+            kafkaProperties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "fetch.wait.max.ms": "50"])
+        configuration.sections = [section]
+        return try configuration.write()
     }
 
     static func assigned(_ stderr: String) -> Bool {
@@ -86,9 +68,8 @@ struct StopAndCrashTests {
         let grace = 3
         // The file's pacing is Halo's default; the restart lifts it so that the test ends soon.
         let oneByOne = sandbox.yaml(server.baseURL).replacingOccurrences(of: "scope: all}", with: "scope: all, batch_size: 1}")
-        let paced = try Self.write(Self.yaml(kafka: kafka, group: group, psa: oneByOne, extra: "shutdown: {grace: \(grace)s}\n"))
-        let unpaced = try Self.write(
-            Self.yaml(kafka: kafka, group: group, psa: sandbox.yaml(server.baseURL), extra: "rate_limit: {requests: 0, per: 1s}\n"))
+        let paced = try Self.configuration(kafka: kafka, group: group, psa: oneByOne, section: "shutdown: {grace: \(grace)s}")
+        let unpaced = try Self.configuration(kafka: kafka, group: group, psa: sandbox.yaml(server.baseURL), section: "rate_limit: {requests: 0, per: 1s}")
         let results = try kafka.collector(of: Self.topics.results)
         let producer = try kafka.makeProducer()
         let environment = ["LOG_LEVEL": "info"]
@@ -166,10 +147,8 @@ struct StopAndCrashTests {
         // The retry comes due well after the restart's rerun of the event (kill, restart and group
         // join take a few seconds): were it first, it would set the stuck configuration inactive and
         // the rerun would rightly count 20 as resumed, not 19.
-        let file = try Self.write(
-            Self.yaml(
-                kafka: kafka, group: group, psa: sandbox.yaml(server.baseURL),
-                extra: "retry: {max_attempts: 2, initial_backoff: 10ms, topic_initial_delay: 15s}\n"))
+        let file = try Self.configuration(
+            kafka: kafka, group: group, psa: sandbox.yaml(server.baseURL), section: "retry: {max_attempts: 2, initial_backoff: 10ms, topic_initial_delay: 15s}")
         let results = try kafka.collector(of: Self.topics.results)
         let retries = try kafka.collector(of: Self.topics.retry)
         let producer = try kafka.makeProducer()

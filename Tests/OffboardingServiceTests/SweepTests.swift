@@ -49,24 +49,15 @@ import Testing
         let simulator = ConnectWiseSimulator(data: .sample())
         _ = await simulator.addClient(id: 700_101, name: "Sweep me", offboarded: true, active: 3, inactive: 0)
         let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
-        let credentials = ConnectWiseSimulator.Credentials.sandbox
-        let yaml = """
-            security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
-            kafka:
-              bootstrap_servers: "\(kafka.bootstrapServers)"
-              group_id: sweep
-              topics: {events: sweep.events, results: r, dead_letter: d}
-            psa:
-              kind: connectwise
-              base_url: "\(server.baseURL)\(ConnectWiseSimulator.apiPath)"
-              connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
-            schedule: {cron: "0 2 * * *"}
-            """
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-\(UUID().uuidString).yaml").path
-        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        var configuration = ConfigurationYAML(
+            bootstrapServers: kafka.bootstrapServers, groupID: "sweep", topics: Self.topics,
+            psa: ConfigurationYAML.connectWiseFromEnvironment(serverURL: server.baseURL))
+        configuration.offboardedStatuses = nil
+        configuration.cron = "0 2 * * *"
+        let file = try configuration.write()
         let process = try OffboarderProcess(
             arguments: ["sweep", "--config", file],
-            environment: ["CW_PUBLIC_KEY": credentials.publicKey, "CW_PRIVATE_KEY": credentials.privateKey, "CW_CLIENT_ID": credentials.clientID])
+            environment: ConfigurationYAML.connectWiseEnvironment)
         #expect(await process.waitForExit() == 0, "\(process.stderr)")
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(process.stdout.utf8)) as? [String: Any])
         let reported = try #require(summary["events"] as? [String])
@@ -92,26 +83,14 @@ import Testing
         _ = await simulator.addClient(id: 700_202, name: "Unreadable", offboarded: true, active: 2, inactive: 0)
         await simulator.failListing(ofClient: 700_202, status: 403, retryAfterSeconds: nil, times: nil)
         let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
-        let credentials = ConnectWiseSimulator.Credentials.sandbox
-        let yaml = """
-            security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
-            kafka:
-              bootstrap_servers: "\(kafka.bootstrapServers)"
-              group_id: sweep
-              topics: {events: sweep.events, results: r, dead_letter: d}
-            psa:
-              kind: connectwise
-              base_url: "\(server.baseURL)\(ConnectWiseSimulator.apiPath)"
-              connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
-            criteria:
-              offboarded_statuses: ["Inactive", "Offboarded"]
-            """
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-\(UUID().uuidString).yaml").path
-        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        let file = try ConfigurationYAML(
+            bootstrapServers: kafka.bootstrapServers, groupID: "sweep", topics: Self.topics,
+            psa: ConfigurationYAML.connectWiseFromEnvironment(serverURL: server.baseURL)
+        ).write()
         defer { try? FileManager.default.removeItem(atPath: file) }
         let process = try OffboarderProcess(
             arguments: ["sweep", "--config", file],
-            environment: ["CW_PUBLIC_KEY": credentials.publicKey, "CW_PRIVATE_KEY": credentials.privateKey, "CW_CLIENT_ID": credentials.clientID])
+            environment: ConfigurationYAML.connectWiseEnvironment)
         #expect(await process.waitForExit() == 1, "\(process.stderr)")
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(process.stdout.utf8)) as? [String: Any])
         #expect(summary["failures"] as? [String] == ["700202"])
