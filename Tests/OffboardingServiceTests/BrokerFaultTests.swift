@@ -85,7 +85,7 @@ struct BrokerFaultTests {
         // broker outage cost each its connection, and the consumer sent failed requests again.
         // librdkafka counts no retry of a produced record, so the producer shows its outage only.
         let kafkaClients = runtime.pipeline.kafkaClients
-        try await StopAndCrashTests.waitUntil(timeout: .seconds(30), "the pipeline's clients to report the faults") {
+        try await waitUntil(timeout: .seconds(30), "the pipeline's clients to report the faults") {
             let (consumer, approvals, producer) = (kafkaClients.counters(of: "consumer"), kafkaClients.counters(of: "approvals-consumer"), kafkaClients.counters(of: "producer"))
             return consumer.requestRetries > 0 && consumer.disconnects > 0 && approvals.disconnects > 0 && producer.disconnects > 0
         }

@@ -8,37 +8,10 @@ import PSAHTTP
 import Testing
 
 @Suite struct ConfigurationTests {
-    /// The contract's example with the one key this version requires beside it: a signing key.
-    static let contractExample = contractText + """
-
-        security:
-          signing_keys: ["${OFFBOARDER_SIGNING_KEY}"]
-        """
-
-    /// The example in `../shared/contract.md`, as it is written there.
-    static let contractText = """
-        kafka:
-          bootstrap_servers: "127.0.0.1:9092"
-          group_id: psa-offboarder
-          topics:
-            events: psa.company.status-changed     # input
-            results: psa.offboarding.results       # output, one record per processed client
-            dead_letter: psa.offboarding.dlq       # input records that can never be processed
-          properties: {}                           # any librdkafka property, passed through (TLS, SASL, ...)
-        psa:
-          kind: connectwise                        # connectwise | autotask | halopsa
-          base_url: "https://api-na.myconnectwise.net/v4_6_release/apis/3.0"
-          connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
-        criteria:
-          offboarded_statuses: ["Inactive", "Offboarded"]
-        defaults:            # per-request options fall back to these
-          dry_run: false
-          require_approval: false
-          include_archived: false
-        """
-    static let environment = [
-        "CW_PUBLIC_KEY": "pub", "CW_PRIVATE_KEY": "priv", "CW_CLIENT_ID": "cid", "OFFBOARDER_SIGNING_KEY": "configuration-test-signing-key-0123456789",
-    ]
+    /// The contract's example, as written there and with the signing key this version requires.
+    static let contractText = ContractExample.text
+    static let contractExample = ContractExample.signed
+    static let environment = ContractExample.environment
 
     /// The tests' configuration builder (`ConfigurationYAML`) writes what the parser reads back,
     /// quoting included.

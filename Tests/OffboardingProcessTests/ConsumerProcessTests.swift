@@ -159,7 +159,7 @@ struct ConsumerProcessTests {
         #expect(passedOn.traceID == sender.traceID, "the same trace")
         #expect(passedOn.parentID != sender.parentID, "continued from the service's own span")
 
-        try await StopAndCrashTests.waitUntil(timeout: .seconds(30), "the record's span and its PSA calls exported") {
+        try await waitUntil(timeout: .seconds(30), "the record's span and its PSA calls exported") {
             let spans = receiver.spans.filter { $0.traceID == sender.traceID }
             guard let record = spans.first(where: { $0.name.hasPrefix("offboarding.record") }) else { return false }
             return spans.contains { $0.kind == 3 && $0.parentSpanID == record.spanID }

@@ -42,7 +42,7 @@ struct RestoreCommandTests {
         let cli = try await restore(["--event-id", offboardings[0].eventID, "--reason", "Client came back"], harness: harness)
         #expect(cli.status == 0, "stderr: \(cli.stderr)")
         let byCommand = try ValidatedResult.decode(Array(cli.stdout.utf8))
-        let byRoute = try await RestoreAcrossPSAsTests.restore(harness, offboardings[1].eventID, body: ["reason": "Client came back"])
+        let byRoute = try await harness.restore(offboardings[1].eventID, body: ["reason": "Client came back"])
         #expect(byCommand.restores == offboardings[0].eventID && byRoute.restores == offboardings[1].eventID)
         #expect(byCommand.statistics.configsRestored == 2)
         #expect(Self.shape(byCommand) == Self.shape(byRoute))

@@ -40,8 +40,8 @@ struct CommandLineTests {
     }
 
     @Test func badConfigurationFileExitsTwoWithOneLineNamingTheKey() async throws {
-        let yaml = ConfigurationTests.contractExample.replacingOccurrences(of: "group_id: psa-offboarder", with: "group_id: psa-offboarder\n  grup_id: typo")
-        let (status, stdout, stderr) = try await run(["consume", "--config", try configFile(yaml)], environment: ConfigurationTests.environment)
+        let yaml = ContractExample.signed.replacingOccurrences(of: "group_id: psa-offboarder", with: "group_id: psa-offboarder\n  grup_id: typo")
+        let (status, stdout, stderr) = try await run(["consume", "--config", try configFile(yaml)], environment: ContractExample.environment)
         #expect(status == 2)
         #expect(stdout.isEmpty)
         #expect(stderr == "psa-offboarder: kafka.grup_id: is not a known key\n")
@@ -50,18 +50,18 @@ struct CommandLineTests {
     /// `kafka.properties` reaches librdkafka (for the consumer and the producer alike): one it
     /// refuses stops `consume` at start with one line naming it, before anything is read.
     @Test func aKafkaPropertyLibrdkafkaRefusesStopsTheServiceNamingIt() async throws {
-        let yaml = ConfigurationTests.contractExample.replacingOccurrences(of: "properties: {}", with: #"properties: {"session.timeout.ms": "soon"}"#)
+        let yaml = ContractExample.signed.replacingOccurrences(of: "properties: {}", with: #"properties: {"session.timeout.ms": "soon"}"#)
         #expect(yaml.contains("session.timeout.ms"))
-        let (status, stdout, stderr) = try await run(["consume", "--config", try configFile(yaml)], environment: ConfigurationTests.environment)
+        let (status, stdout, stderr) = try await run(["consume", "--config", try configFile(yaml)], environment: ContractExample.environment)
         #expect(status == 1 && stdout.isEmpty)
         #expect(stderr.contains("property session.timeout.ms: "), "\(stderr)")
     }
 
     @Test func secretsNeverAppearInOutput() async throws {
-        let yaml = ConfigurationTests.contractExample.replacingOccurrences(of: "kind: connectwise", with: "kind: autotask")
-        let (status, stdout, stderr) = try await run(["consume", "--config", try configFile(yaml)], environment: ConfigurationTests.environment)
+        let yaml = ContractExample.signed.replacingOccurrences(of: "kind: connectwise", with: "kind: autotask")
+        let (status, stdout, stderr) = try await run(["consume", "--config", try configFile(yaml)], environment: ContractExample.environment)
         #expect(status == 2)
-        for secret in ConfigurationTests.environment.values { #expect(!stdout.contains(secret) && !stderr.contains(secret)) }
+        for secret in ContractExample.environment.values { #expect(!stdout.contains(secret) && !stderr.contains(secret)) }
     }
 
     @Test func helpIsCompleteWithAnExample() async throws {

@@ -33,15 +33,6 @@ struct StopAndCrashTests {
 
     static func eventID(_ record: KafkaRecord) -> String? { record.headers.last(named: "offboarding.event.id")?.stringValue }
 
-    /// Waits for a condition on an actor (a simulator), looking again every 50 ms.
-    static func waitUntil(timeout: Duration, _ what: String, _ condition: () async -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while !(await condition()) {
-            guard ContinuousClock.now < deadline else { throw ConditionTimeout(description: "timed out after \(timeout) waiting for \(what)") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
     static func event(for client: Int, psa: PSAKind) -> CompanyStatusChangedEvent {
         CompanyStatusChangedEvent(
             id: UUID().uuidString.lowercased(), source: "test", psa: psa, companyID: String(client), companyName: "Client \(client)", status: "Offboarded")
@@ -80,7 +71,7 @@ struct StopAndCrashTests {
         try await Self.send(event, with: producer)
         // A write is a GET and a POST: the window's 300 requests cover about 148 of them, then the
         // run waits for the window to roll on.
-        try await Self.waitUntil(timeout: .seconds(60), "the first window's writes") { await halo.deactivationWrites(forClient: 700_001) >= 100 }
+        try await waitUntil(timeout: .seconds(60), "the first window's writes") { await halo.deactivationWrites(forClient: 700_001) >= 100 }
 
         let signalled = ContinuousClock.now
         first.signal(SIGTERM)
@@ -161,7 +152,7 @@ struct StopAndCrashTests {
         _ = try await retries.wait(timeout: .seconds(60), for: "the retry request") { records in
             records.contains { (try? RetryRequest.decode($0.value))?.eventID == event.id }
         }
-        try await Self.waitUntil(timeout: .seconds(30), "the other writes") {
+        try await waitUntil(timeout: .seconds(30), "the other writes") {
             await configs.dropFirst().asyncAllSatisfy { await simulator.isConfigurationActive($0) == false }
         }
         first.signal(SIGKILL)
@@ -199,10 +190,6 @@ struct StopAndCrashTests {
         await producer.shutdown()
         await server.stop()
     }
-}
-
-struct ConditionTimeout: Error, CustomStringConvertible {
-    var description: String
 }
 
 extension Sequence {
