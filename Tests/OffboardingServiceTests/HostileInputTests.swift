@@ -26,7 +26,10 @@ import Testing
         Task {
             var statuses: [Int] = []
             while !Task.isCancelled {
-                statuses.append((try? await APIClient.call(.GET, "\(harness.apiBaseURL)/health/live", token: nil).status) ?? 0)
+                let status = (try? await APIClient.call(.GET, "\(harness.apiBaseURL)/health/live", token: nil).status) ?? 0
+                // A probe cut short by the cancellation is no answer of the service's.
+                if Task.isCancelled { break }
+                statuses.append(status)
                 try? await Task.sleep(for: .milliseconds(100))
             }
             return statuses
