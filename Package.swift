@@ -221,7 +221,14 @@ let package = Package(
         ),
         .target(
             name: "OffboardingTestSupport",
-            dependencies: ["OffboardingKafkaTesting", "OffboardingSandbox", "OffboardingService", "PSAAutotask", "PSAConnectWise", "PSAHalo", "PSAHTTP", "PSASimulators"],
+            dependencies: [
+                "OffboardingKafkaTesting", "OffboardingSandbox", "OffboardingService", "PSAAutotask", "PSAConnectWise", "PSAHalo", "PSAHTTP", "PSASimulators",
+                // The running service's HTTP API, called and checked against its document.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             path: "Tests/OffboardingTestSupport"
         ),
         .testTarget(
@@ -257,17 +264,37 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // The service's pieces and its pipeline in this process: configuration, concurrency pieces,
+        // offsets, routes, schemas, parsers, and scenarios of the running pipeline.
         .testTarget(
             name: "OffboardingServiceTests",
-            // The CLI is a dependency so that `swift test` builds the binary the process tests start.
             dependencies: [
-                "OffboardingFuzzTargets", "OffboardingHTTPAPI", "OffboardingKafkaTesting", "OffboardingSandbox", "OffboardingService", "OffboardingTestSupport", "PSAAutotask", "PSAConnectWise", "PSAHalo",
-                "PSAHTTP", "PSAOffboarderCLI",
+                "OffboardingFuzzTargets", "OffboardingHTTPAPI", "OffboardingKafka", "OffboardingKafkaTesting", "OffboardingSandbox", "OffboardingService",
+                "OffboardingTestSupport", "PSAAutotask", "PSAConnectWise", "PSAHalo", "PSAHTTP", "PSASimulators",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // `psa-offboarder` started as a process: consume, run, restore, sweep, demo, sandbox.
+        .testTarget(
+            name: "OffboardingProcessTests",
+            // The CLI is a dependency so that `swift test` builds the binary these tests start.
+            dependencies: [
+                "OffboardingCore", "OffboardingKafka", "OffboardingKafkaTesting", "OffboardingSandbox", "OffboardingService", "OffboardingTestSupport", "PSAOffboarderCLI",
+                "PSASimulators",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // One contract, run against each PSA's adapter and its simulator.
+        .testTarget(
+            name: "PSAContractTests",
+            dependencies: [
+                "OffboardingCore", "OffboardingService", "OffboardingTestSupport", "PSASimulators",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
     ]

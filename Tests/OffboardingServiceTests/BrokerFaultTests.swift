@@ -23,25 +23,20 @@ struct BrokerFaultTests {
 
     @Test func theConsumerKeepsGoingThroughBrokerFaultsAndLosesNothing() async throws {
         let logger = Logger.test()
-        let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
-        let topics = PipelineHarness.topics
-        try cluster.createTopic(topics.events, partitions: 4)
-        try cluster.createTopic(topics.results, partitions: 4)
-        try cluster.createTopic(topics.deadLetter, partitions: 1)
-        try cluster.createTopic(topics.retry, partitions: 4)
-        try cluster.createTopic(topics.approvals, partitions: 2)
+        let kafka = try KafkaFixture(partitions: .service(), logger: logger)
+        let cluster = kafka.cluster
+        let topics = kafka.topics
         let sandbox = try PSASandbox.make(.connectwise, dataset: .empty)
         let server = try await SimulatorServer.start(router: sandbox.tenant.makeRouter(), logger: logger)
         let groupID = "faults-\(UUID().uuidString)"
         var configuration = OffboarderConfiguration(
             kafka: .init(
-                bootstrapServers: cluster.bootstrapServers, groupID: groupID, topics: topics,
+                bootstrapServers: kafka.bootstrapServers, groupID: groupID, topics: topics,
                 properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
             psa: sandbox.configuration(server.baseURL), defaults: OffboardingOptions(offboardedStatuses: ["Offboarded"]))
         configuration.signingKeys = [PipelineHarness.signingKey]
-        let results = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: (0..<4).map { .init(topic: topics.results, partition: $0) }, logger: logger)
-        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let results = try kafka.collector(of: topics.results)
+        let producer = try kafka.makeProducer()
         let runtime = try OffboarderRuntime(configuration: configuration, logger: logger, signals: [])
         let running = Task { try await runtime.run() }
 
@@ -80,8 +75,7 @@ struct BrokerFaultTests {
         try await results.wait(timeout: .seconds(120), for: "the pipeline to publish 40 results and settle") { _ in
             runtime.pipeline.statistics.snapshot.resultsPublished >= ids.count && runtime.pipeline.health().recordsInFlight == 0
         }
-        let verifier = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: (0..<4).map { .init(topic: topics.results, partition: $0) }, logger: logger)
+        let verifier = try kafka.collector(of: topics.results)
         // Named in the failure, so that a missing result can be told apart from a record never received.
         let pipelineSaw = runtime.pipeline.statistics.snapshot
         let records = try await verifier.wait(timeout: .seconds(60), for: "all 40 results on the topic (the pipeline: \(pipelineSaw))") { records in
@@ -91,12 +85,12 @@ struct BrokerFaultTests {
         // The faults reached the pipeline's own clients, as librdkafka counted them (every 5 s): the
         // broker outage cost each its connection, and the consumer sent failed requests again.
         // librdkafka counts no retry of a produced record, so the producer shows its outage only.
-        let kafka = runtime.pipeline.kafkaClients
-        try await StopAndCrashTests.waitUntil(timeout: .seconds(30), "the pipeline's clients to report the faults") {
-            let (consumer, approvals, producer) = (kafka.counters(of: "consumer"), kafka.counters(of: "approvals-consumer"), kafka.counters(of: "producer"))
+        let kafkaClients = runtime.pipeline.kafkaClients
+        try await waitUntil(timeout: .seconds(30), "the pipeline's clients to report the faults") {
+            let (consumer, approvals, producer) = (kafkaClients.counters(of: "consumer"), kafkaClients.counters(of: "approvals-consumer"), kafkaClients.counters(of: "producer"))
             return consumer.requestRetries > 0 && consumer.disconnects > 0 && approvals.disconnects > 0 && producer.disconnects > 0
         }
-        print("pipeline's Kafka clients: consumer \(kafka.counters(of: "consumer")), approvals \(kafka.counters(of: "approvals-consumer")), producer \(kafka.counters(of: "producer"))")
+        print("pipeline's Kafka clients: consumer \(kafkaClients.counters(of: "consumer")), approvals \(kafkaClients.counters(of: "approvals-consumer")), producer \(kafkaClients.counters(of: "producer"))")
         let decoded = try records.map { try ValidatedResult.decode($0.value ?? []) }
         let failures = decoded.filter { !$0.success }
         #expect(failures.isEmpty)
@@ -106,7 +100,7 @@ struct BrokerFaultTests {
 
         // The group's committed offsets reach the end of every partition despite the failed commits.
         let checker = try KafkaConsumer(
-            configuration: .init(bootstrapServers: cluster.bootstrapServers, groupID: groupID, consumption: .partitionsFromBeginning([])),
+            configuration: .init(bootstrapServers: kafka.bootstrapServers, groupID: groupID, consumption: .partitionsFromBeginning([])),
             logger: logger)
         let partitions = (0..<4).map { KafkaTopicPartition(topic: topics.events, partition: $0) }
         var ends: [KafkaTopicPartition: Int64] = [:]

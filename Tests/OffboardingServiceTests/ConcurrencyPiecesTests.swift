@@ -196,27 +196,24 @@ struct ConcurrencyPiecesTests {
     /// The approvals topic is read into memory whole: pending approvals and run journals are held
     /// within a count (here 2), the oldest shed first, counted and logged.
     @Test func theApprovalStoreHoldsPendingApprovalsAndJournalsWithinItsBound() async throws {
-        let cluster = try KafkaTestCluster(brokers: 1, logger: .test())
-        try cluster.createTopic("approvals", partitions: 1)
+        let kafka = try KafkaFixture(partitions: .init(approvals: 1))
         let signer = RecordSigner(keys: [Array(PipelineHarness.signingKey.utf8)])
-        var configuration = KafkaProducer.Configuration(bootstrapServers: cluster.bootstrapServers)
-        configuration.seal = { signer.sign(&$0) }
-        let producer = try KafkaProducer(configuration: configuration, logger: .test())
+        let producer = try kafka.makeProducer(signer: signer)
         for index in 1...3 {
             let approval = ApprovalRecord(
                 approvalID: "approval-\(index)", state: .pending, eventID: "e\(index)", trigger: .api, psa: .connectwise, clientID: "1", clientName: nil,
                 reason: nil, offboardedStatuses: ["Offboarded"], cause: .requested, requestedAt: "2026-01-01T00:00:0\(index)Z",
                 expiresAt: "2099-01-01T00:00:00Z", configs: [])
-            try await producer.send(.init(topic: "approvals", key: approval.approvalID, value: ApprovalMessage.record(approval).encoded()))
+            try await producer.send(.init(topic: kafka.topics.approvals, key: approval.approvalID, value: ApprovalMessage.record(approval).encoded()))
             let journal = RunJournal(eventID: "e\(index)", attempt: 1, psa: .connectwise, clientID: "1", startedAt: "2026-01-01T00:00:00Z", configs: [])
-            try await producer.send(.init(topic: "approvals", key: journal.key, value: ApprovalMessage.journal(journal).encoded()))
+            try await producer.send(.init(topic: kafka.topics.approvals, key: journal.key, value: ApprovalMessage.journal(journal).encoded()))
         }
         await producer.shutdown()
         var limits = ApprovalsTopicView.Limits()
         limits.pendingApprovals = 2
         limits.journals = 2
         let store = try ApprovalsTopicView(
-            bootstrapServers: cluster.bootstrapServers, topic: "approvals", partitionCount: 1, properties: [:], signer: signer, limits: limits, logger: .test())
+            bootstrapServers: kafka.bootstrapServers, topic: kafka.topics.approvals, partitionCount: 1, properties: [:], signer: signer, limits: limits, logger: .test())
         try await store.catchUp(timeout: .seconds(60))
         #expect(store.pending.map(\.approvalID) == ["approval-2", "approval-3"])
         #expect(store.journalCount == 2 && store.journal(eventID: "e1", attempt: 1) == nil)

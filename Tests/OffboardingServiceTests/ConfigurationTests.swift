@@ -1,5 +1,6 @@
 import Foundation
 import OffboardingService
+import OffboardingTestSupport
 import PSAAutotask
 import PSAConnectWise
 import PSAHalo
@@ -7,37 +8,30 @@ import PSAHTTP
 import Testing
 
 @Suite struct ConfigurationTests {
-    /// The contract's example with the one key this version requires beside it: a signing key.
-    static let contractExample = contractText + """
+    /// The contract's example, as written there and with the signing key this version requires.
+    static let contractText = ContractExample.text
+    static let contractExample = ContractExample.signed
+    static let environment = ContractExample.environment
 
-        security:
-          signing_keys: ["${OFFBOARDER_SIGNING_KEY}"]
-        """
-
-    /// The example in `../shared/contract.md`, as it is written there.
-    static let contractText = """
-        kafka:
-          bootstrap_servers: "127.0.0.1:9092"
-          group_id: psa-offboarder
-          topics:
-            events: psa.company.status-changed     # input
-            results: psa.offboarding.results       # output, one record per processed client
-            dead_letter: psa.offboarding.dlq       # input records that can never be processed
-          properties: {}                           # any librdkafka property, passed through (TLS, SASL, ...)
-        psa:
-          kind: connectwise                        # connectwise | autotask | halopsa
-          base_url: "https://api-na.myconnectwise.net/v4_6_release/apis/3.0"
-          connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
-        criteria:
-          offboarded_statuses: ["Inactive", "Offboarded"]
-        defaults:            # per-request options fall back to these
-          dry_run: false
-          require_approval: false
-          include_archived: false
-        """
-    static let environment = [
-        "CW_PUBLIC_KEY": "pub", "CW_PRIVATE_KEY": "priv", "CW_CLIENT_ID": "cid", "OFFBOARDER_SIGNING_KEY": "configuration-test-signing-key-0123456789",
-    ]
+    /// The tests' configuration builder (`ConfigurationYAML`) writes what the parser reads back,
+    /// quoting included.
+    @Test func theTestConfigurationBuilderWritesWhatTheParserReads() throws {
+        var yaml = ConfigurationYAML(
+            bootstrapServers: "127.0.0.1:9092", groupID: #"group "quoted" \ slashed/"#,
+            psa: ConfigurationYAML.connectWiseFromEnvironment(serverURL: "http://127.0.0.1:1"), kafkaProperties: ["session.timeout.ms": "6000"])
+        yaml.namesRetryAndApprovalsTopics = true
+        yaml.cron = "0 2 * * *"
+        yaml.sections = ["rate_limit: {max_in_flight: 2}"]
+        let parsed = try OffboarderConfiguration.parse(yaml: yaml.rendered, environment: ConfigurationYAML.connectWiseEnvironment)
+        #expect(parsed.kafka.bootstrapServers == "127.0.0.1:9092")
+        #expect(parsed.kafka.groupID == #"group "quoted" \ slashed/"#)
+        #expect(parsed.kafka.topics == KafkaFixture.topics)
+        #expect(parsed.kafka.properties == ["session.timeout.ms": "6000"])
+        #expect(parsed.defaults.offboardedStatuses == ["Inactive", "Offboarded"])
+        #expect(parsed.signingKeys == [PipelineHarness.signingKey])
+        #expect(parsed.schedule != nil)
+        #expect(parsed.psa.kind == .connectwise)
+    }
 
     /// There is no unsigned mode: without a key the service does not start, and says which key
     /// is missing and how to make one; a short key is refused, naming it.

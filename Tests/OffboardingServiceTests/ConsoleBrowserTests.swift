@@ -26,7 +26,7 @@ struct ConsoleBrowserTests {
         let approvalID = try #require(try await harness.result(for: approved.id).result.approval?.id)
         let forgedID = try #require(try await harness.result(for: forged.id).result.approval?.id)
         // The console lists what this replica has read from the approvals topic.
-        try await StopAndCrashTests.waitUntil(timeout: .seconds(30), "both approvals read back") {
+        try await waitUntil(timeout: .seconds(30), "both approvals read back") {
             harness.runtime.pipeline.approval(approvalID)?.state == .pending && harness.runtime.pipeline.approval(forgedID)?.state == .pending
         }
 

@@ -167,7 +167,7 @@ struct DeliveryTests {
         for id in events { #expect(try await harness.result(for: id).result.success) }
         // Nothing stays in flight: the held record takes no slot and no lane; it was never run. A
         // record's result is out a moment before its slot is given back, hence the wait.
-        try await StopAndCrashTests.waitUntil(timeout: .seconds(10), "no record in flight") {
+        try await waitUntil(timeout: .seconds(10), "no record in flight") {
             harness.runtime.pipeline.health().recordsInFlight == 0
         }
         #expect(harness.runtime.pipeline.statistics.snapshot.retriesRun == 0)
@@ -218,7 +218,7 @@ struct FilteredOffsetTests {
         var ends: [KafkaTopicPartition: Int64] = [:]
         for partition in partitions { ends[partition] = try await reader.watermarks(of: partition).high }
         // Commits happen every second: wait for the group's position to reach every partition's end.
-        try await StopAndCrashTests.waitUntil(timeout: .seconds(30), "the commits to reach the end of every partition") {
+        try await waitUntil(timeout: .seconds(30), "the commits to reach the end of every partition") {
             (try? await reader.committedOffsets(partitions)) == ends
         }
         #expect(harness.runtime.pipeline.statistics.snapshot.resultsPublished == 0)

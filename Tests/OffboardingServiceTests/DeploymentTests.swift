@@ -52,7 +52,7 @@ struct DeploymentTests {
         _ = try await harness.result(for: event.id)
         // The lag gauges come with librdkafka's first statistics after the assignment.
         var missing: Set<String> = []
-        try await StopAndCrashTests.waitUntil(timeout: .seconds(30), "every queried metric on /metrics") {
+        try await waitUntil(timeout: .seconds(30), "every queried metric on /metrics") {
             guard let text = try? await MetricsTests.scrape(harness).text else { return false }
             missing = queried.filter { !text.contains("# TYPE \($0) ") }
             return missing.isEmpty

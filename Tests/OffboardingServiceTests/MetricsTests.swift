@@ -117,7 +117,7 @@ struct ConsumerLagMetricsTests {
         // While the PSA is away the three records are read and held: the lag on the events topic
         // is three, and the received counter moved.
         var during: [String: Double] = [:]
-        try await StopAndCrashTests.waitUntil(timeout: .seconds(30), "a lag of 3 on the events topic") {
+        try await waitUntil(timeout: .seconds(30), "a lag of 3 on the events topic") {
             guard let samples = try? await MetricsTests.scrape(harness).samples else { return false }
             during = samples
             return Self.lag(samples, group: group).filter { $0.key.contains(#"topic="\#(events)""#) }.values.reduce(0, +) == 3
@@ -129,7 +129,7 @@ struct ConsumerLagMetricsTests {
         await harness.tenant.clearFaults()
         for event in sent { _ = try await harness.result(for: event.id) }
         var after: [String: Double] = [:]
-        try await StopAndCrashTests.waitUntil(timeout: .seconds(30), "the lag to fall to zero") {
+        try await waitUntil(timeout: .seconds(30), "the lag to fall to zero") {
             guard let samples = try? await MetricsTests.scrape(harness).samples else { return false }
             after = samples
             let lag = Self.lag(samples, group: group).filter { $0.key.contains(#"topic="\#(events)""#) }

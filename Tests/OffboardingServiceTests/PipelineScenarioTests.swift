@@ -163,9 +163,7 @@ struct PipelineScenarioTests {
         let harness = try await PipelineHarness.shared(.connectwise)
         let topic = "test.side.\(UUID().uuidString)"
         try harness.cluster.createTopic(topic, partitions: 2)
-        var producerConfiguration = KafkaProducer.Configuration(bootstrapServers: harness.cluster.bootstrapServers, properties: producerProperties)
-        producerConfiguration.seal = { [signer = harness.signer] in signer.sign(&$0) }
-        let producer = try KafkaProducer(configuration: producerConfiguration, logger: .test())
+        let producer = try harness.kafka.makeProducer(signer: harness.signer, properties: producerProperties)
         let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 8)
         let offboarder = Offboarder(
             psa: OffboarderRuntime.makePSAClient(psa ?? harness.configuration.psa, httpClient: httpClient, logger: .test()), logger: .test())
@@ -181,7 +179,7 @@ struct PipelineScenarioTests {
                 progressStallTimeout: progressStallTimeout),
             producer: producer, offboarder: offboarder, logger: .test())
         let running = Task { try await pipeline.run() }
-        let eventProducer = try KafkaProducer(configuration: .init(bootstrapServers: harness.cluster.bootstrapServers), logger: .test())
+        let eventProducer = try harness.kafka.makeProducer()
         let send: @Sendable (CompanyStatusChangedEvent, String?) async throws -> Void = { event, key in
             let (headers, value) = CloudEventEncoder.structured(event)
             try await eventProducer.send(

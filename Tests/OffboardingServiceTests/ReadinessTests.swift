@@ -14,16 +14,15 @@ import Testing
 struct ReadinessTests {
     @Test func concurrentProbesShareOnePSACallAndNameOnlyTheFailingCheck() async throws {
         let logger = Logger.test()
-        let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
-        let topics = PipelineHarness.topics
-        for topic in [topics.events, topics.results, topics.deadLetter, topics.retry, topics.approvals] { try cluster.createTopic(topic, partitions: 1) }
+        let kafka = try KafkaFixture(partitions: .service(each: 1), logger: logger)
+        let topics = kafka.topics
         let simulator = ConnectWiseSimulator(data: .sample())
         try await SimulatorServer.serving(simulator) { server in
             // The PSA fails every probe with a body an outsider must not see.
             await simulator.inject(SimulatorFault(method: "GET", pathContains: "system/info", status: 401, times: nil))
             let credentials = ConnectWiseSimulator.Credentials.sandbox
             var configuration = OffboarderConfiguration(
-                kafka: .init(bootstrapServers: cluster.bootstrapServers, groupID: "ready-\(UUID().uuidString)", topics: topics),
+                kafka: .init(bootstrapServers: kafka.bootstrapServers, groupID: "ready-\(UUID().uuidString)", topics: topics),
                 psa: .connectwise(
                     .init(
                         baseURL: server.baseURL + ConnectWiseSimulator.apiPath, companyID: credentials.companyID, publicKey: credentials.publicKey,
@@ -49,7 +48,7 @@ struct ReadinessTests {
                 #expect(psa?["ok"] as? Bool == false)
                 #expect(psa?["detail"] as? String == "connectwise probe failed: PSAConnectionError")
                 let text = String(decoding: answer.body, as: UTF8.self)
-                for secretish in ["Injected", "system/info", "127.0.0.1", String(server.port), cluster.bootstrapServers] {
+                for secretish in ["Injected", "system/info", "127.0.0.1", String(server.port), kafka.bootstrapServers] {
                     #expect(!text.contains(secretish), "the body shows \(secretish)")
                 }
             }

@@ -17,19 +17,14 @@ import Testing
 struct RebalanceTests {
     @Test func partitionsRevokedMidWorkLoseNothingAndStoreNoOffsetTheyNoLongerOwn() async throws {
         let logger = Logger.test()
-        let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
-        let topics = PipelineHarness.topics
-        try cluster.createTopic(topics.events, partitions: 6)
-        try cluster.createTopic(topics.results, partitions: 4)
-        try cluster.createTopic(topics.deadLetter, partitions: 1)
-        try cluster.createTopic(topics.retry, partitions: 4)
-        try cluster.createTopic(topics.approvals, partitions: 2)
+        let kafka = try KafkaFixture(partitions: .service(events: 6), logger: logger)
+        let topics = kafka.topics
         let sandbox = try PSASandbox.make(.connectwise, dataset: .empty)
         let server = try await SimulatorServer.start(router: sandbox.tenant.makeRouter(), logger: logger)
         await sandbox.tenant.setLatency(.milliseconds(200))
         var configuration = OffboarderConfiguration(
             kafka: .init(
-                bootstrapServers: cluster.bootstrapServers, groupID: "rebalance-\(UUID().uuidString)", topics: topics,
+                bootstrapServers: kafka.bootstrapServers, groupID: "rebalance-\(UUID().uuidString)", topics: topics,
                 // librdkafka 2.0.2's mock coordinator completes the rebalance about one session
                 // timeout after the join, and puts out a member that has not rejoined by then; a
                 // member rejoins after its revocation, which waits for running records. So each
@@ -47,9 +42,8 @@ struct RebalanceTests {
             connectwise.http.maxInFlight = 64
             configuration.psa = .connectwise(connectwise)
         }
-        let results = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: (0..<4).map { .init(topic: topics.results, partition: $0) }, logger: logger)
-        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let results = try kafka.collector(of: topics.results)
+        let producer = try kafka.makeProducer()
 
         var eventIDs: Set<String> = []
         var configs: [Int] = []

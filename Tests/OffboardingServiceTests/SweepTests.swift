@@ -10,8 +10,8 @@ import OffboardingTestSupport
 import PSASimulators
 import Testing
 
-/// The scheduled trigger: the sweep over each PSA's simulator, and `psa-offboarder sweep` putting
-/// its events on a real topic.
+/// The scheduled trigger: the sweep over each PSA's simulator. (`psa-offboarder sweep` putting its
+/// events on a real topic: `SweepTests` of OffboardingProcessTests.)
 @Suite struct SweepTests {
     @Test(arguments: PSAKind.allCases)
     func theSweepFindsOffboardedClientsThatStillHaveActiveConfigurations(psa: PSAKind) async throws {
@@ -39,86 +39,6 @@ import Testing
             #expect(try await client.listConfigurations(companyID: event.companyID, includeArchived: false).contains(where: \.isActive))
         }
         try await httpClient.shutdown()
-        await server.stop()
-    }
-
-    @Test func theSweepCommandPutsOneEventPerClientOnTheEventsTopic() async throws {
-        let logger = Logger.test()
-        let cluster = try KafkaTestCluster(logger: logger)
-        try cluster.createTopic("sweep.events", partitions: 2)
-        let simulator = ConnectWiseSimulator(data: .sample())
-        _ = await simulator.addClient(id: 700_101, name: "Sweep me", offboarded: true, active: 3, inactive: 0)
-        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
-        let credentials = ConnectWiseSimulator.Credentials.sandbox
-        let yaml = """
-            security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
-            kafka:
-              bootstrap_servers: "\(cluster.bootstrapServers)"
-              group_id: sweep
-              topics: {events: sweep.events, results: r, dead_letter: d}
-            psa:
-              kind: connectwise
-              base_url: "\(server.baseURL)\(ConnectWiseSimulator.apiPath)"
-              connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
-            schedule: {cron: "0 2 * * *"}
-            """
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-\(UUID().uuidString).yaml").path
-        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
-        let process = try OffboarderProcess(
-            arguments: ["sweep", "--config", file],
-            environment: ["CW_PUBLIC_KEY": credentials.publicKey, "CW_PRIVATE_KEY": credentials.privateKey, "CW_CLIENT_ID": credentials.clientID])
-        #expect(await process.waitForExit() == 0, "\(process.stderr)")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(process.stdout.utf8)) as? [String: Any])
-        let reported = try #require(summary["events"] as? [String])
-        #expect(reported.contains { $0.hasSuffix("-700101") })
-
-        let events = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: (0..<2).map { KafkaTopicPartition(topic: "sweep.events", partition: $0) }, logger: logger)
-        let records = try await events.wait(timeout: .seconds(30), for: "the sweep's events") { $0.count >= reported.count }
-        let decoded = try records.map { try CloudEventDecoder.decode(value: $0.value, headers: $0.headerStrings) }
-        #expect(Set(decoded.map(\.id)) == Set(reported))
-        #expect(decoded.allSatisfy { $0.trigger == .schedule && $0.psa == .connectwise })
-        #expect(records.allSatisfy { record in decoded.contains { $0.companyID == record.keyString } })
-        await events.stop()
-        await server.stop()
-    }
-
-    /// The README's promise: `sweep` exits 1 when a client could not be checked, and still sends
-    /// the events of the clients it could check.
-    @Test func theSweepCommandExitsOneWhenAClientCouldNotBeChecked() async throws {
-        let logger = Logger.test()
-        let cluster = try KafkaTestCluster(logger: logger)
-        try cluster.createTopic("sweep.events", partitions: 1)
-        let simulator = ConnectWiseSimulator(data: .empty())
-        _ = await simulator.addClient(id: 700_201, name: "Checked", offboarded: true, active: 2, inactive: 0)
-        _ = await simulator.addClient(id: 700_202, name: "Unreadable", offboarded: true, active: 2, inactive: 0)
-        await simulator.failListing(ofClient: 700_202, status: 403, retryAfterSeconds: nil, times: nil)
-        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
-        let credentials = ConnectWiseSimulator.Credentials.sandbox
-        let yaml = """
-            security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
-            kafka:
-              bootstrap_servers: "\(cluster.bootstrapServers)"
-              group_id: sweep
-              topics: {events: sweep.events, results: r, dead_letter: d}
-            psa:
-              kind: connectwise
-              base_url: "\(server.baseURL)\(ConnectWiseSimulator.apiPath)"
-              connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
-            criteria:
-              offboarded_statuses: ["Inactive", "Offboarded"]
-            """
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-\(UUID().uuidString).yaml").path
-        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        let process = try OffboarderProcess(
-            arguments: ["sweep", "--config", file],
-            environment: ["CW_PUBLIC_KEY": credentials.publicKey, "CW_PRIVATE_KEY": credentials.privateKey, "CW_CLIENT_ID": credentials.clientID])
-        #expect(await process.waitForExit() == 1, "\(process.stderr)")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(process.stdout.utf8)) as? [String: Any])
-        #expect(summary["failures"] as? [String] == ["700202"])
-        let events = try #require(summary["events"] as? [String])
-        #expect(events.count == 1 && events[0].hasSuffix("-700201"), "the client that could be checked still gets its event: \(events)")
         await server.stop()
     }
 }

@@ -14,6 +14,8 @@ import Synchronization
 /// clients of their own.
 public final class PipelineHarness: Sendable {
     public let psa: PSAKind
+    /// The cluster with the service's topics.
+    public let kafka: KafkaFixture
     public let cluster: KafkaTestCluster
     public let tenant: any SimulatedTenant
     public let server: SimulatorServer
@@ -26,8 +28,7 @@ public final class PipelineHarness: Sendable {
     private let nextClient = Mutex(200_000)
     private let runTask: Task<Void, any Error>
 
-    public static let topics = OffboarderConfiguration.Topics(
-        events: "test.company.status-changed", results: "test.offboarding.results", deadLetter: "test.offboarding.dlq")
+    public static let topics = KafkaFixture.topics
 
     private static let harnesses: [PSAKind: Task<PipelineHarness, any Error>] = Dictionary(
         uniqueKeysWithValues: PSAKind.allCases.map { kind in (kind, Task { try await PipelineHarness(psa: kind, groupID: "test-pipeline-\(kind)") }) })
@@ -46,13 +47,9 @@ public final class PipelineHarness: Sendable {
     private init(psa: PSAKind, groupID: String, configure: @Sendable (inout OffboarderConfiguration) -> Void = { _ in }) async throws {
         self.psa = psa
         let logger = Logger.test()
-        cluster = try KafkaTestCluster(brokers: 1, logger: logger)
+        kafka = try KafkaFixture(partitions: .service(), logger: logger)
+        cluster = kafka.cluster
         let topics = Self.topics
-        try cluster.createTopic(topics.events, partitions: 4)
-        try cluster.createTopic(topics.results, partitions: 4)
-        try cluster.createTopic(topics.deadLetter, partitions: 1)
-        try cluster.createTopic(topics.approvals, partitions: 2)
-        try cluster.createTopic(topics.retry, partitions: 4)
         let (tenant, psaConfiguration) = SimulatedPSAs.make(psa)
         self.tenant = tenant
         server = try await SimulatorServer.start(router: tenant.makeRouter(), logger: logger)
@@ -75,19 +72,11 @@ public final class PipelineHarness: Sendable {
             haloCredentials: (Self.haloWebhookCredentials.username, Self.haloWebhookCredentials.password))
         configure(&configuration)
         self.configuration = configuration
-        results = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers,
-            partitions: (0..<4).map { KafkaTopicPartition(topic: topics.results, partition: $0) }, logger: logger)
-        deadLetters = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: [KafkaTopicPartition(topic: topics.deadLetter, partition: 0)],
-            logger: logger)
-        retries = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: (0..<4).map { KafkaTopicPartition(topic: topics.retry, partition: $0) },
-            logger: logger)
-        events = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: (0..<4).map { KafkaTopicPartition(topic: topics.events, partition: $0) },
-            logger: logger)
-        producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        results = try kafka.collector(of: topics.results)
+        deadLetters = try kafka.collector(of: topics.deadLetter)
+        retries = try kafka.collector(of: topics.retry)
+        events = try kafka.collector(of: topics.events)
+        producer = try kafka.makeProducer()
         signer = try configuration.requireSigner()
         runtime = try OffboarderRuntime(configuration: configuration, logger: logger, signals: [])
         let runtime = self.runtime

@@ -9,15 +9,6 @@ import Testing
 /// changes nothing, and a partially failed offboarding is undone only where it changed something.
 @Suite(.timeLimit(.minutes(3)))
 struct RestoreAcrossPSAsTests {
-    static func restore(_ harness: PipelineHarness, _ eventID: String, body: [String: Any] = [:]) async throws -> OffboardingResult {
-        let response = try await APIClient.call(.POST, "\(harness.apiBaseURL)/v1/offboardings/\(eventID)/restore", body: APIClient.json(body))
-        try #require(response.status == 202, "\(String(decoding: response.body, as: UTF8.self))")
-        #expect(try OpenAPIDocument().problems(path: "/v1/offboardings/{event_id}/restore", method: "POST", response: response) == [])
-        #expect(response.json["restores"] as? String == eventID)
-        let id = try #require(response.json["event_id"] as? String)
-        return try await harness.result(for: id).result
-    }
-
     @Test(arguments: PSAKind.allCases)
     func everyConfigurationGoesBackToItsPreviousStateExceptOneEditedSince(psa: PSAKind) async throws {
         let harness = try await PipelineHarness.shared(psa)
@@ -34,7 +25,7 @@ struct RestoreAcrossPSAsTests {
         #expect(offboarded.statistics.configsDeactivated == 4)
         await tenant.editByHand(configuration: edited)
 
-        let restored = try await Self.restore(harness, offboarding.id, body: ["reason": "Client came back", "requested_by": "jane@msp.example"])
+        let restored = try await harness.restore(offboarding.id, body: ["reason": "Client came back", "requested_by": "jane@msp.example"])
         #expect(restored.success, "\(restored.errors)")
         #expect(restored.trigger == .restore && restored.restores == offboarding.id && restored.requestedBy == "jane@msp.example")
         #expect(restored.reason == "Client came back" && !restored.dryRun && restored.clientID == String(client))
@@ -61,7 +52,7 @@ struct RestoreAcrossPSAsTests {
 
         // Twice: nothing is written the second time.
         let writes = await tenant.deactivationWrites(forClient: client)
-        let again = try await Self.restore(harness, offboarding.id)
+        let again = try await harness.restore(offboarding.id)
         #expect(again.success)
         #expect(again.statistics.configsRestored == 0 && again.statistics.configsSkipped == 4)
         #expect(again.configs.filter { $0.skipReason == .alreadyRestored }.count == 3)
@@ -81,7 +72,7 @@ struct RestoreAcrossPSAsTests {
         #expect(!offboarded.success && offboarded.statistics.configsDeactivated == 2 && offboarded.statistics.errors == 1)
         #expect(await harness.tenant.isConfigurationActive(configs[1]) == true)
 
-        let restored = try await Self.restore(harness, offboarding.id)
+        let restored = try await harness.restore(offboarding.id)
         #expect(restored.success, "\(restored.errors)")
         #expect(restored.configs.map(\.configID).sorted() == [configs[0], configs[2]].map(String.init).sorted(), "the failed one is not part of it")
         #expect(restored.configs.allSatisfy { $0.action == .restored })
@@ -106,7 +97,7 @@ struct RestoreAcrossPSAsTests {
         let retried = try #require(results[1].configs.first { $0.configID == String(unanswered) })
         #expect(retried.action == .deactivated)
         #expect(retried.psaPrevious?.status?.id == "5", "Loaned, as the first attempt listed it, not the closed status the retry found")
-        let restored = try await Self.restore(harness, offboarding.id)
+        let restored = try await harness.restore(offboarding.id)
         #expect(restored.success && restored.configs.count == 2 && restored.configs.allSatisfy { $0.action == .restored })
         #expect(await simulator.statusID(ofConfiguration: unanswered) == 5)
     }
@@ -152,7 +143,7 @@ struct RestoreAcrossPSAsTests {
         let offboarding = harness.event(forClient: client)
         try await harness.send(offboarding)
         _ = try await harness.result(for: offboarding.id)
-        let preview = try await Self.restore(harness, offboarding.id, body: ["dry_run": true])
+        let preview = try await harness.restore(offboarding.id, body: ["dry_run": true])
         #expect(preview.success && preview.dryRun && preview.statistics.configsRestored == 0)
         #expect(preview.configs.count == 2 && preview.configs.allSatisfy { $0.action == .wouldRestore })
         for id in configs { #expect(await harness.tenant.isConfigurationActive(id) == false) }

@@ -45,16 +45,11 @@ struct CriteriaAcrossPSAsTests {
     }
 
     func sweep(_ harness: PipelineHarness, _ criteria: OffboardingCriteria) async throws -> Set<String> {
-        let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 8)
-        let client = OffboarderRuntime.makePSAClient(harness.configuration.psa, httpClient: httpClient, logger: .test())
-        var emitted: [CompanyStatusChangedEvent] = []
-        do {
+        let emitted = try await PSAUnderTest.freshClient(of: harness) { client in
+            var emitted: [CompanyStatusChangedEvent] = []
             _ = try await Sweeper(psa: client, criteria: criteria, logger: .test()).sweep(slot: "20261202T0200Z") { emitted.append($0) }
-        } catch {
-            try? await httpClient.shutdown()
-            throw error
+            return emitted
         }
-        try await httpClient.shutdown()
         #expect(emitted.allSatisfy { $0.trigger == .schedule })
         return Set(emitted.map(\.companyID))
     }

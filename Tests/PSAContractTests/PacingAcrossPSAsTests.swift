@@ -18,15 +18,11 @@ struct PacingAcrossPSAsTests {
     static let perClient = 60
 
     func offboardTwoClients(_ psa: PSAKind, adaptive: Bool) async throws -> (refused: Int, pacing: PSAPacing?, results: [OffboardingResult]) {
-        let (tenant, configuration) = SimulatedPSAs.make(psa)
-        return try await SimulatorServer.serving(tenant) { server in
+        try await PSAUnderTest.serving(psa, adjust: { $0.adjusted(adaptive: adaptive, haloBatchSize: 1) }) { tenant, client in
             await tenant.setRollingLimit(maxRequests: Self.limit, window: .seconds(1))
             await tenant.setLatency(.milliseconds(5))
             let first = await tenant.addClient(id: 820_001, name: "Pacing One", offboarded: true, active: Self.perClient, inactive: 0)
             let second = await tenant.addClient(id: 820_002, name: "Pacing Two", offboarded: true, active: Self.perClient, inactive: 0)
-            let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 8)
-            let client = OffboarderRuntime.makePSAClient(
-                configuration(server.baseURL).adjusted(adaptive: adaptive, haloBatchSize: 1), httpClient: httpClient, logger: .test())
             let offboarder = Offboarder(psa: client, logger: .test())
             async let one = offboarder.run(.init(eventID: "one", trigger: .api, client: .id("820001"), options: .init(offboardedStatuses: ["Inactive", "Offboarded"])))
             async let two = offboarder.run(.init(eventID: "two", trigger: .api, client: .id("820002"), options: .init(offboardedStatuses: ["Inactive", "Offboarded"])))
@@ -36,7 +32,6 @@ struct PacingAcrossPSAsTests {
             if adaptive {
                 for id in first + second { #expect(await tenant.isConfigurationActive(id) == false, "\(psa) \(id)") }
             }
-            try await httpClient.shutdown()
             return (await tenant.rateLimited, client.pacing, results)
         }
     }

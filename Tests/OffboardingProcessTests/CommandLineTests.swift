@@ -41,8 +41,8 @@ struct CommandLineTests {
     }
 
     @Test func badConfigurationFileExitsTwoWithOneLineNamingTheKey() async throws {
-        let yaml = ConfigurationTests.contractExample.replacingOccurrences(of: "group_id: psa-offboarder", with: "group_id: psa-offboarder\n  grup_id: typo")
-        let (status, stdout, stderr) = try await run(["consume", "--config", try configFile(yaml)], environment: ConfigurationTests.environment)
+        let yaml = ContractExample.signed.replacingOccurrences(of: "group_id: psa-offboarder", with: "group_id: psa-offboarder\n  grup_id: typo")
+        let (status, stdout, stderr) = try await run(["consume", "--config", try configFile(yaml)], environment: ContractExample.environment)
         #expect(status == 2)
         #expect(stdout.isEmpty)
         #expect(stderr == "psa-offboarder: kafka.grup_id: is not a known key\n")
@@ -51,18 +51,18 @@ struct CommandLineTests {
     /// `kafka.properties` reaches librdkafka (for the consumer and the producer alike): one it
     /// refuses stops `consume` at start with one line naming it, before anything is read.
     @Test func aKafkaPropertyLibrdkafkaRefusesStopsTheServiceNamingIt() async throws {
-        let yaml = ConfigurationTests.contractExample.replacingOccurrences(of: "properties: {}", with: #"properties: {"session.timeout.ms": "soon"}"#)
+        let yaml = ContractExample.signed.replacingOccurrences(of: "properties: {}", with: #"properties: {"session.timeout.ms": "soon"}"#)
         #expect(yaml.contains("session.timeout.ms"))
-        let (status, stdout, stderr) = try await run(["consume", "--config", try configFile(yaml)], environment: ConfigurationTests.environment)
+        let (status, stdout, stderr) = try await run(["consume", "--config", try configFile(yaml)], environment: ContractExample.environment)
         #expect(status == 1 && stdout.isEmpty)
         #expect(stderr.contains("property session.timeout.ms: "), "\(stderr)")
     }
 
     @Test func secretsNeverAppearInOutput() async throws {
-        let yaml = ConfigurationTests.contractExample.replacingOccurrences(of: "kind: connectwise", with: "kind: autotask")
-        let (status, stdout, stderr) = try await run(["consume", "--config", try configFile(yaml)], environment: ConfigurationTests.environment)
+        let yaml = ContractExample.signed.replacingOccurrences(of: "kind: connectwise", with: "kind: autotask")
+        let (status, stdout, stderr) = try await run(["consume", "--config", try configFile(yaml)], environment: ContractExample.environment)
         #expect(status == 2)
-        for secret in ConfigurationTests.environment.values { #expect(!stdout.contains(secret) && !stderr.contains(secret)) }
+        for secret in ContractExample.environment.values { #expect(!stdout.contains(secret) && !stderr.contains(secret)) }
     }
 
     @Test func helpIsCompleteWithAnExample() async throws {
@@ -95,28 +95,16 @@ struct CommandLineTests {
 
     @Test func runPrintsTheResultAndExitsByItsSuccess() async throws {
         let logger = Logger.test()
-        let cluster = try KafkaTestCluster(logger: logger)
-        try cluster.createTopic(PipelineHarness.topics.results, partitions: 1)
+        let kafka = try KafkaFixture(partitions: .init(results: 1), logger: logger)
         let simulator = ConnectWiseSimulator(data: .sample())
         let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
-        let credentials = ConnectWiseSimulator.Credentials.sandbox
-        let yaml = """
-            security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
-            kafka:
-              bootstrap_servers: "\(cluster.bootstrapServers)"
-              group_id: cli
-              topics: {events: e, results: \(PipelineHarness.topics.results), dead_letter: d}
-            psa:
-              kind: connectwise
-              base_url: "\(server.baseURL)\(ConnectWiseSimulator.apiPath)"
-              connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
-            """
-        let file = try configFile(yaml)
-        let environment = [
-            "CW_PUBLIC_KEY": credentials.publicKey, "CW_PRIVATE_KEY": credentials.privateKey, "CW_CLIENT_ID": credentials.clientID,
-        ]
-        let published = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: [.init(topic: PipelineHarness.topics.results, partition: 0)], logger: logger)
+        var configuration = ConfigurationYAML(
+            bootstrapServers: kafka.bootstrapServers, groupID: "cli", topics: .init(events: "e", results: kafka.topics.results, deadLetter: "d"),
+            psa: ConfigurationYAML.connectWiseFromEnvironment(serverURL: server.baseURL))
+        configuration.offboardedStatuses = nil
+        let file = try configuration.write()
+        let environment = ConfigurationYAML.connectWiseEnvironment
+        let published = try kafka.collector(of: kafka.topics.results)
 
         let dry = try await run(["run", "--config", file, "--client-name", "Northwind Traders", "--dry-run", "--reason", "Preview"], environment: environment)
         #expect(dry.status == 0, "stderr: \(dry.stderr)")
@@ -138,10 +126,8 @@ struct CommandLineTests {
     /// At a terminal `run` prints a summary and a table, with progress on stderr; `--output json`
     /// there, or a pipe without asking, gives the result JSON; `--output table` gives the table anywhere.
     @Test func runAtATerminalPrintsATableOfTheConfigurations() async throws {
-        let cluster = try KafkaTestCluster(logger: .test())
-        try cluster.createTopic(PipelineHarness.topics.results, partitions: 1)
-        try cluster.createTopic(PipelineHarness.topics.approvals, partitions: 1)
-        let (_, server, file, environment) = try await manualRunSetUp(bootstrapServers: cluster.bootstrapServers)
+        let kafka = try KafkaFixture(partitions: .init(results: 1, approvals: 1))
+        let (_, server, file, environment) = try await manualRunSetUp(bootstrapServers: kafka.bootstrapServers)
         let arguments = ["run", "--config", file, "--client-name", "Northwind Traders", "--dry-run"]
 
         let atTerminal = try OffboarderProcess(arguments: arguments, environment: environment, terminal: true)
@@ -179,33 +165,20 @@ struct CommandLineTests {
     func manualRunSetUp(bootstrapServers: String) async throws -> (ConnectWiseSimulator, SimulatorServer, String, [String: String]) {
         let simulator = ConnectWiseSimulator(data: .sample())
         let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())
-        let credentials = ConnectWiseSimulator.Credentials.sandbox
-        let yaml = """
-            security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
-            kafka:
-              bootstrap_servers: "\(bootstrapServers)"
-              group_id: cli
-              topics: {events: e, results: \(PipelineHarness.topics.results), dead_letter: d, approvals: \(PipelineHarness.topics.approvals)}
-              properties: {"socket.connection.setup.timeout.ms": "2000"}
-            psa:
-              kind: connectwise
-              base_url: "\(server.baseURL)\(ConnectWiseSimulator.apiPath)"
-              connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
-            """
-        let environment = [
-            "CW_PUBLIC_KEY": credentials.publicKey, "CW_PRIVATE_KEY": credentials.privateKey, "CW_CLIENT_ID": credentials.clientID,
-        ]
-        return (simulator, server, try configFile(yaml), environment)
+        var configuration = ConfigurationYAML(
+            bootstrapServers: bootstrapServers, groupID: "cli",
+            topics: .init(events: "e", results: PipelineHarness.topics.results, deadLetter: "d", approvals: PipelineHarness.topics.approvals),
+            psa: ConfigurationYAML.connectWiseFromEnvironment(serverURL: server.baseURL), kafkaProperties: ["socket.connection.setup.timeout.ms": "2000"])
+        configuration.namesRetryAndApprovalsTopics = true
+        configuration.offboardedStatuses = nil
+        return (simulator, server, try configuration.write(), ConfigurationYAML.connectWiseEnvironment)
     }
 
     @Test func runWithRequireApprovalKeepsTheApprovalOnTheApprovalsTopic() async throws {
         let logger = Logger.test()
-        let cluster = try KafkaTestCluster(logger: logger)
-        try cluster.createTopic(PipelineHarness.topics.results, partitions: 1)
-        try cluster.createTopic(PipelineHarness.topics.approvals, partitions: 1)
-        let (simulator, server, file, environment) = try await manualRunSetUp(bootstrapServers: cluster.bootstrapServers)
-        let approvals = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: [.init(topic: PipelineHarness.topics.approvals, partition: 0)], logger: logger)
+        let kafka = try KafkaFixture(partitions: .init(results: 1, approvals: 1), logger: logger)
+        let (simulator, server, file, environment) = try await manualRunSetUp(bootstrapServers: kafka.bootstrapServers)
+        let approvals = try kafka.collector(of: kafka.topics.approvals)
         let pending = try await run(["run", "--config", file, "--client-name", "Northwind Traders", "--require-approval"], environment: environment)
         #expect(pending.status == 0, "stderr: \(pending.stderr)")
         let result = try ValidatedResult.decode(Array(pending.stdout.utf8))

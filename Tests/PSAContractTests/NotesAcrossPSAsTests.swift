@@ -33,13 +33,11 @@ struct NotesAcrossPSAsTests {
         #expect(await tenant.noteLines(ofConfiguration: configs[0]).first == "Rack 4, see KB-12 <b>keep</b>", "the MSP's text comes first, unchanged")
 
         // A retry of the same event by another process (a fresh client, nothing cached) adds nothing.
-        let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 8)
-        let psaClient = OffboarderRuntime.makePSAClient(harness.configuration.psa, httpClient: httpClient, logger: .test())
         let request = OffboardingRequest(
             eventID: event.id, trigger: .event, client: .id(String(client)), options: .init(reason: "Contract ended", offboardedStatuses: ["Offboarded"]))
-        let retried = await Offboarder(psa: psaClient, logger: .test()).retry(
-            configs.map { PSAItem(id: String($0), name: "", isActive: true) }, for: request, attempt: 2)
-        try await httpClient.shutdown()
+        let retried = try await PSAUnderTest.freshClient(of: harness) { psaClient in
+            await Offboarder(psa: psaClient, logger: .test()).retry(configs.map { PSAItem(id: String($0), name: "", isActive: true) }, for: request, attempt: 2)
+        }
         #expect(retried.result.success, "\(retried.result.errors)")
         for config in configs { #expect(await reasonLines(config).count == 1, "configuration \(config) after the retry") }
     }

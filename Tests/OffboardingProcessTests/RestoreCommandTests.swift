@@ -9,26 +9,13 @@ import Testing
 @Suite(.timeLimit(.minutes(3)))
 struct RestoreCommandTests {
     func restore(_ arguments: [String], harness: PipelineHarness) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let yaml = """
-            security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
-            kafka:
-              bootstrap_servers: "\(harness.cluster.bootstrapServers)"
-              group_id: cli
-              topics: {events: \(PipelineHarness.topics.events), results: \(PipelineHarness.topics.results), dead_letter: \(PipelineHarness.topics.deadLetter)}
-            psa:
-              kind: connectwise
-              base_url: "\(harness.server.baseURL)\(ConnectWiseSimulator.apiPath)"
-              connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
-            criteria:
-              offboarded_statuses: ["Inactive", "Offboarded"]
-            """
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("restore-\(UUID().uuidString).yaml").path
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        let path = try ConfigurationYAML(
+            bootstrapServers: harness.kafka.bootstrapServers, groupID: "cli", psa: ConfigurationYAML.connectWiseFromEnvironment(serverURL: harness.server.baseURL)
+        ).write()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let credentials = ConnectWiseSimulator.Credentials.sandbox
         let process = try OffboarderProcess(
             arguments: ["restore", "--config", path] + arguments,
-            environment: ["CW_PUBLIC_KEY": credentials.publicKey, "CW_PRIVATE_KEY": credentials.privateKey, "CW_CLIENT_ID": credentials.clientID])
+            environment: ConfigurationYAML.connectWiseEnvironment)
         let status = await process.waitForExit()
         return (status, process.stdout, process.stderr)
     }
@@ -55,7 +42,7 @@ struct RestoreCommandTests {
         let cli = try await restore(["--event-id", offboardings[0].eventID, "--reason", "Client came back"], harness: harness)
         #expect(cli.status == 0, "stderr: \(cli.stderr)")
         let byCommand = try ValidatedResult.decode(Array(cli.stdout.utf8))
-        let byRoute = try await RestoreAcrossPSAsTests.restore(harness, offboardings[1].eventID, body: ["reason": "Client came back"])
+        let byRoute = try await harness.restore(offboardings[1].eventID, body: ["reason": "Client came back"])
         #expect(byCommand.restores == offboardings[0].eventID && byRoute.restores == offboardings[1].eventID)
         #expect(byCommand.statistics.configsRestored == 2)
         #expect(Self.shape(byCommand) == Self.shape(byRoute))

@@ -16,38 +16,16 @@ import Testing
 struct StopAndCrashTests {
     static let topics = PipelineHarness.topics
 
-    static func createTopics(on cluster: KafkaTestCluster) throws {
-        try cluster.createTopic(topics.events, partitions: 2)
-        try cluster.createTopic(topics.results, partitions: 2)
-        try cluster.createTopic(topics.deadLetter, partitions: 1)
-        try cluster.createTopic(topics.retry, partitions: 2)
-        try cluster.createTopic(topics.approvals, partitions: 2)
+    static func kafka(brokers: Int, logger: Logger) throws -> KafkaFixture {
+        try KafkaFixture(brokers: brokers, partitions: .service(events: 2, results: 2, retry: 2), logger: logger)
     }
 
-    static func yaml(cluster: KafkaTestCluster, group: String, psa: String, extra: String) -> String {
-        """
-        security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
-        kafka:
-          bootstrap_servers: "\(cluster.bootstrapServers)"
-          group_id: \(group)
-          topics:
-            events: \(topics.events)
-            results: \(topics.results)
-            dead_letter: \(topics.deadLetter)
-          properties:
-            session.timeout.ms: "6000"
-            heartbeat.interval.ms: "500"
-            fetch.wait.max.ms: "50"
-        \(psa)
-        criteria:
-          offboarded_statuses: ["Inactive", "Offboarded"]
-        """ + "\n" + extra
-    }
-
-    static func write(_ text: String) throws -> String {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("psa-offboarder-\(UUID().uuidString).yaml").path
-        try text.write(toFile: file, atomically: true, encoding: .utf8)
-        return file
+    static func configuration(kafka: KafkaFixture, group: String, psa: String, section: String) throws -> String {
+        var configuration = ConfigurationYAML(
+            bootstrapServers: kafka.bootstrapServers, groupID: group, psa: psa,
+            kafkaProperties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "fetch.wait.max.ms": "50"])
+        configuration.sections = [section]
+        return try configuration.write()
     }
 
     static func assigned(_ stderr: String) -> Bool {
@@ -55,15 +33,6 @@ struct StopAndCrashTests {
     }
 
     static func eventID(_ record: KafkaRecord) -> String? { record.headers.last(named: "offboarding.event.id")?.stringValue }
-
-    /// Waits for a condition on an actor (a simulator), looking again every 50 ms.
-    static func waitUntil(timeout: Duration, _ what: String, _ condition: () async -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while !(await condition()) {
-            guard ContinuousClock.now < deadline else { throw ConditionTimeout(description: "timed out after \(timeout) waiting for \(what)") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
 
     static func event(for client: Int, psa: PSAKind) -> CompanyStatusChangedEvent {
         CompanyStatusChangedEvent(
@@ -81,8 +50,7 @@ struct StopAndCrashTests {
     /// must end the process within the grace.
     @Test func sigtermWithAPacedOffboardingInFlightExitsWithinTheGraceAndARestartFinishesIt() async throws {
         let logger = Logger.test()
-        let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
-        try Self.createTopics(on: cluster)
+        let kafka = try Self.kafka(brokers: 1, logger: logger)
         let sandbox = try PSASandbox.make(.halopsa, dataset: .empty)
         let halo = try #require(sandbox.tenant as? HaloSimulator)
         await halo.setRollingLimit(maxRequests: 300, window: .seconds(300))
@@ -92,12 +60,10 @@ struct StopAndCrashTests {
         let grace = 3
         // The file's pacing is Halo's default; the restart lifts it so that the test ends soon.
         let oneByOne = sandbox.yaml(server.baseURL).replacingOccurrences(of: "scope: all}", with: "scope: all, batch_size: 1}")
-        let paced = try Self.write(Self.yaml(cluster: cluster, group: group, psa: oneByOne, extra: "shutdown: {grace: \(grace)s}\n"))
-        let unpaced = try Self.write(
-            Self.yaml(cluster: cluster, group: group, psa: sandbox.yaml(server.baseURL), extra: "rate_limit: {requests: 0, per: 1s}\n"))
-        let results = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: (0..<2).map { .init(topic: Self.topics.results, partition: $0) }, logger: logger)
-        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let paced = try Self.configuration(kafka: kafka, group: group, psa: oneByOne, section: "shutdown: {grace: \(grace)s}")
+        let unpaced = try Self.configuration(kafka: kafka, group: group, psa: sandbox.yaml(server.baseURL), section: "rate_limit: {requests: 0, per: 1s}")
+        let results = try kafka.collector(of: Self.topics.results)
+        let producer = try kafka.makeProducer()
         let environment = ["LOG_LEVEL": "info"]
 
         let first = try OffboarderProcess(arguments: ["consume", "--config", paced], environment: environment)
@@ -106,7 +72,7 @@ struct StopAndCrashTests {
         try await Self.send(event, with: producer)
         // A write is a GET and a POST: the window's 300 requests cover about 148 of them, then the
         // run waits for the window to roll on.
-        try await Self.waitUntil(timeout: .seconds(60), "the first window's writes") { await halo.deactivationWrites(forClient: 700_001) >= 100 }
+        try await waitUntil(timeout: .seconds(60), "the first window's writes") { await halo.deactivationWrites(forClient: 700_001) >= 100 }
 
         let signalled = ContinuousClock.now
         first.signal(SIGTERM)
@@ -154,8 +120,8 @@ struct StopAndCrashTests {
     /// the kill, and the retry request still runs.
     @Test func aKillBetweenTheRetryRequestAndTheResultLosesNeitherAndTheRerunReportsWhatWasDone() async throws {
         let logger = Logger.test()
-        let cluster = try KafkaTestCluster(brokers: 2, logger: logger)
-        try Self.createTopics(on: cluster)
+        let kafka = try Self.kafka(brokers: 2, logger: logger)
+        let cluster = kafka.cluster
         let group = "kill-\(UUID().uuidString)"
         // Everything on broker 1 but the results topic, which broker 2 leads.
         for topic in [Self.topics.events, Self.topics.retry, Self.topics.approvals, Self.topics.deadLetter, Self.topics.results] {
@@ -173,15 +139,11 @@ struct StopAndCrashTests {
         // The retry comes due well after the restart's rerun of the event (kill, restart and group
         // join take a few seconds): were it first, it would set the stuck configuration inactive and
         // the rerun would rightly count 20 as resumed, not 19.
-        let file = try Self.write(
-            Self.yaml(
-                cluster: cluster, group: group, psa: sandbox.yaml(server.baseURL),
-                extra: "retry: {max_attempts: 2, initial_backoff: 10ms, topic_initial_delay: 15s}\n"))
-        let results = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: (0..<2).map { .init(topic: Self.topics.results, partition: $0) }, logger: logger)
-        let retries = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers, partitions: (0..<2).map { .init(topic: Self.topics.retry, partition: $0) }, logger: logger)
-        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let file = try Self.configuration(
+            kafka: kafka, group: group, psa: sandbox.yaml(server.baseURL), section: "retry: {max_attempts: 2, initial_backoff: 10ms, topic_initial_delay: 15s}")
+        let results = try kafka.collector(of: Self.topics.results)
+        let retries = try kafka.collector(of: Self.topics.retry)
+        let producer = try kafka.makeProducer()
 
         let first = try OffboarderProcess(arguments: ["consume", "--config", file], environment: ["LOG_LEVEL": "info"])
         try await first.waitForStderr(timeout: .seconds(60), "the assignment", Self.assigned)
@@ -191,7 +153,7 @@ struct StopAndCrashTests {
         _ = try await retries.wait(timeout: .seconds(60), for: "the retry request") { records in
             records.contains { (try? RetryRequest.decode($0.value))?.eventID == event.id }
         }
-        try await Self.waitUntil(timeout: .seconds(30), "the other writes") {
+        try await waitUntil(timeout: .seconds(30), "the other writes") {
             await configs.dropFirst().asyncAllSatisfy { await simulator.isConfigurationActive($0) == false }
         }
         first.signal(SIGKILL)
@@ -229,10 +191,6 @@ struct StopAndCrashTests {
         await producer.shutdown()
         await server.stop()
     }
-}
-
-struct ConditionTimeout: Error, CustomStringConvertible {
-    var description: String
 }
 
 extension Sequence {

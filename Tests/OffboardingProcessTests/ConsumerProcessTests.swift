@@ -14,7 +14,7 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct ConsumerProcessTests {
     struct Setup {
-        let cluster: KafkaTestCluster
+        let kafka: KafkaFixture
         let simulator: ConnectWiseSimulator
         let server: SimulatorServer
         let configFile: String
@@ -24,22 +24,12 @@ struct ConsumerProcessTests {
         let environment: [String: String]
     }
 
-    static let secrets = [
-        "CW_PUBLIC_KEY": ConnectWiseSimulator.Credentials.sandbox.publicKey,
-        "CW_PRIVATE_KEY": ConnectWiseSimulator.Credentials.sandbox.privateKey,
-        "CW_CLIENT_ID": ConnectWiseSimulator.Credentials.sandbox.clientID,
-        "LOG_LEVEL": "info",
-    ]
+    static let secrets = ConfigurationYAML.connectWiseEnvironment.merging(["LOG_LEVEL": "info"]) { $1 }
 
-    func setUp(companies count: Int, configsEach: Int, eventPartitions: Int32, bystanders: Int = 0, extraYAML: String = "") async throws -> Setup {
+    func setUp(companies count: Int, configsEach: Int, eventPartitions: Int32, bystanders: Int = 0, sections: [String] = []) async throws -> Setup {
         let logger = Logger.test()
-        let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
-        let topics = PipelineHarness.topics
-        try cluster.createTopic(topics.events, partitions: eventPartitions)
-        try cluster.createTopic(topics.results, partitions: 4)
-        try cluster.createTopic(topics.deadLetter, partitions: 1)
-        try cluster.createTopic(topics.retry, partitions: 4)
-        try cluster.createTopic(topics.approvals, partitions: 2)
+        let kafka = try KafkaFixture(partitions: .service(events: eventPartitions), logger: logger)
+        let topics = kafka.topics
         var data = ConnectWiseDataset.empty()
         for index in 0..<(count + bystanders) {
             let id = 500 + index
@@ -51,33 +41,16 @@ struct ConsumerProcessTests {
         }
         let simulator = ConnectWiseSimulator(data: data)
         let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: logger)
-        let configFile = FileManager.default.temporaryDirectory.appendingPathComponent("psa-offboarder-\(UUID().uuidString).yaml").path
-        let yaml = """
-            security: {signing_keys: ["\(PipelineHarness.signingKey)"]}
-            kafka:
-              bootstrap_servers: "\(cluster.bootstrapServers)"
-              group_id: process-test-\(UUID().uuidString)
-              topics:
-                events: \(topics.events)
-                results: \(topics.results)
-                dead_letter: \(topics.deadLetter)
-              properties:
-                session.timeout.ms: "6000"
-                heartbeat.interval.ms: "500"
-            psa:
-              kind: connectwise
-              base_url: "\(server.baseURL)\(ConnectWiseSimulator.apiPath)"
-              connectwise: {company_id: acme, public_key: "${CW_PUBLIC_KEY}", private_key: "${CW_PRIVATE_KEY}", client_id: "${CW_CLIENT_ID}"}
-            criteria:
-              offboarded_statuses: ["Inactive", "Offboarded"]
-            """ + extraYAML
-        try yaml.write(toFile: configFile, atomically: true, encoding: .utf8)
-        let results = try TopicCollector(
-            bootstrapServers: cluster.bootstrapServers,
-            partitions: (0..<4).map { KafkaTopicPartition(topic: topics.results, partition: $0) }, logger: logger)
-        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        var configuration = ConfigurationYAML(
+            bootstrapServers: kafka.bootstrapServers, groupID: "process-test-\(UUID().uuidString)",
+            psa: ConfigurationYAML.connectWiseFromEnvironment(serverURL: server.baseURL),
+            kafkaProperties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"])
+        configuration.sections = sections
+        let configFile = try configuration.write()
+        let results = try kafka.collector(of: topics.results)
+        let producer = try kafka.makeProducer()
         return Setup(
-            cluster: cluster, simulator: simulator, server: server, configFile: configFile, results: results, producer: producer,
+            kafka: kafka, simulator: simulator, server: server, configFile: configFile, results: results, producer: producer,
             companies: data.companies, environment: Self.secrets)
     }
 
@@ -164,10 +137,7 @@ struct ConsumerProcessTests {
     @Test func aTraceparentOnAnEventContinuesInTheResultAndTheExportedSpans() async throws {
         let receiver = OTLPReceiver()
         let collector = try await SimulatorServer.start(router: receiver.router(), logger: .test())
-        let setup = try await setUp(companies: 1, configsEach: 2, eventPartitions: 2, extraYAML: """
-
-            tracing: {otlp_endpoint: "\(collector.baseURL)"}
-            """)
+        let setup = try await setUp(companies: 1, configsEach: 2, eventPartitions: 2, sections: ["tracing: {otlp_endpoint: \"\(collector.baseURL)\"}"])
         var environment = setup.environment
         environment["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] = "http/json"
         environment["OTEL_BSP_SCHEDULE_DELAY"] = "100"
@@ -190,7 +160,7 @@ struct ConsumerProcessTests {
         #expect(passedOn.traceID == sender.traceID, "the same trace")
         #expect(passedOn.parentID != sender.parentID, "continued from the service's own span")
 
-        try await StopAndCrashTests.waitUntil(timeout: .seconds(30), "the record's span and its PSA calls exported") {
+        try await waitUntil(timeout: .seconds(30), "the record's span and its PSA calls exported") {
             let spans = receiver.spans.filter { $0.traceID == sender.traceID }
             guard let record = spans.first(where: { $0.name.hasPrefix("offboarding.record") }) else { return false }
             return spans.contains { $0.kind == 3 && $0.parentSpanID == record.spanID }
@@ -213,10 +183,7 @@ struct ConsumerProcessTests {
 
     @Test func sigintStopsTheServiceAndATraceLevelLogHoldsNoSecret() async throws {
         let token = "api-token-for-the-log-test-0123456789"
-        let setup = try await setUp(companies: 2, configsEach: 3, eventPartitions: 2, extraYAML: """
-
-            http: {listen: "127.0.0.1:0", api_tokens: ["${API_TOKEN}"]}
-            """)
+        let setup = try await setUp(companies: 2, configsEach: 3, eventPartitions: 2, sections: [#"http: {listen: "127.0.0.1:0", api_tokens: ["${API_TOKEN}"]}"#])
         var environment = setup.environment
         environment["LOG_LEVEL"] = "trace"
         environment["API_TOKEN"] = token
@@ -299,7 +266,7 @@ struct ConsumerProcessTests {
         // Two PSA requests in flight at most and 10 ms each: the work takes long enough to be interrupted.
         let setup = try await setUp(
             companies: offboarded, configsEach: configsEach, eventPartitions: 4, bystanders: 5,
-            extraYAML: "\nrate_limit: {max_in_flight: 2}\n")
+            sections: ["rate_limit: {max_in_flight: 2}"])
         await setup.simulator.setLatency(.milliseconds(10))
         var eventIDs: Set<String> = []
         for company in setup.companies {

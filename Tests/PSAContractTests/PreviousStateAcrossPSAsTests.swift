@@ -19,10 +19,7 @@ struct PreviousStateAcrossPSAsTests {
         let (record, result) = try await harness.result(for: event.id)
         #expect(result.statistics.configsDeactivated == 3)
         // As the PSA reports them now, read by another client.
-        let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 8)
-        let now = try await OffboarderRuntime.makePSAClient(harness.configuration.psa, httpClient: httpClient, logger: .test())
-            .listConfigurations(companyID: String(client), includeArchived: true)
-        try await httpClient.shutdown()
+        let now = try await PSAUnderTest.freshClient(of: harness) { try await $0.listConfigurations(companyID: String(client), includeArchived: true) }
         for config in result.configs {
             guard config.action == .deactivated else {
                 #expect(config.psaPrevious == nil, "skipped \(config.configID): nothing to restore")

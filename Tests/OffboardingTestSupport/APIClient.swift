@@ -3,21 +3,27 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import OffboardingCore
-import OffboardingTestSupport
+import Testing
 import Yams
 
 /// Real HTTP requests to the running service, for the API, health and webhook tests.
-struct APIResponse: Sendable {
-    var status: Int
-    var body: [UInt8]
-    var headers: [(String, String)]
+public struct APIResponse: Sendable {
+    public var status: Int
+    public var body: [UInt8]
+    public var headers: [(String, String)]
 
-    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]) ?? [:] }
-    var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+    public init(status: Int, body: [UInt8], headers: [(String, String)]) {
+        self.status = status
+        self.body = body
+        self.headers = headers
+    }
+
+    public var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]) ?? [:] }
+    public var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
 }
 
-enum APIClient {
-    static func call(
+public enum APIClient {
+    public static func call(
         _ method: HTTPMethod, _ url: String, token: String? = PipelineHarness.apiToken, headers: [(String, String)] = [], body: [UInt8]? = nil
     ) async throws -> APIResponse {
         var request = HTTPClientRequest(url: url)
@@ -33,12 +39,12 @@ enum APIClient {
         return APIResponse(status: Int(response.status.code), body: Array(bytes.readableBytesView), headers: response.headers.map { ($0.name, $0.value) })
     }
 
-    static func json(_ object: Any) -> [UInt8] {
+    public static func json(_ object: Any) -> [UInt8] {
         Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
     }
 
     /// Polls `GET /v1/offboardings/{id}` until `condition` holds for the result.
-    static func result(
+    public static func result(
         _ harness: PipelineHarness, eventID: String, timeout: Duration = .seconds(60), until condition: (OffboardingResult) -> Bool = { _ in true }
     ) async throws -> OffboardingResult {
         let deadline = ContinuousClock.now + timeout
@@ -54,17 +60,17 @@ enum APIClient {
     }
 }
 
-struct SchemaError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct SchemaError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// `schemas/openapi.yaml`, to check what the running server answers against what it documents.
-struct OpenAPIDocument {
-    let document: JSONValue
-    let validator: JSONSchemaValidator
+public struct OpenAPIDocument {
+    public let document: JSONValue
+    public let validator: JSONSchemaValidator
 
-    init() throws {
+    public init() throws {
         let url = JSONSchemaValidator.schemasDirectory.appendingPathComponent("openapi.yaml")
         let loaded = try Yams.load(yaml: String(contentsOf: url, encoding: .utf8))
         let data = try JSONSerialization.data(withJSONObject: loaded as Any)
@@ -73,7 +79,7 @@ struct OpenAPIDocument {
     }
 
     /// What is wrong with this answer for this route, by the document; empty when nothing.
-    func problems(path: String, method: String, response: APIResponse) -> [String] {
+    public func problems(path: String, method: String, response: APIResponse) -> [String] {
         guard case .object(let root) = document, case .object(let paths)? = root["paths"], case .object(let item)? = paths[path],
             case .object(let operation)? = item[method.lowercased()], case .object(let responses)? = operation["responses"]
         else { return ["\(method) \(path) is not documented"] }
@@ -90,5 +96,18 @@ struct OpenAPIDocument {
             return external.problems(in: response.body).map { "\(method) \(path) \(response.status): \($0)" }
         }
         return validator.problems(in: response.body, schema: schema).map { "\(method) \(path) \(response.status): \($0)" }
+    }
+}
+
+extension PipelineHarness {
+    /// Restores an offboarding through `POST /v1/offboardings/{id}/restore` of the running service,
+    /// checks the answer against the API document, and waits for the restore's result.
+    public func restore(_ eventID: String, body: [String: Any] = [:]) async throws -> OffboardingResult {
+        let response = try await APIClient.call(.POST, "\(apiBaseURL)/v1/offboardings/\(eventID)/restore", body: APIClient.json(body))
+        try #require(response.status == 202, "\(String(decoding: response.body, as: UTF8.self))")
+        #expect(try OpenAPIDocument().problems(path: "/v1/offboardings/{event_id}/restore", method: "POST", response: response) == [])
+        #expect(response.json["restores"] as? String == eventID)
+        let id = try #require(response.json["event_id"] as? String)
+        return try await result(for: id).result
     }
 }

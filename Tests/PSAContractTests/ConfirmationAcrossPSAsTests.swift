@@ -12,18 +12,9 @@ import Testing
 @Suite(.timeLimit(.minutes(2)))
 struct ConfirmationAcrossPSAsTests {
     func withClient(_ psa: PSAKind, _ body: (any SimulatedTenant, Offboarder, [Int]) async throws -> Void) async throws {
-        let (tenant, configuration) = SimulatedPSAs.make(psa)
-        try await SimulatorServer.serving(tenant) { server in
+        try await PSAUnderTest.serving(psa) { tenant, client in
             let ids = await tenant.addClient(id: 830_001, name: "Confirm Client", offboarded: true, active: 20, inactive: 0)
-            let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 8)
-            let client = OffboarderRuntime.makePSAClient(configuration(server.baseURL), httpClient: httpClient, logger: .test())
-            do {
-                try await body(tenant, Offboarder(psa: client, logger: .test()), ids)
-            } catch {
-                try? await httpClient.shutdown()
-                throw error
-            }
-            try await httpClient.shutdown()
+            try await body(tenant, Offboarder(psa: client, logger: .test()), ids)
         }
     }
 

@@ -11,10 +11,7 @@ import Testing
 @Suite struct ScopeAcrossPSAsTests {
     @Test(arguments: PSAKind.allCases)
     func typesOutOfScopeAreLeftOnEveryPSA(psa: PSAKind) async throws {
-        let (tenant, configuration) = SimulatedPSAs.make(psa)
-        try await SimulatorServer.serving(tenant) { server in
-            let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 4)
-            let client = OffboarderRuntime.makePSAClient(configuration(server.baseURL), httpClient: httpClient, logger: .test())
+        try await PSAUnderTest.serving(psa, maxConcurrentUpdates: 4) { tenant, client in
             let ids = await tenant.addClient(id: 810_001, name: "Scope Client", offboarded: true, active: 4, inactive: 0)
             for (id, type) in zip(ids, ["Firewall", "Managed Server", "Workstation", "Software Licence"]) {
                 await tenant.setType(type, ofConfiguration: id)
@@ -28,7 +25,6 @@ import Testing
             for (id, active) in zip(ids, [true, false, false, true]) {
                 #expect(await tenant.isConfigurationActive(id) == active, "\(psa) configuration \(id)")
             }
-            try await httpClient.shutdown()
         }
     }
 }
