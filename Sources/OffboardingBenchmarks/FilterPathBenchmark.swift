@@ -3,8 +3,8 @@ import Foundation
 import OffboardingCore
 import OffboardingKafka
 import OffboardingKafkaTesting
+import OffboardingSandbox
 import OffboardingService
-import PSAConnectWise
 import PSASimulators
 
 /// The filter path (events decoded, found not to be offboardings, offsets stored) beside `kcat -C -e`
@@ -80,10 +80,12 @@ func filterPathBenchmark(eventCount: Int, partitionCount: Int) async throws {
 
     /// The consumer pipeline on the topic, from its start until every event is filtered.
     func pipelineTime(_ topic: String, expecting count: Int, group: String) async throws -> Double {
+        // A PSA that answers: before its first poll the pipeline reads the company statuses the PSA
+        // flags inactive, and without them no event could be filtered by its status alone.
+        let sandbox = try PSASandbox.make(.connectwise, dataset: .empty)
+        let server = try await SimulatorServer.start(router: sandbox.tenant.makeRouter(), logger: logger)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
-        let psa = ConnectWiseClient(
-            configuration: .init(baseURL: "http://127.0.0.1:9/v4_6_release/apis/3.0", companyID: "x", publicKey: "x", privateKey: "x", clientID: "x"),
-            httpClient: httpClient, logger: logger)
+        let psa = OffboarderRuntime.makePSAClient(sandbox.configuration(server.baseURL), httpClient: httpClient, logger: logger)
         let benchProducer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
         let configuration = OffboardingPipeline.Configuration(
             consumer: .init(bootstrapServers: cluster.bootstrapServers, groupID: group, topics: [topic], properties: fetchProperties),
@@ -101,6 +103,7 @@ func filterPathBenchmark(eventCount: Int, partitionCount: Int) async throws {
         try await running.value
         await benchProducer.shutdown()
         try await httpClient.shutdown()
+        await server.stop()
         return elapsed
     }
 
