@@ -28,6 +28,11 @@ public final class KafkaConsumer: Sendable {
         /// How often librdkafka reports the partitions' lag to `onStatistics`; nil for never.
         /// `statistics.interval.ms` in `properties` wins.
         public var statisticsInterval: Duration?
+        /// How long `close()` waits for librdkafka to leave the group before it goes on without
+        /// it; the stored offsets are committed before, and the group drops the member at its
+        /// session timeout.
+        public var closeTimeout: Duration = Self.defaultCloseTimeout
+        public static let defaultCloseTimeout: Duration = .seconds(10)
 
         public init(bootstrapServers: String, groupID: String, topics: [String], properties: [String: String] = [:]) {
             self.init(bootstrapServers: bootstrapServers, groupID: groupID, consumption: .group(topics: topics), properties: properties)
@@ -81,6 +86,8 @@ public final class KafkaConsumer: Sendable {
     private let state = Mutex<State>(.open)
     /// Subscribed to a group (not reading assigned partitions outside any group).
     private let isGroupMember: Bool
+    private let closeTimeout: Duration
+    private let logger: Logger
 
     public init(
         configuration: Configuration, logger: Logger,
@@ -88,6 +95,8 @@ public final class KafkaConsumer: Sendable {
         onStatistics: (@Sendable (KafkaConsumerStatistics) -> Void)? = nil
     ) throws(KafkaError) {
         if case .group = configuration.consumption { isGroupMember = true } else { isGroupMember = false }
+        closeTimeout = configuration.closeTimeout
+        self.logger = logger
         client = try RDKafkaConsumerClient(
             properties: configuration.librdkafkaProperties, consumption: configuration.consumption, logger: logger, onRebalance: onRebalance,
             onStatistics: onStatistics)
@@ -200,7 +209,8 @@ public final class KafkaConsumer: Sendable {
         try client.seek(partition, to: offset)
     }
 
-    /// Leaves the group, committing stored offsets, and releases the handle. Idempotent.
+    /// Leaves the group, committing stored offsets, and releases the handle; waits at most
+    /// `closeTimeout` for librdkafka. Idempotent.
     public func close() async {
         let shouldClose = state.withLock { state -> Bool in
             guard state == .open else { return false }
@@ -208,11 +218,13 @@ public final class KafkaConsumer: Sendable {
             return true
         }
         guard shouldClose else { return }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.async { [self] in
-                client.close(isGroupMember: isGroupMember)
-                continuation.resume()
-            }
+        let closed = await BoundedBlockingCall.run(on: queue, atMost: closeTimeout) { [client, isGroupMember] in
+            client.close(isGroupMember: isGroupMember)
+        }
+        if !closed {
+            logger.warning(
+                "consumer close did not finish; going on without it (the group drops this member at its session timeout)",
+                metadata: ["kafka.close.timeout": "\(closeTimeout)"])
         }
     }
 }
