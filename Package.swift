@@ -133,6 +133,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Telling people: notices made from published records, rendered for Teams, Slack and a
+        // Standard Webhooks receiver, and delivered at each channel's pace.
+        .target(
+            name: "OffboardingNotify",
+            dependencies: [
+                "OffboardingCore",
+                "PSAHTTP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // Composition: configuration file, the consumer pipeline, the runtime.
         .target(
             name: "OffboardingService",
@@ -140,6 +154,7 @@ let package = Package(
                 "OffboardingCore",
                 "OffboardingHTTPAPI",
                 "OffboardingKafka",
+                "OffboardingNotify",
                 "PSAAutotask",
                 "PSAConnectWise",
                 "PSAHalo",
@@ -170,6 +185,7 @@ let package = Package(
                 "PSAHalo",
                 "PSAHTTP",
                 "PSASimulators",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -254,6 +270,14 @@ let package = Package(
         .testTarget(
             name: "PSAHaloTests",
             dependencies: ["PSAHalo", "PSAHTTP", "PSASimulators", "OffboardingTestSupport"]
+        ),
+        .testTarget(
+            name: "OffboardingNotifyTests",
+            dependencies: [
+                "OffboardingCore", "OffboardingNotify", "OffboardingSandbox", "OffboardingTestSupport", "PSASimulators",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "OffboardingHTTPAPITests",

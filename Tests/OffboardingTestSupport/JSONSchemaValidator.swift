@@ -3,7 +3,8 @@ import OffboardingCore
 
 /// Validates JSON documents against the repository's schemas/ files. It implements the JSON Schema
 /// 2020-12 keywords those files use (type, required, properties, additionalProperties, enum,
-/// const, items, $ref into $defs, minLength, minimum, minItems, oneOf, pattern, format date-time)
+/// const, items, $ref into $defs, minLength, maxLength, minimum, minItems, maxItems, oneOf, pattern,
+/// format date-time)
 /// and fails loudly on any other keyword, so a schema cannot silently outgrow it.
 public struct JSONSchemaValidator: Sendable {
     private let root: JSONValue
@@ -49,7 +50,7 @@ public struct JSONSchemaValidator: Sendable {
 
     private static let known: Set = [
         "$schema", "$id", "$defs", "$ref", "title", "description", "type", "required", "properties", "additionalProperties", "enum",
-        "const", "items", "minLength", "minimum", "minItems", "oneOf", "pattern", "format",
+        "const", "items", "minLength", "maxLength", "minimum", "minItems", "maxItems", "oneOf", "pattern", "format",
     ]
 
     private func validate(_ value: JSONValue, against schema: JSONValue, at path: String, problems: inout [String]) {
@@ -79,6 +80,7 @@ public struct JSONSchemaValidator: Sendable {
         }
         if case .string(let text) = value {
             if case .number(let minimum)? = rules["minLength"], Double(text.count) < minimum { problems.append("\(path): too short") }
+            if case .number(let maximum)? = rules["maxLength"], Double(text.count) > maximum { problems.append("\(path): too long") }
             if case .string(let pattern)? = rules["pattern"], text.range(of: pattern, options: .regularExpression) == nil {
                 problems.append("\(path): does not match \(pattern)")
             }
@@ -107,6 +109,7 @@ public struct JSONSchemaValidator: Sendable {
         }
         if case .array(let items) = value {
             if case .number(let minimum)? = rules["minItems"], Double(items.count) < minimum { problems.append("\(path): too few items") }
+            if case .number(let maximum)? = rules["maxItems"], Double(items.count) > maximum { problems.append("\(path): too many items") }
             if let itemSchema = rules["items"] {
                 for (index, item) in items.enumerated() { validate(item, against: itemSchema, at: "\(path)[\(index)]", problems: &problems) }
             }

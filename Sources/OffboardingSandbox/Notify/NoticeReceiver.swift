@@ -1,0 +1,81 @@
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// A receiver of notices on loopback, standing in for a Teams Workflow, a Slack webhook or an
+/// MSP's own automation: it keeps every request it gets (path, headers, body) and answers each
+/// path as told (`answer(_:with:)`), 200 by default. For `demo` and tests.
+public final class NoticeReceiver: Sendable {
+    public struct Delivery: Sendable {
+        public var path: String
+        /// Lower-cased names.
+        public var headers: [String: String]
+        public var body: [UInt8]
+        /// What the receiver answered it.
+        public var status: Int
+        public var receivedAt: ContinuousClock.Instant
+    }
+
+    public struct Answer: Sendable {
+        public var status: Int
+        public var retryAfter: String?
+        public var body: String
+
+        public init(status: Int, retryAfter: String? = nil, body: String = "") {
+            self.status = status
+            self.retryAfter = retryAfter
+            self.body = body
+        }
+    }
+
+    private struct State {
+        var deliveries: [Delivery] = []
+        /// Per path: answers to give in turn; the last one stays.
+        var answers: [String: [Answer]] = [:]
+        var listeners: [@Sendable (Delivery) -> Void] = []
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Answers the next requests to `path` with `answers` in turn, repeating the last.
+    public func answer(_ path: String, with answers: [Answer]) {
+        state.withLock { $0.answers[path] = answers }
+    }
+
+    /// Called with each request as it is answered (the demo prints them).
+    public func onDelivery(_ listener: @escaping @Sendable (Delivery) -> Void) {
+        state.withLock { $0.listeners.append(listener) }
+    }
+
+    public var deliveries: [Delivery] { state.withLock { $0.deliveries } }
+
+    public func deliveries(to path: String) -> [Delivery] { deliveries.filter { $0.path == path } }
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.post("**") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let receivedAt = ContinuousClock.now
+            let path = request.uri.path
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+            let (answer, listeners) = self.state.withLock { state -> (Answer, [@Sendable (Delivery) -> Void]) in
+                var queue = state.answers[path] ?? []
+                let answer = queue.first ?? Answer(status: 200, body: "ok")
+                if queue.count > 1 { queue.removeFirst() }
+                state.answers[path] = queue
+                return (answer, state.listeners)
+            }
+            let delivery = Delivery(path: path, headers: headers, body: Array(buffer: body), status: answer.status, receivedAt: receivedAt)
+            self.state.withLock { $0.deliveries.append(delivery) }
+            for listener in listeners { listener(delivery) }
+            var fields: HTTPFields = [.contentType: "text/plain"]
+            if let retryAfter = answer.retryAfter { fields[.retryAfter] = retryAfter }
+            return Response(
+                status: HTTPResponse.Status(code: answer.status), headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: answer.body)))
+        }
+        return router
+    }
+}
