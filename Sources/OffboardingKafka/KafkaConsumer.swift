@@ -162,6 +162,19 @@ public final class KafkaConsumer: Sendable {
         try client.storeOffsets(offsets)
     }
 
+    /// Commits the stored offsets now and waits for the group coordinator to take them, for a
+    /// reader whose every finished record must stay finished across a crash (auto-commit runs
+    /// once a second).
+    public func commitStoredOffsets() async throws(KafkaError) {
+        guard state.withLock({ $0 }) == .open else {
+            throw KafkaError(code: .closed, message: "consumer is closed")
+        }
+        let error = await withCheckedContinuation { (continuation: CheckedContinuation<KafkaError?, Never>) in
+            queue.async { [client] in continuation.resume(returning: client.commitStored()) }
+        }
+        if let error { throw error }
+    }
+
     /// The partition's low and high watermarks (the first offset and the offset after the last).
     public func watermarks(of partition: KafkaTopicPartition, timeout: Duration = .seconds(10)) async throws(KafkaError) -> (low: Int64, high: Int64) {
         let timeoutMs = Int32(clamping: timeout.components.seconds * 1000)

@@ -8,7 +8,8 @@ import ServiceLifecycle
 import UnixSignals
 
 /// The composition root: builds the PSA client, the producer, the consumer pipeline and, when
-/// configured, the HTTP server and the sweep schedule, and runs them with graceful shutdown.
+/// configured, the HTTP server, the notices and the sweep schedule, and runs them with graceful
+/// shutdown.
 public final class OffboarderRuntime: Sendable {
     public let pipeline: OffboardingPipeline
     /// Present when `http.listen` is configured.
@@ -53,6 +54,14 @@ public final class OffboarderRuntime: Sendable {
                 services.append(.init(service: httpServer, failureTerminationBehavior: .gracefullyShutdownGroup))
             } else {
                 self.httpServer = nil
+            }
+            if !configuration.notify.channels.isEmpty {
+                // After the pipeline, so that it stops before it; the producer it dead-letters
+                // with stops after both.
+                services.append(
+                    .init(
+                        service: try NoticeService(
+                            notify: configuration.notify, kafka: configuration.kafka, producer: producer, signer: signer, http: httpClient, logger: logger)))
             }
             if let schedule = configuration.schedule {
                 services.append(.init(service: Self.sweepScheduler(schedule, configuration: configuration, client: client, pipeline: pipeline, backend: backend, logger: logger)))

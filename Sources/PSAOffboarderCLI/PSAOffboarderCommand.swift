@@ -16,7 +16,7 @@ struct PSAOffboarderCommand: AsyncParsableCommand {
               psa-offboarder restore --config /etc/psa-offboarder/config.yaml --event-id 5f0c2b1e-7d1a-4c55-9a0e-2b7f1b3c9d10
             """,
         version: Version.description,
-        subcommands: [ConsumeCommand.self, RunCommand.self, SweepCommand.self, RestoreCommand.self, DemoCommand.self, SandboxCommand.self, KafkaSandboxCommand.self]
+        subcommands: [ConsumeCommand.self, RunCommand.self, SweepCommand.self, RestoreCommand.self, NotifyCommand.self, DemoCommand.self, SandboxCommand.self, KafkaSandboxCommand.self]
     )
 
     /// Parses and runs, mapping failures to the contract's exit codes: 2 for bad usage or

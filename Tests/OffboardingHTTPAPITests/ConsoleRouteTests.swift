@@ -124,6 +124,22 @@ import Testing
         }
     }
 
+    /// Where a notice's link leads: the one approval with its form, behind the sign-in; an
+    /// approval no longer pending says so.
+    @Test func anApprovalsOwnPageShowsItsFormBehindTheSignIn() async throws {
+        try await withRoutes(Self.backend()) { client in
+            let anonymous = try await client.execute(uri: "/console/approvals/approval-1", method: .get)
+            #expect(anonymous.status == .seeOther && anonymous.headers[.location] == "/console/login")
+            let (cookie, _) = try await signIn(client)
+            let page = try await client.execute(uri: "/console/approvals/approval-1", method: .get, headers: [.cookie: "\(ConsoleSessions.cookieName)=\(cookie)"])
+            #expect(page.status == .ok)
+            let html = String(buffer: page.body)
+            #expect(html.contains(#"action="/console/approvals/approval-1""#) && html.contains("<td>91</td><td>Firewall</td>"))
+            let gone = try await client.execute(uri: "/console/approvals/approval-2", method: .get, headers: [.cookie: "\(ConsoleSessions.cookieName)=\(cookie)"])
+            #expect(gone.status == .notFound && String(buffer: gone.body).contains("is not pending"))
+        }
+    }
+
     @Test func aDecisionNeedsTheSessionsCSRFTokenAndThenReachesTheApprovalsTopic() async throws {
         let backend = Self.backend()
         try await withRoutes(backend) { client in

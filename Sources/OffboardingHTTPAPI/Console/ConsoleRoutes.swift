@@ -25,6 +25,7 @@ struct ConsoleRoutes: Sendable {
         router.get("console/login") { request, _ in self.loginPage(request, error: nil) }
         router.post("console/login") { request, context in try await self.login(request, from: context.clientAddress) }
         router.post("console/logout") { request, _ in try await self.logout(request) }
+        router.get("console/approvals/:approval_id") { request, context in self.approval(request, approvalID: context.parameters.get("approval_id") ?? "") }
         router.post("console/approvals/:approval_id") { request, context in
             try await self.decide(request, approvalID: context.parameters.get("approval_id") ?? "")
         }
@@ -53,6 +54,24 @@ struct ConsoleRoutes: Sendable {
         let context = ConsolePages.dashboard(
             pending: pending, results: results, latest: latestResult, notice: notice, error: nil, csrf: sessions.csrfToken(for: session))
         return page(.ok, "Review", session: session, template: "dashboard", context)
+    }
+
+    /// One pending approval, as the dashboard shows it: where a notice's link leads.
+    func approval(_ request: Request, approvalID: String) -> Response {
+        guard let session = session(of: request) else { return Self.redirect("/console/login") }
+        guard let pending = backend.pendingApprovals() else {
+            return page(
+                .serviceUnavailable, "Not ready", session: session, template: "message",
+                ["error": "The service has not read the approvals topic yet. Reload in a few seconds."], headers: [.retryAfter: "5"])
+        }
+        guard let approval = pending.first(where: { $0.approvalID == approvalID }) else {
+            return page(
+                .notFound, "Not pending", session: session, template: "message",
+                ["error": "Approval \(approvalID) is not pending: it was decided, it expired, or this replica does not know it. The dashboard lists the latest results."])
+        }
+        let context = ConsolePages.dashboard(
+            pending: [approval], results: [], latest: latestResult, notice: nil, error: nil, csrf: sessions.csrfToken(for: session))
+        return page(.ok, "Approval", session: session, template: "dashboard", context)
     }
 
     func result(_ request: Request, eventID: String) -> Response {

@@ -115,6 +115,13 @@ final class RDKafkaConsumerClient: @unchecked Sendable {
         }
     }
 
+    /// Commits what was stored and waits for the coordinator's answer.
+    func commitStored() -> KafkaError? {
+        let err = rd_kafka_commit(handle, nil, 0)
+        guard err != RD_KAFKA_RESP_ERR_NO_ERROR, err != RD_KAFKA_RESP_ERR__NO_OFFSET else { return nil }
+        return KafkaError(code: .consume, message: "commit: \(RDKafkaError.describe(err))", rdKafkaCode: err.rawValue)
+    }
+
     func storeOffsets(_ offsets: [KafkaTopicPartition: Int64]) throws(KafkaError) {
         let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
         defer { rd_kafka_topic_partition_list_destroy(list) }

@@ -60,6 +60,11 @@ public struct Notice: Sendable, Hashable {
     public struct Link: Sendable, Hashable {
         public var title: String
         public var url: String
+
+        public init(title: String, url: String) {
+            self.title = title
+            self.url = url
+        }
     }
 
     public init(

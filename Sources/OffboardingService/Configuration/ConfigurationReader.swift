@@ -133,6 +133,17 @@ final class ConfigurationReader {
         return values
     }
 
+    /// A list of mappings, each read as a section of its own (`key[0]`, `key[1]`, ...).
+    func sectionList(_ key: String) throws(ConfigurationError) -> [ConfigurationReader]? {
+        guard let node = node(key) else { return nil }
+        guard case .sequence(let sequence) = node else { throw ConfigurationError(key: keyPath(key), "must be a list") }
+        var sections: [ConfigurationReader] = []
+        for (index, item) in sequence.enumerated() {
+            sections.append(try ConfigurationReader(node: item, path: "\(keyPath(key))[\(index)]", environment: environment))
+        }
+        return sections
+    }
+
     /// A mapping of free-form string keys (such as librdkafka properties) to scalar values.
     func stringMap(_ key: String) throws(ConfigurationError) -> [String: String] {
         guard let section = try section(key) else { return [:] }

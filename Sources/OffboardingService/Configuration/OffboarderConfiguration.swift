@@ -122,6 +122,9 @@ public struct OffboarderConfiguration: Sendable {
     /// nil: none are exported, and the `traceparent` an event came with is passed on as it is.
     public var tracingOTLPEndpoint: String?
 
+    /// `notify.*`: the channels notices go to; none by default.
+    public var notify = Notify()
+
     public struct HTTP: Sendable {
         public var host: String
         public var port: Int
@@ -175,7 +178,7 @@ public struct OffboarderConfiguration: Sendable {
         let root = try ConfigurationReader.load(yaml: yaml, environment: environment)
             .allowing([
                 "kafka", "psa", "criteria", "defaults", "rate_limit", "retry", "http", "webhooks", "approvals", "schedule", "scope", "notes", "shutdown",
-                "tracing", "security",
+                "tracing", "security", "notify",
             ])
 
         let kafkaSection = try root.requiredSection("kafka").allowing(["bootstrap_servers", "group_id", "topics", "properties"])
@@ -382,6 +385,9 @@ public struct OffboarderConfiguration: Sendable {
                 configuration.tracingOTLPEndpoint = endpoint
             }
             try tracing.finish()
+        }
+        if let notify = try root.section("notify") {
+            configuration.notify = try readNotify(notify)
         }
         if let shutdown = try root.section("shutdown")?.allowing(["grace"]) {
             // Kubernetes kills after its own grace (30 s by default): the whole stop must fit in it.

@@ -42,4 +42,21 @@ extension OutputOptions {
             Swift.print(lines.joined(separator: "\n"))
         }
     }
+
+    func print(_ report: ManualCommands.NotifyTestReport) throws {
+        switch format {
+        case .json:
+            let channels: [[String: Any]] = report.channels.map {
+                ["name": $0.name, "kind": $0.kind, "delivered": $0.delivered, "answer": $0.answer, "attempts": $0.attempts]
+            }
+            let data = try JSONSerialization.data(withJSONObject: ["channels": channels], options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+            Swift.print(String(decoding: data, as: UTF8.self))
+        case .table:
+            Swift.print(
+                report.channels.map { channel in
+                    "\(channel.delivered ? "delivered" : "NOT delivered") \(channel.kind) \(TerminalText.clean(channel.name)): "
+                        + "\(TerminalText.clean(channel.answer))\(channel.attempts > 1 ? " (\(channel.attempts) attempts)" : "")"
+                }.joined(separator: "\n"))
+        }
+    }
 }
