@@ -91,7 +91,7 @@ struct NoticeFormatTests {
         let (headers, body) = try Self.channel(.webhook).request(for: notice)
         let named = Dictionary(headers, uniquingKeysWith: { $1 })
         #expect(named["webhook-id"] == notice.id)
-        let verified = try Self.verifyWithReferenceLibrary(headers: named, body: body, secret: Self.secret)
+        let verified = try StandardWebhookReference.verify(headers: named, body: body, secret: Self.secret)
         #expect(verified.status == 0, "refused: \(verified.stderr)")
         let payload = try JSONValue.parse(Array(verified.stdout.utf8), limits: .result)
         guard case .object(let fields) = payload, case .object(let data)? = fields["data"] else {
@@ -105,9 +105,9 @@ struct NoticeFormatTests {
         // A body changed on the way, or another secret, is refused by the same library.
         var tampered = body
         tampered[tampered.count / 2] ^= 0x01
-        #expect(try Self.verifyWithReferenceLibrary(headers: named, body: tampered, secret: Self.secret).status == 1)
+        #expect(try StandardWebhookReference.verify(headers: named, body: tampered, secret: Self.secret).status == 1)
         let other = "whsec_" + Data(repeating: 9, count: 32).base64EncodedString()
-        #expect(try Self.verifyWithReferenceLibrary(headers: named, body: body, secret: other).status == 1)
+        #expect(try StandardWebhookReference.verify(headers: named, body: body, secret: other).status == 1)
     }
 
     @Test func aRetryKeepsTheIdAndSignsItsOwnTimestamp() throws {
@@ -137,25 +137,5 @@ struct NoticeFormatTests {
         for text in ["\(channel)", String(reflecting: channel.secret!)] {
             #expect(!text.contains("hooks.example") && !text.contains(Self.secret.dropFirst(6)))
         }
-    }
-
-    static func verifyWithReferenceLibrary(headers: [String: String], body: [UInt8], secret: String) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = Repository.file("scripts/verify-standard-webhook")
-        process.environment = ProcessInfo.processInfo.environment.merging(["WEBHOOK_SECRET": secret]) { $1 }
-        let input = Pipe()
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let request = try JSONSerialization.data(withJSONObject: ["headers": headers, "body_base64": Data(body).base64EncodedString()])
-        input.fileHandleForWriting.write(request)
-        try input.fileHandleForWriting.close()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
     }
 }

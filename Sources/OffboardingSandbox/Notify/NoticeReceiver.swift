@@ -32,6 +32,8 @@ public final class NoticeReceiver: Sendable {
         var deliveries: [Delivery] = []
         /// Per path: answers to give in turn; the last one stays.
         var answers: [String: [Answer]] = [:]
+        /// Per path: answers for bodies holding a marker, before `answers`.
+        var marked: [String: (marker: String, answers: [Answer])] = [:]
         var listeners: [@Sendable (Delivery) -> Void] = []
     }
 
@@ -42,6 +44,12 @@ public final class NoticeReceiver: Sendable {
     /// Answers the next requests to `path` with `answers` in turn, repeating the last.
     public func answer(_ path: String, with answers: [Answer]) {
         state.withLock { $0.answers[path] = answers }
+    }
+
+    /// Answers the next requests to `path` whose body holds `marker` with `answers` in turn,
+    /// repeating the last; other bodies are answered as before.
+    public func answer(_ path: String, forBodiesHolding marker: String, with answers: [Answer]) {
+        state.withLock { $0.marked[path] = (marker, answers) }
     }
 
     /// Called with each request as it is answered (the demo prints them).
@@ -61,7 +69,12 @@ public final class NoticeReceiver: Sendable {
             let path = request.uri.path
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+            let text = String(buffer: body)
             let (answer, listeners) = self.state.withLock { state -> (Answer, [@Sendable (Delivery) -> Void]) in
+                if let marked = state.marked[path], text.contains(marked.marker), let answer = marked.answers.first {
+                    if marked.answers.count > 1 { state.marked[path] = (marked.marker, Array(marked.answers.dropFirst())) }
+                    return (answer, state.listeners)
+                }
                 var queue = state.answers[path] ?? []
                 let answer = queue.first ?? Answer(status: 200, body: "ok")
                 if queue.count > 1 { queue.removeFirst() }
