@@ -221,6 +221,9 @@ struct CommandLineTests {
         for deactivated in [18, 12, 9] { #expect(stdout.contains("\"configs_deactivated\" : \(deactivated),")) }
         #expect(stdout.contains("InvalidEvent: value is not JSON"))
         #expect(stdout.contains("8 results, 1 filtered, 1 dead-lettered"))
+        // The local webhook receiver is told of the dead letter, signed.
+        #expect(stdout.contains("notice to the webhook receiver (webhook-id msg_"))
+        #expect(stdout.contains(#""title":"Dead-lettered: InvalidEvent (key 12345)""#) && stdout.contains(#""type":"dead_lettered""#))
     }
 
     @Test(arguments: ["connectwise", "autotask", "halopsa"])

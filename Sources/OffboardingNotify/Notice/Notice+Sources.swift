@@ -87,7 +87,7 @@ extension Notice {
             if let who = result.requestedBy { notice.facts.append(Fact("Requested by", who)) }
         } else if !warnings.isEmpty {
             notice.kind = .offboardingWarnings
-            notice.title = "Offboarded with warnings: \(client)"
+            notice.title = "Warnings from the offboarding of \(client)"
             notice.summary =
                 "\(count(stats.configsDeactivated)) set inactive; " + Array(Set(warnings.map(\.code))).sorted().joined(separator: ", ")
                 + " to look at."

@@ -4,6 +4,7 @@ import OffboardingCore
 import OffboardingService
 import OffboardingKafka
 import OffboardingKafkaTesting
+import OffboardingNotify
 import PSASimulators
 
 /// `psa-offboarder demo`: an in-process Kafka test cluster and a sandbox of each PSA with sample
@@ -12,6 +13,8 @@ public enum Demo {
     public struct Report: Sendable {
         public var results: [OffboardingResult]
         public var deadLetters: [KafkaRecord]
+        /// What the demo's webhook receiver got.
+        public var notices: [NoticeReceiver.Delivery]
     }
 
     struct SampleEvent {
@@ -47,6 +50,12 @@ public enum Demo {
         var runtimes: [OffboarderRuntime] = []
         var servers: [SimulatorServer] = []
         var expectedResults = 0
+        // A local receiver stands in for the MSP's automation: ConnectWise's service tells it
+        // (one service only, as the results topic is shared), signed as Standard Webhooks say.
+        let receiver = NoticeReceiver()
+        let receiverServer = try await SimulatorServer.start(router: receiver.router(), logger: logger)
+        servers.append(receiverServer)
+        print("notice receiver at \(receiverServer.baseURL)/hooks/offboarder")
         for psa in PSAKind.allCases {
             let sandbox = try PSASandbox.make(psa, dataset: .sample)
             let server = try await SimulatorServer.start(router: sandbox.tenant.makeRouter(), logger: logger)
@@ -63,6 +72,16 @@ public enum Demo {
                 psa: sandbox.configuration(server.baseURL), defaults: OffboardingOptions(offboardedStatuses: OffboardingCriteria.defaultStatuses))
             // A key of its own: the demo's records are signed as a deployment's are.
             configuration.signingKeys = [signingKey]
+            if psa == .connectwise {
+                configuration.notify = .init(
+                    consoleURL: nil,
+                    channels: [
+                        NoticeChannel(
+                            name: "automation", kind: .webhook, url: URL(string: "\(receiverServer.baseURL)/hooks/offboarder")!,
+                            secret: try StandardWebhook.Secret("whsec_" + RecordSigner.randomKey()))
+                    ])
+                configuration.notify.startAtEnd = false
+            }
             print("\(psa) sandbox at \(server.baseURL)")
             for sample in sampleEvents(for: psa) {
                 try await producer.send(.event(sample.event, topic: topics.events, binary: sample.binary))
@@ -85,6 +104,9 @@ public enum Demo {
         print("consumer pipelines started (the test cluster's first group join takes about 3 s)")
         let resultRecords = try await resultReader.wait(timeout: .seconds(60), for: "\(expectedResults) results") { $0.count >= expectedResults }
         let deadLetterRecords = try await deadLetterReader.wait(timeout: .seconds(30), for: "1 dead letter") { $0.count >= 1 }
+        // The dead letter is told at least; a result with warnings too.
+        let told = await receiver.waitForDelivery(timeout: .seconds(30)) { String(decoding: $0.body, as: UTF8.self).contains("dead_lettered") }
+        if !told { print("\nno notice reached the receiver within 30 s") }
         for runtime in runtimes { await runtime.triggerGracefulShutdown() }
         for task in running { try await task.value }
         await resultReader.stop()
@@ -108,10 +130,15 @@ public enum Demo {
             sum.filtered += next.filtered
             sum.deadLettered += next.deadLettered
         }
+        for notice in receiver.deliveries {
+            let body = String(decoding: notice.body, as: UTF8.self)
+            print(
+                "\nnotice to the webhook receiver (webhook-id \(notice.headers["webhook-id"] ?? "?"), signature \(notice.headers["webhook-signature"]?.prefix(12) ?? "none")…):\n\(body)")
+        }
         print(
             "\npipelines: \(totals.received) records read, \(totals.resultsPublished) results, \(totals.filtered) filtered, "
                 + "\(totals.deadLettered) dead-lettered")
-        return Report(results: decoded, deadLetters: deadLetterRecords)
+        return Report(results: decoded, deadLetters: deadLetterRecords, notices: receiver.deliveries)
     }
 }
 

@@ -59,6 +59,20 @@ public final class NoticeReceiver: Sendable {
 
     public var deliveries: [Delivery] { state.withLock { $0.deliveries } }
 
+    /// Waits until a request satisfying `condition` has come, at most `timeout`; says whether it came.
+    public func waitForDelivery(timeout: Duration, where condition: @escaping @Sendable (Delivery) -> Bool) async -> Bool {
+        let (arrivals, continuation) = AsyncStream<Bool>.makeStream()
+        onDelivery { if condition($0) { continuation.yield(true) } }
+        if deliveries.contains(where: condition) { return true }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            continuation.yield(false)
+        }
+        defer { timer.cancel() }
+        for await arrived in arrivals { return arrived }
+        return false
+    }
+
     public func deliveries(to path: String) -> [Delivery] { deliveries.filter { $0.path == path } }
 
     public func router() -> Router<BasicRequestContext> {

@@ -9,6 +9,9 @@ extension OffboarderConfiguration {
         public var channels: [NoticeChannel]
         /// `notify.give_up_after` and the delivery's other settings.
         public var delivery = NoticeDelivery.Configuration()
+        /// Whether a channel's group with no offsets starts at the topics' ends (not in the file:
+        /// `demo` reads its brand-new topics from their start).
+        public var startAtEnd = true
 
         public init(consoleURL: String? = nil, channels: [NoticeChannel] = []) {
             self.consoleURL = consoleURL

@@ -21,7 +21,7 @@ final class NoticeService: Service {
             var channelLogger = logger
             channelLogger[metadataKey: "notify.channel"] = "\(channel.name)"
             var properties = kafka.properties
-            properties["auto.offset.reset"] = "latest"
+            properties["auto.offset.reset"] = notify.startAtEnd ? "latest" : "earliest"
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumer.Configuration(
                     bootstrapServers: kafka.bootstrapServers, groupID: Self.groupID(kafka.groupID, channel: channel),
