@@ -26,9 +26,11 @@ struct ConsumerProcessTests {
 
     static let secrets = ConfigurationYAML.connectWiseEnvironment.merging(["LOG_LEVEL": "info"]) { $1 }
 
-    func setUp(companies count: Int, configsEach: Int, eventPartitions: Int32, bystanders: Int = 0, sections: [String] = []) async throws -> Setup {
+    func setUp(
+        companies count: Int, configsEach: Int, eventPartitions: Int32, resultPartitions: Int32 = 4, bystanders: Int = 0, sections: [String] = []
+    ) async throws -> Setup {
         let logger = Logger.test()
-        let kafka = try KafkaFixture(partitions: .service(events: eventPartitions), logger: logger)
+        let kafka = try KafkaFixture(partitions: .service(events: eventPartitions, results: resultPartitions), logger: logger)
         let topics = kafka.topics
         var data = ConnectWiseDataset.empty()
         for index in 0..<(count + bystanders) {
@@ -126,6 +128,62 @@ struct ConsumerProcessTests {
         await setup.results.stop()
         await setup.producer.shutdown()
         await setup.server.stop()
+    }
+
+    /// Notices survive a crash: a process killed after a result is published but before the
+    /// channel took its notice tells it after the restart, and notices the channel confirmed
+    /// before the kill are not told again.
+    @Test func aKillBetweenAResultAndItsNoticeLosesNoNoticeAndRepeatsNoneConfirmed() async throws {
+        let receiver = NoticeReceiver()
+        let hooks = try await SimulatorServer.start(router: receiver.router(), logger: .test())
+        let secret = "whsec_" + Data(repeating: 3, count: 32).base64EncodedString()
+        // One results partition: the feed reads them in order, so a later notice told means every
+        // earlier one was dealt with.
+        let setup = try await setUp(
+            companies: 1, configsEach: 1, eventPartitions: 2, resultPartitions: 1,
+            sections: [
+                "notify: {channels: [{kind: webhook, url: \"\(hooks.baseURL)/hook\", secret: \"\(secret)\", notices: [offboarding_failed]}]}"
+            ])
+        // Clients the PSA does not know: each offboarding fails, and that is told.
+        func failing(_ id: Int) -> ConnectWiseDataset.Company { .init(id: id, identifier: "X\(id)", name: "Client \(id)", status: ConnectWiseDataset.offboardedCompanyStatus) }
+        func told(_ id: Int) -> [NoticeReceiver.Delivery] {
+            receiver.deliveries(to: "/hook").filter { String(decoding: $0.body, as: UTF8.self).contains(#""client_id":"\#(id)""#) }
+        }
+        let first = try OffboarderProcess(arguments: ["consume", "--config", setup.configFile], environment: setup.environment)
+        try await first.waitForStderr(timeout: .seconds(30), "the assignment", Self.ownsPartitions)
+        // The feed starts at the topics' ends once its group is assigned: send until one is told.
+        for attempt in 1...30 where told(990).isEmpty {
+            _ = try await send(failing(990), through: setup)
+            _ = await receiver.waitForDelivery(timeout: .seconds(2)) { _ in true }
+            #expect(attempt < 30 || !told(990).isEmpty, "the notice feed never told a result")
+        }
+        receiver.answer("/hook", forBodiesHolding: #""client_id":"991""#, with: [.init(status: 503, body: "maintenance")])
+        _ = try await send(failing(991), through: setup)
+        try await waitUntil(timeout: .seconds(30), "two refused attempts at 991's notice") { told(991).count >= 2 }
+        first.signal(SIGKILL)
+        _ = await first.waitForExit()
+        // What the channel confirmed before the kill (every result before 991's was dealt with:
+        // one partition, in order).
+        let confirmed = Set(receiver.deliveries.filter { $0.status == 200 }.compactMap { $0.headers["webhook-id"] })
+        #expect(!confirmed.isEmpty)
+
+        receiver.answer("/hook", forBodiesHolding: #""client_id":"991""#, with: [.init(status: 200, body: "ok")])
+        let second = try OffboarderProcess(arguments: ["consume", "--config", setup.configFile], environment: setup.environment)
+        _ = try await send(failing(992), through: setup)
+        try await waitUntil(timeout: .seconds(60), "992's notice, told after 991's") { told(992).contains { $0.status == 200 } }
+
+        #expect(told(991).filter { $0.status == 200 }.count == 1, "991's notice told once after the restart")
+        for id in confirmed {
+            #expect(receiver.deliveries.filter { $0.headers["webhook-id"] == id }.count == 1, "\(id), confirmed before the kill, told again")
+        }
+        let accepted = receiver.deliveries.filter { $0.status == 200 }.compactMap { $0.headers["webhook-id"] }
+        #expect(Set(accepted).count == accepted.count, "no notice accepted twice")
+        second.signal(SIGTERM)
+        #expect(await second.waitForExit() == 0, "second: \(Self.crashReport(second.stderr))")
+        await setup.results.stop()
+        await setup.producer.shutdown()
+        await setup.server.stop()
+        await hooks.stop()
     }
 
     /// The README's promises: SIGINT stops `consume` as SIGTERM does (exit 0), and even at trace
