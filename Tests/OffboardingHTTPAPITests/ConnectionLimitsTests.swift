@@ -175,8 +175,10 @@ import Testing
             let connection = try await RawConnection.open(port: port)
             try await connection.send("POST /v1/offboardings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n")
             try await connection.answered()
-            // The body after the answer, then nothing: the connection holds no request now.
-            try await connection.send("{\"a\":\"bc\"}")
+            // The body after the answer, then nothing: the connection holds no request now. On a
+            // loaded machine the body deadline may pass before the body is sent, and the server
+            // has then closed the connection already: that meets the deadline too.
+            try? await connection.send("{\"a\":\"bc\"}")
             let (answer, after) = try await connection.untilClosed()
             #expect(String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 401"))
             #expect(after < .seconds(5), "closed once idle: \(after)")
