@@ -61,7 +61,7 @@ struct NoticeDeliveryTests {
         let fixture = try await Fixture()
         fixture.receiver.answer("/hook", with: [.init(status: 429, retryAfter: "0", body: "slow down"), .init(status: 503, body: "down for maintenance")])
         // A bound of a few seconds: on a loaded machine one attempt can take most of a second.
-        let outcome = await fixture.delivery(giveUpAfter: .seconds(4)).deliver(Self.notice)
+        let outcome = await fixture.delivery(giveUpAfter: .seconds(6)).deliver(Self.notice)
         guard case .notDelivered(let answer, let attempts) = outcome else {
             Issue.record("delivered: \(outcome)")
             return await fixture.stop()

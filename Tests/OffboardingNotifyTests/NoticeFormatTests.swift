@@ -86,12 +86,12 @@ struct NoticeFormatTests {
         #expect(String(decoding: teams, as: UTF8.self).contains("and 375 more"))
     }
 
-    @Test func theWebhookIsSignedAsTheStandardWebhooksReferenceLibraryVerifiesIt() throws {
+    @Test func theWebhookIsSignedAsTheStandardWebhooksReferenceLibraryVerifiesIt() async throws {
         let notice = Self.hostile()
         let (headers, body) = try Self.channel(.webhook).request(for: notice)
         let named = Dictionary(headers, uniquingKeysWith: { $1 })
         #expect(named["webhook-id"] == notice.id)
-        let verified = try StandardWebhookReference.verify(headers: named, body: body, secret: Self.secret)
+        let verified = try await StandardWebhookReference.verify(headers: named, body: body, secret: Self.secret)
         #expect(verified.status == 0, "refused: \(verified.stderr)")
         let payload = try JSONValue.parse(Array(verified.stdout.utf8), limits: .result)
         guard case .object(let fields) = payload, case .object(let data)? = fields["data"] else {
@@ -105,9 +105,9 @@ struct NoticeFormatTests {
         // A body changed on the way, or another secret, is refused by the same library.
         var tampered = body
         tampered[tampered.count / 2] ^= 0x01
-        #expect(try StandardWebhookReference.verify(headers: named, body: tampered, secret: Self.secret).status == 1)
+        #expect(try await StandardWebhookReference.verify(headers: named, body: tampered, secret: Self.secret).status == 1)
         let other = "whsec_" + Data(repeating: 9, count: 32).base64EncodedString()
-        #expect(try StandardWebhookReference.verify(headers: named, body: body, secret: other).status == 1)
+        #expect(try await StandardWebhookReference.verify(headers: named, body: body, secret: other).status == 1)
     }
 
     @Test func aRetryKeepsTheIdAndSignsItsOwnTimestamp() throws {

@@ -40,7 +40,7 @@ struct NotifyCommandTests {
         }
         // The webhook's sample is signed as the reference library expects, and marked as a test.
         let sample = try #require(receiver.deliveries(to: "/hook").first)
-        let verified = try StandardWebhookReference.verify(headers: sample.headers, body: sample.body, secret: Self.secret)
+        let verified = try await StandardWebhookReference.verify(headers: sample.headers, body: sample.body, secret: Self.secret)
         #expect(verified.status == 0 && verified.stdout.contains("Test notice from psa-offboarder"), "\(verified.stderr)")
         #expect(receiver.deliveries(to: "/services/T0/B0/GONESECRET").count == 1, "a 404 is not repeated")
 

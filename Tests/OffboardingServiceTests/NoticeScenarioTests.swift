@@ -69,7 +69,7 @@ struct NoticeScenarioTests {
         #expect(try JSONSchemaValidator(schemaFile: "slack-webhook-message.schema.json").problems(in: slack.body) == [])
         #expect(String(decoding: slack.body, as: UTF8.self).contains("Notice &lt;b&gt;Test&lt;/b&gt; &amp; Co"))
         let webhook = try #require(Self.notices(receiver, path: "/webhook", holding: approvalID).first)
-        let verified = try StandardWebhookReference.verify(headers: webhook.headers, body: webhook.body, secret: Self.secret)
+        let verified = try await StandardWebhookReference.verify(headers: webhook.headers, body: webhook.body, secret: Self.secret)
         #expect(verified.status == 0, "\(verified.stderr)")
         #expect(verified.stdout.contains(#""type": "approval_pending""#) && verified.stdout.contains(#""link": "\#(link)""#))
         // Told once per channel, though the approval is on the topic and its result on another.

@@ -2,25 +2,18 @@ import Foundation
 
 /// The Standard Webhooks reference library (PyPI `standardwebhooks`, through
 /// `scripts/verify-standard-webhook`): an implementation independent of the service's own that a
-/// signed notice must satisfy. The secret goes by the environment, never the command line.
+/// signed notice must satisfy. The secret goes by the environment, never the command line; the
+/// script runs through `OffboarderProcess` (posix_spawn), as Foundation's `Process` crashes now
+/// and then in a test process (see `SpawnedChild`).
 public enum StandardWebhookReference {
-    public static func verify(headers: [String: String], body: [UInt8], secret: String) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = Repository.file("scripts/verify-standard-webhook")
-        process.environment = ProcessInfo.processInfo.environment.merging(["WEBHOOK_SECRET": secret]) { $1 }
-        let input = Pipe()
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
+    public static func verify(headers: [String: String], body: [UInt8], secret: String) async throws -> (status: Int32, stdout: String, stderr: String) {
         let request = try JSONSerialization.data(withJSONObject: ["headers": headers, "body_base64": Data(body).base64EncodedString()])
-        input.fileHandleForWriting.write(request)
-        try input.fileHandleForWriting.close()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("webhook-\(UUID().uuidString).json")
+        try request.write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = try OffboarderProcess(
+            arguments: [file.path], environment: ["WEBHOOK_SECRET": secret], executable: Repository.file("scripts/verify-standard-webhook").path)
+        let status = await process.waitForExit(timeout: .seconds(30))
+        return (status, process.stdout, process.stderr)
     }
 }
