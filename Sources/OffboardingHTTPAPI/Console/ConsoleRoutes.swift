@@ -46,9 +46,7 @@ struct ConsoleRoutes: Sendable {
             default: nil
             }
         guard let pending = backend.pendingApprovals(), let recent = backend.recentResults(limit: Self.recentResults) else {
-            return page(
-                .serviceUnavailable, "Not ready", session: session, template: "message",
-                ["error": "The service has not read the approvals and results topics yet. Reload in a few seconds."], headers: [.retryAfter: "5"])
+            return notReady(session, "the approvals and results topics")
         }
         let results = recent.compactMap { try? ResultEncoding.decode($0) }
         let context = ConsolePages.dashboard(
@@ -59,11 +57,7 @@ struct ConsoleRoutes: Sendable {
     /// One pending approval, as the dashboard shows it: where a notice's link leads.
     func approval(_ request: Request, approvalID: String) -> Response {
         guard let session = session(of: request) else { return Self.redirect("/console/login") }
-        guard let pending = backend.pendingApprovals() else {
-            return page(
-                .serviceUnavailable, "Not ready", session: session, template: "message",
-                ["error": "The service has not read the approvals topic yet. Reload in a few seconds."], headers: [.retryAfter: "5"])
-        }
+        guard let pending = backend.pendingApprovals() else { return notReady(session, "the approvals topic") }
         guard let approval = pending.first(where: { $0.approvalID == approvalID }) else {
             return page(
                 .notFound, "Not pending", session: session, template: "message",
@@ -72,6 +66,13 @@ struct ConsoleRoutes: Sendable {
         let context = ConsolePages.dashboard(
             pending: [approval], results: [], latest: latestResult, notice: nil, error: nil, csrf: sessions.csrfToken(for: session))
         return page(.ok, "Approval", session: session, template: "dashboard", context)
+    }
+
+    /// 503 while the replica has not read what the page shows.
+    private func notReady(_ session: ConsoleSessions.Session, _ what: String) -> Response {
+        page(
+            .serviceUnavailable, "Not ready", session: session, template: "message",
+            ["error": "The service has not read \(what) yet. Reload in a few seconds."], headers: [.retryAfter: "5"])
     }
 
     func result(_ request: Request, eventID: String) -> Response {

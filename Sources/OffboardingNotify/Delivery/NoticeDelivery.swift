@@ -61,7 +61,7 @@ public final class NoticeDelivery: Sendable {
             case .refused:
                 return .notDelivered(answer, attempts: attempts)
             case .retry:
-                let delay = answer.retryAfter ?? .milliseconds(Int64.random(in: 0...max(1, backoff.milliseconds)))
+                let delay = answer.retryAfter ?? backoff * Double.random(in: 0...1)
                 backoff = min(backoff * 2, configuration.maxBackoff)
                 guard ContinuousClock.now + delay - started < configuration.giveUpAfter else {
                     return .notDelivered(answer, attempts: attempts)
@@ -86,7 +86,7 @@ public final class NoticeDelivery: Sendable {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
-            let response = try await http.execute(request, timeout: .milliseconds(configuration.requestTimeout.milliseconds))
+            let response = try await http.execute(request, timeout: .milliseconds(Int64(configuration.requestTimeout / .milliseconds(1))))
             let answer = try await response.body.collect(upTo: 64 * 1024)
             return ChannelAnswer(status: Int(response.status.code), body: Array(buffer: answer), retryAfter: response.headers.first(name: "Retry-After"))
         } catch {
@@ -96,7 +96,7 @@ public final class NoticeDelivery: Sendable {
 
     /// Takes the next slot at the channel's rate and sleeps until it; false when cancelled.
     private func waitForSlot() async -> Bool {
-        let interval = Duration.milliseconds(Int64((1000 / channel.perSecond).rounded(.up)))
+        let interval = Duration.seconds(1) / channel.perSecond
         let slot = nextSlot.withLock { next -> ContinuousClock.Instant in
             let slot = max(next ?? .now, .now)
             next = slot + interval
@@ -117,8 +117,4 @@ public final class NoticeDelivery: Sendable {
 
     /// Counts a notice given up and put on the dead-letter topic.
     public func countDeadLettered(_ notice: Notice) { count(notice, "dead_lettered") }
-}
-
-extension Duration {
-    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }

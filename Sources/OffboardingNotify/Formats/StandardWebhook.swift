@@ -37,9 +37,7 @@ public enum StandardWebhook {
     }
 
     /// The notice as JSON, as the webhook carries it: also what a notice's dead letter holds.
-    public static func payload(of notice: Notice) -> [UInt8] { body(for: notice) }
-
-    static func body(for notice: Notice) -> [UInt8] {
+    public static func body(for notice: Notice) -> [UInt8] {
         var data: [String: Any] = [
             "notice_id": notice.id, "title": notice.title, "summary": notice.summary,
             "facts": notice.facts.map { ["name": $0.name, "value": $0.value] },

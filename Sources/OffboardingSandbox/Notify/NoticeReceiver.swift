@@ -62,6 +62,8 @@ public final class NoticeReceiver: Sendable {
     /// Waits until a request satisfying `condition` has come, at most `timeout`; says whether it came.
     public func waitForDelivery(timeout: Duration, where condition: @escaping @Sendable (Delivery) -> Bool) async -> Bool {
         let (arrivals, continuation) = AsyncStream<Bool>.makeStream()
+        // Finished on return, so the listener left behind yields into nothing.
+        defer { continuation.finish() }
         onDelivery { if condition($0) { continuation.yield(true) } }
         if deliveries.contains(where: condition) { return true }
         let timer = Task {

@@ -67,7 +67,7 @@ final class NoticeFeed: Sendable {
     /// Delivers the notice `record` calls for, if any; false when stopped before it was done.
     private func tell(_ record: KafkaRecord, told: inout RecentEntries<Bool>) async -> Bool {
         guard signer.admits(record, reader: "notices", logger: logger),
-            let source = NoticeSourceReader.source(of: record, topics: configuration.topics, seenAt: Timestamp.string(Date())),
+            let source = NoticeSourceReader.source(of: record, topics: configuration.topics, seenAt: Date()),
             let notice = Notice.from(source, console: configuration.console), delivery.channel.accepts(notice), !told.contains(notice.id)
         else { return true }
         let metadata: Logger.Metadata = ["notify.notice": "\(notice.kind.rawValue)", "notify.notice.id": "\(notice.id)"]
@@ -93,13 +93,10 @@ final class NoticeFeed: Sendable {
         let channel = delivery.channel
         let reason = "the \(channel.kind.rawValue) channel \(channel.name) did not take the \(notice.kind.rawValue) notice after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(answer)"
         let record = KafkaOutgoingRecord(
-            topic: configuration.topics.deadLetter, key: notice.clientID.map { Array($0.utf8) }, value: StandardWebhook.payload(of: notice),
-            headers: [
-                KafkaHeader(key: "dlq.error.code", string: Notice.notDeliveredCode), KafkaHeader(key: "dlq.reason", string: reason),
-                KafkaHeader(key: "dlq.source.topic", string: source.topic), KafkaHeader(key: "dlq.source.partition", string: String(source.partition)),
-                KafkaHeader(key: "dlq.source.offset", string: String(source.offset)), KafkaHeader(key: "notify.channel", string: channel.name),
-                KafkaHeader(key: "notify.notice", string: notice.kind.rawValue), KafkaHeader(key: "notify.notice.id", string: notice.id),
-                KafkaHeader(key: "notify.last_answer", string: answer.description),
+            topic: configuration.topics.deadLetter, key: notice.clientID.map { Array($0.utf8) }, value: StandardWebhook.body(for: notice),
+            headers: DeadLetterHeaders.make(code: Notice.notDeliveredCode, reason: reason, source: source) + [
+                KafkaHeader(key: "notify.channel", string: channel.name), KafkaHeader(key: "notify.notice", string: notice.kind.rawValue),
+                KafkaHeader(key: "notify.notice.id", string: notice.id), KafkaHeader(key: "notify.last_answer", string: answer.description),
             ])
         while !Task.isCancelled {
             do {
@@ -120,10 +117,14 @@ final class NoticeFeed: Sendable {
                 try await consumer.commitStoredOffsets()
                 return true
             } catch {
+                switch error.code {
+                case .closed: return false
                 // The partition went to another member: it starts after the last commit.
-                if error.code == .offsetStore || error.code == .closed { return error.code != .closed }
-                logger.warning("notices: commit failed; trying again", metadata: ["kafka.error": "\(error)"])
-                guard await pause() else { return false }
+                case .offsetStore: return true
+                default:
+                    logger.warning("notices: commit failed; trying again", metadata: ["kafka.error": "\(error)"])
+                    guard await pause() else { return false }
+                }
             }
         }
         return false

@@ -311,11 +311,10 @@ final class OutcomePublisher: Sendable {
 
     /// schemas/dead-letter-headers.md: the code, the reason and where the record was read.
     private func deadLetterHeaders(code: OffboardingErrorCode, reason: String, source: KafkaRecord) -> [KafkaHeader] {
-        [KafkaHeader(key: "dlq.error.code", string: code.rawValue), KafkaHeader(key: "dlq.reason", string: reason)]
-            + Self.sourceHeaders(prefix: "dlq", of: source) + RecordTracing.outgoingHeaders
+        DeadLetterHeaders.make(code: code.rawValue, reason: reason, source: source) + RecordTracing.outgoingHeaders
     }
 
-    private static func sourceHeaders(prefix: String, of source: KafkaRecord) -> [KafkaHeader] {
+    static func sourceHeaders(prefix: String, of source: KafkaRecord) -> [KafkaHeader] {
         [
             KafkaHeader(key: "\(prefix).source.topic", string: source.topic),
             KafkaHeader(key: "\(prefix).source.partition", string: String(source.partition)),
