@@ -1,4 +1,5 @@
 import Foundation
+import PSAHTTP
 
 /// One place notices go (`notify.channels[]`): its kind, where, which notices and which clients.
 /// Its description names it and never shows the URL or the secret, both secrets.
@@ -70,6 +71,6 @@ public struct NoticeChannel: Sendable, CustomStringConvertible {
     public static func isAllowed(_ url: URL) -> Bool {
         guard let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased(), !host.isEmpty, url.user == nil else { return false }
         if scheme == "https" { return true }
-        return scheme == "http" && ["localhost", "127.0.0.1", "::1", "[::1]"].contains(host)
+        return scheme == "http" && PSAOrigin.isLoopback(host: host)
     }
 }
