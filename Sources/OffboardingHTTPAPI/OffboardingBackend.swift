@@ -21,6 +21,8 @@ public protocol OffboardingBackend: Sendable {
     func approval(_ id: String) -> ApprovalRecord?
     /// The approvals waiting for a decision, oldest first; nil until the approvals topic has been read.
     func pendingApprovals() -> [ApprovalRecord]?
+    /// The decision taken on a pending approval whose run has not written its final state yet.
+    func decision(on approvalID: String) -> ApprovalDecision?
     /// The latest result of each of the `limit` events most recently published for, newest
     /// first; nil until the results topic has been read.
     func recentResults(limit: Int) -> [[UInt8]]?

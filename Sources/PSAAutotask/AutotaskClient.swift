@@ -13,8 +13,8 @@ import PSAHTTP
 public struct AutotaskClient: PSAClient {
     public var kind: PSAKind { .autotask }
 
-    private let configuration: Configuration
-    private let transport: PSAHTTPTransport
+    let configuration: Configuration
+    let transport: PSAHTTPTransport
     private let logger: Logger
     let pager: PSAPager
     private let baseURL = CachedValue<String>()
@@ -212,7 +212,7 @@ public struct AutotaskClient: PSAClient {
     }
 
     func send(
-        _ method: HTTPMethod, endpoint: String, path: String? = nil, url: String? = nil, body: [UInt8]? = nil
+        _ method: HTTPMethod, endpoint: String, path: String? = nil, url: String? = nil, body: [UInt8]? = nil, repeatable: Bool = true
     ) async throws(PSAError) -> PSAHTTPTransport.Response {
         let target: String
         if let url { target = url } else { target = try await resolvedBaseURL() + (path ?? "") }
@@ -226,7 +226,7 @@ public struct AutotaskClient: PSAClient {
         do {
             outcome = try await semaphore.withPermit { () async -> Result<PSAHTTPTransport.Response, PSAError> in
                 do throws(PSAError) {
-                    return .success(try await transport.send(method, url: target, headers: headers, body: body))
+                    return .success(try await transport.send(method, url: target, headers: headers, body: body, repeatable: repeatable))
                 } catch {
                     return .failure(error)
                 }

@@ -37,8 +37,9 @@ extension ConnectWiseClient {
     public func openAlerts(companyID: String, configurations: [PSAItem]) async throws(PSAError) -> [PSAOpenAlert] {
         let numeric = try Self.records.companyNumber(companyID)
         let tickets: [ConnectWiseTicket] = try await pages(
-            of: "/service/tickets", query: [("conditions", "company/id=\(numeric) and closedFlag=false"), ("fields", "id,summary")],
+            of: "/service/tickets", query: [("conditions", "company/id=\(numeric) and closedFlag=false"), ("fields", "id,summary,externalXRef")],
             what: "open tickets of company \(numeric)")
-        return tickets.map { PSAOpenAlert(kind: "ticket", id: String($0.id), summary: $0.summary ?? "") }
+        // The service's own audit tickets are not alerts.
+        return tickets.filter { !PSAAuditTickets.isAuditReference($0.externalXRef) }.map { PSAOpenAlert(kind: "ticket", id: String($0.id), summary: $0.summary ?? "") }
     }
 }

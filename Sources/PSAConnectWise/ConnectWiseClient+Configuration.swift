@@ -18,11 +18,27 @@ extension ConnectWiseClient {
         public var pageSize: Int
         /// Timeouts and how calls are repeated after 429, 502, 503, 504 or a connection failure.
         public var http: PSAHTTPTransport.Configuration
+        /// Where the audit ticket goes (`audit.ticket.connectwise`); nil opens none.
+        public var auditTicket: AuditTicket?
+
+        /// A service ticket on a board; ConnectWise requires a status to be one of its board's.
+        public struct AuditTicket: Sendable, Hashable {
+            public var boardID: Int
+            /// The ticket's status; nil takes the board's default.
+            public var statusID: Int?
+
+            public init(boardID: Int, statusID: Int? = nil) {
+                self.boardID = boardID
+                self.statusID = statusID
+            }
+        }
 
         public init(
             baseURL: String, companyID: String, publicKey: String, privateKey: String, clientID: String,
-            inactiveStatusName: String? = nil, pageSize: Int = 1000, http: PSAHTTPTransport.Configuration = Self.defaultHTTP
+            inactiveStatusName: String? = nil, pageSize: Int = 1000, http: PSAHTTPTransport.Configuration = Self.defaultHTTP,
+            auditTicket: AuditTicket? = nil
         ) {
+            self.auditTicket = auditTicket
             self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
             self.companyID = companyID
             self.publicKey = publicKey

@@ -11,8 +11,8 @@ import PSAHTTP
 public struct ConnectWiseClient: PSAClient {
     public var kind: PSAKind { .connectwise }
 
-    private let configuration: Configuration
-    private let transport: PSAHTTPTransport
+    let configuration: Configuration
+    let transport: PSAHTTPTransport
     private let logger: Logger
     let pager: PSAPager
     private let statuses = CachedValue<Statuses>()
@@ -188,7 +188,7 @@ public struct ConnectWiseClient: PSAClient {
 
     // MARK: HTTP
 
-    private func headers(json: Bool = false) -> [(String, String)] {
+    func headers(json: Bool = false) -> [(String, String)] {
         var headers = [("Authorization", authorization), ("clientId", configuration.clientID), ("Accept", "application/json")]
         if json { headers.append(("Content-Type", "application/json")) }
         return headers
@@ -212,7 +212,8 @@ public struct ConnectWiseClient: PSAClient {
         if let body = PSAJSON.decodeIfPossible(ConnectWiseErrorBody.self, from: response.body),
             let message = body.message ?? body.code
         {
-            return "HTTP \(response.status) \(body.code ?? ""): \(message)"
+            let fields = (body.errors ?? []).compactMap { error in error.message.map { "\(error.field ?? "?"): \($0)" } }
+            return "HTTP \(response.status) \(body.code ?? ""): \(message)" + (fields.isEmpty ? "" : " (\(fields.joined(separator: "; ")))")
         }
         return "HTTP \(response.status)"
     }

@@ -96,8 +96,11 @@ public final class PSAHTTPTransport: Sendable {
 
     /// Returns the final response whatever its status (after retries); throws only when the PSA could
     /// not be reached at all, as `PSAConnectionError`.
+    /// - Parameter repeatable: false for a request that is not idempotent (a create): it is then
+    ///   repeated only after 429, which the PSA answers before doing anything; any other failure is
+    ///   the caller's to resolve (look before trying again).
     public func send(
-        _ method: HTTPMethod, url: String, headers: [(String, String)], body: [UInt8]? = nil
+        _ method: HTTPMethod, url: String, headers: [(String, String)], body: [UInt8]? = nil, repeatable: Bool = true
     ) async throws(PSAError) -> Response {
         var attempt = 1
         let started = ContinuousClock.now
@@ -133,14 +136,14 @@ public final class PSAHTTPTransport: Sendable {
             metrics.record(method: method, resource: resource, status: status, latency: latency, learntRate: pacer?.pacing.rate)
             let delay: Duration?
             switch outcome {
-            case .success(let response) where Self.transientStatuses.contains(response.status) || isSlowDown(response):
+            case .success(let response) where response.status == 429 || (repeatable && (Self.transientStatuses.contains(response.status) || isSlowDown(response))):
                 delay = retryDelay(after: attempt, retryAfter: response.header("Retry-After"))
                 guard attempt < configuration.maxAttempts, let delay, withinBudget(started, delay) else { return response }
             case .success(let response):
                 return response
             case .failure(let error):
                 delay = retryDelay(after: attempt, retryAfter: nil)
-                guard attempt < configuration.maxAttempts, !Task.isCancelled, let delay, withinBudget(started, delay) else {
+                guard repeatable, attempt < configuration.maxAttempts, !Task.isCancelled, let delay, withinBudget(started, delay) else {
                     throw PSAError(code: .psaConnectionError, message: "\(method) \(Self.redacted(url)): \(error)", isRetriable: true)
                 }
             }

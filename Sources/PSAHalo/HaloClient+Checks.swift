@@ -26,6 +26,7 @@ extension HaloClient {
     public func openAlerts(companyID: String, configurations: [PSAItem]) async throws(PSAError) -> [PSAOpenAlert] {
         let response = try await get("/api/Tickets", query: [("client_id", companyID), ("open_only", "true")])
         let tickets = try Self.answers.decode(HaloTicketList.self, of: response, what: "open tickets of client \(companyID)").tickets
-        return tickets.map { PSAOpenAlert(kind: "ticket", id: String($0.id), summary: $0.summary ?? "") }
+        // The service's own audit tickets are not alerts.
+        return tickets.filter { !PSAAuditTickets.isAuditReference($0.summary) }.map { PSAOpenAlert(kind: "ticket", id: String($0.id), summary: $0.summary ?? "") }
     }
 }

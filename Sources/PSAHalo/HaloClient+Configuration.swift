@@ -30,12 +30,27 @@ extension HaloClient {
         public var tokenRenewalMargin: Duration
         /// Timeouts and how calls are repeated after 429, 502, 503, 504 or a connection failure.
         public var http: PSAHTTPTransport.Configuration
+        /// Where the audit ticket goes (`audit.ticket.halo`); nil opens none.
+        public var auditTicket: AuditTicket?
+
+        /// A ticket of a ticket type (which sets its workflow, fields and default status).
+        public struct AuditTicket: Sendable, Hashable {
+            public var ticketTypeID: Int
+            /// The ticket's status; nil takes the ticket type's default.
+            public var statusID: Int?
+
+            public init(ticketTypeID: Int, statusID: Int? = nil) {
+                self.ticketTypeID = ticketTypeID
+                self.statusID = statusID
+            }
+        }
 
         public init(
             baseURL: String, authURL: String, clientID: String, clientSecret: String, tenant: String? = nil, scope: String = "all",
             pageSize: Int = 500, batchSize: Int = Self.defaultBatchSize, batchListingMaxAge: Duration = .seconds(5), tokenRenewalMargin: Duration = .seconds(60),
-            http: PSAHTTPTransport.Configuration = Self.defaultHTTP
+            http: PSAHTTPTransport.Configuration = Self.defaultHTTP, auditTicket: AuditTicket? = nil
         ) {
+            self.auditTicket = auditTicket
             self.batchSize = min(max(batchSize, 1), Self.maxBatchSize)
             self.batchListingMaxAge = batchListingMaxAge
             self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL

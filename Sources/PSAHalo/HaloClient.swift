@@ -18,7 +18,7 @@ public struct HaloClient: PSAClient {
     }
 
     let configuration: Configuration
-    private let transport: PSAHTTPTransport
+    let transport: PSAHTTPTransport
     let logger: Logger
     let pager: PSAPager
     private let token = CachedValue<Token>()
@@ -180,12 +180,12 @@ public struct HaloClient: PSAClient {
     }
 
     /// Sends with the current token; on a 401 renews the token once and repeats.
-    func send(_ method: HTTPMethod, path: String, body: [UInt8]? = nil) async throws(PSAError) -> PSAHTTPTransport.Response {
+    func send(_ method: HTTPMethod, path: String, body: [UInt8]? = nil, repeatable: Bool = true) async throws(PSAError) -> PSAHTTPTransport.Response {
         var renewed = false
         while true {
             var headers = [("Authorization", "Bearer \(try await accessToken())"), ("Accept", "application/json")]
             if body != nil { headers.append(("Content-Type", "application/json")) }
-            let response = try await transport.send(method, url: configuration.baseURL + path, headers: headers, body: body)
+            let response = try await transport.send(method, url: configuration.baseURL + path, headers: headers, body: body, repeatable: repeatable)
             guard response.status == 401, !renewed else { return response }
             logger.debug("HaloPSA refused the token; renewing it once")
             token.invalidate()

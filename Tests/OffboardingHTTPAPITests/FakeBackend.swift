@@ -51,6 +51,9 @@ final class FakeBackend: OffboardingBackend {
 
     func latestResult(for eventID: String) -> HeldResult { answers.withLock { $0.result } }
     func approval(_ id: String) -> ApprovalRecord? { answers.withLock { $0.approvals[id] } }
+    func decision(on approvalID: String) -> ApprovalDecision? {
+        decisions.withLock { $0.first { $0.approvalID == approvalID } }
+    }
     func pendingApprovals() -> [ApprovalRecord]? {
         answers.withLock { $0.approvals.values.filter { $0.state == .pending }.sorted { $0.requestedAt < $1.requestedAt } }
     }

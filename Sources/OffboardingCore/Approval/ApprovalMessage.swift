@@ -107,18 +107,24 @@ public struct ApprovalDecision: Sendable, Hashable, Codable {
     public var approver: String
     public var comment: String?
     public var decidedAt: String?
+    /// Configurations of the approval the reviewer keeps (still in use, moving with the client):
+    /// an approved run skips them with `kept_by_reviewer`. Only with `approve`.
+    public var keep: [String]?
 
-    public init(approvalID: String, decision: Verdict, approver: String, comment: String? = nil, decidedAt: String? = nil) {
+    public init(
+        approvalID: String, decision: Verdict, approver: String, comment: String? = nil, decidedAt: String? = nil, keep: [String]? = nil
+    ) {
         self.approvalID = approvalID
         self.decision = decision
         self.approver = approver
         self.comment = comment
         self.decidedAt = decidedAt
+        self.keep = keep
     }
 
     enum CodingKeys: String, CodingKey {
         case approvalID = "approval_id"
-        case decision, approver, comment
+        case decision, approver, comment, keep
         case decidedAt = "decided_at"
     }
 }

@@ -73,4 +73,9 @@ public struct OffboardingErrorCode: RawRepresentable, Hashable, Sendable, Codabl
     /// A failure: the event named in a restore has no result that can be undone (unknown, a dry run,
     /// awaiting approval, a restore itself, or nothing was deactivated).
     public static let notRestorable = Self(rawValue: "NotRestorable")
+    /// A warning: the reviewer who approved kept these configurations (`config_ids`) out of the
+    /// offboarding; they were left as they are.
+    public static let keptByReviewer = Self(rawValue: "KeptByReviewer")
+    /// A warning: the PSA refused (or could not be asked for) the audit ticket; the offboarding stands.
+    public static let ticketNotCreated = Self(rawValue: "TicketNotCreated")
 }

@@ -154,6 +154,13 @@ public protocol PSAClient: Sendable {
     /// One cheap authenticated call, for readiness probes.
     func probe() async throws(PSAError)
 
+    /// Whether `openAuditTicket(_:)` is configured (`audit.ticket`).
+    var opensAuditTickets: Bool { get }
+
+    /// Opens the audit ticket on the company, or finds the one an earlier attempt of the same work
+    /// (same `eventID`) opened: one ticket per offboarding however often it is retried.
+    func openAuditTicket(_ ticket: PSAAuditTicket) async throws(PSAError) -> PSAAuditTicketReceipt
+
     /// The pace the adapter learnt from the PSA; nil when it does not adapt.
     var pacing: PSAPacing? { get }
 }
@@ -166,6 +173,12 @@ extension PSAClient {
     public var batchSize: Int { 1 }
 
     public var pacing: PSAPacing? { nil }
+
+    public var opensAuditTickets: Bool { false }
+
+    public func openAuditTicket(_ ticket: PSAAuditTicket) async throws(PSAError) -> PSAAuditTicketReceipt {
+        throw PSAError(code: .ticketNotCreated, message: "audit.ticket is not configured for \(kind)")
+    }
 
     public func inactiveStatusNames() async throws(PSAError) -> [String] { [] }
 

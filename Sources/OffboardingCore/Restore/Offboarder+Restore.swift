@@ -132,6 +132,7 @@ extension Offboarder {
         result.statistics.configsRestored = plan.configs.filter { outcomes[$0.configID]?.action == .restored }.count
         result.configs = plan.configs.compactMap { outcomes[$0.configID] }
         result.success = result.errors.isEmpty
+        await fileAuditTicket(for: &result, logger: logger)
         logger.info(
             "restore finished",
             metadata: ["offboarding.configs.restored": "\(result.statistics.configsRestored ?? 0)", "offboarding.errors": "\(result.statistics.errors)"])

@@ -28,6 +28,16 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
     public var restores: String?
     /// Who asked for a restore, as the request named them.
     public var requestedBy: String?
+    /// The PSA ticket that holds this run's audit record (`audit.ticket`).
+    public var auditTicket: AuditTicket?
+
+    public struct AuditTicket: Sendable, Hashable, Codable {
+        public var id: String
+
+        public init(id: String) {
+            self.id = id
+        }
+    }
 
     public struct Statistics: Sendable, Hashable, Codable {
         public var configsFound: Int
@@ -157,6 +167,8 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         case outOfScope = "out_of_scope"
         case approvalRejected = "approval_rejected"
         case approvalExpired = "approval_expired"
+        /// The reviewer who approved kept the configuration out of the offboarding.
+        case keptByReviewer = "kept_by_reviewer"
         /// A restore found the configuration already in its state before the offboarding.
         case alreadyRestored = "already_restored"
         /// A restore found the configuration edited in the PSA since the offboarding, and left it.
@@ -285,6 +297,7 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         case dryRun = "dry_run"
         case reason, statistics, configs, warnings, errors, approval, attempt, matched, restores
         case requestedBy = "requested_by"
+        case auditTicket = "audit_ticket"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -309,5 +322,6 @@ public struct OffboardingResult: Sendable, Hashable, Codable {
         try container.encodeIfPresent(matched, forKey: .matched)
         try container.encodeIfPresent(restores, forKey: .restores)
         try container.encodeIfPresent(requestedBy, forKey: .requestedBy)
+        try container.encodeIfPresent(auditTicket, forKey: .auditTicket)
     }
 }

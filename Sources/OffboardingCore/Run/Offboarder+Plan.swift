@@ -23,6 +23,12 @@ extension Offboarder {
         }
         var isApproved: Bool { if case .approved = self { true } else { false } }
 
+        /// Whether the reviewer who approved kept this configuration out.
+        func isKept(_ id: String) -> Bool {
+            guard case .approved(let approval) = self else { return false }
+            return approval.decision?.keep?.contains(id) == true
+        }
+
         /// The approval this run writes under, if any.
         var grant: RetryRequest.ApprovalGrant? {
             switch self {
@@ -185,10 +191,17 @@ extension Offboarder {
         var outcomes: [String: OffboardingResult.Config] = [:]
         var candidates: [PSAItem] = []
         var outOfScope = 0
+        var kept: [PSAItem] = []
         var recovered = 0
         var recoveredConfigs: [PSAItem] = []
         for config in listed {
-            if !config.isActive, resumed.contains(config.id), !options.dryRun {
+            if mode.isKept(config.id) {
+                kept.append(config)
+                let status: OffboardingResult.ConfigStatus = config.isActive ? .active : .inactive
+                outcomes[config.id] = .init(
+                    configID: config.id, configName: config.name, configType: config.typeName, status: status, previousStatus: status, action: .skipped,
+                    psaStatus: config.psaStatus, skipReason: .keptByReviewer)
+            } else if !config.isActive, resumed.contains(config.id), !options.dryRun {
                 recovered += 1
                 recoveredConfigs.append(config)
                 result.statistics.configsDeactivated += 1
@@ -220,6 +233,13 @@ extension Offboarder {
                 .init(
                     code: .resumedAfterInterruption,
                     message: "\(recovered) configurations were set inactive by an earlier run of this offboarding that stopped before publishing its result; they are reported here as deactivated"))
+        }
+        if !kept.isEmpty, case .approved(let approval) = mode {
+            result.warnings.append(
+                .init(
+                    code: .keptByReviewer,
+                    message: "\(approval.decision?.approver ?? "the reviewer") kept \(kept.count) configurations (\(kept.map(\.name).joined(separator: ", "))); they were left as they are",
+                    configIDs: kept.map(\.id)))
         }
         if outOfScope > 0 {
             result.warnings.append(

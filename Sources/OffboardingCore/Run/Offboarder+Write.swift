@@ -51,6 +51,7 @@ extension Offboarder {
         }
         result.configs = listed.compactMap { outcomes[$0.id] }
         result.success = result.errors.isEmpty
+        await fileAuditTicket(for: &result, logger: logger)
         var statesBefore: [String: OffboardingResult.PSAPrevious] = [:]
         for config in retriable { statesBefore[config.id] = stateBefore(config, mode: mode) }
         logger.info(

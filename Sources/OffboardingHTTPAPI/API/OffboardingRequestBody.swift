@@ -45,10 +45,12 @@ package struct ApprovalDecisionBody: Sendable, Hashable {
     package var verdict: ApprovalDecision.Verdict
     package var approver: String
     package var comment: String?
+    /// Configuration ids the reviewer keeps out of an approved offboarding.
+    package var keep: [String] = []
 
     package static func parse(_ body: [UInt8]) throws(InvalidEventError) -> ApprovalDecisionBody {
         let fields = try RequestJSON.object(body)
-        if let unknown = JSONValue.firstUnknownKey(of: fields, known: ["decision", "approver", "comment"]) {
+        if let unknown = JSONValue.firstUnknownKey(of: fields, known: ["decision", "approver", "comment", "keep"]) {
             throw InvalidEventError("\(unknown) is not a known field")
         }
         guard case .string(let verdictText)? = fields["decision"], let verdict = ApprovalDecision.Verdict(rawValue: verdictText) else {
@@ -57,11 +59,22 @@ package struct ApprovalDecisionBody: Sendable, Hashable {
         guard case .string(let approver)? = fields["approver"], !approver.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw InvalidEventError("approver is required")
         }
+        var parsed = ApprovalDecisionBody(verdict: verdict, approver: approver)
         switch fields["comment"] {
-        case nil, .null?: return ApprovalDecisionBody(verdict: verdict, approver: approver, comment: nil)
-        case .string(let text)?: return ApprovalDecisionBody(verdict: verdict, approver: approver, comment: text)
+        case nil, .null?: break
+        case .string(let text)?: parsed.comment = text
         default: throw InvalidEventError("comment must be a string")
         }
+        switch fields["keep"] {
+        case nil, .null?: break
+        case .array(let ids)?:
+            for id in ids {
+                guard case .string(let text) = id, !text.isEmpty else { throw InvalidEventError("keep must be a list of configuration ids (strings)") }
+                parsed.keep.append(text)
+            }
+        default: throw InvalidEventError("keep must be a list of configuration ids (strings)")
+        }
+        return parsed
     }
 }
 

@@ -167,7 +167,7 @@ struct OffboardingRoutes: Sendable {
             return JSONResponses.error(.badRequest, code: "InvalidRequest", error.message)
         }
         switch await ApprovalDecisions(backend: backend, logger: logger).decide(
-            approvalID: approvalID, verdict: body.verdict, approver: body.approver, comment: body.comment)
+            approvalID: approvalID, verdict: body.verdict, approver: body.approver, comment: body.comment, keep: body.keep)
         {
         case .accepted(let eventID):
             return JSONResponses.json(.accepted, ["approval_id": approvalID, "decision": body.verdict.rawValue, "event_id": eventID])
@@ -177,6 +177,9 @@ struct OffboardingRoutes: Sendable {
             return JSONResponses.error(.notFound, code: "NotFound", "no approval \(approvalID)")
         case .alreadyDecided(let state):
             return JSONResponses.error(.conflict, code: "AlreadyDecided", "approval \(approvalID) is already \(state.rawValue)")
+        case .decisionTaken(let decision):
+            return JSONResponses.error(
+                .conflict, code: "AlreadyDecided", "approval \(approvalID) was \(decision.decision == .approve ? "approved" : "rejected") by \(decision.approver); its run has not finished yet")
         case .expired(let at):
             return JSONResponses.error(.gone, code: "ApprovalExpired", "approval \(approvalID) expired at \(at)")
         case .kafkaUnavailable:

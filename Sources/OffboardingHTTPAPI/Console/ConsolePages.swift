@@ -27,10 +27,14 @@ enum ConsolePages {
         .cacheControl: "no-store",
     ]
 
+    /// The dashboard, or one approval's page. `pending` is newest first and already filtered;
+    /// `total` is how many wait in all.
     static func dashboard(
-        pending: [ApprovalRecord], results: [OffboardingResult], latest: (String) -> OffboardingResult?, notice: String?, error: String?, csrf: String
+        pending: [ApprovalRecord], total: Int, filter: String, decisions: (String) -> ApprovalDecision?, results: [OffboardingResult],
+        latest: (String) -> OffboardingResult?, notice: String?, error: String?, csrf: String
     ) -> [String: Any] {
-        let approvals: [[String: Any]] = pending.map { approval in
+        let shown = pending.prefix(maxApprovalsShown)
+        let approvals: [[String: Any]] = shown.map { approval in
             // The pending result lists the configurations with their type and status; the
             // approval itself keeps ids and names only.
             let listed = latest(approval.eventID).flatMap { $0.approval?.id == approval.approvalID ? $0.configs : nil }
@@ -38,22 +42,50 @@ enum ConsolePages {
                 listed?.filter { $0.action == .pendingApproval }.map { config in
                     ["id": config.configID, "name": config.configName, "type": config.configType ?? "", "status": config.psaStatus ?? config.status.rawValue]
                 } ?? approval.configs.map { ["id": $0.configID, "name": $0.configName, "type": "", "status": ""] }
-            return [
+            var entry: [String: Any] = [
                 "approvalID": approval.approvalID, "approvalPath": pathComponent(approval.approvalID), "clientID": approval.clientID,
                 "clientName": approval.clientName ?? approval.clientID, "cause": describe(approval.cause), "trigger": approval.trigger.rawValue,
                 "reason": approval.reason ?? "", "requestedAt": approval.requestedAt, "expiresAt": approval.expiresAt, "eventID": approval.eventID,
                 "configs": configs,
             ]
+            if let decision = decisions(approval.approvalID) {
+                // Decided here or on another replica: the run is under way, and no second decision is offered.
+                let kept = Set(decision.keep ?? [])
+                entry["decided"] = [
+                    "verdict": decision.decision == .approve ? "Approved" : "Rejected", "approver": decision.approver,
+                    "decidedAt": decision.decidedAt ?? "", "comment": decision.comment ?? "",
+                    "running": decision.decision == .approve ? "the offboarding is running; its result replaces this approval" : "its result replaces this approval",
+                    "kept": approval.configs.filter { kept.contains($0.configID) }.map { ["id": $0.configID, "name": $0.configName] },
+                ] as [String: Any]
+                entry["configs"] = configs.map { config in
+                    config.merging(["kept": kept.contains(config["id"] as? String ?? "")]) { _, new in new }
+                }
+            }
+            return entry
         }
         let rows: [[String: Any]] = results.map { result in
             summary(result).merging(["warnings": result.warnings.map(\.code.rawValue).joined(separator: ", ")]) { _, new in new }
         }
         var context: [String: Any] = [
-            "pending": approvals, "pendingCount": approvals.count, "results": rows, "hasResults": !rows.isEmpty, "csrf": csrf,
+            "pending": approvals, "pendingCount": total, "matchCount": pending.count, "filter": filter, "filtered": !filter.isEmpty,
+            "results": rows, "hasResults": !rows.isEmpty, "csrf": csrf,
         ]
+        if pending.count > shown.count { context["more"] = pending.count - shown.count }
         if let notice { context["notice"] = notice }
         if let error { context["error"] = error }
         return context
+    }
+
+    /// How many approvals one page lists; the filter finds the others.
+    static let maxApprovalsShown = 50
+
+    /// Newest first, those whose client name or id holds `filter` (any case).
+    static func arrange(_ pending: [ApprovalRecord], filter: String) -> [ApprovalRecord] {
+        let needle = filter.trimmingCharacters(in: .whitespaces)
+        return pending.filter { approval in
+            needle.isEmpty || approval.clientID.localizedCaseInsensitiveContains(needle)
+                || (approval.clientName?.localizedCaseInsensitiveContains(needle) ?? false)
+        }.sorted { ($0.requestedAt, $0.approvalID) > ($1.requestedAt, $1.approvalID) }
     }
 
     static func result(_ result: OffboardingResult) -> [String: Any] {

@@ -17,8 +17,8 @@ struct ConsoleRoutes: Sendable {
 
     /// How many recent results the console lists.
     static let recentResults = 50
-    /// A form's body, at most.
-    static let formLimit = 64 << 10
+    /// A form's body, at most: a decision lists the ticked configurations of its approval.
+    static let formLimit = 1 << 20
 
     func register(on router: Router<OffboardingRequestContext>) {
         router.get("console") { request, _ in self.dashboard(request) }
@@ -39,32 +39,46 @@ struct ConsoleRoutes: Sendable {
 
     func dashboard(_ request: Request) -> Response {
         guard let session = session(of: request) else { return Self.redirect("/console/login") }
-        let notice: String? =
-            switch request.uri.queryParameters["done"].map(String.init) {
-            case "approve"?: "Approved. The offboarding runs on the replica that owns the approval; its result replaces the pending one below."
-            case "reject"?: "Rejected. Nothing is changed in the PSA; the result below records the decision."
-            default: nil
-            }
         guard let pending = backend.pendingApprovals(), let recent = backend.recentResults(limit: Self.recentResults) else {
             return notReady(session, "the approvals and results topics")
         }
+        let filter = String((request.uri.queryParameters["client"].map(String.init) ?? "").prefix(200))
         let results = recent.compactMap { try? ResultEncoding.decode($0) }
         let context = ConsolePages.dashboard(
-            pending: pending, results: results, latest: latestResult, notice: notice, error: nil, csrf: sessions.csrfToken(for: session))
+            pending: ConsolePages.arrange(pending, filter: filter), total: pending.count, filter: filter, decisions: backend.decision(on:),
+            results: results, latest: latestResult, notice: nil, error: nil, csrf: sessions.csrfToken(for: session))
         return page(.ok, "Review", session: session, template: "dashboard", context)
     }
 
-    /// One pending approval, as the dashboard shows it: where a notice's link leads.
+    /// One approval, as the dashboard shows it: where a notice's link leads, and where a decision
+    /// returns to, showing it decided at once.
     func approval(_ request: Request, approvalID: String) -> Response {
-        guard let session = session(of: request) else { return Self.redirect("/console/login") }
+        guard let session = session(of: request) else {
+            return Self.redirect("/console/login?next=" + ConsolePages.pathComponent("/console/approvals/" + ConsolePages.pathComponent(approvalID)))
+        }
         guard let pending = backend.pendingApprovals() else { return notReady(session, "the approvals topic") }
         guard let approval = pending.first(where: { $0.approvalID == approvalID }) else {
+            if let known = backend.approval(approvalID) {
+                return page(
+                    .ok, "Decided", session: session, template: "message",
+                    [
+                        "info": "Approval \(approvalID) is \(known.state.rawValue)\(known.decision.map { " by \($0.approver)" } ?? "").",
+                        "resultPath": ConsolePages.pathComponent(known.eventID),
+                    ])
+            }
             return page(
                 .notFound, "Not pending", session: session, template: "message",
                 ["error": "Approval \(approvalID) is not pending: it was decided, it expired, or this replica does not know it. The dashboard lists the latest results."])
         }
+        let notice: String? =
+            switch request.uri.queryParameters["done"].map(String.init) {
+            case "approve"?: "Approved. The offboarding runs on the replica that owns the approval; its result replaces this approval."
+            case "reject"?: "Rejected. Nothing is changed in the PSA; the result records the decision."
+            default: nil
+            }
         let context = ConsolePages.dashboard(
-            pending: [approval], results: [], latest: latestResult, notice: nil, error: nil, csrf: sessions.csrfToken(for: session))
+            pending: [approval], total: pending.count, filter: "", decisions: backend.decision(on:), results: [], latest: latestResult, notice: notice,
+            error: nil, csrf: sessions.csrfToken(for: session))
         return page(.ok, "Approval", session: session, template: "dashboard", context)
     }
 
@@ -90,12 +104,15 @@ struct ConsoleRoutes: Sendable {
 
     // MARK: Sign-in
 
-    func loginPage(_ request: Request, error: String?, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+    func loginPage(
+        _ request: Request, error: String?, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:], next: String? = nil
+    ) -> Response {
         guard sessions.isOpen else {
             return page(.forbidden, "Closed", session: nil, template: "message", ["error": "The console is closed: no http.api_tokens are configured."])
         }
         let token = ConsoleSessions.randomNonce()
         var context: [String: Any] = ["csrf": token]
+        if let next = Self.returnPath(next ?? request.uri.queryParameters["next"].map(String.init)) { context["next"] = next }
         if let error { context["error"] = error }
         var response = page(status, "Sign in", session: nil, template: "login", context, headers: headers)
         response.setCookie(cookie(ConsoleSessions.loginCookieName, token, maxAge: Int(ConsoleSessions.loginLifetime)))
@@ -105,6 +122,16 @@ struct ConsoleRoutes: Sendable {
     private struct LoginForm: Decodable {
         var token: String?
         var csrf: String?
+        var next: String?
+    }
+
+    /// Where a sign-in returns to: a console page of this origin only (never `//host` or a scheme),
+    /// so that the parameter cannot send a signed-in person elsewhere.
+    static func returnPath(_ path: String?) -> String? {
+        guard let path, path.hasPrefix("/console/"), path.utf8.count <= 1024,
+            !path.contains("//"), !path.contains("\\"), !path.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F })
+        else { return nil }
+        return path
     }
 
     func login(_ request: Request, from address: String) async throws -> Response {
@@ -115,15 +142,15 @@ struct ConsoleRoutes: Sendable {
         }
         guard let form: LoginForm = try await Self.form(request) else { return loginPage(request, error: "The form could not be read.", status: .badRequest) }
         guard sessions.checksLoginCSRF(form.csrf, cookie: request.cookies[ConsoleSessions.loginCookieName]?.value) else {
-            return loginPage(request, error: "The sign-in form had expired or did not come from this console. Try again.", status: .forbidden)
+            return loginPage(request, error: "The sign-in form had expired or did not come from this console. Try again.", status: .forbidden, next: form.next)
         }
         guard let token = form.token, sessions.accepts(token: token), let session = sessions.newSession() else {
             throttle.failed(address)
             logger.notice("console sign-in refused")
-            return loginPage(request, error: "That token is not one of the service's API tokens.", status: .unauthorized)
+            return loginPage(request, error: "That token is not one of the service's API tokens.", status: .unauthorized, next: form.next)
         }
         logger.info("console sign-in")
-        var response = Self.redirect("/console")
+        var response = Self.redirect(Self.returnPath(form.next) ?? "/console")
         response.setCookie(cookie(ConsoleSessions.cookieName, session.cookie, maxAge: Int(ConsoleSessions.lifetime)))
         response.setCookie(cookie(ConsoleSessions.loginCookieName, "", maxAge: 0))
         return response
@@ -160,6 +187,8 @@ struct ConsoleRoutes: Sendable {
         var verdict: String?
         var approver: String?
         var comment: String?
+        /// The configurations left ticked: the ones to deactivate. An unticked one is kept.
+        var deactivate: [String]?
     }
 
     func decide(_ request: Request, approvalID: String) async throws -> Response {
@@ -172,14 +201,26 @@ struct ConsoleRoutes: Sendable {
             return page(.badRequest, "Not decided", session: session, template: "message", ["error": "Choose Approve or Reject."])
         }
         let comment = form.comment.flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 }
+        var keep: [String] = []
+        if verdict == .approve, let ticked = form.deactivate.map(Set.init), let approval = backend.approval(approvalID) {
+            keep = approval.configs.map(\.configID).filter { !ticked.contains($0) }
+        } else if verdict == .approve, form.deactivate == nil, backend.approval(approvalID) != nil {
+            // Every box unticked sends no field at all.
+            return page(
+                .badRequest, "Not decided", session: session, template: "message",
+                ["error": "Every configuration was unticked, so none would change: reject the approval instead."])
+        }
         let outcome = await ApprovalDecisions(backend: backend, logger: logger).decide(
-            approvalID: approvalID, verdict: verdict, approver: form.approver ?? "", comment: comment)
+            approvalID: approvalID, verdict: verdict, approver: form.approver ?? "", comment: comment, keep: keep)
         let (status, message): (HTTPResponse.Status, String)
         switch outcome {
-        case .accepted: return Self.redirect("/console?done=\(verdict.rawValue)")
+        case .accepted:
+            return Self.redirect("/console/approvals/\(ConsolePages.pathComponent(approvalID))?done=\(verdict.rawValue)")
         case .invalid(let problem): (status, message) = (.badRequest, "Not decided: \(problem).")
         case .notFound: (status, message) = (.notFound, "There is no approval \(approvalID).")
         case .alreadyDecided(let state): (status, message) = (.conflict, "Approval \(approvalID) is already \(state.rawValue).")
+        case .decisionTaken(let decision):
+            (status, message) = (.conflict, "Approval \(approvalID) was already \(decision.decision == .approve ? "approved" : "rejected") by \(decision.approver).")
         case .expired(let at): (status, message) = (.gone, "Approval \(approvalID) expired at \(at).")
         case .kafkaUnavailable: (status, message) = (.serviceUnavailable, "The decision could not be written to Kafka. Try again.")
         }

@@ -37,7 +37,8 @@ enum ConsoleTemplates {
         dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: .3rem 0 .8rem; }
         dt { color: #5b6475; }
         dd { margin: 0; }
-        form.decision { display: grid; grid-template-columns: 1fr 2fr auto auto; gap: .6rem; align-items: end; margin-top: .8rem; }
+        .decide { display: grid; grid-template-columns: 1fr 2fr auto auto; gap: .6rem; align-items: end; margin-top: .8rem; }
+        form.filter { display: flex; gap: .6rem; align-items: end; margin-bottom: 1rem; }
         label { display: flex; flex-direction: column; font-size: .9rem; color: #39404d; gap: .2rem; }
         input, textarea { font: inherit; padding: .35rem .45rem; border: 1px solid #b8bfcb; border-radius: 4px; }
         textarea { min-height: 2.2rem; }
@@ -65,6 +66,7 @@ enum ConsoleTemplates {
         {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
         <form class="panel" method="post" action="/console/login">
         <input type="hidden" name="csrf" value="{{csrf}}">
+        {{#next}}<input type="hidden" name="next" value="{{next}}">{{/next}}
         <label>API token (one of http.api_tokens) <input type="password" name="token" autocomplete="current-password" required></label>
         <p><button type="submit">Sign in</button></p>
         </form>
@@ -74,11 +76,16 @@ enum ConsoleTemplates {
         {{#notice}}<p class="notice" role="status">{{notice}}</p>{{/notice}}
         {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
         <section id="pending">
-        <h2>Pending approvals ({{pendingCount}})</h2>
-        {{^pending}}<p>No approval is waiting.</p>{{/pending}}
+        <h2>Pending approvals (<span id="pending-count">{{pendingCount}}</span>)</h2>
+        <form class="filter" method="get" action="/console">
+        <label>Client name or id <input name="client" value="{{filter}}" maxlength="200"></label>
+        <button type="submit">Filter</button>{{#filtered}} <a href="/console">Show all</a>{{/filtered}}
+        </form>
+        {{#filtered}}<p id="match-count">{{matchCount}} of {{pendingCount}} match “{{filter}}”.</p>{{/filtered}}
+        {{^pending}}<p>No approval is waiting{{#filtered}} for a client matching “{{filter}}”{{/filtered}}.</p>{{/pending}}
         {{#pending}}
         <article class="approval" data-approval="{{approvalID}}">
-        <h3>{{clientName}} <small>client {{clientID}}</small></h3>
+        <h3>{{clientName}} <small>client {{clientID}}</small> <a href="/console/approvals/{{approvalPath}}">link</a></h3>
         <dl>
         <dt>Cause</dt><dd>{{cause}}</dd>
         <dt>Trigger</dt><dd>{{trigger}}</dd>
@@ -87,22 +94,39 @@ enum ConsoleTemplates {
         <dt>Expires</dt><dd>{{expiresAt}}</dd>
         <dt>Event</dt><dd>{{eventID}}</dd>
         </dl>
+        {{#decided}}
+        <p class="decided notice" role="status"><strong>{{verdict}}</strong> by {{approver}}{{#decidedAt}} at {{decidedAt}}{{/decidedAt}}{{#comment}}: “{{comment}}”{{/comment}}; {{running}}.</p>
+        {{#kept}}<p class="kept">Kept by the reviewer: {{name}} ({{id}})</p>{{/kept}}
         <table>
-        <thead><tr><th>ID</th><th>Name</th><th>Type</th><th>Status</th></tr></thead>
+        <thead><tr><th>ID</th><th>Name</th><th>Type</th><th>Status</th><th></th></tr></thead>
         <tbody>
-        {{#configs}}<tr><td>{{id}}</td><td>{{name}}</td><td>{{type}}</td><td>{{status}}</td></tr>
+        {{#configs}}<tr><td>{{id}}</td><td>{{name}}</td><td>{{type}}</td><td>{{status}}</td><td>{{#kept}}kept{{/kept}}</td></tr>
         {{/configs}}
         </tbody>
         </table>
+        {{/decided}}
+        {{^decided}}
         <form class="decision" method="post" action="/console/approvals/{{approvalPath}}">
         <input type="hidden" name="csrf" value="{{csrf}}">
+        <p><small>Untick a configuration to keep it (still in use, moving with the client): it is skipped and named in the result.</small></p>
+        <table>
+        <thead><tr><th>Deactivate</th><th>ID</th><th>Name</th><th>Type</th><th>Status</th></tr></thead>
+        <tbody>
+        {{#configs}}<tr><td><input type="checkbox" name="deactivate[]" value="{{id}}" checked aria-label="Deactivate {{name}}"></td><td>{{id}}</td><td>{{name}}</td><td>{{type}}</td><td>{{status}}</td></tr>
+        {{/configs}}
+        </tbody>
+        </table>
+        <div class="decide">
         <label>Your name <input name="approver" required maxlength="200"></label>
         <label>Comment <textarea name="comment" maxlength="4000"></textarea></label>
         <button class="approve" type="submit" name="verdict" value="approve">Approve</button>
         <button class="reject" type="submit" name="verdict" value="reject">Reject</button>
+        </div>
         </form>
+        {{/decided}}
         </article>
         {{/pending}}
+        {{#more}}<p id="more">{{more}} more match; narrow the filter to see them.</p>{{/more}}
         </section>
         <section id="results">
         <h2>Recent results</h2>
@@ -145,6 +169,7 @@ enum ConsoleTemplates {
 
     static let message = """
         {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+        {{#info}}<p class="notice" role="status">{{info}}{{#resultPath}} <a href="/console/offboardings/{{resultPath}}">Its result</a>{{/resultPath}}</p>{{/info}}
         <p><a href="/console">Back to the console</a></p>
         """
 }

@@ -42,6 +42,13 @@ extension Notice {
             notice.kind = .approvalDecided
             notice.title = "Offboarding of \(client) \(verdict)"
             notice.summary = "\(decision?.approver ?? "An approver") \(verdict) the offboarding of \(count(configurations.count))."
+            let kept = Set(decision?.keep ?? [])
+            if approval.state == .approved, !kept.isEmpty {
+                notice.summary = "\(decision?.approver ?? "An approver") approved the offboarding of \(count(configurations.count - kept.count)), keeping \(kept.count)."
+                notice.configurations = approval.configs.map {
+                    Configuration(id: $0.configID, name: $0.configName, action: kept.contains($0.configID) ? OffboardingResult.SkipReason.keptByReviewer.rawValue : nil)
+                }
+            }
             if let approver = decision?.approver { notice.facts.append(Fact("Approver", approver)) }
             if let comment = decision?.comment, !comment.isEmpty { notice.facts.append(Fact("Comment", comment)) }
             if let decidedAt = decision?.decidedAt {

@@ -178,7 +178,7 @@ public struct OffboarderConfiguration: Sendable {
         let root = try ConfigurationReader.load(yaml: yaml, environment: environment)
             .allowing([
                 "kafka", "psa", "criteria", "defaults", "rate_limit", "retry", "http", "webhooks", "approvals", "schedule", "scope", "notes", "shutdown",
-                "tracing", "security", "notify",
+                "tracing", "security", "notify", "audit",
             ])
 
         let kafkaSection = try root.requiredSection("kafka").allowing(["bootstrap_servers", "group_id", "topics", "properties"])
@@ -372,6 +372,19 @@ public struct OffboarderConfiguration: Sendable {
                 try PSAModules.module(for: configuration.psa.kind)?.readWebhooks(section, into: &configuration.webhooks)
             }
             try webhooks.finish()
+        }
+        if let audit = try root.section("audit")?.allowing(["ticket"]) {
+            if let tickets = try audit.section("ticket")?.allowing(Set(PSAKind.allCases.map(\.rawValue))) {
+                for other in PSAKind.allCases where other != configuration.psa.kind && tickets.contains(other.rawValue) {
+                    throw ConfigurationError(key: tickets.keyPath(other.rawValue), "does not go with psa.kind \(configuration.psa.kind)")
+                }
+                if let section = try tickets.section(configuration.psa.kind.rawValue), var block = configuration.psa.settings as? any PSAConfigurationBlock {
+                    try block.readAuditTicket(section)
+                    configuration.psa.settings = block
+                }
+                try tickets.finish()
+            }
+            try audit.finish()
         }
         if let tracing = try root.section("tracing")?.allowing(["otlp_endpoint"]) {
             if let endpoint = try tracing.string("otlp_endpoint") {

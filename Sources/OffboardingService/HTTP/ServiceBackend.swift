@@ -44,7 +44,10 @@ final class ServiceBackend: OffboardingBackend {
             KafkaOutgoingRecord(
                 topic: topics.approvals, key: decision.approvalID, value: ApprovalMessage.decision(decision).encoded(),
                 headers: [KafkaHeader(key: "content-type", string: "application/json")]))
+        pipeline.remember(decision)
     }
+
+    func decision(on approvalID: String) -> ApprovalDecision? { pipeline.decision(on: approvalID) }
 
     func revokeSession(_ id: String, until: Date) async throws {
         let revocation = SessionRevocation(session: id, until: Timestamp.string(until))

@@ -33,6 +33,16 @@ extension AutotaskClient.Configuration: PSAConfigurationBlock {
         return configuration
     }
 
+    mutating func readAuditTicket(_ section: ConfigurationReader) throws(ConfigurationError) {
+        let at = try section.allowing(["queue_id", "status", "priority", "due_after"])
+        typealias Ticket = AutotaskClient.Configuration.AuditTicket
+        auditTicket = .init(
+            queueID: try at.requiredRecordID("queue_id"), status: try at.recordID("status") ?? Ticket.defaultStatus,
+            priority: try at.recordID("priority") ?? Ticket.defaultPriority,
+            dueAfter: try at.duration("due_after", range: .zero...Duration.seconds(365 * 86_400)) ?? Ticket.defaultDueAfter)
+        try at.finish()
+    }
+
     static func readWebhooks(_ section: ConfigurationReader, into webhooks: inout OffboarderConfiguration.Webhooks) throws(ConfigurationError) {
         let at = try section.allowing(["secret"])
         webhooks.autotaskSecret = try at.requiredString("secret")

@@ -33,6 +33,12 @@ extension ConnectWiseClient.Configuration: PSAConfigurationBlock {
         return configuration
     }
 
+    mutating func readAuditTicket(_ section: ConfigurationReader) throws(ConfigurationError) {
+        let cw = try section.allowing(["board_id", "status_id"])
+        auditTicket = .init(boardID: try cw.requiredRecordID("board_id"), statusID: try cw.recordID("status_id"))
+        try cw.finish()
+    }
+
     static func readWebhooks(_ section: ConfigurationReader, into webhooks: inout OffboarderConfiguration.Webhooks) throws(ConfigurationError) {
         let cw = try section.allowing(["key_url_hosts"])
         guard let hosts = try cw.stringList("key_url_hosts"), !hosts.isEmpty, !hosts.contains(where: \.isEmpty) else {

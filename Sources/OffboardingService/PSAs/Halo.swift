@@ -32,6 +32,12 @@ extension HaloClient.Configuration: PSAConfigurationBlock {
         return configuration
     }
 
+    mutating func readAuditTicket(_ section: ConfigurationReader) throws(ConfigurationError) {
+        let halo = try section.allowing(["tickettype_id", "status_id"])
+        auditTicket = .init(ticketTypeID: try halo.requiredRecordID("tickettype_id"), statusID: try halo.recordID("status_id"))
+        try halo.finish()
+    }
+
     static func readWebhooks(_ section: ConfigurationReader, into webhooks: inout OffboarderConfiguration.Webhooks) throws(ConfigurationError) {
         let halo = try section.allowing(["username", "password"])
         webhooks.haloCredentials = (try halo.requiredString("username"), try halo.requiredString("password"))

@@ -29,6 +29,20 @@ protocol PSAConfigurationBlock: PSAModule {
     static func readWebhooks(_ section: ConfigurationReader, into webhooks: inout OffboarderConfiguration.Webhooks) throws(ConfigurationError)
     /// The PSA's webhook ingress as the file configures it; nil when it is off.
     func webhook(from settings: OffboarderConfiguration.Webhooks) -> (any PSAWebhook)?
+    /// Reads `audit.ticket.<kind>`: where the PSA's audit ticket goes.
+    mutating func readAuditTicket(_ section: ConfigurationReader) throws(ConfigurationError)
+}
+
+extension ConfigurationReader {
+    /// A PSA record id the file names (a board, queue, type or status).
+    func recordID(_ key: String) throws(ConfigurationError) -> Int? {
+        try int(key, range: 1...Int(Int32.max))
+    }
+
+    func requiredRecordID(_ key: String) throws(ConfigurationError) -> Int {
+        guard let value = try recordID(key) else { throw ConfigurationError(key: keyPath(key), "is required") }
+        return value
+    }
 }
 
 /// Every PSA the service speaks.

@@ -61,6 +61,16 @@ extension OffboardingPipeline {
         views.approvals.withLock { $0 }?.approval(id)
     }
 
+    /// A decision taken on a pending approval that its run has not finished yet.
+    public func decision(on approvalID: String) -> ApprovalDecision? {
+        views.approvals.withLock { $0 }?.decision(on: approvalID)
+    }
+
+    /// Remembers a decision this process has just written, before its own reader gets to it.
+    func remember(_ decision: ApprovalDecision) {
+        views.approvals.withLock { $0 }?.remember(decision)
+    }
+
     public var approvalsReady: Bool { views.approvals.withLock { $0 } != nil }
 
     /// The approvals waiting for a decision, as this replica read the approvals topic; nil before it was read.

@@ -141,3 +141,22 @@ package struct AutotaskItemNote: Codable, Sendable {
     var description: String?
     var noteType: Int?
 }
+
+/// A row of `Tickets/query`, only what the audit ticket's lookup reads.
+package struct AutotaskTicket: Codable, Sendable {
+    var id: Int
+    var externalID: String?
+}
+
+/// The body of `POST /Tickets`: company, title (at most 255 characters), status, priority, a queue
+/// (or a resource and role) and a due date are required; `description` holds 8,000 characters.
+package struct AutotaskNewTicket: Codable, Sendable {
+    var companyID: Int
+    var title: String
+    var description: String
+    var queueID: Int
+    var status: Int
+    var priority: Int
+    var dueDateTime: String
+    var externalID: String
+}

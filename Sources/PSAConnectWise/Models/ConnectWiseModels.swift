@@ -32,6 +32,7 @@ package struct ConnectWiseProductReference: Codable, Sendable {
 package struct ConnectWiseTicket: Codable, Sendable {
     var id: Int
     var summary: String?
+    var externalXRef: String?
 }
 
 /// A master record of `/company/companies/statuses`.
@@ -106,4 +107,23 @@ package struct ConnectWiseReferenceValue: Codable, Sendable {
 package struct ConnectWiseErrorBody: Codable, Sendable {
     var code: String?
     var message: String?
+    /// A 400's detail: which field of which resource, and why.
+    var errors: [FieldError]?
+
+    package struct FieldError: Codable, Sendable {
+        var code: String?
+        var message: String?
+        var field: String?
+    }
+}
+
+/// The body of `POST /service/tickets`: `summary` (at most 100 characters) and `company` are
+/// required; a `status` must be one of the board's.
+package struct ConnectWiseNewTicket: Codable, Sendable {
+    var summary: String
+    var company: ConnectWiseReference
+    var board: ConnectWiseReference
+    var status: ConnectWiseReference?
+    var initialDescription: String
+    var externalXRef: String
 }

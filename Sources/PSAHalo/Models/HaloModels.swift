@@ -96,3 +96,12 @@ package struct HaloOAuthError: Codable, Sendable {
     var error: String
     var error_description: String?
 }
+
+/// One element of `POST /api/Tickets` (an array): summary, details, client and ticket type.
+package struct HaloNewTicket: Codable, Sendable {
+    var summary: String
+    var details: String
+    var client_id: Int
+    var tickettype_id: Int
+    var status_id: Int?
+}

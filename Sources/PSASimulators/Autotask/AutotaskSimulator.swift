@@ -24,7 +24,7 @@ public actor AutotaskSimulator: SimulatedTenant {
     public static let apiPath = "/atservicesrest/v1.0"
     public static let threadLimit = 3
     public nonisolated let credentials: Credentials
-    private var data: AutotaskDataset
+    var data: AutotaskDataset
     private var faults = SimulatorFaultPlan()
     private var pagingTokens: [String: (entity: String, filter: [[String: Any]], offset: Int, size: Int)] = [:]
     private var inFlightByEndpoint: [String: Int] = [:]
@@ -144,6 +144,9 @@ public actor AutotaskSimulator: SimulatedTenant {
     private var itemServices: [Int: Int] = [:]
     private var itemAlerts: [Int: Int] = [:]
     private var contractServices: [[String: Any]] = []
+    /// `Tickets`, and the queues a ticket may be placed in.
+    var tickets: [[String: Any]] = []
+    var ticketQueues: [Int: String] = AutotaskSimulator.sampleQueues
 
     public func tieConfiguration(_ id: Int, toContract contractID: Int) { itemContracts[id] = contractID }
 
@@ -324,6 +327,10 @@ public actor AutotaskSimulator: SimulatedTenant {
             return query(request, entity: "configurationitemnotes")
         case ("POST", ["contractservices", "query"]):
             return query(request, entity: "contractservices")
+        case ("POST", ["tickets", "query"]):
+            return query(request, entity: "tickets")
+        case ("POST", ["tickets"]):
+            return createTicket(request)
         case ("GET", ["configurationitemnotes", "entityinformation", "fields"]):
             return .json(200, [
                 "fields": [
@@ -334,7 +341,7 @@ public actor AutotaskSimulator: SimulatedTenant {
         case ("POST", let path) where path.count == 3 && path[0] == "configurationitems" && path[2] == "notes":
             return createNote(request, parent: path[1])
         case ("GET", ["configurationitems", "query", "next"]), ("GET", ["companies", "query", "next"]), ("GET", ["contracts", "query", "next"]), ("GET", ["configurationitemnotes", "query", "next"]),
-            ("GET", ["contractservices", "query", "next"]):
+            ("GET", ["contractservices", "query", "next"]), ("GET", ["tickets", "query", "next"]):
             guard let token = request.query["paging"], let page = pagingTokens.removeValue(forKey: token) else {
                 return Self.errors(500, "The paging token is invalid or expired.")
             }
@@ -372,6 +379,7 @@ public actor AutotaskSimulator: SimulatedTenant {
         case "contracts": ["id", "companyID", "contractName", "status", "endDate"]
         case "configurationitemnotes": ["id", "configurationItemID", "title", "description", "noteType"]
         case "contractservices": ["id", "contractID", "serviceID"]
+        case "tickets": ["id", "companyID", "title", "status", "priority", "queueID", "externalID"]
         default: ["id", "companyID", "isActive", "referenceTitle", "configurationItemType", "contractID", "contractServiceID", "rmmOpenAlertCount"]
         }
     }
@@ -448,6 +456,7 @@ public actor AutotaskSimulator: SimulatedTenant {
             case "contracts": contracts.sorted { ($0["id"] as! Int) < ($1["id"] as! Int) }
             case "configurationitemnotes": itemNotes
             case "contractservices": contractServices
+            case "tickets": tickets.map { ticket in ticket.filter { $0.key != "description" } }
             default: data.configurationItems.sorted { $0.id < $1.id }.map(itemJSON)
             }
         let leakedIDs = Self.companyIDs(in: filter).flatMap { leaked[$0] ?? [] }
@@ -457,7 +466,9 @@ public actor AutotaskSimulator: SimulatedTenant {
         if offset + size < matching.count {
             let token = UUID().uuidString
             pagingTokens[token] = (entity, filter, offset + size, size)
-            let entityPath = ["companies": "Companies", "contracts": "Contracts", "configurationitemnotes": "ConfigurationItemNotes", "contractservices": "ContractServices"][entity] ?? "ConfigurationItems"
+            let entityPath =
+                ["companies": "Companies", "contracts": "Contracts", "configurationitemnotes": "ConfigurationItemNotes", "contractservices": "ContractServices", "tickets": "Tickets"][entity]
+                ?? "ConfigurationItems"
             next = "http://\(host)\(Self.apiPath)/\(entityPath)/query/next?paging=\(token)"
         }
         return .json(200, ["items": page, "pageDetails": ["count": page.count, "requestCount": size, "prevPageUrl": NSNull(), "nextPageUrl": next]])

@@ -31,7 +31,7 @@ public actor ConnectWiseSimulator: SimulatedTenant {
 
     public static let codebase = "v4_6_release"
     public nonisolated let credentials: Credentials
-    private var data: ConnectWiseDataset
+    var data: ConnectWiseDataset
     private var faults = SimulatorFaultPlan()
     private var statusByConfiguration: [Int: Int]
     private var notesByConfiguration: [Int: String] = [:]
@@ -64,7 +64,9 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     private var agreements: [[String: Any]] = []
     private var additions: [Int: [[String: Any]]] = [:]
     private var agreementConfigurations: [Int: [Int]] = [:]
-    private var tickets: [[String: Any]] = []
+    var tickets: [[String: Any]] = []
+    /// Service boards and each one's statuses (a ticket's status must be one of its board's).
+    var boards: [Int: (name: String, statuses: [Int])] = ConnectWiseSimulator.sampleBoards
 
     public init(data: ConnectWiseDataset = .sample(), credentials: Credentials = .sandbox, callbackSigningKey: String = "sandbox-callback-signing-key") {
         self.callbackSigningKey = callbackSigningKey
@@ -278,15 +280,19 @@ public actor ConnectWiseSimulator: SimulatedTenant {
                     }, request)
             }
             if segments == ["service", "tickets"] {
-                guard method == "GET" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }
-                let parsed = try conditions(request, fields: ["id", "company/id", "closedFlag", "summary"])
-                return try page(
-                    tickets.filter { ticket in
-                        parsed?.matches([
-                            "id": .integer(ticket["id"] as! Int), "company/id": .integer((ticket["company"] as! [String: Any])["id"] as! Int),
-                            "closedFlag": .bool(ticket["closedFlag"] as! Bool), "summary": .string(ticket["summary"] as! String),
-                        ]) ?? true
-                    }, request)
+                guard method == "GET" || method == "POST" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }
+                guard method == "GET" else { return createTicket(request) }
+                let parsed = try conditions(request, fields: ["id", "company/id", "closedFlag", "summary", "externalXRef"])
+                let rows = tickets.filter { ticket in
+                    parsed?.matches([
+                        "id": .integer(ticket["id"] as! Int), "company/id": .integer((ticket["company"] as! [String: Any])["id"] as! Int),
+                        "closedFlag": .bool(ticket["closedFlag"] as! Bool), "summary": .string(ticket["summary"] as! String),
+                        "externalXRef": .string(ticket["externalXRef"] as? String ?? ""),
+                    ]) ?? true
+                }
+                // `initialDescription` is taken on POST only and never returned.
+                let shown = rows.map { row in row.filter { $0.key != "initialDescription" } }
+                return try page(request.query["fields"].map { fields in shown.map { Self.select(fields, from: $0) } } ?? shown, request)
             }
             if segments == ["finance", "agreements"] {
                 guard method == "GET" else { return Self.error(405, "MethodNotAllowed", "\(method) is not allowed here") }
@@ -529,7 +535,7 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     // MARK: JSON
 
     /// ConnectWise's `fields`: top-level names, or `parent/child` for one member of an object.
-    private static func select(_ fields: String, from row: [String: Any]) -> [String: Any] {
+    static func select(_ fields: String, from row: [String: Any]) -> [String: Any] {
         var selected: [String: Any] = [:]
         for field in fields.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
             let path = field.split(separator: "/", maxSplits: 1).map(String.init)
@@ -566,7 +572,7 @@ public actor ConnectWiseSimulator: SimulatedTenant {
         ]
     }
 
-    private static func error(_ status: Int, _ code: String, _ message: String) -> SimulatedResponse {
+    static func error(_ status: Int, _ code: String, _ message: String) -> SimulatedResponse {
         .json(status, ["code": code, "message": message])
     }
 

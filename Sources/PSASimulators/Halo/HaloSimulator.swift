@@ -23,7 +23,7 @@ public actor HaloSimulator: SimulatedTenant {
     public static let authPath = "/auth"
     public static let maxPageSize = 1000
     public nonisolated let credentials: Credentials
-    private var data: HaloDataset
+    var data: HaloDataset
     private var faults = SimulatorFaultPlan()
     /// Configurations a client's listing returns although they belong to another (`leakConfiguration`).
     private var leaked: [Int: Set<Int>] = [:]
@@ -83,7 +83,9 @@ public actor HaloSimulator: SimulatedTenant {
     /// Each asset's `contract_id`; recurring invoices; tickets.
     private var assetContracts: [Int: Int] = [:]
     private var recurringInvoices: [[String: Any]] = []
-    private var tickets: [[String: Any]] = []
+    var tickets: [[String: Any]] = []
+    /// Ticket types (a ticket's type sets its workflow) and the statuses a ticket may take.
+    var ticketTypes: [Int: String] = HaloSimulator.sampleTicketTypes
 
     public func tieConfiguration(_ id: Int, toContract contractID: Int) { assetContracts[id] = contractID }
 
@@ -205,6 +207,7 @@ public actor HaloSimulator: SimulatedTenant {
         case ("GET", "clientcontract"): ["all", "read:contracts", "edit:contracts"]
         case ("GET", "recurringinvoice"): ["all", "read:invoices", "edit:invoices"]
         case ("GET", "tickets"): ["all", "read:tickets", "edit:tickets"]
+        case ("POST", "tickets"): ["all", "edit:tickets"]
         default: nil
         }
     }
@@ -238,7 +241,13 @@ public actor HaloSimulator: SimulatedTenant {
                 rows = rows.filter { $0["client_id"] as? Int == client }
             }
             if request.query["open_only"]?.lowercased() == "true" { rows = rows.filter { $0["closed"] as? Bool == false } }
+            if let text = request.query["search_summary"] {
+                rows = rows.filter { ($0["summary"] as? String)?.localizedCaseInsensitiveContains(text) == true }
+            }
+            // `details` is not part of a list row.
+            rows = rows.map { row in row.filter { $0.key != "details" } }
             return .json(200, ["record_count": rows.count, "tickets": rows])
+        case ("POST", "tickets", 1): return postTickets(request)
         default: return .json(404, ["Message": "No HTTP resource was found that matches the request URI."])
         }
     }

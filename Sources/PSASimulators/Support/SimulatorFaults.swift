@@ -174,4 +174,8 @@ public protocol SimulatedTenant: SimulatedPSA {
     /// not do: ConnectWise 400, Autotask 403 (the API user's security level), HaloPSA a 400 naming
     /// the element. Other writes of it still pass.
     func refuseDeactivation(ofConfiguration id: Int) async
+    /// Tickets opened through the API (the audit tickets), oldest first.
+    func createdTickets() async -> [SimulatedTicket]
+    /// Answers requests matching the fault as it says (a status, `Retry-After`, after applying).
+    func inject(_ fault: SimulatorFault) async
 }

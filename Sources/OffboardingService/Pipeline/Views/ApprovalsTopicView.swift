@@ -14,6 +14,9 @@ final class ApprovalsTopicView: Sendable {
         var record: ApprovalRecord
         /// Where the latest state was read: only the owner of this partition expires it.
         var partition: Int32
+        /// A decision taken on a pending approval, before the run it starts writes the final
+        /// state: the console shows it decided and no second decision is taken.
+        var decision: ApprovalDecision? = nil
     }
 
     /// Pending approvals (each expires) and decided ones (tombstoned on the topic after
@@ -32,6 +35,8 @@ final class ApprovalsTopicView: Sendable {
             let size = 512 + entry.record.configs.count * 64
             if entry.record.state == .pending {
                 decided.remove(id)
+                var entry = entry
+                entry.decision = entry.decision ?? pending[id]?.decision
                 return pending.set(id, entry, size: size)
             }
             pending.remove(id)
@@ -42,6 +47,13 @@ final class ApprovalsTopicView: Sendable {
         mutating func remove(_ id: String) {
             pending.remove(id)
             decided.remove(id)
+        }
+
+        /// The first decision on a pending approval stands; one on an approval not pending is not kept.
+        mutating func note(_ decision: ApprovalDecision) {
+            guard var entry = pending[decision.approvalID], entry.decision == nil else { return }
+            entry.decision = decision
+            _ = pending.set(decision.approvalID, entry, size: 512 + entry.record.configs.count * 64)
         }
     }
 
@@ -102,6 +114,10 @@ final class ApprovalsTopicView: Sendable {
             remember(revocation)
             return
         }
+        if case .decision(let decision)? = message {
+            remember(decision)
+            return
+        }
         guard case .record(let approval)? = message else { return }
         let shed = approvals.withLock { approvals -> Int in
             // A late `pending` (a run repeated after a crash) never reopens a decided approval.
@@ -149,6 +165,16 @@ final class ApprovalsTopicView: Sendable {
             return approvals.put(Entry(record: approval, partition: partition ?? known?.partition ?? 0))
         }
         shedding(shed, of: "pending_approvals")
+    }
+
+    /// Remembers a decision on a pending approval, read from the topic or just written by this process.
+    func remember(_ decision: ApprovalDecision) {
+        approvals.withLock { $0.note(decision) }
+    }
+
+    /// The decision taken on a pending approval whose run has not written its final state yet.
+    func decision(on id: String) -> ApprovalDecision? {
+        approvals.withLock { $0.pending[id]?.decision }
     }
 
     func forget(approval id: String) {

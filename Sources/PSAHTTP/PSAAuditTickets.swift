@@ -1,0 +1,45 @@
+import Crypto
+import OffboardingCore
+
+/// What the three adapters share about the audit ticket: the reference that ties a ticket to one
+/// offboarding, and looking before opening, so that a retried or repeated run never opens a second.
+public enum PSAAuditTickets {
+    /// How often a create whose answer was lost is looked for and tried again.
+    static let maxOpenAttempts = 3
+
+    /// The reference a ticket carries: the same for every attempt of one event, and 43 characters,
+    /// within every PSA's reference field (Autotask's `externalID` holds 50). Hashed because event
+    /// ids are the callers' text, of any length and alphabet.
+    public static func reference(eventID: String) -> String {
+        let digest = SHA256.hash(data: Array(eventID.utf8))
+        return "offboarder-" + digest.prefix(16).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
+    /// Whether a ticket's reference (or a summary's ending `[reference]`) is one of this service's
+    /// audit tickets, which the open-ticket check does not count against the client.
+    public static func isAuditReference(_ text: String?) -> Bool {
+        guard var text else { return false }
+        if text.hasSuffix("]"), let open = text.lastIndex(of: "[") { text = String(text[text.index(after: open)..<text.index(before: text.endIndex)]) }
+        return text.hasPrefix("offboarder-") && text.utf8.count == 43 && text.dropFirst(11).allSatisfy(\.isHexDigit)
+    }
+
+    /// The ticket `find` returns, or the one `open` opens. `open` is sent once per attempt (its
+    /// transport does not repeat it); when its answer is lost, the ticket is looked for again
+    /// before another is opened.
+    public static func findOrOpen(
+        find: () async throws(PSAError) -> String?, open: () async throws(PSAError) -> String
+    ) async throws(PSAError) -> PSAAuditTicketReceipt {
+        var attempt = 1
+        while true {
+            if let id = try await find() { return PSAAuditTicketReceipt(id: id, opened: attempt > 1) }
+            do {
+                return PSAAuditTicketReceipt(id: try await open(), opened: true)
+            } catch where error.isRetriable && attempt < maxOpenAttempts {
+                attempt += 1
+            }
+        }
+    }
+}
