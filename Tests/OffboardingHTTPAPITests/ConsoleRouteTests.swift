@@ -54,10 +54,13 @@ import Testing
         html.firstMatch(of: /name="csrf" value="([0-9a-f]+)"/).map { String($0.1) }
     }
 
-    static func form(_ fields: [String: String]) -> ByteBuffer {
+    static func form(_ fields: [String: String], deactivate: [String] = []) -> ByteBuffer {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        return ByteBuffer(string: fields.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }.joined(separator: "&"))
+        let pairs = fields.map { ($0.key, $0.value) } + deactivate.map { ("deactivate[]", $0) }
+        return ByteBuffer(
+            string: pairs.map { "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
+                .joined(separator: "&"))
     }
 
     /// Signs in through the form; returns the session cookie and the dashboard's CSRF token.
@@ -129,7 +132,7 @@ import Testing
     @Test func anApprovalsOwnPageShowsItsFormBehindTheSignIn() async throws {
         try await withRoutes(Self.backend()) { client in
             let anonymous = try await client.execute(uri: "/console/approvals/approval-1", method: .get)
-            #expect(anonymous.status == .seeOther && anonymous.headers[.location] == "/console/login")
+            #expect(anonymous.status == .seeOther && anonymous.headers[.location] == "/console/login?next=%2Fconsole%2Fapprovals%2Fapproval-1")
             let (cookie, _) = try await signIn(client)
             let page = try await client.execute(uri: "/console/approvals/approval-1", method: .get, headers: [.cookie: "\(ConsoleSessions.cookieName)=\(cookie)"])
             #expect(page.status == .ok)
@@ -158,14 +161,14 @@ import Testing
             #expect(backend.decisions.withLock { $0 }.isEmpty, "no decision from a refused form")
 
             let noName = try await client.execute(
-                uri: "/console/approvals/approval-1", method: .post, headers: headers, body: Self.form(["verdict": "approve", "approver": " ", "csrf": csrf]))
+                uri: "/console/approvals/approval-1", method: .post, headers: headers, body: Self.form(["verdict": "approve", "approver": " ", "csrf": csrf], deactivate: ["91"]))
             #expect(noName.status == .badRequest && String(buffer: noName.body).contains("approver is required"))
 
             let accepted = try await client.execute(
-                uri: "/console/approvals/approval-1", method: .post, headers: headers, body: Self.form(fields.merging(["csrf": csrf]) { $1 }))
-            #expect(accepted.status == .seeOther && accepted.headers[.location] == "/console?done=approve")
+                uri: "/console/approvals/approval-1", method: .post, headers: headers, body: Self.form(fields.merging(["csrf": csrf]) { $1 }, deactivate: ["91", "92"]))
+            #expect(accepted.status == .seeOther && accepted.headers[.location] == "/console/approvals/approval-1?done=approve")
             let decisions = backend.decisions.withLock { $0 }
-            #expect(decisions.map(\.approvalID) == ["approval-1"] && decisions.first?.decision == .approve)
+            #expect(decisions.map(\.approvalID) == ["approval-1"] && decisions.first?.decision == .approve && decisions.first?.keep == nil)
             #expect(decisions.first?.approver == "Jane Doe" && decisions.first?.comment == "Checked with billing")
         }
     }
@@ -297,6 +300,92 @@ import Testing
             #expect(backend.revokedSessions.withLock { $0.count } == 1)
             let copy = try await client.execute(uri: "/console", method: .get, headers: [.cookie: "\(ConsoleSessions.cookieName)=\(cookie)"])
             #expect(copy.status == .seeOther && copy.headers[.location] == "/console/login", "the copy taken before signing out is no session")
+        }
+    }
+
+    // MARK: The reviewer's side
+
+    /// Unticking a configuration keeps it: the decision carries it, the page shows the approval
+    /// decided at once (by whom, running, what was kept) with no buttons, and a second decision is
+    /// refused. Every box unticked is no approval.
+    @Test func anUntickedConfigurationIsKeptAndTheApprovalShowsDecidedAtOnce() async throws {
+        let backend = Self.backend()
+        try await withRoutes(backend) { client in
+            let (cookie, csrf) = try await signIn(client)
+            let headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .cookie: "\(ConsoleSessions.cookieName)=\(cookie)"]
+            let before = String(buffer: try await client.execute(uri: "/console/approvals/approval-1", method: .get, headers: headers).body)
+            #expect(before.contains(#"name="deactivate[]" value="91" checked"#) && before.contains(#"name="deactivate[]" value="92" checked"#))
+
+            let none = try await client.execute(
+                uri: "/console/approvals/approval-1", method: .post, headers: headers, body: Self.form(["verdict": "approve", "approver": "Jane", "csrf": csrf]))
+            #expect(none.status == .badRequest && String(buffer: none.body).contains("reject it instead"))
+
+            let accepted = try await client.execute(
+                uri: "/console/approvals/approval-1", method: .post, headers: headers,
+                body: Self.form(["verdict": "approve", "approver": "Jane", "csrf": csrf], deactivate: ["91"]))
+            #expect(accepted.status == .seeOther)
+            #expect(backend.decisions.withLock { $0 }.first?.keep == ["92"])
+
+            let after = String(buffer: try await client.execute(uri: "/console/approvals/approval-1?done=approve", method: .get, headers: headers).body)
+            #expect(after.contains("<strong>Approved</strong> by Jane") && after.contains("the offboarding is running"), "\(after)")
+            #expect(after.contains("Kept by the reviewer: =cmd() (92)"))
+            #expect(!after.contains(#"value="approve""#) && !after.contains("deactivate[]"), "no buttons for a decided approval")
+            let dashboard = String(buffer: try await client.execute(uri: "/console", method: .get, headers: headers).body)
+            #expect(dashboard.contains("<strong>Approved</strong> by Jane") && !dashboard.contains(#"value="approve""#))
+
+            let second = try await client.execute(
+                uri: "/console/approvals/approval-1", method: .post, headers: headers,
+                body: Self.form(["verdict": "reject", "approver": "Joe", "csrf": csrf], deactivate: ["91", "92"]))
+            #expect(second.status == .conflict && String(buffer: second.body).contains("already approved by Jane"))
+            #expect(backend.decisions.withLock { $0.count } == 1)
+        }
+    }
+
+    /// Many pending approvals: newest first, counted, and filtered by client name or id.
+    @Test func manyApprovalsAreListedNewestFirstAndFilteredByClient() async throws {
+        func approval(_ n: Int, client: String, name: String) -> ApprovalRecord {
+            ApprovalRecord(
+                approvalID: "approval-\(n)", state: .pending, eventID: "event-\(n)", trigger: .event, psa: .connectwise, clientID: client, clientName: name,
+                reason: nil, offboardedStatuses: ["Offboarded"], cause: .requested, requestedAt: "2026-12-0\(n)T10:00:00Z", expiresAt: "2099-01-01T00:00:00Z",
+                configs: [.init(configID: "c\(n)", configName: "config \(n)")])
+        }
+        let approvals = [
+            approval(1, client: "501", name: "Acme Corp"), approval(3, client: "503", name: "Globex"), approval(2, client: "502", name: "Acme Labs"),
+        ]
+        let backend = FakeBackend(.init(approvals: Dictionary(uniqueKeysWithValues: approvals.map { ($0.approvalID, $0) })))
+        try await withRoutes(backend) { client in
+            let (cookie, _) = try await signIn(client)
+            let headers: HTTPFields = [.cookie: "\(ConsoleSessions.cookieName)=\(cookie)"]
+            let all = String(buffer: try await client.execute(uri: "/console", method: .get, headers: headers).body)
+            #expect(all.contains(#"Pending approvals (<span id="pending-count">3</span>)"#))
+            let order = all.matches(of: /data-approval="(approval-\d)"/).map { String($0.1) }
+            #expect(order == ["approval-3", "approval-2", "approval-1"], "newest first")
+            let acme = String(buffer: try await client.execute(uri: "/console?client=acme", method: .get, headers: headers).body)
+            #expect(acme.matches(of: /data-approval="(approval-\d)"/).map { String($0.1) } == ["approval-2", "approval-1"])
+            #expect(acme.contains("2 of 3 match “acme”"))
+            let byID = String(buffer: try await client.execute(uri: "/console?client=503", method: .get, headers: headers).body)
+            #expect(byID.matches(of: /data-approval="(approval-\d)"/).map { String($0.1) } == ["approval-3"])
+        }
+    }
+
+    /// A link from a notice survives the sign-in: the login carries the page to return to, and
+    /// only a console path of this origin is followed.
+    @Test func afterSignInTheReviewerReturnsToTheApprovalTheLinkNamed() async throws {
+        try await withRoutes(Self.backend()) { client in
+            let target = "/console/approvals/approval-1"
+            for (next, expected) in [(target, target), ("https://evil.example/console/", "/console"), ("//evil.example/x", "/console"), ("/console/../x", "/console")] {
+                let encoded = next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+                let loginPage = try await client.execute(uri: "/console/login?next=\(encoded)", method: .get)
+                let loginCookie = try #require(Self.cookieValue(Self.setCookies(loginPage)[ConsoleSessions.loginCookieName]))
+                let html = String(buffer: loginPage.body)
+                let loginCSRF = try #require(Self.hiddenCSRF(html))
+                #expect(html.contains(#"name="next""#) == (ConsoleRoutes.returnPath(next) != nil), "\(next)")
+                let response = try await client.execute(
+                    uri: "/console/login", method: .post,
+                    headers: [.contentType: "application/x-www-form-urlencoded", .cookie: "\(ConsoleSessions.loginCookieName)=\(loginCookie)"],
+                    body: Self.form(["token": RouteTests.token, "csrf": loginCSRF, "next": next]))
+                #expect(response.status == .seeOther && response.headers[.location] == expected, "\(next)")
+            }
         }
     }
 }

@@ -192,4 +192,40 @@ import Testing
             }
         }
     }
+
+    /// The JSON route takes the reviewer's subset as the console does: `keep` names configurations
+    /// of the approval, only with approve, never all of them; a second decision before the run
+    /// finishes is refused.
+    @Test func anApprovalMayKeepSomeOfItsConfigurations() async throws {
+        let record = ApprovalRecord(
+            approvalID: "approval-k", state: .pending, eventID: "k", trigger: .api, psa: .connectwise, clientID: "1", clientName: "A", reason: nil,
+            offboardedStatuses: ["Offboarded"], cause: .requested, requestedAt: "2026-01-22T10:30:00Z", expiresAt: "2099-01-01T00:00:00Z",
+            configs: [.init(configID: "1", configName: "one"), .init(configID: "2", configName: "two"), .init(configID: "3", configName: "three")])
+        let backend = FakeBackend(.init(approvals: ["approval-k": record]))
+        try await withRoutes(backend) { client in
+            func decide(_ body: String) async throws -> (HTTPResponse.Status, String) {
+                let response = try await client.execute(
+                    uri: "/v1/approvals/approval-k", method: .post, headers: [.authorization: "Bearer \(Self.token)", .contentType: "application/json"],
+                    body: ByteBuffer(string: body))
+                return (response.status, String(buffer: response.body))
+            }
+            let refusals = [
+                (#"{"decision":"approve","approver":"jane","keep":["9"]}"#, "configuration 9 in keep is not one of the approval's configurations"),
+                (#"{"decision":"reject","approver":"jane","keep":["1"]}"#, "keep is only for approve"),
+                (#"{"decision":"approve","approver":"jane","keep":["1","2","3"]}"#, "reject it instead"),
+                (#"{"decision":"approve","approver":"jane","keep":[1]}"#, "keep must be a list of configuration ids"),
+                (#"{"decision":"approve","approver":"jane","keep":"1"}"#, "keep must be a list of configuration ids"),
+            ]
+            for (body, message) in refusals {
+                let (status, text) = try await decide(body)
+                #expect(status == .badRequest && text.contains(message), "\(body): \(text)")
+            }
+            #expect(backend.decisions.withLock { $0 }.isEmpty)
+            let (status, _) = try await decide(#"{"decision":"approve","approver":"jane","keep":["3","1"]}"#)
+            #expect(status == .accepted)
+            #expect(backend.decisions.withLock { $0 }.first?.keep == ["1", "3"], "kept in the approval's order")
+            let (again, text) = try await decide(#"{"decision":"reject","approver":"joe"}"#)
+            #expect(again == .conflict && text.contains("was approved by jane"), "\(text)")
+        }
+    }
 }

@@ -107,4 +107,30 @@ struct AuditTicketAcrossPSAsTests {
             #expect(!retried.result.warnings.contains { $0.code == .alertsStillOpen }, "\(retried.result.warnings)")
         }
     }
+
+    /// The reviewer's subset: configurations kept at approval are left as they are, skipped with
+    /// `kept_by_reviewer`, and named in the result's warning and the audit ticket with the approver.
+    @Test(arguments: PSAKind.allCases)
+    func configurationsKeptByTheReviewerAreLeftAndNamed(psa: PSAKind) async throws {
+        try await withClient(psa) { tenant, offboarder, ids in
+            var asked = request("audit-approval")
+            asked.options.requireApproval = true
+            let outcome = await offboarder.runDetailed(asked)
+            let pending = try #require(outcome.pendingApproval)
+            let before = await tenant.createdTickets()
+            #expect(pending.configs.count == 4 && before.isEmpty)
+            let kept = String(ids[2])
+            let decision = ApprovalDecision(approvalID: pending.approvalID, decision: .approve, approver: "Jane Reviewer", keep: [kept])
+            let result = await offboarder.execute(pending, decision: decision).result
+            #expect(result.success && result.statistics.configsDeactivated == 3, "\(result.statistics) \(result.warnings)")
+            let config = try #require(result.configs.first { $0.configID == kept })
+            #expect(config.action == .skipped && config.skipReason == .keptByReviewer && config.status == .active)
+            #expect(await tenant.isConfigurationActive(ids[2]) == true)
+            let warning = try #require(result.warnings.first { $0.code == .keptByReviewer })
+            #expect(warning.configIDs == [kept] && warning.message.contains("Jane Reviewer"))
+            let tickets = await tenant.createdTickets()
+            let ticket = try #require(tickets.first)
+            #expect(ticket.text.contains("Approved by: Jane Reviewer") && ticket.text.contains("[\(kept)]: skipped (kept_by_reviewer)"), "\(ticket.text)")
+        }
+    }
 }

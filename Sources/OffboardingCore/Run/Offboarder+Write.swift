@@ -51,7 +51,6 @@ extension Offboarder {
         }
         result.configs = listed.compactMap { outcomes[$0.id] }
         result.success = result.errors.isEmpty
-        await fileAuditTicket(for: &result, logger: logger)
         var statesBefore: [String: OffboardingResult.PSAPrevious] = [:]
         for config in retriable { statesBefore[config.id] = stateBefore(config, mode: mode) }
         logger.info(
@@ -64,7 +63,10 @@ extension Offboarder {
         var outcome = Outcome(result: result, retriable: retriable)
         outcome.statesBefore = statesBefore
         outcome.grant = mode.grant
-        return reportingApproval(outcome, mode: mode)
+        // The ticket names the approver, so it is written from the result as it is published.
+        outcome = reportingApproval(outcome, mode: mode)
+        await fileAuditTicket(for: &outcome.result, logger: logger)
+        return outcome
     }
 
     /// The configuration's state before the offboarding: what a retry request carries, or what

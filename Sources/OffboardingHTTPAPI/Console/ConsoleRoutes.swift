@@ -129,7 +129,7 @@ struct ConsoleRoutes: Sendable {
     /// so that the parameter cannot send a signed-in person elsewhere.
     static func returnPath(_ path: String?) -> String? {
         guard let path, path.hasPrefix("/console/"), path.utf8.count <= 1024,
-            !path.contains("//"), !path.contains("\\"), !path.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F })
+            !path.contains("//"), !path.contains("\\"), !path.contains(".."), !path.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F })
         else { return nil }
         return path
     }
@@ -201,14 +201,11 @@ struct ConsoleRoutes: Sendable {
             return page(.badRequest, "Not decided", session: session, template: "message", ["error": "Choose Approve or Reject."])
         }
         let comment = form.comment.flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 }
+        // What is not ticked is kept; every box unticked sends no field at all, and keeps everything.
         var keep: [String] = []
-        if verdict == .approve, let ticked = form.deactivate.map(Set.init), let approval = backend.approval(approvalID) {
+        if verdict == .approve, let approval = backend.approval(approvalID) {
+            let ticked = Set(form.deactivate ?? [])
             keep = approval.configs.map(\.configID).filter { !ticked.contains($0) }
-        } else if verdict == .approve, form.deactivate == nil, backend.approval(approvalID) != nil {
-            // Every box unticked sends no field at all.
-            return page(
-                .badRequest, "Not decided", session: session, template: "message",
-                ["error": "Every configuration was unticked, so none would change: reject the approval instead."])
         }
         let outcome = await ApprovalDecisions(backend: backend, logger: logger).decide(
             approvalID: approvalID, verdict: verdict, approver: form.approver ?? "", comment: comment, keep: keep)
