@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Drives the review console in headless Chromium (Debian's, through Playwright) as a reviewer
-would: sign in, find the pending approval with its configurations, see a client name holding
-markup shown as text, approve, see the result, open its configurations and download the CSV; and
-a form whose CSRF token was removed is refused. Started by ConsoleBrowserTests, which sets up the
+would: follow a notice's link to an approval and land there after signing in, find the pending
+approvals (counted, filtered by client) with their configurations, see a client name holding
+markup shown as text, untick one configuration to keep it, approve and see the approval decided at
+once with no buttons, see the result, open its configurations and download the CSV; and a form
+whose CSRF token was removed is refused. Started by ConsoleBrowserTests, which sets up the
 service and checks afterwards, through Kafka and the PSA, what the clicks did.
 
 Exits 0 when every step held; otherwise prints the step that failed and exits 1."""
@@ -20,6 +22,8 @@ parser.add_argument("--client-name", required=True, help="the approved client's 
 parser.add_argument("--approve", required=True, help="approval id to approve")
 parser.add_argument("--forge", required=True, help="approval id to post a form without its CSRF token for")
 parser.add_argument("--config-ids", required=True, help="comma-separated configuration ids of the approved client")
+parser.add_argument("--keep", required=True, help="the configuration id the reviewer unticks")
+parser.add_argument("--forge-client", required=True, help="the forged approval's client name, to filter by")
 parser.add_argument("--screenshot", required=True)
 parser.add_argument("--chromium", default="/usr/bin/chromium")
 args = parser.parse_args()
@@ -38,22 +42,35 @@ with sync_playwright() as playwright:
     page.set_default_timeout(20_000)
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
 
-    step("an unsigned visit is sent to the sign-in page")
-    page.goto(f"{args.base_url}/console")
-    expect(page).to_have_url(re.compile(r"/console/login$"))
+    step("a notice's link, followed unsigned, is sent to the sign-in page")
+    page.goto(f"{args.base_url}/console/approvals/{args.approve}")
+    expect(page).to_have_url(re.compile(r"/console/login\?next="))
 
     step("a wrong token is refused")
     page.get_by_label("API token").fill("not-the-token-0123456789")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("not one of the service's API tokens")
 
-    step("the right token signs in, into an HttpOnly, SameSite=Strict cookie")
+    step("the right token signs in, into an HttpOnly, SameSite=Strict cookie, and returns to the linked approval")
     page.get_by_label("API token").fill(args.token)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/console$"))
+    expect(page).to_have_url(re.compile(f"/console/approvals/{re.escape(args.approve)}$"))
+    expect(page.locator(f'article[data-approval="{args.approve}"]')).to_be_visible()
+    expect(page.locator("article.approval")).to_have_count(1)
     session = next(c for c in context.cookies() if c["name"] == "psa_offboarder_session")
     assert session["httpOnly"] and session["sameSite"] == "Strict" and session["path"] == "/console", session
     assert page.evaluate("document.cookie") == "", "the session cookie is not readable from the page"
+
+    step("the dashboard counts the pending approvals and filters them by client")
+    page.goto(f"{args.base_url}/console")
+    expect(page.locator("#pending-count")).to_have_text("2")
+    page.get_by_label("Client name or id").fill(args.forge_client)
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("article.approval")).to_have_count(1)
+    expect(page.locator(f'article[data-approval="{args.forge}"]')).to_be_visible()
+    expect(page.locator("#match-count")).to_contain_text("1 of 2 match")
+    page.get_by_role("link", name="Show all").click()
+    expect(page.locator("article.approval")).to_have_count(2)
 
     step("the pending approval lists its configurations; the client's markup is text")
     approval = page.locator(f'article[data-approval="{args.approve}"]')
@@ -74,12 +91,28 @@ with sync_playwright() as playwright:
     page.goto(f"{args.base_url}/console")
     expect(page.locator(f'article[data-approval="{args.forge}"]')).to_be_visible()
 
-    step("approve with a name and a comment")
+    step("untick one configuration to keep it, and approve with a name and a comment")
     approval = page.locator(f'article[data-approval="{args.approve}"]')
+    keep_box = approval.locator(f'input[name="deactivate[]"][value="{args.keep}"]')
+    expect(keep_box).to_be_checked()
+    keep_box.uncheck()
     approval.get_by_label("Your name").fill("Jane Reviewer")
     approval.get_by_label("Comment").fill("Checked with billing <b>ok</b>")
     approval.get_by_role("button", name="Approve").click()
-    expect(page.get_by_role("status")).to_contain_text("Approved")
+
+    step("the approval shows decided at once, by whom and running, with no buttons")
+    expect(page).to_have_url(re.compile(f"/console/approvals/{re.escape(args.approve)}\\?done=approve$"))
+    decided = page.locator(f'article[data-approval="{args.approve}"]')
+    if decided.count():
+        # Still pending on the approvals topic: shown decided all the same.
+        expect(decided.locator(".decided")).to_contain_text("Approved by Jane Reviewer")
+        expect(decided.locator(".kept")).to_contain_text(args.keep)
+        expect(decided.get_by_role("button")).to_have_count(0)
+    else:
+        # The run was quicker than the page: the approval is already finished.
+        expect(page.get_by_role("status")).to_contain_text("approved")
+    page.goto(f"{args.base_url}/console")
+    expect(page.locator(f'article[data-approval="{args.approve}"] button')).to_have_count(0)
 
     step("the result replaces the pending one")
     deadline = time.monotonic() + 60
@@ -98,7 +131,8 @@ with sync_playwright() as playwright:
     expect(page.locator("dl")).to_contain_text("approved by Jane Reviewer")
     expect(page.locator("dl")).to_contain_text("Checked with billing <b>ok</b>")
     for config_id in args.config_ids.split(","):
-        expect(page.locator("tbody tr", has_text=config_id)).to_contain_text("deactivated")
+        expected = "skipped (kept_by_reviewer)" if config_id == args.keep else "deactivated"
+        expect(page.locator("tbody tr", has_text=config_id)).to_contain_text(expected)
 
     step("the CSV downloads with every configuration")
     with page.expect_download() as download_info:

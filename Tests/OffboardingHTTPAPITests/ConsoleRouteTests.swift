@@ -363,6 +363,8 @@ import Testing
             let acme = String(buffer: try await client.execute(uri: "/console?client=acme", method: .get, headers: headers).body)
             #expect(acme.matches(of: /data-approval="(approval-\d)"/).map { String($0.1) } == ["approval-2", "approval-1"])
             #expect(acme.contains("2 of 3 match “acme”"))
+            let spaced = String(buffer: try await client.execute(uri: "/console?client=acme+labs", method: .get, headers: headers).body)
+            #expect(spaced.matches(of: /data-approval="(approval-\d)"/).map { String($0.1) } == ["approval-2"], "a form's + is a space")
             let byID = String(buffer: try await client.execute(uri: "/console?client=503", method: .get, headers: headers).body)
             #expect(byID.matches(of: /data-approval="(approval-\d)"/).map { String($0.1) } == ["approval-3"])
         }

@@ -62,6 +62,15 @@ struct NoticeSourcesTests {
         #expect(Set([approved.id, rejected.id, expired.id, Notice.from(.approval(Self.approval(.pending)), console: nil)!.id]).count == 4)
     }
 
+    /// The reviewer's subset is in the decided notice: what is kept is named as kept.
+    @Test func anApprovalThatKeepsSomeConfigurationsNamesThem() throws {
+        var record = Self.approval(.approved)
+        record.decision?.keep = ["102"]
+        let notice = try #require(Notice.from(.approval(record), console: Self.console))
+        #expect(notice.summary == "dana@msp.example approved the offboarding of 1 configuration, keeping 1.", "\(notice.summary)")
+        #expect(notice.configurations == [.init(id: "101", name: "FW-01"), .init(id: "102", name: "SRV-02", action: "kept_by_reviewer")])
+    }
+
     @Test func resultsTellFailuresWarningsAndRestoresAndNothingElse() throws {
         let failed = try #require(Notice.from(.result(Self.result(success: false)), console: Self.console))
         #expect(failed.kind == .offboardingFailed && failed.summary.contains("PSAConnectionError"))

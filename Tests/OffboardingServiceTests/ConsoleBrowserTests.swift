@@ -4,9 +4,10 @@ import OffboardingTestSupport
 import Testing
 
 /// The review console in a real browser: `Tests/Browser/console_test.py` drives Debian's Chromium
-/// through Playwright against the running service (sign in, review, approve, see the result,
-/// download the CSV, a form without its CSRF token refused); this test sets up the approvals and
-/// checks afterwards what the clicks did in Kafka and in the PSA.
+/// through Playwright against the running service (a notice's link through the sign-in, the
+/// approvals counted and filtered, one configuration unticked and kept, approve, the approval
+/// decided at once, the result, the CSV, a form without its CSRF token refused); this test sets up
+/// the approvals and checks afterwards what the clicks did in Kafka and in the PSA.
 @Suite(.timeLimit(.minutes(4)))
 struct ConsoleBrowserTests {
     static let chromium = "/usr/bin/chromium"
@@ -36,6 +37,7 @@ struct ConsoleBrowserTests {
             arguments: [
                 "python3", Repository.file("Tests/Browser/console_test.py").path, "--base-url", harness.apiBaseURL, "--token", PipelineHarness.apiToken,
                 "--client-name", name, "--approve", approvalID, "--forge", forgedID, "--config-ids", configurations.map(String.init).joined(separator: ","),
+                "--keep", String(configurations[2]), "--forge-client", "Forged Form",
                 "--screenshot", screenshot, "--chromium", Self.chromium,
             ],
             executable: "/usr/bin/env")
@@ -48,8 +50,10 @@ struct ConsoleBrowserTests {
         let outcome = try #require(results.last)
         #expect(outcome.approval?.state == .approved && outcome.approval?.approver == "Jane Reviewer")
         #expect(outcome.approval?.comment == "Checked with billing <b>ok</b>")
-        #expect(outcome.statistics.configsDeactivated == 3)
-        for id in configurations { #expect(await harness.tenant.isConfigurationActive(id) == false) }
+        #expect(outcome.statistics.configsDeactivated == 2)
+        #expect(outcome.configs.first { $0.configID == String(configurations[2]) }?.skipReason == .keptByReviewer)
+        for id in configurations.prefix(2) { #expect(await harness.tenant.isConfigurationActive(id) == false) }
+        #expect(await harness.tenant.isConfigurationActive(configurations[2]) == true, "the configuration the reviewer kept")
         #expect(harness.runtime.pipeline.approval(forgedID)?.state == .pending)
         let png = try Data(contentsOf: URL(fileURLWithPath: screenshot))
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "a PNG screenshot of the console")

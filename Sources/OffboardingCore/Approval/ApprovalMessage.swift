@@ -189,7 +189,8 @@ public enum ApprovalMessage: Sendable, Hashable {
     }
 
     /// Strict: a decision needs `approval_id`, `decision` (approve or reject) and a non-empty
-    /// `approver`; anything else is refused with the field named.
+    /// `approver`, and may keep configurations (`keep`, ids, with approve only); anything else is
+    /// refused with the field named.
     public static func decode(_ bytes: [UInt8]?) throws(InvalidEventError) -> ApprovalMessage {
         guard let bytes, !bytes.isEmpty else { throw InvalidEventError("approval record has no value") }
         let document: JSONValue
@@ -213,7 +214,7 @@ public enum ApprovalMessage: Sendable, Hashable {
             if fields["state"] != nil {
                 return .record(try JSONDecoder().decode(ApprovalRecord.self, from: Data(bytes)))
             }
-            let known: Set = ["approval_id", "decision", "approver", "comment", "decided_at"]
+            let known: Set = ["approval_id", "decision", "approver", "comment", "decided_at", "keep"]
             if let unknown = JSONValue.firstUnknownKey(of: fields, known: known) {
                 throw InvalidEventError("\(unknown) is not a field of an approval decision")
             }
@@ -225,6 +226,14 @@ public enum ApprovalMessage: Sendable, Hashable {
             }
             guard case .string(let id)? = fields["approval_id"], !id.isEmpty else { throw InvalidEventError("approval_id is required") }
             _ = (id, approver)
+            switch fields["keep"] {
+            case nil, .null?: break
+            case .array(let ids)? where verdict == ApprovalDecision.Verdict.approve.rawValue:
+                guard ids.allSatisfy({ if case .string(let id) = $0 { !id.isEmpty } else { false } }) else {
+                    throw InvalidEventError("keep must be a list of configuration ids")
+                }
+            default: throw InvalidEventError("keep must be a list of configuration ids, with approve only")
+            }
             return .decision(try JSONDecoder().decode(ApprovalDecision.self, from: Data(bytes)))
         } catch let error as InvalidEventError {
             throw error

@@ -42,7 +42,7 @@ struct ConsoleRoutes: Sendable {
         guard let pending = backend.pendingApprovals(), let recent = backend.recentResults(limit: Self.recentResults) else {
             return notReady(session, "the approvals and results topics")
         }
-        let filter = String((request.uri.queryParameters["client"].map(String.init) ?? "").prefix(200))
+        let filter = String((Self.formField("client", of: request) ?? "").prefix(200))
         let results = recent.compactMap { try? ResultEncoding.decode($0) }
         let context = ConsolePages.dashboard(
             pending: ConsolePages.arrange(pending, filter: filter), total: pending.count, filter: filter, decisions: backend.decision(on:),
@@ -255,6 +255,17 @@ struct ConsoleRoutes: Sendable {
     private static func form<Form: Decodable>(_ request: Request) async throws -> Form? {
         let buffer = try await request.body.collect(upTo: formLimit)
         return try? URLEncodedFormDecoder().decode(Form.self, from: String(buffer: buffer))
+    }
+
+    /// A field of a GET form: its query is form-encoded, where `+` is a space (a literal `+` comes
+    /// as `%2B`), which the URI's own query parameters do not undo.
+    static func formField(_ name: String, of request: Request) -> String? {
+        for pair in (request.uri.query ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, parts[0] == name else { continue }
+            return parts[1].replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+        }
+        return nil
     }
 
     private static func redirect(_ location: String) -> Response {
