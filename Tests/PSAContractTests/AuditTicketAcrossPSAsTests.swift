@@ -72,6 +72,18 @@ struct AuditTicketAcrossPSAsTests {
         }
     }
 
+    /// The create goes through the adapter's transport, paced with every other call: a 429 (which
+    /// the PSA answers before doing anything) is waited out and sent again, once.
+    @Test(arguments: PSAKind.allCases)
+    func aCreateAnswered429IsPacedAndSentAgain(psa: PSAKind) async throws {
+        try await withClient(psa) { tenant, offboarder, _ in
+            await tenant.inject(SimulatorFault(method: "POST", pathContains: "ickets", status: 429, retryAfterSeconds: 1, times: 1))
+            let result = await offboarder.run(request())
+            #expect(await tenant.createdTickets().count == 1)
+            #expect(result.auditTicket != nil && !result.warnings.contains { $0.code == .ticketNotCreated }, "\(result.warnings)")
+        }
+    }
+
     @Test(arguments: PSAKind.allCases)
     func aRefusedTicketIsAWarningAndTheOffboardingStands(psa: PSAKind) async throws {
         // No such board, queue or ticket type: the simulator refuses as the PSA does.
