@@ -18,19 +18,21 @@ public enum PSAAuditTickets {
         }.joined()
     }
 
-    /// Whether a ticket's reference (or a summary's ending `[reference]`) is one of this service's
+    /// Whether a ticket's reference (or a summary's leading `[reference]`) is one of this service's
     /// audit tickets, which the open-ticket check does not count against the client.
     public static func isAuditReference(_ text: String?) -> Bool {
         guard var text else { return false }
-        if text.hasSuffix("]"), let open = text.lastIndex(of: "[") { text = String(text[text.index(after: open)..<text.index(before: text.endIndex)]) }
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") { text = String(text[text.index(after: text.startIndex)..<close]) }
         return text.hasPrefix("offboarder-") && text.utf8.count == 43 && text.dropFirst(11).allSatisfy(\.isHexDigit)
     }
 
     /// The ticket `find` returns, or the one `open` opens. `open` is sent once per attempt (its
     /// transport does not repeat it); when its answer is lost, the ticket is looked for again
     /// before another is opened.
+    /// - Parameter settle: how long to wait before looking again after a lost answer (doubled each
+    ///   time): a PSA may still be creating the ticket, or not yet list it.
     public static func findOrOpen(
-        find: () async throws(PSAError) -> String?, open: () async throws(PSAError) -> String
+        settle: Duration = .seconds(1), find: () async throws(PSAError) -> String?, open: () async throws(PSAError) -> String
     ) async throws(PSAError) -> PSAAuditTicketReceipt {
         var attempt = 1
         while true {
@@ -38,6 +40,11 @@ public enum PSAAuditTickets {
             do {
                 return PSAAuditTicketReceipt(id: try await open(), opened: true)
             } catch where error.isRetriable && attempt < maxOpenAttempts {
+                do {
+                    try await Task.sleep(for: settle * (1 << (attempt - 1)))
+                } catch {
+                    throw PSAError(code: .ticketNotCreated, message: "cancelled while waiting to look for the audit ticket again", isRetriable: true)
+                }
                 attempt += 1
             }
         }

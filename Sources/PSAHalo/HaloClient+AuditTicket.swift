@@ -2,8 +2,9 @@ import OffboardingCore
 import PSAHTTP
 
 /// The audit ticket on HaloPSA: a ticket of the configured type on the client. Halo's ticket
-/// list searches the summary, not a reference field, so the reference ends the summary and a
-/// repeated run finds it there (and checks the match itself: the search is a substring search).
+/// list searches the summary, not a reference field, so the reference opens the summary (first,
+/// so that no limit on the summary's length can cut it off) and a repeated run finds it there,
+/// checking the match itself: the search is a substring search.
 extension HaloClient {
     public var opensAuditTickets: Bool { configuration.auditTicket != nil }
 
@@ -13,14 +14,14 @@ extension HaloClient {
         }
         let client = try Self.records.companyNumber(ticket.companyID)
         let reference = PSAAuditTickets.reference(eventID: ticket.eventID)
-        let summary = "\(ticket.title) [\(reference)]"
+        let summary = "[\(reference)] \(ticket.title)"
         return try await PSAAuditTickets.findOrOpen(
             find: { () async throws(PSAError) -> String? in
                 let response = try await get(
                     "/api/Tickets",
                     query: [("client_id", String(client)), ("search_summary", reference), ("pageinate", "true"), ("page_size", "10"), ("page_no", "1")])
                 let list = try Self.answers.decode(HaloTicketList.self, of: response, what: "audit ticket of client \(client)")
-                return list.tickets.first { $0.summary?.hasSuffix("[\(reference)]") == true }.map { String($0.id) }
+                return list.tickets.first { $0.summary?.hasPrefix("[\(reference)]") == true }.map { String($0.id) }
             },
             open: { () async throws(PSAError) -> String in
                 let body = try PSAJSON.encode([

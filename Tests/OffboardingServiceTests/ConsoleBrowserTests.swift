@@ -31,6 +31,9 @@ struct ConsoleBrowserTests {
             harness.runtime.pipeline.approval(approvalID)?.state == .pending && harness.runtime.pipeline.approval(forgedID)?.state == .pending
         }
 
+        // A slow PSA from here on: the approved run takes seconds, so the page after the decision
+        // shows the approval decided while it is still pending on the topic.
+        await harness.tenant.setLatency(.milliseconds(400))
         let screenshot = ProcessInfo.processInfo.environment["PSA_OFFBOARDER_CONSOLE_SCREENSHOT"]
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("console-\(UUID().uuidString).png").path
         let browser = try OffboarderProcess(

@@ -3,6 +3,7 @@ import OffboardingKafka
 import OffboardingKafkaTesting
 import OffboardingSandbox
 import OffboardingService
+import Synchronization
 
 /// One mock Kafka cluster with the service's topics on it (events, results, dead letter, retry,
 /// approvals), each created with the partitions a test asks for, and the clients tests make on it:
@@ -40,6 +41,13 @@ public final class KafkaFixture: Sendable {
         events: "test.company.status-changed", results: "test.offboarding.results", deadLetter: "test.offboarding.dlq")
 
     public let cluster: KafkaTestCluster
+    /// Every cluster a fixture made, kept until the test process ends. A consumer that outlives its
+    /// test's cluster (the fixture released after its last use, before the runtimes were stopped,
+    /// as ARC may do; or a close left running past its bound) closes against brokers that are gone,
+    /// and librdkafka 2.0.2 then asserts (`rd_kafka_cgrp_terminated:
+    /// !rd_kafka_assignment_in_progress`), killing the whole test process. A few idle mock clusters
+    /// cost less than that.
+    private static let keptAlive = Mutex<[KafkaTestCluster]>([])
     public let topics: OffboarderConfiguration.Topics
     /// The topics created, by name, with their partition counts.
     public let partitionCounts: [String: Int32]
@@ -50,7 +58,9 @@ public final class KafkaFixture: Sendable {
     public init(
         brokers: Int = 1, topics: OffboarderConfiguration.Topics = KafkaFixture.topics, partitions: Partitions = .service(), logger: Logger = .test()
     ) throws {
-        cluster = try KafkaTestCluster(brokers: brokers, logger: logger)
+        let cluster = try KafkaTestCluster(brokers: brokers, logger: logger)
+        KafkaFixture.keptAlive.withLock { $0.append(cluster) }
+        self.cluster = cluster
         self.topics = topics
         self.logger = logger
         let wanted: [(String, Int32?)] = [

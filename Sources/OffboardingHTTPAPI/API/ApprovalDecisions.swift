@@ -32,8 +32,8 @@ struct ApprovalDecisions: Sendable {
         guard (comment?.count ?? 0) <= Self.maxCommentLength else { return .invalid("comment is longer than \(Self.maxCommentLength) characters") }
         guard let approval = backend.approval(approvalID) else { return .notFound }
         guard approval.state == .pending else { return .alreadyDecided(approval.state) }
-        if let taken = backend.decision(on: approvalID) { return .decisionTaken(taken) }
         guard !approval.isExpired(at: Date()) else { return .expired(at: approval.expiresAt) }
+        if let taken = backend.decision(on: approvalID) { return .decisionTaken(taken) }
         let kept = Set(keep)
         if !kept.isEmpty {
             guard verdict == .approve else { return .invalid("keep is only for approve: a rejection keeps every configuration") }

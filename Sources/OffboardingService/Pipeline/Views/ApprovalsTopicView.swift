@@ -31,16 +31,14 @@ final class ApprovalsTopicView: Sendable {
         /// Returns how many pending approvals the bound shed to make room.
         mutating func put(_ entry: Entry) -> Int {
             let id = entry.record.approvalID
-            // About what the record takes: its configurations dominate.
-            let size = 512 + entry.record.configs.count * 64
             if entry.record.state == .pending {
                 decided.remove(id)
                 var entry = entry
                 entry.decision = entry.decision ?? pending[id]?.decision
-                return pending.set(id, entry, size: size)
+                return pending.set(id, entry, size: Self.size(of: entry))
             }
             pending.remove(id)
-            decided.set(id, entry, size: size)
+            decided.set(id, entry, size: Self.size(of: entry))
             return 0
         }
 
@@ -53,7 +51,12 @@ final class ApprovalsTopicView: Sendable {
         mutating func note(_ decision: ApprovalDecision) {
             guard var entry = pending[decision.approvalID], entry.decision == nil else { return }
             entry.decision = decision
-            _ = pending.set(decision.approvalID, entry, size: 512 + entry.record.configs.count * 64)
+            _ = pending.set(decision.approvalID, entry, size: Self.size(of: entry))
+        }
+
+        /// About what an entry takes: its configurations dominate, then a decision's comment and kept ids.
+        static func size(of entry: Entry) -> Int {
+            512 + entry.record.configs.count * 64 + (entry.decision.map { ($0.comment?.utf8.count ?? 0) + ($0.keep?.count ?? 0) * 64 } ?? 0)
         }
     }
 
@@ -172,9 +175,16 @@ final class ApprovalsTopicView: Sendable {
         approvals.withLock { $0.note(decision) }
     }
 
+    /// How long a decision holds its approval as decided without the run's final state. A decision
+    /// can end without one (dead-lettered after its attempts, or refused by the owner): past this the
+    /// approval is offered again, and the owner's decide-once gate still lets only one decision run.
+    static let decisionHold: Duration = .seconds(3600)
+
     /// The decision taken on a pending approval whose run has not written its final state yet.
-    func decision(on id: String) -> ApprovalDecision? {
-        approvals.withLock { $0.pending[id]?.decision }
+    func decision(on id: String, now: Date = Date()) -> ApprovalDecision? {
+        guard let decision = approvals.withLock({ $0.pending[id]?.decision }) else { return nil }
+        let decidedAt = decision.decidedAt.flatMap(Timestamp.date(from:)) ?? .distantPast
+        return now.timeIntervalSince(decidedAt) < Self.decisionHold.seconds ? decision : nil
     }
 
     func forget(approval id: String) {
