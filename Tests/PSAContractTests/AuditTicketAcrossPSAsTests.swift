@@ -98,6 +98,24 @@ struct AuditTicketAcrossPSAsTests {
         }
     }
 
+    /// A restore that puts configurations back is an audit fact of its own: one more ticket,
+    /// naming the offboarding it undoes and who asked.
+    @Test(arguments: PSAKind.allCases)
+    func aRestoreOpensATicketOfItsOwn(psa: PSAKind) async throws {
+        try await withClient(psa) { tenant, offboarder, _ in
+            let offboarded = await offboarder.run(request())
+            let plan = try RestorePlan.make(eventID: "audit-1", from: [offboarded])
+            let restored = await offboarder.restore(.init(eventID: "audit-restore", plan: plan, reason: "Client came back", requestedBy: "jane@msp.example")).result
+            #expect(restored.statistics.configsRestored == 4, "\(restored.warnings)")
+            let tickets = await tenant.createdTickets()
+            #expect(tickets.count == 2)
+            let ticket = try #require(tickets.last)
+            #expect(restored.auditTicket?.id == String(ticket.id) && offboarded.auditTicket?.id != restored.auditTicket?.id)
+            #expect(ticket.title.contains("Restored: Audit & Sons (840001), 4 configurations put back"), "\(ticket.title)")
+            #expect(ticket.text.contains("Undoes: audit-1") && ticket.text.contains("Requested by: jane@msp.example"), "\(ticket.text)")
+        }
+    }
+
     @Test(arguments: PSAKind.allCases)
     func aRunThatChangesNothingOpensNoTicket(psa: PSAKind) async throws {
         try await withClient(psa) { tenant, offboarder, _ in
