@@ -161,7 +161,7 @@ public struct ConnectWiseClient: PSAClient {
         }
     }
 
-    private func resolvedStatuses() async throws(PSAError) -> Statuses {
+    func resolvedStatuses() async throws(PSAError) -> Statuses {
         try await statuses.get { () async throws(PSAError) -> Statuses in try await self.fetchStatuses() }
     }
 

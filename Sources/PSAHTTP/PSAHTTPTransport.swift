@@ -121,6 +121,7 @@ public final class PSAHTTPTransport: Sendable {
                 // Cancelled while waiting for its turn: the request is not sent at all.
                 throw PSAError(code: .psaConnectionError, message: "cancelled while waiting to send \(method) \(Self.redacted(url))", isRetriable: true)
             }
+            PSARequestTally.current?.add()
             let (outcome, latency) = await traced(method, operation: operation, attempt: attempt) { await execute(request) }
             if let ticket { rateLimiter?.finish(ticket) }
             let status: Int? = if case .success(let response) = outcome { response.status } else { nil }

@@ -41,6 +41,51 @@ import Testing
         try await httpClient.shutdown()
         await server.stop()
     }
+
+    /// A PSA keeps every client that ever left: the sweep's cost grows with the departed clients
+    /// divided by the PSA's chunk and with what it finds, not one request per departed client
+    /// (ConnectWise and HaloPSA 100 companies a query, Autotask 500).
+    @Test(arguments: PSAKind.allCases)
+    func theSweepsRequestsGrowWithTheChunksNotWithTheDepartedClients(psa: PSAKind) async throws {
+        let (tenant, configuration) = SimulatedPSAs.make(psa)
+        let server = try await SimulatorServer.start(router: tenant.makeRouter(), logger: .test())
+        let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 4)
+        let client = OffboarderRuntime.makePSAClient(configuration(server.baseURL), httpClient: httpClient, logger: .test())
+        for index in 0..<600 { _ = await tenant.addClient(id: 710_000 + index, name: "Departed \(index)", offboarded: true, active: 0, inactive: 1) }
+        for index in 0..<5 { _ = await tenant.addClient(id: 711_000 + index, name: "Left behind \(index)", offboarded: true, active: 2, inactive: 0) }
+        for index in 0..<20 { _ = await tenant.addClient(id: 712_000 + index, name: "Current \(index)", offboarded: false, active: 3, inactive: 0) }
+        var emitted: [String] = []
+        let report = try await Sweeper(psa: client, offboardedStatuses: ["Inactive", "Offboarded"], logger: .test()).sweep(slot: "s") { emitted.append($0.companyID) }
+        #expect(Set(emitted) == Set((0..<5).map { String(711_000 + $0) }) && emitted.count == 5)
+        #expect(report.companiesChecked == 605 && report.failures.isEmpty)
+        let served = await tenant.acceptedRequests
+        // Every request the PSA served was the sweep's, counted once; HaloPSA's token and Autotask's
+        // one request outside the API (the simulators count API requests only) come on top.
+        let outsideTheAPI = psa == .connectwise ? 0 : 1
+        #expect(report.requests == served + outsideTheAPI, "\(report.requests) counted, \(served) API requests served")
+        print("sweep \(psa): 605 departed clients, \(report.requests) requests")
+        // The companies' pages, the statuses (or a token), and one query per chunk of clients: 605
+        // of them make 7 chunks of 100 (ConnectWise, HaloPSA) or 2 of 500 (Autotask).
+        #expect(report.requests <= 14, "\(psa): \(report.requests) requests")
+        try await httpClient.shutdown()
+        await server.stop()
+    }
+
+    /// A chunk the PSA refuses (one company it will not show) is asked again company by company:
+    /// the others are still checked, and only the refused one waits for the next sweep.
+    @Test func aRefusedChunkIsAskedCompanyByCompany() async throws {
+        let (tenant, configuration) = SimulatedPSAs.make(.connectwise)
+        let server = try await SimulatorServer.start(router: tenant.makeRouter(), logger: .test())
+        let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 4)
+        let client = OffboarderRuntime.makePSAClient(configuration(server.baseURL), httpClient: httpClient, logger: .test())
+        for index in 0..<3 { _ = await tenant.addClient(id: 713_000 + index, name: "Left \(index)", offboarded: true, active: 1, inactive: 0) }
+        await tenant.failListing(ofClient: 713_001, status: 403, retryAfterSeconds: nil, times: nil)
+        var emitted: [String] = []
+        let report = try await Sweeper(psa: client, offboardedStatuses: ["Offboarded"], logger: .test()).sweep(slot: "s") { emitted.append($0.companyID) }
+        #expect(Set(emitted) == ["713000", "713002"] && report.failures == ["713001"])
+        try await httpClient.shutdown()
+        await server.stop()
+    }
 }
 
 @Suite struct CronScheduleTests {

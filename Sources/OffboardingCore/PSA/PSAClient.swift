@@ -129,6 +129,14 @@ public protocol PSAClient: Sendable {
     /// company whose status has `inactiveFlag` set, for the scheduled sweep.
     func listCompanies(withStatuses statuses: [String]) async throws(PSAError) -> [PSACompany]
 
+    /// How many companies `activeConfigurationCounts(companyIDs:)` takes in one query; 1 where
+    /// the PSA cannot ask for several companies' configurations at once.
+    var sweepChunkSize: Int { get }
+
+    /// Of these companies (at most `sweepChunkSize`), each one with active configurations and how
+    /// many, over all pages of one query where the PSA allows it; a company with none is absent.
+    func activeConfigurationCounts(companyIDs: [String]) async throws(PSAError) -> [String: Int]
+
     /// Every company with one of these types, for the scheduled sweep.
     func listCompanies(withTypes types: [String]) async throws(PSAError) -> [PSACompany]
 
@@ -175,6 +183,18 @@ extension PSAClient {
     public var pacing: PSAPacing? { nil }
 
     public var opensAuditTickets: Bool { false }
+
+    public var sweepChunkSize: Int { 1 }
+
+    /// One listing per company, for a PSA that cannot ask for several at once.
+    public func activeConfigurationCounts(companyIDs: [String]) async throws(PSAError) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for id in companyIDs {
+            let active = try await listConfigurations(companyID: id, includeArchived: false).filter(\.isActive).count
+            if active > 0 { counts[id] = active }
+        }
+        return counts
+    }
 
     public func openAuditTicket(_ ticket: PSAAuditTicket) async throws(PSAError) -> PSAAuditTicketReceipt {
         throw PSAError(code: .ticketNotCreated, message: "audit.ticket is not configured for \(kind)")

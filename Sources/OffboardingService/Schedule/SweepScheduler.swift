@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import OffboardingCore
 import ServiceLifecycle
 
@@ -66,11 +67,14 @@ final class SweepScheduler: Service, Sendable {
         let slot = Sweeper.slot(for: date)
         do {
             let report = try await sweeper.sweep(slot: slot, now: clock.now, emit: submit)
+            Counter(label: "psa_offboarder_sweep_requests_total").increment(by: report.requests)
+            Timer(label: "psa_offboarder_sweep_duration_seconds", preferredDisplayUnit: .seconds).recordNanoseconds(
+                report.duration.components.seconds * 1_000_000_000 + report.duration.components.attoseconds / 1_000_000_000)
             logger.info(
                 "scheduled sweep done",
                 metadata: [
                     "schedule.slot": "\(slot)", "sweep.companies": "\(report.companiesChecked)", "sweep.events": "\(report.eventIDs.count)",
-                    "sweep.failures": "\(report.failures.count)",
+                    "sweep.failures": "\(report.failures.count)", "sweep.requests": "\(report.requests)", "sweep.seconds": "\(report.duration.seconds)",
                 ])
         } catch {
             logger.error("scheduled sweep failed; the next slot tries again", metadata: ["schedule.slot": "\(slot)", "psa.error": "\(error)"])

@@ -11,7 +11,13 @@ public struct Sweeper: Sendable {
         public var eventIDs: [String] = []
         /// Companies whose configurations could not be listed; the next sweep tries them again.
         public var failures: [String] = []
+        /// PSA requests the sweep made (every attempt and page), and how long it took.
+        public var requests = 0
+        public var duration: Duration = .zero
     }
+
+    /// Queries of the sweep in flight at once; each still waits for the adapter's pacer and bounds.
+    public static let maxConcurrentQueries = 4
 
     let psa: any PSAClient
     let criteria: OffboardingCriteria
@@ -32,28 +38,76 @@ public struct Sweeper: Sendable {
     ///     sweeping the same slot produce the same ids and the consumer runs each once.
     ///   - emit: writes one event; the sweep stops at the first failure to write.
     public func sweep(slot: String, now: Date = Date(), emit: (CompanyStatusChangedEvent) async throws -> Void) async throws -> Report {
-        var report = Report()
-        let companies = try await offboardedCompanies(now: now, failures: &report.failures)
-        for company in companies {
-            report.companiesChecked += 1
-            let active: Int
-            do {
-                active = try await psa.listConfigurations(companyID: company.id, includeArchived: false).filter(\.isActive).count
-            } catch {
-                logger.warning("sweep could not list configurations", metadata: ["psa.company.id": "\(company.id)", "psa.error": "\(error)"])
-                report.failures.append(company.id)
-                continue
+        let tally = PSARequestTally()
+        let started = ContinuousClock.now
+        var report = try await PSARequestTally.$current.withValue(tally) { () async throws -> Report in
+            var report = Report()
+            let companies = try await offboardedCompanies(now: now, failures: &report.failures)
+            report.companiesChecked = companies.count
+            let (active, unread) = await activeCounts(of: companies.map(\.id))
+            report.failures += unread
+            for company in companies {
+                guard let count = active[company.id] else { continue }
+                let status = company.statusNames.first(where: criteria.isOffboarded(status:)) ?? company.status
+                let event = CompanyStatusChangedEvent(
+                    id: "schedule-\(slot)-\(company.id)", source: "psa-offboarder/schedule", time: Timestamp.string(now), psa: psa.kind,
+                    companyID: company.id, companyName: company.name, status: status, trigger: .schedule)
+                try await emit(event)
+                report.eventIDs.append(event.id)
+                logger.info("sweep found an offboarded client with active configurations", metadata: ["psa.company.id": "\(company.id)", "psa.configs.active": "\(count)"])
             }
-            guard active > 0 else { continue }
-            let status = company.statusNames.first(where: criteria.isOffboarded(status:)) ?? company.status
-            let event = CompanyStatusChangedEvent(
-                id: "schedule-\(slot)-\(company.id)", source: "psa-offboarder/schedule", time: Timestamp.string(now), psa: psa.kind,
-                companyID: company.id, companyName: company.name, status: status, trigger: .schedule)
-            try await emit(event)
-            report.eventIDs.append(event.id)
-            logger.info("sweep found an offboarded client with active configurations", metadata: ["psa.company.id": "\(company.id)", "psa.configs.active": "\(active)"])
+            return report
         }
+        report.requests = tally.requests
+        report.duration = ContinuousClock.now - started
         return report
+    }
+
+    /// The active configurations of every company, asked for many companies a query (the PSA's
+    /// chunk), a few queries at a time: the requests grow with the companies divided by the chunk and
+    /// with the active configurations found, not with the companies. A chunk that fails is retried
+    /// company by company, so that one bad company does not hide the others; what still fails is
+    /// returned for the next sweep.
+    func activeCounts(of ids: [String]) async -> (active: [String: Int], unread: [String]) {
+        let size = max(1, psa.sweepChunkSize)
+        let chunks = stride(from: 0, to: ids.count, by: size).map { Array(ids[$0..<min($0 + size, ids.count)]) }
+        var active: [String: Int] = [:]
+        var unread: [String] = []
+        await withTaskGroup(of: (chunk: [String], outcome: Result<[String: Int], PSAError>).self) { group in
+            var next = chunks.makeIterator()
+            func start() -> Bool {
+                guard let chunk = next.next() else { return false }
+                group.addTask {
+                    (chunk, await Result.of { () async throws(PSAError) in try await psa.activeConfigurationCounts(companyIDs: chunk) })
+                }
+                return true
+            }
+            for _ in 0..<Self.maxConcurrentQueries {
+                guard start() else { break }
+            }
+            while let (chunk, outcome) = await group.next() {
+                switch outcome {
+                case .success(let counts):
+                    active.merge(counts) { $1 }
+                case .failure(let error) where chunk.count > 1 && !error.isRetriable:
+                    // Refused, not unreachable: perhaps one company's id; an outage would only repeat.
+                    logger.warning("sweep could not list a chunk of companies; asking one by one", metadata: ["sweep.chunk": "\(chunk.count)", "psa.error": "\(error)"])
+                    for id in chunk {
+                        switch await Result.of({ () async throws(PSAError) in try await psa.activeConfigurationCounts(companyIDs: [id]) }) {
+                        case .success(let counts): active.merge(counts) { $1 }
+                        case .failure(let error):
+                            logger.warning("sweep could not list configurations", metadata: ["psa.company.id": "\(id)", "psa.error": "\(error)"])
+                            unread.append(id)
+                        }
+                    }
+                case .failure(let error):
+                    logger.warning("sweep could not list configurations", metadata: ["psa.company.id": "\(chunk.first ?? "")", "psa.error": "\(error)"])
+                    unread += chunk
+                }
+                _ = start()
+            }
+        }
+        return (active, unread.sorted { Self.order($0, $1) })
     }
 
     /// The companies the criteria call offboarded, by id: each criterion asks the PSA with its own

@@ -29,13 +29,16 @@ extension OutputOptions {
     func print(_ report: Sweeper.Report) throws {
         switch format {
         case .json:
-            let summary: [String: Any] = ["companies_checked": report.companiesChecked, "events": report.eventIDs, "failures": report.failures]
+            let summary: [String: Any] = [
+                "companies_checked": report.companiesChecked, "events": report.eventIDs, "failures": report.failures, "psa_requests": report.requests,
+                "seconds": (report.duration.seconds * 1000).rounded() / 1000,
+            ]
             let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
             Swift.print(String(decoding: data, as: UTF8.self))
         case .table:
             var lines = [
                 "Sweep checked \(report.companiesChecked) offboarded companies: \(report.eventIDs.count) with active configurations, "
-                    + "\(report.failures.count) could not be checked"
+                    + "\(report.failures.count) could not be checked; \(report.requests) PSA requests in \(String(format: "%.1f", report.duration.seconds)) s"
             ]
             lines += report.eventIDs.map { "event \($0) queued" }
             lines += report.failures.map { "not checked: \(TerminalText.clean($0))" }

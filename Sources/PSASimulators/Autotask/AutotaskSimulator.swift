@@ -210,9 +210,12 @@ public actor AutotaskSimulator: SimulatedTenant {
     }
 
     public func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) {
-        faults.faults.append(
-            SimulatorFault(method: "POST", pathContains: "\"field\":\"companyID\",\"op\":\"eq\",\"value\":\(id)}", status: status,
-                           retryAfterSeconds: retryAfterSeconds, times: times))
+        // The client's items, alone (`companyID eq`) or within a sweep's list (`companyID in`).
+        var fault = SimulatorFault(method: "POST", pathContains: "configurationitems/query?", status: status, retryAfterSeconds: retryAfterSeconds, times: times)
+        fault.alsoContainsOneOf = [
+            "\"field\":\"companyID\",\"op\":\"eq\",\"value\":\(id)}", "\"value\":[\(id),", "\"value\":[\(id)]", ",\(id),", ",\(id)]",
+        ]
+        faults.faults.append(fault)
     }
 
     // MARK: Serving

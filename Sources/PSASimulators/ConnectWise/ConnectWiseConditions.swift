@@ -2,18 +2,19 @@ import Foundation
 
 /// A strict parser for the subset of ConnectWise's `conditions` grammar the simulator serves:
 /// clauses `field op value` joined by `and`, op `=`, `!=`, `<` or `>`, values quoted strings (with
-/// `\"` escapes), integers, `true`, `false` or `[date-time]`. Anything else is a 400, as on the
-/// real API.
+/// `\"` escapes), integers, `true`, `false` or `[date-time]`; and `field in (v1,v2,...)` with
+/// integers or quoted strings. Anything else is a 400, as on the real API.
 struct ConnectWiseConditions {
     enum Value: Equatable {
         case string(String)
         case integer(Int)
         case bool(Bool)
         case date(Date)
+        case list([Value])
     }
 
     enum Operator: Equatable {
-        case equal, notEqual, less, greater
+        case equal, notEqual, less, greater, within
     }
 
     struct Clause: Equatable {
@@ -41,6 +42,37 @@ struct ConnectWiseConditions {
             guard !field.isEmpty else { throw ParseError(message: "expected a field name in conditions: \(text)") }
             guard allowedFields.contains(field) else { throw ParseError(message: "unknown field \(field) in conditions") }
             skipSpaces()
+            if String(String.UnicodeScalarView(scalars.prefix(3))).lowercased() == "in " || String(String.UnicodeScalarView(scalars.prefix(3))).lowercased() == "in(" {
+                scalars.removeFirst(2)
+                skipSpaces()
+                guard scalars.popFirst() == "(" else { throw ParseError(message: "expected ( after \(field) in, in conditions") }
+                var values: [Value] = []
+                while true {
+                    skipSpaces()
+                    var token = ""
+                    if scalars.first == "\"" {
+                        scalars.removeFirst()
+                        while let scalar = scalars.popFirst(), scalar != "\"" { token.unicodeScalars.append(scalar) }
+                        values.append(.string(token))
+                    } else {
+                        while let first = scalars.first, first != ",", first != ")", first != " " { token.unicodeScalars.append(scalars.removeFirst()) }
+                        guard let integer = Int(token) else { throw ParseError(message: "value \(token) in the list of \(field) must be quoted or a number") }
+                        values.append(.integer(integer))
+                    }
+                    skipSpaces()
+                    guard let separator = scalars.popFirst() else { throw ParseError(message: "unterminated list of \(field) in conditions") }
+                    if separator == ")" { break }
+                    guard separator == "," else { throw ParseError(message: "expected , or ) in the list of \(field) in conditions") }
+                }
+                guard !values.isEmpty else { throw ParseError(message: "empty list of \(field) in conditions") }
+                clauses.append(Clause(field: field, op: .within, value: .list(values)))
+                skipSpaces()
+                if scalars.isEmpty { break }
+                let word = String(String.UnicodeScalarView(scalars.prefix(4))).lowercased()
+                guard word == "and " else { throw ParseError(message: "expected 'and' between clauses in conditions: \(text)") }
+                scalars.removeFirst(4)
+                continue
+            }
             let op: Operator
             if scalars.starts(with: "!=".unicodeScalars) {
                 op = .notEqual
@@ -107,6 +139,9 @@ struct ConnectWiseConditions {
             case .notEqual: return !Self.equal(field, clause.value)
             case .less: return Self.order(field, clause.value) == .orderedAscending
             case .greater: return Self.order(field, clause.value) == .orderedDescending
+            case .within:
+                guard case .list(let values) = clause.value else { return false }
+                return values.contains { Self.equal(field, $0) }
             }
         }
     }

@@ -188,8 +188,10 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     }
 
     public func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) {
-        // Test client ids all have the same number of digits, so one is never a prefix of another.
-        inject(SimulatorFault(method: "GET", pathContains: "company/id=\(id)", status: status, retryAfterSeconds: retryAfterSeconds, times: times))
+        // The client's configurations, alone (`company/id=N`) or within a sweep's list (`company/id in (...)`).
+        var fault = SimulatorFault(method: "GET", pathContains: "company/configurations?", status: status, retryAfterSeconds: retryAfterSeconds, times: times)
+        fault.alsoContainsOneOf = ["company/id=\(id) ", "company/id=\(id)&", "(\(id),", ",\(id),", ",\(id))", "(\(id))"]
+        inject(fault)
     }
 
     // MARK: Serving

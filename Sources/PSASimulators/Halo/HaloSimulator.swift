@@ -155,8 +155,10 @@ public actor HaloSimulator: SimulatedTenant {
 
     public func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) {
         // Test client ids all have the same number of digits, so one is never a prefix of another.
-        faults.faults.append(
-            SimulatorFault(method: "GET", pathContains: "client_id=\(id)&", status: status, retryAfterSeconds: retryAfterSeconds, times: times))
+        // The client's assets, alone (`client_id`) or within a sweep's list (`client_ids`).
+        var fault = SimulatorFault(method: "GET", pathContains: "asset?", status: status, retryAfterSeconds: retryAfterSeconds, times: times)
+        fault.alsoContainsOneOf = ["client_id=\(id)&", "client_ids=\(id),", "client_ids=\(id)&", ",\(id),", ",\(id)&"]
+        faults.faults.append(fault)
     }
 
     // MARK: Serving
@@ -296,6 +298,15 @@ public actor HaloSimulator: SimulatedTenant {
 
     private func listAssets(_ request: SimulatedRequest) -> SimulatedResponse {
         var rows = data.assets.sorted { $0.id < $1.id }
+        if let listText = request.query["client_ids"] {
+            // Newer instances: the assets of several clients, the ids comma-separated.
+            var clients: Set<Int> = []
+            for text in listText.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let id = Int(text.trimmingCharacters(in: .whitespaces)) else { return .json(400, ["client_ids": "The value '\(listText)' is not valid."]) }
+                clients.insert(id)
+            }
+            rows = rows.filter { clients.contains($0.clientID) }
+        }
         if let clientText = request.query["client_id"] {
             guard let clientID = Int(clientText) else { return .json(400, ["client_id": "The value '\(clientText)' is not valid."]) }
             let leakedIDs = leaked[clientID] ?? []

@@ -7,6 +7,8 @@ public struct SimulatorFault: Sendable, Hashable {
     /// (`key=value` pairs sorted by key, joined by `&`), a space and the body, contains this text:
     /// `company/id=7` hits only that ConnectWise company's listings.
     public var pathContains: String
+    /// When not empty, the request must also contain one of these (a company's id within a list).
+    public var alsoContainsOneOf: [String] = []
     public var status: Int
     /// Sent as `Retry-After` (seconds) when set.
     public var retryAfterSeconds: Int?
@@ -69,7 +71,12 @@ struct SimulatorFaultPlan: Sendable {
         let path =
             path + "?" + query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&") + " "
             + String(decoding: body, as: UTF8.self)
-        guard let index = faults.firstIndex(where: { ($0.method == nil || $0.method == method) && path.contains($0.pathContains) }) else {
+        guard
+            let index = faults.firstIndex(where: {
+                ($0.method == nil || $0.method == method) && path.contains($0.pathContains)
+                    && ($0.alsoContainsOneOf.isEmpty || $0.alsoContainsOneOf.contains(where: path.contains))
+            })
+        else {
             return takeTransient()
         }
         let fault = faults[index]
