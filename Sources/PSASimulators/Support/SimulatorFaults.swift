@@ -39,7 +39,7 @@ extension SimulatorFault {
 }
 
 /// A share of all requests answered with a transient failure, as a PSA under load answers: the
-/// statuses drawn at random (a 429 among them comes with `Retry-After: 0`), and half of the 502s
+/// statuses drawn at random (a 429 among them comes with `Retry-After: retryAfterSeconds`), and half of the 502s
 /// and 504s after the write took effect (the gateway lost the answer). Seeded, so that a run can be
 /// repeated. 429 is not among the default statuses: a PSA refuses for rate, not at random, and the
 /// pacer rightly slows down on every 429; rate limits are simulated with `setRollingLimit`.
@@ -47,11 +47,14 @@ public struct TransientFaults: Sendable, Hashable {
     public var rate: Double
     public var statuses: [Int]
     public var seed: UInt64
+    /// The `Retry-After` a drawn 429 carries, in seconds.
+    public var retryAfterSeconds: Int
 
-    public init(rate: Double, statuses: [Int] = [500, 502, 503, 504], seed: UInt64 = 1) {
+    public init(rate: Double, statuses: [Int] = [500, 502, 503, 504], seed: UInt64 = 1, retryAfterSeconds: Int = 0) {
         self.rate = rate
         self.statuses = statuses
         self.seed = seed
+        self.retryAfterSeconds = retryAfterSeconds
     }
 }
 
@@ -93,7 +96,8 @@ extension SimulatorFaultPlan {
         let status = transient.statuses[Int(random.next() % UInt64(transient.statuses.count))]
         served[status, default: 0] += 1
         let lostAnswer = (status == 502 || status == 504) && random.next() % 2 == 0
-        return SimulatorFault(pathContains: "", status: status, retryAfterSeconds: status == 429 ? 0 : nil, times: nil, afterApplying: lostAnswer)
+        return SimulatorFault(
+            pathContains: "", status: status, retryAfterSeconds: status == 429 ? transient.retryAfterSeconds : nil, times: nil, afterApplying: lostAnswer)
     }
 }
 
