@@ -147,32 +147,20 @@ extension Offboarder {
     private func inBatches<Item: Sendable>(
         _ configs: [Item], id: (Item) -> String, logger: Logger, write: @escaping @Sendable ([Item]) async -> [Result<PSAItem, PSAError>]
     ) async -> [(Item, Result<PSAItem, PSAError>)] {
-        let size = max(1, psa.batchSize)
-        let batches = stride(from: 0, to: configs.count, by: size).map { $0..<min($0 + size, configs.count) }
         progress(.writing(total: configs.count))
-        return await withTaskGroup(of: (Range<Int>, [Result<PSAItem, PSAError>]).self) { group in
-            var outcomes = [Result<PSAItem, PSAError>?](repeating: nil, count: configs.count)
-            var pending = batches.makeIterator()
-            func start(_ range: Range<Int>) {
-                let batch = Array(configs[range])
-                group.addTask { (range, await write(batch)) }
-            }
-            for _ in 0..<configuration.maxConcurrentUpdates {
-                guard let range = pending.next() else { break }
-                start(range)
-            }
-            while let (range, results) = await group.next() {
-                progress(.wrote(range.count))
-                for (index, outcome) in zip(range, results) {
-                    if case .failure(let error) = outcome {
-                        logger.warning("configuration update failed", metadata: ["psa.config.id": "\(id(configs[index]))", "psa.error": "\(error)"])
-                    }
-                    outcomes[index] = outcome
+        var outcomes = [Result<PSAItem, PSAError>?](repeating: nil, count: configs.count)
+        await ChunkedWork.run(count: configs.count, size: psa.batchSize, width: configuration.maxConcurrentUpdates) { range in
+            await write(Array(configs[range]))
+        } handle: { range, results in
+            progress(.wrote(range.count))
+            for (index, outcome) in zip(range, results) {
+                if case .failure(let error) = outcome {
+                    logger.warning("configuration update failed", metadata: ["psa.config.id": "\(id(configs[index]))", "psa.error": "\(error)"])
                 }
-                if let next = pending.next() { start(next) }
+                outcomes[index] = outcome
             }
-            return zip(configs, outcomes).compactMap { config, outcome in outcome.map { (config, $0) } }
         }
+        return zip(configs, outcomes).compactMap { config, outcome in outcome.map { (config, $0) } }
     }
 
     /// An adapter that answers for fewer configurations than it was given leaves the rest unconfirmed.

@@ -41,7 +41,7 @@ final class NoticeService: Service {
 
     func run() async throws {
         logger.info("notices starting", metadata: ["notify.channels": "\(feeds.count)"])
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 for feed in self.feeds { group.addTask { await feed.run() } }
             }

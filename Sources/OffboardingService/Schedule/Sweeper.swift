@@ -69,42 +69,31 @@ public struct Sweeper: Sendable {
     /// company by company, so that one bad company does not hide the others; what still fails is
     /// returned for the next sweep.
     func activeCounts(of ids: [String]) async -> (active: [String: Int], unread: [String]) {
-        let size = max(1, psa.sweepChunkSize)
-        let chunks = stride(from: 0, to: ids.count, by: size).map { Array(ids[$0..<min($0 + size, ids.count)]) }
         var active: [String: Int] = [:]
         var unread: [String] = []
-        await withTaskGroup(of: (chunk: [String], outcome: Result<[String: Int], PSAError>).self) { group in
-            var next = chunks.makeIterator()
-            func start() -> Bool {
-                guard let chunk = next.next() else { return false }
-                group.addTask {
-                    (chunk, await Result.of { () async throws(PSAError) in try await psa.activeConfigurationCounts(companyIDs: chunk) })
-                }
-                return true
-            }
-            for _ in 0..<Self.maxConcurrentQueries {
-                guard start() else { break }
-            }
-            while let (chunk, outcome) = await group.next() {
-                switch outcome {
-                case .success(let counts):
-                    active.merge(counts) { $1 }
-                case .failure(let error) where chunk.count > 1 && !error.isRetriable:
-                    // Refused, not unreachable: perhaps one company's id; an outage would only repeat.
-                    logger.warning("sweep could not list a chunk of companies; asking one by one", metadata: ["sweep.chunk": "\(chunk.count)", "psa.error": "\(error)"])
-                    for id in chunk {
-                        switch await Result.of({ () async throws(PSAError) in try await psa.activeConfigurationCounts(companyIDs: [id]) }) {
-                        case .success(let counts): active.merge(counts) { $1 }
-                        case .failure(let error):
-                            logger.warning("sweep could not list configurations", metadata: ["psa.company.id": "\(id)", "psa.error": "\(error)"])
-                            unread.append(id)
-                        }
+        let psa = self.psa
+        await ChunkedWork.run(count: ids.count, size: psa.sweepChunkSize, width: Self.maxConcurrentQueries) { range in
+            let chunk = Array(ids[range])
+            return await Result.of { () async throws(PSAError) in try await psa.activeConfigurationCounts(companyIDs: chunk) }
+        } handle: { range, outcome in
+            let chunk = Array(ids[range])
+            switch outcome {
+            case .success(let counts):
+                active.merge(counts) { $1 }
+            case .failure(let error) where chunk.count > 1 && !error.isRetriable:
+                // Refused, not unreachable: perhaps one company's id; an outage would only repeat.
+                logger.warning("sweep could not list a chunk of companies; asking one by one", metadata: ["sweep.chunk": "\(chunk.count)", "psa.error": "\(error)"])
+                for id in chunk {
+                    switch await Result.of({ () async throws(PSAError) in try await psa.activeConfigurationCounts(companyIDs: [id]) }) {
+                    case .success(let counts): active.merge(counts) { $1 }
+                    case .failure(let error):
+                        logger.warning("sweep could not list configurations", metadata: ["psa.company.id": "\(id)", "psa.error": "\(error)"])
+                        unread.append(id)
                     }
-                case .failure(let error):
-                    logger.warning("sweep could not list configurations", metadata: ["psa.company.id": "\(chunk.first ?? "")", "psa.error": "\(error)"])
-                    unread += chunk
                 }
-                _ = start()
+            case .failure(let error):
+                logger.warning("sweep could not list a chunk of companies", metadata: ["sweep.chunk": "\(chunk.count)", "psa.error": "\(error)"])
+                unread += chunk
             }
         }
         return (active, unread.sorted { Self.order($0, $1) })
