@@ -27,7 +27,7 @@ extension AutotaskSimulator {
         }
         let known: Set<String> = ["id", "companyID", "title", "description", "status", "priority", "queueID", "dueDateTime", "externalID", "assignedResourceID", "assignedResourceRoleID"]
         if let unknown = body.keys.first(where: { !known.contains($0) }) { return Self.errors(500, "Unable to find \(unknown) in the Tickets entity.") }
-        func integer(_ key: String) -> Int? { (body[key] as? NSNumber).flatMap { Int(exactly: $0.doubleValue) } }
+        func integer(_ key: String) -> Int? { RequestNumbers.integer(body[key]) }
         guard let companyID = integer("companyID") else { return Self.errors(500, "companyID is required.; on record number [0].") }
         guard data.companies.contains(where: { $0.id == companyID }) else { return Self.errors(500, "Company \(companyID) does not exist.; on record number [0].") }
         guard let title = body["title"] as? String, !title.isEmpty else { return Self.errors(500, "title is required.; on record number [0].") }

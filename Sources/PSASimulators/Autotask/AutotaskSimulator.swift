@@ -116,12 +116,12 @@ public actor AutotaskSimulator: SimulatedTenant {
         }
         let known: Set<String> = ["id", "configurationItemID", "title", "description", "noteType"]
         if let unknown = body.keys.first(where: { !known.contains($0) }) { return Self.errors(500, "Unknown field \(unknown).") }
-        guard (body["configurationItemID"] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }) == parentID else {
+        guard RequestNumbers.integer(body["configurationItemID"]) == parentID else {
             return Self.errors(500, "configurationItemID must be the parent's id \(parentID).")
         }
         guard let title = body["title"] as? String, !title.isEmpty, title.count <= 250 else { return Self.errors(500, "title is required (at most 250 characters).") }
         guard let text = body["description"] as? String, text.count <= 32_000 else { return Self.errors(500, "description must be at most 32000 characters.") }
-        guard let type = (body["noteType"] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }), [1, 2].contains(type) else {
+        guard let type = RequestNumbers.integer(body["noteType"]), [1, 2].contains(type) else {
             return Self.errors(500, "noteType is required and must be a picklist value.")
         }
         let id = 900_000 + itemNotes.count
@@ -428,7 +428,7 @@ public actor AutotaskSimulator: SimulatedTenant {
 
     private static func companyIDs(in filter: [[String: Any]]) -> [Int] {
         filter.compactMap { condition in
-            condition["field"] as? String == "companyID" ? (condition["value"] as? NSNumber).flatMap { Int(exactly: $0.doubleValue) } : nil
+            condition["field"] as? String == "companyID" ? RequestNumbers.integer(condition["value"]) : nil
         }
     }
 
@@ -486,7 +486,7 @@ public actor AutotaskSimulator: SimulatedTenant {
         guard let body = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any] else {
             return Self.errors(500, "The body must be one ConfigurationItem object.")
         }
-        guard let number = body["id"] as? NSNumber, let id = Int(exactly: number.doubleValue) else {
+        guard let id = RequestNumbers.integer(body["id"]) else {
             return Self.errors(500, "The id of the entity to update is required in the body.")
         }
         if let unknown = body.keys.first(where: { !["id", "isActive"].contains($0) }) {

@@ -61,7 +61,7 @@ extension ConnectWiseSimulator {
     }
 
     private static func referenceID(_ value: Any?) -> Int? {
-        ((value as? [String: Any])?["id"] as? NSNumber).flatMap { Int(exactly: $0.doubleValue) }
+        RequestNumbers.integer((value as? [String: Any])?["id"])
     }
 
     private static func invalidTicket(_ field: String, _ code: String, _ message: String) -> SimulatedResponse {

@@ -465,7 +465,7 @@ public actor ConnectWiseSimulator: SimulatedTenant {
             switch path {
             case "status", "/status":
                 guard op == "replace", let value = operation["value"] as? [String: Any], value.count == 1,
-                    let number = value["id"] as? NSNumber, let statusID = Int(exactly: number.doubleValue)
+                    let statusID = RequestNumbers.integer(value["id"])
                 else {
                     return Self.invalidField("status", "status must be replaced with {\"id\": <status id>}")
                 }

@@ -27,7 +27,7 @@ extension HaloSimulator {
         var refused: [String: String] = [:]
         var created: [[String: Any]] = []
         for (index, item) in items.enumerated() {
-            func integer(_ key: String) -> Int? { (item[key] as? NSNumber).flatMap { Int(exactly: $0.doubleValue) } }
+            func integer(_ key: String) -> Int? { RequestNumbers.integer(item[key]) }
             guard let summary = item["summary"] as? String, !summary.trimmingCharacters(in: .whitespaces).isEmpty else {
                 refused["[\(index)].summary"] = "A summary is required."
                 continue

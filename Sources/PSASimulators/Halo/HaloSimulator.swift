@@ -369,7 +369,7 @@ public actor HaloSimulator: SimulatedTenant {
                 refused["[\(index)].notes"] = "notes must be a string."
                 continue
             }
-            guard let number = item["id"] as? NSNumber, let id = Int(exactly: number.doubleValue), id > 0 else {
+            guard let id = RequestNumbers.integer(item["id"]), id > 0 else {
                 refused["[\(index)].id"] = "id must be a positive integer."
                 continue
             }
