@@ -42,12 +42,17 @@ struct ConsoleRoutes: Sendable {
         guard let pending = backend.pendingApprovals(), let recent = backend.recentResults(limit: Self.recentResults) else {
             return notReady(session, "the approvals and results topics")
         }
-        let filter = String((Self.formField("client", of: request) ?? "").prefix(200))
+        let filter = String(((try? URLEncodedFormDecoder().decode(FilterForm.self, from: request.uri.query ?? ""))?.client ?? "").prefix(200))
         let results = recent.compactMap { try? ResultEncoding.decode($0) }
         let context = ConsolePages.dashboard(
             pending: ConsolePages.arrange(pending, filter: filter), total: pending.count, filter: filter, decisions: backend.decision(on:),
             results: results, latest: latestResult, notice: nil, error: nil, csrf: sessions.csrfToken(for: session))
         return page(.ok, "Review", session: session, template: "dashboard", context)
+    }
+
+    /// The dashboard's filter, a GET form: its query is form-encoded (`+` is a space).
+    private struct FilterForm: Decodable {
+        var client: String?
     }
 
     /// One approval, as the dashboard shows it: where a notice's link leads, and where a decision
@@ -255,17 +260,6 @@ struct ConsoleRoutes: Sendable {
     private static func form<Form: Decodable>(_ request: Request) async throws -> Form? {
         let buffer = try await request.body.collect(upTo: formLimit)
         return try? URLEncodedFormDecoder().decode(Form.self, from: String(buffer: buffer))
-    }
-
-    /// A field of a GET form: its query is form-encoded, where `+` is a space (a literal `+` comes
-    /// as `%2B`), which the URI's own query parameters do not undo.
-    static func formField(_ name: String, of request: Request) -> String? {
-        for pair in (request.uri.query ?? "").split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, parts[0] == name else { continue }
-            return parts[1].replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-        }
-        return nil
     }
 
     private static func redirect(_ location: String) -> Response {
