@@ -63,13 +63,7 @@ extension Offboarder {
             for error in result.errors { lines.append("- \(error.code.rawValue)" + (error.configID.map { " [\($0)]" } ?? "") + ": \(error.message)") }
         }
         return PSAAuditTicket(
-            companyID: result.clientID, eventID: result.eventID, title: clipped(title, to: auditTitleLength),
-            text: clipped(lines.joined(separator: "\n"), to: auditTextLength))
-    }
-
-    /// Cut to `limit` characters with an ellipsis: the result holds the full list.
-    private static func clipped(_ text: String, to limit: Int) -> String {
-        guard text.count > limit else { return text }
-        return String(text.prefix(limit - 1)) + "…"
+            companyID: result.clientID, eventID: result.eventID, title: title.clipped(to: auditTitleLength),
+            text: lines.joined(separator: "\n").clipped(to: auditTextLength))
     }
 }

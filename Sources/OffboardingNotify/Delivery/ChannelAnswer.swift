@@ -36,7 +36,7 @@ public struct ChannelAnswer: Sendable, Hashable, CustomStringConvertible {
 
     init(status: Int, body: [UInt8], retryAfter: String?) {
         self.status = status
-        excerpt = NoticeText.clipped(NoticeText.oneLine(String(decoding: body.prefix(Self.excerptLimit * 4), as: UTF8.self)), to: Self.excerptLimit)
+        excerpt = NoticeText.oneLine(String(decoding: body.prefix(Self.excerptLimit * 4), as: UTF8.self)).clipped(to: Self.excerptLimit)
         self.retryAfter = retryAfter.flatMap { PSAHTTPTransport.retryAfter($0) }
     }
 
@@ -47,7 +47,7 @@ public struct ChannelAnswer: Sendable, Hashable, CustomStringConvertible {
         for secret in [url.absoluteString, url.path(percentEncoded: true), url.query(percentEncoded: true) ?? ""] where secret.count > 1 {
             text = text.replacingOccurrences(of: secret, with: "…")
         }
-        excerpt = NoticeText.clipped(NoticeText.oneLine(text), to: Self.excerptLimit)
+        excerpt = NoticeText.oneLine(text).clipped(to: Self.excerptLimit)
         retryAfter = nil
     }
 }

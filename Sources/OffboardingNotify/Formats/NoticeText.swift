@@ -43,12 +43,6 @@ enum NoticeText {
         String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
     }
 
-    /// At most `limit` characters, the last of them `…` when cut.
-    static func clipped(_ text: String, to limit: Int) -> String {
-        guard text.count > limit else { return text }
-        return String(text.prefix(max(0, limit - 1))) + "…"
-    }
-
     /// The first `limit` items, and a line saying how many more there are.
     static func listed(_ items: [String], limit: Int) -> [String] {
         guard items.count > limit else { return items }

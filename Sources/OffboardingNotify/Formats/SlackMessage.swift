@@ -6,7 +6,7 @@ enum SlackMessage {
 
     static func body(for notice: Notice) -> [UInt8] {
         var blocks: [[String: Any]] = [
-            ["type": "header", "text": ["type": "plain_text", "text": NoticeText.clipped(NoticeText.slack(notice.title), to: 150), "emoji": false]],
+            ["type": "header", "text": ["type": "plain_text", "text": NoticeText.slack(notice.title).clipped(to: 150), "emoji": false]],
             ["type": "section", "text": mrkdwn(NoticeText.slack(notice.summary))],
         ]
         let facts = [Notice.Fact("Client", notice.clientLabel)] + notice.facts
@@ -30,12 +30,12 @@ enum SlackMessage {
                 "elements": [["type": "button", "text": ["type": "plain_text", "text": link.title], "url": link.url]],
             ])
         }
-        let fallback = NoticeText.clipped(NoticeText.slack("\(notice.title): \(notice.summary)"), to: 3000)
+        let fallback = NoticeText.slack("\(notice.title): \(notice.summary)").clipped(to: 3000)
         return NoticeJSON.bytes(["text": fallback, "blocks": blocks] as [String: Any])
     }
 
     private static func mrkdwn(_ text: String, limit: Int = 3000) -> [String: Any] {
-        ["type": "mrkdwn", "text": NoticeText.clipped(text, to: limit)]
+        ["type": "mrkdwn", "text": text.clipped(to: limit)]
     }
 
     private static func list(_ heading: String, _ items: [String]) -> String {

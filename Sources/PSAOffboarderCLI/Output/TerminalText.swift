@@ -1,3 +1,5 @@
+import OffboardingCore
+
 /// Text from the PSA made safe and short for a terminal: names are the PSA's users' free text and
 /// may hold escape sequences that would rewrite the screen.
 enum TerminalText {
@@ -5,8 +7,7 @@ enum TerminalText {
         let printable = String(String.UnicodeScalarView(text.unicodeScalars.map { scalar in
             scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format ? "?" : scalar
         }))
-        guard printable.count > width else { return printable }
-        return String(printable.prefix(max(0, width - 1))) + "…"
+        return printable.clipped(to: width)
     }
 
     /// Rows under a header, each column as wide as its widest cell.
