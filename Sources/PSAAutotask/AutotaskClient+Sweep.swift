@@ -8,20 +8,13 @@ extension AutotaskClient {
     public var sweepChunkSize: Int { 500 }
 
     public func activeConfigurationCounts(companyIDs: [String]) async throws(PSAError) -> [String: Int] {
-        var numbers: [Int] = []
-        for id in companyIDs { numbers.append(try Self.records.companyNumber(id)) }
+        let numbers = try Self.records.companyNumbers(companyIDs)
         guard !numbers.isEmpty else { return [:] }
         let items = try await query(
             AutotaskConfigurationItem.self, endpoint: "ConfigurationItems",
             filter: [AutotaskFilter(op: "in", field: "companyID", value: .integers(numbers)), AutotaskFilter(op: "eq", field: "isActive", value: .bool(true))],
             includeFields: ["id", "companyID", "isActive"], what: "active configuration items of \(numbers.count) companies")
-        var counts: [String: Int] = [:]
-        let asked = Set(numbers)
-        for item in items where item.isActive {
-            // Only the companies asked about: a PSA that ignored the filter must not start offboardings.
-            guard let company = item.companyID, asked.contains(company) else { continue }
-            counts[String(company), default: 0] += 1
-        }
-        return counts
+        let configurations = items.map { PSAItem(id: String($0.id), name: "", isActive: $0.isActive, companyID: $0.companyID.map(String.init)) }
+        return PSARecords.activeCounts(configurations, of: numbers)
     }
 }

@@ -9,22 +9,13 @@ extension ConnectWiseClient {
     public var sweepChunkSize: Int { 100 }
 
     public func activeConfigurationCounts(companyIDs: [String]) async throws(PSAError) -> [String: Int] {
-        var numbers: [Int] = []
-        for id in companyIDs { numbers.append(try Self.records.companyNumber(id)) }
+        let numbers = try Self.records.companyNumbers(companyIDs)
         guard !numbers.isEmpty else { return [:] }
         let statuses = try await resolvedStatuses()
-        var condition = "company/id in (\(numbers.map(String.init).joined(separator: ",")))"
-        for closed in statuses.closedIDs.sorted() { condition += " and status/id!=\(closed)" }
+        let condition = "company/id in (\(numbers.map(String.init).joined(separator: ",")))" + statuses.leavingClosedOut
         let rows: [ConnectWiseConfiguration] = try await pages(
             of: "/company/configurations", query: [("conditions", condition), ("fields", "id,name,status,company,activeFlag")],
             what: "open configurations of \(numbers.count) companies")
-        var counts: [String: Int] = [:]
-        let asked = Set(numbers.map(String.init))
-        for item in rows.map(statuses.map) where item.isActive {
-            // Only the companies asked about: a PSA that ignored the filter must not start offboardings.
-            guard let company = item.companyID, asked.contains(company) else { continue }
-            counts[company, default: 0] += 1
-        }
-        return counts
+        return PSARecords.activeCounts(rows.map(statuses.map), of: numbers)
     }
 }

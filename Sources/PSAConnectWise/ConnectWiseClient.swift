@@ -61,9 +61,7 @@ public struct ConnectWiseClient: PSAClient {
         let numeric = try Self.records.companyNumber(companyID)
         let statuses = try await resolvedStatuses()
         var condition = "company/id=\(numeric)"
-        if !includeArchived {
-            for closed in statuses.closedIDs.sorted() { condition += " and status/id!=\(closed)" }
-        }
+        if !includeArchived { condition += statuses.leavingClosedOut }
         let first =
             configuration.baseURL + "/company/configurations?"
             + QueryString.encode([
@@ -150,6 +148,9 @@ public struct ConnectWiseClient: PSAClient {
             self.inactiveName = inactiveName
             self.closedIDs = closedIDs
         }
+
+        /// The clauses that leave configurations in a closed status out of a listing.
+        var leavingClosedOut: String { closedIDs.sorted().map { " and status/id!=\($0)" }.joined() }
 
         package func map(_ config: ConnectWiseConfiguration) -> PSAItem {
             let statusID = config.status?.id

@@ -42,6 +42,26 @@ public struct PSARecords: Sendable {
         try PSARecordID.number(text, of: "\(psa) \(company)", code: .clientNotFound)
     }
 
+    /// Company ids from outside as the PSA's numbers, each by `companyNumber(_:)`.
+    public func companyNumbers(_ texts: [String]) throws(PSAError) -> [Int] {
+        var numbers: [Int] = []
+        for text in texts { numbers.append(try companyNumber(text)) }
+        return numbers
+    }
+
+    /// How many active configurations each of the `asked` companies has among `items`: a company
+    /// with none is absent, and one not asked about is not counted, so that a PSA that ignored a
+    /// query's filter starts no offboarding (the sweep's multi-company queries).
+    public static func activeCounts(_ items: [PSAItem], of asked: [Int]) -> [String: Int] {
+        let asked = Set(asked.map(String.init))
+        var counts: [String: Int] = [:]
+        for item in items where item.isActive {
+            guard let company = item.companyID, asked.contains(company) else { continue }
+            counts[company, default: 0] += 1
+        }
+        return counts
+    }
+
     /// A configuration id from outside as the PSA's number, or `ConfigNotFound`.
     public func configurationNumber(_ text: String) throws(PSAError) -> Int {
         try PSARecordID.number(text, of: "\(psa) \(configuration)", code: .configNotFound)

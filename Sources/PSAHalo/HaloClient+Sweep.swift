@@ -10,8 +10,7 @@ extension HaloClient {
     public var sweepChunkSize: Int { 100 }
 
     public func activeConfigurationCounts(companyIDs: [String]) async throws(PSAError) -> [String: Int] {
-        var numbers: [Int] = []
-        for id in companyIDs { numbers.append(try Self.records.companyNumber(id)) }
+        let numbers = try Self.records.companyNumbers(companyIDs)
         guard !numbers.isEmpty else { return [:] }
         let what = "active assets of \(numbers.count) clients"
         let assets = try await pager.numbered(what: what) { (page: Int) async throws(PSAError) in
@@ -24,13 +23,6 @@ extension HaloClient {
             let body = try Self.answers.decode(HaloAssetPage.self, of: response, what: what)
             return (body.assets, body.record_count)
         }
-        var counts: [String: Int] = [:]
-        let asked = Set(numbers)
-        for item in assets.map(Self.configuration(of:)) where item.isActive {
-            // Only the clients asked about: an instance that ignored the filter must not start offboardings.
-            guard let client = item.companyID.flatMap(Int.init), asked.contains(client) else { continue }
-            counts[String(client), default: 0] += 1
-        }
-        return counts
+        return PSARecords.activeCounts(assets.map(Self.configuration(of:)), of: numbers)
     }
 }
