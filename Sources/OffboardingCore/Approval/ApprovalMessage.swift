@@ -228,10 +228,8 @@ public enum ApprovalMessage: Sendable, Hashable {
             _ = (id, approver)
             switch fields["keep"] {
             case nil, .null?: break
-            case .array(let ids)? where verdict == ApprovalDecision.Verdict.approve.rawValue:
-                guard ids.allSatisfy({ if case .string(let id) = $0 { !id.isEmpty } else { false } }) else {
-                    throw InvalidEventError("keep must be a list of configuration ids")
-                }
+            case .array? where verdict == ApprovalDecision.Verdict.approve.rawValue:
+                guard fields["keep"]?.nonEmptyStrings != nil else { throw InvalidEventError("keep must be a list of configuration ids") }
             default: throw InvalidEventError("keep must be a list of configuration ids, with approve only")
             }
             return .decision(try JSONDecoder().decode(ApprovalDecision.self, from: Data(bytes)))

@@ -74,6 +74,18 @@ extension JSONValue {
         guard case .number(let value) = self, let whole = Int64(exactly: value), range.contains(whole) else { return nil }
         return whole
     }
+
+    /// The array's strings, when it is an array of non-empty strings (statuses, configuration ids);
+    /// nil for anything else.
+    public var nonEmptyStrings: [String]? {
+        guard case .array(let items) = self else { return nil }
+        var strings: [String] = []
+        for item in items {
+            guard case .string(let text) = item, !text.isEmpty else { return nil }
+            strings.append(text)
+        }
+        return strings
+    }
 }
 
 /// Why a document was not read: it is not JSON, or it is beyond its input's limits.

@@ -57,14 +57,8 @@ public struct OffboardingOptions: Sendable, Hashable {
                     default: throw InvalidEventError("\(field) is \(value.typeName), not a string")
                     }
                 case "offboarded_statuses":
-                    guard case .array(let items) = value else { throw InvalidEventError("\(field) is \(value.typeName), not an array") }
-                    var statuses: [String] = []
-                    for item in items {
-                        guard case .string(let status) = item, !status.isEmpty else {
-                            throw InvalidEventError("\(field) must hold non-empty strings")
-                        }
-                        statuses.append(status)
-                    }
+                    guard case .array = value else { throw InvalidEventError("\(field) is \(value.typeName), not an array") }
+                    guard let statuses = value.nonEmptyStrings else { throw InvalidEventError("\(field) must hold non-empty strings") }
                     guard !statuses.isEmpty else { throw InvalidEventError("\(field) is empty") }
                     offboardedStatuses = statuses
                 default:

@@ -67,12 +67,9 @@ package struct ApprovalDecisionBody: Sendable, Hashable {
         }
         switch fields["keep"] {
         case nil, .null?: break
-        case .array(let ids)?:
-            for id in ids {
-                guard case .string(let text) = id, !text.isEmpty else { throw InvalidEventError("keep must be a list of configuration ids (strings)") }
-                parsed.keep.append(text)
-            }
-        default: throw InvalidEventError("keep must be a list of configuration ids (strings)")
+        case let value?:
+            guard let ids = value.nonEmptyStrings else { throw InvalidEventError("keep must be a list of configuration ids (strings)") }
+            parsed.keep = ids
         }
         return parsed
     }
