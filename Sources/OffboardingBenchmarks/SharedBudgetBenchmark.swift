@@ -24,8 +24,7 @@ func sharedBudgetBenchmark(cap: Duration = .seconds(120)) async throws {
             if faulty { await tenant.injectTransientFaults(TransientFaults(rate: 0.3, statuses: [500, 502, 503, 504, 429], seed: 7, retryAfterSeconds: 1)) }
             let server = try await SimulatorServer.start(router: tenant.makeRouter(), logger: logger)
             let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 8)
-            var configuration = sandbox.configuration(server.baseURL)
-            configuration.http = type(of: configuration.settings).defaultHTTP
+            let configuration = withDefaultPacing(sandbox.configuration(server.baseURL))
             let client = OffboarderRuntime.makePSAClient(configuration, httpClient: httpClient, logger: logger)
             let offboarder = Offboarder(psa: client, logger: logger)
             let start = ContinuousClock.now

@@ -21,8 +21,7 @@ func sweepBenchmark() async throws {
         await tenant.setLatency(.milliseconds(20))
         let server = try await SimulatorServer.start(router: tenant.makeRouter(), logger: logger)
         let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 8)
-        var configuration = sandbox.configuration(server.baseURL)
-        configuration.http = type(of: configuration.settings).defaultHTTP
+        let configuration = withDefaultPacing(sandbox.configuration(server.baseURL))
         let client = OffboarderRuntime.makePSAClient(configuration, httpClient: httpClient, logger: logger)
         var events = 0
         let report = try await Sweeper(psa: client, offboardedStatuses: ["Inactive", "Offboarded"], logger: logger).sweep(slot: "bench") { _ in events += 1 }

@@ -46,7 +46,7 @@ func unknownLimitBenchmark() async throws {
 
 /// The PSA's own default pacing (as a configuration file without `rate_limit` gets), with or
 /// without learning.
-private func withDefaultPacing(_ psa: OffboarderConfiguration.PSA, adaptive: Bool) -> OffboarderConfiguration.PSA {
+func withDefaultPacing(_ psa: OffboarderConfiguration.PSA, adaptive: Bool = true) -> OffboarderConfiguration.PSA {
     var paced = psa
     paced.http = type(of: psa.settings).defaultHTTP
     if !adaptive { paced.http.adaptive = nil }
