@@ -8,14 +8,21 @@ import Synchronization
 /// Before the first "slow down" it starts at `initialRate` and doubles it every `startupDoubling`,
 /// so an unknown limit is met at a few times its rate rather than at full speed, and only the few
 /// requests in flight at that moment are refused (the ramp costs a fresh process some speed: see
-/// the README's benchmark). A "slow down" (429, or a PSA's own equivalent) holds every request until
-/// its `Retry-After`, and lowers the rate at once to `decrease` of what the PSA accepted in the
-/// last second (the PSA's own number, when its window is a second); another within two seconds
-/// means the window is longer or the budget is spent elsewhere, and multiplies the rate by
-/// `repeatedDecrease`. Between slow-downs the rate climbs back to just below where the PSA last
-/// refused, stays there, and after `probeAfter` probes slowly beyond it: additive increase,
-/// multiplicative decrease. Latency far above the usual, Autotask's usage-based slow-down, lowers
-/// the rate too.
+/// the README's benchmark).
+///
+/// A "slow down" (429, or a PSA's own equivalent) is ours when the share of refusals among the
+/// requests sent in the second before it is above what the PSA refuses whatever our rate (none,
+/// until learnt). Ours holds every request until its `Retry-After` (a second when it gives none) and lowers the rate at once to
+/// `decrease` of what the PSA accepted in that second. The decrease is then judged by the next
+/// `verdictAnswers` answers: refusals that go on at the lower rate while most requests succeed are
+/// not about our rate (a budget other integrations spend, a throttled node), so the rate goes back
+/// to where it was and that share is tolerated from then on; when most are refused the window is
+/// longer than a second or the budget is spent, and the rate is multiplied by `repeatedDecrease`.
+/// A refusal that is not ours only makes the refused request wait its `Retry-After`.
+///
+/// Between decreases the rate climbs back to just below where the PSA last refused, stays there,
+/// and after `probeAfter` probes slowly beyond it: additive increase, multiplicative decrease.
+/// Latency far above the usual, Autotask's usage-based slow-down, lowers the rate too.
 ///
 /// One pacer serves every caller of a transport: all offboardings in the process share it.
 public final class AdaptivePacer: Sendable {
@@ -26,8 +33,18 @@ public final class AdaptivePacer: Sendable {
         public var startupDoubling: Duration
         /// A slow-down sets the rate to this share of what the PSA accepted in the last second.
         public var decrease: Double
-        /// A slow-down within two seconds of the last one multiplies the rate by this.
+        /// When most requests sent after a decrease are refused too, the rate is multiplied by this.
         public var repeatedDecrease: Double
+        /// Answers to requests sent after a decrease that judge it (or whatever came in five seconds).
+        public var verdictAnswers: Int
+        /// Answers in the second before a refusal below which it lowers no rate (unless several
+        /// were refused): too few requests to say anything about a rate.
+        public var evidence: Int
+        /// The share of refusals learnt to be no signal of our rate halves this often unless seen again.
+        public var toleranceHalfLife: Duration
+        /// How long a refusal of ours without `Retry-After` holds every request: the shortest window
+        /// a PSA counts in, so that the requests after it are not refused by what filled the last one.
+        public var unsaidRetryAfter: Duration
         /// Below `plateau` of the rate the PSA last refused at, the rate climbs by this share of
         /// that rate per second.
         public var recovery: Double
@@ -43,13 +60,17 @@ public final class AdaptivePacer: Sendable {
 
         public init(
             initialRate: Double = 100, startupDoubling: Duration = .milliseconds(400), decrease: Double = 0.95, repeatedDecrease: Double = 0.5,
-            recovery: Double = 0.02, plateau: Double = 0.95, probeAfter: Duration = .seconds(30), probe: Double = 0.01,
+            verdictAnswers: Int = 50, evidence: Int = 25, toleranceHalfLife: Duration = .seconds(30), unsaidRetryAfter: Duration = .seconds(1), recovery: Double = 0.02, plateau: Double = 0.95, probeAfter: Duration = .seconds(30), probe: Double = 0.01,
             minimumRate: Double = 0.05, latencySignal: Duration? = nil
         ) {
             self.initialRate = max(initialRate, 0.001)
             self.startupDoubling = max(startupDoubling, .milliseconds(1))
             self.decrease = min(max(decrease, 0.01), 1)
             self.repeatedDecrease = min(max(repeatedDecrease, 0.01), 1)
+            self.verdictAnswers = max(verdictAnswers, 1)
+            self.evidence = max(evidence, 1)
+            self.toleranceHalfLife = max(toleranceHalfLife, .seconds(1))
+            self.unsaidRetryAfter = max(unsaidRetryAfter, .zero)
             self.recovery = max(recovery, 0)
             self.plateau = min(max(plateau, 0.01), 1)
             self.probeAfter = probeAfter
@@ -86,6 +107,15 @@ public final class AdaptivePacer: Sendable {
         var refusal: Refusal?
         /// Recent answers per operation, the fastest of which is the usual latency.
         var latencies: [String: RecentLatencies] = [:]
+        /// Every answer of the last few seconds, refused or not, by when its request was sent.
+        var answers = AnswerLog(span: .seconds(10))
+        /// The last decrease while it is being judged.
+        var decrease: Decrease?
+        /// The answers to requests sent after each decrease, at a rate lowered: their refusals are
+        /// the share the PSA answers whatever our rate. When one was last seen.
+        var background = AnswerLog.Share()
+        var backgroundSeenAt: ContinuousClock.Instant?
+        var refusalsNotOurs = 0
 
         init(nextSlot: ContinuousClock.Instant, lastAdjust: ContinuousClock.Instant) {
             self.nextSlot = nextSlot
@@ -99,6 +129,18 @@ public final class AdaptivePacer: Sendable {
         var accepted: Int
         /// The rate when the PSA refused: late answers never raise the learnt rate above it.
         var ceiling: Double
+    }
+
+    /// A decrease on trial: requests sent from `judgedFrom` (the end of its hold) show the share the
+    /// PSA refuses at the lower rate, against which the share that caused it (`trigger`) is weighed.
+    /// `first` is the refusal that began a run of decreases and the rate before it.
+    private struct Decrease {
+        var trigger: AnswerLog.Share
+        var judgedFrom: ContinuousClock.Instant
+        var at: ContinuousClock.Instant
+        var rateBefore: Double?
+        var refusedAtBefore: Double?
+        var first: (trigger: AnswerLog.Share, rate: Double?, refusedAt: Double?)
     }
 
     public let configuration: Configuration
@@ -118,8 +160,11 @@ public final class AdaptivePacer: Sendable {
     }
 
     public var pacing: PSAPacing {
-        state.withLock { PSAPacing(rate: $0.rate, lastRefusedAt: $0.lastRefusedAt, slowDowns: $0.slowDowns) }
+        state.withLock { PSAPacing(rate: $0.rate, lastRefusedAt: $0.lastRefusedAt, slowDowns: $0.slowDowns, refusalsNotOurs: $0.refusalsNotOurs) }
     }
+
+    /// Until when every request is held, for a test that moves the clock itself.
+    package var heldUntil: ContinuousClock.Instant? { state.withLock { $0.holdUntil } }
 
     /// Waits for this request's turn and returns when it was sent.
     /// - Throws: `CancellationError` when cancelled while waiting; the request must then not go out.
@@ -147,6 +192,8 @@ public final class AdaptivePacer: Sendable {
     public func accepted(sentAt: ContinuousClock.Instant, latency: Duration, operation: String = "") {
         state.withLock { state in
             let now = self.now()
+            state.answers.record(sentAt: sentAt, refused: false, now: now)
+            judge(&state, now: now)
             state.acceptedSends.append(sentAt, now: now)
             state.recentAcceptedSends.append(sentAt, now: now)
             state.acceptedPeak.record(state.acceptedSends.count(now: now), at: now)
@@ -175,21 +222,135 @@ public final class AdaptivePacer: Sendable {
     public func slowDown(sentAt: ContinuousClock.Instant, retryAfter: Duration?) {
         state.withLock { state in
             let now = self.now()
-            // The PSA's wait holds every request, not only the refused one: its budget is the tenant's.
-            if let retryAfter, retryAfter > .zero { state.holdUntil = max(state.holdUntil ?? now, now + retryAfter) }
-            // Requests already on their way when the rate was lowered say nothing about the new rate.
-            if let last = state.lastDecrease, sentAt < last { return }
-            let current = currentRate(&state, now: now)
-            let repeated = state.lastDecrease.map { now - $0 < .seconds(2) } ?? false
-            // Cut from what the PSA took in the last second, whoever set that pace: the pacer, or
-            // the work's own bounds (concurrency, Autotask's thread limit), where the pacer's rate
-            // is only a ceiling nobody reached and cutting it would change nothing.
-            // The second before the refused request was sent is the PSA's window as it refused.
-            let beforeRefused = state.recentAcceptedSends.count(sentAfter: sentAt - .seconds(1), through: sentAt, now: now)
-            let base = repeated ? current : min(current, max(Double(beforeRefused), accepted(&state, below: current, now: now)))
-            set(&state, rate: base * (repeated ? configuration.repeatedDecrease : configuration.decrease), refusedAt: base, now: now)
-            state.refusal = repeated ? nil : Refusal(from: sentAt - .seconds(1), at: sentAt, accepted: beforeRefused, ceiling: current)
+            state.answers.record(sentAt: sentAt, refused: true, now: now)
+            // Requests already on their way when the rate was lowered say nothing about the new
+            // rate, but the PSA's wait still holds: its budget is the tenant's.
+            if let last = state.lastDecrease, sentAt < last {
+                if now - last < .seconds(2) { hold(&state, retryAfter, now: now) }
+                return
+            }
+            if let decrease = state.decrease {
+                let since = state.answers.share(sentAfter: decrease.judgedFrom, through: now)
+                // Most of what went out after the decrease refused too: a window longer than a second,
+                // or a budget spent elsewhere. Anything less is for the verdict to weigh.
+                guard since.refused >= 3, since.refused * 2 > since.answered else {
+                    judge(&state, now: now)
+                    return
+                }
+                hold(&state, retryAfter ?? configuration.unsaidRetryAfter, now: now)
+                let refusedAt = state.lastRefusedAt
+                let current = currentRate(&state, now: now)
+                set(&state, rate: current * configuration.repeatedDecrease, refusedAt: current, now: now)
+                state.refusal = nil
+                state.decrease = Decrease(
+                    trigger: since, judgedFrom: max(now, state.holdUntil ?? now), at: now, rateBefore: current, refusedAtBefore: refusedAt,
+                    first: decrease.first)
+                return
+            }
+            let recent = state.answers.share(sentAfter: sentAt - .seconds(1), through: sentAt)
+            guard beyondTolerated(recent, state, now: now) else {
+                // The share the PSA refuses whatever our rate: the refused request waits on its own.
+                state.refusalsNotOurs += 1
+                state.backgroundSeenAt = now
+                return
+            }
+            // One refusal among the few requests of a quiet second (the first listing, a retry on
+            // its own) says nothing about a rate: the refused request waits on its own. Three say
+            // the budget is spent, whoever spent it.
+            guard recent.answered >= configuration.evidence || recent.refused >= 3 else {
+                state.refusalsNotOurs += 1
+                return
+            }
+            hold(&state, retryAfter ?? configuration.unsaidRetryAfter, now: now)
+            lower(&state, trigger: recent, sentAt: sentAt, first: (recent, state.rate, state.lastRefusedAt), now: now)
         }
+    }
+
+    /// Cuts from what the PSA took in the last second, whoever set that pace: the pacer, or the
+    /// work's own bounds (concurrency, Autotask's thread limit), where the pacer's rate is only a
+    /// ceiling nobody reached and cutting it would change nothing. The second before the refused
+    /// request was sent is the PSA's window as it refused.
+    private func lower(
+        _ state: inout State, trigger: AnswerLog.Share, sentAt: ContinuousClock.Instant, first: (trigger: AnswerLog.Share, rate: Double?, refusedAt: Double?),
+        now: ContinuousClock.Instant
+    ) {
+        let before = (rate: state.rate, refusedAt: state.lastRefusedAt)
+        let current = currentRate(&state, now: now)
+        let beforeRefused = state.recentAcceptedSends.count(sentAfter: sentAt - .seconds(1), through: sentAt, now: now)
+        let base = min(current, max(Double(beforeRefused), accepted(&state, below: current, now: now)))
+        set(&state, rate: base * configuration.decrease, refusedAt: base, now: now)
+        state.refusal = Refusal(from: sentAt - .seconds(1), at: sentAt, accepted: beforeRefused, ceiling: current)
+        state.decrease = Decrease(
+            trigger: trigger, judgedFrom: max(now, state.holdUntil ?? now), at: now, rateBefore: before.rate, refusedAtBefore: before.refusedAt,
+            first: first)
+    }
+
+    /// Holds every request until the PSA's `Retry-After` has passed.
+    private func hold(_ state: inout State, _ retryAfter: Duration?, now: ContinuousClock.Instant) {
+        guard let retryAfter, retryAfter > .zero else { return }
+        state.holdUntil = max(state.holdUntil ?? now, now + retryAfter)
+    }
+
+    /// Once enough requests sent after the last decrease are answered, three of them refused, or
+    /// five seconds passed:
+    /// - refusals back within what the PSA refuses whatever our rate: the decrease stands, and
+    ///   their share is that of the PSA;
+    /// - fewer than half the share that caused it, more than twice and a quarter of all, or most:
+    ///   the refusals follow our rate, and the rate is lowered again;
+    /// - about the same share: they do not follow our rate. That share is the PSA's, and the rate
+    ///   goes back to before this decrease, or before the first of the run if what began it is no
+    ///   longer beyond the PSA's share.
+    private func judge(_ state: inout State, now: ContinuousClock.Instant) {
+        guard let decrease = state.decrease else { return }
+        let since = state.answers.share(sentAfter: decrease.judgedFrom, through: now)
+        guard since.answered >= configuration.verdictAnswers || since.refused >= 3 || now - decrease.at >= .seconds(5) else { return }
+        state.decrease = nil
+        guard beyondTolerated(since, state, now: now) else {
+            learnBackground(&state, since, now: now)
+            return
+        }
+        // A share that rose is only read as ours when it is large: a refusal or two more than the
+        // few that began it is what a share the PSA refuses anyway looks like.
+        let fell = since.value * 2 < decrease.trigger.value
+        let rose = since.value > decrease.trigger.value * 2 && since.value >= 0.25
+        if fell || rose || since.refused * 2 > since.answered {
+            lower(&state, trigger: since, sentAt: now, first: decrease.first, now: now)
+            return
+        }
+        learnBackground(&state, since, now: now)
+        state.refusalsNotOurs += since.refused
+        let back = beyondTolerated(decrease.first.trigger, state, now: now) ? (decrease.rateBefore, decrease.refusedAtBefore) : (decrease.first.rate, decrease.first.refusedAt)
+        state.rate = back.0.map { max($0, state.rate ?? 0) }
+        state.lastRefusedAt = back.1
+        state.refusal = nil
+        state.plateauSince = nil
+        state.lastAdjust = now
+    }
+
+    /// Pooled over every verdict, the recent ones weighing most.
+    private func learnBackground(_ state: inout State, _ share: AnswerLog.Share, now: ContinuousClock.Instant) {
+        if state.background.answered > 2_000 {
+            state.background.answered /= 2
+            state.background.refused /= 2
+        }
+        state.background.answered += share.answered
+        state.background.refused += share.refused
+        if share.refused > 0 { state.backgroundSeenAt = now }
+    }
+
+    /// More refusals than the PSA answers whatever our rate could give by chance: three standard
+    /// deviations beyond that share, and more than one (any at all before a share is known).
+    private func beyondTolerated(_ share: AnswerLog.Share, _ state: State, now: ContinuousClock.Instant) -> Bool {
+        let tolerated = toleratedShare(state, now: now)
+        guard tolerated > 0 else { return share.refused > 0 }
+        let expected = tolerated * Double(share.answered)
+        return Double(share.refused) > expected + 3 * (expected * (1 - tolerated)).squareRoot() + 1
+    }
+
+    /// The share of refusals learnt to be no signal, fading while none is seen.
+    private func toleratedShare(_ state: State, now: ContinuousClock.Instant) -> Double {
+        guard let seen = state.backgroundSeenAt, state.background.refused > 0 else { return 0 }
+        return min(state.background.value, 0.5) * exp2(-((now - seen).seconds / configuration.toleranceHalfLife.seconds))
     }
 
     /// An answer, after a slow-down, to a request sent in the second before the refused one: one

@@ -53,6 +53,8 @@ struct PSAHTTPTransportTests {
             await simulator.inject(SimulatorFault(pathContains: "companies", status: 429, retryAfterSeconds: 86_400, times: 1))
             var configuration = fast
             configuration.maxRetryAfter = .milliseconds(300)
+            // A refusal of the one request there is taken for ours, as one in a busy second is.
+            configuration.adaptive = .init(evidence: 1)
             let transport = PSAHTTPTransport(httpClient: .shared, configuration: configuration, logger: .test())
             // Asked to wait a day, beyond what a call waits: the call gives up at once...
             let refused = try await transport.send(.GET, url: url, headers: headers)
