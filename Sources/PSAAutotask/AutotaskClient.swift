@@ -23,7 +23,7 @@ public struct AutotaskClient: PSAClient {
     let noteTypes = CachedValue<Int>()
     let eventNotes = EventNotes()
     private let itemTypes = CachedValue<[Int: String]>()
-    private let endpoints: [String: AsyncSemaphore]
+    private let threads: AutotaskThreads
 
     public init(configuration: Configuration, httpClient: HTTPClient, logger: Logger) {
         self.configuration = configuration
@@ -33,8 +33,7 @@ public struct AutotaskClient: PSAClient {
             httpClient: httpClient,
             configuration: configuration.http,
             logger: logger, psa: "autotask", isSlowDown: Self.isThreadLimitError)
-        self.endpoints = Dictionary(
-            uniqueKeysWithValues: ["Companies", "ConfigurationItems", "Contracts", "ConfigurationItemNotes"].map { ($0, AsyncSemaphore(permits: configuration.threadsPerEndpoint)) })
+        self.threads = AutotaskThreads(perEndpoint: configuration.threadsPerEndpoint)
     }
 
     /// Autotask's thread-limit error (`Itgenatr005`) says "slow down", whatever its HTTP status.
@@ -221,20 +220,8 @@ public struct AutotaskClient: PSAClient {
             ("Accept", "application/json"),
         ]
         if body != nil { headers.append(("Content-Type", "application/json")) }
-        let semaphore = endpoints[endpoint] ?? AsyncSemaphore(permits: 1)
-        let outcome: Result<PSAHTTPTransport.Response, PSAError>
-        do {
-            outcome = try await semaphore.withPermit { () async -> Result<PSAHTTPTransport.Response, PSAError> in
-                do throws(PSAError) {
-                    return .success(try await transport.send(method, url: target, headers: headers, body: body, repeatable: repeatable))
-                } catch {
-                    return .failure(error)
-                }
-            }
-        } catch {
-            throw PSAError(code: .psaConnectionError, message: "cancelled while waiting for an Autotask thread (\(endpoint))", isRetriable: true)
-        }
-        return try outcome.get()
+        // Autotask's threads per endpoint bound what is in flight, not a request waiting to be repeated.
+        return try await transport.send(method, url: target, headers: headers, body: body, repeatable: repeatable, slot: threads.of(endpoint))
     }
 
     static let answers = PSAAnswers(

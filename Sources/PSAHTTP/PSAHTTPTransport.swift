@@ -96,11 +96,14 @@ public final class PSAHTTPTransport: Sendable {
 
     /// Returns the final response whatever its status (after retries); throws only when the PSA could
     /// not be reached at all, as `PSAConnectionError`.
-    /// - Parameter repeatable: false for a request that is not idempotent (a create): it is then
-    ///   repeated only after 429, which the PSA answers before doing anything; any other failure is
-    ///   the caller's to resolve (look before trying again).
+    /// - Parameters:
+    ///   - repeatable: false for a request that is not idempotent (a create): it is then repeated
+    ///     only after 429, which the PSA answers before doing anything; any other failure is the
+    ///     caller's to resolve (look before trying again).
+    ///   - slot: a bound of the caller's (Autotask's threads per endpoint), held, as the others, by
+    ///     each attempt and not while waiting to repeat it.
     public func send(
-        _ method: HTTPMethod, url: String, headers: [(String, String)], body: [UInt8]? = nil, repeatable: Bool = true
+        _ method: HTTPMethod, url: String, headers: [(String, String)], body: [UInt8]? = nil, repeatable: Bool = true, slot: AsyncSemaphore? = nil
     ) async throws(PSAError) -> Response {
         var attempt = 1
         let started = ContinuousClock.now
@@ -112,18 +115,26 @@ public final class PSAHTTPTransport: Sendable {
             request.method = method
             for (name, value) in headers { request.headers.add(name: name, value: value) }
             if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-            let ticket: RequestRateLimiter.Ticket?
+            // The bounds on what is in flight first (the work's, the caller's, this transport's), then
+            // the turn: a request given its turn goes out at once, so the time the pacer gave it is
+            // the time the PSA saw it. Only the attempt holds them, not a wait to repeat it.
+            let outcome: Result<Response, any Error>
+            let latency: Duration
             let sentAt: ContinuousClock.Instant
             do {
-                ticket = try await rateLimiter?.acquire()
-                sentAt = try await pacer?.acquire() ?? .now
+                (outcome, latency, sentAt) = try await Self.within([PSAInFlight.bound, slot, inFlight].compactMap { $0 }[...]) {
+                    () async throws(CancellationError) in
+                    let ticket = try await rateLimiter?.acquire()
+                    let sentAt = try await pacer?.acquire() ?? .now
+                    PSARequestTally.current?.add()
+                    let (outcome, latency) = await traced(method, operation: operation, attempt: attempt) { await execute(request) }
+                    if let ticket { rateLimiter?.finish(ticket) }
+                    return (outcome, latency, sentAt)
+                }
             } catch {
                 // Cancelled while waiting for its turn: the request is not sent at all.
                 throw PSAError(code: .psaConnectionError, message: "cancelled while waiting to send \(method) \(Self.redacted(url))", isRetriable: true)
             }
-            PSARequestTally.current?.add()
-            let (outcome, latency) = await traced(method, operation: operation, attempt: attempt) { await execute(request) }
-            if let ticket { rateLimiter?.finish(ticket) }
             let status: Int? = if case .success(let response) = outcome { response.status } else { nil }
             if case .success(let response) = outcome {
                 if response.status == 429 || isSlowDown(response) {
@@ -184,25 +195,31 @@ public final class PSAHTTPTransport: Sendable {
         }
     }
 
-    /// The answer, and how long the PSA took to give it (not counting the wait for a free slot).
+    /// The answer, and how long the PSA took to give it.
     private func execute(_ request: HTTPClientRequest) async -> (Result<Response, any Error>, Duration) {
-        let attempt = { [self] () async -> (Result<Response, any Error>, Duration) in
-            let started = ContinuousClock.now
-            do {
-                let response = try await httpClient.execute(request, timeout: .nanoseconds(configuration.requestTimeout.nanoseconds))
-                let buffer = try await response.body.collect(upTo: configuration.maxResponseBytes)
-                let answer = Response(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
-                return (.success(answer), ContinuousClock.now - started)
-            } catch {
-                return (.failure(error), ContinuousClock.now - started)
-            }
-        }
-        guard let inFlight else { return await attempt() }
+        let started = ContinuousClock.now
         do {
-            return try await inFlight.withPermit { () async -> (Result<Response, any Error>, Duration) in await attempt() }
+            let response = try await httpClient.execute(request, timeout: .nanoseconds(configuration.requestTimeout.nanoseconds))
+            let buffer = try await response.body.collect(upTo: configuration.maxResponseBytes)
+            let answer = Response(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
+            return (.success(answer), ContinuousClock.now - started)
         } catch {
-            return (.failure(error), .zero)
+            return (.failure(error), ContinuousClock.now - started)
         }
+    }
+
+    /// `body` with a permit of each of `bounds`, taken in order.
+    private static func within<T: Sendable>(
+        _ bounds: ArraySlice<AsyncSemaphore>, _ body: () async throws(CancellationError) -> T
+    ) async throws(CancellationError) -> T {
+        guard let first = bounds.first else { return try await body() }
+        return try await first.withPermit { () async -> Result<T, CancellationError> in
+            do throws(CancellationError) {
+                return .success(try await within(bounds.dropFirst(), body))
+            } catch {
+                return .failure(error)
+            }
+        }.get()
     }
 
     private func withinBudget(_ started: ContinuousClock.Instant, _ delay: Duration) -> Bool {

@@ -201,6 +201,22 @@ struct ConnectWiseClientTests {
         }
     }
 
+    /// The bound is on requests in flight: a write told to come back in a second holds no place,
+    /// so with one place the other seventeen are written while it waits.
+    @Test func aWriteWaitingToBeRepeatedHoldsNoPlace() async throws {
+        try await withSimulator(configure: { $0.http.adaptive = nil }) { simulator, client, _ in
+            let configs = try await client.listConfigurations(companyID: "12345", includeArchived: false)
+            let waiting = try #require(configs.first.flatMap { Int($0.id) })
+            await simulator.inject(SimulatorFault(method: "PATCH", pathContains: "configurations/\(waiting)", status: 429, retryAfterSeconds: 1, times: 1))
+            let offboarder = Offboarder(psa: client, configuration: .init(maxConcurrentUpdates: 1), logger: .test())
+            let result = await offboarder.run(.init(eventID: "e", trigger: .manual, client: .id("12345"), options: .init(offboardedStatuses: ["Offboarded"])))
+            #expect(result.statistics.configsDeactivated == 18)
+            let written = await simulator.patches(forCompany: 12345).map(\.configurationID)
+            #expect(written.count == 18 && written.last == waiting, "written in the order \(written); \(waiting) waited")
+            #expect(await simulator.maxConcurrentRequests == 1)
+        }
+    }
+
     @Test func deactivationsOfOneClientRunConcurrentlyUnderTheBound() async throws {
         // Without the pacer's start-up ramp, which at 100 requests a second would keep fewer in flight.
         try await withSimulator(configure: { $0.http.adaptive = nil }) { simulator, client, _ in

@@ -124,7 +124,7 @@ extension Offboarder {
     }
 
     /// Deactivates in batches of the PSA's batch size (one configuration each, on most PSAs),
-    /// never more than `maxConcurrentUpdates` batches at once.
+    /// never more than `maxConcurrentUpdates` requests in flight at once.
     func deactivateAll(
         _ configs: [PSAItem], note: ReasonNote?, logger: Logger
     ) async -> [(PSAItem, Result<PSAItem, PSAError>)] {
@@ -149,8 +149,12 @@ extension Offboarder {
     ) async -> [(Item, Result<PSAItem, PSAError>)] {
         progress(.writing(total: configs.count))
         var outcomes = [Result<PSAItem, PSAError>?](repeating: nil, count: configs.count)
-        await ChunkedWork.run(count: configs.count, size: psa.batchSize, width: configuration.maxConcurrentUpdates) { range in
-            await write(Array(configs[range]))
+        // The bound is on requests in flight, taken by each attempt: a batch waiting to repeat one
+        // (a `Retry-After`, a backoff) holds none, and the other lanes keep the PSA busy meanwhile.
+        let inFlight = AsyncSemaphore(permits: configuration.maxConcurrentUpdates)
+        let lanes = configuration.maxConcurrentUpdates * Self.lanesPerUpdate
+        await ChunkedWork.run(count: configs.count, size: psa.batchSize, width: lanes) { range in
+            await PSAInFlight.$bound.withValue(inFlight) { await write(Array(configs[range])) }
         } handle: { range, results in
             progress(.wrote(range.count))
             for (index, outcome) in zip(range, results) {
@@ -162,6 +166,10 @@ extension Offboarder {
         }
         return zip(configs, outcomes).compactMap { config, outcome in outcome.map { (config, $0) } }
     }
+
+    /// Batches under way per request allowed in flight: enough that a few waiting to be repeated
+    /// leave the PSA as busy as it was, few enough that a failing PSA is not sent everything at once.
+    static let lanesPerUpdate = 4
 
     /// An adapter that answers for fewer configurations than it was given leaves the rest unconfirmed.
     private static func checked(

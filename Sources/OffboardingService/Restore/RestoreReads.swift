@@ -1,3 +1,4 @@
+import OffboardingCore
 import PSAHTTP
 import Synchronization
 

@@ -1,7 +1,8 @@
 import Synchronization
 
 /// Limits how many callers run a section at once, suspending the rest in arrival order.
-/// Autotask allows 3 requests in flight per endpoint and integration code.
+/// Autotask allows 3 requests in flight per endpoint and integration code; an offboarding has
+/// `max_concurrent_updates` writes in flight.
 public final class AsyncSemaphore: Sendable {
     private typealias Waiter = CheckedContinuation<Result<Void, CancellationError>, Never>
 
