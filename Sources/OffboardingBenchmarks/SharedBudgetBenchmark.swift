@@ -16,7 +16,9 @@ func sharedBudgetBenchmark(cap: Duration = .seconds(120)) async throws {
     print("== shared budget: \(configs) configurations, 30% transient faults (a fifth of them 429 with Retry-After: 1), 20 ms latency, default pacing; rerun until nothing is active (at most \(format(cap.seconds)) s)")
     for psa in PSAKind.allCases {
         var times: [Double] = []
-        for faulty in [false, true] {
+        // The third run has no pacer at all: what the faults cost by themselves (the transport's
+        // retries and `Retry-After`), the floor a pacer can only add to.
+        for (faulty, adaptive) in [(false, true), (true, true), (true, false)] {
             let sandbox = try PSASandbox.make(psa, dataset: .empty)
             let tenant = sandbox.tenant
             let ids = await tenant.addClient(id: 400_001, name: "Shared Budget", offboarded: true, active: configs, inactive: 0)
@@ -24,7 +26,7 @@ func sharedBudgetBenchmark(cap: Duration = .seconds(120)) async throws {
             if faulty { await tenant.injectTransientFaults(TransientFaults(rate: 0.3, statuses: [500, 502, 503, 504, 429], seed: 7, retryAfterSeconds: 1)) }
             let server = try await SimulatorServer.start(router: tenant.makeRouter(), logger: logger)
             let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: 8)
-            let configuration = withDefaultPacing(sandbox.configuration(server.baseURL))
+            let configuration = withDefaultPacing(sandbox.configuration(server.baseURL), adaptive: adaptive)
             let client = OffboarderRuntime.makePSAClient(configuration, httpClient: httpClient, logger: logger)
             let offboarder = Offboarder(psa: client, logger: logger)
             let start = ContinuousClock.now
@@ -49,11 +51,12 @@ func sharedBudgetBenchmark(cap: Duration = .seconds(120)) async throws {
             times.append(elapsed)
             let served = await tenant.transientFaultsServed()
             print(
-                "\(psa), \(faulty ? "faults   " : "no faults"): \(format2(elapsed)) s, \(runs) runs, \(left) left active, \(await tenant.acceptedRequests) requests answered, "
-                    + "faults served \(served.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")), learnt rate \(client.pacing?.rate.map { format2($0) } ?? "-")/s")
+                "\(psa), \(faulty ? "faults" : "no faults")\(adaptive ? "" : ", no pacer"): \(format2(elapsed)) s, \(runs) runs, \(left) left active, \(await tenant.acceptedRequests) requests answered, "
+                    + "faults served \(served.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")), learnt rate \(client.pacing?.rate.map { format2($0) } ?? "-")/s, "
+                    + "\(client.pacing?.slowDowns ?? 0) slow-downs, \(client.pacing?.refusalsNotOurs ?? 0) refusals judged not ours")
             try await httpClient.shutdown()
             await server.stop()
         }
-        print("\(psa): with faults / without: \(format2(times[1] / times[0]))x")
+        print("\(psa): with faults / without: \(format2(times[1] / times[0]))x (with no pacer: \(format2(times[2] / times[0]))x)")
     }
 }

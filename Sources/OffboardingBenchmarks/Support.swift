@@ -3,7 +3,7 @@ import Logging
 
 let logger: Logger = {
     var logger = Logger(label: "psa-offboarder-bench")
-    logger.logLevel = .error
+    logger.logLevel = ProcessInfo.processInfo.environment["BENCH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .error
     return logger
 }()
 

@@ -37,7 +37,8 @@ func unknownLimitBenchmark() async throws {
             let rate = Double(accepted) / elapsed
             let learnt = client.pacing?.rate.map { String(format: "%.1f", $0) } ?? "-"
             print(
-                "\(psa), \(adaptive ? "adaptive (default)" : "not adaptive      "): \(format2(elapsed)) s, \(accepted) requests accepted = \(format(rate))/s = \(format2(rate / Double(limit))) of the limit, \(refused) answered 429, learnt rate \(learnt)/s")
+                "\(psa), \(adaptive ? "adaptive (default)" : "not adaptive      "): \(format2(elapsed)) s, \(accepted) requests accepted = \(format(rate))/s = \(format2(rate / Double(limit))) of the limit, \(refused) answered 429, learnt rate \(learnt)/s, "
+                    + "\(client.pacing?.slowDowns ?? 0) slow-downs, \(client.pacing?.refusalsNotOurs ?? 0) refusals judged not ours")
             try await httpClient.shutdown()
             await server.stop()
         }

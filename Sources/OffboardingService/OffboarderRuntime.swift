@@ -15,6 +15,8 @@ public final class OffboarderRuntime: Sendable {
     /// Present when `http.listen` is configured.
     public let httpServer: OffboardingHTTPServer?
     private let producer: KafkaProducer
+    /// The PSA's adapter, whose pacing tests read.
+    package let psa: any PSAClient
     private let httpClient: HTTPClient
     private let group: ServiceGroup
 
@@ -36,6 +38,7 @@ public final class OffboarderRuntime: Sendable {
                 configuration: pipelineConfiguration, producer: producer, offboarder: offboarder, kafkaClients: kafkaClients, logger: logger)
             self.producer = producer
             self.pipeline = pipeline
+            self.psa = client
             let backend = ServiceBackend(configuration: configuration, client: client, producer: producer, pipeline: pipeline)
             // Started in this order, stopped in reverse: the HTTP server and the schedule stop
             // first, then the pipeline drains, then the producer flushes.

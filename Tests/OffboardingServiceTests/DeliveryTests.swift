@@ -40,7 +40,9 @@ struct DeliveryTests {
             configuration.maxOutageBackoff = .milliseconds(200)
         }
         let client = await harness.makeClient(active: 295)
-        await harness.tenant.injectTransientFaults(TransientFaults(rate: 0.3, seed: UInt64(psa.rawValue.count)))
+        // A fifth of the faults are 429s with `Retry-After: 1` that this service's rate did not
+        // cause: the simulator has no limit.
+        await harness.tenant.injectTransientFaults(TransientFaults(rate: 0.3, statuses: [500, 502, 503, 504, 429], seed: UInt64(psa.rawValue.count), retryAfterSeconds: 1))
         let event = harness.event(forClient: client.id)
         try await harness.send(event)
 
@@ -54,6 +56,13 @@ struct DeliveryTests {
         let served = await harness.tenant.transientFaultsServed()
         #expect(served[500, default: 0] > 10, "500s served: \(served)")
         #expect(served.values.reduce(0, +) > 100, "faults served: \(served)")
+        // The PSA has no limit, so no 429 was about this service's rate: the first may be taken
+        // for one (nothing is known yet) and lower the rate once, and perhaps once more while that
+        // is judged; the rest only made the refused request wait.
+        let pacing = try #require(harness.runtime.psa.pacing)
+        #expect(served[429, default: 0] > 10, "429s served: \(served)")
+        #expect(pacing.slowDowns <= 2, "\(pacing), 429s served: \(served[429, default: 0])")
+        #expect(pacing.refusalsNotOurs >= served[429, default: 0] - 8 * pacing.slowDowns, "\(pacing), 429s served: \(served[429, default: 0])")
         let statistics = harness.runtime.pipeline.statistics.snapshot
         #expect(statistics.retriesScheduled > 0 && statistics.retriesRun > 0, "\(statistics)")
         let results = try records.filter { Self.eventID($0) == event.id }.map { try ValidatedResult.decode($0.value ?? []) }
