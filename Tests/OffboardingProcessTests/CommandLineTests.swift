@@ -218,6 +218,11 @@ struct CommandLineTests {
             #expect(stdout.contains("result for event \(event) "), "\(event)")
         }
         #expect(!stdout.contains("result for event cw-3"), "the Active status is filtered")
+        // Each case does what the demo says of it: no request widens the criteria, and Tailspin
+        // Toys is a dry run offboarded by its company type, which the deployment counts.
+        #expect(!stdout.contains("CriteriaOverrideRefused"), "a sample request widened the criteria")
+        let tailspin = stdout.components(separatedBy: "result for event at-2 ").dropFirst().first?.components(separatedBy: "\nresult for event").first ?? ""
+        #expect(tailspin.contains(#""dry_run" : true"#) && tailspin.contains(#""company_types""#) && tailspin.contains(#""success" : true"#), "\(tailspin)")
         for deactivated in [18, 12, 9] { #expect(stdout.contains("\"configs_deactivated\" : \(deactivated),")) }
         #expect(stdout.contains("InvalidEvent: value is not JSON"))
         #expect(stdout.contains("8 results, 1 filtered, 1 dead-lettered"))

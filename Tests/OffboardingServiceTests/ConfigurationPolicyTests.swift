@@ -58,7 +58,7 @@ import Testing
         #expect(throws: Never.self) { try OffboarderConfiguration.parse(yaml: yaml, environment: Self.environment) }
     }
 
-    @Test func autotaskAndHaloRefuseInsecureURLsToo() {
+    @Test func autotaskAndHaloRefuseInsecureURLsToo() throws {
         let autotask = Self.example
             .replacingOccurrences(of: "kind: connectwise", with: "kind: autotask")
             .replacingOccurrences(of: "  base_url: \"https://api-na.myconnectwise.net/v4_6_release/apis/3.0\"\n", with: "")
@@ -77,10 +77,12 @@ import Testing
         #expect { _ = try OffboarderConfiguration.parse(yaml: halo, environment: Self.environment) } throws: {
             "\($0)".contains("psa.halopsa.auth_url: it must use https")
         }
-        // Notes asked for explicitly where the adapter writes none: refused, not ignored.
-        let haloNotes = halo.replacingOccurrences(of: "http://acme", with: "https://acme") + "\nnotes:\n  write_reason: true"
-        #expect { _ = try OffboarderConfiguration.parse(yaml: haloNotes, environment: Self.environment) } throws: {
-            "\($0)".contains("notes.write_reason: halopsa configurations have no notes field")
+        // Every PSA keeps the reason (ConnectWise's and HaloPSA's notes, Autotask's note records):
+        // the key is read the same for each, and false turns it off.
+        let haloURL = halo.replacingOccurrences(of: "http://acme", with: "https://acme")
+        for (value, expected) in [("true", true), ("false", false)] {
+            let parsed = try OffboarderConfiguration.parse(yaml: haloURL + "\nnotes:\n  write_reason: \(value)", environment: Self.environment)
+            #expect(parsed.writeReasonToNotes == expected)
         }
     }
 

@@ -72,6 +72,7 @@ public enum Demo {
                 psa: sandbox.configuration(server.baseURL), defaults: OffboardingOptions(offboardedStatuses: OffboardingCriteria.defaultStatuses))
             // A key of its own: the demo's records are signed as a deployment's are.
             configuration.signingKeys = [signingKey]
+            configuration.companyTypes = PSASandbox.sandboxed(psa)?.sampleCompanyTypes ?? []
             if psa == .connectwise {
                 configuration.notify = .init(
                     consoleURL: nil,
@@ -86,7 +87,7 @@ public enum Demo {
             for sample in sampleEvents(for: psa) {
                 try await producer.send(.event(sample.event, topic: topics.events, binary: sample.binary))
                 print("  sent \(sample.event.id): \(sample.what)")
-                if configuration.defaults.wouldProcess(sample.event) { expectedResults += 1 }
+                if configuration.wouldProcess(sample.event) { expectedResults += 1 }
             }
             if psa == .connectwise {
                 try await producer.send(KafkaOutgoingRecord(topic: topics.events, key: "12345", value: Array("{not json".utf8)))
@@ -142,9 +143,10 @@ public enum Demo {
     }
 }
 
-extension OffboardingOptions {
-    /// Whether the pipeline will go on with this event rather than filter it.
+extension OffboarderConfiguration {
+    /// Whether the pipeline will go on with this event rather than filter it: a status that is
+    /// not offboarded is filtered only when the status must hold (see `statusIsRequired`).
     func wouldProcess(_ event: CompanyStatusChangedEvent) -> Bool {
-        event.options.resolved(defaults: self).isOffboarded(status: event.status)
+        !criteria.statusIsRequired || event.options.resolved(defaults: defaults).isOffboarded(status: event.status)
     }
 }

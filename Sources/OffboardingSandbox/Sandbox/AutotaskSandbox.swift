@@ -32,8 +32,10 @@ enum AutotaskSandbox: SandboxedPSA {
         [
             .init(event: event("at-1", "29683001", "Example Client", "Inactive", .init(reason: "Contract ended")),
                   what: "offboard Example Client (Autotask: company set inactive)"),
-            .init(event: event("at-2", "29683002", "Tailspin Toys", "Cancelation", .init(dryRun: true, offboardedStatuses: ["Cancelation"])),
+            .init(event: event("at-2", "29683002", "Tailspin Toys", "Cancelation", .init(dryRun: true)),
                   what: "dry run for Tailspin Toys, offboarded by its company type Cancelation"),
         ]
     }
+
+    static var sampleCompanyTypes: [String] { ["Cancelation"] }
 }

@@ -49,6 +49,13 @@ protocol SandboxedPSA {
     static var kind: PSAKind { get }
     static func make(dataset: PSASandbox.Dataset) throws -> PSASandbox.Instance
     static func sampleEvents(_ event: Demo.EventMaker) -> [Demo.SampleEvent]
+    /// `criteria.company_types` of the demo's deployment for this PSA: what the sample events rely
+    /// on beyond the offboarded statuses (a request may only narrow the criteria, never widen them).
+    static var sampleCompanyTypes: [String] { get }
+}
+
+extension SandboxedPSA {
+    static var sampleCompanyTypes: [String] { [] }
 }
 
 extension PSASandbox.Dataset {

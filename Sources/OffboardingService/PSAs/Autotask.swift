@@ -7,7 +7,7 @@ import PSAHTTP
 
 extension AutotaskClient.Configuration: PSAConfigurationBlock {
     public static var kind: PSAKind { .autotask }
-    public static var writesNotes: Bool { false }
+    public static var writesNotes: Bool { true }
 
     public func makeClient(httpClient: HTTPClient, logger: Logger) -> any PSAClient {
         AutotaskClient(configuration: self, httpClient: httpClient, logger: logger)

@@ -7,7 +7,7 @@ import PSAHTTP
 
 extension HaloClient.Configuration: PSAConfigurationBlock {
     public static var kind: PSAKind { .halopsa }
-    public static var writesNotes: Bool { false }
+    public static var writesNotes: Bool { true }
 
     public func makeClient(httpClient: HTTPClient, logger: Logger) -> any PSAClient {
         HaloClient(configuration: self, httpClient: httpClient, logger: logger)
