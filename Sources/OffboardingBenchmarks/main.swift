@@ -3,14 +3,14 @@ import Foundation
 // ratios, not the absolute numbers.
 //
 // Usage: psa-offboarder-bench [BENCHMARK...] [events] [configs] [partitions]
-// BENCHMARK: filter, deactivation, halo, pacing, run, hostile, sweep, budget (all when none is named).
+// BENCHMARK: filter, deactivation, halo, pacing, run, hostile, sweep, budget, hotpath (all when none is named).
 
 let names = CommandLine.arguments.dropFirst().filter { Int($0) == nil }
 let numbers = CommandLine.arguments.dropFirst().compactMap(Int.init)
 let eventCount = numbers.first ?? 120_000
 let configCount = numbers.dropFirst().first ?? 1_000
 let partitionCount = numbers.dropFirst(2).first ?? 16
-let known = ["filter", "deactivation", "halo", "pacing", "run", "hostile", "sweep", "budget"]
+let known = ["filter", "deactivation", "halo", "pacing", "run", "hostile", "sweep", "budget", "hotpath"]
 if let unknown = names.first(where: { !known.contains($0) }) {
     print("unknown benchmark \(unknown); one of \(known.joined(separator: ", "))")
     exit(2)
@@ -27,6 +27,7 @@ for name in selected {
     case "hostile": hostileInputBenchmark()
     case "sweep": try await sweepBenchmark()
     case "budget": try await sharedBudgetBenchmark()
+    case "hotpath": try await hotPathBenchmark()
     default: break
     }
     print("")
