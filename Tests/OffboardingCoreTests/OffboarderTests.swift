@@ -48,17 +48,30 @@ import Testing
         func probe() async throws(PSAError) {}
 
         func deactivate(_ configuration: PSAItem, note: ReasonNote?) async throws(PSAError) -> PSAItem {
+            // As the HTTP transport does for every attempt: the request holds a place of the
+            // offboarding's bound while it is in flight.
+            guard let bound = PSAInFlight.bound else { return try await write(configuration).get() }
+            let outcome: Result<PSAItem, PSAError>
+            do {
+                outcome = try await bound.withPermit { await write(configuration) }
+            } catch {
+                throw PSAError(code: .psaConnectionError, message: "cancelled", isRetriable: true)
+            }
+            return try outcome.get()
+        }
+
+        private func write(_ configuration: PSAItem) async -> Result<PSAItem, PSAError> {
             inFlight.withLock { $0.now += 1; $0.max = max($0.max, $0.now) }
             written.withLock { $0.append(configuration.id) }
             await Task.yield()
             defer { inFlight.withLock { $0.now -= 1 } }
-            if failing.contains(configuration.id) { throw PSAError(code: .configUpdateFailed, message: "rule", httpStatus: 500) }
+            if failing.contains(configuration.id) { return .failure(PSAError(code: .configUpdateFailed, message: "rule", httpStatus: 500)) }
             configs.withLock { configs in
                 if let index = configs.firstIndex(where: { $0.id == configuration.id }) { configs[index].isActive = false }
             }
             var updated = configuration
             updated.isActive = false
-            return updated
+            return .success(updated)
         }
 
         func restore(_ restoration: PSARestoration, note: ReasonNote?) async throws(PSAError) -> PSAItem {

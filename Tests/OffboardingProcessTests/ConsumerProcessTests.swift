@@ -301,8 +301,11 @@ struct ConsumerProcessTests {
         for id in eventIDs {
             let decoded = try (byEvent[id] ?? []).map { try ValidatedResult.decode($0.value ?? []) }
             #expect(!decoded.isEmpty)
-            #expect(decoded.first?.success == true)
-            #expect(decoded.first?.statistics.configsDeactivated == 10 || decoded.count > 1)
+            // Each result, a duplicate too, names all ten inactive, and together they report each
+            // deactivated: two that disagree on the end state fail here.
+            #expect(decoded.allSatisfy { $0.success && $0.configs.count == 10 && $0.configs.allSatisfy { $0.status == .inactive } }, "\(id)")
+            let deactivated = Set(decoded.flatMap { $0.configs.filter { $0.action == .deactivated }.map(\.configID) })
+            #expect(deactivated.count == 10, "\(id): \(deactivated.count) reported deactivated over \(decoded.count) results")
         }
         for company in setup.companies {
             for config in 0..<10 {
