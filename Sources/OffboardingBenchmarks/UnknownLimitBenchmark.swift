@@ -31,13 +31,17 @@ func unknownLimitBenchmark() async throws {
             let result = await Offboarder(psa: client, logger: logger)
                 .run(.init(eventID: "bench-\(psa)", trigger: .manual, client: .id("200001"), options: .init(offboardedStatuses: ["Inactive", "Offboarded"])))
             let elapsed = (ContinuousClock.now - start).seconds
-            guard result.statistics.configsDeactivated == configs else { throw BenchmarkError("\(psa): \(result.statistics) \(result.errors.prefix(3))") }
+            // Without learning, a PSA that counts refused requests and says not when to come back
+            // can refuse more than the retries outlast: reported, not hidden.
+            guard result.statistics.configsDeactivated == configs || !adaptive else {
+                throw BenchmarkError("\(psa): \(result.statistics), \(await tenant.rateLimited) answered 429, \(String(describing: client.pacing)) \(result.errors.prefix(1))")
+            }
             let accepted = await tenant.acceptedRequests
             let refused = await tenant.rateLimited
             let rate = Double(accepted) / elapsed
             let learnt = client.pacing?.rate.map { String(format: "%.1f", $0) } ?? "-"
             print(
-                "\(psa), \(adaptive ? "adaptive (default)" : "not adaptive      "): \(format2(elapsed)) s, \(accepted) requests accepted = \(format(rate))/s = \(format2(rate / Double(limit))) of the limit, \(refused) answered 429, learnt rate \(learnt)/s, "
+                "\(psa), \(adaptive ? "adaptive (default)" : "not adaptive      "): \(format2(elapsed)) s, \(accepted) requests accepted = \(format(rate))/s = \(format2(rate / Double(limit))) of the limit, \(refused) answered 429, \(configs - result.statistics.configsDeactivated) failed, learnt rate \(learnt)/s, "
                     + "\(client.pacing?.slowDowns ?? 0) slow-downs, \(client.pacing?.refusalsNotOurs ?? 0) refusals judged not ours")
             try await httpClient.shutdown()
             await server.stop()

@@ -138,9 +138,9 @@ public final class AdaptivePacer: Sendable {
         var trigger: AnswerLog.Share
         var judgedFrom: ContinuousClock.Instant
         var at: ContinuousClock.Instant
-        var rateBefore: Double?
+        var rateBefore: Double
         var refusedAtBefore: Double?
-        var first: (trigger: AnswerLog.Share, rate: Double?, refusedAt: Double?)
+        var first: (trigger: AnswerLog.Share, rate: Double, refusedAt: Double)
     }
 
     public let configuration: Configuration
@@ -239,7 +239,8 @@ public final class AdaptivePacer: Sendable {
                 }
                 hold(&state, retryAfter ?? configuration.unsaidRetryAfter, now: now)
                 let refusedAt = state.lastRefusedAt
-                let current = currentRate(&state, now: now)
+                // Halved from what the PSA took, not from a start-up ramp that nobody reached.
+                let current = accepted(&state, below: currentRate(&state, now: now), now: now)
                 set(&state, rate: current * configuration.repeatedDecrease, refusedAt: current, now: now)
                 state.refusal = nil
                 state.decrease = Decrease(
@@ -262,7 +263,10 @@ public final class AdaptivePacer: Sendable {
                 return
             }
             hold(&state, retryAfter ?? configuration.unsaidRetryAfter, now: now)
-            lower(&state, trigger: recent, sentAt: sentAt, first: (recent, state.rate, state.lastRefusedAt), now: now)
+            // Before any decrease the rate is the start-up ramp's: going back means going back to
+            // where it was, not ramping on from there.
+            let rate = currentRate(&state, now: now)
+            lower(&state, trigger: recent, sentAt: sentAt, first: (recent, rate, state.lastRefusedAt ?? rate), now: now)
         }
     }
 
@@ -271,11 +275,11 @@ public final class AdaptivePacer: Sendable {
     /// ceiling nobody reached and cutting it would change nothing. The second before the refused
     /// request was sent is the PSA's window as it refused.
     private func lower(
-        _ state: inout State, trigger: AnswerLog.Share, sentAt: ContinuousClock.Instant, first: (trigger: AnswerLog.Share, rate: Double?, refusedAt: Double?),
+        _ state: inout State, trigger: AnswerLog.Share, sentAt: ContinuousClock.Instant, first: (trigger: AnswerLog.Share, rate: Double, refusedAt: Double),
         now: ContinuousClock.Instant
     ) {
-        let before = (rate: state.rate, refusedAt: state.lastRefusedAt)
         let current = currentRate(&state, now: now)
+        let before = (rate: current, refusedAt: state.lastRefusedAt ?? current)
         let beforeRefused = state.recentAcceptedSends.count(sentAfter: sentAt - .seconds(1), through: sentAt, now: now)
         let base = min(current, max(Double(beforeRefused), accepted(&state, below: current, now: now)))
         set(&state, rate: base * configuration.decrease, refusedAt: base, now: now)
@@ -320,7 +324,7 @@ public final class AdaptivePacer: Sendable {
         learnBackground(&state, since, now: now)
         state.refusalsNotOurs += since.refused
         let back = beyondTolerated(decrease.first.trigger, state, now: now) ? (decrease.rateBefore, decrease.refusedAtBefore) : (decrease.first.rate, decrease.first.refusedAt)
-        state.rate = back.0.map { max($0, state.rate ?? 0) }
+        state.rate = max(back.0, state.rate ?? 0)
         state.lastRefusedAt = back.1
         state.refusal = nil
         state.plateauSince = nil

@@ -74,6 +74,37 @@ struct DeliveryTests {
         try await harness.stop()
     }
 
+    /// HaloPSA's rolling limit as it may really be met: 429 with no `Retry-After` (Halo's is
+    /// unconfirmed), refused requests counted in the window, the token endpoint limited too. Scaled
+    /// down to 20 requests per rolling 2 s, one asset a request and no configured limit, so that the
+    /// pacer meets it many times: every asset ends inactive and is reported deactivated once.
+    @Test func aHaloClientMeetingItsRollingLimitWithoutRetryAfterLosesNothing() async throws {
+        let harness = try await PipelineHarness.isolated(.halopsa) { configuration in
+            configuration.psa = configuration.psa.adjusted(haloBatchSize: 1)
+            configuration.retryTopicInitialDelay = .milliseconds(200)
+            configuration.retryTopicMaxDelay = .milliseconds(400)
+            configuration.retryTopicMaxAttempts = 8
+        }
+        let client = await harness.makeClient(active: 60)
+        await harness.tenant.setRollingLimit(maxRequests: 20, window: .seconds(2))
+        let event = harness.event(forClient: client.id)
+        try await harness.send(event)
+
+        let all = Set(client.configurations.map(String.init))
+        let records = try await harness.results.wait(timeout: .seconds(180), for: "every asset reported deactivated") { records in
+            Self.deactivated(in: records, of: event.id) == all
+        }
+        let refused = await harness.tenant.rateLimited
+        await harness.tenant.setRollingLimit(maxRequests: 1_000_000, window: .seconds(1))
+        for id in client.configurations { #expect(await harness.tenant.isConfigurationActive(id) == false) }
+        #expect(refused > 0, "the limit was met")
+        let results = try records.filter { Self.eventID($0) == event.id }.map { try ValidatedResult.decode($0.value ?? []) }
+        let counted = results.flatMap { $0.configs.filter { $0.action == .deactivated }.map(\.configID) }
+        #expect(counted.count == all.count, "each reported deactivated once over \(results.count) results")
+        print("halo without Retry-After: \(refused) answered 429, \(results.count) results, \(String(describing: harness.runtime.psa.pacing))")
+        try await harness.stop()
+    }
+
     @Test(arguments: PSAKind.allCases, [400, 404])
     func aPermanentListingErrorGivesAFailureResultAndTheClientsNextEventRuns(psa: PSAKind, status: Int) async throws {
         let harness = try await PipelineHarness.shared(psa)

@@ -165,6 +165,37 @@ struct HaloClientTests {
         return try #require((try JSONSerialization.jsonObject(with: Data(tokenBody.readableBytesView)) as? [String: Any])?["access_token"] as? String)
     }
 
+    /// Hosted Halo's limit as the reference leaves it: the token endpoint counts and can answer
+    /// 429, no `Retry-After` is promised, and a refused request is a request that fills the window.
+    @Test func theRollingLimitCountsTokensAndRefusalsAndSaysNotWhenToComeBack() async throws {
+        try await withSimulator { simulator, _, server in
+            await simulator.setRollingLimit(maxRequests: 3, window: .seconds(30))
+            let token = try await Self.token(from: server)
+            var request = HTTPClientRequest(url: server.baseURL + "/api/Client/12")
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status.code == 200)
+            #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status.code == 200)
+            let refused = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(refused.status.code == 429 && refused.headers["Retry-After"].isEmpty)
+            await #expect(throws: (any Error).self, "the token endpoint is limited too") { _ = try await Self.token(from: server) }
+            #expect(await simulator.rateLimited == 2)
+        }
+        try await withSimulator { simulator, _, server in
+            // Two per rolling 3 s. The token at 0 and a call at 1.5 s fill it; a call refused at
+            // 1.5 s counts too, so at 3.2 s, with the token aged out, the window is still full.
+            await simulator.setRollingLimit(maxRequests: 2, window: .seconds(3))
+            let start = ContinuousClock.now
+            let token = try await Self.token(from: server)
+            var request = HTTPClientRequest(url: server.baseURL + "/api/Client/12")
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            try await Task.sleep(until: start + .milliseconds(1_500), clock: .continuous)
+            #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status.code == 200)
+            #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status.code == 429)
+            try await Task.sleep(until: start + .milliseconds(3_200), clock: .continuous)
+            #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status.code == 429, "a refused request counts")
+        }
+    }
+
     @Test func aTokenSentTwiceIsRefused() async throws {
         try await withSimulator { _, _, server in
             let token = try await Self.token(from: server)

@@ -58,10 +58,17 @@ public actor AutotaskSimulator: SimulatedTenant {
     public func injectTransientFaults(_ transient: TransientFaults?) { faults.transient = transient }
     public func transientFaultsServed() -> [Int: Int] { faults.served }
     public func clearFaults() { faults.faults.removeAll() }
-    public func setRollingLimit(maxRequests: Int, window: Duration) { setRequestThreshold(maxRequests, window: window) }
-    /// Autotask's threshold (10,000 an hour in production) with its usage-based latency.
-    public func setRequestThreshold(_ requests: Int, window: Duration = .seconds(3600), latencyAtHalf: Duration = .zero, latencyAtThreeQuarters: Duration = .zero) {
-        threshold = RollingLimit(maxRequests: requests, window: window)
+    public func setRollingLimit(maxRequests: Int, window: Duration) { setRollingLimit(maxRequests: maxRequests, window: window, sendsRetryAfter: false) }
+    public func setRollingLimit(maxRequests: Int, window: Duration, sendsRetryAfter: Bool) {
+        setRequestThreshold(maxRequests, window: window, sendsRetryAfter: sendsRetryAfter)
+    }
+    /// Autotask's threshold (10,000 an hour in production) with its usage-based latency; its 429
+    /// carries no `Retry-After` unless `sendsRetryAfter` (that Autotask sends one is unconfirmed).
+    public func setRequestThreshold(
+        _ requests: Int, window: Duration = .seconds(3600), latencyAtHalf: Duration = .zero, latencyAtThreeQuarters: Duration = .zero,
+        sendsRetryAfter: Bool = false
+    ) {
+        threshold = RollingLimit(maxRequests: requests, window: window, sendsRetryAfter: sendsRetryAfter)
         usageLatency = (latencyAtHalf, latencyAtThreeQuarters)
     }
     /// Sets the company's type by label: a `companyType` label when the picklist has it, else a
@@ -269,10 +276,10 @@ public actor AutotaskSimulator: SimulatedTenant {
         else {
             return Self.errors(401, "Unauthorized: ApiIntegrationCode, UserName and Secret headers are required and must be valid.")
         }
-        if let wait = threshold?.admit() {
+        if let headers = threshold?.admit() {
             rateLimited += 1
             var response = Self.errors(429, "The request threshold of \(threshold!.maxRequests) requests has been exceeded.")
-            response.headers.append(("Retry-After", String(RollingLimit.retryAfterSeconds(wait))))
+            response.headers += headers
             return response
         }
         acceptedRequests += 1

@@ -87,7 +87,10 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     public func injectTransientFaults(_ transient: TransientFaults?) { faults.transient = transient }
     public func transientFaultsServed() -> [Int: Int] { faults.served }
     public func clearFaults() { faults.faults.removeAll() }
-    public func setRollingLimit(maxRequests: Int, window: Duration) { rollingLimit = RollingLimit(maxRequests: maxRequests, window: window) }
+    public func setRollingLimit(maxRequests: Int, window: Duration) { setRollingLimit(maxRequests: maxRequests, window: window, sendsRetryAfter: true) }
+    public func setRollingLimit(maxRequests: Int, window: Duration, sendsRetryAfter: Bool) {
+        rollingLimit = RollingLimit(maxRequests: maxRequests, window: window, sendsRetryAfter: sendsRetryAfter)
+    }
     public func loseWrites(ofConfiguration id: Int, times: Int) { lostWrites[id] = times }
     /// Status ids a PATCH may not set on a configuration.
     private var refusedStatuses: [Int: Set<Int>] = [:]
@@ -226,11 +229,9 @@ public actor ConnectWiseSimulator: SimulatedTenant {
             return Self.error(404, "NotFound", "The requested URL was not found; check the codebase (\(Self.codebase))")
         }
         if let failure = authenticate(request) { return failure }
-        if let wait = rollingLimit?.admit() {
+        if let headers = rollingLimit?.admit() {
             rateLimited += 1
-            return .json(
-                429, ["code": "TooManyRequests", "message": "Request volume exceeds capacity limits"],
-                headers: [("Retry-After", String(RollingLimit.retryAfterSeconds(wait)))])
+            return .json(429, ["code": "TooManyRequests", "message": "Request volume exceeds capacity limits"], headers: headers)
         }
         acceptedRequests += 1
         let path = String(request.path.dropFirst(prefix.count))

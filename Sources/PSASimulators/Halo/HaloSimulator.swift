@@ -60,8 +60,12 @@ public actor HaloSimulator: SimulatedTenant {
     public func transientFaultsServed() -> [Int: Int] { faults.served }
     public func clearFaults() { faults.faults.removeAll() }
     public func setTokenLifetime(seconds: Int) { tokenLifetimeSeconds = seconds }
-    /// Answers 429 past `maxRequests` API requests in any rolling `window`, as hosted Halo does.
-    public func setRollingLimit(maxRequests: Int, window: Duration) { rollingLimit = RollingLimit(maxRequests: maxRequests, window: window) }
+    /// Answers 429 past `maxRequests` requests (the token endpoint's too) in any rolling `window`,
+    /// as hosted Halo does; with no `Retry-After` unless `sendsRetryAfter` (Halo's is unconfirmed).
+    public func setRollingLimit(maxRequests: Int, window: Duration) { setRollingLimit(maxRequests: maxRequests, window: window, sendsRetryAfter: false) }
+    public func setRollingLimit(maxRequests: Int, window: Duration, sendsRetryAfter: Bool) {
+        rollingLimit = RollingLimit(maxRequests: maxRequests, window: window, sendsRetryAfter: sendsRetryAfter)
+    }
     /// Makes Halo refuse, with a 400 naming the element, any batch that sets this asset inactive.
     public func refuseUpdates(ofAsset id: Int, message: String) { refusedUpdates[id] = message }
     public func refuseDeactivation(ofConfiguration id: Int) { refusedUpdates[id] = "This asset cannot be made inactive." }
@@ -171,19 +175,17 @@ public actor HaloSimulator: SimulatedTenant {
 
     private func handle(_ request: SimulatedRequest) -> SimulatedResponse {
         let path = request.path.lowercased()
-        if path == Self.authPath + "/token" { return token(request) }
+        if path == Self.authPath + "/token" {
+            if let refusal = pastLimit() { return refusal }
+            return token(request)
+        }
         guard path.hasPrefix("/api/") else { return .json(404, ["Message": "No HTTP resource was found that matches the request URI."]) }
         guard let authorization = request.headers["authorization"], authorization.hasPrefix("Bearer "),
             !request.repeats("authorization"), let token = tokens[String(authorization.dropFirst(7))], token.expiry > .now
         else {
             return SimulatedResponse(status: 401, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\"")])
         }
-        if let wait = rollingLimit?.admit() {
-            rateLimited += 1
-            return SimulatedResponse(
-                status: 429, headers: [("Retry-After", String(RollingLimit.retryAfterSeconds(wait)))],
-                body: Array("Rate Limit Reached - \(rollingLimit!.maxRequests) Requests per rolling window".utf8))
-        }
+        if let refusal = pastLimit() { return refusal }
         acceptedRequests += 1
         let segments = path.dropFirst(5).split(separator: "/").map(String.init)
         if let needed = Self.scopes(for: request.method, segments.first), token.scopes.isDisjoint(with: needed) {
@@ -252,6 +254,13 @@ public actor HaloSimulator: SimulatedTenant {
         case ("POST", "tickets", 1): return postTickets(request)
         default: return .json(404, ["Message": "No HTTP resource was found that matches the request URI."])
         }
+    }
+
+    /// The rolling limit's refusal, in Halo's words, when this request is past it.
+    private func pastLimit() -> SimulatedResponse? {
+        guard let headers = rollingLimit?.admit() else { return nil }
+        rateLimited += 1
+        return SimulatedResponse(status: 429, headers: headers, body: Array("Rate Limit Reached - \(rollingLimit!.maxRequests) Requests per rolling window".utf8))
     }
 
     private func token(_ request: SimulatedRequest) -> SimulatedResponse {

@@ -146,8 +146,9 @@ public protocol SimulatedTenant: SimulatedPSA {
     func transientFaultsServed() async -> [Int: Int]
     /// Removes every injected fault.
     func clearFaults() async
-    /// Refuses API requests past `maxRequests` in any rolling `window` with 429 and `Retry-After`,
-    /// in the PSA's own format.
+    /// Refuses requests past `maxRequests` in any rolling `window` (refused ones counted) with 429
+    /// in the PSA's own format, with `Retry-After` where the PSA is documented to send it
+    /// (ConnectWise) and without it where that is unconfirmed (Autotask, HaloPSA).
     func setRollingLimit(maxRequests: Int, window: Duration) async
     /// API requests refused by the rolling limit so far.
     var rateLimited: Int { get async }
