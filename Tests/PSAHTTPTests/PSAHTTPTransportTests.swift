@@ -92,13 +92,17 @@ struct PSAHTTPTransportTests {
         // Nothing listens on port 9 of loopback; async-http-client keeps reconnecting until the deadline.
         var configuration = fast
         configuration.requestTimeout = .milliseconds(300)
-        do throws(PSAError) {
-            _ = try await PSAHTTPTransport(httpClient: .shared, configuration: configuration, logger: .test())
-                .send(.GET, url: "http://127.0.0.1:9/x", headers: [])
-            Issue.record("expected a connection error")
-        } catch {
-            #expect(error.code == .psaConnectionError && error.isRetriable)
+        let attempts = PSARequestTally()
+        await PSARequestTally.$current.withValue(attempts) {
+            do throws(PSAError) {
+                _ = try await PSAHTTPTransport(httpClient: .shared, configuration: configuration, logger: .test())
+                    .send(.GET, url: "http://127.0.0.1:9/x", headers: [])
+                Issue.record("expected a connection error")
+            } catch {
+                #expect(error.code == .psaConnectionError && error.isRetriable)
+            }
         }
+        #expect(attempts.requests == configuration.maxAttempts, "repeated until the attempts ran out")
     }
 
     @Test func backoffIsExponentialWithFullJitterUnderItsCap() {

@@ -86,6 +86,7 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     public func setLatency(_ latency: Duration) { faults.latency = latency }
     public func injectTransientFaults(_ transient: TransientFaults?) { faults.transient = transient }
     public func transientFaultsServed() -> [Int: Int] { faults.served }
+    public func injectedFaultsServed() -> [(status: Int, at: ContinuousClock.Instant)] { faults.injectedServed }
     public func clearFaults() { faults.faults.removeAll() }
     public func setRollingLimit(maxRequests: Int, window: Duration) { setRollingLimit(maxRequests: maxRequests, window: window, sendsRetryAfter: true) }
     public func setRollingLimit(maxRequests: Int, window: Duration, sendsRetryAfter: Bool) {

@@ -58,6 +58,7 @@ public actor HaloSimulator: SimulatedTenant {
     public func setLatency(_ latency: Duration) { faults.latency = latency }
     public func injectTransientFaults(_ transient: TransientFaults?) { faults.transient = transient }
     public func transientFaultsServed() -> [Int: Int] { faults.served }
+    public func injectedFaultsServed() -> [(status: Int, at: ContinuousClock.Instant)] { faults.injectedServed }
     public func clearFaults() { faults.faults.removeAll() }
     public func setTokenLifetime(seconds: Int) { tokenLifetimeSeconds = seconds }
     /// Answers 429 past `maxRequests` requests (the token endpoint's too) in any rolling `window`,

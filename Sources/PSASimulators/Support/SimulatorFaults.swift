@@ -68,6 +68,8 @@ struct SimulatorFaultPlan: Sendable {
     private var random = SplitMix64(seed: 1)
     /// Transient faults answered so far, by status.
     private(set) var served: [Int: Int] = [:]
+    /// When each injected fault was answered, with its status, in order.
+    private(set) var injectedServed: [(status: Int, at: ContinuousClock.Instant)] = []
 
     /// Takes one use of the first fault matching the request.
     mutating func take(method: String, path: String, query: [String: String], body: [UInt8] = []) -> SimulatorFault? {
@@ -83,6 +85,7 @@ struct SimulatorFaultPlan: Sendable {
             return takeTransient()
         }
         let fault = faults[index]
+        injectedServed.append((fault.status, .now))
         if let remaining = fault.remaining {
             if remaining <= 1 { faults.remove(at: index) } else { faults[index].remaining = remaining - 1 }
         }
@@ -144,6 +147,8 @@ public protocol SimulatedTenant: SimulatedPSA {
     func injectTransientFaults(_ faults: TransientFaults?) async
     /// The transient failures answered so far, by status.
     func transientFaultsServed() async -> [Int: Int]
+    /// The injected faults answered so far (`inject`, `failListing`, …): status and when, in order.
+    func injectedFaultsServed() async -> [(status: Int, at: ContinuousClock.Instant)]
     /// Removes every injected fault.
     func clearFaults() async
     /// Refuses requests past `maxRequests` in any rolling `window` (refused ones counted) with 429
