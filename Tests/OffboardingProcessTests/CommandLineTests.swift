@@ -117,6 +117,21 @@ struct CommandLineTests {
         #expect(missing.status == 1)
         #expect(try ValidatedResult.decode(Array(missing.stdout.utf8)).errors.map(\.code) == [.clientNotFound])
 
+        // Refused by the PSA: a private key it does not know, at trace level, exit 1.
+        var wrongKey = environment
+        wrongKey["CW_PRIVATE_KEY"] = "not-the-sandbox-private-key"
+        wrongKey["LOG_LEVEL"] = "trace"
+        let refused = try await run(["run", "--config", file, "--client-id", "23456"], environment: wrongKey)
+        #expect(refused.status == 1)
+        #expect(try ValidatedResult.decode(Array(refused.stdout.utf8)).errors.map(\.message).contains { $0.contains("rejected the credentials") }, "\(refused.stdout)")
+        // No key, from either run, in anything printed: at success, at a failure result, at a refusal.
+        for (outcome, keys) in [(dry, environment), (missing, environment), (refused, wrongKey)] {
+            for key in ["CW_PUBLIC_KEY", "CW_PRIVATE_KEY"] {
+                let secret = try #require(keys[key])
+                #expect(!outcome.stdout.contains(secret) && !outcome.stderr.contains(secret), "\(key) printed")
+            }
+        }
+
         // Both results also went to the results topic for billing and alerting.
         try await published.wait(timeout: .seconds(30), for: "2 published results") { $0.count >= 2 }
         await published.stop()
