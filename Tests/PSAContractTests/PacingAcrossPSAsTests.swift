@@ -40,12 +40,13 @@ struct PacingAcrossPSAsTests {
     func anUnknownLimitCostsAFew429sSharedByEveryClient(psa: PSAKind) async throws {
         let learnt = try await offboardTwoClients(psa, adaptive: true)
         #expect(learnt.results.allSatisfy { $0.success && $0.statistics.configsDeactivated == Self.perClient })
-        // Each time the limit is met it costs the requests in flight then: up to the two clients'
-        // bounds (2 x 8) on a loaded machine where answers are slow (a clean-clone CI run saw 21
-        // over three slow-downs on HaloPSA); the benchmark gives the figure on a quiet one. It is
-        // met a few times, not again and again (below), and far less than without learning.
-        let slowDowns = max(1, learnt.pacing?.slowDowns ?? 1)
-        #expect(learnt.refused <= 2 * 8 * slowDowns, "\(psa): \(learnt.refused) answered 429, \(String(describing: learnt.pacing))")
+        // Meeting the limit costs the requests in flight then: up to the two clients' bounds (2 x 8)
+        // on a loaded machine where answers are slow. The scenario allows that twice, at start-up
+        // and once more after a stall bunches a second's requests (a clean-clone CI run saw 21 on
+        // HaloPSA; Autotask, whose 429 says not when to come back, 20): 32, a bound from the
+        // scenario, not from the pacer's own count of slow-downs. The benchmark gives the figure
+        // on a quiet machine.
+        #expect(learnt.refused <= 2 * 2 * Offboarder.Configuration.defaultMaxConcurrentUpdates, "\(psa): \(learnt.refused) answered 429, \(String(describing: learnt.pacing))")
         // A stall on a loaded machine can bunch a few paced requests into one second of the PSA's
         // window and cost one more slow-down of 5%: 1 to 5 in fifteen full-suite runs, 6 in one
         // (HaloPSA). A pacer that never lowers its rate is refused again and again: 11 slow-downs
@@ -54,7 +55,7 @@ struct PacingAcrossPSAsTests {
         let rate = try #require(learnt.pacing?.rate, "\(psa): the pacer met the limit (\(learnt.refused) answered 429)")
         // Near the limit: what the PSA accepted in a second is counted by send times, which a
         // loaded machine spreads, so the estimate can sit a little above the limit until the next refusal.
-        #expect(rate <= Double(Self.limit) * 1.1 && rate >= Double(Self.limit) / 4, "\(psa): learnt \(rate)/s")
+        #expect(rate <= Double(Self.limit) * 1.1 && rate >= Double(Self.limit) / 2, "\(psa): learnt \(rate)/s")
         // The same work without learning, for contrast: the simulator's limit does bind.
         let blind = try await offboardTwoClients(psa, adaptive: false)
         print("pacing \(psa): learning \(learnt.refused) answered 429, \(String(describing: learnt.pacing)); without learning \(blind.refused) answered 429")
