@@ -133,6 +133,35 @@ struct AutotaskClientTests {
         }
     }
 
+    /// A query names the fields it wants and gets those (and the id) only, on every page: a field
+    /// the adapter does not ask for is not there to read.
+    @Test func aQueryAnswersTheFieldsItAskedForOnly() async throws {
+        var data = AutotaskDataset.empty()
+        data.companies = [.init(id: 1, companyName: "A", isActive: false)]
+        data.configurationItems = (1...3).map { .init(id: $0, companyID: 1, referenceTitle: "c\($0)", isActive: true) }
+        try await withSimulator(data) { _, _, server in
+            let credentials = AutotaskSimulator.Credentials.sandbox
+            func query(_ body: String) async throws -> [[String: Any]] {
+                var request = HTTPClientRequest(url: server.baseURL + AutotaskSimulator.apiPath + "/ConfigurationItems/query")
+                request.method = .POST
+                for (name, value) in [("ApiIntegrationCode", credentials.apiIntegrationCode), ("UserName", credentials.username), ("Secret", credentials.secret)] {
+                    request.headers.add(name: name, value: value)
+                }
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(string: body))
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                #expect(response.status.code == 200)
+                let bytes = try await response.body.collect(upTo: 1 << 20)
+                return try #require((try JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any])?["items"] as? [[String: Any]])
+            }
+            let filter = #""filter": [{"op": "eq", "field": "companyID", "value": 1}]"#
+            let narrow = try await query(#"{"IncludeFields": ["referenceTitle"], \#(filter)}"#)
+            #expect(narrow.count == 3 && narrow.allSatisfy { Set($0.keys) == ["id", "referenceTitle"] }, "\(narrow)")
+            let whole = try await query("{\(filter)}")
+            #expect(whole.allSatisfy { $0["companyID"] != nil && $0["isActive"] != nil }, "without IncludeFields every field")
+        }
+    }
+
     /// Past half of its hourly threshold Autotask slows every call down (usage-based latency): the
     /// default configuration reads that as "slow down" before any 429; without the signal, nothing slows.
     @Test(arguments: [true, false])

@@ -26,7 +26,7 @@ public actor AutotaskSimulator: SimulatedTenant {
     public nonisolated let credentials: Credentials
     var data: AutotaskDataset
     private var faults = SimulatorFaultPlan()
-    private var pagingTokens: [String: (entity: String, filter: [[String: Any]], offset: Int, size: Int)] = [:]
+    private var pagingTokens: [String: (entity: String, filter: [[String: Any]], offset: Int, size: Int, fields: Set<String>?)] = [:]
     private var inFlightByEndpoint: [String: Int] = [:]
     /// Items a company's listing returns although they belong to another (`leakConfiguration`).
     private var leaked: [Int: Set<Int>] = [:]
@@ -356,7 +356,7 @@ public actor AutotaskSimulator: SimulatedTenant {
             guard let token = request.query["paging"], let page = pagingTokens.removeValue(forKey: token) else {
                 return Self.errors(500, "The paging token is invalid or expired.")
             }
-            return respondPage(entity: page.entity, filter: page.filter, offset: page.offset, size: page.size, host: request.host)
+            return respondPage(entity: page.entity, filter: page.filter, offset: page.offset, size: page.size, fields: page.fields, host: request.host)
         case ("PATCH", ["configurationitems"]):
             return patchItem(request)
         default:
@@ -381,7 +381,14 @@ public actor AutotaskSimulator: SimulatedTenant {
         let size = ((body["MaxRecords"] ?? body["maxRecords"]) as? Int) ?? 500
         guard (1...500).contains(size) else { return Self.errors(500, "MaxRecords must be between 1 and 500.") }
         if let problem = validate(filter, entity: entity) { return Self.errors(500, problem) }
-        return respondPage(entity: entity, filter: filter, offset: 0, size: size, host: request.host)
+        // Autotask answers with the fields asked for and no others (the id always): a field the
+        // adapter forgets to ask for is missing from the answer, as it would be.
+        var fields: Set<String>?
+        if let asked = body["IncludeFields"] ?? body["includeFields"] {
+            guard let names = asked as? [String], !names.isEmpty else { return Self.errors(500, "IncludeFields must be a non-empty array of field names.") }
+            fields = Set(names).union(["id"])
+        }
+        return respondPage(entity: entity, filter: filter, offset: 0, size: size, fields: fields, host: request.host)
     }
 
     private func fields(of entity: String) -> Set<String> {
@@ -460,7 +467,7 @@ public actor AutotaskSimulator: SimulatedTenant {
         }
     }
 
-    private func respondPage(entity: String, filter: [[String: Any]], offset: Int, size: Int, host: String) -> SimulatedResponse {
+    private func respondPage(entity: String, filter: [[String: Any]], offset: Int, size: Int, fields: Set<String>?, host: String) -> SimulatedResponse {
         let rows: [[String: Any]] =
             switch entity {
             case "companies": data.companies.sorted { $0.id < $1.id }.map(companyJSON)
@@ -472,11 +479,11 @@ public actor AutotaskSimulator: SimulatedTenant {
             }
         let leakedIDs = Self.companyIDs(in: filter).flatMap { leaked[$0] ?? [] }
         let matching = rows.filter { matches($0, filter) || (entity == "configurationitems" && leakedIDs.contains($0["id"] as? Int ?? 0)) }
-        let page = Array(matching.dropFirst(offset).prefix(size))
+        let page = matching.dropFirst(offset).prefix(size).map { row in fields.map { fields in row.filter { fields.contains($0.key) } } ?? row }
         var next: Any = NSNull()
         if offset + size < matching.count {
             let token = UUID().uuidString
-            pagingTokens[token] = (entity, filter, offset + size, size)
+            pagingTokens[token] = (entity, filter, offset + size, size, fields)
             let entityPath =
                 ["companies": "Companies", "contracts": "Contracts", "configurationitemnotes": "ConfigurationItemNotes", "contractservices": "ContractServices", "tickets": "Tickets"][entity]
                 ?? "ConfigurationItems"
