@@ -26,6 +26,7 @@ public actor AutotaskSimulator: SimulatedTenant {
     public nonisolated let credentials: Credentials
     var data: AutotaskDataset
     private var faults = SimulatorFaultPlan()
+    private var pagingHost: String?
     private var pagingTokens: [String: (entity: String, filter: [[String: Any]], offset: Int, size: Int, fields: Set<String>?)] = [:]
     private var inFlightByEndpoint: [String: Int] = [:]
     /// Items a company's listing returns although they belong to another (`leakConfiguration`).
@@ -57,6 +58,9 @@ public actor AutotaskSimulator: SimulatedTenant {
     public func setLatency(_ latency: Duration) { faults.latency = latency }
     public func injectTransientFaults(_ transient: TransientFaults?) { faults.transient = transient }
     public func transientFaultsServed() -> [Int: Int] { faults.served }
+    /// Paging links on another host (`host:port`), as a PSA behind a misconfigured proxy, or a
+    /// hostile one, could hand out; nil links back to the request's own host.
+    public func linkPages(to host: String?) { pagingHost = host }
     public func injectedFaultsServed() -> [(status: Int, at: ContinuousClock.Instant)] { faults.injectedServed }
     public func clearFaults() { faults.faults.removeAll() }
     public func setRollingLimit(maxRequests: Int, window: Duration) { setRollingLimit(maxRequests: maxRequests, window: window, sendsRetryAfter: false) }
@@ -356,7 +360,7 @@ public actor AutotaskSimulator: SimulatedTenant {
             guard let token = request.query["paging"], let page = pagingTokens.removeValue(forKey: token) else {
                 return Self.errors(500, "The paging token is invalid or expired.")
             }
-            return respondPage(entity: page.entity, filter: page.filter, offset: page.offset, size: page.size, fields: page.fields, host: request.host)
+            return respondPage(entity: page.entity, filter: page.filter, offset: page.offset, size: page.size, fields: page.fields, host: pagingHost ?? request.host)
         case ("PATCH", ["configurationitems"]):
             return patchItem(request)
         default:
@@ -388,7 +392,7 @@ public actor AutotaskSimulator: SimulatedTenant {
             guard let names = asked as? [String], !names.isEmpty else { return Self.errors(500, "IncludeFields must be a non-empty array of field names.") }
             fields = Set(names).union(["id"])
         }
-        return respondPage(entity: entity, filter: filter, offset: 0, size: size, fields: fields, host: request.host)
+        return respondPage(entity: entity, filter: filter, offset: 0, size: size, fields: fields, host: pagingHost ?? request.host)
     }
 
     private func fields(of entity: String) -> Set<String> {

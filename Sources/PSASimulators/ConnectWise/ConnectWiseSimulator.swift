@@ -45,6 +45,7 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     public private(set) var requestCount = 0
     /// A request limit over a rolling window, when set (ConnectWise publishes none, only 429 with `Retry-After`).
     private var rollingLimit: RollingLimit?
+    private var pagingHost: String?
     public private(set) var rateLimited = 0
     /// API requests answered with anything but 429.
     public private(set) var acceptedRequests = 0
@@ -84,6 +85,9 @@ public actor ConnectWiseSimulator: SimulatedTenant {
 
     public func inject(_ fault: SimulatorFault) { faults.faults.append(fault) }
     public func setLatency(_ latency: Duration) { faults.latency = latency }
+    /// Paging links on another host (`host:port`), as a PSA behind a misconfigured proxy, or a
+    /// hostile one, could hand out; nil links back to the request's own host.
+    public func linkPages(to host: String?) { pagingHost = host }
     public func injectTransientFaults(_ transient: TransientFaults?) { faults.transient = transient }
     public func transientFaultsServed() -> [Int: Int] { faults.served }
     public func injectedFaultsServed() -> [(status: Int, at: ContinuousClock.Instant)] { faults.injectedServed }
@@ -439,7 +443,7 @@ public actor ConnectWiseSimulator: SimulatedTenant {
             var query = request.query
             query["page"] = String(target)
             let encoded = query.sorted { $0.key < $1.key }.map { "\(Self.encode($0.key))=\(Self.encode($0.value))" }.joined(separator: "&")
-            return "<http://\(request.host)\(request.path)?\(encoded)>; rel=\"\(relation)\""
+            return "<http://\(pagingHost ?? request.host)\(request.path)?\(encoded)>; rel=\"\(relation)\""
         }
         if page > 1 { links.append(link(page - 1, "prev")) }
         if page < lastPage { links.append(link(page + 1, "next")) }
