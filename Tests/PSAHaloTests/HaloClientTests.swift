@@ -255,6 +255,39 @@ struct HaloClientTests {
 /// request), it runs into them.
 @Suite(.timeLimit(.minutes(2)))
 struct HaloPacingTests {
+
+    /// HaloPSA's default `max_in_flight` (8) holds over every client of the process: two clients
+    /// at once, each allowed 8 updates in flight, never have more than 8 requests at the simulator,
+    /// which now counts them, through a connection pool wide enough not to be the bound itself.
+    @Test func twoClientsAtOnceStayWithinTheDefaultInFlightBound() async throws {
+        var data = HaloDataset.empty()
+        data.clients = [.init(id: 1, name: "A", inactive: true), .init(id: 2, name: "B", inactive: true)]
+        data.assets = (1...48).map { .init(id: $0, clientID: $0 <= 24 ? 1 : 2, inventoryNumber: "a\($0)", inactive: false) }
+        let simulator = HaloSimulator(data: data)
+        await simulator.setLatency(.milliseconds(100))
+        let server = try await SimulatorServer.start(router: simulator.makeRouter(), logger: .test())
+        let httpClient = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)))
+        let credentials = HaloSimulator.Credentials.sandbox
+        let client = HaloClient(
+            configuration: .init(
+                baseURL: server.baseURL, authURL: server.baseURL + HaloSimulator.authPath, clientID: credentials.clientID,
+                clientSecret: credentials.clientSecret, tenant: credentials.tenant, batchSize: 1),
+            httpClient: httpClient, logger: .test())
+        #expect(HaloClient.Configuration.defaultHTTP.maxInFlight == 8, "the default this test holds the PSA to")
+        let offboarder = Offboarder(psa: client, logger: .test())
+        async let one = offboarder.run(.init(eventID: "one", trigger: .manual, client: .id("1"), options: .init(offboardedStatuses: ["Inactive"])))
+        async let two = offboarder.run(.init(eventID: "two", trigger: .manual, client: .id("2"), options: .init(offboardedStatuses: ["Inactive"])))
+        let results = await [one, two]
+        let peak = await simulator.maxConcurrentRequests
+        try await httpClient.shutdown()
+        await server.stop()
+        #expect(results.allSatisfy { $0.success && $0.statistics.configsDeactivated == 24 }, "\(results.map(\.statistics))")
+        #expect(peak <= 8, "\(peak) requests at once")
+        // And the bound is reached, so that it is the bound that held (16 updates were allowed).
+        #expect(peak >= 6, "\(peak) requests at once")
+    }
     func offboard(pacing: RequestRateLimiter.Limit?) async throws -> (rateLimited: Int, result: OffboardingResult) {
         var data = HaloDataset.empty()
         data.clients = [.init(id: 1, name: "A", inactive: true)]

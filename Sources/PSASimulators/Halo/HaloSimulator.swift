@@ -32,6 +32,9 @@ public actor HaloSimulator: SimulatedTenant {
     public private(set) var tokensIssued = 0
     /// Halo-hosted's rolling request limit, when set: requests past it get 429 with `Retry-After`.
     private var rollingLimit: RollingLimit?
+    private var inFlight = 0
+    /// The most requests the simulator was answering at once.
+    public private(set) var maxConcurrentRequests = 0
     public private(set) var rateLimited = 0
     /// API requests answered with anything but 429.
     public private(set) var acceptedRequests = 0
@@ -169,10 +172,21 @@ public actor HaloSimulator: SimulatedTenant {
     // MARK: Serving
 
     public nonisolated func respond(to request: SimulatedRequest) async -> SimulatedResponse {
-        let latency = await faults.latency
+        let latency = await begin()
         if latency > .zero { try? await Task.sleep(for: latency) }
-        return await handle(request)
+        let response = await handle(request)
+        await end()
+        return response
     }
+
+    /// Counts the request in flight (for `maxConcurrentRequests`) and says how long to take.
+    private func begin() -> Duration {
+        inFlight += 1
+        maxConcurrentRequests = max(maxConcurrentRequests, inFlight)
+        return faults.latency
+    }
+
+    private func end() { inFlight -= 1 }
 
     private func handle(_ request: SimulatedRequest) -> SimulatedResponse {
         let path = request.path.lowercased()
