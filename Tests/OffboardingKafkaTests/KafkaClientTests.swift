@@ -8,6 +8,17 @@ import Testing
 
 @Suite(.timeLimit(.minutes(2)))
 struct KafkaClientTests {
+    /// Polls until `count` records have come, for 30 s at most; a timeout names what it waited for.
+    static func poll(_ consumer: KafkaConsumer, until count: Int, _ what: String) async throws -> [KafkaRecord] {
+        let deadline = ContinuousClock.now + .seconds(30)
+        var records: [KafkaRecord] = []
+        while records.count < count {
+            guard ContinuousClock.now < deadline else { throw KafkaTestTimeout("\(what): \(records.count) of \(count) after 30 s") }
+            records += try await consumer.poll(maxRecords: 100, timeout: .milliseconds(200))
+        }
+        return records
+    }
+
     @Test func recordsKeepKeysValuesAndHeaders() async throws {
         let cluster = try KafkaTestCluster(logger: .test())
         try cluster.createTopic("roundtrip", partitions: 2)
@@ -28,7 +39,7 @@ struct KafkaClientTests {
                 consumption: .partitionsFromBeginning([.init(topic: "roundtrip", partition: 0), .init(topic: "roundtrip", partition: 1)])),
             logger: .test())
         var received: [KafkaRecord] = []
-        while received.count < 2 { received += try await reader.poll(maxRecords: 10, timeout: .milliseconds(200)) }
+        received = try await Self.poll(reader, until: 2, "the two records sent")
         await reader.close()
         let first = try #require(received.first { $0.partition == 0 })
         #expect(first.key == Array("k1".utf8) && first.value == Array("v1".utf8))
@@ -90,14 +101,14 @@ struct KafkaClientTests {
             properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"])
         let first = try KafkaConsumer(configuration: configuration, logger: .test())
         var seen: [KafkaRecord] = []
-        while seen.count < 10 { seen += try await first.poll(maxRecords: 100, timeout: .milliseconds(200)) }
+        seen = try await Self.poll(first, until: 10, "the ten records of stored")
         #expect(seen.map(\.offset) == Array(0..<10))
         try first.storeOffset(.init(topic: "stored", partition: 0), nextOffset: 6)
         await first.close()
 
         let second = try KafkaConsumer(configuration: configuration, logger: .test())
         var again: [KafkaRecord] = []
-        while again.count < 4 { again += try await second.poll(maxRecords: 100, timeout: .milliseconds(200)) }
+        again = try await Self.poll(second, until: 4, "the four records past the stored offset")
         #expect(again.map(\.offset) == [6, 7, 8, 9])
         #expect(throws: KafkaError.self) { try second.storeOffset(.init(topic: "stored", partition: 3), nextOffset: 1) }
         await second.close()
@@ -123,7 +134,7 @@ struct KafkaClientTests {
             if let lag = statistics.lag[partition] { reports.withLock { $0.append(lag) } }
         })
         var seen: [KafkaRecord] = []
-        while seen.count < 5 { seen += try await consumer.poll(maxRecords: 100, timeout: .milliseconds(200)) }
+        seen = try await Self.poll(consumer, until: 5, "the five records of lagging")
         // Statistics are served by poll, so polling is what lets them arrive.
         func pollUntilReported(_ lag: Int64) async throws {
             reports.withLock { $0.removeAll() }
@@ -140,4 +151,9 @@ struct KafkaClientTests {
         try await pollUntilReported(0)
         await consumer.close()
     }
+}
+
+struct KafkaTestTimeout: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = "timed out waiting for " + description }
 }

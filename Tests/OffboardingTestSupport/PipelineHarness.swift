@@ -83,11 +83,16 @@ public final class PipelineHarness: Sendable {
         runTask = Task { try await runtime.run() }
         guard let port = await runtime.httpServer?.boundPort() else { throw SimulatorError("the HTTP server did not start") }
         apiBaseURL = "http://127.0.0.1:\(port)"
-        // Scenarios start once the results and approvals topics have been read.
+        // Scenarios start once the results and approvals topics have been read; a pipeline that
+        // has not read them in a minute fails the harness, naming which, rather than going on.
         let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
+        while true {
             let resultsRead: Bool = if case .notReady = runtime.pipeline.latestResult(for: "") { false } else { true }
-            if resultsRead && runtime.pipeline.approvalsReady { break }
+            let approvalsRead = runtime.pipeline.approvalsReady
+            if resultsRead && approvalsRead { break }
+            guard ContinuousClock.now < deadline else {
+                throw SimulatorError("the pipeline had not read \(resultsRead ? "" : "the results topic ")\(approvalsRead ? "" : "the approvals topic ")within 60 s")
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
     }
