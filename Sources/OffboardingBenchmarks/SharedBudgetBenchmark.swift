@@ -53,7 +53,7 @@ func sharedBudgetBenchmark(cap: Duration = .seconds(120)) async throws {
             print(
                 "\(psa), \(faulty ? "faults" : "no faults")\(adaptive ? "" : ", no pacer"): \(format2(elapsed)) s, \(runs) runs, \(left) left active, \(await tenant.acceptedRequests) requests answered, "
                     + "faults served \(served.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")), learnt rate \(client.pacing?.rate.map { format2($0) } ?? "-")/s, "
-                    + "\(client.pacing?.slowDowns ?? 0) slow-downs, \(client.pacing?.refusalsNotOurs ?? 0) refusals judged not ours")
+                    + pacingCounts(client.pacing))
             try await httpClient.shutdown()
             await server.stop()
         }

@@ -42,7 +42,7 @@ func unknownLimitBenchmark() async throws {
             let learnt = client.pacing?.rate.map { String(format: "%.1f", $0) } ?? "-"
             print(
                 "\(psa), \(adaptive ? "adaptive (default)" : "not adaptive      "): \(format2(elapsed)) s, \(accepted) requests accepted = \(format(rate))/s = \(format2(rate / Double(limit))) of the limit, \(refused) answered 429, \(configs - result.statistics.configsDeactivated) failed, learnt rate \(learnt)/s, "
-                    + "\(client.pacing?.slowDowns ?? 0) slow-downs, \(client.pacing?.refusalsNotOurs ?? 0) refusals judged not ours")
+                    + pacingCounts(client.pacing))
             try await httpClient.shutdown()
             await server.stop()
         }

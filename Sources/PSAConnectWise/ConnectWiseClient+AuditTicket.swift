@@ -8,9 +8,7 @@ extension ConnectWiseClient {
     public var opensAuditTickets: Bool { configuration.auditTicket != nil }
 
     public func openAuditTicket(_ ticket: PSAAuditTicket) async throws(PSAError) -> PSAAuditTicketReceipt {
-        guard let settings = configuration.auditTicket else {
-            throw PSAError(code: .ticketNotCreated, message: "audit.ticket.connectwise is not configured")
-        }
+        let settings = try PSAAuditTickets.settings(configuration.auditTicket, of: kind)
         let company = try Self.records.companyNumber(ticket.companyID)
         let reference = PSAAuditTickets.reference(eventID: ticket.eventID)
         return try await PSAAuditTickets.findOrOpen(

@@ -230,7 +230,7 @@ public final class AdaptivePacer: Sendable {
                 return
             }
             if let decrease = state.decrease {
-                let since = state.answers.share(sentAfter: decrease.judgedFrom, through: now)
+                let since = state.answers.share(sentAfter: decrease.judgedFrom, through: now, now: now)
                 // Most of what went out after the decrease refused too: a window longer than a second,
                 // or a budget spent elsewhere. Anything less is for the verdict to weigh.
                 guard since.refused >= 3, since.refused * 2 > since.answered else {
@@ -248,7 +248,7 @@ public final class AdaptivePacer: Sendable {
                     first: decrease.first)
                 return
             }
-            let recent = state.answers.share(sentAfter: sentAt - .seconds(1), through: sentAt)
+            let recent = state.answers.share(sentAfter: sentAt - .seconds(1), through: sentAt, now: now)
             guard beyondTolerated(recent, state, now: now) else {
                 // The share the PSA refuses whatever our rate: the refused request waits on its own.
                 state.refusalsNotOurs += 1
@@ -306,7 +306,7 @@ public final class AdaptivePacer: Sendable {
     ///   longer beyond the PSA's share.
     private func judge(_ state: inout State, now: ContinuousClock.Instant) {
         guard let decrease = state.decrease else { return }
-        let since = state.answers.share(sentAfter: decrease.judgedFrom, through: now)
+        let since = state.answers.share(sentAfter: decrease.judgedFrom, through: now, now: now)
         guard since.answered >= configuration.verdictAnswers || since.refused >= 3 || now - decrease.at >= .seconds(5) else { return }
         state.decrease = nil
         guard beyondTolerated(since, state, now: now) else {

@@ -10,33 +10,24 @@ struct AnswerLog: Sendable {
 
     /// Answers to requests sent longer ago than this are forgotten.
     let span: Duration
-    private var answers: [(sentAt: ContinuousClock.Instant, refused: Bool)] = []
-    private var head = 0
+    private var answered: SlidingInstants
+    private var refused: SlidingInstants
 
-    init(span: Duration) { self.span = span }
+    init(span: Duration) {
+        self.span = span
+        answered = SlidingInstants(span: span)
+        refused = SlidingInstants(span: span)
+    }
 
+    // Answers come roughly in the order their requests went out; one that overtook another is
+    // forgotten a little late, which costs nothing.
     mutating func record(sentAt: ContinuousClock.Instant, refused: Bool, now: ContinuousClock.Instant) {
-        trim(now: now)
-        answers.append((sentAt, refused))
+        answered.append(sentAt, now: now)
+        if refused { self.refused.append(sentAt, now: now) }
     }
 
     /// The answers so far to requests sent after `start` and at or before `end`.
-    func share(sentAfter start: ContinuousClock.Instant, through end: ContinuousClock.Instant) -> Share {
-        var share = Share()
-        for answer in answers[head...] where answer.sentAt > start && answer.sentAt <= end {
-            share.answered += 1
-            if answer.refused { share.refused += 1 }
-        }
-        return share
-    }
-
-    private mutating func trim(now: ContinuousClock.Instant) {
-        // Answers come roughly in the order their requests went out; one that overtook another is
-        // forgotten a little late, which costs nothing.
-        while head < answers.count, answers[head].sentAt <= now - span { head += 1 }
-        if head > 64, head * 2 > answers.count {
-            answers.removeFirst(head)
-            head = 0
-        }
+    mutating func share(sentAfter start: ContinuousClock.Instant, through end: ContinuousClock.Instant, now: ContinuousClock.Instant) -> Share {
+        Share(refused: refused.count(sentAfter: start, through: end, now: now), answered: answered.count(sentAfter: start, through: end, now: now))
     }
 }

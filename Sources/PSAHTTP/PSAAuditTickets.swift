@@ -26,6 +26,13 @@ public enum PSAAuditTickets {
         return text.hasPrefix("offboarder-") && text.utf8.count == 43 && text.dropFirst(11).allSatisfy(\.isHexDigit)
     }
 
+    /// An adapter's `audit.ticket.<kind>` settings, or the refusal naming the key when there are
+    /// none (the run asks only an adapter that `opensAuditTickets`).
+    public static func settings<Settings>(_ settings: Settings?, of psa: PSAKind) throws(PSAError) -> Settings {
+        guard let settings else { throw PSAError(code: .ticketNotCreated, message: "audit.ticket.\(psa) is not configured") }
+        return settings
+    }
+
     /// The ticket `find` returns, or the one `open` opens. `open` is sent once per attempt (its
     /// transport does not repeat it); when its answer is lost, the ticket is looked for again
     /// before another is opened.

@@ -9,9 +9,7 @@ extension HaloClient {
     public var opensAuditTickets: Bool { configuration.auditTicket != nil }
 
     public func openAuditTicket(_ ticket: PSAAuditTicket) async throws(PSAError) -> PSAAuditTicketReceipt {
-        guard let settings = configuration.auditTicket else {
-            throw PSAError(code: .ticketNotCreated, message: "audit.ticket.halo is not configured")
-        }
+        let settings = try PSAAuditTickets.settings(configuration.auditTicket, of: kind)
         let client = try Self.records.companyNumber(ticket.companyID)
         let reference = PSAAuditTickets.reference(eventID: ticket.eventID)
         let summary = "[\(reference)] \(ticket.title)"

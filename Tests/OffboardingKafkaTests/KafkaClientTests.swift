@@ -13,7 +13,9 @@ struct KafkaClientTests {
         let deadline = ContinuousClock.now + .seconds(30)
         var records: [KafkaRecord] = []
         while records.count < count {
-            guard ContinuousClock.now < deadline else { throw KafkaTestTimeout("\(what): \(records.count) of \(count) after 30 s") }
+            guard ContinuousClock.now < deadline else {
+                throw ConditionTimeout(description: "timed out after 30 s waiting for \(what): \(records.count) of \(count) came")
+            }
             records += try await consumer.poll(maxRecords: 100, timeout: .milliseconds(200))
         }
         return records
@@ -151,9 +153,4 @@ struct KafkaClientTests {
         try await pollUntilReported(0)
         await consumer.close()
     }
-}
-
-struct KafkaTestTimeout: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = "timed out waiting for " + description }
 }

@@ -1,23 +1,10 @@
 import Dispatch
 import OffboardingKafka
+import OffboardingTestSupport
 @testable import OffboardingService
 import Testing
 
 @Suite struct OffsetTrackerTests {
-    /// Waits for the revocation, running on another thread, to have begun; ten seconds at most.
-    static func untilRevoking(_ partition: KafkaTopicPartition, of tracker: OffsetTracker) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !tracker.isRevoking(partition) {
-            guard ContinuousClock.now < deadline else { throw TimedOut("the revocation of \(partition) to begin") }
-            try await Task.sleep(for: .milliseconds(1))
-        }
-    }
-
-    struct TimedOut: Error, CustomStringConvertible {
-        let what: String
-        init(_ what: String) { self.what = what }
-        var description: String { "timed out after 10 s waiting for \(what)" }
-    }
 
     func record(_ offset: Int64, partition: Int32 = 0) -> KafkaRecord {
         KafkaRecord(topic: "t", partition: partition, offset: offset, key: nil, value: nil)
@@ -83,7 +70,7 @@ import Testing
             }
         }
         // Once the revocation has begun, the queued record is not started...
-        try await Self.untilRevoking(partition, of: tracker)
+        try await waitUntil(timeout: .seconds(10), "the revocation of \(partition) to begin") { tracker.isRevoking(partition) }
         #expect(!tracker.start(queued))
         // ...and the running one still stores its offset: the partition is ours until it finishes.
         #expect(tracker.finish(running) == .store(21))
@@ -107,7 +94,7 @@ import Testing
                 DispatchQueue.global().async { continuation.resume(returning: tracker.revoke([partition], grace: .seconds(30))) }
             }
         }
-        try await Self.untilRevoking(partition, of: tracker)
+        try await waitUntil(timeout: .seconds(10), "the revocation of \(partition) to begin") { tracker.isRevoking(partition) }
         // Stopped before its outcome was final: no offset, and the revocation goes on at once.
         tracker.ended(abandoned)
         let outcome = await revocation.value

@@ -35,11 +35,7 @@ struct ReadinessTests {
             let port = try #require(await runtime.httpServer?.boundPort())
             // The pipeline's own start-up reads (the company statuses ConnectWise flags inactive)
             // are done once the approvals are read: only the probes are counted.
-            let deadline = ContinuousClock.now + .seconds(60)
-            while !runtime.pipeline.approvalsReady {
-                try #require(ContinuousClock.now < deadline, "the approvals topic was not read within 60 s")
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            try await waitUntil(timeout: .seconds(60), "the approvals topic to be read") { runtime.pipeline.approvalsReady }
             let before = await simulator.requestCount
             let answers = try await withThrowingTaskGroup(of: APIResponse.self) { group in
                 for _ in 0..<12 { group.addTask { try await APIClient.call(.GET, "http://127.0.0.1:\(port)/health/ready", token: nil) } }

@@ -84,16 +84,11 @@ public final class PipelineHarness: Sendable {
         guard let port = await runtime.httpServer?.boundPort() else { throw SimulatorError("the HTTP server did not start") }
         apiBaseURL = "http://127.0.0.1:\(port)"
         // Scenarios start once the results and approvals topics have been read; a pipeline that
-        // has not read them in a minute fails the harness, naming which, rather than going on.
-        let deadline = ContinuousClock.now + .seconds(60)
-        while true {
-            let resultsRead: Bool = if case .notReady = runtime.pipeline.latestResult(for: "") { false } else { true }
-            let approvalsRead = runtime.pipeline.approvalsReady
-            if resultsRead && approvalsRead { break }
-            guard ContinuousClock.now < deadline else {
-                throw SimulatorError("the pipeline had not read \(resultsRead ? "" : "the results topic ")\(approvalsRead ? "" : "the approvals topic ")within 60 s")
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        // has not read them in a minute fails the harness rather than going on.
+        let pipeline = runtime.pipeline
+        try await waitUntil(timeout: .seconds(60), "the pipeline to read the results and approvals topics") {
+            let resultsRead: Bool = if case .notReady = pipeline.latestResult(for: "") { false } else { true }
+            return resultsRead && pipeline.approvalsReady
         }
     }
 
