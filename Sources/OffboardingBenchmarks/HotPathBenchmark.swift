@@ -100,7 +100,7 @@ private func hotPath(binary: URL, offboardings: Int, configs: Int) async throws 
         }
     }
 
-    do {
+    func measure() async throws -> (latencies: [Double], warm: Resident, steady: Resident) {
         let warmUp = try await send(clients[0])
         try await awaitResults([warmUp], timeout: .seconds(60))
         let warm = residentKB(of: process.processIdentifier)
@@ -111,24 +111,22 @@ private func hotPath(binary: URL, offboardings: Int, configs: Int) async throws 
             ids.append(try await send(client))
         }
         try await awaitResults(ids, timeout: .seconds(60))
-        let rss = residentKB(of: process.processIdentifier)
+        let steady = residentKB(of: process.processIdentifier)
         if ProcessInfo.processInfo.environment["HOTPATH_SMAPS"] != nil { printResidentMappings(of: process.processIdentifier) }
-        process.terminate()
-        process.waitUntilExit()
-        await reader.stop()
-        await producer.shutdown()
-        await server.stop()
-        withExtendedLifetime(cluster) {}
         let latencies = ids.map { id in (arrived.withLock { $0[id]! } - sent.withLock { $0[id]! }).seconds }
-        return (latencies, warm, rss)
-    } catch {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        await reader.stop()
-        await producer.shutdown()
-        await server.stop()
-        throw error
+        return (latencies, warm, steady)
     }
+
+    // Measured or not, everything started here is stopped once.
+    let outcome: Result<(latencies: [Double], warm: Resident, steady: Resident), any Error>
+    do { outcome = .success(try await measure()) } catch { outcome = .failure(error) }
+    if process.isRunning { process.terminate() }
+    process.waitUntilExit()
+    await reader.stop()
+    await producer.shutdown()
+    await server.stop()
+    withExtendedLifetime(cluster) {}
+    return try outcome.get()
 }
 
 /// A process's resident memory in KiB: all of it, and the part that is not a file's (heap, stacks,
