@@ -199,10 +199,9 @@ public final class PSAHTTPTransport: Sendable {
     private func execute(_ request: HTTPClientRequest) async -> (Result<Response, any Error>, Duration) {
         let started = ContinuousClock.now
         do {
-            let response = try await httpClient.execute(request, timeout: .nanoseconds(configuration.requestTimeout.nanoseconds))
-            let buffer = try await response.body.collect(upTo: configuration.maxResponseBytes)
-            let answer = Response(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
-            return (.success(answer), ContinuousClock.now - started)
+            let answer = try await httpClient.wholeAnswer(to: request, timeout: configuration.requestTimeout, upTo: configuration.maxResponseBytes)
+            let response = Response(status: answer.status, headers: answer.headers, body: Array(answer.body.readableBytesView))
+            return (.success(response), ContinuousClock.now - started)
         } catch {
             return (.failure(error), ContinuousClock.now - started)
         }

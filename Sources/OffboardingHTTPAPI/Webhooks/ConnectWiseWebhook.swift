@@ -204,12 +204,11 @@ final class CallbackKeyCache: Sendable {
         do {
             var request = HTTPClientRequest(url: url)
             request.headers.add(name: "Accept", value: "application/json")
-            let response = try await httpClient.execute(request, timeout: .seconds(10))
-            let body = try await response.body.collect(upTo: 64 << 10)
-            guard response.status == .ok, let value = try? JSONValue.parse(Array(body.readableBytesView), limits: .request), case .object(let fields) = value,
-                case .string(let key)? = fields["signing_key"], !key.isEmpty
+            let answer = try await httpClient.wholeAnswer(to: request, timeout: .seconds(10), upTo: 64 << 10)
+            guard answer.status == 200, let value = try? JSONValue.parse(Array(answer.body.readableBytesView), limits: .request),
+                case .object(let fields) = value, case .string(let key)? = fields["signing_key"], !key.isEmpty
             else {
-                logger.warning("ConnectWise signing key not served", metadata: ["http.status": "\(response.status.code)"])
+                logger.warning("ConnectWise signing key not served", metadata: ["http.status": "\(answer.status)"])
                 return nil
             }
             return key

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import NIOCore
+import PSAHTTP
 import Synchronization
 
 /// Delivers notices to one channel: at its rate, repeating what can be repeated (`Retry-After`
@@ -86,9 +87,8 @@ public final class NoticeDelivery: Sendable {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
-            let response = try await http.execute(request, timeout: .milliseconds(Int64(configuration.requestTimeout / .milliseconds(1))))
-            let answer = try await response.body.collect(upTo: 64 * 1024)
-            return ChannelAnswer(status: Int(response.status.code), body: Array(buffer: answer), retryAfter: response.headers.first(name: "Retry-After"))
+            let answer = try await http.wholeAnswer(to: request, timeout: configuration.requestTimeout, upTo: 64 * 1024)
+            return ChannelAnswer(status: answer.status, body: Array(buffer: answer.body), retryAfter: answer.headers.first(name: "Retry-After"))
         } catch {
             return ChannelAnswer(error: error, url: channel.url)
         }

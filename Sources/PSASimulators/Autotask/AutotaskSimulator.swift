@@ -222,12 +222,22 @@ public actor AutotaskSimulator: SimulatedTenant {
     }
 
     public func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) {
+        faults.faults.append(listingFault(ofClient: id, status: status, retryAfterSeconds: retryAfterSeconds, times: times))
+    }
+
+    public func cutListing(ofClient id: Int, _ connection: ConnectionFault, times: Int?) {
+        var fault = listingFault(ofClient: id, status: 0, retryAfterSeconds: nil, times: times)
+        fault.connection = connection
+        faults.faults.append(fault)
+    }
+
+    private func listingFault(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) -> SimulatorFault {
         // The client's items, alone (`companyID eq`) or within a sweep's list (`companyID in`).
         var fault = SimulatorFault(method: "POST", pathContains: "configurationitems/query?", status: status, retryAfterSeconds: retryAfterSeconds, times: times)
         fault.alsoContainsOneOf = [
             "\"field\":\"companyID\",\"op\":\"eq\",\"value\":\(id)}", "\"value\":[\(id),", "\"value\":[\(id)]", ",\(id),", ",\(id)]",
         ]
-        faults.faults.append(fault)
+        return fault
     }
 
     // MARK: Serving
@@ -289,9 +299,10 @@ public actor AutotaskSimulator: SimulatedTenant {
         }
         acceptedRequests += 1
         if let fault = faults.take(method: request.method, path: segments.joined(separator: "/"), query: request.query, body: Self.canonical(request.body)) {
+            let applied = fault.appliesFirst ? route(request, segments: segments) : nil
+            if let connection = fault.connection { return .failing(connection, answer: applied) }
             var headers: [(String, String)] = []
             if let retryAfter = fault.retryAfter { headers.append(("Retry-After", retryAfter)) }
-            if fault.afterApplying { _ = route(request, segments: segments) }
             var response = Self.errors(fault.status, "Injected fault \(fault.status)")
             response.headers += headers
             return response

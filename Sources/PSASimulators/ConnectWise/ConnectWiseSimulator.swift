@@ -196,10 +196,20 @@ public actor ConnectWiseSimulator: SimulatedTenant {
     }
 
     public func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) {
+        faults.faults.append(listingFault(ofClient: id, status: status, retryAfterSeconds: retryAfterSeconds, times: times))
+    }
+
+    public func cutListing(ofClient id: Int, _ connection: ConnectionFault, times: Int?) {
+        var fault = listingFault(ofClient: id, status: 0, retryAfterSeconds: nil, times: times)
+        fault.connection = connection
+        faults.faults.append(fault)
+    }
+
+    private func listingFault(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) -> SimulatorFault {
         // The client's configurations, alone (`company/id=N`) or within a sweep's list (`company/id in (...)`).
         var fault = SimulatorFault(method: "GET", pathContains: "company/configurations?", status: status, retryAfterSeconds: retryAfterSeconds, times: times)
         fault.alsoContainsOneOf = ["company/id=\(id) ", "company/id=\(id)&", "(\(id),", ",\(id),", ",\(id))", "(\(id))"]
-        inject(fault)
+        return fault
     }
 
     // MARK: Serving
@@ -241,10 +251,11 @@ public actor ConnectWiseSimulator: SimulatedTenant {
         acceptedRequests += 1
         let path = String(request.path.dropFirst(prefix.count))
         if let fault = faults.take(method: request.method, path: path, query: request.query) {
+            let applied = fault.appliesFirst ? route(request, path: path) : nil
+            if let connection = fault.connection { return .failing(connection, answer: applied) }
             var headers: [(String, String)] = []
             if let retryAfter = fault.retryAfter { headers.append(("Retry-After", retryAfter)) }
             let code = fault.status == 403 ? "Forbidden" : fault.status == 429 ? "TooManyRequests" : "ServerError"
-            if fault.afterApplying { _ = route(request, path: path) }
             return .json(fault.status, ["code": code, "message": "Injected fault \(fault.status)"], headers: headers)
         }
         return route(request, path: path)

@@ -162,11 +162,21 @@ public actor HaloSimulator: SimulatedTenant {
     }
 
     public func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) {
+        faults.faults.append(listingFault(ofClient: id, status: status, retryAfterSeconds: retryAfterSeconds, times: times))
+    }
+
+    public func cutListing(ofClient id: Int, _ connection: ConnectionFault, times: Int?) {
+        var fault = listingFault(ofClient: id, status: 0, retryAfterSeconds: nil, times: times)
+        fault.connection = connection
+        faults.faults.append(fault)
+    }
+
+    private func listingFault(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) -> SimulatorFault {
         // Test client ids all have the same number of digits, so one is never a prefix of another.
         // The client's assets, alone (`client_id`) or within a sweep's list (`client_ids`).
         var fault = SimulatorFault(method: "GET", pathContains: "asset?", status: status, retryAfterSeconds: retryAfterSeconds, times: times)
         fault.alsoContainsOneOf = ["client_id=\(id)&", "client_ids=\(id),", "client_ids=\(id)&", ",\(id),", ",\(id)&"]
-        faults.faults.append(fault)
+        return fault
     }
 
     // MARK: Serving
@@ -207,7 +217,8 @@ public actor HaloSimulator: SimulatedTenant {
             return .json(403, ["Message": "The token's scopes do not allow \(request.method) \(request.path)."])
         }
         if let fault = faults.take(method: request.method, path: segments.joined(separator: "/"), query: request.query) {
-            if fault.afterApplying { _ = route(request, segments: segments) }
+            let applied = fault.appliesFirst ? route(request, segments: segments) : nil
+            if let connection = fault.connection { return .failing(connection, answer: applied) }
             var response = SimulatedResponse.json(fault.status, ["ClassName": "Injected", "Message": "Injected fault \(fault.status)"])
             if let retryAfter = fault.retryAfter { response.headers.append(("Retry-After", retryAfter)) }
             return response

@@ -38,11 +38,20 @@ public struct SimulatedResponse: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// The connection fails in this way rather than carry the answer whole.
+    public var connectionFault: ConnectionFault?
 
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    /// The connection failing as `fault` says; `answer` is what a stalled one had begun to send.
+    static func failing(_ fault: ConnectionFault, answer: SimulatedResponse?) -> SimulatedResponse {
+        var response = answer ?? SimulatedResponse(status: 200)
+        response.connectionFault = fault
+        return response
     }
 
     public static func json(_ status: Int, _ object: Any, headers: [(String, String)] = []) -> SimulatedResponse {
@@ -60,10 +69,10 @@ public protocol SimulatedPSA: Sendable {
 
 extension SimulatedPSA {
     /// A Hummingbird router sending every request, whatever its path and method, to this simulator.
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func makeRouter() -> Router<SimulatorRequestContext> {
+        let router = Router(context: SimulatorRequestContext.self)
         let simulator = self
-        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
+        let handler: @Sendable (Request, SimulatorRequestContext) async throws -> Response = { request, context in
             let body = try await request.body.collect(upTo: 16 << 20)
             var headers: [String: String] = [:]
             var repeated: Set<String> = []
@@ -81,6 +90,7 @@ extension SimulatedPSA {
             for (name, value) in answer.headers {
                 if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
             }
+            if let fault = answer.connectionFault { return try await fault.serve(answer, fields: fields, on: context.channel) }
             return Response(
                 status: HTTPResponse.Status(code: answer.status), headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
         }

@@ -18,11 +18,14 @@ public struct SimulatorFault: Sendable, Hashable {
     public var remaining: Int?
     /// The request takes effect and only its answer is the fault, like a timeout after the write.
     public var afterApplying: Bool
+    /// No answer at all in place of `status`: a hang, a stall mid-body or a reset.
+    public var connection: ConnectionFault?
 
     public init(
         method: String? = nil, pathContains: String, status: Int, retryAfterSeconds: Int? = nil, retryAfterText: String? = nil, times: Int? = 1,
-        afterApplying: Bool = false
+        afterApplying: Bool = false, connection: ConnectionFault? = nil
     ) {
+        self.connection = connection
         self.retryAfterText = retryAfterText
         self.method = method
         self.pathContains = pathContains
@@ -34,8 +37,19 @@ public struct SimulatorFault: Sendable, Hashable {
 }
 
 extension SimulatorFault {
+    /// A fault that answers nothing: `connection` on matching requests, the request applied first
+    /// when `afterApplying` (or when the answer stalls mid-body, since it was being sent).
+    public static func connection(
+        _ connection: ConnectionFault, method: String? = nil, pathContains: String, times: Int? = 1, afterApplying: Bool = false
+    ) -> SimulatorFault {
+        SimulatorFault(method: method, pathContains: pathContains, status: 0, times: times, afterApplying: afterApplying, connection: connection)
+    }
+
     /// The `Retry-After` value this fault answers with, if any.
     var retryAfter: String? { retryAfterText ?? retryAfterSeconds.map(String.init) }
+
+    /// Whether the request takes effect before the fault is answered.
+    var appliesFirst: Bool { afterApplying || connection?.appliesFirst == true }
 }
 
 /// A share of all requests answered with a transient failure, as a PSA under load answers: the
@@ -133,6 +147,9 @@ public protocol SimulatedTenant: SimulatedPSA {
     func deactivationWrites(forClient id: Int) async -> Int
     /// Makes the listing of this client's configurations fail.
     func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) async
+    /// Makes the listing of this client's configurations get no whole answer: a hang, a stall
+    /// mid-body or a reset.
+    func cutListing(ofClient id: Int, _ connection: ConnectionFault, times: Int?) async
     func setLatency(_ latency: Duration) async
     /// Adds `count` active configurations to an existing client and returns their ids.
     func addConfigurations(toClient id: Int, count: Int) async -> [Int]
@@ -147,7 +164,8 @@ public protocol SimulatedTenant: SimulatedPSA {
     func injectTransientFaults(_ faults: TransientFaults?) async
     /// The transient failures answered so far, by status.
     func transientFaultsServed() async -> [Int: Int]
-    /// The injected faults answered so far (`inject`, `failListing`, …): status and when, in order.
+    /// The injected faults answered so far (`inject`, `failListing`, …): status (0 for a connection
+    /// fault) and when, in order.
     func injectedFaultsServed() async -> [(status: Int, at: ContinuousClock.Instant)]
     /// Removes every injected fault.
     func clearFaults() async
