@@ -79,9 +79,10 @@ struct RestoreAcrossPSAsTests {
         for id in configs { #expect(await harness.tenant.isConfigurationActive(id) == true, "\(psa) \(id)") }
     }
 
-    /// Every answer to one PATCH is lost although the PSA applied it: the retry finds the
-    /// configuration already inactive, and only the state the retry request carries says what it was.
-    @Test func aRetryThatFindsItsOwnUnansweredWriteAppliedStillKnowsTheStateBefore() async throws {
+    /// Every answer to one PATCH is lost although the PSA applied it: the read-back finds the
+    /// configuration inactive, so the result reports it deactivated (nothing left for the retry
+    /// topic), with the state the listing showed before it, and a restore puts that state back.
+    @Test func anUnansweredWriteThatLandedIsReportedDeactivatedAndRestoredToItsStateBefore() async throws {
         let harness = try await PipelineHarness.shared(.connectwise)
         try await harness.waitForAssignment()
         let simulator = try #require(harness.tenant as? ConnectWiseSimulator)
@@ -92,11 +93,13 @@ struct RestoreAcrossPSAsTests {
             SimulatorFault(method: "PATCH", pathContains: "configurations/\(unanswered)", status: 503, retryAfterSeconds: 0, times: 5, afterApplying: true))
         let offboarding = harness.event(forClient: client)
         try await harness.send(offboarding)
-        let results = try await harness.results(for: offboarding.id, count: 2)
-        #expect(results.map(\.attempt) == [nil, 2])
-        let retried = try #require(results[1].configs.first { $0.configID == String(unanswered) })
-        #expect(retried.action == .deactivated)
-        #expect(retried.psaPrevious?.status?.id == "5", "Loaned, as the first attempt listed it, not the closed status the retry found")
+        let result = try await harness.result(for: offboarding.id).result
+        #expect(result.success && result.errors.isEmpty && result.statistics.configsDeactivated == 2 && result.statistics.configsConfirmed == 2)
+        let landed = try #require(result.configs.first { $0.configID == String(unanswered) })
+        #expect(landed.action == .deactivated)
+        #expect(landed.psaPrevious?.status?.id == "5", "Loaned, as the listing showed it before the write")
+        try await harness.retries.caughtUp()
+        #expect(!harness.retries.records.contains { $0.keyString == String(client) }, "nothing handed to the retry topic")
         let restored = try await harness.restore(offboarding.id)
         #expect(restored.success && restored.configs.count == 2 && restored.configs.allSatisfy { $0.action == .restored })
         #expect(await simulator.statusID(ofConfiguration: unanswered) == 5)

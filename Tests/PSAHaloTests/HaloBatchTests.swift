@@ -101,11 +101,58 @@ struct HaloBatchTests {
         }
     }
 
+    @Test func aBatchWrittenElementByElementUntilARefusalIsReportedAsItHappened() async throws {
+        try await withClient(assets: 10) { simulator, client, ids in
+            await simulator.setBatchApplication(.elementByElement)
+            await simulator.refuseUpdates(ofAsset: ids[4], message: "Asset is linked to an open contract line")
+            let result = await offboard(client)
+            // The four before the refused one were written by the first POST, and again, unchanged, with the rest.
+            #expect(await simulator.assetPostSizes == [4, 9])
+            #expect(result.statistics.configsDeactivated == 9 && result.statistics.configsConfirmed == 9 && result.statistics.errors == 1)
+            #expect(result.errors.map(\.configID) == [String(ids[4])] && result.errors.first?.message.contains("open contract line") == true)
+            for (position, id) in ids.enumerated() {
+                let action = result.configs.first { $0.configID == String(id) }?.action
+                #expect(action == (position == 4 ? .failed : .deactivated), "\(id): \(String(describing: action))")
+                #expect(await simulator.isConfigurationActive(id) == (position == 4))
+            }
+            // The reason is in the notes of each written asset once, although four were written twice.
+            for id in ids where id != ids[4] { #expect(await simulator.noteLines(ofConfiguration: id).count == 1) }
+        }
+    }
+
+    @Test func aBatchThatFailsHalfwayIsReadBackAndReportsWhatLanded() async throws {
+        try await withClient(assets: 10) { simulator, client, ids in
+            // Every attempt writes the first four and fails with a 500: the answer never says which landed.
+            await simulator.breakBatches(applying: 4, status: 500, times: nil)
+            let outcome = await Offboarder(psa: client, logger: .test())
+                .runDetailed(.init(eventID: "batch", trigger: .manual, client: .id("400001"), options: .init(offboardedStatuses: ["Inactive"])))
+            let result = outcome.result
+            #expect(!result.success)
+            #expect(result.statistics.configsDeactivated == 4 && result.statistics.configsConfirmed == 4 && result.statistics.errors == 6, "\(result.statistics)")
+            for (position, id) in ids.enumerated() {
+                let action = result.configs.first { $0.configID == String(id) }?.action
+                #expect(action == (position < 4 ? .deactivated : .failed), "\(id): \(String(describing: action))")
+                #expect(await simulator.isConfigurationActive(id) == (position >= 4))
+            }
+            // Only what did not land goes to the retry topic.
+            #expect(Set(outcome.retriable.map(\.id)) == Set(ids[4...].map(String.init)))
+        }
+    }
+
     @Test func batchSizeOneWritesEachAssetAfterCheckingIt() async throws {
-        try await withClient(assets: 6, batchSize: 1) { simulator, client, _ in
+        try await withClient(assets: 6, batchSize: 1) { simulator, client, ids in
             let result = await offboard(client)
             #expect(result.success && result.statistics.configsDeactivated == 6)
             #expect(await simulator.assetPostSizes == [1, 1, 1, 1, 1, 1])
+            // Each asset is read on its own just before it is written (Halo creates an unknown id):
+            // one GET, then its POST, whatever the order among assets written at once.
+            let calls = await simulator.assetCalls
+            for id in ids {
+                #expect(calls.filter { $0 == "GET \(id)" }.count == 1 && calls.filter { $0 == "POST [\(id)]" }.count == 1, "\(calls)")
+                let read = try #require(calls.firstIndex(of: "GET \(id)"), "\(id) never read: \(calls)")
+                let written = try #require(calls.firstIndex(of: "POST [\(id)]"))
+                #expect(read < written, "\(id) written before it was read: \(calls)")
+            }
         }
     }
 

@@ -14,14 +14,18 @@ extension Offboarder {
         /// The listing failed: these could not be confirmed either way.
         var unread: [PSAItem] = []
         var listingError: PSAError?
+        /// Writes whose answer never came (a timeout, a gateway error, a batch failing halfway)
+        /// that the listing shows inactive, as listed: they landed.
+        var landed: [String: PSAItem] = [:]
     }
 
     /// Re-lists the client (one paged listing) and checks that every configuration this run reports
     /// deactivated is inactive in the PSA: an accepted write is not proof (Halo's array POST, a
     /// write lost behind a gateway). One that is still active is written once more and read back
-    /// again; what stays active is the caller's to report.
+    /// again; what stays active is the caller's to report. The same listing tells which of the
+    /// `unanswered` writes landed, so that the result says what the PSA holds, not what it answered.
     func confirmInactive(
-        _ written: [PSAItem], of company: PSACompany, note: ReasonNote?, logger: Logger
+        _ written: [PSAItem], unanswered: [PSAItem], of company: PSACompany, note: ReasonNote?, logger: Logger
     ) async -> Confirmation {
         var confirmation = Confirmation()
         var pending = written
@@ -36,6 +40,14 @@ extension Offboarder {
                 return confirmation
             }
             progress(.call)
+            if round == 1 {
+                for config in unanswered {
+                    if let found = listed[config.id], !found.isActive {
+                        confirmation.landed[config.id] = found
+                        confirmation.stamps[config.id] = found.lastModified
+                    }
+                }
+            }
             var active: [PSAItem] = []
             for config in pending {
                 switch listed[config.id]?.isActive {

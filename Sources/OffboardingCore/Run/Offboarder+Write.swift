@@ -22,10 +22,7 @@ extension Offboarder {
                     outcomes[config.id] = failed(config, code: .configUpdateFailed, message: "the PSA still reports the configuration active after the update", into: &result)
                 } else {
                     written.append(config)
-                    result.statistics.configsDeactivated += 1
-                    outcomes[config.id] = .init(
-                        configID: config.id, configName: config.name, configType: config.typeName, status: .inactive, previousStatus: .active, action: .deactivated,
-                        psaStatus: updated.psaStatus)
+                    outcomes[config.id] = deactivated(config, psaStatus: updated.psaStatus, into: &result)
                 }
             case .failure(let error):
                 // An update that could not get through is a failed update, whatever stopped it.
@@ -34,13 +31,16 @@ extension Offboarder {
                 if error.isRetriable { retriable.append(config) }
             }
         }
-        if !written.isEmpty {
-            async let findings = checkAfterwards(written, of: company, logger: logger)
-            let confirmation = await confirmInactive(written, of: company, note: note, logger: logger)
+        // A retriable failure may have landed before its answer was lost: the read-back tells.
+        let unanswered = retriable
+        if !written.isEmpty || !unanswered.isEmpty {
+            async let findings = written.isEmpty ? [] : checkAfterwards(written, of: company, logger: logger)
+            let confirmation = await confirmInactive(written, unanswered: unanswered, of: company, note: note, logger: logger)
             report(confirmation, of: written.count, into: &result, outcomes: &outcomes, retriable: &retriable)
             // What restoring needs: the state each had before this run, and the stamp it left.
             let resumedIDs = Set(recoveredConfigs.map(\.id))
-            for config in written where outcomes[config.id]?.action == .deactivated && !resumedIDs.contains(config.id) {
+            let landed = unanswered.filter { confirmation.landed[$0.id] != nil }
+            for config in written + landed where outcomes[config.id]?.action == .deactivated && !resumedIDs.contains(config.id) {
                 outcomes[config.id]?.psaPrevious = stateBefore(config, mode: mode).map { before in
                     var previous = before
                     previous.lastModified = confirmation.stamps[config.id]
@@ -85,7 +85,14 @@ extension Offboarder {
         _ confirmation: Confirmation, of count: Int, into result: inout OffboardingResult, outcomes: inout [String: OffboardingResult.Config],
         retriable: inout [PSAItem]
     ) {
-        result.statistics.configsConfirmed = confirmation.confirmed.count
+        for (id, found) in confirmation.landed.sorted(by: { $0.key < $1.key }) {
+            guard let config = retriable.first(where: { $0.id == id }) else { continue }
+            result.statistics.errors -= 1
+            result.errors.removeAll { $0.configID == id }
+            retriable.removeAll { $0.id == id }
+            outcomes[id] = deactivated(config, psaStatus: found.psaStatus, into: &result)
+        }
+        result.statistics.configsConfirmed = confirmation.confirmed.count + confirmation.landed.count
         for config in confirmation.stillActive {
             result.statistics.configsDeactivated -= 1
             outcomes[config.id] = failed(
@@ -111,6 +118,13 @@ extension Offboarder {
                     code: .notConfirmedInactive,
                     message: "\(confirmation.unread.count) of \(count) deactivated configurations could not be read back (\(error.code): \(error.message)); the PSA accepted their updates"))
         }
+    }
+
+    private func deactivated(_ config: PSAItem, psaStatus: String?, into result: inout OffboardingResult) -> OffboardingResult.Config {
+        result.statistics.configsDeactivated += 1
+        return .init(
+            configID: config.id, configName: config.name, configType: config.typeName, status: .inactive, previousStatus: .active, action: .deactivated,
+            psaStatus: psaStatus)
     }
 
     private func failed(

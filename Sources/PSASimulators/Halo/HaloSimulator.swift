@@ -39,8 +39,10 @@ public actor HaloSimulator: SimulatedTenant {
     /// API requests answered with anything but 429.
     public private(set) var acceptedRequests = 0
     public private(set) var updatedAssets: [Int] = []
-    /// `POST /api/Asset` requests that were applied, and how many assets each carried.
+    /// `POST /api/Asset` requests that wrote anything, and how many assets each wrote.
     public private(set) var assetPostSizes: [Int] = []
+    /// Reads of one asset and asset writes, in order: `GET 12`, `POST [12, 13]` (written ones only).
+    public private(set) var assetCalls: [String] = []
     /// Every asset listing served, as `(client_id, page_no)`; `page_no` nil without `pageinate`.
     public private(set) var assetListings: [(client: Int?, page: Int?)] = []
     /// Assets whose update Halo refuses with a 400 naming the element, as a business rule would.
@@ -49,6 +51,18 @@ public actor HaloSimulator: SimulatedTenant {
     private var lostWrites: [Int: Int] = [:]
     /// Assets a POST created because its id did not exist: a client that sees one is broken.
     public private(set) var createdAssets: [Int] = []
+    /// How a batch meets an element it refuses: Halo's documentation does not say, so both are simulated.
+    private var batchApplication = BatchApplication.validatedWhole
+    /// The next batches apply this many elements and then fail with `status`, the rest not applied.
+    private var brokenBatches: (applying: Int, status: Int, remaining: Int?)?
+
+    public enum BatchApplication: Sendable {
+        /// The whole array is validated first; a refusal names every bad element and writes nothing.
+        case validatedWhole
+        /// Elements are written in order until one is refused: those before it stay written, the
+        /// 400 names that one only, and those after it are not written.
+        case elementByElement
+    }
 
     public init(data: HaloDataset = .sample(), credentials: Credentials = .sandbox) {
         self.data = data
@@ -74,6 +88,10 @@ public actor HaloSimulator: SimulatedTenant {
     public func refuseUpdates(ofAsset id: Int, message: String) { refusedUpdates[id] = message }
     public func refuseDeactivation(ofConfiguration id: Int) { refusedUpdates[id] = "This asset cannot be made inactive." }
     public func loseWrites(ofConfiguration id: Int, times: Int) { lostWrites[id] = times }
+    public func setBatchApplication(_ application: BatchApplication) { batchApplication = application }
+    /// The next `times` asset batches (nil: every one) write their first `applying` elements, then
+    /// answer `status` (a 500 or 502 from a node that failed halfway) without writing the rest.
+    public func breakBatches(applying: Int, status: Int, times: Int?) { brokenBatches = (applying, status, times) }
     /// Invalidates every token issued so far, as a restart of Halo's auth server would.
     public func revokeAllTokens() { tokens.removeAll() }
 
@@ -252,6 +270,7 @@ public actor HaloSimulator: SimulatedTenant {
             return .json(200, clientJSON(client))
         case ("GET", "asset", 1): return listAssets(request)
         case ("GET", "asset", 2):
+            assetCalls.append("GET \(segments[1])")
             guard let id = Int(segments[1]), let asset = data.assets.first(where: { $0.id == id }) else {
                 return .json(404, ["Message": "Asset not found"])
             }
@@ -392,56 +411,64 @@ public actor HaloSimulator: SimulatedTenant {
         guard let items = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [[String: Any]], !items.isEmpty else {
             return .json(400, ["": "The body must be a non-empty JSON array of assets."])
         }
-        // Halo validates the whole array before it writes anything, and names every refused element.
+        // The whole array is validated before anything is written, unless `elementByElement`.
         var refused: [String: String] = [:]
         var updates: [(id: Int, inactive: Bool, notes: String?)] = []
         for (index, item) in items.enumerated() {
-            if let unknown = item.keys.first(where: { !["id", "inactive", "notes"].contains($0) }) {
-                refused["[\(index)].\(unknown)"] = "The simulator accepts id, inactive and notes only."
+            if let refusal = Self.refusal(of: item, refusedUpdates: refusedUpdates) {
+                refused["[\(index)].\(refusal.field)"] = refusal.message
+                if batchApplication == .elementByElement { break }
                 continue
             }
-            if item["notes"] != nil, !(item["notes"] is String) {
-                refused["[\(index)].notes"] = "notes must be a string."
-                continue
-            }
-            guard let id = RequestNumbers.integer(item["id"]), id > 0 else {
-                refused["[\(index)].id"] = "id must be a positive integer."
-                continue
-            }
-            guard JSONSerialization.isBoolean(item["inactive"]), let inactive = item["inactive"] as? Bool else {
-                refused["[\(index)].inactive"] = "inactive must be true or false."
-                continue
-            }
-            if inactive, let message = refusedUpdates[id] {
-                refused["[\(index)].inactive"] = message
-                continue
-            }
-            updates.append((id, inactive, item["notes"] as? String))
+            updates.append((RequestNumbers.integer(item["id"])!, item["inactive"] as! Bool, item["notes"] as? String))
         }
-        guard refused.isEmpty else { return .json(400, refused) }
-        var last: HaloDataset.Asset?
-        for (id, inactive, notes) in updates {
-            if let existing = data.assets.firstIndex(where: { $0.id == id }) {
-                updatedAssets.append(id)
-                if let lost = lostWrites[id], lost > 0 {
-                    // Answered as applied: only reading the asset back shows the loss.
-                    lostWrites[id] = lost - 1
-                    last = data.assets[existing]
-                    last?.inactive = inactive
-                    continue
-                }
-                data.assets[existing].inactive = inactive
-                if let notes { notesByAsset[id] = notes }
-                last = data.assets[existing]
-            } else {
-                let created = HaloDataset.Asset(id: id, clientID: 0, inventoryNumber: "", inactive: inactive)
-                data.assets.append(created)
-                createdAssets.append(id)
-                last = created
-            }
+        if batchApplication == .validatedWhole, !refused.isEmpty { return .json(400, refused) }
+        if let broken = brokenBatches {
+            brokenBatches = broken.remaining.map { $0 <= 1 ? nil : (broken.applying, broken.status, $0 - 1) } ?? broken
+            for update in updates.prefix(broken.applying) { _ = apply(update) }
+            assetPostSizes.append(min(broken.applying, updates.count))
+            return .json(broken.status, ["ClassName": "Injected", "Message": "Failed after \(broken.applying) of \(items.count) assets"])
         }
+        let last = updates.map(apply).last
         assetPostSizes.append(updates.count)
-        return .json(201, last.map(assetJSON) ?? [:])
+        assetCalls.append("POST \(updates.map(\.id))")
+        return refused.isEmpty ? .json(201, (last ?? nil).map(assetJSON) ?? [:]) : .json(400, refused)
+    }
+
+    /// Why Halo refuses one element of an asset batch: the field and the message; nil when it is written.
+    private static func refusal(of item: [String: Any], refusedUpdates: [Int: String]) -> (field: String, message: String)? {
+        if let unknown = item.keys.first(where: { !["id", "inactive", "notes"].contains($0) }) {
+            return (unknown, "The simulator accepts id, inactive and notes only.")
+        }
+        if item["notes"] != nil, !(item["notes"] is String) { return ("notes", "notes must be a string.") }
+        guard let id = RequestNumbers.integer(item["id"]), id > 0 else { return ("id", "id must be a positive integer.") }
+        guard JSONSerialization.isBoolean(item["inactive"]), let inactive = item["inactive"] as? Bool else {
+            return ("inactive", "inactive must be true or false.")
+        }
+        if inactive, let message = refusedUpdates[id] { return ("inactive", message) }
+        return nil
+    }
+
+    /// Writes one element of an asset batch; Halo creates an asset for an id it does not know.
+    private func apply(_ update: (id: Int, inactive: Bool, notes: String?)) -> HaloDataset.Asset? {
+        let (id, inactive, notes) = update
+        guard let existing = data.assets.firstIndex(where: { $0.id == id }) else {
+            let created = HaloDataset.Asset(id: id, clientID: 0, inventoryNumber: "", inactive: inactive)
+            data.assets.append(created)
+            createdAssets.append(id)
+            return created
+        }
+        updatedAssets.append(id)
+        if let lost = lostWrites[id], lost > 0 {
+            // Answered as applied: only reading the asset back shows the loss.
+            lostWrites[id] = lost - 1
+            var answered = data.assets[existing]
+            answered.inactive = inactive
+            return answered
+        }
+        data.assets[existing].inactive = inactive
+        if let notes { notesByAsset[id] = notes }
+        return data.assets[existing]
     }
 
     private func clientJSON(_ client: HaloDataset.Client) -> [String: Any] {
