@@ -13,6 +13,9 @@ public final class TopicCollector: Sendable {
     }
 
     private let consumer: KafkaConsumer
+    private let partitions: [KafkaTopicPartition]
+    private let bootstrapServers: String
+    private let logger: Logger
     private let state = Mutex(State())
     private let task = Mutex<Task<Void, Never>?>(nil)
 
@@ -21,6 +24,9 @@ public final class TopicCollector: Sendable {
     }
 
     public init(bootstrapServers: String, partitions: [KafkaTopicPartition], logger: Logger) throws(KafkaError) {
+        self.partitions = partitions
+        self.bootstrapServers = bootstrapServers
+        self.logger = logger
         consumer = try KafkaConsumer(
             configuration: .init(
                 bootstrapServers: bootstrapServers, groupID: "psa-offboarder-collector",
@@ -64,6 +70,30 @@ public final class TopicCollector: Sendable {
                 throw Timeout(description: "timed out after \(timeout) waiting for \(what); \(snapshot.count) records arrived")
             }
             _ = await iterator.next()
+        }
+    }
+
+    /// Returns once every record on the collected partitions when it was called has arrived: a
+    /// check that something is *not* there means nothing from a reader that lags behind.
+    public func caughtUp(timeout: Duration = .seconds(30)) async throws {
+        // Asked on a consumer of its own, so that the collecting one only fetches: asked on it, the
+        // collector of an empty results topic read nothing more afterwards (DeliveryTests' outage
+        // test, librdkafka 2.0.2's mock cluster; the cause was not traced further).
+        let asking = try KafkaConsumer(
+            configuration: .init(bootstrapServers: bootstrapServers, groupID: "psa-offboarder-collector", consumption: .partitionsFromBeginning([])),
+            logger: logger)
+        var ends: [KafkaTopicPartition: Int64] = [:]
+        do {
+            for partition in partitions { ends[partition] = try await asking.watermarks(of: partition).high }
+        } catch {
+            await asking.close()
+            throw error
+        }
+        await asking.close()
+        try await wait(timeout: timeout, for: "every record up to the ends \(ends)") { records in
+            var read: [KafkaTopicPartition: Int64] = [:]
+            for record in records { read[KafkaTopicPartition(topic: record.topic, partition: record.partition), default: -1] = record.offset }
+            return ends.allSatisfy { partition, end in end == 0 || read[partition, default: -1] >= end - 1 }
         }
     }
 

@@ -81,6 +81,7 @@ struct StopAndCrashTests {
         #expect(status == 0, "\(first.stderr.suffix(2000))")
         #expect(stopTime <= .seconds(grace + 5), "the stop took \(stopTime)")
         #expect(first.stderr.contains("shutdown grace over"))
+        try await results.caughtUp()
         #expect(results.records.filter { Self.eventID($0) == event.id }.isEmpty, "no result for an abandoned run")
         #expect(await halo.rateLimited == 0, "the paced run met no 429")
         let writesBeforeStop = await halo.deactivationWrites(forClient: 700_001)

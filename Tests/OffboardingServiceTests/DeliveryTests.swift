@@ -124,6 +124,7 @@ struct DeliveryTests {
         #expect(!result.success && result.statistics.configsDeactivated == 0)
         #expect(result.errors.count == 1 && result.errors.first?.code == .psaConnectionError)
         #expect(result.errors.first?.message.contains(String(status)) == true || status == 404, "\(result.errors)")
+        try await harness.retries.caughtUp()
         #expect(!harness.retries.records.contains { $0.keyString == String(client.id) && Self.eventID($0) == refused.id })
     }
 
@@ -165,6 +166,7 @@ struct DeliveryTests {
         #expect(record.headers.last(named: "retry.source.topic")?.stringValue == PipelineHarness.topics.events)
         #expect(record.headers.last(named: "retry.error")?.stringValue?.contains("503") == true)
         #expect(try CloudEventDecoder.decode(value: record.value, headers: record.headerStrings).id == first.id)
+        try await harness.results.caughtUp()
         #expect(harness.results(for: first.id).isEmpty, "no failure result for an outage")
 
         // The PSA comes back for the first client only: its event runs from the retry topic.

@@ -290,6 +290,7 @@ struct PipelineScenarioTests {
         let marker = harness.event(forClient: client.id, options: .init(dryRun: true))
         try await harness.send(marker)
         _ = try await harness.result(for: marker.id)
+        try await harness.retries.caughtUp()
         #expect(!harness.retries.records.contains { (try? RetryRequest.decode($0.value))?.eventID == event.id })
         #expect(harness.results(for: event.id).count == 1)
     }

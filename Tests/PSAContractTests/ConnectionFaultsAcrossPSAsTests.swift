@@ -78,6 +78,7 @@ struct ConnectionFaultsAcrossPSAsTests {
         }
         // Waited out more than once, and no failure result meanwhile.
         try await waitUntil(timeout: .seconds(30), "a second attempt at the listing") { await harness.tenant.injectedFaultsServed().count >= 2 }
+        try await harness.results.caughtUp()
         #expect(harness.results(for: event.id).isEmpty)
         await harness.tenant.clearFaults()
         let result = try await harness.result(for: event.id, timeout: .seconds(30)).result
