@@ -53,7 +53,7 @@ struct DeploymentTests {
         // The lag gauges come with librdkafka's first statistics after the assignment.
         var missing: Set<String> = []
         try await waitUntil(timeout: .seconds(30), "every queried metric on /metrics") {
-            guard let text = try? await MetricsTests.scrape(harness).text else { return false }
+            guard let text = try? await MetricsScrape.of(harness).text else { return false }
             missing = queried.filter { !text.contains("# TYPE \($0) ") }
             return missing.isEmpty
         }
