@@ -70,9 +70,7 @@ public final class OffboarderRuntime: Sendable {
                 services.append(.init(service: Self.sweepScheduler(schedule, configuration: configuration, client: client, pipeline: pipeline, backend: backend, logger: logger)))
             }
             var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: signals, logger: logger)
-            // Beyond the pipeline's own bound (its grace, then commit, close and flush), so that
-            // only a stop that hangs is cut short.
-            groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace + .seconds(15)
+            groupConfiguration.maximumGracefulShutdownDuration = configuration.longestStop
             self.group = ServiceGroup(configuration: groupConfiguration)
         } catch {
             try? httpClient.syncShutdown()

@@ -54,6 +54,9 @@ public struct OffboarderConfiguration: Sendable {
     public var outageMaxWait = OffboardingPipeline.Configuration.defaultOutageMaxWait
     /// `shutdown.grace`: how long a stop lets running records finish before it cancels them.
     public var shutdownGrace = OffboardingPipeline.Configuration.defaultShutdownGrace
+    /// The longest a stop may take before the process gives up on it: beyond the pipeline's own
+    /// bound (its grace, then commit, close and flush), so that only a stop that hangs is cut short.
+    public var longestStop: Duration { shutdownGrace + .seconds(15) }
     /// Attempts per event before configurations still failing are dead-lettered
     /// (`retry.topic_max_attempts`); the waits between them (`retry.topic_initial_delay`, doubling
     /// up to `retry.topic_max_delay`).

@@ -18,6 +18,11 @@ final class OutcomePublisher: Sendable {
         /// The wait before attempt 2, doubled for each further attempt up to `retryTopicMaxDelay`.
         var retryTopicInitialDelay: Duration
         var retryTopicMaxDelay: Duration
+
+        /// The wait before the attempt after `attempt`.
+        func retryDelay(after attempt: Int) -> Duration {
+            min(retryTopicInitialDelay * (1 << min(max(attempt, 1) - 1, 20)), retryTopicMaxDelay)
+        }
     }
 
     /// How a record's outcome went out.
@@ -324,8 +329,7 @@ final class OutcomePublisher: Sendable {
 
     /// When the attempt after `attempt` is due: the initial delay doubled per attempt, up to the longest.
     private func dueStamp(after attempt: Int) -> String {
-        let delay = min(configuration.retryTopicInitialDelay * (1 << min(max(attempt, 1) - 1, 20)), configuration.retryTopicMaxDelay)
-        return Timestamp.string(Date().addingTimeInterval(delay.seconds), fractionalSeconds: true)
+        Timestamp.string(Date().addingTimeInterval(configuration.retryDelay(after: attempt).seconds), fractionalSeconds: true)
     }
 }
 
