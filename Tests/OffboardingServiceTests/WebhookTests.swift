@@ -11,10 +11,10 @@ import Testing
 @Suite struct WebhookTests {
     // MARK: ConnectWise
 
-    static func connectWiseCallback(client: Int, messageID: String, status: String?, keyURL: String) -> [UInt8] {
+    static func connectWiseCallback(client: Int, messageID: String, status: String?, keyURL: String, action: String = "updated") -> [UInt8] {
         var payload: [String: Any] = [
             "MessageId": messageID, "FromUrl": "https://api-na.myconnectwise.net", "CompanyId": "acme", "MemberId": "jdoe",
-            "Action": "updated", "Type": "company", "ID": client, "Metadata": ["key_url": keyURL],
+            "Action": action, "Type": "company", "ID": client, "Metadata": ["key_url": keyURL],
         ]
         if let status {
             let entity: [String: Any] = ["id": client, "identifier": "Client\(client)", "name": "Client \(client)", "status": ["id": 9, "name": status]]
@@ -65,6 +65,22 @@ import Testing
         let events = try await harness.settledEvents(forClient: client.id)
         #expect(events.count == 1)
         #expect(events.first?.trigger == .webhook)
+    }
+
+    /// A company deleted in ConnectWise is not an offboarding, whatever status its last record had:
+    /// the signed callback is answered and nothing is produced.
+    @Test func aConnectWiseDeletedCallbackIsIgnored() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        let simulator = try #require(harness.tenant as? ConnectWiseSimulator)
+        let client = await harness.makeClient(active: 2)
+        let keyURL = "\(harness.server.baseURL)\(ConnectWiseSimulator.callbackKeyPath)?id=\(client.id)"
+        let body = Self.connectWiseCallback(client: client.id, messageID: UUID().uuidString, status: "Offboarded", keyURL: keyURL, action: "deleted")
+        let signature = Self.connectWiseSignature(body, signingKey: await simulator.callbackSigningKey)
+        let answer = try await APIClient.call(.POST, "\(harness.apiBaseURL)/webhooks/connectwise", token: nil, headers: [("x-content-signature", signature)], body: body)
+        #expect(answer.status == 200 && answer.json["event_id"] is NSNull, "\(answer.json)")
+        #expect((answer.json["ignored"] as? String)?.contains("deleted") == true)
+        #expect(try await harness.settledEvents(forClient: client.id).isEmpty, "no event for a deleted company")
+        for id in client.configurations { #expect(await harness.tenant.isConfigurationActive(id) == true) }
     }
 
     /// ConnectWise rotates its signing key: the service's cached key stops verifying, it fetches
