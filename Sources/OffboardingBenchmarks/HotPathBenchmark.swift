@@ -13,7 +13,8 @@ import Synchronization
 /// 60 are done. Both sides fetch with `fetch.wait.max.ms=10`. `HOTPATH_BASELINE` names another
 /// build of `psa-offboarder` to measure beside this one, in the same run.
 func hotPathBenchmark() async throws {
-    let offboardings = 60
+    // `HOTPATH_OFFBOARDINGS` runs longer, to tell memory that grows with the work from memory that settles.
+    let offboardings = ProcessInfo.processInfo.environment["HOTPATH_OFFBOARDINGS"].flatMap(Int.init).map { min(max($0, 1), 10_000) } ?? 60
     let configs = 20
     print("== hot path: `psa-offboarder consume`, one offboarding of \(configs) ConnectWise configurations every 250 ms at 10 ms a request, \(offboardings) of them; event to result, and the process's RSS after them")
     let current = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("psa-offboarder")

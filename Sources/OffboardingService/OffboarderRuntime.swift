@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import OffboardingCore
+import PSAHTTP
 import OffboardingHTTPAPI
 import OffboardingKafka
 import ServiceLifecycle
@@ -25,7 +26,7 @@ public final class OffboarderRuntime: Sendable {
         // Before anything that counts is made: a metric made earlier would count nowhere.
         ServiceMetrics.bootstrap()
         let signer = try configuration.requireSigner()
-        let httpClient = Self.makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates)
+        let httpClient = Self.makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates, readTimeout: configuration.psa.http.requestTimeout)
         do {
             let pipelineConfiguration = try configuration.pipelineConfiguration()
             let kafkaClients = KafkaClientCounters()
@@ -111,8 +112,13 @@ public final class OffboarderRuntime: Sendable {
     /// keeps 8 connections per host by default, which would quietly serialise a higher bound. It
     /// follows no redirect: a redirect would carry the PSA's credentials (and a webhook key fetch)
     /// to wherever the answer points, and the adapters report it as an error instead.
-    public static func makeHTTPClient(maxConcurrentUpdates: Int) -> HTTPClient {
+    /// `readTimeout` is the longest pause in an answer once its head is in (the PSA's per-call
+    /// timeout): async-http-client's per-request deadline ends at the head.
+    public static func makeHTTPClient(
+        maxConcurrentUpdates: Int, readTimeout: Duration = PSAHTTPTransport.Configuration.defaultRequestTimeout
+    ) -> HTTPClient {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.timeout.read = .milliseconds(Int64((readTimeout.seconds * 1000).rounded(.up)))
         configuration.connectionPool = .init(
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, maxConcurrentUpdates + 2))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)

@@ -11,7 +11,9 @@ import Tracing
 /// `transientStatuses`. Every PSA deactivation is idempotent, so repeating a write is safe.
 public final class PSAHTTPTransport: Sendable {
     public struct Configuration: Sendable, Hashable {
+        /// The time one attempt may take to get its answer's head, and the longest pause in its body.
         public var requestTimeout: Duration
+        public static let defaultRequestTimeout: Duration = .seconds(30)
         public var maxAttempts: Int
         /// The longest `Retry-After` honoured; a longer one fails the call rather than stall the pipeline.
         public var maxRetryAfter: Duration
@@ -30,7 +32,7 @@ public final class PSAHTTPTransport: Sendable {
         public var adaptive: AdaptivePacer.Configuration?
 
         public init(
-            requestTimeout: Duration = .seconds(30), maxAttempts: Int = 5, maxRetryAfter: Duration = .seconds(60),
+            requestTimeout: Duration = Self.defaultRequestTimeout, maxAttempts: Int = 5, maxRetryAfter: Duration = .seconds(60),
             initialBackoff: Duration = .milliseconds(250), maxBackoff: Duration = .seconds(10), budget: Duration = .seconds(120),
             maxResponseBytes: Int = 64 << 20, rateLimit: RequestRateLimiter.Limit? = nil, maxInFlight: Int? = nil,
             adaptive: AdaptivePacer.Configuration? = .init()
@@ -199,7 +201,7 @@ public final class PSAHTTPTransport: Sendable {
     private func execute(_ request: HTTPClientRequest) async -> (Result<Response, any Error>, Duration) {
         let started = ContinuousClock.now
         do {
-            let answer = try await httpClient.wholeAnswer(to: request, timeout: configuration.requestTimeout, upTo: configuration.maxResponseBytes)
+            let answer = try await httpClient.answer(to: request, timeout: configuration.requestTimeout, upTo: configuration.maxResponseBytes)
             let response = Response(status: answer.status, headers: answer.headers, body: Array(answer.body.readableBytesView))
             return (.success(response), ContinuousClock.now - started)
         } catch {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import OffboardingCore
 import OffboardingSandbox
 import OffboardingService
 
@@ -12,12 +13,22 @@ struct DemoCommand: AsyncParsableCommand {
             reads a handful of sample events: offboardings, a dry run, a filtered event, a stale \
             one, an unknown client.
 
+            At a terminal each result is shown as `run` shows one (a summary and a table of its \
+            configurations); `--output json`, or a pipe, prints the result records themselves.
+
             Example:
               psa-offboarder demo
             """)
 
+    @OptionGroup var output: OutputOptions
+
     func run() async throws {
         let logger = CLILogging.bootstrap(defaultLevel: .warning)
-        _ = try await Demo.run(logger: logger) { print($0) }
+        let render: (OffboardingResult) throws -> String
+        switch output.format {
+        case .table: render = { ResultTable.render($0) }
+        case .json: render = { try Demo.json($0) }
+        }
+        _ = try await Demo.run(logger: logger, render: render) { print($0) }
     }
 }

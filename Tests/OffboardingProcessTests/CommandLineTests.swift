@@ -246,6 +246,22 @@ struct CommandLineTests {
         #expect(stdout.contains(#""title":"Dead-lettered: InvalidEvent (key 12345)""#) && stdout.contains(#""type":"dead_lettered""#))
     }
 
+    /// At a terminal the demo shows each result as `run` does, a summary and a table, not the
+    /// records' JSON (`--output json` there, or a pipe as above, gives the JSON).
+    @Test func demoAtATerminalShowsEachResultAsASummaryAndATable() async throws {
+        let demo = try OffboarderProcess(arguments: ["demo"], terminal: true)
+        #expect(await demo.waitForExit(timeout: .seconds(150)) == 0, "\(demo.stdout.suffix(2000))")
+        let screen = demo.stdout.replacingOccurrences(of: "\r\n", with: "\n")
+        #expect(!screen.contains("\"config_id\""), "no result JSON at a terminal")
+        for event in ["cw-1", "cw-2", "cw-4", "cw-5", "at-1", "at-2", "halo-1", "halo-2"] {
+            #expect(screen.contains("result for event \(event) "), "\(event)")
+        }
+        #expect(screen.contains("Offboarding of Tailspin Toys") && screen.contains("(dry run: nothing changed)"), "\(screen)")
+        for deactivated in [18, 12, 9] { #expect(screen.contains("deactivated \(deactivated) ·"), "\(deactivated)") }
+        #expect(screen.split(separator: "\n").filter { $0.hasPrefix("ID ") && $0.contains("PREVIOUS STATUS") }.count == 8, "a table per result")
+        #expect(screen.contains("8 results, 1 filtered, 1 dead-lettered"))
+    }
+
     @Test(arguments: ["connectwise", "autotask", "halopsa"])
     func sandboxPrintsItsConfigurationAndStopsOnSIGTERM(psa: String) async throws {
         let process = try OffboarderProcess(arguments: ["sandbox", "--psa", psa])

@@ -115,6 +115,30 @@ import Testing
         await server.stop()
     }
 
+    /// The key URLs come from payloads, so at most 64 keys are kept, the oldest going first: a
+    /// 65th path pushes out the first, which is then fetched again, while the newer stay cached.
+    @Test func atMost64KeysAreKeptAndTheOldestGoesFirst() async throws {
+        let fetches = Mutex<[String: Int]>([:])
+        let router = Router()
+        router.get("keys/:name") { _, context in
+            let name = try context.parameters.require("name")
+            fetches.withLock { $0[name, default: 0] += 1 }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(string: #"{"signing_key":"key-\#(name)"}"#)))
+        }
+        let server = try await SimulatorServer.start(router: router, logger: .test())
+        let keys = CallbackKeyCache(httpClient: .shared, refreshInterval: .zero, logger: .test())
+        let url = { (index: Int) in server.baseURL + "/keys/k\(index)?id=\(index)" }
+        for index in 0...64 { #expect(await keys.key(for: url(index), refresh: false) == "key-k\(index)") }
+        #expect(keys.count == 64)
+        #expect(await keys.key(for: url(64), refresh: false) == "key-k64")
+        #expect(await keys.key(for: url(1), refresh: false) == "key-k1")
+        #expect(fetches.withLock { $0 }.values.allSatisfy { $0 == 1 }, "the newer 64 answered from the cache")
+        #expect(await keys.key(for: url(0), refresh: false) == "key-k0")
+        #expect(fetches.withLock { $0["k0"] } == 2, "the first, pushed out, fetched again")
+        #expect(keys.count == 64)
+        await server.stop()
+    }
+
     /// Within the refresh interval a path is not fetched again: a cached key is taken as current
     /// (a refresh answers nothing new), whatever query a delivery adds.
     @Test func aKeyURLPathIsFetchedAtMostOncePerInterval() async throws {

@@ -53,8 +53,15 @@ struct ReadinessTests {
                 }
             }
             // Answered from the cache while it is fresh: still one probe.
+            let probed = ContinuousClock.now
             _ = try await APIClient.call(.GET, "http://127.0.0.1:\(port)/health/ready", token: nil)
             #expect(await simulator.requestCount - before == 1)
+            // Fresh for 10 s: readiness asked all along is answered from it until then, and then probes again.
+            try await waitUntil(timeout: .seconds(30), "a second probe once the first is 10 s old") {
+                _ = try? await APIClient.call(.GET, "http://127.0.0.1:\(port)/health/ready", token: nil)
+                return await simulator.requestCount - before == 2
+            }
+            #expect(ContinuousClock.now - probed >= .seconds(9), "the cached answer served for its 10 s")
             await runtime.triggerGracefulShutdown()
             try await run.value
         }

@@ -16,8 +16,9 @@ enum PSAUnderTest {
     ) async throws -> T {
         let (tenant, configuration) = SimulatedPSAs.make(psa)
         return try await SimulatorServer.serving(tenant) { server in
-            let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: maxConcurrentUpdates)
-            let client = OffboarderRuntime.makePSAClient(adjust(configuration(server.baseURL)), httpClient: httpClient, logger: .test())
+            let psa = adjust(configuration(server.baseURL))
+            let httpClient = OffboarderRuntime.makeHTTPClient(maxConcurrentUpdates: maxConcurrentUpdates, readTimeout: psa.http.requestTimeout)
+            let client = OffboarderRuntime.makePSAClient(psa, httpClient: httpClient, logger: .test())
             return try await shuttingDown(httpClient) { try await body(tenant, client) }
         }
     }

@@ -33,6 +33,21 @@ import Testing
         #expect(pacer.pacing.rate == 47.5 && pacer.pacing.slowDowns == 2)
     }
 
+    /// The README's start-up ramp: before anything is refused the rate starts at 100 a second and
+    /// doubles every 400 ms, from the first request; a first refusal with nothing accepted yet cuts
+    /// from where the ramp had got to.
+    @Test(arguments: [(0, 100.0), (400, 200), (800, 400), (1200, 800), (2000, 3200)])
+    func beforeAnyRefusalTheRateStartsAt100AndDoublesEvery400ms(elapsedMilliseconds: Int, ramp: Double) async throws {
+        let clock = ManualClock()
+        let pacer = AdaptivePacer(configuration: .init(evidence: 1), now: { clock.now })
+        _ = try await pacer.acquire()
+        clock.advance(.milliseconds(elapsedMilliseconds))
+        #expect(pacer.pacing.rate == nil, "still starting up")
+        pacer.slowDown(sentAt: clock.now, retryAfter: nil)
+        let rate = try #require(pacer.pacing.rate)
+        #expect(abs(rate - ramp * 0.95) < 1e-6, "\(rate) after \(elapsedMilliseconds) ms")
+    }
+
     /// A PSA on the test's clock: it refuses past `limit` requests in any second, and every
     /// `background`-th request whatever the rate; the work sends at the pacer's rate, at most 100/s.
     final class PacedWork {

@@ -204,7 +204,7 @@ final class CallbackKeyCache: Sendable {
         do {
             var request = HTTPClientRequest(url: url)
             request.headers.add(name: "Accept", value: "application/json")
-            let answer = try await httpClient.wholeAnswer(to: request, timeout: .seconds(10), upTo: 64 << 10)
+            let answer = try await httpClient.answer(to: request, timeout: .seconds(10), upTo: 64 << 10)
             guard answer.status == 200, let value = try? JSONValue.parse(Array(answer.body.readableBytesView), limits: .request),
                 case .object(let fields) = value, case .string(let key)? = fields["signing_key"], !key.isEmpty
             else {

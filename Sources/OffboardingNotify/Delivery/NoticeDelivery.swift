@@ -87,7 +87,7 @@ public final class NoticeDelivery: Sendable {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
-            let answer = try await http.wholeAnswer(to: request, timeout: configuration.requestTimeout, upTo: 64 * 1024)
+            let answer = try await http.answer(to: request, timeout: configuration.requestTimeout, upTo: 64 * 1024)
             return ChannelAnswer(status: answer.status, body: Array(buffer: answer.body), retryAfter: answer.headers.first(name: "Retry-After"))
         } catch {
             return ChannelAnswer(error: error, url: channel.url)

@@ -37,7 +37,16 @@ public enum Demo {
         return PSASandbox.sandboxed(psa)?.sampleEvents(event) ?? []
     }
 
-    public static func run(logger: Logger, print: @Sendable (String) -> Void) async throws -> Report {
+    /// A result as the results topic carries it, indented.
+    public static func json(_ result: OffboardingResult) throws -> String {
+        String(decoding: try ResultEncoding.encode(result, pretty: true), as: UTF8.self)
+    }
+
+    /// - Parameter render: how a result is shown (by default its JSON); the command passes its
+    ///   summary table at a terminal.
+    public static func run(
+        logger: Logger, render: (OffboardingResult) throws -> String = Self.json, print: @Sendable (String) -> Void
+    ) async throws -> Report {
         let cluster = try KafkaTestCluster(brokers: 1, logger: logger)
         let results = "psa.offboarding.results"
         let deadLetter = "psa.offboarding.dlq"
@@ -118,8 +127,7 @@ public enum Demo {
         for record in resultRecords { decoded.append(try ResultEncoding.decode(record.value ?? [])) }
         decoded.sort { ($0.psa.rawValue, $0.eventID) < ($1.psa.rawValue, $1.eventID) }
         for result in decoded {
-            let pretty = String(decoding: try ResultEncoding.encode(result, pretty: true), as: UTF8.self)
-            print("\nresult for event \(result.eventID) (\(result.psa) client \(result.clientID)):\n\(pretty)")
+            print("\nresult for event \(result.eventID) (\(result.psa) client \(result.clientID)):\n\(try render(result))")
         }
         for record in deadLetterRecords {
             let header = { (name: String) in record.headers.last(named: name)?.stringValue ?? "?" }
