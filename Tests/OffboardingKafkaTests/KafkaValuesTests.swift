@@ -103,3 +103,26 @@ import Testing
         }
     }
 }
+
+/// The librdkafka settings the README says the service fixes: two always (an operator's
+/// `kafka.properties` cannot turn them off), the rest as defaults an operator may override.
+@Suite struct FixedKafkaSettingsTests {
+    @Test func theConsumerStoresOffsetsItselfWhateverThePropertiesSay() {
+        let overriding = ["enable.auto.offset.store": "true", "partition.assignment.strategy": "range", "auto.offset.reset": "latest", "enable.auto.commit": "false"]
+        let plain = KafkaConsumer.Configuration(bootstrapServers: "b", groupID: "g", topics: ["t"]).librdkafkaProperties
+        #expect(plain["enable.auto.offset.store"] == "false")
+        #expect(plain["partition.assignment.strategy"] == "cooperative-sticky")
+        #expect(plain["enable.auto.commit"] == "true" && plain["auto.commit.interval.ms"] == "1000")
+        #expect(plain["auto.offset.reset"] == "earliest")
+        let overridden = KafkaConsumer.Configuration(bootstrapServers: "b", groupID: "g", topics: ["t"], properties: overriding).librdkafkaProperties
+        #expect(overridden["enable.auto.offset.store"] == "false", "always")
+        #expect(overridden["partition.assignment.strategy"] == "range" && overridden["auto.offset.reset"] == "latest" && overridden["enable.auto.commit"] == "false")
+    }
+
+    @Test func theProducerIsIdempotentWhateverThePropertiesSay() {
+        #expect(KafkaProducer.Configuration(bootstrapServers: "b").librdkafkaProperties["enable.idempotence"] == "true")
+        let overridden = KafkaProducer.Configuration(bootstrapServers: "b", properties: ["enable.idempotence": "false", "linger.ms": "50"]).librdkafkaProperties
+        #expect(overridden["enable.idempotence"] == "true", "always")
+        #expect(overridden["linger.ms"] == "50")
+    }
+}

@@ -382,6 +382,9 @@ struct PipelineScenarioTests {
             let after = try await harness.result(for: unknown.id).result
             #expect(after.errors.map(\.code) == [.clientNotFound])
             #expect(pipeline.statistics.snapshot.deadLettered == 1)
+            // Both records over 2,000 bytes, the run's journal of 40 configurations (the run goes
+            // on without it) and its result, are refused three times: the first send and two more each.
+            #expect(pipeline.statistics.snapshot.publishRetries == 4)
         }
     }
 

@@ -17,6 +17,6 @@ public struct PrometheusSamples: Sendable {
 
     /// The sum of every sample of `name` whose labels include all of `labels`.
     public func total(_ name: String, _ labels: [String] = []) -> Double {
-        values.filter { key, _ in key.hasPrefix(name + "{") && labels.allSatisfy { key.contains($0) } || key == name }.values.reduce(0, +)
+        values.filter { key, _ in (key.hasPrefix(name + "{") && labels.allSatisfy { key.contains($0) }) || (key == name && labels.isEmpty) }.values.reduce(0, +)
     }
 }

@@ -95,6 +95,7 @@ struct RestoreAcrossPSAsTests {
         try await harness.send(offboarding)
         let result = try await harness.result(for: offboarding.id).result
         #expect(result.success && result.errors.isEmpty && result.statistics.configsDeactivated == 2 && result.statistics.configsConfirmed == 2)
+        #expect(await harness.tenant.deactivationWrites(forClient: client) == 6, "the lost write applied on each of its five attempts, the other once")
         let landed = try #require(result.configs.first { $0.configID == String(unanswered) })
         #expect(landed.action == .deactivated)
         #expect(landed.psaPrevious?.status?.id == "5", "Loaned, as the listing showed it before the write")

@@ -37,9 +37,13 @@ extension Offboarder {
             async let findings = written.isEmpty ? [] : checkAfterwards(written, of: company, logger: logger)
             let confirmation = await confirmInactive(written, unanswered: unanswered, of: company, note: note, logger: logger)
             report(confirmation, of: written.count, into: &result, outcomes: &outcomes, retriable: &retriable)
+            let landed = unanswered.filter { confirmation.landed[$0.id] != nil }
+            // The checks ran beside the read-back on what was answered; writes found landed are
+            // rare, and then the checks run again over everything deactivated.
+            let answeredFindings = await findings
+            result.warnings += landed.isEmpty ? answeredFindings : await checkAfterwards(written + landed, of: company, logger: logger)
             // What restoring needs: the state each had before this run, and the stamp it left.
             let resumedIDs = Set(recoveredConfigs.map(\.id))
-            let landed = unanswered.filter { confirmation.landed[$0.id] != nil }
             for config in written + landed where outcomes[config.id]?.action == .deactivated && !resumedIDs.contains(config.id) {
                 outcomes[config.id]?.psaPrevious = stateBefore(config, mode: mode).map { before in
                     var previous = before
@@ -47,7 +51,6 @@ extension Offboarder {
                     return previous
                 }
             }
-            result.warnings += await findings
         }
         result.configs = listed.compactMap { outcomes[$0.id] }
         result.success = result.errors.isEmpty
@@ -112,7 +115,7 @@ extension Offboarder {
                     code: .notConfirmedInactive,
                     message: "configurations \(confirmation.unlisted.map(\.id)) were deactivated but \(psa.kind) no longer lists them for client \(result.clientID); they could not be confirmed"))
         }
-        if let error = confirmation.listingError {
+        if let error = confirmation.listingError, !confirmation.unread.isEmpty {
             result.warnings.append(
                 .init(
                     code: .notConfirmedInactive,

@@ -425,13 +425,19 @@ public actor HaloSimulator: SimulatedTenant {
         if batchApplication == .validatedWhole, !refused.isEmpty { return .json(400, refused) }
         if let broken = brokenBatches {
             brokenBatches = broken.remaining.map { $0 <= 1 ? nil : (broken.applying, broken.status, $0 - 1) } ?? broken
-            for update in updates.prefix(broken.applying) { _ = apply(update) }
-            assetPostSizes.append(min(broken.applying, updates.count))
+            let written = updates.prefix(broken.applying)
+            for update in written { _ = apply(update) }
+            if !written.isEmpty {
+                assetPostSizes.append(written.count)
+                assetCalls.append("POST \(written.map(\.id))")
+            }
             return .json(broken.status, ["ClassName": "Injected", "Message": "Failed after \(broken.applying) of \(items.count) assets"])
         }
         let last = updates.map(apply).last
-        assetPostSizes.append(updates.count)
-        assetCalls.append("POST \(updates.map(\.id))")
+        if !updates.isEmpty {
+            assetPostSizes.append(updates.count)
+            assetCalls.append("POST \(updates.map(\.id))")
+        }
         return refused.isEmpty ? .json(201, (last ?? nil).map(assetJSON) ?? [:]) : .json(400, refused)
     }
 

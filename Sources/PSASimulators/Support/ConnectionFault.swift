@@ -40,7 +40,8 @@ extension ConnectionFault {
             let half = ByteBuffer(bytes: body.prefix(body.count / 2))
             return Response(
                 status: HTTPResponse.Status(code: answer.status), headers: fields,
-                body: ResponseBody(contentLength: body.count) { writer in
+                // At least a byte is owed, so that even an empty answer is left unfinished.
+                body: ResponseBody(contentLength: max(body.count, 1)) { writer in
                     try await writer.write(half)
                     await Self.holdUntilStopped()
                     try await Self.reset(channel)
