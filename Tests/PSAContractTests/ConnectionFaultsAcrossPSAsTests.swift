@@ -22,7 +22,7 @@ struct ConnectionFaultsAcrossPSAsTests {
     func aListingWithoutAWholeAnswerIsAskedAgainAfterThePerCallTimeout(psa: PSAKind, fault: ConnectionFault) async throws {
         try await PSAUnderTest.serving(psa, adjust: { psa in
             var psa = psa
-            psa.updateHTTP { $0.requestTimeout = .milliseconds(500) }
+            psa.updateHTTP { $0.requestTimeout = .seconds(1) }
             return psa
         }) { tenant, client in
             let ids = await tenant.addClient(id: clientID, name: "Cut Client", offboarded: true, active: 5, inactive: 0)
@@ -36,12 +36,14 @@ struct ConnectionFaultsAcrossPSAsTests {
 
     @Test(arguments: cases)
     func aPSAThatNeverGivesAWholeAnswerFailsTheCallWithinItsBudget(psa: PSAKind, fault: ConnectionFault) async throws {
-        // Twenty attempts allowed: only the budget can end the call after a few.
+        // Twenty attempts allowed: only the budget can end the call after a few (two or three
+        // timeouts of 2 s and their backoffs fit in 7 s). The timeout is loose enough that the
+        // calls before the listing, on a loaded machine, never meet it.
         try await PSAUnderTest.serving(psa, adjust: { psa in
             var psa = psa
             psa.updateHTTP {
-                $0.requestTimeout = .milliseconds(300)
-                $0.budget = .seconds(2)
+                $0.requestTimeout = .seconds(2)
+                $0.budget = .seconds(7)
                 $0.maxAttempts = 20
             }
             return psa
@@ -64,7 +66,7 @@ struct ConnectionFaultsAcrossPSAsTests {
             configuration.outageBackoff = .milliseconds(100)
             configuration.maxOutageBackoff = .milliseconds(200)
             configuration.psa.updateHTTP {
-                $0.requestTimeout = .milliseconds(300)
+                $0.requestTimeout = .seconds(1)
                 $0.maxAttempts = 1
             }
         }
