@@ -106,6 +106,25 @@ struct RestoreAcrossPSAsTests {
         #expect(await simulator.statusID(ofConfiguration: unanswered) == 5)
     }
 
+    /// A restore whose every answer is lost although ConnectWise applied it: the read-back finds
+    /// the configuration back in its previous state and the result says restored, not failed.
+    @Test func anUnansweredRestoreThatLandedIsReportedRestored() async throws {
+        let harness = try await PipelineHarness.shared(.connectwise)
+        try await harness.waitForAssignment()
+        let simulator = try #require(harness.tenant as? ConnectWiseSimulator)
+        let (client, configs) = await harness.makeClient(active: 2)
+        let offboarding = harness.event(forClient: client)
+        try await harness.send(offboarding)
+        #expect(try await harness.result(for: offboarding.id).result.statistics.configsDeactivated == 2)
+        await simulator.inject(
+            SimulatorFault(method: "PATCH", pathContains: "configurations/\(configs[0])", status: 503, retryAfterSeconds: 0, times: 5, afterApplying: true))
+        let restored = try await harness.restore(offboarding.id)
+        #expect(restored.success && restored.errors.isEmpty, "\(restored.errors)")
+        #expect(restored.configs.count == 2 && restored.configs.allSatisfy { $0.action == .restored }, "\(restored.configs.map(\.action))")
+        #expect(restored.statistics.configsConfirmed == 2)
+        for id in configs { #expect(await simulator.isConfigurationActive(id) == true) }
+    }
+
     @Test func whatCannotBeRestoredIsRefusedWithAClearAnswer() async throws {
         let harness = try await PipelineHarness.shared(.connectwise)
         try await harness.waitForAssignment()

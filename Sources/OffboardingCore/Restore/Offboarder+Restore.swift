@@ -114,6 +114,7 @@ extension Offboarder {
             configuration.writeReasonToNotes && psa.writesNotes
             ? ReasonNote(reason: request.reason, eventID: request.eventID, date: Timestamp.string(now()), change: .restored(undoing: plan.eventID)) : nil
         var written: [PSARestoration] = []
+        var unanswered: [PSARestoration] = []
         for (restoration, outcome) in await restoreAll(candidates, note: note, logger: logger) {
             let config = restoration.configuration
             switch outcome {
@@ -124,10 +125,12 @@ extension Offboarder {
                     action: .restored, psaStatus: updated.psaStatus)
             case .failure(let error):
                 outcomes[config.id] = failedRestore(config, code: error.code == .psaConnectionError ? .configUpdateFailed : error.code, message: error.description, into: &result)
+                // It may have landed before its answer was lost: the read-back tells.
+                if error.isRetriable { unanswered.append(restoration) }
             }
         }
-        if !written.isEmpty {
-            await confirmRestored(written, ofClient: plan.clientID, into: &result, outcomes: &outcomes, logger: logger)
+        if !written.isEmpty || !unanswered.isEmpty {
+            await confirmRestored(written, unanswered: unanswered, ofClient: plan.clientID, into: &result, outcomes: &outcomes, logger: logger)
         }
         result.statistics.configsRestored = plan.configs.filter { outcomes[$0.configID]?.action == .restored }.count
         result.configs = plan.configs.compactMap { outcomes[$0.configID] }
@@ -139,16 +142,18 @@ extension Offboarder {
         return Outcome(result: result)
     }
 
-    /// Reads the restored configurations back: one that is not in its previous state is a failed one.
+    /// Reads the restored configurations back: one that is not in its previous state is a failed
+    /// one; an `unanswered` one that is, landed, and is reported restored.
     private func confirmRestored(
-        _ written: [PSARestoration], ofClient clientID: String, into result: inout OffboardingResult, outcomes: inout [String: OffboardingResult.Config],
-        logger: Logger
+        _ written: [PSARestoration], unanswered: [PSARestoration], ofClient clientID: String, into result: inout OffboardingResult,
+        outcomes: inout [String: OffboardingResult.Config], logger: Logger
     ) async {
         let current: [String: PSAItem]
         do {
             current = try await listed(ofClient: clientID)
         } catch {
             logger.warning("the restored configurations could not be read back", metadata: ["psa.error": "\(error)"])
+            guard !written.isEmpty else { return }
             result.warnings.append(
                 .init(
                     code: .notConfirmedRestored,
@@ -168,6 +173,17 @@ extension Offboarder {
                     restoration.configuration, code: .configUpdateFailed,
                     message: "\(psa.kind) accepted the restore but does not list configuration \(id) in its previous state", into: &result)
             }
+        }
+        for restoration in unanswered {
+            let id = restoration.configuration.id
+            guard let now = current[id], Self.standing(of: now, previous: restoration.previous) == .restored else { continue }
+            result.statistics.errors -= 1
+            result.errors.removeAll { $0.configID == id }
+            confirmed += 1
+            let config = restoration.configuration
+            outcomes[id] = .init(
+                configID: id, configName: config.name, configType: config.typeName, status: now.isActive ? .active : .inactive, previousStatus: .inactive,
+                action: .restored, psaStatus: now.psaStatus)
         }
         result.statistics.configsConfirmed = confirmed
         if !notBack.isEmpty {

@@ -221,17 +221,7 @@ public actor AutotaskSimulator: SimulatedTenant {
         return patchedItems.filter(ids.contains).count
     }
 
-    public func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) {
-        faults.faults.append(listingFault(ofClient: id, status: status, retryAfterSeconds: retryAfterSeconds, times: times))
-    }
-
-    public func cutListing(ofClient id: Int, _ connection: ConnectionFault, times: Int?) {
-        var fault = listingFault(ofClient: id, status: 0, retryAfterSeconds: nil, times: times)
-        fault.connection = connection
-        faults.faults.append(fault)
-    }
-
-    private func listingFault(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) -> SimulatorFault {
+    public nonisolated func listingFault(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) -> SimulatorFault {
         // The client's items, alone (`companyID eq`) or within a sweep's list (`companyID in`).
         var fault = SimulatorFault(method: "POST", pathContains: "configurationitems/query?", status: status, retryAfterSeconds: retryAfterSeconds, times: times)
         fault.alsoContainsOneOf = [

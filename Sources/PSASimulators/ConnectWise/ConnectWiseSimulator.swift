@@ -195,17 +195,7 @@ public actor ConnectWiseSimulator: SimulatedTenant {
         for index in data.companies.indices where data.companies[index].status.id == status.id { data.companies[index].status = status }
     }
 
-    public func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) {
-        faults.faults.append(listingFault(ofClient: id, status: status, retryAfterSeconds: retryAfterSeconds, times: times))
-    }
-
-    public func cutListing(ofClient id: Int, _ connection: ConnectionFault, times: Int?) {
-        var fault = listingFault(ofClient: id, status: 0, retryAfterSeconds: nil, times: times)
-        fault.connection = connection
-        faults.faults.append(fault)
-    }
-
-    private func listingFault(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) -> SimulatorFault {
+    public nonisolated func listingFault(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) -> SimulatorFault {
         // The client's configurations, alone (`company/id=N`) or within a sweep's list (`company/id in (...)`).
         var fault = SimulatorFault(method: "GET", pathContains: "company/configurations?", status: status, retryAfterSeconds: retryAfterSeconds, times: times)
         fault.alsoContainsOneOf = ["company/id=\(id) ", "company/id=\(id)&", "(\(id),", ",\(id),", ",\(id))", "(\(id))"]

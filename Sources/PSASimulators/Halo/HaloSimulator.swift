@@ -179,17 +179,7 @@ public actor HaloSimulator: SimulatedTenant {
         return updatedAssets.filter(ids.contains).count
     }
 
-    public func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) {
-        faults.faults.append(listingFault(ofClient: id, status: status, retryAfterSeconds: retryAfterSeconds, times: times))
-    }
-
-    public func cutListing(ofClient id: Int, _ connection: ConnectionFault, times: Int?) {
-        var fault = listingFault(ofClient: id, status: 0, retryAfterSeconds: nil, times: times)
-        fault.connection = connection
-        faults.faults.append(fault)
-    }
-
-    private func listingFault(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) -> SimulatorFault {
+    public nonisolated func listingFault(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) -> SimulatorFault {
         // Test client ids all have the same number of digits, so one is never a prefix of another.
         // The client's assets, alone (`client_id`) or within a sweep's list (`client_ids`).
         var fault = SimulatorFault(method: "GET", pathContains: "asset?", status: status, retryAfterSeconds: retryAfterSeconds, times: times)

@@ -145,11 +145,9 @@ public protocol SimulatedTenant: SimulatedPSA {
     func isConfigurationActive(_ id: Int) async -> Bool?
     /// How many configuration writes (deactivations and restores) the simulator accepted for the client's configurations.
     func deactivationWrites(forClient id: Int) async -> Int
-    /// Makes the listing of this client's configurations fail.
-    func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) async
-    /// Makes the listing of this client's configurations get no whole answer: a hang, a stall
-    /// mid-body or a reset.
-    func cutListing(ofClient id: Int, _ connection: ConnectionFault, times: Int?) async
+    /// A fault on the listing of this client's configurations, alone or within a sweep's list, in
+    /// the PSA's own terms (`failListing` and `cutListing` inject it).
+    func listingFault(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) -> SimulatorFault
     func setLatency(_ latency: Duration) async
     /// Adds `count` active configurations to an existing client and returns their ids.
     func addConfigurations(toClient id: Int, count: Int) async -> [Int]
@@ -213,4 +211,19 @@ public protocol SimulatedTenant: SimulatedPSA {
     func createdTickets() async -> [SimulatedTicket]
     /// Answers requests matching the fault as it says (a status, `Retry-After`, after applying).
     func inject(_ fault: SimulatorFault) async
+}
+
+extension SimulatedTenant {
+    /// Makes the listing of this client's configurations fail.
+    public func failListing(ofClient id: Int, status: Int, retryAfterSeconds: Int?, times: Int?) async {
+        await inject(listingFault(ofClient: id, status: status, retryAfterSeconds: retryAfterSeconds, times: times))
+    }
+
+    /// Makes the listing of this client's configurations get no whole answer: a hang, a stall
+    /// mid-body or a reset.
+    public func cutListing(ofClient id: Int, _ connection: ConnectionFault, times: Int?) async {
+        var fault = listingFault(ofClient: id, status: 0, retryAfterSeconds: nil, times: times)
+        fault.connection = connection
+        await inject(fault)
+    }
 }
