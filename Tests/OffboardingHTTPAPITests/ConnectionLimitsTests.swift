@@ -174,8 +174,15 @@ import Testing
     @Test func aRequestAnsweredBeforeItsBodyStillMeetsTheDeadlines() async throws {
         try await withServer { port in
             let connection = try await RawConnection.open(port: port)
-            try await connection.send("POST /v1/offboardings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n")
-            try await connection.answered()
+            try? await connection.send("POST /v1/offboardings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n")
+            guard (try? await connection.answered()) != nil else {
+                // Closed before the route could answer: on a machine loaded enough to hold the
+                // request past its 2.5 s deadline, which the deadline meets as well. Seen once in
+                // full-suite runs beside a CPU-bound process.
+                let (answer, after) = try await connection.untilClosed()
+                #expect(answer.isEmpty && after < .seconds(9), "closed by a deadline: \(after)")
+                return
+            }
             // The body after the answer, then nothing: the connection holds no request now. On a
             // loaded machine the body deadline may pass before the body is sent, and the server
             // has then closed the connection already: that meets the deadline too.

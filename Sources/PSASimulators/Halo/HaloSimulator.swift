@@ -404,13 +404,13 @@ public actor HaloSimulator: SimulatedTenant {
         // The whole array is validated before anything is written, unless `elementByElement`.
         var refused: [String: String] = [:]
         var updates: [(id: Int, inactive: Bool, notes: String?)] = []
-        for (index, item) in items.enumerated() {
-            if let refusal = Self.refusal(of: item, refusedUpdates: refusedUpdates) {
-                refused["[\(index)].\(refusal.field)"] = refusal.message
-                if batchApplication == .elementByElement { break }
-                continue
+        elements: for (index, item) in items.enumerated() {
+            switch Self.element(item, refusedUpdates: refusedUpdates) {
+            case .update(let update): updates.append(update)
+            case .refused(let field, let message):
+                refused["[\(index)].\(field)"] = message
+                if batchApplication == .elementByElement { break elements }
             }
-            updates.append((RequestNumbers.integer(item["id"])!, item["inactive"] as! Bool, item["notes"] as? String))
         }
         if batchApplication == .validatedWhole, !refused.isEmpty { return .json(400, refused) }
         if let broken = brokenBatches {
@@ -431,18 +431,24 @@ public actor HaloSimulator: SimulatedTenant {
         return refused.isEmpty ? .json(201, (last ?? nil).map(assetJSON) ?? [:]) : .json(400, refused)
     }
 
-    /// Why Halo refuses one element of an asset batch: the field and the message; nil when it is written.
-    private static func refusal(of item: [String: Any], refusedUpdates: [Int: String]) -> (field: String, message: String)? {
+    private enum BatchElement {
+        case update((id: Int, inactive: Bool, notes: String?))
+        /// The field Halo names and its message.
+        case refused(String, String)
+    }
+
+    /// One element of an asset batch as Halo takes it: the update, or the field it refuses and why.
+    private static func element(_ item: [String: Any], refusedUpdates: [Int: String]) -> BatchElement {
         if let unknown = item.keys.first(where: { !["id", "inactive", "notes"].contains($0) }) {
-            return (unknown, "The simulator accepts id, inactive and notes only.")
+            return .refused(unknown, "The simulator accepts id, inactive and notes only.")
         }
-        if item["notes"] != nil, !(item["notes"] is String) { return ("notes", "notes must be a string.") }
-        guard let id = RequestNumbers.integer(item["id"]), id > 0 else { return ("id", "id must be a positive integer.") }
+        if item["notes"] != nil, !(item["notes"] is String) { return .refused("notes", "notes must be a string.") }
+        guard let id = RequestNumbers.integer(item["id"]), id > 0 else { return .refused("id", "id must be a positive integer.") }
         guard JSONSerialization.isBoolean(item["inactive"]), let inactive = item["inactive"] as? Bool else {
-            return ("inactive", "inactive must be true or false.")
+            return .refused("inactive", "inactive must be true or false.")
         }
-        if inactive, let message = refusedUpdates[id] { return ("inactive", message) }
-        return nil
+        if inactive, let message = refusedUpdates[id] { return .refused("inactive", message) }
+        return .update((id, inactive, item["notes"] as? String))
     }
 
     /// Writes one element of an asset batch; Halo creates an asset for an id it does not know.
