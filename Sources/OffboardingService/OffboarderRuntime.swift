@@ -2,9 +2,9 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import OffboardingCore
-import PSAHTTP
 import OffboardingHTTPAPI
 import OffboardingKafka
+import PSAHTTP
 import ServiceLifecycle
 import UnixSignals
 
@@ -26,7 +26,7 @@ public final class OffboarderRuntime: Sendable {
         // Before anything that counts is made: a metric made earlier would count nowhere.
         ServiceMetrics.bootstrap()
         let signer = try configuration.requireSigner()
-        let httpClient = Self.makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates, readTimeout: configuration.psa.http.requestTimeout)
+        let httpClient = Self.makeHTTPClient(for: configuration)
         do {
             let pipelineConfiguration = try configuration.pipelineConfiguration()
             let kafkaClients = KafkaClientCounters()
@@ -112,6 +112,11 @@ public final class OffboarderRuntime: Sendable {
     /// keeps 8 connections per host by default, which would quietly serialise a higher bound. It
     /// follows no redirect: a redirect would carry the PSA's credentials (and a webhook key fetch)
     /// to wherever the answer points, and the adapters report it as an error instead.
+    /// The HTTP client for a configuration's PSA: its bound and its per-call timeout.
+    public static func makeHTTPClient(for configuration: OffboarderConfiguration) -> HTTPClient {
+        makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates, readTimeout: configuration.psa.http.requestTimeout)
+    }
+
     /// `readTimeout` is the longest pause in an answer once its head is in (the PSA's per-call
     /// timeout): async-http-client's per-request deadline ends at the head.
     public static func makeHTTPClient(

@@ -79,8 +79,7 @@ public enum ManualCommands {
     /// offboarded client that still has active configurations.
     public static func sweep(configuration: OffboarderConfiguration, logger: Logger) async throws -> Sweeper.Report {
         let kafka = try Kafka(configuration: configuration, logger: logger)
-        let httpClient = OffboarderRuntime.makeHTTPClient(
-            maxConcurrentUpdates: configuration.maxConcurrentUpdates, readTimeout: configuration.psa.http.requestTimeout)
+        let httpClient = OffboarderRuntime.makeHTTPClient(for: configuration)
         let sweeper = Sweeper(
             psa: OffboarderRuntime.makePSAClient(configuration.psa, httpClient: httpClient, logger: logger), criteria: configuration.criteria, logger: logger)
         let topic = configuration.kafka.topics.events
@@ -127,8 +126,7 @@ public enum ManualCommands {
         _ configuration: OffboarderConfiguration, logger: Logger, progress: OffboarderRuntime.ProgressObserver?,
         _ body: (Offboarder) async -> Offboarder.Outcome
     ) async -> Offboarder.Outcome {
-        let httpClient = OffboarderRuntime.makeHTTPClient(
-            maxConcurrentUpdates: configuration.maxConcurrentUpdates, readTimeout: configuration.psa.http.requestTimeout)
+        let httpClient = OffboarderRuntime.makeHTTPClient(for: configuration)
         let client = OffboarderRuntime.makePSAClient(configuration.psa, httpClient: httpClient, logger: logger)
         let outcome = await body(OffboarderRuntime.makeOffboarder(configuration, client: client, logger: logger, progress: progress))
         try? await httpClient.shutdown()
