@@ -81,7 +81,7 @@ public final class KafkaConsumer: Sendable {
     private enum State { case open, closed }
 
     /// Every call on librdkafka; its handle is destroyed once, in `close()` or `deinit`, after the last poll.
-    private let client: RDKafkaConsumerClient
+    let client: RDKafkaConsumerClient
     private let queue = DispatchQueue(label: "psa-offboarder.kafka-consumer")
     private let state = Mutex<State>(.open)
     /// Subscribed to a group (not reading assigned partitions outside any group).

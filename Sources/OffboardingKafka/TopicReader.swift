@@ -32,7 +32,7 @@ public final class TopicReader: Sendable {
     }
 
     public let topic: String
-    private let consumer: KafkaConsumer
+    let consumer: KafkaConsumer
     private let partitions: [KafkaTopicPartition]
     private let logger: Logger
     private let state = Mutex(State())

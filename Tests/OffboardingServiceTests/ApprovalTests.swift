@@ -96,6 +96,53 @@ import Testing
     }
 }
 
+/// Decided approvals leave the compacted approvals topic (and every replica's memory) once their
+/// retention is over; pending ones stay. The retention is a week by default
+/// (`DocumentedDefaultsTests`); here three seconds, looked for every second.
+@Suite(.timeLimit(.minutes(3))) struct ApprovalRetentionTests {
+    @Test func aDecidedApprovalIsTombstonedOnceItsRetentionIsOverAndAPendingOneIsNot() async throws {
+        let retention = Duration.seconds(3)
+        let harness = try await PipelineHarness.isolated(.connectwise) { $0.decidedApprovalRetention = retention }
+        let approvals = try harness.kafka.collector(of: PipelineHarness.topics.approvals)
+        do {
+            try await harness.waitForAssignment()
+            let decided = await harness.makeClient(active: 2)
+            let waiting = await harness.makeClient(active: 2)
+            var approvalIDs: [String] = []
+            for client in [decided, waiting] {
+                let event = harness.event(forClient: client.id, options: .init(requireApproval: true))
+                try await harness.send(event)
+                approvalIDs.append(try #require(try await APIClient.result(harness, eventID: event.id).approval?.id))
+            }
+            let rejection = try await APIClient.call(
+                .POST, "\(harness.apiBaseURL)/v1/approvals/\(approvalIDs[0])", body: APIClient.json(["decision": "reject", "approver": "alice"]))
+            #expect(rejection.status == 202)
+            let pipeline = harness.runtime.pipeline
+            try await waitUntil(timeout: .seconds(30), "the rejection to be read") { pipeline.approval(approvalIDs[0])?.state == .rejected }
+            let decidedAt = try #require(pipeline.approval(approvalIDs[0])?.decision?.decidedAt.flatMap(Timestamp.date(from:)))
+
+            let isTombstone = { (record: KafkaRecord, id: String) in record.keyString == id && record.value == nil }
+            let records = try await approvals.wait(timeout: .seconds(60), for: "the decided approval's tombstone") { records in
+                records.contains { isTombstone($0, approvalIDs[0]) }
+            }
+            let tombstone = try #require(records.first { isTombstone($0, approvalIDs[0]) })
+            let written = Double(try #require(tombstone.timestampMilliseconds)) / 1000
+            #expect(written - decidedAt.timeIntervalSince1970 >= retention.seconds, "not before the retention is over")
+            // The reader forgets it; the pending one is neither tombstoned nor forgotten.
+            try await waitUntil(timeout: .seconds(30), "the tombstone to be read") { pipeline.approval(approvalIDs[0]) == nil }
+            try await approvals.caughtUp()
+            #expect(!approvals.records.contains { isTombstone($0, approvalIDs[1]) })
+            #expect(pipeline.approval(approvalIDs[1])?.state == .pending)
+        } catch {
+            await approvals.stop()
+            try await harness.stop()
+            throw error
+        }
+        await approvals.stop()
+        try await harness.stop()
+    }
+}
+
 /// What a restarted or another replica knows: it reads the approvals topic from the beginning.
 @Suite struct ApprovalVisibilityTests {
     @Test func aReaderStartedLaterFindsThePendingApproval() async throws {

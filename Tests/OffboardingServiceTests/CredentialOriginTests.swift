@@ -152,6 +152,28 @@ import Testing
         await server.stop()
     }
 
+    /// A key is used for its lifetime (an hour by default, `CallbackKeyCache.defaultLifetime`) and
+    /// fetched again after it, so a rotated key is learnt even with no delivery failing its check.
+    @Test func aKeyIsFetchedAgainOnceItsLifetimeIsOver() async throws {
+        #expect(CallbackKeyCache.defaultLifetime == .seconds(3600), "the README's hour")
+        let fetches = Counter()
+        let server = try await Self.keyServer(fetches: fetches)
+        let lifetime = Duration.seconds(2)
+        let keys = CallbackKeyCache(httpClient: .shared, refreshInterval: .zero, lifetime: lifetime, logger: .test())
+        let asked = ContinuousClock.now
+        #expect(await keys.key(for: server.baseURL + "/key", refresh: false) == "k")
+        // The key was fetched between `asked` and `answered`.
+        let answered = ContinuousClock.now
+        _ = await keys.key(for: server.baseURL + "/key?id=2", refresh: false)
+        if ContinuousClock.now - asked < lifetime {
+            #expect(fetches.value.withLock { $0 } == 1, "held within its lifetime")
+        }
+        try await Task.sleep(until: answered + lifetime + .milliseconds(100))
+        #expect(await keys.key(for: server.baseURL + "/key", refresh: false) == "k")
+        #expect(fetches.value.withLock { $0 } == 2, "fetched again after its lifetime")
+        await server.stop()
+    }
+
     @Test func theKeyCacheIsBounded() async throws {
         let fetches = Counter()
         let server = try await Self.keyServer(fetches: fetches)

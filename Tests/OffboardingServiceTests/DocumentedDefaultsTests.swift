@@ -1,3 +1,5 @@
+import OffboardingCore
+@testable import OffboardingHTTPAPI
 @testable import OffboardingService
 import OffboardingTestSupport
 import Testing
@@ -39,5 +41,27 @@ import Testing
         #expect((1...8).map { publisher.retryDelay(after: $0) } == [60, 120, 240, 480, 960, 1920, 3600, 3600].map { Duration.seconds($0) })
         // An attempt number from outside (a header) never overflows the doubling.
         #expect(publisher.retryDelay(after: .max) == .seconds(3600) && publisher.retryDelay(after: 0) == .seconds(60))
+    }
+
+    /// The README's *Memory* figures: what the service holds of what it reads, by bytes.
+    @Test func theMemoryBudgetsAreTheDocumentedOnes() {
+        let ledger = ResultLedger.Limits()
+        #expect(ledger.idBytes == 16 << 20 && ledger.bodyBytes == 64 << 20)
+        let approvals = ApprovalsTopicView.Limits()
+        #expect(approvals.pendingBytes == 32 << 20 && approvals.decidedBytes == 32 << 20 && approvals.journalBytes == 16 << 20)
+        #expect(WebhookDeliveries().budget == 4 << 20)
+        #expect(OffboardingPipeline.Configuration.defaultDecidedApprovalRetention == .seconds(7 * 86_400), "decided approvals tombstoned after a week")
+    }
+
+    /// The de-duplication window forgets its oldest deliveries when full, so a PSA repeating a
+    /// delivery that old makes a second event (the consumer then finds its result and runs nothing).
+    @Test func theWebhookWindowForgetsItsOldestDeliveriesFirst() {
+        // Each id is 8 bytes: room for three.
+        let deliveries = WebhookDeliveries(budget: 3 * (8 + RecentEntries<Void>.overhead))
+        for id in ["d-000001", "d-000002", "d-000003"] { #expect(deliveries.claim(id)) }
+        #expect(!deliveries.claim("d-000001"), "a repeat within the window is refused")
+        #expect(deliveries.claim("d-000004"))
+        #expect(deliveries.claim("d-000001"), "the oldest was forgotten to make room")
+        #expect(!deliveries.claim("d-000004") && !deliveries.claim("d-000003"), "the newer are still known")
     }
 }

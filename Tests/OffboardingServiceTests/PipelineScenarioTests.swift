@@ -2,7 +2,7 @@ import Foundation
 import OffboardingCore
 import OffboardingKafka
 import OffboardingSandbox
-import OffboardingService
+@testable import OffboardingService
 import OffboardingTestSupport
 import PSASimulators
 import Testing
@@ -361,6 +361,27 @@ struct PipelineScenarioTests {
             #expect(pipeline.health().isLive)
         }
         await server.stop()
+    }
+
+    /// A topic reader that stops on a fatal error leaves decisions, journals or published results
+    /// unread while the poll loop goes on turning: liveness fails, so that the process is restarted.
+    @Test(arguments: ["results", "approvals"])
+    func aTopicReaderStoppedByAFatalErrorMakesThePipelineStalled(topic: String) async throws {
+        try await withSidePipeline { _, _, pipeline in
+            try await waitUntil(timeout: .seconds(60), "the pipeline to read its topics") {
+                pipeline.approvalsReady && pipeline.views.ledger.withLock { $0 } != nil
+            }
+            if case .stalled = pipeline.health().state { Issue.record("stalled before the fault: \(pipeline.health().state)") }
+            let reader = try #require(
+                topic == "results" ? pipeline.views.ledger.withLock { $0 }?.reader : pipeline.views.approvals.withLock { $0 }?.reader)
+            reader.raiseFatalErrorForTesting(reason: "injected by the test")
+            try await waitUntil(timeout: .seconds(30), "liveness to fail on the \(topic) reader") {
+                guard case .stalled(let reason) = pipeline.health().state else { return false }
+                return reason.contains("the \(topic) topic reader stopped (kafka fatal)")
+            }
+            #expect(!pipeline.health().isLive)
+            #expect(!"\(pipeline.health().state)".contains("injected"), "the health routes answer anyone: only the kind of error is named")
+        }
     }
 
     @Test func aResultThatCanNeverBePublishedIsDeadLetteredAndDoesNotBlockItsPartition() async throws {

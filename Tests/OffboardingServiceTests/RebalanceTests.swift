@@ -132,4 +132,87 @@ struct RebalanceTests {
         await producer.shutdown()
         await server.stop()
     }
+
+    /// Liveness fails when the poll loop does not turn: here a revocation that waits for records
+    /// held by a PSA outage holds the poll loop (librdkafka runs the rebalance inside the poll),
+    /// and liveness is asked with a stall timeout of a second instead of a minute.
+    @Test func aPollLoopThatDoesNotTurnMakesThePipelineStalledUntilItTurnsAgain() async throws {
+        let harness = try await PipelineHarness.isolated(.connectwise) { configuration in
+            configuration.pollStallTimeout = .seconds(1)
+            configuration.revocationGrace = .seconds(60)
+            configuration.outageBackoff = .milliseconds(100)
+            configuration.maxOutageBackoff = .milliseconds(200)
+            configuration.outageMaxWait = .seconds(120)
+            configuration.psa.updateHTTP { $0.maxAttempts = 1 }
+        }
+        let pipeline = harness.runtime.pipeline
+        var second: (runtime: OffboarderRuntime, run: Task<Void, any Error>)?
+        do {
+            try await harness.waitForAssignment()
+            // A record waits for the PSA on every partition of both topics, so whichever partitions
+            // the cooperative-sticky assignor moves have one running.
+            var clients: [(id: Int, configurations: [Int])] = []
+            var eventIDs: [String] = []
+            for partition in Int32(0)..<4 {
+                let client = await harness.makeClient(active: 1)
+                await harness.tenant.failListing(ofClient: client.id, status: 503, retryAfterSeconds: nil, times: nil)
+                let event = harness.event(forClient: client.id)
+                let (headers, value) = CloudEventEncoder.structured(event)
+                try await harness.sendRecord(topic: PipelineHarness.topics.events, partition: partition, key: event.companyID, value: value, headers: headers)
+                let retried = await harness.makeClient(active: 1)
+                await harness.tenant.failListing(ofClient: retried.id, status: 503, retryAfterSeconds: nil, times: nil)
+                let request = RetryRequest(
+                    eventID: UUID().uuidString, trigger: .event, psa: .connectwise, clientID: String(retried.id), clientName: nil, reason: nil,
+                    offboardedStatuses: ["Offboarded"], attempt: 2, configs: retried.configurations.map { .init(configID: String($0), configName: "c") })
+                try await harness.sendRecord(
+                    topic: PipelineHarness.topics.retry, partition: partition, key: String(retried.id), value: request.encoded(),
+                    headers: [("retry.attempt", "2"), ("retry.due", Timestamp.string(Date(), fractionalSeconds: true))])
+                clients += [client, retried]
+                eventIDs += [event.id, request.eventID]
+            }
+            try await waitUntil(timeout: .seconds(60), "every record to wait on the PSA") {
+                guard case .waitingOnPSA = pipeline.health().state else { return false }
+                return pipeline.health().recordsInFlight == clients.count
+            }
+
+            // A second member joins: the first member's revocation waits inside its poll.
+            let runtime = try OffboarderRuntime(configuration: harness.configuration, logger: .test(), signals: [])
+            second = (runtime, Task { try await runtime.run() })
+            do {
+                try await waitUntil(timeout: .seconds(60), "liveness to fail on the poll loop") {
+                    guard case .stalled(let reason) = pipeline.health().state else { return false }
+                    return reason.contains("the poll loop has not turned")
+                }
+            } catch {
+                Issue.record("first \(pipeline.health()) \(pipeline.assignment) \(pipeline.statistics.snapshot); second \(runtime.pipeline.health()) \(runtime.pipeline.assignment)")
+                throw error
+            }
+            #expect(!pipeline.health().isLive)
+
+            // The PSA answers: the records finish, the revocation ends, the poll loop turns.
+            await harness.tenant.clearFaults()
+            try await waitUntil(timeout: .seconds(60), "the poll loop to turn again") {
+                if case .stalled = pipeline.health().state { return false }
+                return true
+            }
+            #expect(pipeline.health().isLive)
+            #expect(pipeline.statistics.snapshot.awaitedAtRevocation > 0, "the revocation waited for the running records")
+            // Nothing was lost on the way: each event's result, each configuration inactive.
+            for id in eventIDs {
+                #expect(try await harness.result(for: id).result.statistics.configsDeactivated == 1)
+            }
+        } catch {
+            if let second {
+                await second.runtime.triggerGracefulShutdown()
+                _ = try? await second.run.value
+            }
+            try? await harness.stop()
+            throw error
+        }
+        if let second {
+            await second.runtime.triggerGracefulShutdown()
+            try await second.run.value
+        }
+        try await harness.stop()
+    }
 }

@@ -148,8 +148,12 @@ public final class PipelineHarness: Sendable {
 
     /// Sends a record to any topic of the cluster, signed with the service's key as the service
     /// signs what it writes, or (`signed: false`) as anyone else who can write to the topic.
-    public func sendRecord(topic: String, key: String?, value: [UInt8]?, headers: [(String, String)] = [], signed: Bool = true) async throws {
-        var record = KafkaOutgoingRecord(topic: topic, key: key, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) })
+    /// `partition` nil lets the key choose it.
+    public func sendRecord(
+        topic: String, partition: Int32? = nil, key: String?, value: [UInt8]?, headers: [(String, String)] = [], signed: Bool = true
+    ) async throws {
+        var record = KafkaOutgoingRecord(
+            topic: topic, partition: partition, key: key.map { Array($0.utf8) }, value: value, headers: headers.map { KafkaHeader(key: $0.0, string: $0.1) })
         if signed { signer.sign(&record) }
         try await producer.send(record)
     }

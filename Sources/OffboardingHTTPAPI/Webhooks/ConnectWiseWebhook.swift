@@ -137,7 +137,8 @@ final class CallbackKeyCache: Sendable {
         var nextFetch: RecentEntries<ContinuousClock.Instant>
     }
 
-    static let lifetime = Duration.seconds(3600)
+    /// How long a fetched key is used before it is fetched again.
+    package static let defaultLifetime = Duration.seconds(3600)
     package static let defaultRefreshInterval = Duration.seconds(60)
     /// After a fetch that got no key.
     static let retryInterval = Duration.seconds(5)
@@ -145,12 +146,17 @@ final class CallbackKeyCache: Sendable {
     private let state: Mutex<State>
     private let capacity: Int
     private let refreshInterval: Duration
+    private let lifetime: Duration
     private let logger: Logger
 
-    init(httpClient: HTTPClient, capacity: Int = 64, refreshInterval: Duration = defaultRefreshInterval, logger: Logger) {
+    init(
+        httpClient: HTTPClient, capacity: Int = 64, refreshInterval: Duration = defaultRefreshInterval, lifetime: Duration = defaultLifetime,
+        logger: Logger
+    ) {
         self.httpClient = httpClient
         self.capacity = max(1, capacity)
         self.refreshInterval = refreshInterval
+        self.lifetime = lifetime
         self.logger = logger
         state = Mutex(State(nextFetch: RecentEntries(budget: 1 << 20, maxCount: 4 * self.capacity)))
     }
@@ -166,14 +172,14 @@ final class CallbackKeyCache: Sendable {
         let path = Self.path(of: url)
         let lookup = state.withLock { state -> Lookup in
             let held = state.keys[path]
-            if !refresh, let held, ContinuousClock.now - held.fetched < Self.lifetime { return .cached(held.key) }
+            if !refresh, let held, ContinuousClock.now - held.fetched < lifetime { return .cached(held.key) }
             if let running = state.fetching[path] { return .fetching(running) }
             if let next = state.nextFetch[path], ContinuousClock.now < next {
                 // Fetched a moment ago: a key held is current; without one, the delivery waits its turn.
                 return held.map { Lookup.cached($0.key) } ?? .unavailable
             }
             // Held until the fetch ends, and then for the interval its outcome sets.
-            state.nextFetch.set(path, .now + Self.lifetime)
+            state.nextFetch.set(path, .now + lifetime)
             let fetching = Task { await self.fetch(url, as: path) }
             state.fetching[path] = fetching
             return .fetching(fetching)

@@ -7,9 +7,14 @@ import Synchronization
 final class WebhookDeliveries: Sendable {
     private let seen: Mutex<RecentEntries<Void>>
 
-    init(budget: Int = 4 << 20) {
+    static let defaultBudget = 4 << 20
+
+    init(budget: Int = defaultBudget) {
         seen = Mutex(RecentEntries(budget: budget))
     }
+
+    /// The memory the remembered delivery ids may take.
+    var budget: Int { seen.withLock { $0.budget } }
 
     /// True when the delivery is new and is now claimed by the caller.
     func claim(_ id: String) -> Bool {

@@ -101,6 +101,11 @@ final class RDKafkaConsumerClient: @unchecked Sendable {
         return .success(batch)
     }
 
+    /// librdkafka's hook for testing what follows a fatal error; see `KafkaConsumer.raiseFatalErrorForTesting`.
+    func raiseFatalErrorForTesting(reason: String) {
+        _ = rd_kafka_test_fatal_error(handle, RD_KAFKA_RESP_ERR__FATAL, reason)
+    }
+
     func storeOffset(_ partition: KafkaTopicPartition, nextOffset: Int64) throws(KafkaError) {
         let list = rd_kafka_topic_partition_list_new(1)
         defer { rd_kafka_topic_partition_list_destroy(list) }

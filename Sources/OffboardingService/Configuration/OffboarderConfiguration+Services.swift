@@ -17,6 +17,8 @@ extension OffboarderConfiguration {
         pipeline.retryTopicInitialDelay = retryTopicInitialDelay
         pipeline.retryTopicMaxDelay = retryTopicMaxDelay
         pipeline.approvalExpiryInterval = approvalExpiryInterval
+        pipeline.decidedApprovalRetention = decidedApprovalRetention
+        pipeline.pollStallTimeout = pollStallTimeout
         pipeline.revocationGrace = revocationGrace
         pipeline.outageMaxWait = outageMaxWait
         pipeline.shutdownGrace = shutdownGrace

@@ -94,6 +94,10 @@ public struct OffboarderConfiguration: Sendable {
     public var approvalExpiryInterval = OffboardingPipeline.Configuration.defaultApprovalExpiryInterval
     /// How long a revocation waits for the running records of its partitions (not in the file).
     public var revocationGrace = OffboardingPipeline.Configuration.defaultRevocationGrace
+    /// How long a decided approval stays on the approvals topic (not in the file: tests shorten it).
+    public var decidedApprovalRetention = OffboardingPipeline.Configuration.defaultDecidedApprovalRetention
+    /// How long the poll loop may not turn before liveness fails (not in the file: tests shorten it).
+    public var pollStallTimeout = OffboardingPipeline.Configuration.defaultPollStallTimeout
     /// `http.*`: the HTTP API, health probes and webhook ingress; off without `http.listen`.
     public var http: HTTP?
     /// `webhooks.*`: how each PSA's webhook deliveries are verified; a PSA left out gets 404.

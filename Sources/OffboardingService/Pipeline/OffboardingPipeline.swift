@@ -61,11 +61,14 @@ public final class OffboardingPipeline: Service, Sendable {
         public static let defaultApprovalExpiryInterval: Duration = .seconds(30)
         /// How long a decided approval stays on the approvals topic before it is tombstoned (its
         /// result, with the decision, is on the results topic).
-        public var decidedApprovalRetention: Duration = .seconds(7 * 86_400)
+        public var decidedApprovalRetention: Duration = Self.defaultDecidedApprovalRetention
+        public static let defaultDecidedApprovalRetention: Duration = .seconds(7 * 86_400)
         /// The poll loop is stalled when it has not turned for this long.
         public var pollStallTimeout: Duration
+        public static let defaultPollStallTimeout: Duration = .seconds(60)
         /// Work in flight is stalled when no record finished and no PSA call returned for this long.
         public var progressStallTimeout: Duration
+        public static let defaultProgressStallTimeout: Duration = .seconds(300)
         /// How long a revocation waits for the revoked partitions' running records to finish.
         public var revocationGrace: Duration = Self.defaultRevocationGrace
         public static let defaultRevocationGrace: Duration = .seconds(15)
@@ -82,7 +85,7 @@ public final class OffboardingPipeline: Service, Sendable {
             consumer: KafkaConsumer.Configuration, topics: OffboarderConfiguration.Topics, psa: PSAKind, defaults: OffboardingOptions, signer: RecordSigner,
             maxInFlightRecords: Int = 512, pollTimeout: Duration = .milliseconds(100), instanceID: String = Self.defaultInstanceID,
             outageBackoff: Duration = Self.defaultOutageBackoff, maxOutageBackoff: Duration = Self.defaultMaxOutageBackoff,
-            pollStallTimeout: Duration = .seconds(60), progressStallTimeout: Duration = .seconds(300)
+            pollStallTimeout: Duration = Self.defaultPollStallTimeout, progressStallTimeout: Duration = Self.defaultProgressStallTimeout
         ) {
             self.pollStallTimeout = pollStallTimeout
             self.progressStallTimeout = progressStallTimeout

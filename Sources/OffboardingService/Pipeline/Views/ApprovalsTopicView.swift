@@ -69,7 +69,7 @@ final class ApprovalsTopicView: Sendable {
         var journalBytes = 16 << 20
     }
 
-    private let reader: TopicReader
+    let reader: TopicReader
     private let signer: RecordSigner
     private let logger: Logger
     private let approvals: Mutex<Approvals>

@@ -26,7 +26,7 @@ final class ResultLedger: Sendable {
         var shed = false
     }
 
-    private let reader: TopicReader
+    let reader: TopicReader
     private let state: Mutex<State>
     private let signer: RecordSigner
     private let logger: Logger
@@ -34,17 +34,26 @@ final class ResultLedger: Sendable {
     /// The partitions it reads: those the topic had when it started.
     let partitionCount: Int32
 
+    /// The memory the ledger may take; the oldest entries are forgotten first.
+    struct Limits: Sendable {
+        /// The remembered event ids (each of the two sets of them).
+        var idBytes = 16 << 20
+        /// The held result bodies.
+        var bodyBytes = 64 << 20
+    }
+
     /// - Parameters:
     ///   - tail: how many of the latest records of each partition are read at start.
-    ///   - idBytes: the memory the remembered event ids may take; the oldest are forgotten first.
-    ///   - bodyBytes: the memory the held result bodies may take.
     init(
         bootstrapServers: String, topic: String, partitionCount: Int32, properties: [String: String], tail: Int64, signer: RecordSigner,
-        idBytes: Int = 16 << 20, bodyBytes: Int = 64 << 20, logger: Logger
+        limits: Limits = .init(), logger: Logger
     ) throws(KafkaError) {
         self.signer = signer
         self.logger = logger
-        state = Mutex(State(ids: RecentEntries(budget: idBytes), bodies: RecentEntries(budget: bodyBytes), eventIDs: RecentEntries(budget: idBytes)))
+        state = Mutex(
+            State(
+                ids: RecentEntries(budget: limits.idBytes), bodies: RecentEntries(budget: limits.bodyBytes),
+                eventIDs: RecentEntries(budget: limits.idBytes)))
         self.tail = tail
         self.partitionCount = partitionCount
         reader = try TopicReader(
