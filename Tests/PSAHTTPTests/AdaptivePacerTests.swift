@@ -1,3 +1,4 @@
+import Dispatch
 import PSAHTTP
 import Synchronization
 import Testing
@@ -258,5 +259,59 @@ import Testing
         let waiting = Task { try await pacer.acquire() }
         waiting.cancel()
         await #expect(throws: CancellationError.self) { try await waiting.value }
+    }
+
+    /// Requests waiting for their turns while the process stalls wake together when it resumes;
+    /// sent then, they would reach the PSA as one burst, refused as if our rate had caused it (the
+    /// known weakness of 2026-12-07: a full-suite run learnt 2.3-4.75 a second for a limit of 10).
+    /// Here the waiting tasks run on an executor whose one thread the test blocks for a second.
+    @Test func turnsWokenLateByAStallAreSpacedAgainRatherThanSentAtOnce() async throws {
+        let pacer = AdaptivePacer(configuration: .init(initialRate: 10, startupDoubling: .seconds(3600)))
+        let executor = StallingExecutor()
+        let sends = Instants()
+        let stallEnded = Instants()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<6 {
+                group.addTask(executorPreference: executor) {
+                    let sent = try await pacer.acquire()
+                    sends.append(sent)
+                }
+            }
+            // Queued behind the tasks' first steps: every turn is given out (0, 0.1, ... 0.5 s)
+            // before the thread is blocked past all of them.
+            executor.block(for: .seconds(1)) { stallEnded.append(.now) }
+            try await group.waitForAll()
+        }
+        let end = try #require(stallEnded.values.first)
+        let late = sends.values.filter { $0 >= end }.sorted()
+        #expect(late.count >= 4, "the turns due during the stall: \(late.count)")
+        // Spaced a turn apart again (0.1 s at 10 a second), not sent within a moment of each other.
+        let spread = try #require(late.last) - (try #require(late.first))
+        #expect(spread >= .milliseconds(100) * (late.count - 1) * 8 / 10, "\(late.count) sends over \(spread)")
+    }
+}
+
+private final class Instants: Sendable {
+    private let instants = Mutex<[ContinuousClock.Instant]>([])
+    func append(_ instant: ContinuousClock.Instant) { instants.withLock { $0.append(instant) } }
+    var values: [ContinuousClock.Instant] { instants.withLock { $0 } }
+}
+
+/// A task executor on one thread that a test can block, as a starved thread pool would be.
+private final class StallingExecutor: TaskExecutor, Sendable {
+    private let queue = DispatchQueue(label: "stalling-executor")
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(on: executor) }
+    }
+
+    func block(for duration: Duration, then ended: @escaping @Sendable () -> Void) {
+        queue.async {
+            let until = ContinuousClock.now + duration
+            while ContinuousClock.now < until {}
+            ended()
+        }
     }
 }
