@@ -81,7 +81,7 @@ public final class KafkaConsumer: Sendable {
     private enum State { case open, closed }
 
     /// Every call on librdkafka; its handle is destroyed once, in `close()` or `deinit`, after the last poll.
-    let client: RDKafkaConsumerClient
+    private let client: RDKafkaConsumerClient
     private let queue = DispatchQueue(label: "psa-offboarder.kafka-consumer")
     private let state = Mutex<State>(.open)
     /// Subscribed to a group (not reading assigned partitions outside any group).
@@ -200,6 +200,17 @@ public final class KafkaConsumer: Sendable {
                 }
                 continuation.resume(returning: call(client))
             }
+        }
+    }
+
+    /// Raises a fatal error on this client through librdkafka's own testing hook
+    /// (`rd_kafka_test_fatal_error`): a consumer reading assigned partitions cannot otherwise meet
+    /// one, yet what follows one (a topic reader stops, liveness fails) is promised. The next poll
+    /// fails with it; the client cannot recover, as after a real one. Nothing on a closed client.
+    package func raiseFatalErrorForTesting(reason: String) async {
+        _ = await onQueue { client in
+            client.raiseFatalErrorForTesting(reason: reason)
+            return .success(())
         }
     }
 

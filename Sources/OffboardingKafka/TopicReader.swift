@@ -32,7 +32,7 @@ public final class TopicReader: Sendable {
     }
 
     public let topic: String
-    let consumer: KafkaConsumer
+    private let consumer: KafkaConsumer
     private let partitions: [KafkaTopicPartition]
     private let logger: Logger
     private let state = Mutex(State())
@@ -76,6 +76,11 @@ public final class TopicReader: Sendable {
             }
         }
         task.withLock { $0 = loop }
+    }
+
+    /// Makes the reader's next poll fail as a fatal error would (see `KafkaConsumer.raiseFatalErrorForTesting`).
+    package func raiseFatalErrorForTesting(reason: String) async {
+        await consumer.raiseFatalErrorForTesting(reason: reason)
     }
 
     /// Why the reader stopped reading on its own; nil while it reads.

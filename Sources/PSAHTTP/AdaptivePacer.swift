@@ -187,16 +187,23 @@ public final class AdaptivePacer: Sendable {
             // Woken turns late (the process stalled: a loaded machine, a starved thread pool), the
             // requests that overslept would all go out at once, a burst the PSA counts in one
             // second of its window and refuses as if our rate had caused it. Such a request goes
-            // an interval after the last one sent instead; one woken in time goes at once.
+            // an interval after the last one sent instead, and later turns queue behind it; one
+            // woken in time goes at once.
             let sendAt = state.withLock { state -> ContinuousClock.Instant in
                 let now = self.now()
                 var sendAt = now
-                if now - slot > max(interval, Self.sleepJitter), let last = state.lastSent { sendAt = max(now, last + interval) }
+                if now - slot > max(interval, Self.sleepJitter), let last = state.lastSent {
+                    sendAt = max(now, last + interval)
+                    state.nextSlot = max(state.nextSlot, sendAt + interval)
+                }
                 state.lastSent = max(state.lastSent ?? sendAt, sendAt)
                 return sendAt
             }
+            guard sendAt > self.now() else { return self.now() }
             try await sleep(until: sendAt)
-            return self.now()
+            // A refusal's hold or a lower rate that came while it waited applies to it too.
+            let now = self.now()
+            if state.withLock({ state in state.epoch == epoch && (state.holdUntil ?? now) <= now }) { return now }
         }
     }
 

@@ -102,7 +102,11 @@ import Testing
 @Suite(.timeLimit(.minutes(3))) struct ApprovalRetentionTests {
     @Test func aDecidedApprovalIsTombstonedOnceItsRetentionIsOverAndAPendingOneIsNot() async throws {
         let retention = Duration.seconds(3)
-        let harness = try await PipelineHarness.isolated(.connectwise) { $0.decidedApprovalRetention = retention }
+        let harness = try await PipelineHarness.isolated(.connectwise) { configuration in
+            configuration.decidedApprovalRetention = retention
+            // The pending one must not expire (and be decided) however slowly the test runs.
+            configuration.approvalLifetime = .seconds(3600)
+        }
         let approvals = try harness.kafka.collector(of: PipelineHarness.topics.approvals)
         do {
             try await harness.waitForAssignment()

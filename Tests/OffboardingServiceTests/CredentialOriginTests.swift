@@ -158,7 +158,7 @@ import Testing
         #expect(CallbackKeyCache.defaultLifetime == .seconds(3600), "the README's hour")
         let fetches = Counter()
         let server = try await Self.keyServer(fetches: fetches)
-        let lifetime = Duration.seconds(2)
+        let lifetime = Duration.seconds(3)
         let keys = CallbackKeyCache(httpClient: .shared, refreshInterval: .zero, lifetime: lifetime, logger: .test())
         let asked = ContinuousClock.now
         #expect(await keys.key(for: server.baseURL + "/key", refresh: false) == "k")

@@ -374,7 +374,7 @@ struct PipelineScenarioTests {
             if case .stalled = pipeline.health().state { Issue.record("stalled before the fault: \(pipeline.health().state)") }
             let reader = try #require(
                 topic == "results" ? pipeline.views.ledger.withLock { $0 }?.reader : pipeline.views.approvals.withLock { $0 }?.reader)
-            reader.raiseFatalErrorForTesting(reason: "injected by the test")
+            await reader.raiseFatalErrorForTesting(reason: "injected by the test")
             try await waitUntil(timeout: .seconds(30), "liveness to fail on the \(topic) reader") {
                 guard case .stalled(let reason) = pipeline.health().state else { return false }
                 return reason.contains("the \(topic) topic reader stopped (kafka fatal)")

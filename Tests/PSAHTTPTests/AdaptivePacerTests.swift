@@ -1,4 +1,4 @@
-import Dispatch
+import Foundation
 import PSAHTTP
 import Synchronization
 import Testing
@@ -267,28 +267,62 @@ import Testing
     /// Here the waiting tasks run on an executor whose one thread the test blocks for a second.
     @Test func turnsWokenLateByAStallAreSpacedAgainRatherThanSentAtOnce() async throws {
         let pacer = AdaptivePacer(configuration: .init(initialRate: 10, startupDoubling: .seconds(3600)))
+        let (late, _) = try await Self.stallSixWaitingTurns(of: pacer)
+        #expect(late.count >= 4, "the turns due during the stall: \(late.count)")
+        // Each a turn apart again (0.1 s at 10 a second, less a margin for the timer), not sent
+        // within a moment of each other.
+        let gaps = zip(late.dropFirst(), late).map { $0 - $1 }
+        #expect(gaps.allSatisfy { $0 >= .milliseconds(80) }, "gaps \(gaps)")
+        // Turns asked for after the stall queue behind them.
+        let next = try await pacer.acquire()
+        #expect(next - (try #require(late.last)) >= .milliseconds(80))
+    }
+
+    /// A late request waiting for its spaced turn is held by a refusal's `Retry-After` that comes
+    /// meanwhile, as every request is.
+    @Test func aRetryAfterThatComesWhileLateTurnsWaitHoldsThemToo() async throws {
+        let pacer = AdaptivePacer(configuration: .init(initialRate: 10, startupDoubling: .seconds(3600)))
+        let refusedAt = Instants()
+        let (late, _) = try await Self.stallSixWaitingTurns(of: pacer) {
+            // A moment into the spaced sends: three refusals, enough to be read as ours, each asking for 600 ms.
+            Task {
+                try await Task.sleep(for: .milliseconds(150))
+                for _ in 0..<3 { pacer.slowDown(sentAt: .now, retryAfter: .milliseconds(600)) }
+                refusedAt.append(.now)
+            }
+        }
+        let refused = try #require(refusedAt.values.first)
+        let held = late.filter { $0 > refused + .milliseconds(20) && $0 < refused + .milliseconds(580) }
+        #expect(held.isEmpty, "sent during the hold: \(held.map { $0 - refused })")
+    }
+
+    /// Six tasks take turns at the pacer's rate on an executor of one thread, which is then blocked
+    /// for a second; returns the sends after the stall, in order, and when it ended.
+    static func stallSixWaitingTurns(
+        of pacer: AdaptivePacer, afterStall: @escaping @Sendable () -> Void = {}
+    ) async throws -> (late: [ContinuousClock.Instant], stallEnded: ContinuousClock.Instant) {
         let executor = StallingExecutor()
         let sends = Instants()
         let stallEnded = Instants()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<6 {
-                group.addTask(executorPreference: executor) {
-                    let sent = try await pacer.acquire()
-                    sends.append(sent)
-                }
+                group.addTask(executorPreference: executor) { sends.append(try await pacer.acquire()) }
             }
             // Queued behind the tasks' first steps: every turn is given out (0, 0.1, ... 0.5 s)
             // before the thread is blocked past all of them.
-            executor.block(for: .seconds(1)) { stallEnded.append(.now) }
+            executor.block(for: .seconds(1)) {
+                stallEnded.append(.now)
+                afterStall()
+            }
             try await group.waitForAll()
         }
         let end = try #require(stallEnded.values.first)
-        let late = sends.values.filter { $0 >= end }.sorted()
-        #expect(late.count >= 4, "the turns due during the stall: \(late.count)")
-        // Spaced a turn apart again (0.1 s at 10 a second), not sent within a moment of each other.
-        let spread = try #require(late.last) - (try #require(late.first))
-        #expect(spread >= .milliseconds(100) * (late.count - 1) * 8 / 10, "\(late.count) sends over \(spread)")
+        return (sends.values.filter { $0 >= end }.sorted(), end)
     }
+}
+
+private extension Duration {
+    var timeInterval: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 private final class Instants: Sendable {
@@ -309,8 +343,7 @@ private final class StallingExecutor: TaskExecutor, Sendable {
 
     func block(for duration: Duration, then ended: @escaping @Sendable () -> Void) {
         queue.async {
-            let until = ContinuousClock.now + duration
-            while ContinuousClock.now < until {}
+            Thread.sleep(forTimeInterval: duration.timeInterval)
             ended()
         }
     }
