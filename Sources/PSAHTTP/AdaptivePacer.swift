@@ -426,7 +426,9 @@ public final class AdaptivePacer: Sendable {
         state.plateauSince = nil
         state.slowDowns += 1
         state.epoch += 1
+        // Turns given out before are taken again (the epoch), so none of them is waited behind.
         state.nextSlot = max(now, state.holdUntil ?? now)
+        state.lastSent = nil
     }
 
     private func currentRate(_ state: inout State, now: ContinuousClock.Instant) -> Double {
