@@ -90,8 +90,6 @@ public final class AdaptivePacer: Sendable {
         var lastRefusedAt: Double?
         var plateauSince: ContinuousClock.Instant?
         var holdUntil: ContinuousClock.Instant?
-        /// When the latest request was let go (or is to be, when it was woken late).
-        var lastSent: ContinuousClock.Instant?
         /// Moves on whenever the rate is lowered, so that turns given out before are taken again.
         var epoch = 0
         var slowDowns = 0
@@ -173,48 +171,21 @@ public final class AdaptivePacer: Sendable {
     public func acquire() async throws(CancellationError) -> ContinuousClock.Instant {
         while true {
             if Task.isCancelled { throw CancellationError() }
-            let (slot, interval, epoch) = state.withLock { state -> (ContinuousClock.Instant, Duration, Int?) in
+            let (wait, epoch) = state.withLock { state -> (Duration, Int?) in
                 let now = self.now()
-                if let hold = state.holdUntil, hold > now { return (hold, .zero, nil) }
-                let interval = Duration.seconds(1 / currentRate(&state, now: now))
+                if let hold = state.holdUntil, hold > now { return (hold - now, nil) }
+                let rate = currentRate(&state, now: now)
                 let slot = max(now, state.nextSlot)
-                state.nextSlot = slot + interval
-                return (slot, interval, state.epoch)
+                state.nextSlot = slot + .seconds(1 / rate)
+                return (slot - now, state.epoch)
             }
-            try await sleep(until: slot)
+            if wait > .zero {
+                do { try await Task.sleep(for: wait) } catch { throw CancellationError() }
+            }
             // A turn given out before the rate was lowered is taken again at the new rate.
-            guard let epoch, state.withLock({ $0.epoch == epoch }) else { continue }
-            // Woken turns late (the process stalled: a loaded machine, a starved thread pool), the
-            // requests that overslept would all go out at once, a burst the PSA counts in one
-            // second of its window and refuses as if our rate had caused it. Such a request goes
-            // an interval after the last one sent instead, and later turns queue behind it; one
-            // woken in time goes at once.
-            let sendAt = state.withLock { state -> ContinuousClock.Instant in
-                let now = self.now()
-                var sendAt = now
-                if now - slot > max(interval, Self.sleepJitter), let last = state.lastSent {
-                    sendAt = max(now, last + interval)
-                    state.nextSlot = max(state.nextSlot, sendAt + interval)
-                }
-                state.lastSent = max(state.lastSent ?? sendAt, sendAt)
-                return sendAt
-            }
-            guard sendAt > self.now() else { return self.now() }
-            try await sleep(until: sendAt)
-            // A refusal's hold or a lower rate that came while it waited applies to it too.
-            let now = self.now()
-            if state.withLock({ state in state.epoch == epoch && (state.holdUntil ?? now) <= now }) { return now }
+            if let epoch, state.withLock({ $0.epoch == epoch }) { return self.now() }
         }
     }
-
-    private func sleep(until instant: ContinuousClock.Instant) async throws(CancellationError) {
-        let wait = instant - now()
-        guard wait > .zero else { return }
-        do { try await Task.sleep(for: wait) } catch { throw CancellationError() }
-    }
-
-    /// How late a wake-up may be before it counts as a stall rather than the timer's own jitter.
-    static let sleepJitter = Duration.milliseconds(20)
 
     /// The PSA accepted a request sent at `sentAt` (any answer but a slow-down) after `latency`;
     /// `operation` names the kind of call (a listing is slower than an update, and that is no signal).
@@ -426,9 +397,7 @@ public final class AdaptivePacer: Sendable {
         state.plateauSince = nil
         state.slowDowns += 1
         state.epoch += 1
-        // Turns given out before are taken again (the epoch), so none of them is waited behind.
         state.nextSlot = max(now, state.holdUntil ?? now)
-        state.lastSent = nil
     }
 
     private func currentRate(_ state: inout State, now: ContinuousClock.Instant) -> Double {
