@@ -20,7 +20,10 @@ struct PipelineScenarioTests {
         let event = harness.event(forClient: client.id, options: .init(reason: "Contract ended"))
         try await harness.send(event)
 
-        let (record, result) = try await harness.result(for: event.id)
+        // Autotask writes 1,500 updates and 1,500 notes at three requests in flight per endpoint:
+        // about 20 s on a quiet machine, and a loaded one (the whole suite beside a CPU-bound
+        // process) has taken more than the default minute.
+        let (record, result) = try await harness.result(for: event.id, timeout: .seconds(180))
         #expect(record.keyString == String(client.id))
         #expect(result.success && result.trigger == .event && result.psa == psa)
         #expect(result.eventID == event.id && result.reason == "Contract ended")
@@ -365,12 +368,14 @@ struct PipelineScenarioTests {
 
     /// A topic reader that stops on a fatal error leaves decisions, journals or published results
     /// unread while the poll loop goes on turning: liveness fails, so that the process is restarted.
+    /// On a cluster of its own: with the fatal client on the shared harness's cluster, that
+    /// harness's pipeline stopped answering in loaded full-suite runs (three of three; the cause
+    /// inside librdkafka's mock cluster was not traced).
     @Test(arguments: ["results", "approvals"])
     func aTopicReaderStoppedByAFatalErrorMakesThePipelineStalled(topic: String) async throws {
-        try await withSidePipeline { _, _, pipeline in
-            try await waitUntil(timeout: .seconds(60), "the pipeline to read its topics") {
-                pipeline.approvalsReady && pipeline.views.ledger.withLock { $0 } != nil
-            }
+        let harness = try await PipelineHarness.isolated(.connectwise) { _ in }
+        let pipeline = harness.runtime.pipeline
+        do {
             if case .stalled = pipeline.health().state { Issue.record("stalled before the fault: \(pipeline.health().state)") }
             let reader = try #require(
                 topic == "results" ? pipeline.views.ledger.withLock { $0 }?.reader : pipeline.views.approvals.withLock { $0 }?.reader)
@@ -381,7 +386,11 @@ struct PipelineScenarioTests {
             }
             #expect(!pipeline.health().isLive)
             #expect(!"\(pipeline.health().state)".contains("injected"), "the health routes answer anyone: only the kind of error is named")
+        } catch {
+            try? await harness.stop()
+            throw error
         }
+        try await harness.stop()
     }
 
     @Test func aResultThatCanNeverBePublishedIsDeadLetteredAndDoesNotBlockItsPartition() async throws {

@@ -140,8 +140,9 @@ struct RebalanceTests {
         let harness = try await PipelineHarness.isolated(.connectwise) { configuration in
             configuration.pollStallTimeout = .seconds(2)
             configuration.revocationGrace = .seconds(60)
-            configuration.outageBackoff = .milliseconds(100)
-            configuration.maxOutageBackoff = .milliseconds(200)
+            // A try a second: the eight waiting records add little load to a loaded suite.
+            configuration.outageBackoff = .seconds(1)
+            configuration.maxOutageBackoff = .seconds(1)
             configuration.outageMaxWait = .seconds(120)
             configuration.psa.updateHTTP { $0.maxAttempts = 1 }
         }
