@@ -31,9 +31,11 @@ struct ConsoleBrowserTests {
             harness.runtime.pipeline.approval(approvalID)?.state == .pending && harness.runtime.pipeline.approval(forgedID)?.state == .pending
         }
 
-        // A slow PSA from here on: the approved run takes seconds, so the page after the decision
-        // shows the approval decided while it is still pending on the topic.
-        await harness.tenant.setLatency(.milliseconds(400))
+        // A slow PSA from here on: the approved run takes its listing, writes and read-back at 2 s
+        // each, so the page after the decision shows the approval decided while it is still
+        // pending on the topic. At 400 ms a loaded machine (the suite beside a CPU-bound process)
+        // once loaded that page after the run had ended.
+        await harness.tenant.setLatency(.seconds(2))
         let screenshot = ProcessInfo.processInfo.environment["PSA_OFFBOARDER_CONSOLE_SCREENSHOT"]
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("console-\(UUID().uuidString).png").path
         let browser = try OffboarderProcess(

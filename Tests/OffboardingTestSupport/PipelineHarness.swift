@@ -203,8 +203,16 @@ public final class PipelineHarness: Sendable {
 
     /// Waits for the event's first result, checks it against the result schema and decodes it.
     public func result(for eventID: String, timeout: Duration = .seconds(60)) async throws -> (record: KafkaRecord, result: OffboardingResult) {
-        let records = try await results.wait(timeout: timeout, for: "the result of \(eventID)") { records in
-            records.contains { $0.headers.last(named: "offboarding.event.id")?.stringValue == eventID }
+        let records: [KafkaRecord]
+        do {
+            records = try await results.wait(timeout: timeout, for: "the result of \(eventID)") { records in
+                records.contains { $0.headers.last(named: "offboarding.event.id")?.stringValue == eventID }
+            }
+        } catch {
+            // What the pipeline was doing says more than the wait: stalled, waiting, or owning nothing.
+            let pipeline = runtime.pipeline
+            throw ConditionTimeout(
+                description: "\(error); the \(psa) pipeline: \(pipeline.health()), assigned \(pipeline.assignment.count), \(pipeline.statistics.snapshot), pacing \(String(describing: runtime.psa.pacing))")
         }
         let record = records.first { $0.headers.last(named: "offboarding.event.id")?.stringValue == eventID }!
         return (record, try ValidatedResult.decode(record.value ?? []))
