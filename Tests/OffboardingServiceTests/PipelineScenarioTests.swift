@@ -368,9 +368,8 @@ struct PipelineScenarioTests {
 
     /// A topic reader that stops on a fatal error leaves decisions, journals or published results
     /// unread while the poll loop goes on turning: liveness fails, so that the process is restarted.
-    /// On a cluster of its own: with the fatal client on the shared harness's cluster, that
-    /// harness's pipeline stopped answering in loaded full-suite runs (three of three; the cause
-    /// inside librdkafka's mock cluster was not traced).
+    /// On a cluster of its own, so that a client left in a fatal state shares no cluster with
+    /// other tests.
     @Test(arguments: ["results", "approvals"])
     func aTopicReaderStoppedByAFatalErrorMakesThePipelineStalled(topic: String) async throws {
         let harness = try await PipelineHarness.isolated(.connectwise) { _ in }
