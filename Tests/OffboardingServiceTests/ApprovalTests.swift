@@ -139,7 +139,7 @@ import Testing
             #expect(pipeline.approval(approvalIDs[1])?.state == .pending)
         } catch {
             await approvals.stop()
-            try await harness.stop()
+            try? await harness.stop()
             throw error
         }
         await approvals.stop()
