@@ -86,9 +86,15 @@ struct BrokerFaultTests {
         // broker outage cost each its connection, and the consumer sent failed requests again.
         // librdkafka counts no retry of a produced record, so the producer shows its outage only.
         let kafkaClients = runtime.pipeline.kafkaClients
-        try await waitUntil(timeout: .seconds(30), "the pipeline's clients to report the faults") {
-            let (consumer, approvals, producer) = (kafkaClients.counters(of: "consumer"), kafkaClients.counters(of: "approvals-consumer"), kafkaClients.counters(of: "producer"))
-            return consumer.requestRetries > 0 && consumer.disconnects > 0 && approvals.disconnects > 0 && producer.disconnects > 0
+        do {
+            try await waitUntil(timeout: .seconds(30), "the pipeline's clients to report the faults") {
+                let (consumer, approvals, producer) = (kafkaClients.counters(of: "consumer"), kafkaClients.counters(of: "approvals-consumer"), kafkaClients.counters(of: "producer"))
+                return consumer.requestRetries > 0 && consumer.disconnects > 0 && approvals.disconnects > 0 && producer.disconnects > 0
+            }
+        } catch {
+            // Which client's count stayed at zero tells a fault that never reached it from a slow report.
+            Issue.record("consumer \(kafkaClients.counters(of: "consumer")), approvals \(kafkaClients.counters(of: "approvals-consumer")), producer \(kafkaClients.counters(of: "producer"))")
+            throw error
         }
         print("pipeline's Kafka clients: consumer \(kafkaClients.counters(of: "consumer")), approvals \(kafkaClients.counters(of: "approvals-consumer")), producer \(kafkaClients.counters(of: "producer"))")
         let decoded = try records.map { try ValidatedResult.decode($0.value ?? []) }
