@@ -108,15 +108,15 @@ public final class OffboarderRuntime: Sendable {
         await group.triggerGracefulShutdown()
     }
 
-    /// An HTTP client whose connection pool does not cap the deactivation bound: async-http-client
-    /// keeps 8 connections per host by default, which would quietly serialise a higher bound. It
-    /// follows no redirect: a redirect would carry the PSA's credentials (and a webhook key fetch)
-    /// to wherever the answer points, and the adapters report it as an error instead.
     /// The HTTP client for a configuration's PSA: its bound and its per-call timeout.
     public static func makeHTTPClient(for configuration: OffboarderConfiguration) -> HTTPClient {
         makeHTTPClient(maxConcurrentUpdates: configuration.maxConcurrentUpdates, readTimeout: configuration.psa.http.requestTimeout)
     }
 
+    /// An HTTP client whose connection pool does not cap the deactivation bound: async-http-client
+    /// keeps 8 connections per host by default, which would quietly serialise a higher bound. It
+    /// follows no redirect: a redirect would carry the PSA's credentials (and a webhook key fetch)
+    /// to wherever the answer points, and the adapters report it as an error instead.
     /// `readTimeout` is the longest pause in an answer once its head is in (the PSA's per-call
     /// timeout): async-http-client's per-request deadline ends at the head.
     public static func makeHTTPClient(

@@ -152,7 +152,6 @@ struct RebalanceTests {
             try await harness.waitForAssignment()
             // A record waits for the PSA on every partition of both topics, so whichever partitions
             // the cooperative-sticky assignor moves have one running.
-            var clients: [(id: Int, configurations: [Int])] = []
             var eventIDs: [String] = []
             for partition in Int32(0)..<4 {
                 let client = await harness.makeClient(active: 1)
@@ -168,12 +167,11 @@ struct RebalanceTests {
                 try await harness.sendRecord(
                     topic: PipelineHarness.topics.retry, partition: partition, key: String(retried.id), value: request.encoded(),
                     headers: [("retry.attempt", "2"), ("retry.due", Timestamp.string(Date(), fractionalSeconds: true))])
-                clients += [client, retried]
                 eventIDs += [event.id, request.eventID]
             }
             try await waitUntil(timeout: .seconds(60), "every record to wait on the PSA") {
                 guard case .waitingOnPSA = pipeline.health().state else { return false }
-                return pipeline.health().recordsInFlight == clients.count
+                return pipeline.health().recordsInFlight == eventIDs.count
             }
 
             // A second member joins: the first member's revocation waits inside its poll.
